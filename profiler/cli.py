@@ -1,0 +1,352 @@
+"""Command line: ``python -m profiler run|list``.
+
+Each subcommand is a small object; any ProfilerError ends the program with its one-line message
+and exit code (2 for bad input), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, NoReturn, Protocol
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSource, DataSpec, default_cache_root, prepare_data
+from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProfilerError
+from profiler.fingerprint import Fingerprint, FingerprintBuilder
+from profiler.metadata import collect_metadata
+from profiler.recommend import recommend
+from profiler.reporting import TerminalReporter
+from profiler.results import STATUS_OK, RunResult, ScenarioResult, save_run
+from profiler.runner import Runner, RunSettings
+
+RESULTS_FILE = "results.json"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage, so every bad input is one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ProfilerError(f"{message} (see '{self.prog} --help')")
+
+
+class Command(Protocol):
+    name: str
+    help: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, console: Console) -> int: ...
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number: pass a positive integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {value}: pass a positive integer (1 or more)")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number: pass a number such as 20") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"got {text}: pass a number of 0 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("got 0: pass a number greater than 0")
+    return value
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """'64' for 64x64, or 'HxW'."""
+    parts = text.lower().split("x")
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH such as 64x48") from None
+    if len(numbers) not in (1, 2) or min(numbers) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH with positive numbers")
+    return (numbers[0], numbers[-1])
+
+
+class ListCommand:
+    name = "list"
+    help = "list the scenarios and what each one does"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--verbose", "-v", action="store_true", help="print each scenario's full description")
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        from scenarios import REGISTRY
+
+        table = Table(title="Scenarios, in run order", title_justify="left")
+        table.add_column("Name", no_wrap=True)
+        table.add_column("Memory")
+        table.add_column("Description" if args.verbose else "Summary")
+        for scenario in REGISTRY.values():
+            memory = "grows with data" if scenario.memory_grows_with_data else "flat"
+            table.add_row(scenario.name, memory, scenario.description if args.verbose else scenario.summary)
+        console.print(table)
+        return EXIT_OK
+
+
+class RunCommand:
+    name = "run"
+    help = "measure scenarios on synthetic data, print a comparison and write results.json"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        defaults = DataSpec()
+        settings = RunSettings()
+        data = parser.add_argument_group("data (synthetic, generated once and cached)")
+        data.add_argument("--data", choices=DATA_KINDS, default=defaults.kind,
+                          help="encoded image files, or memory-mapped float32 arrays (default: %(default)s)")
+        data.add_argument("--samples", type=positive_int, default=defaults.samples,
+                          help="number of samples (default: %(default)s)")
+        data.add_argument("--image-size", type=image_size, default=(defaults.height, defaults.width),
+                          metavar="SIZE", help="delivered size, 64 or HxW (default: 64)")
+        data.add_argument("--source-size", type=positive_int, default=defaults.source_size,
+                          help="side of the stored image files before resizing (default: %(default)s)")
+        data.add_argument("--channels", type=int, choices=(1, 3), default=defaults.channels,
+                          help="colour channels (default: %(default)s)")
+        data.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=defaults.image_format,
+                          help="file format of --data images (default: %(default)s)")
+        data.add_argument("--classes", type=positive_int, default=defaults.classes,
+                          help="number of label values (default: %(default)s)")
+        data.add_argument("--seed", type=int, default=defaults.seed, help="seed of the synthetic data (default: 0)")
+        data.add_argument("--data-dir", type=Path, default=None,
+                          help=f"cache of generated datasets (default: {default_cache_root()})")
+        run = parser.add_argument_group("measurement")
+        run.add_argument("--scenario", default="all",
+                         help="'all', a name, or a comma list (see 'list'); default: all")
+        run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
+                         help="samples per batch (default: %(default)s)")
+        run.add_argument("--epochs", type=positive_int, default=settings.epochs,
+                         help="flat-out epochs measured after the warm-up epoch (default: %(default)s)")
+        run.add_argument("--idle-epochs", type=positive_int, default=settings.idle_epochs,
+                         help="epochs consumed at --step-ms per batch to measure idle time (default: %(default)s)")
+        run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
+                         help="simulated training step per batch, in ms (default: %(default)s)")
+        run.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
+                         help="processes for pool-based scenarios (default: CPU count, %(default)s)")
+        run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
+                         help="seconds one scenario may take, TensorFlow import included (default: %(default)s)")
+        run.add_argument("--output", type=Path, default=Path("reports"),
+                         help="folder in which each run creates a new dated subfolder (default: %(default)s)")
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        spec = DataSpec(
+            kind=args.data,
+            samples=args.samples,
+            height=args.image_size[0],
+            width=args.image_size[1],
+            channels=args.channels,
+            source_size=args.source_size,
+            image_format=args.image_format,
+            classes=args.classes,
+            seed=args.seed,
+        )
+        if args.batch_size > args.samples:
+            raise ProfilerError(
+                f"--batch-size {args.batch_size} is larger than --samples {args.samples}: "
+                f"pass a batch size of at most {args.samples}, or more samples"
+            )
+        from scenarios import parse_selection
+
+        references = parse_selection(args.scenario)
+        settings = RunSettings(
+            batch_size=args.batch_size,
+            workers=args.workers,
+            epochs=args.epochs,
+            idle_epochs=args.idle_epochs,
+            step_ms=args.step_ms,
+            timeout_s=args.timeout,
+        )
+        run_dir = create_run_folder(args.output)
+        cache_root = args.data_dir or default_cache_root()
+        source = _prepare(spec, cache_root, console)
+        expected = expected_fingerprint(source, args.batch_size)
+        options = {**asdict(settings), "scenarios": references, "data_dir": str(cache_root)}
+        run = RunResult(
+            metadata=collect_metadata(),
+            options=options,
+            data={**spec.to_dict(), "description": spec.describe(), "path": str(source.root)},
+            expected_fingerprint=expected,
+            created=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        )
+        results_path = run_dir / RESULTS_FILE
+        console.print(
+            f"Measuring {len(references)} scenario(s) on {spec.describe()}, each in a fresh process; "
+            f"results go to {results_path}"
+        )
+        run = self._measure(run, references, source, settings, run_dir, console)
+        TerminalReporter(console.file).render(run)
+        console.print(f"Results: {results_path}")
+        if run.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if all(s.status == STATUS_OK for s in run.scenarios) else EXIT_FAILED
+
+    def _measure(
+        self,
+        run: RunResult,
+        references: list[str],
+        source: DataSource,
+        settings: RunSettings,
+        run_dir: Path,
+        console: Console,
+    ) -> RunResult:
+        results: list[ScenarioResult] = []
+        results_path = run_dir / RESULTS_FILE
+        progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+        )
+        task_ids: dict[str, Any] = {}
+
+        def on_phase(reference: str, phase: str) -> None:
+            progress.update(task_ids[reference], description=f"{reference}: {phase}")
+
+        interrupted = False
+        with progress, Runner(source, settings, log_dir=run_dir / "logs", on_phase=on_phase) as runner:
+            try:
+                for reference in references:
+                    task_ids[reference] = progress.add_task(f"{reference}: starting worker", total=None)
+                    result = runner.run(reference).with_reference(run.expected_fingerprint)
+                    progress.remove_task(task_ids[reference])
+                    results.append(result)
+                    progress.console.print(_one_line(result))
+                    run = _with_results(run, results, interrupted=runner.interrupted)
+                    save_run(run, results_path)  # after every scenario: nothing measured is lost
+                    if runner.interrupted:
+                        interrupted = True
+                        break
+            except KeyboardInterrupt:
+                interrupted = True
+        return _with_results(run, results, interrupted=interrupted, path=results_path)
+
+
+def _with_results(
+    run: RunResult, results: list[ScenarioResult], interrupted: bool, path: Path | None = None
+) -> RunResult:
+    chosen = recommend(results, float(run.options.get("step_ms", 0.0)))
+    updated = replace(
+        run,
+        scenarios=tuple(results),
+        interrupted=interrupted,
+        recommendation=chosen.to_dict() if chosen else None,
+    )
+    if path is not None:
+        save_run(updated, path)
+    return updated
+
+
+def _one_line(result: ScenarioResult) -> str:
+    wall = f"{result.wall_s:.1f} s" if result.wall_s is not None else ""
+    if result.ok:
+        return f"[green]done[/green] {result.name} in {wall}"
+    return f"[red]{result.status}[/red] {result.name} after {wall}: {result.error}"
+
+
+def create_run_folder(output: Path) -> Path:
+    """A new folder under ``output`` named by date and time; never reuses an existing one."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        for attempt in range(1, 100):
+            candidate = output / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            probe = candidate / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+            return candidate
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ProfilerError(
+            f"cannot write to output folder '{output}' ({reason}): pass --output with a writable folder"
+        ) from None
+    raise ProfilerError(f"output folder '{output}' has too many runs for {stamp}: pass another --output")
+
+
+def _prepare(spec: DataSpec, cache_root: Path, console: Console) -> DataSource:
+    try:
+        with Progress(
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+        ) as progress:
+            task = progress.add_task(f"Preparing {spec.describe()}", total=spec.samples)
+            source, generated = prepare_data(
+                spec, cache_root, on_progress=lambda done, total: progress.update(task, completed=done)
+            )
+    except OSError as error:
+        raise ProfilerError(
+            f"cannot write the dataset cache in '{cache_root}' ({error.strerror or error}): "
+            "pass --data-dir with a writable folder"
+        ) from None
+    console.print(f"{'Generated' if generated else 'Reusing cached'} dataset: {source.root}")
+    return source
+
+
+def expected_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
+    """What every scenario must deliver, decoded here with the same decode, cached beside the data."""
+    shape = "x".join(str(n) for n in source.spec.sample_shape)
+    cached = source.root / f"fingerprint-{shape}-b{batch_size}.json"
+    try:
+        return Fingerprint.from_dict(json.loads(cached.read_text()))
+    except (OSError, ValueError, KeyError):
+        pass
+    builder = FingerprintBuilder()
+    for start, stop in source.batch_bounds(batch_size):
+        builder.add_batch(*source.load_range(start, stop))
+    fingerprint = builder.build()
+    with contextlib.suppress(OSError):  # a read-only cache still works, only slower next time
+        cached.write_text(json.dumps(fingerprint.to_dict()))
+    return fingerprint
+
+
+COMMANDS: dict[str, Command] = {command.name: command for command in (RunCommand(), ListCommand())}
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m profiler",
+        description="Measure TensorFlow input-pipeline strategies on this machine and recommend one.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    for command in COMMANDS.values():
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console()
+    error_console = Console(stderr=True, highlight=False)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise ProfilerError("no command given: use 'python -m profiler run' or 'python -m profiler list'")
+        return COMMANDS[args.command].run(args, console)
+    except ProfilerError as error:
+        error_console.print(f"error: {error.message}", markup=False, soft_wrap=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        error_console.print("interrupted", markup=False)
+        return EXIT_INTERRUPTED

@@ -1,0 +1,95 @@
+"""What a pipeline delivered, summarised so that two pipelines can be shown to deliver the same data.
+
+The checksum is order-independent (a sum of per-sample hashes modulo 2**64), so a pipeline that
+shuffles or interleaves still matches, while one that drops, duplicates or alters a sample does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+_MOD = 1 << 64
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    samples: int
+    batches: int
+    image_shape: tuple[int, ...]
+    image_dtype: str
+    label_dtype: str
+    checksum: str
+
+    @property
+    def short(self) -> str:
+        return self.checksum[:8]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "samples": self.samples,
+            "batches": self.batches,
+            "image_shape": list(self.image_shape),
+            "image_dtype": self.image_dtype,
+            "label_dtype": self.label_dtype,
+            "checksum": self.checksum,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fingerprint:
+        return cls(
+            samples=int(data["samples"]),
+            batches=int(data["batches"]),
+            image_shape=tuple(int(n) for n in data["image_shape"]),
+            image_dtype=str(data["image_dtype"]),
+            label_dtype=str(data["label_dtype"]),
+            checksum=str(data["checksum"]),
+        )
+
+
+class FingerprintBuilder:
+    """Accumulates batches of (images, labels); feed it numpy arrays or eager tensors."""
+
+    def __init__(self) -> None:
+        self._total = 0
+        self._samples = 0
+        self._batches = 0
+        self._image_shape: tuple[int, ...] | None = None
+        self._image_dtype: str | None = None
+        self._label_dtype: str | None = None
+
+    def add_batch(self, images: Any, labels: Any) -> None:
+        images = np.asarray(images)
+        labels = np.asarray(labels)
+        if images.shape[0] != labels.shape[0]:
+            raise ValueError(f"batch has {images.shape[0]} images but {labels.shape[0]} labels")
+        self._note("_image_shape", tuple(images.shape[1:]))
+        self._note("_image_dtype", str(images.dtype))
+        self._note("_label_dtype", str(labels.dtype))
+        for image, label in zip(images, labels, strict=False):
+            digest = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8)
+            digest.update(np.asarray(label).tobytes())
+            self._total = (self._total + int.from_bytes(digest.digest(), "little")) % _MOD
+        self._samples += int(images.shape[0])
+        self._batches += 1
+
+    def _note(self, attribute: str, value: Any) -> None:
+        # A pipeline whose batches disagree on shape or dtype is recorded as mixed.
+        current = getattr(self, attribute)
+        if current is None:
+            setattr(self, attribute, value)
+        elif current != value:
+            setattr(self, attribute, ("mixed",) if isinstance(value, tuple) else "mixed")
+
+    def build(self) -> Fingerprint:
+        return Fingerprint(
+            samples=self._samples,
+            batches=self._batches,
+            image_shape=tuple(self._image_shape or ()),
+            image_dtype=self._image_dtype or "none",
+            label_dtype=self._label_dtype or "none",
+            checksum=f"{self._total:016x}",
+        )

@@ -1,0 +1,111 @@
+"""Epoch loops that run inside the worker: flat out for throughput, paced for accelerator idle time.
+
+Nothing here imports TensorFlow; a dataset is anything re-iterable that yields (images, labels).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+
+def batch_length(batch: Any) -> int:
+    """Real samples in a batch (a partial last batch counts what it holds)."""
+    return int(batch[1].shape[0])
+
+
+def tree_cpu_seconds() -> float:
+    """User + system CPU seconds of this process, its live descendants and its reaped children."""
+    me = psutil.Process()
+    times = me.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in me.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
+@dataclass(frozen=True)
+class EpochTiming:
+    seconds: float
+    first_batch_s: float
+    batches: int
+    samples: int
+    cpu_s: float
+
+
+@dataclass(frozen=True)
+class PacedEpoch:
+    """One epoch consumed by a simulated device step: how long each step waited for its batch."""
+
+    waits_s: tuple[float, ...]
+    compute_s: float
+
+
+def flat_out_epoch(dataset: Iterable[Any]) -> EpochTiming:
+    """Consume one epoch as fast as the pipeline delivers it."""
+    cpu_before = tree_cpu_seconds()
+    started = time.perf_counter()
+    first_batch_s = 0.0
+    batches = samples = 0
+    for batch in dataset:
+        if batches == 0:
+            first_batch_s = time.perf_counter() - started
+        batches += 1
+        samples += batch_length(batch)
+    seconds = time.perf_counter() - started
+    return EpochTiming(seconds, first_batch_s, batches, samples, tree_cpu_seconds() - cpu_before)
+
+
+def paced_epoch(dataset: Iterable[Any], step_s: float) -> PacedEpoch:
+    """Consume one epoch as a device that computes ``step_s`` per batch would.
+
+    The step sleeps rather than spins: a GPU computing leaves the host CPU free for the input
+    pipeline, and a busy loop here would steal a core from it. The wait for the first batch
+    includes creating the iterator, which a training loop pays at every epoch too.
+    """
+    waits: list[float] = []
+    compute = 0.0
+    device_free_at = time.perf_counter()
+    iterator = iter(dataset)
+    while True:
+        try:
+            next(iterator)
+        except StopIteration:
+            break
+        received = time.perf_counter()
+        waits.append(received - device_free_at)
+        _sleep_until(received + step_s)
+        device_free_at = time.perf_counter()
+        compute += device_free_at - received
+    return PacedEpoch(tuple(waits), compute)
+
+
+def _sleep_until(deadline: float) -> None:
+    remaining = deadline - time.perf_counter()
+    while remaining > 0:
+        time.sleep(remaining)
+        remaining = deadline - time.perf_counter()
+
+
+def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:
+    """Linear-interpolated percentile; ``fraction`` in [0, 1]."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def median(values: list[float] | tuple[float, ...]) -> float:
+    return statistics.median(values)

@@ -1,0 +1,92 @@
+"""Which strategy to pick, and why, from the results of one run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from profiler.results import MODERATELY_INPUT_BOUND_AT, ScenarioResult
+
+# Scenarios whose idle time is within this of the least idle one count as equally busy
+# when none of them keeps up with the step.
+_IDLE_TIE = 0.02
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    name: str
+    reason: str
+    runner_up: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "reason": self.reason, "runner_up": self.runner_up}
+
+
+def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendation | None:
+    """Pick the strategy that keeps the training step busy, then stays flat in memory, then is fastest.
+
+    The dataset is assumed bigger than RAM at full size, so among strategies that keep up, one
+    whose memory grows with the dataset is chosen only if no streaming strategy keeps up.
+    """
+    candidates = [
+        r
+        for r in results
+        if r.ok and r.idle_fraction is not None and r.samples_per_s and r.fingerprint_matches is not False
+    ]
+    if not candidates:
+        return None
+    least_idle = min(r.idle_fraction for r in candidates)  # type: ignore[type-var]
+    keeps_up = [r for r in candidates if r.idle_fraction < MODERATELY_INPUT_BOUND_AT]  # type: ignore[operator]
+    busiest = keeps_up or [r for r in candidates if r.idle_fraction <= least_idle + _IDLE_TIE]  # type: ignore[operator]
+    streaming = [r for r in busiest if not r.memory_grows_with_data]
+    ranked = sorted(streaming or busiest, key=lambda r: -(r.samples_per_s or 0.0))
+    best = ranked[0]
+    if not keeps_up:
+        reason = (
+            f"no strategy keeps up with a {step_ms:g} ms step; it waits least ({_figures(best, step_ms)}). "
+            "Add decode workers, decode less per sample, or store pre-decoded data"
+        )
+        return Recommendation(best.name, reason, _next_best(candidates, best))
+    if streaming:
+        reason = (
+            "it keeps the training step busy with the most headroom among strategies whose "
+            f"memory stays flat as the dataset grows ({_figures(best, step_ms)})"
+        )
+        runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
+        return Recommendation(best.name, reason, runner_up)
+    # Only strategies that hold the whole dataset keep up: name the streaming fallback too.
+    fallback = _best_streaming(candidates)
+    reason = (
+        f"it keeps the training step busy ({_figures(best, step_ms)}), but its memory grows with "
+        "the dataset"
+    )
+    if fallback is not None:
+        reason += (
+            f"; if the full dataset does not fit in RAM, pick {fallback.name} "
+            f"({_figures(fallback, step_ms)})"
+        )
+    runner_up = fallback.name if fallback is not None else _next_best(candidates, best)
+    return Recommendation(best.name, reason, runner_up)
+
+
+def _figures(result: ScenarioResult, step_ms: float) -> str:
+    return (
+        f"idle {result.idle_fraction:.1%} at {step_ms:g} ms/step, "
+        f"{result.samples_per_s:,.0f} samples/s flat out, "
+        f"{result.peak_rss_mb or 0:+,.0f} MiB peak RSS"
+    )
+
+
+def _best_streaming(candidates: Sequence[ScenarioResult]) -> ScenarioResult | None:
+    streaming = [r for r in candidates if not r.memory_grows_with_data]
+    if not streaming:
+        return None
+    return min(streaming, key=lambda r: (r.idle_fraction, -(r.samples_per_s or 0.0)))
+
+
+def _next_best(candidates: Sequence[ScenarioResult], best: ScenarioResult) -> str | None:
+    others = [r for r in candidates if r is not best]
+    if not others:
+        return None
+    return min(others, key=lambda r: (r.idle_fraction, -(r.samples_per_s or 0.0))).name

@@ -1,0 +1,66 @@
+"""The input-pipeline strategies, one module each, listed in an explicit order.
+
+Add a strategy by writing a module with a ``SCENARIO`` object and listing it in ``REGISTRY``;
+a test fails when a module in this package is missing from the registry.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from profiler.errors import ProfilerError
+from scenarios import cache, generator, generator_prefetch, multiprocessing_pool, preload
+from scenarios.base import Batch, PipelineContext, Scenario
+
+REGISTRY: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in (
+        preload.SCENARIO,
+        generator.SCENARIO,
+        generator_prefetch.SCENARIO,
+        multiprocessing_pool.SCENARIO,
+        cache.SCENARIO,
+    )
+}
+
+__all__ = ["REGISTRY", "Batch", "PipelineContext", "Scenario", "parse_selection", "resolve"]
+
+
+def resolve(reference: str) -> Scenario:
+    """A registered name, or ``package.module:attribute`` naming a Scenario object."""
+    if reference in REGISTRY:
+        return REGISTRY[reference]
+    if ":" not in reference:
+        raise ProfilerError(
+            f"unknown scenario '{reference}': choose from {', '.join(REGISTRY)} or 'all' "
+            "(see 'python -m profiler list')"
+        )
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ProfilerError(
+            f"cannot import scenario module '{module_name}' ({error}): "
+            "check the module path and that it is importable from the current folder"
+        ) from None
+    scenario = getattr(module, attribute, None)
+    if not isinstance(scenario, Scenario):
+        raise ProfilerError(
+            f"'{reference}' is not a Scenario object: point it at an instance of scenarios.Scenario"
+        )
+    return scenario
+
+
+def parse_selection(selection: str) -> list[str]:
+    """'all', one name, or a comma list, checked and returned as references in run order."""
+    if selection.strip() == "all":
+        return list(REGISTRY)
+    references = [part.strip() for part in selection.split(",") if part.strip()]
+    if not references:
+        raise ProfilerError("--scenario is empty: pass 'all', a name, or a comma list of names")
+    duplicates = sorted({ref for ref in references if references.count(ref) > 1})
+    if duplicates:
+        raise ProfilerError(f"scenario '{duplicates[0]}' is listed twice in --scenario: name it once")
+    for reference in references:
+        resolve(reference)
+    return references

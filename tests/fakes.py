@@ -1,0 +1,167 @@
+"""Deliberately simple or broken scenarios with known behaviour, for testing the measurements.
+
+They need no TensorFlow: a dataset is any re-iterable of (images, labels) batches.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from scenarios.base import PipelineContext, Scenario, numpy_batches
+
+MIB = 1 << 20
+
+
+class _Fake(Scenario):
+    requires_tensorflow = False
+    summary = "test fake"
+    description = "test fake"
+
+
+def _tiny_batch(size: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros((size, 2, 2, 1), np.float32), np.zeros(size, np.int32)
+
+
+class SlowBatches:
+    """Batches that each take ``delay_s`` to produce, in the consumer's thread or a producer thread."""
+
+    def __init__(self, delay_s: float, batches: int, read_ahead: bool) -> None:
+        self.delay_s, self.batches, self.read_ahead = delay_s, batches, read_ahead
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if not self.read_ahead:
+            for _ in range(self.batches):
+                time.sleep(self.delay_s)
+                yield _tiny_batch()
+            return
+        ready: queue.Queue = queue.Queue(maxsize=4)
+
+        def produce() -> None:
+            for _ in range(self.batches):
+                time.sleep(self.delay_s)
+                ready.put(_tiny_batch())
+            ready.put(None)
+
+        threading.Thread(target=produce, daemon=True).start()
+        while (batch := ready.get()) is not None:
+            yield batch
+
+
+class SlowScenario(_Fake):
+    def __init__(self, name: str, delay_s: float, batches: int = 12, read_ahead: bool = False,
+                 build_s: float = 0.0) -> None:
+        self.name, self.delay_s, self.batches = name, delay_s, batches
+        self.read_ahead, self.build_s = read_ahead, build_s
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        time.sleep(self.build_s)
+        yield SlowBatches(self.delay_s, self.batches, self.read_ahead)
+
+
+class AllocateScenario(_Fake):
+    """Holds a block of known size, every page touched, while the pipeline runs."""
+
+    def __init__(self, name: str, mib: int) -> None:
+        self.name, self.mib = name, mib
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        block = np.ones(self.mib * MIB, dtype=np.uint8)
+        time.sleep(0.3)  # many 10 ms samples see it
+        yield [_tiny_batch()]
+        del block
+
+
+def _hold_memory(mib: int, seconds: float) -> None:
+    block = np.ones(mib * MIB, dtype=np.uint8)
+    time.sleep(seconds)
+    del block
+
+
+class ChildAllocateScenario(_Fake):
+    """A child process of the worker holds the memory: only a whole-tree sampler sees it."""
+
+    def __init__(self, name: str, mib: int) -> None:
+        self.name, self.mib = name, mib
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        child = multiprocessing.get_context("spawn").Process(target=_hold_memory, args=(self.mib, 1.5))
+        child.start()
+        try:
+            yield SlowBatches(0.1, 12, read_ahead=False)
+        finally:
+            child.join()
+
+
+class RealDataScenario(_Fake):
+    """The synthetic data decoded in the consumer's thread, without TensorFlow."""
+
+    name = "real_data"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        class Epochs:
+            def __iter__(self) -> Iterator[Any]:
+                return numpy_batches(ctx.source, ctx.batch_size)
+
+        yield Epochs()
+
+
+class CrashScenario(_Fake):
+    name = "crash"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        os.kill(os.getpid(), signal.SIGKILL)
+        yield []
+
+
+class RaiseScenario(_Fake):
+    name = "raise"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        raise RuntimeError("the pipeline could not be built")
+        yield []
+
+
+class HangScenario(_Fake):
+    """Hangs while a child process it started is alive: both must be gone after the timeout."""
+
+    name = "hang"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
+        child.start()
+        pid_file = os.environ.get("FAKE_HANG_PID_FILE")
+        if pid_file:  # lets a test check that the grandchild is gone afterwards
+            with open(pid_file, "w") as handle:
+                handle.write(str(child.pid))
+        (ctx.temp_dir / "scratch.bin").write_bytes(b"x" * 1024)
+        time.sleep(3600)
+        yield []
+
+
+QUICK = SlowScenario("quick", delay_s=0.001, batches=5)
+SLOW_30MS = SlowScenario("slow_30ms", delay_s=0.030)
+SLOW_30MS_READ_AHEAD = SlowScenario("slow_30ms_read_ahead", delay_s=0.030, read_ahead=True)
+SLOW_BUILD = SlowScenario("slow_build", delay_s=0.050, batches=4, build_s=0.4)
+ALLOCATE_300MB = AllocateScenario("allocate_300mb", 300)
+CHILD_ALLOCATE_200MB = ChildAllocateScenario("child_allocate_200mb", 200)
+REAL_DATA = RealDataScenario()
+CRASH = CrashScenario()
+RAISE = RaiseScenario()
+HANG = HangScenario()
