@@ -49,3 +49,4 @@ def no_leftover_children():
         if p.is_running() and p.status() != psutil.STATUS_ZOMBIE and not _is_resource_tracker(p)
     ]
     assert not alive, f"child processes left behind: {[p.cmdline() for p in alive]}"
+

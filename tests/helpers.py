@@ -1,0 +1,21 @@
+"""Helpers shared by tests that run the CLI in a child process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def profiler_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "profiler", *args]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for running the CLI in a child, with this checkout and the test fakes importable."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    env.update(extra)
+    return env

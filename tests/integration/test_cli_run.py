@@ -1,0 +1,124 @@
+"""The CLI end to end in a child process: table, JSON, failures, Ctrl-C, cleanup."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from profiler.results import FORMAT_VERSION
+from tests.helpers import profiler_command, subprocess_env
+
+REQUIRED_KEYS = {
+    "name", "status", "error", "baseline_rss_mb", "peak_rss_mb", "peak_pss_mb", "ru_maxrss_mb",
+    "first_batch_s", "warmup_epoch_s", "batches_per_s", "samples_per_s", "batches_per_s_min",
+    "batches_per_s_max", "idle_fraction", "wait_p50_ms", "wait_p95_ms", "cpu_s", "fingerprint",
+}
+SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
+         "--epochs", "2", "--idle-epochs", "1", "--step-ms", "5"]
+
+
+def _processes_with_env(name: str, value: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(name) == value:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    return tmp_path
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    return subprocess_env(TMPDIR=str(workdir / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"))
+
+
+def _results(workdir: Path) -> dict:
+    (path,) = (workdir / "out").glob("*/results.json")
+    return json.loads(path.read_text())
+
+
+@pytest.mark.tensorflow
+def test_run_prints_the_table_and_writes_versioned_json(workdir):
+    completed = subprocess.run(
+        profiler_command("run", "--scenario", "generator,preload", "--output", str(workdir / "out"), *SMALL),
+        cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    assert "Input pipelines feeding a 5 ms training step" in completed.stdout
+    assert "Pick " in completed.stdout
+    data = _results(workdir)
+    assert data["format_version"] == FORMAT_VERSION
+    assert data["metadata"]["packages"]["tensorflow"].startswith("2.21")
+    assert data["metadata"]["machine"]["cpu_count"] >= 1
+    assert data["options"]["step_ms"] == 5.0 and data["options"]["batch_size"] == 8
+    assert [s["name"] for s in data["scenarios"]] == ["generator", "preload"]
+    for scenario in data["scenarios"]:
+        assert scenario.keys() >= REQUIRED_KEYS
+        assert scenario["status"] == "ok" and scenario["fingerprint_matches"] is True
+    assert data["recommendation"]["name"] in ("generator", "preload")
+    assert list((workdir / "tmp").iterdir()) == [], "temporary files left behind"
+
+
+def test_failures_are_reported_in_table_and_json(workdir):
+    scenarios = "tests.fakes:QUICK,tests.fakes:CRASH,tests.fakes:HANG,tests.fakes:RAISE,tests.fakes:REAL_DATA"
+    completed = subprocess.run(
+        profiler_command("run", "--scenario", scenarios, "--timeout", "5", "--output", str(workdir / "out"), *SMALL),
+        cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 1, completed.stderr
+    statuses = {s["name"].split(":")[1]: s for s in _results(workdir)["scenarios"]}
+    assert {name: s["status"] for name, s in statuses.items()} == {
+        "QUICK": "ok", "CRASH": "crashed", "HANG": "timeout", "RAISE": "failed", "REAL_DATA": "ok",
+    }
+    assert statuses["REAL_DATA"]["fingerprint_matches"] is True
+    assert statuses["QUICK"]["fingerprint_matches"] is False  # it delivers made-up batches
+    assert "RuntimeError: the pipeline could not be built" in completed.stdout
+    assert Path(statuses["RAISE"]["log_path"]).read_text().count("Traceback") == 1
+    assert list((workdir / "tmp").iterdir()) == []
+    assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []
+
+
+def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
+    process = subprocess.Popen(
+        profiler_command(
+            "run", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:REAL_DATA",
+            "--timeout", "120", "--output", str(workdir / "out"), *SMALL,
+        ),
+        cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            found = list((workdir / "out").glob("*/results.json"))
+            if found and len(json.loads(found[0].read_text())["scenarios"]) == 1:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the first scenario never finished")
+        time.sleep(1.5)  # the hanging scenario is now running
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    data = _results(workdir)
+    assert data["interrupted"] is True
+    assert [(s["name"], s["status"]) for s in data["scenarios"]] == [
+        ("tests.fakes:QUICK", "ok"), ("tests.fakes:HANG", "interrupted"),
+    ]
+    assert "Traceback" not in stderr
+    assert "Run interrupted" in stdout
+    assert list((workdir / "tmp").iterdir()) == []
+    assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []

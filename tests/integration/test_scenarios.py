@@ -1,0 +1,82 @@
+"""Every registered scenario, real TensorFlow, through the real runner, on tiny data."""
+
+from __future__ import annotations
+
+import pytest
+
+from profiler.cli import expected_fingerprint
+from profiler.results import STATUS_OK
+from profiler.runner import Runner, RunSettings
+from scenarios import REGISTRY
+from tests.conftest import TINY_BATCH
+
+pytestmark = pytest.mark.tensorflow
+
+SETTINGS = RunSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0)
+
+
+@pytest.fixture(scope="module")
+def image_results(tiny_images):
+    with Runner(tiny_images, SETTINGS) as runner:
+        return {name: runner.run(name) for name in REGISTRY}
+
+
+def test_every_scenario_completes(image_results):
+    failures = {name: r.error for name, r in image_results.items() if r.status != STATUS_OK}
+    assert not failures
+
+
+def test_every_scenario_delivers_exactly_the_dataset(image_results, tiny_images):
+    expected = expected_fingerprint(tiny_images, TINY_BATCH)
+    assert expected.samples == 70 and expected.batches == 5
+    assert expected.image_shape == (24, 32, 3)
+    assert (expected.image_dtype, expected.label_dtype) == ("float32", "int32")
+    for name, result in image_results.items():
+        assert result.fingerprint == expected, name
+
+
+def test_partial_last_batch_counts_real_samples(image_results):
+    for name, result in image_results.items():
+        assert (result.batches_per_epoch, result.samples_per_epoch) == (5, 70), name
+        assert result.samples_per_s == pytest.approx(result.batches_per_s * 70 / 5, rel=1e-6), name
+
+
+def test_metrics_are_filled_and_consistent(image_results):
+    for name, result in image_results.items():
+        assert result.baseline_rss_mb > 300, f"{name}: baseline is taken after importing TensorFlow"
+        assert result.peak_rss_mb is not None and result.peak_pss_mb is not None, name
+        assert result.batches_per_s_min <= result.batches_per_s <= result.batches_per_s_max, name
+        assert 0 < result.first_batch_s <= result.warmup_epoch_s, name
+        assert result.build_s <= result.first_batch_s, name
+        assert 0 <= result.idle_fraction < 1, name
+        assert len(result.wait_ms) == 5, name
+        assert result.cpu_s is not None and result.cpu_s >= 0, name
+        assert len(result.memory_timeline) > 10, name
+
+
+def test_generators_state_their_prefetch_options(image_results):
+    assert image_results["generator"].tf_data_options["inject_prefetch"] is False
+    assert "inject_prefetch" in image_results["generator"].tf_data_options["explicit"]
+    assert image_results["multiprocessing"].tf_data_options["inject_prefetch"] is False
+    assert image_results["generator_prefetch"].tf_data_options["inject_prefetch"] is True
+
+
+def test_preload_holds_the_dataset_in_memory(image_results, tiny_images):
+    dataset_mib = 70 * tiny_images.spec.sample_bytes / (1 << 20)
+    assert image_results["preload"].peak_rss_mb >= dataset_mib
+
+
+def test_multiprocessing_memory_includes_its_pool(image_results):
+    # Each spawned pool process imports numpy and OpenCV: tens of MiB that only a tree sampler sees.
+    result = image_results["multiprocessing"]
+    assert result.peak_rss_mb > 2 * 20
+    assert result.peak_pss_mb > 20
+
+
+def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_children):
+    expected = expected_fingerprint(tiny_arrays, TINY_BATCH)
+    with Runner(tiny_arrays, SETTINGS) as runner:
+        results = [runner.run(name) for name in ("preload", "multiprocessing")]
+    for result in results:
+        assert result.status == STATUS_OK, result.error
+        assert result.fingerprint == expected, result.name

@@ -1,0 +1,90 @@
+"""Bad input: one line naming the problem and the fix, exit code 2, no traceback, nothing run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from profiler.cli import main
+from tests.helpers import profiler_command, subprocess_env
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TF_PIPELINE_PROFILER_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--scenario", "nope"], "unknown scenario 'nope': choose from preload, generator"),
+        (["run", "--scenario", "preload,bogus"], "unknown scenario 'bogus'"),
+        (["run", "--scenario", "preload,preload"], "listed twice"),
+        (["run", "--samples", "0"], "--samples: got 0: pass a positive integer"),
+        (["run", "--samples", "-5"], "--samples: got -5: pass a positive integer"),
+        (["run", "--batch-size", "0"], "--batch-size: got 0"),
+        (["run", "--epochs", "ten"], "'ten' is not a whole number"),
+        (["run", "--image-size", "0x4"], "is not a size"),
+        (["run", "--step-ms", "-1"], "--step-ms: got -1: pass a number of 0 or more"),
+        (["run", "--timeout", "0"], "--timeout: got 0"),
+        (["run", "--samples", "10", "--batch-size", "11"], "--batch-size 11 is larger than --samples 10"),
+        (["run", "--scenario", "no.such.module:THING"], "cannot import scenario module 'no.such.module'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        ([], "no command given"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_2(isolated, capsys, argv, expected):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    assert expected in lines[0]
+    assert not (isolated / "reports").exists(), "nothing may be created for bad input"
+    assert not (isolated / "cache").exists(), "no data may be generated for bad input"
+
+
+def test_unwritable_output_folder(isolated, capsys):
+    blocker = isolated / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["run", "--output", str(blocker / "reports"), "--samples", "8", "--batch-size", "4"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.startswith(f"error: cannot write to output folder '{blocker / 'reports'}'")
+    assert "pass --output with a writable folder" in line
+    assert "\n" not in line
+
+
+def test_unwritable_data_dir(isolated, capsys):
+    blocker = isolated / "a-file"
+    blocker.write_text("not a folder")
+    argv = ["run", "--data-dir", str(blocker / "cache"), "--samples", "8", "--batch-size", "4"]
+    assert main(argv) == 2
+    line = capsys.readouterr().err.strip()
+    assert "cannot write the dataset cache" in line and "pass --data-dir" in line
+
+
+def test_entry_point_exit_code_and_no_traceback(isolated):
+    completed = subprocess.run(
+        profiler_command("run", "--samples", "0"),
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip() == "error: argument --samples: got 0: pass a positive integer (1 or more) " \
+        "(see 'python -m profiler run --help')"
+
+
+def test_list_names_every_scenario_without_tensorflow(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("preload", "generator", "generator_prefetch", "multiprocessing", "cache"):
+        assert name in out
+    assert "tensorflow" not in sys.modules

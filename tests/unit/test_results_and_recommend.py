@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from profiler.errors import ProfilerError
+from profiler.fingerprint import Fingerprint
+from profiler.recommend import recommend
+from profiler.reporting import TerminalReporter
+from profiler.results import (
+    FORMAT_VERSION,
+    RunResult,
+    ScenarioResult,
+    load_run,
+    save_run,
+    verdict_for,
+)
+
+FINGERPRINT = Fingerprint(70, 5, (24, 32, 3), "float32", "int32", "00112233445566ff")
+
+
+def scenario(name, idle, samples_per_s, grows=False, status="ok", **extra):
+    return ScenarioResult(
+        name=name, status=status, idle_fraction=idle, samples_per_s=samples_per_s,
+        memory_grows_with_data=grows, peak_rss_mb=extra.pop("peak_rss_mb", 10.0),
+        fingerprint=FINGERPRINT, fingerprint_matches=extra.pop("fingerprint_matches", True), **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("idle", "verdict"),
+    [(0.0, "not input-bound"), (0.0499, "not input-bound"), (0.05, "moderately input-bound"),
+     (0.1999, "moderately input-bound"), (0.2, "input-bound"), (None, None)],
+)
+def test_verdict_thresholds(idle, verdict):
+    assert verdict_for(idle) == verdict
+
+
+def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
+    choice = recommend(
+        [scenario("slow_stream", 0.01, 1000), scenario("fast_stream", 0.02, 3000),
+         scenario("in_memory", 0.0, 90000, grows=True), scenario("waits", 0.4, 9000)],
+        step_ms=20,
+    )
+    assert choice.name == "fast_stream"
+    assert choice.runner_up == "slow_stream"
+    assert "memory stays flat" in choice.reason and "idle 2.0% at 20 ms/step" in choice.reason
+
+
+def test_in_memory_winner_names_the_streaming_fallback():
+    choice = recommend([scenario("preload", 0.01, 90000, grows=True), scenario("stream", 0.09, 3000)], step_ms=20)
+    assert choice.name == "preload"
+    assert choice.runner_up == "stream"
+    assert "if the full dataset does not fit in RAM, pick stream" in choice.reason
+
+
+def test_when_nothing_keeps_up_the_least_idle_wins_with_advice():
+    choice = recommend([scenario("a", 0.30, 5000), scenario("b", 0.25, 4000)], step_ms=5)
+    assert choice.name == "b"
+    assert choice.reason.startswith("no strategy keeps up with a 5 ms step")
+
+
+def test_failed_and_wrong_data_scenarios_are_never_recommended():
+    choice = recommend(
+        [scenario("broken", None, None, status="failed"),
+         scenario("wrong", 0.0, 99999, fingerprint_matches=False),
+         scenario("right", 0.10, 100)],
+        step_ms=20,
+    )
+    assert choice.name == "right"
+    assert recommend([scenario("broken", None, None, status="crashed")], step_ms=20) is None
+
+
+def _run(scenarios):
+    return RunResult(
+        metadata={"python": "3.11"}, options={"step_ms": 20.0, "batch_size": 16},
+        data={"description": "70 JPEG images 48x48 -> 24x32x3"}, expected_fingerprint=FINGERPRINT,
+        scenarios=tuple(scenarios), created="2026-11-24T12:00:00+00:00",
+        recommendation={"name": "a", "reason": "because", "runner_up": None},
+    )
+
+
+def test_json_round_trip(tmp_path):
+    run = _run([
+        scenario("a", 0.01, 100.0, epoch_s=(0.5, 0.6), wait_ms=(1.0, 2.0),
+                 memory_timeline=((0.0, 500.0), (0.1, 520.0)), tf_data_options={"autotune": True}),
+        ScenarioResult(name="b", status="timeout", error="no result within --timeout 5 s"),
+    ])
+    path = tmp_path / "results.json"
+    save_run(run, path)
+    data = json.loads(path.read_text())
+    assert data["format_version"] == FORMAT_VERSION
+    assert data["scenarios"][0]["verdict"] == "not input-bound"
+    assert load_run(path) == run
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"], "no temporary file may remain"
+
+
+def test_other_format_versions_and_malformed_files_are_refused(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}))
+    with pytest.raises(ProfilerError, match=f"format version {FORMAT_VERSION + 1}, this profiler reads"):
+        load_run(path)
+    path.write_text("{not json")
+    with pytest.raises(ProfilerError, match="is not valid JSON"):
+        load_run(path)
+    path.write_text(json.dumps({"format_version": FORMAT_VERSION, "scenarios": [{"nom": 1}]}))
+    with pytest.raises(ProfilerError, match="is malformed"):
+        load_run(path)
+
+
+def test_terminal_report_shows_rows_failures_noise_and_the_pick():
+    run = _run([
+        scenario("steady", 0.01, 2000.0, batches_per_s=125.0, batches_per_s_min=120.0, batches_per_s_max=130.0,
+                 epoch_s=(0.50, 0.51, 0.49)),
+        scenario("noisy", 0.30, 900.0, epoch_s=(0.5, 1.0, 0.5)),
+        ScenarioResult(name="dead", status="crashed", error="worker killed by SIGKILL", log_path="logs/dead.log"),
+        scenario("liar", 0.0, 5000.0, fingerprint_matches=False),
+    ])
+    stream = io.StringIO()
+    TerminalReporter(stream, width=200, color=False).render(run)
+    text = stream.getvalue()
+    assert "Input pipelines feeding a 20 ms training step: 70 JPEG images" in text
+    assert "125.0 (120-130)" in text
+    assert "input-bound" in text and "30.0%" in text
+    assert "dead: crashed: worker killed by SIGKILL (log: logs/dead.log)" in text
+    assert "liar: delivered different data" in text and "DIFFERS" in text
+    assert "Noisy flat-out epochs (std/mean): noisy 43%" in text
+    assert "steady" not in text.split("Noisy")[1].split("\n")[0]
+    assert text.rstrip().endswith("Pick a: because.")
