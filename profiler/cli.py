@@ -25,7 +25,7 @@ from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProfilerErro
 from profiler.fingerprint import Fingerprint, FingerprintBuilder
 from profiler.metadata import collect_metadata
 from profiler.recommend import recommend
-from profiler.reporting import TerminalReporter
+from profiler.reporting import FILE_WIDTH, TerminalReporter
 from profiler.results import STATUS_OK, RunResult, ScenarioResult, save_run
 from profiler.runner import Runner, RunSettings
 
@@ -337,7 +337,9 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    console = Console()
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = FILE_WIDTH  # a log or a pipe: do not wrap at 80 columns
     error_console = Console(stderr=True, highlight=False)
     try:
         args = build_parser().parse_args(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import IO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -11,6 +12,7 @@ from rich.text import Text
 from profiler.results import (
     INPUT_BOUND,
     MODERATELY_INPUT_BOUND,
+    NOT_INPUT_BOUND,
     RunResult,
     ScenarioResult,
 )
@@ -18,13 +20,22 @@ from profiler.results import (
 # As pyperf does: warn when the standard deviation of the epoch times passes 10% of their mean.
 NOISY_SPREAD = 0.10
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
-_FILE_WIDTH = 170
+FILE_WIDTH = 120
 
 _VERDICT_STYLE = {INPUT_BOUND: "red", MODERATELY_INPUT_BOUND: "yellow"}
+# The table's short form of each verdict; the JSON keeps the full words.
+_VERDICT_CELL = {INPUT_BOUND: "yes", MODERATELY_INPUT_BOUND: "moderately", NOT_INPUT_BOUND: "no"}
 
 
 def _number(value: float | None, pattern: str = "{:,.1f}") -> str:
     return "-" if value is None else pattern.format(value)
+
+
+def _rate(value: float | None) -> str:
+    """Three significant figures are plenty for a rate that varies by 10% between epochs."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 class TerminalReporter:
@@ -35,7 +46,7 @@ class TerminalReporter:
             file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False
         )
         if width is None and not self.console.is_terminal:
-            self.console.width = _FILE_WIDTH
+            self.console.width = FILE_WIDTH
 
     def render(self, run: RunResult) -> None:
         self.console.print(self.table(run))
@@ -51,23 +62,29 @@ class TerminalReporter:
                 f"{run.data.get('description', '')}, batch {options.get('batch_size')}"
             ),
             caption=(
-                "Memory: peak of the whole process tree above the baseline (RSS after importing "
-                "TensorFlow). Idle = wait / (wait + step). Rates: median of flat-out epochs."
+                "Idle = wait / (wait + step). Rates: median of flat-out epochs, ± their standard "
+                "deviation. Memory: peak of the whole process tree above the baseline (after "
+                "importing TensorFlow). Data: the delivered samples match the dataset's checksum."
             ),
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+            pad_edge=False,
             title_justify="left",
             caption_justify="left",
         )
         table.add_column("Scenario", no_wrap=True)
-        table.add_column("Verdict")
+        table.add_column("Input-\nbound")
         table.add_column("Idle", justify="right")
-        table.add_column("Wait ms p50/p95", justify="right")
-        table.add_column("Batches/s (min-max)", justify="right")
+        table.add_column("Wait ms\np50/p95", justify="right")
+        table.add_column("Batches/s\n±std", justify="right")
         table.add_column("Samples/s", justify="right")
-        table.add_column("First batch s", justify="right")
-        table.add_column("Warm-up s", justify="right")
-        table.add_column("Peak MiB RSS/PSS", justify="right")
-        table.add_column("CPU s/epoch", justify="right")
+        table.add_column("First\nbatch s", justify="right")
+        table.add_column("Warm-up\ns", justify="right")
+        table.add_column("Peak MiB\nRSS/PSS", justify="right")
+        table.add_column("CPU\ns/epoch", justify="right")
         table.add_column("Data", no_wrap=True)
+        for column in table.columns:
+            column.overflow = "fold"  # wrap a figure rather than cut it short with an ellipsis
         for result in run.scenarios:
             table.add_row(*self._row(result))
         return table
@@ -78,15 +95,14 @@ class TerminalReporter:
         verdict = result.verdict or "-"
         return [
             result.name,
-            Text(verdict, style=_VERDICT_STYLE.get(verdict, "green")),
+            Text(_VERDICT_CELL.get(verdict, verdict), style=_VERDICT_STYLE.get(verdict, "green")),
             _number(result.idle_fraction, "{:.1%}"),
-            f"{_number(result.wait_p50_ms)} / {_number(result.wait_p95_ms)}",
-            f"{_number(result.batches_per_s)} ({_number(result.batches_per_s_min, '{:,.0f}')}-"
-            f"{_number(result.batches_per_s_max, '{:,.0f}')})",
-            _number(result.samples_per_s, "{:,.0f}"),
+            f"{_number(result.wait_p50_ms)}/{_number(result.wait_p95_ms)}",
+            f"{_rate(result.batches_per_s)} {_number(result.rate_spread, '±{:.0%}')}",
+            _rate(result.samples_per_s),
             _number(result.first_batch_s, "{:.2f}"),
             _number(result.warmup_epoch_s, "{:.2f}"),
-            f"{_number(result.peak_rss_mb, '{:+,.0f}')} / {_number(result.peak_pss_mb, '{:+,.0f}')}",
+            f"{_number(result.peak_rss_mb, '{:+,.0f}')}/{_number(result.peak_pss_mb, '{:+,.0f}')}",
             _number(result.cpu_s, "{:.2f}"),
             _data_cell(result),
         ]
@@ -106,15 +122,16 @@ class TerminalReporter:
                     )
                 )
         noisy = [
-            f"{r.name} {r.epoch_spread:.0%}"
+            f"{r.name} ±{r.rate_spread:.0%}"
             for r in run.scenarios
-            if r.ok and r.epoch_spread is not None and r.epoch_spread > NOISY_SPREAD
+            if r.ok and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD
         ]
         if noisy:
             lines.append(
                 Text(
-                    f"Noisy flat-out epochs (std/mean): {', '.join(noisy)}. Treat those rates as "
-                    "approximate; more --epochs or --samples, or a quieter machine, help.",
+                    f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
+                    f"{', '.join(noisy)}. Treat those rates as approximate; more --epochs or "
+                    "--samples, or a quieter machine, help.",
                     style="yellow",
                 )
             )
@@ -140,8 +157,8 @@ def _data_cell(result: ScenarioResult) -> Text:
     if result.fingerprint_matches is None:
         return Text(result.fingerprint.short)
     if result.fingerprint_matches:
-        return Text(f"same {result.fingerprint.short}", style="green")
-    return Text(f"DIFFERS {result.fingerprint.short}", style="bold red")
+        return Text("same", style="green")
+    return Text("DIFFERS", style="bold red")
 
 
 def _fingerprint_text(result: ScenarioResult) -> str:

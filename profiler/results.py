@@ -94,12 +94,12 @@ class ScenarioResult:
         return verdict_for(self.idle_fraction)
 
     @property
-    def epoch_spread(self) -> float | None:
-        """Standard deviation / mean of the flat-out epoch times: the run-to-run noise."""
-        if len(self.epoch_s) < 2:
+    def rate_spread(self) -> float | None:
+        """Standard deviation / mean of the per-epoch batch rates: the epoch-to-epoch noise."""
+        if len(self.epoch_s) < 2 or not self.batches_per_epoch or min(self.epoch_s) <= 0:
             return None
-        mean = statistics.fmean(self.epoch_s)
-        return statistics.stdev(self.epoch_s) / mean if mean > 0 else None
+        rates = [self.batches_per_epoch / seconds for seconds in self.epoch_s]
+        return statistics.stdev(rates) / statistics.fmean(rates)
 
     @property
     def cpu_cores_busy(self) -> float | None:

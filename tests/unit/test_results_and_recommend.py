@@ -112,9 +112,8 @@ def test_other_format_versions_and_malformed_files_are_refused(tmp_path):
 
 def test_terminal_report_shows_rows_failures_noise_and_the_pick():
     run = _run([
-        scenario("steady", 0.01, 2000.0, batches_per_s=125.0, batches_per_s_min=120.0, batches_per_s_max=130.0,
-                 epoch_s=(0.50, 0.51, 0.49)),
-        scenario("noisy", 0.30, 900.0, epoch_s=(0.5, 1.0, 0.5)),
+        scenario("steady", 0.01, 2000.0, batches_per_s=125.0, batches_per_epoch=63, epoch_s=(0.50, 0.51, 0.49)),
+        scenario("noisy", 0.30, 900.0, batches_per_epoch=10, epoch_s=(0.5, 1.0, 0.5)),
         ScenarioResult(name="dead", status="crashed", error="worker killed by SIGKILL", log_path="logs/dead.log"),
         scenario("liar", 0.0, 5000.0, fingerprint_matches=False),
     ])
@@ -122,10 +121,10 @@ def test_terminal_report_shows_rows_failures_noise_and_the_pick():
     TerminalReporter(stream, width=200, color=False).render(run)
     text = stream.getvalue()
     assert "Input pipelines feeding a 20 ms training step: 70 JPEG images" in text
-    assert "125.0 (120-130)" in text
-    assert "input-bound" in text and "30.0%" in text
+    assert "125 ±2%" in text
+    assert "30.0%" in text and "yes" in text
     assert "dead: crashed: worker killed by SIGKILL (log: logs/dead.log)" in text
     assert "liar: delivered different data" in text and "DIFFERS" in text
-    assert "Noisy flat-out epochs (std/mean): noisy 43%" in text
+    assert "by more than 10% for noisy ±35%." in text
     assert "steady" not in text.split("Noisy")[1].split("\n")[0]
     assert text.rstrip().endswith("Pick a: because.")
