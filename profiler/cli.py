@@ -7,10 +7,7 @@ and exit code (2 for bad input), never a traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -19,11 +16,12 @@ from typing import Any, NoReturn, Protocol
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProfilerError
-from profiler.fingerprint import Fingerprint, FingerprintBuilder
-from profiler.metadata import collect_metadata
+from profiler.fingerprint import dataset_fingerprint
+from profiler.metadata import collect_metadata, usable_cpus
 from profiler.recommend import recommend
 from profiler.reporting import FILE_WIDTH, TerminalReporter
 from profiler.results import STATUS_OK, RunResult, ScenarioResult, save_run
@@ -144,8 +142,8 @@ class RunCommand:
                          help="epochs consumed at --step-ms per batch to measure idle time (default: %(default)s)")
         run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
                          help="simulated training step per batch, in ms (default: %(default)s)")
-        run.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1,
-                         help="processes for pool-based scenarios (default: CPU count, %(default)s)")
+        run.add_argument("--workers", type=positive_int, default=usable_cpus(),
+                         help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
         run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
                          help="seconds one scenario may take, TensorFlow import included (default: %(default)s)")
         run.add_argument("--output", type=Path, default=Path("reports"),
@@ -181,8 +179,12 @@ class RunCommand:
         )
         run_dir = create_run_folder(args.output)
         cache_root = args.data_dir or default_cache_root()
-        source = _prepare(spec, cache_root, console)
-        expected = expected_fingerprint(source, args.batch_size)
+        try:
+            source = _prepare(spec, cache_root, console)
+            expected = dataset_fingerprint(source, args.batch_size)
+        except BaseException:
+            run_dir.rmdir()  # still empty: nothing was measured
+            raise
         options = {**asdict(settings), "scenarios": references, "data_dir": str(cache_root)}
         run = RunResult(
             metadata=collect_metadata(),
@@ -194,11 +196,12 @@ class RunCommand:
         results_path = run_dir / RESULTS_FILE
         console.print(
             f"Measuring {len(references)} scenario(s) on {spec.describe()}, each in a fresh process; "
-            f"results go to {results_path}"
+            f"results go to {results_path}",
+            markup=False,
         )
         run = self._measure(run, references, source, settings, run_dir, console)
         TerminalReporter(console.file).render(run)
-        console.print(f"Results: {results_path}")
+        console.print(f"Results: {results_path}", markup=False)
         if run.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if all(s.status == STATUS_OK for s in run.scenarios) else EXIT_FAILED
@@ -256,11 +259,11 @@ def _with_results(
     return updated
 
 
-def _one_line(result: ScenarioResult) -> str:
+def _one_line(result: ScenarioResult) -> Text:
     wall = f"{result.wall_s:.1f} s" if result.wall_s is not None else ""
     if result.ok:
-        return f"[green]done[/green] {result.name} in {wall}"
-    return f"[red]{result.status}[/red] {result.name} after {wall}: {result.error}"
+        return Text.assemble(("done", "green"), f" {result.name} in {wall}")
+    return Text.assemble((result.status, "red"), f" {result.name} after {wall}: {result.error}")
 
 
 def create_run_folder(output: Path) -> Path:
@@ -300,25 +303,8 @@ def _prepare(spec: DataSpec, cache_root: Path, console: Console) -> DataSource:
             f"cannot write the dataset cache in '{cache_root}' ({error.strerror or error}): "
             "pass --data-dir with a writable folder"
         ) from None
-    console.print(f"{'Generated' if generated else 'Reusing cached'} dataset: {source.root}")
+    console.print(f"{'Generated' if generated else 'Reusing cached'} dataset: {source.root}", markup=False)
     return source
-
-
-def expected_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
-    """What every scenario must deliver, decoded here with the same decode, cached beside the data."""
-    shape = "x".join(str(n) for n in source.spec.sample_shape)
-    cached = source.root / f"fingerprint-{shape}-b{batch_size}.json"
-    try:
-        return Fingerprint.from_dict(json.loads(cached.read_text()))
-    except (OSError, ValueError, KeyError):
-        pass
-    builder = FingerprintBuilder()
-    for start, stop in source.batch_bounds(batch_size):
-        builder.add_batch(*source.load_range(start, stop))
-    fingerprint = builder.build()
-    with contextlib.suppress(OSError):  # a read-only cache still works, only slower next time
-        cached.write_text(json.dumps(fingerprint.to_dict()))
-    return fingerprint
 
 
 COMMANDS: dict[str, Command] = {command.name: command for command in (RunCommand(), ListCommand())}

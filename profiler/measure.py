@@ -44,10 +44,10 @@ class EpochTiming:
 
 @dataclass(frozen=True)
 class PacedEpoch:
-    """One epoch consumed by a simulated device step: how long each step waited for its batch."""
+    """One epoch consumed by a simulated device step: per batch, the wait for it and the step."""
 
     waits_s: tuple[float, ...]
-    compute_s: float
+    steps_s: tuple[float, ...]
 
 
 def flat_out_epoch(dataset: Iterable[Any]) -> EpochTiming:
@@ -73,7 +73,7 @@ def paced_epoch(dataset: Iterable[Any], step_s: float) -> PacedEpoch:
     includes creating the iterator, which a training loop pays at every epoch too.
     """
     waits: list[float] = []
-    compute = 0.0
+    steps: list[float] = []
     device_free_at = time.perf_counter()
     iterator = iter(dataset)
     while True:
@@ -85,8 +85,8 @@ def paced_epoch(dataset: Iterable[Any], step_s: float) -> PacedEpoch:
         waits.append(received - device_free_at)
         _sleep_until(received + step_s)
         device_free_at = time.perf_counter()
-        compute += device_free_at - received
-    return PacedEpoch(tuple(waits), compute)
+        steps.append(device_free_at - received)
+    return PacedEpoch(tuple(waits), tuple(steps))
 
 
 def _sleep_until(deadline: float) -> None:

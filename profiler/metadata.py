@@ -35,6 +35,13 @@ def package_version(*distributions: str) -> str | None:
     return None
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (a container or taskset may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as cpuinfo:
@@ -54,7 +61,7 @@ def collect_metadata() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
         "cpu_count": cpus,
-        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus,
+        "usable_cpus": usable_cpus(),
         "memory_total_mb": round(memory_total / (1 << 20)),
     }
     identity = "|".join(str(machine[key]) for key in ("hostname", "cpu_model", "cpu_count", "memory_total_mb"))

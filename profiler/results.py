@@ -72,13 +72,15 @@ class ScenarioResult:
     batches_per_s_min: float | None = None
     batches_per_s_max: float | None = None
     cpu_s: float | None = None  # tree CPU seconds per flat-out epoch, median
-    # Paced epochs: a simulated device step per batch.
+    # Paced epochs: a simulated device step per batch. Steady state: each epoch's first batch is
+    # left out of idle and the wait percentiles, and its wait reported as epoch_start_wait_ms.
     idle_s: float | None = None
     compute_s: float | None = None
     idle_fraction: float | None = None
     wait_p50_ms: float | None = None
     wait_p95_ms: float | None = None
     wait_ms: tuple[float, ...] = ()
+    epoch_start_wait_ms: float | None = None
     fingerprint: Fingerprint | None = None
     fingerprint_matches: bool | None = None
     tf_data_options: dict[str, Any] = field(default_factory=dict)

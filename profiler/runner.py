@@ -250,9 +250,17 @@ def _report_metrics(report: WorkerReport) -> dict[str, object]:
     epochs = report.epochs
     batch_rates = [e.batches / e.seconds for e in epochs if e.seconds > 0]
     sample_rates = [e.samples / e.seconds for e in epochs if e.seconds > 0]
-    waits = [wait for epoch in report.paced for wait in epoch.waits_s]
+    # Steady state excludes each epoch's first batch: its wait (iterator creation, an empty
+    # prefetch buffer) is paid once per epoch, so it weighs far more in a short sample epoch than
+    # at full dataset size. It is reported on its own.
+    starts = [epoch.waits_s[0] for epoch in report.paced if epoch.waits_s]
+    pairs = [list(zip(epoch.waits_s, epoch.steps_s, strict=True)) for epoch in report.paced]
+    steady = [pair for epoch in pairs for pair in epoch[1:]]
+    if not steady:  # one batch per epoch: there is no steady state
+        steady = [pair for epoch in pairs for pair in epoch]
+    waits = [w for w, _ in steady]
     idle = sum(waits)
-    compute = sum(epoch.compute_s for epoch in report.paced)
+    compute = sum(s for _, s in steady)
     return dict(
         ru_maxrss_mb=report.ru_maxrss_mib,
         build_s=report.build_s,
@@ -272,6 +280,7 @@ def _report_metrics(report: WorkerReport) -> dict[str, object]:
         wait_p50_ms=percentile(waits, 0.50) * 1000.0 if waits else None,
         wait_p95_ms=percentile(waits, 0.95) * 1000.0 if waits else None,
         wait_ms=tuple(round(wait * 1000.0, 3) for wait in waits),
+        epoch_start_wait_ms=statistics.median(starts) * 1000.0 if starts else None,
         fingerprint=Fingerprint.from_dict(report.fingerprint),
         tf_data_options=report.tf_data_options,
     )

@@ -46,18 +46,21 @@ def test_idle_fraction_matches_arithmetic_without_read_ahead(tiny_images):
     assert result.status == STATUS_OK, result.error
     assert result.idle_fraction == pytest.approx(30 / (30 + STEP_MS), abs=0.03)
     assert result.wait_p50_ms == pytest.approx(30, abs=3)
+    assert result.epoch_start_wait_ms == pytest.approx(30, abs=3)
+    assert len(result.wait_ms) == 2 * (12 - 1)  # two paced epochs, each first batch apart
+    assert result.idle_s == pytest.approx(sum(result.wait_ms) / 1000, rel=1e-3)
     assert result.verdict == "input-bound"
 
 
 def test_idle_fraction_matches_arithmetic_with_read_ahead(tiny_images):
     # A producer thread makes a batch every 30 ms while the step computes 20 ms: the first batch
-    # of an epoch waits 30 ms, every later one 30 - 20 = 10 ms.
-    batches = 12
+    # of an epoch waits the full 30 ms, every later one 30 - 20 = 10 ms.
     (result,) = run(tiny_images, ["tests.fakes:SLOW_30MS_READ_AHEAD"])
     assert result.status == STATUS_OK, result.error
-    wait = 30 + (batches - 1) * (30 - STEP_MS)
-    assert result.idle_fraction == pytest.approx(wait / (wait + batches * STEP_MS), abs=0.03)
-    assert result.wait_p50_ms == pytest.approx(30 - STEP_MS, abs=3)
+    steady_wait = 30 - STEP_MS
+    assert result.idle_fraction == pytest.approx(steady_wait / (steady_wait + STEP_MS), abs=0.03)
+    assert result.wait_p50_ms == pytest.approx(steady_wait, abs=3)
+    assert result.epoch_start_wait_ms == pytest.approx(30, abs=3)
 
 
 def test_throughput_and_first_batch_match_known_delays(tiny_images):
