@@ -62,6 +62,14 @@ def numpy_batches(source: DataSource, batch_size: int) -> Iterator[tuple[np.ndar
         yield source.load_range(start, stop)
 
 
+def generator_dataset(tf: Any, ctx: PipelineContext) -> Any:
+    """Dataset.from_generator over ``numpy_batches``, with the exact signature of a batch."""
+    return tf.data.Dataset.from_generator(
+        lambda: numpy_batches(ctx.source, ctx.batch_size),
+        output_signature=output_signature(tf, ctx.source),
+    )
+
+
 def without_prefetch_injection(tf: Any, dataset: Any) -> Any:
     """Turn off the prefetch that tf.data otherwise adds on its own to the end of a pipeline."""
     options = tf.data.Options()

@@ -6,13 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import (
-    PipelineContext,
-    Scenario,
-    numpy_batches,
-    output_signature,
-    without_prefetch_injection,
-)
+from scenarios.base import PipelineContext, Scenario, generator_dataset, without_prefetch_injection
 
 
 class GeneratorScenario(Scenario):
@@ -30,11 +24,7 @@ class GeneratorScenario(Scenario):
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf
 
-        dataset = tf.data.Dataset.from_generator(
-            lambda: numpy_batches(ctx.source, ctx.batch_size),
-            output_signature=output_signature(tf, ctx.source),
-        )
-        yield without_prefetch_injection(tf, dataset)
+        yield without_prefetch_injection(tf, generator_dataset(tf, ctx))
 
 
 SCENARIO = GeneratorScenario()

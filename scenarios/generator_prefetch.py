@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import PipelineContext, Scenario, numpy_batches, output_signature
+from scenarios.base import PipelineContext, Scenario, generator_dataset
 
 
 class GeneratorPrefetchScenario(Scenario):
@@ -23,11 +23,7 @@ class GeneratorPrefetchScenario(Scenario):
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf
 
-        dataset = tf.data.Dataset.from_generator(
-            lambda: numpy_batches(ctx.source, ctx.batch_size),
-            output_signature=output_signature(tf, ctx.source),
-        )
-        yield dataset.prefetch(tf.data.AUTOTUNE)
+        yield generator_dataset(tf, ctx).prefetch(tf.data.AUTOTUNE)
 
 
 SCENARIO = GeneratorPrefetchScenario()
