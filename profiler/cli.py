@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -18,13 +19,21 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from profiler.compare import (
+    DEFAULT_FAIL_ON,
+    METRICS,
+    ComparisonMarkdownReporter,
+    ComparisonTerminalReporter,
+    compare_runs,
+    parse_thresholds,
+)
 from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProfilerError
 from profiler.fingerprint import dataset_fingerprint
 from profiler.metadata import collect_metadata, usable_cpus
 from profiler.recommend import recommend
-from profiler.reporting import FILE_WIDTH, TerminalReporter
-from profiler.results import STATUS_OK, RunResult, ScenarioResult, save_run
+from profiler.reporting import FILE_WIDTH, TerminalReporter, write_report
+from profiler.results import STATUS_OK, RunResult, ScenarioResult, load_run, save_run
 from profiler.runner import Runner, RunSettings
 
 RESULTS_FILE = "results.json"
@@ -202,6 +211,7 @@ class RunCommand:
         run = self._measure(run, references, source, settings, run_dir, console)
         TerminalReporter(console.file).render(run)
         console.print(f"Results: {results_path}", markup=False)
+        _report(run, run_dir, console)
         if run.interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if all(s.status == STATUS_OK for s in run.scenarios) else EXIT_FAILED
@@ -307,7 +317,72 @@ def _prepare(spec: DataSpec, cache_root: Path, console: Console) -> DataSource:
     return source
 
 
-COMMANDS: dict[str, Command] = {command.name: command for command in (RunCommand(), ListCommand())}
+def _report(run: RunResult, folder: Path, console: Console) -> None:
+    """Write the markdown report; a failure here must not cost the results already saved."""
+    started = time.perf_counter()
+    try:
+        path = write_report(run, folder)
+    except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
+        console.print(f"The report could not be written ({type(error).__name__}: {error}); "
+                      f"make it later with 'python -m profiler report {folder / RESULTS_FILE}'", markup=False)
+        return
+    console.print(f"Report: {path} (made in {time.perf_counter() - started:.1f} s)", markup=False)
+
+
+class ReportCommand:
+    name = "report"
+    help = "render the markdown report and plots from a saved results.json"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("results", type=Path, help="a results.json written by 'run'")
+        parser.add_argument("-o", "--output", type=Path, default=None,
+                            help="folder for report.md and its plots (default: the folder of RESULTS)")
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        run = load_run(args.results)
+        folder = args.output or args.results.parent
+        try:
+            path = write_report(run, folder)
+        except OSError as error:
+            raise ProfilerError(
+                f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with a writable folder"
+            ) from None
+        console.print(f"Report: {path}", markup=False)
+        return EXIT_OK
+
+
+class CompareCommand:
+    name = "compare"
+    help = "compare two results.json files; exit 1 when a check fails"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("base", type=Path, help="the results.json to compare against")
+        parser.add_argument("new", type=Path, help="the results.json of the change")
+        parser.add_argument("--fail-on", default=DEFAULT_FAIL_ON, metavar="CHECKS",
+                            help="comma list of METRIC:N%% (relative) or METRIC:N (absolute) that may get worse "
+                                 f"by at most that much; metrics: {', '.join(METRICS)} (default: %(default)s)")
+        parser.add_argument("--markdown", type=Path, default=None, metavar="FILE",
+                            help="also write the comparison as markdown, for a pull-request comment")
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        thresholds = parse_thresholds(args.fail_on)
+        base, new = load_run(args.base), load_run(args.new)
+        comparison = compare_runs(base, new, thresholds, base_label=str(args.base), new_label=str(args.new))
+        if args.markdown is not None:
+            try:
+                with args.markdown.open("w") as stream:
+                    ComparisonMarkdownReporter(stream).render(comparison)
+            except OSError as error:
+                raise ProfilerError(
+                    f"cannot write '{args.markdown}' ({error.strerror or error}): pass --markdown with a writable path"
+                ) from None
+        ComparisonTerminalReporter(console.file).render(comparison)
+        return EXIT_FAILED if comparison.failed else EXIT_OK
+
+
+COMMANDS: dict[str, Command] = {
+    command.name: command for command in (RunCommand(), ListCommand(), ReportCommand(), CompareCommand())
+}
 
 
 def build_parser() -> ArgumentParser:
@@ -330,7 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise ProfilerError("no command given: use 'python -m profiler run' or 'python -m profiler list'")
+            raise ProfilerError(
+                f"no command given: use one of {', '.join(COMMANDS)}, such as 'python -m profiler run'"
+            )
         return COMMANDS[args.command].run(args, console)
     except ProfilerError as error:
         error_console.print(f"error: {error.message}", markup=False, soft_wrap=True)

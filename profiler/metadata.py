@@ -22,6 +22,7 @@ _PACKAGES = {
     "psutil": ("psutil",),
     "memory-profiler": ("memory-profiler",),
     "rich": ("rich",),
+    "matplotlib": ("matplotlib",),
 }
 
 

@@ -1,7 +1,14 @@
-"""Reporters: take a RunResult and a stream, write a rendering of it."""
+"""Reporters: each takes a RunResult and a stream and writes one rendering of it.
+
+The terminal table and the markdown report are built from the same cells, notes and closing line,
+so the two never disagree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from rich import box
@@ -17,7 +24,7 @@ from profiler.results import (
     ScenarioResult,
 )
 
-# As pyperf does: warn when the standard deviation of the epoch times passes 10% of their mean.
+# As pyperf does: warn when the standard deviation passes 10% of the mean.
 NOISY_SPREAD = 0.10
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
 FILE_WIDTH = 120
@@ -26,16 +33,133 @@ _VERDICT_STYLE = {INPUT_BOUND: "red", MODERATELY_INPUT_BOUND: "yellow"}
 # The table's short form of each verdict; the JSON keeps the full words.
 _VERDICT_CELL = {INPUT_BOUND: "yes", MODERATELY_INPUT_BOUND: "moderately", NOT_INPUT_BOUND: "no"}
 
+# (header, right-aligned); "\n" marks where the terminal may break a header.
+COLUMNS: tuple[tuple[str, bool], ...] = (
+    ("Scenario", False),
+    ("Input-\nbound", False),
+    ("Idle", True),
+    ("Wait ms\np50/p95", True),
+    ("Batches/s\n±std", True),
+    ("Samples/s", True),
+    ("First\nbatch s", True),
+    ("Warm-up\ns", True),
+    ("Peak MiB\nRSS/PSS", True),
+    ("CPU\ns/epoch", True),
+    ("Data", False),
+)
 
-def _number(value: float | None, pattern: str = "{:,.1f}") -> str:
+TABLE_CAPTION = (
+    "Idle = wait / (wait + step), steady state. Rates: median of flat-out epochs, ± their standard "
+    "deviation. Memory: peak of the whole process tree above the baseline (after importing "
+    "TensorFlow). Data: the delivered samples match the dataset's checksum."
+)
+
+
+def number(value: float | None, pattern: str = "{:,.1f}") -> str:
     return "-" if value is None else pattern.format(value)
 
 
-def _rate(value: float | None) -> str:
+def rate(value: float | None) -> str:
     """Three significant figures are plenty for a rate that varies by 10% between epochs."""
     if value is None:
         return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def table_title(run: RunResult) -> str:
+    return (
+        f"Input pipelines feeding a {run.options.get('step_ms', 0):g} ms training step: "
+        f"{run.data.get('description', '')}, batch {run.options.get('batch_size')}"
+    )
+
+
+def row_cells(result: ScenarioResult) -> list[str]:
+    """One table row as plain text, in COLUMNS order."""
+    if not result.ok:
+        return [result.name, result.status] + ["-"] * (len(COLUMNS) - 2)
+    return [
+        result.name,
+        _VERDICT_CELL.get(result.verdict or "", "-"),
+        number(result.idle_fraction, "{:.1%}"),
+        f"{number(result.wait_p50_ms)}/{number(result.wait_p95_ms)}",
+        f"{rate(result.batches_per_s)} {number(result.rate_spread, '±{:.0%}')}",
+        rate(result.samples_per_s),
+        number(result.first_batch_s, "{:.2f}"),
+        number(result.warmup_epoch_s, "{:.2f}"),
+        f"{number(result.peak_rss_mb, '{:+,.0f}')}/{number(result.peak_pss_mb, '{:+,.0f}')}",
+        number(result.cpu_s, "{:.2f}"),
+        _data_cell(result),
+    ]
+
+
+def _data_cell(result: ScenarioResult) -> str:
+    if result.fingerprint is None:
+        return "-"
+    if result.fingerprint_matches is None:
+        return result.fingerprint.short
+    return "same" if result.fingerprint_matches else "DIFFERS"
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    severity: str  # "error" or "warning"
+
+
+def notes(run: RunResult) -> list[Note]:
+    """What the reader must know beside the table: failures, wrong data, noise, interruption."""
+    found = []
+    for result in run.scenarios:
+        if not result.ok:
+            where = f" (log: {result.log_path})" if result.log_path else ""
+            found.append(Note(f"{result.name}: {result.status}: {result.error}{where}", "error"))
+        elif result.fingerprint_matches is False:
+            found.append(
+                Note(
+                    f"{result.name}: delivered different data from the dataset "
+                    f"({_fingerprint_text(result)}): its figures do not compare",
+                    "error",
+                )
+            )
+    noisy = [
+        f"{r.name} ±{r.rate_spread:.0%}"
+        for r in run.scenarios
+        if r.ok and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD
+    ]
+    if noisy:
+        found.append(
+            Note(
+                f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
+                f"{', '.join(noisy)}. Treat those rates as approximate; more --epochs or --samples, "
+                "or a quieter machine, help.",
+                "warning",
+            )
+        )
+    if run.interrupted:
+        found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
+    return found
+
+
+def recommendation_text(run: RunResult) -> tuple[str, str] | None:
+    """(name, rest of the sentence) of the closing line, or None when nothing can be recommended."""
+    recommendation = run.recommendation
+    if not recommendation:
+        return None
+    rest = f": {recommendation['reason']}."
+    if recommendation.get("runner_up"):
+        rest += f" Runner-up: {recommendation['runner_up']}."
+    return recommendation["name"], rest
+
+
+NO_RECOMMENDATION = "No recommendation: no scenario completed with usable figures."
+
+
+def _fingerprint_text(result: ScenarioResult) -> str:
+    fp = result.fingerprint
+    if fp is None:
+        return "nothing"
+    shape = "x".join(str(n) for n in fp.image_shape)
+    return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
 
 
 class TerminalReporter:
@@ -50,120 +174,142 @@ class TerminalReporter:
 
     def render(self, run: RunResult) -> None:
         self.console.print(self.table(run))
-        for line in self.notes(run):
-            self.console.print(line)
-        self.console.print(self.closing_line(run))
+        for note in notes(run):
+            self.console.print(Text(note.text, style="red" if note.severity == "error" else "yellow"))
+        closing = recommendation_text(run)
+        if closing is None:
+            self.console.print(Text(NO_RECOMMENDATION, style="bold red"))
+        else:
+            self.console.print(Text.assemble((f"Pick {closing[0]}", "bold green"), closing[1]))
 
     def table(self, run: RunResult) -> Table:
-        options = run.options
         table = Table(
-            title=(
-                f"Input pipelines feeding a {options.get('step_ms', 0):g} ms training step: "
-                f"{run.data.get('description', '')}, batch {options.get('batch_size')}"
-            ),
-            caption=(
-                "Idle = wait / (wait + step). Rates: median of flat-out epochs, ± their standard "
-                "deviation. Memory: peak of the whole process tree above the baseline (after "
-                "importing TensorFlow). Data: the delivered samples match the dataset's checksum."
-            ),
+            title=table_title(run),
+            caption=TABLE_CAPTION,
             box=box.SIMPLE_HEAD,
             collapse_padding=True,
             pad_edge=False,
             title_justify="left",
             caption_justify="left",
         )
-        table.add_column("Scenario", no_wrap=True)
-        table.add_column("Input-\nbound")
-        table.add_column("Idle", justify="right")
-        table.add_column("Wait ms\np50/p95", justify="right")
-        table.add_column("Batches/s\n±std", justify="right")
-        table.add_column("Samples/s", justify="right")
-        table.add_column("First\nbatch s", justify="right")
-        table.add_column("Warm-up\ns", justify="right")
-        table.add_column("Peak MiB\nRSS/PSS", justify="right")
-        table.add_column("CPU\ns/epoch", justify="right")
-        table.add_column("Data", no_wrap=True)
-        for column in table.columns:
-            column.overflow = "fold"  # wrap a figure rather than cut it short with an ellipsis
+        for header, right in COLUMNS:
+            # overflow="fold": wrap a figure rather than cut it short with an ellipsis.
+            table.add_column(header, justify="right" if right else "left", overflow="fold")
+        table.columns[0].no_wrap = True
         for result in run.scenarios:
-            table.add_row(*self._row(result))
+            cells: list[str | Text] = list(row_cells(result))
+            cells[1] = Text(cells[1], style=self._verdict_style(result))
+            cells[-1] = Text(cells[-1], style="bold red" if result.fingerprint_matches is False else "green")
+            table.add_row(*cells)
         return table
 
-    def _row(self, result: ScenarioResult) -> list[str | Text]:
+    @staticmethod
+    def _verdict_style(result: ScenarioResult) -> str:
         if not result.ok:
-            return [result.name, Text(result.status, style="bold red")] + ["-"] * 9
-        verdict = result.verdict or "-"
-        return [
-            result.name,
-            Text(_VERDICT_CELL.get(verdict, verdict), style=_VERDICT_STYLE.get(verdict, "green")),
-            _number(result.idle_fraction, "{:.1%}"),
-            f"{_number(result.wait_p50_ms)}/{_number(result.wait_p95_ms)}",
-            f"{_rate(result.batches_per_s)} {_number(result.rate_spread, '±{:.0%}')}",
-            _rate(result.samples_per_s),
-            _number(result.first_batch_s, "{:.2f}"),
-            _number(result.warmup_epoch_s, "{:.2f}"),
-            f"{_number(result.peak_rss_mb, '{:+,.0f}')}/{_number(result.peak_pss_mb, '{:+,.0f}')}",
-            _number(result.cpu_s, "{:.2f}"),
-            _data_cell(result),
-        ]
+            return "bold red"
+        return _VERDICT_STYLE.get(result.verdict or "", "green")
 
-    def notes(self, run: RunResult) -> list[Text]:
-        lines = []
+
+class MarkdownReporter:
+    """The full report: question, answer, options, machine, table, plots and what each scenario does."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def render(self, run: RunResult, plots: Mapping[str, str] | None = None) -> None:
+        """``plots`` maps a plot's caption to its path relative to the report."""
+        write = self.stream.write
+        options, data = run.options, run.data
+        write("# Input pipeline report\n\n")
+        write(
+            f"**The question:** which way of feeding training data keeps a {options.get('step_ms', 0):g} ms "
+            f"training step busy on this machine, for {data.get('description', 'this data')} in batches of "
+            f"{options.get('batch_size')}, and what does each way cost in memory and CPU?\n\n"
+        )
+        closing = recommendation_text(run)
+        if closing is None:
+            write(f"**The answer:** {NO_RECOMMENDATION}\n\n")
+        else:
+            write(f"**The answer: pick `{closing[0]}`**{closing[1]}\n\n")
+        write("## Results\n\n")
+        write(f"{table_title(run)}.\n\n")
+        write(markdown_table([header.replace("-\n", "-").replace("\n", " ") for header, _ in COLUMNS],
+                             [row_cells(r) for r in run.scenarios],
+                             [right for _, right in COLUMNS]))
+        write(f"\n{TABLE_CAPTION}\n\n")
+        for note in notes(run):
+            write(f"- {'**Error:** ' if note.severity == 'error' else '**Note:** '}{note.text}\n")
+        if notes(run):
+            write("\n")
+        if plots:
+            write("## Plots\n\n")
+            for caption, path in plots.items():
+                write(f"### {caption}\n\n![{caption}]({path})\n\n")
+        write("## The scenarios\n\n")
         for result in run.scenarios:
-            if not result.ok:
-                where = f" (log: {result.log_path})" if result.log_path else ""
-                lines.append(Text(f"{result.name}: {result.status}: {result.error}{where}", style="red"))
-            elif result.fingerprint_matches is False:
-                lines.append(
-                    Text(
-                        f"{result.name}: delivered different data from the dataset "
-                        f"({_fingerprint_text(result)}): its figures do not compare",
-                        style="red",
-                    )
-                )
-        noisy = [
-            f"{r.name} ±{r.rate_spread:.0%}"
-            for r in run.scenarios
-            if r.ok and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD
-        ]
-        if noisy:
-            lines.append(
-                Text(
-                    f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
-                    f"{', '.join(noisy)}. Treat those rates as approximate; more --epochs or "
-                    "--samples, or a quieter machine, help.",
-                    style="yellow",
-                )
-            )
-        if run.interrupted:
-            lines.append(Text("Run interrupted: scenarios not listed above did not run.", style="yellow"))
-        return lines
-
-    def closing_line(self, run: RunResult) -> Text:
-        recommendation = run.recommendation
-        if not recommendation:
-            return Text("No recommendation: no scenario completed with usable figures.", style="bold red")
-        text = Text()
-        text.append(f"Pick {recommendation['name']}", style="bold green")
-        text.append(f": {recommendation['reason']}.")
-        if recommendation.get("runner_up"):
-            text.append(f" Runner-up: {recommendation['runner_up']}.")
-        return text
+            text = result.description or result.summary or "No description stored"
+            write(f"### `{result.name}`\n\n{text if text.endswith('.') else text + '.'}")
+            if result.tf_data_options:
+                shown = {k: v for k, v in result.tf_data_options.items() if k != "explicit"}
+                write(f" In effect: {', '.join(f'{k}={v}' for k, v in shown.items())}.")
+            write("\n\n")
+        write("## The run\n\n")
+        write(markdown_table(["Setting", "Value"], _settings_rows(run), [False, False]))
+        write("\n## The machine\n\n")
+        write(markdown_table(["Item", "Value"], _machine_rows(run), [False, False]))
+        write(
+            f"\nMade by tf-pipeline-profiler {run.metadata.get('profiler_version', '?')} "
+            f"from the run of {run.created or 'an unknown time'}.\n"
+        )
 
 
-def _data_cell(result: ScenarioResult) -> Text:
-    if result.fingerprint is None:
-        return Text("-")
-    if result.fingerprint_matches is None:
-        return Text(result.fingerprint.short)
-    if result.fingerprint_matches:
-        return Text("same", style="green")
-    return Text("DIFFERS", style="bold red")
+def markdown_table(headers: list[str], rows: list[list[str]], right: list[bool]) -> str:
+    def escape(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
 
 
-def _fingerprint_text(result: ScenarioResult) -> str:
-    fp = result.fingerprint
-    if fp is None:
-        return "nothing"
-    shape = "x".join(str(n) for n in fp.image_shape)
-    return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
+def _settings_rows(run: RunResult) -> list[list[str]]:
+    options, data = run.options, run.data
+    rows = [
+        ["data", str(data.get("description", "-"))],
+        ["seed", str(data.get("seed", "-"))],
+    ]
+    for key in ("batch_size", "epochs", "idle_epochs", "step_ms", "workers", "timeout_s"):
+        if key in options:
+            rows.append([key, f"{options[key]:g}" if isinstance(options[key], float) else str(options[key])])
+    rows.append(["scenarios", ", ".join(options.get("scenarios", []))])
+    return rows
+
+
+def _machine_rows(run: RunResult) -> list[list[str]]:
+    metadata = run.metadata
+    machine: Mapping[str, object] = metadata.get("machine", {})
+    packages: Mapping[str, object] = metadata.get("packages", {})
+    rows = [
+        ["CPU", f"{machine.get('cpu_model', '?')} ({machine.get('usable_cpus', '?')} usable of "
+                f"{machine.get('cpu_count', '?')})"],
+        ["memory", f"{machine.get('memory_total_mb', '?')} MiB"],
+        ["platform", str(machine.get("platform", "?"))],
+        ["Python", str(metadata.get("python", "?"))],
+    ]
+    rows += [[name, str(version)] for name, version in packages.items()]
+    return rows
+
+
+REPORT_FILE = "report.md"
+
+
+def write_report(run: RunResult, folder: Path) -> Path:
+    """Write the plots and ``report.md`` into ``folder``; return the report's path."""
+    from profiler.plots import write_plots  # matplotlib loads only when a report is made
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plots = write_plots(run, folder)
+    path = folder / REPORT_FILE
+    with path.open("w") as stream:
+        MarkdownReporter(stream).render(run, plots)
+    return path

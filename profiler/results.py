@@ -48,6 +48,7 @@ class ScenarioResult:
     status: str
     error: str | None = None
     summary: str = ""
+    description: str = ""
     memory_grows_with_data: bool = False
     source_hash: str | None = None
     wall_s: float | None = None

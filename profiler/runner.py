@@ -185,6 +185,7 @@ class Runner:
             status=outcome.status,
             error=outcome.error,
             summary=scenario.summary,
+            description=scenario.description,
             memory_grows_with_data=scenario.memory_grows_with_data,
             source_hash=scenario_source_hash(scenario),
             wall_s=outcome.wall_s,

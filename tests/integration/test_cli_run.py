@@ -68,6 +68,12 @@ def test_run_prints_the_table_and_writes_versioned_json(workdir):
         assert scenario.keys() >= REQUIRED_KEYS
         assert scenario["status"] == "ok" and scenario["fingerprint_matches"] is True
     assert data["recommendation"]["name"] in ("generator", "preload")
+    run_dir = next((workdir / "out").iterdir())
+    report = (run_dir / "report.md").read_text()
+    for plot in ("memory.png", "throughput.png", "idle.png", "waits.png"):
+        assert (run_dir / plot).read_bytes().startswith(b"\x89PNG"), plot
+        assert f"]({plot})" in report
+    assert f"Report: {run_dir / 'report.md'} (made in" in completed.stdout
     assert list((workdir / "tmp").iterdir()) == [], "temporary files left behind"
 
 

@@ -34,7 +34,7 @@ def isolated(tmp_path, monkeypatch):
         (["run", "--samples", "10", "--batch-size", "11"], "--batch-size 11 is larger than --samples 10"),
         (["run", "--scenario", "no.such.module:THING"], "cannot import scenario module 'no.such.module'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        ([], "no command given"),
+        ([], "no command given: use one of run, list, report, compare"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(isolated, capsys, argv, expected):

@@ -1,0 +1,100 @@
+"""The markdown report and the terminal table, pinned by golden files; plots checked as real PNGs.
+
+Regenerate the golden files after an intended change with: UPDATE_GOLDEN=1 python -m pytest tests/unit
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from profiler.cli import main
+from profiler.reporting import MarkdownReporter, TerminalReporter, write_report
+from profiler.results import FORMAT_VERSION, load_run
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_golden(name: str, text: str) -> None:
+    path = DATA / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
+
+
+def test_markdown_report_matches_golden():
+    stream = io.StringIO()
+    MarkdownReporter(stream).render(load_run(DATA / "run_base.json"), {"Memory": "memory.png"})
+    _check_golden("report_golden.md", stream.getvalue())
+
+
+def test_terminal_table_matches_golden():
+    stream = io.StringIO()
+    TerminalReporter(stream, width=120, color=False).render(load_run(DATA / "run_base.json"))
+    _check_golden("table_golden.txt", stream.getvalue())
+
+
+def test_report_command_writes_valid_plots_referenced_by_the_report(tmp_path, capsys):
+    assert main(["report", str(DATA / "run_base.json"), "-o", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert sorted(images) == ["idle.png", "memory.png", "throughput.png", "waits.png"]
+    for name in images:
+        data = (tmp_path / name).read_bytes()
+        assert data.startswith(PNG_MAGIC), name
+        import matplotlib.image
+
+        pixels = matplotlib.image.imread(tmp_path / name)
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 400, name
+        assert pixels.std() > 0.01, f"{name} is blank"
+    assert "pick `generator_prefetch`" in report
+    assert "my_pipeline: timeout" in report
+    assert f"Report: {tmp_path / 'report.md'}" in capsys.readouterr().out
+
+
+def test_report_is_written_beside_the_results_by_default(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text((DATA / "run_base.json").read_text())
+    assert main(["report", str(results)]) == 0
+    assert (tmp_path / "report.md").exists() and (tmp_path / "memory.png").exists()
+
+
+def test_write_report_without_measurements_still_writes_markdown(tmp_path):
+    data = json.loads((DATA / "run_base.json").read_text())
+    data["scenarios"] = [s for s in data["scenarios"] if s["status"] != "ok"]
+    data["recommendation"] = None
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(data))
+    report = write_report(load_run(path), tmp_path / "out").read_text()
+    assert "No recommendation" in report
+    assert "![" not in report.split("## Plots")[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}),
+         f"is results format version {FORMAT_VERSION + 1}, this profiler reads version {FORMAT_VERSION}"),
+        ("{broken", "is not valid JSON"),
+        (json.dumps({"scenarios": []}), "has no format_version"),
+        (json.dumps({"format_version": FORMAT_VERSION, "scenarios": [{"status": "ok"}]}), "is malformed"),
+    ],
+)
+def test_report_refuses_bad_files_with_one_line(tmp_path, capsys, content, expected):
+    path = tmp_path / "results.json"
+    path.write_text(content)
+    assert main(["report", str(path), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and expected in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_of_a_missing_file(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope.json")]) == 2
+    assert "cannot read results file" in capsys.readouterr().err
