@@ -49,6 +49,15 @@ def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
     assert "memory stays flat" in choice.reason and "idle 2.0% at 20 ms/step" in choice.reason
 
 
+def test_a_streaming_strategy_within_two_points_of_the_least_idle_counts_as_busy():
+    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.054, 3000)], step_ms=20)
+    assert choice.name == "stream"
+    assert "nearly as busy as cache (3.6% idle)" in choice.reason
+    # Beyond two points it no longer does.
+    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.058, 3000)], step_ms=20)
+    assert choice.name == "cache" and choice.runner_up == "stream"
+
+
 def test_in_memory_winner_names_the_streaming_fallback():
     choice = recommend([scenario("preload", 0.01, 90000, grows=True), scenario("stream", 0.09, 3000)], step_ms=20)
     assert choice.name == "preload"
