@@ -190,6 +190,7 @@ def save_run(run: RunResult, path: Path) -> None:
         with os.fdopen(handle, "w") as stream:
             json.dump(run.to_dict(), stream, indent=2, allow_nan=False)
             stream.write("\n")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a results file is meant to be shared
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
