@@ -3,38 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
-import multiprocessing
 import shutil
-import signal
 import statistics
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from profiler.data import DataSource
 from profiler.fingerprint import Fingerprint
-from profiler.measure import percentile
-from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
-from profiler.results import (
-    STATUS_CRASHED,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    STATUS_OK,
-    STATUS_TIMEOUT,
-    ScenarioResult,
-)
-from profiler.worker import WorkerReport, WorkerTask, worker_main
-from scenarios import Scenario, resolve
+from profiler.measure import EpochTiming, PacedEpoch, percentile
+from profiler.memory import MemoryTrace
+from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
+from profiler.session import WorkerFailure, WorkerSession
+from profiler.worker import ClosingReport, WorkerTask
+from scenarios import Scenario, load
 
 # The memory timeline kept in results is thinned to at most this many points, peaks preserved.
 TIMELINE_POINTS = 400
-_POLL_S = 0.05
-_EXIT_GRACE_S = 30.0
+PHASE_WARMUP = "warm-up epoch"
+PHASE_VERIFY = "checking delivered data"
 
 PhaseCallback = Callable[[str, str], None]
 
@@ -49,12 +38,24 @@ class RunSettings:
     timeout_s: float = 300.0
 
 
+@dataclass
+class Measurements:
+    """What one worker delivered, filled in as it goes; a failure leaves the rest empty."""
+
+    build_s: float | None = None
+    warmup: EpochTiming | None = None
+    epochs: list[EpochTiming] = field(default_factory=list)
+    paced: list[PacedEpoch] = field(default_factory=list)
+    fingerprint: dict[str, Any] | None = None
+    closing: ClosingReport | None = None
+
+
 class Runner:
     """Owns the scratch folder of a run; use as a context manager so it is always removed."""
 
     def __init__(
         self,
-        source: DataSource,
+        source: DataSource | None,
         settings: RunSettings,
         log_dir: Path | None = None,
         on_phase: PhaseCallback | None = None,
@@ -75,198 +76,130 @@ class Runner:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
-    def run(self, reference: str) -> ScenarioResult:
+    def new_task(self, reference: str, arguments: dict[str, Any] | None = None) -> WorkerTask:
+        """``arguments`` is None for a scenario, a dict (maybe empty) for a user's pipeline function."""
+        if self._scratch is None:
+            raise RuntimeError("Runner must be used as a context manager")
+        name = reference.replace(":", "_").replace("/", "_")
+        temp_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._scratch))
+        return WorkerTask(
+            scenario=reference,
+            source=self.source,
+            batch_size=self.settings.batch_size,
+            workers=self.settings.workers,
+            temp_dir=temp_dir,
+            log_path=temp_dir / "worker.log",
+            pipeline_arguments=None if arguments is None else dict(arguments),
+        )
+
+    def run(self, reference: str, arguments: dict[str, Any] | None = None) -> ScenarioResult:
         """Measure one scenario; failures, timeouts and Ctrl-C all come back as a result.
 
         After Ctrl-C the result has status "interrupted" and ``self.interrupted`` is set, so the
         caller stops starting new scenarios.
         """
-        if self._scratch is None:
-            raise RuntimeError("Runner must be used as a context manager")
-        scenario = resolve(reference)
-        temp_dir = Path(tempfile.mkdtemp(prefix=f"{scenario.name}-", dir=self._scratch))
-        log_path = temp_dir / "worker.log"
-        task = WorkerTask(
-            scenario=reference,
-            source=self.source,
-            batch_size=self.settings.batch_size,
-            workers=self.settings.workers,
-            epochs=self.settings.epochs,
-            idle_epochs=self.settings.idle_epochs,
-            step_s=self.settings.step_ms / 1000.0,
-            temp_dir=temp_dir,
-            log_path=log_path,
-        )
-        context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(
-            target=worker_main, args=(task, sender), name=f"profiler-{scenario.name}"
-        )
-        started = time.time()
-        process.start()
-        sender.close()  # keep only the worker's end open, so its death reads as EOF here
-        sampler = TreeMemorySampler(process.pid).start()
-        outcome = _Outcome()
+        scenario = load(reference, arguments)
+        task = self.new_task(reference, arguments)
+        session = WorkerSession(task, self.settings.timeout_s, lambda phase: self.on_phase(reference, phase))
+        measured = Measurements()
+        status, error, trace = STATUS_OK, None, None
         try:
-            self._follow(reference, process, receiver, started, outcome)
+            with session:
+                self._measure(session, measured)
+        except WorkerFailure as failure:
+            status, error, trace = failure.status, failure.error, failure.traceback
         except KeyboardInterrupt:
-            outcome.status, outcome.error = STATUS_INTERRUPTED, "stopped by Ctrl-C"
+            status, error = STATUS_INTERRUPTED, "stopped by Ctrl-C"
             self.interrupted = True
-        with _sigint_ignored():  # a second Ctrl-C must not cut the cleanup short
-            if outcome.status == STATUS_OK:
-                process.join(_EXIT_GRACE_S)
-            kill_tree(sampler.processes())
-            process.join(5)
-            trace = sampler.stop()
-            receiver.close()
-            outcome.wall_s = time.time() - started
-            result = self._result(scenario, reference, outcome, trace, started, log_path)
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        result = scenario_result(reference, scenario, session, measured, status, error)
+        if status != STATUS_OK:
+            result = self._with_kept_log(result, task.log_path, trace)
+        shutil.rmtree(task.temp_dir, ignore_errors=True)
         return result
 
-    def _follow(
-        self,
-        reference: str,
-        process: multiprocessing.process.BaseProcess,
-        receiver: multiprocessing.connection.Connection,
-        started: float,
-        outcome: _Outcome,
-    ) -> None:
-        deadline = started + self.settings.timeout_s
-        while True:
-            if receiver.poll(_POLL_S):
-                try:
-                    message = receiver.recv()
-                except EOFError:
-                    outcome.status, outcome.error = STATUS_CRASHED, _death_reason(process)
-                    return
-                kind = message[0]
-                if kind == "phase":
-                    outcome.phases.append((message[1], message[2] - started))
-                    self.on_phase(reference, message[1])
-                elif kind == "baseline":
-                    outcome.baseline = (message[1], message[2], message[3])
-                elif kind == "result":
-                    outcome.status, outcome.error, outcome.report = STATUS_OK, None, message[1]
-                    return
-                elif kind == "error":
-                    outcome.status, outcome.error, outcome.traceback = STATUS_FAILED, message[1], message[2]
-                    return
-            elif not process.is_alive() and not receiver.poll(0):
-                outcome.status, outcome.error = STATUS_CRASHED, _death_reason(process)
-                return
-            if time.time() > deadline:
-                last_phase = outcome.phases[-1][0] if outcome.phases else "starting"
-                outcome.status = STATUS_TIMEOUT
-                outcome.error = (
-                    f"no result within --timeout {self.settings.timeout_s:g} s (last phase: "
-                    f"{last_phase}); raise --timeout or use smaller data"
-                )
-                return
+    def _measure(self, session: WorkerSession, measured: Measurements) -> None:
+        settings = self.settings
+        measured.build_s = session.build_s
+        session.phase(PHASE_WARMUP)
+        measured.warmup = session.epoch()
+        for number in range(1, settings.epochs + 1):
+            session.phase(f"epoch {number}/{settings.epochs} flat out")
+            measured.epochs.append(session.epoch())
+        for number in range(1, settings.idle_epochs + 1):
+            session.phase(f"epoch {number}/{settings.idle_epochs} at {settings.step_ms:g} ms/step")
+            measured.paced.append(session.paced(settings.step_ms / 1000.0))
+        session.phase(PHASE_VERIFY)
+        measured.fingerprint = session.fingerprint()
+        measured.closing = session.close()
 
-    def _result(
-        self,
-        scenario: Scenario,
-        reference: str,
-        outcome: _Outcome,
-        trace: MemoryTrace,
-        started: float,
-        log_path: Path,
-    ) -> ScenarioResult:
-        kept_log = None
-        if outcome.status != STATUS_OK:
-            kept_log = self._keep_log(scenario.name, log_path, outcome)
-            if outcome.status == STATUS_CRASHED and log_path.exists():
-                last = _last_line(log_path)
-                if last:
-                    outcome.error = f"{outcome.error}; last output: {last}"
-        common = dict(
-            name=reference,
-            status=outcome.status,
-            error=outcome.error,
-            summary=scenario.summary,
-            description=scenario.description,
-            memory_grows_with_data=scenario.memory_grows_with_data,
-            source_hash=scenario_source_hash(scenario),
-            wall_s=outcome.wall_s,
-            rss_interval_ms=trace.rss_interval_ms,
-            memory_timeline=thin_timeline(trace, started),
-            log_path=kept_log,
+    def _with_kept_log(self, result: ScenarioResult, log_path: Path, traceback: str | None) -> ScenarioResult:
+        """Keep a failed worker's output beside the results, and quote its last line if it crashed."""
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        error = result.error
+        last = [line.strip() for line in text.splitlines() if line.strip()]
+        if result.status not in (STATUS_OK, STATUS_INTERRUPTED) and last and traceback is None:
+            error = f"{error}; last output: {last[-1][:200]}"
+        kept = None
+        if self.log_dir is not None:
+            try:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                path = self.log_dir / f"{result.name.replace(':', '_')}.log"
+                path.write_text(text + ("\n" + traceback if traceback else ""))
+                kept = str(path)
+            except OSError:
+                kept = None
+        return replace(result, error=error, log_path=kept)
+
+
+def scenario_result(
+    reference: str,
+    scenario: Scenario,
+    session: WorkerSession,
+    measured: Measurements,
+    status: str,
+    error: str | None,
+) -> ScenarioResult:
+    """Combine what the worker measured with what the parent sampled into one result."""
+    trace = session.trace
+    values: dict[str, Any] = dict(
+        name=reference,
+        status=status,
+        error=error,
+        summary=scenario.summary,
+        description=scenario.description,
+        memory_grows_with_data=scenario.memory_grows_with_data,
+        source_hash=source_hash(scenario),
+        wall_s=session.wall_s,
+        rss_interval_ms=trace.rss_interval_ms,
+        memory_timeline=thin_timeline(trace, session.started),
+    )
+    if session.baseline is not None:
+        baseline_rss, baseline_pss, baseline_at = session.baseline
+        peak_rss = trace.peak_rss_mib(since=baseline_at)
+        peak_pss = trace.peak_pss_mib(since=baseline_at)
+        values.update(
+            baseline_rss_mb=baseline_rss,
+            baseline_pss_mb=baseline_pss,
+            peak_rss_mb=None if peak_rss is None else peak_rss - baseline_rss,
+            peak_pss_mb=None if peak_pss is None else peak_pss - baseline_pss,
         )
-        if outcome.baseline is not None:
-            baseline_rss, baseline_pss, baseline_at = outcome.baseline
-            peak_rss = trace.peak_rss_mib(since=baseline_at)
-            peak_pss = trace.peak_pss_mib(since=baseline_at)
-            common.update(
-                baseline_rss_mb=baseline_rss,
-                baseline_pss_mb=baseline_pss,
-                peak_rss_mb=None if peak_rss is None else peak_rss - baseline_rss,
-                peak_pss_mb=None if peak_pss is None else peak_pss - baseline_pss,
-            )
-        if outcome.report is None:
-            return ScenarioResult(**common)
-        return ScenarioResult(**common, **_report_metrics(outcome.report))
-
-    def _keep_log(self, name: str, log_path: Path, outcome: _Outcome) -> str | None:
-        if self.log_dir is None:
-            return None
-        try:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            kept = self.log_dir / f"{name.replace(':', '_')}.log"
-            text = log_path.read_text(errors="replace") if log_path.exists() else ""
-            if outcome.traceback:
-                text += "\n" + outcome.traceback
-            kept.write_text(text)
-            return str(kept)
-        except OSError:
-            return None
+    if status == STATUS_OK:
+        values.update(_measured_metrics(measured))
+    return ScenarioResult(**values)
 
 
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-class _Outcome:
-    """What the parent learned from one worker, filled in as messages arrive."""
-
-    def __init__(self) -> None:
-        self.status = STATUS_CRASHED
-        self.error: str | None = "worker ended without a report"
-        self.traceback: str | None = None
-        self.report: WorkerReport | None = None
-        self.baseline: tuple[float, float, float] | None = None
-        self.phases: list[tuple[str, float]] = []
-        self.wall_s: float | None = None
-
-
-def _report_metrics(report: WorkerReport) -> dict[str, object]:
-    epochs = report.epochs
+def _measured_metrics(measured: Measurements) -> dict[str, Any]:
+    assert measured.warmup is not None and measured.build_s is not None and measured.closing is not None
+    epochs = measured.epochs
     batch_rates = [e.batches / e.seconds for e in epochs if e.seconds > 0]
     sample_rates = [e.samples / e.seconds for e in epochs if e.seconds > 0]
-    # Steady state excludes each epoch's first batch: its wait (iterator creation, an empty
-    # prefetch buffer) is paid once per epoch, so it weighs far more in a short sample epoch than
-    # at full dataset size. It is reported on its own.
-    starts = [epoch.waits_s[0] for epoch in report.paced if epoch.waits_s]
-    pairs = [list(zip(epoch.waits_s, epoch.steps_s, strict=True)) for epoch in report.paced]
-    steady = [pair for epoch in pairs for pair in epoch[1:]]
-    if not steady:  # one batch per epoch: there is no steady state
-        steady = [pair for epoch in pairs for pair in epoch]
-    waits = [w for w, _ in steady]
-    idle = sum(waits)
-    compute = sum(s for _, s in steady)
-    return dict(
-        ru_maxrss_mb=report.ru_maxrss_mib,
-        build_s=report.build_s,
-        first_batch_s=report.first_batch_s,
-        warmup_epoch_s=report.warmup_epoch_s,
+    values: dict[str, Any] = dict(
+        ru_maxrss_mb=measured.closing.ru_maxrss_mib,
+        tf_data_options=measured.closing.tf_data_options,
+        build_s=measured.build_s,
+        # Both measured from the moment the pipeline started being built.
+        first_batch_s=measured.build_s + measured.warmup.first_batch_s,
+        warmup_epoch_s=measured.build_s + measured.warmup.seconds,
         epoch_s=tuple(e.seconds for e in epochs),
         batches_per_epoch=epochs[0].batches if epochs else None,
         samples_per_epoch=epochs[0].samples if epochs else None,
@@ -275,15 +208,36 @@ def _report_metrics(report: WorkerReport) -> dict[str, object]:
         batches_per_s_min=min(batch_rates) if batch_rates else None,
         batches_per_s_max=max(batch_rates) if batch_rates else None,
         cpu_s=statistics.median(e.cpu_s for e in epochs) if epochs else None,
-        idle_s=idle if waits else None,
-        compute_s=compute if waits else None,
-        idle_fraction=idle / (idle + compute) if waits and idle + compute > 0 else None,
-        wait_p50_ms=percentile(waits, 0.50) * 1000.0 if waits else None,
-        wait_p95_ms=percentile(waits, 0.95) * 1000.0 if waits else None,
+        fingerprint=Fingerprint.from_dict(measured.fingerprint) if measured.fingerprint else None,
+    )
+    values.update(idle_metrics(measured.paced))
+    return values
+
+
+def idle_metrics(paced: list[PacedEpoch]) -> dict[str, Any]:
+    """Idle figures in the steady state, with each epoch's first wait reported apart.
+
+    The first batch of an epoch waits for iterator creation and an empty prefetch buffer, once
+    per epoch: it weighs far more in a short sample epoch than at full dataset size.
+    """
+    starts = [epoch.waits_s[0] for epoch in paced if epoch.waits_s]
+    pairs = [list(zip(epoch.waits_s, epoch.steps_s, strict=True)) for epoch in paced]
+    steady = [pair for epoch in pairs for pair in epoch[1:]]
+    if not steady:  # one batch per epoch: there is no steady state
+        steady = [pair for epoch in pairs for pair in epoch]
+    if not steady:
+        return {}
+    waits = [wait for wait, _ in steady]
+    idle = sum(waits)
+    compute = sum(step for _, step in steady)
+    return dict(
+        idle_s=idle,
+        compute_s=compute,
+        idle_fraction=idle / (idle + compute) if idle + compute > 0 else None,
+        wait_p50_ms=percentile(waits, 0.50) * 1000.0,
+        wait_p95_ms=percentile(waits, 0.95) * 1000.0,
         wait_ms=tuple(round(wait * 1000.0, 3) for wait in waits),
         epoch_start_wait_ms=statistics.median(starts) * 1000.0 if starts else None,
-        fingerprint=Fingerprint.from_dict(report.fingerprint),
-        tf_data_options=report.tf_data_options,
     )
 
 
@@ -301,30 +255,7 @@ def thin_timeline(trace: MemoryTrace, started: float) -> tuple[tuple[float, floa
     return tuple((round(stamp - started, 3), round(mib, 1)) for stamp, mib in chosen)
 
 
-def scenario_source_hash(scenario: Scenario) -> str | None:
-    """Hash of the module that defines the scenario, so results from changed code can be flagged."""
-    try:
-        source = inspect.getsource(inspect.getmodule(type(scenario)))  # type: ignore[arg-type]
-    except (OSError, TypeError):
-        return None
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
-
-
-def _death_reason(process: multiprocessing.process.BaseProcess) -> str:
-    process.join(1)
-    code = process.exitcode
-    if code is None:
-        return "worker closed its pipe without a result"
-    if code < 0:
-        name = signal.Signals(-code).name
-        hint = " (the kernel's out-of-memory killer sends this)" if code == -signal.SIGKILL else ""
-        return f"worker killed by {name}{hint}"
-    return f"worker exited with code {code} without a result"
-
-
-def _last_line(path: Path) -> str | None:
-    try:
-        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return None
-    return lines[-1][:200] if lines else None
+def source_hash(scenario: Scenario) -> str | None:
+    """Hash of the code that defines the scenario, so results from changed code can be flagged."""
+    text = scenario.source_text()
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()[:16]

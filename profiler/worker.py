@@ -1,8 +1,16 @@
-"""The measuring process: one fresh spawned interpreter per scenario.
+"""The measuring process: one fresh spawned interpreter per scenario, driven over a pipe.
 
-It reports over a pipe: ("phase", name, unix time) as it goes, ("baseline", rss, pss, unix time)
-once TensorFlow is imported, then exactly one of ("result", WorkerReport) or
-("error", one-line summary, traceback).
+The worker imports TensorFlow, reports ("baseline", rss, pss, unix time), builds the pipeline and
+reports ("built", seconds). Then it answers one request at a time until asked to close:
+
+- ("epoch",) -> ("epoch", EpochTiming): one epoch consumed flat out;
+- ("paced", step_s) -> ("paced", PacedEpoch): one epoch behind a simulated device step;
+- ("fingerprint",) -> ("fingerprint", dict): one unmeasured epoch, fingerprinted;
+- ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
+
+Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
+driven one epoch at a time lets the parent time epochs with any timer it likes (pytest-benchmark's
+included) while the epoch itself runs here, in a process of its own.
 """
 
 from __future__ import annotations
@@ -20,37 +28,26 @@ from typing import Any
 
 from profiler.data import DataSource
 from profiler.fingerprint import FingerprintBuilder
-from profiler.measure import EpochTiming, PacedEpoch, flat_out_epoch, paced_epoch
+from profiler.measure import flat_out_epoch, paced_epoch
 
 PHASE_IMPORT = "importing TensorFlow"
 PHASE_BUILD = "building pipeline"
-PHASE_WARMUP = "warm-up epoch"
-PHASE_VERIFY = "checking delivered data"
 
 
 @dataclass(frozen=True)
 class WorkerTask:
     scenario: str
-    source: DataSource
+    source: DataSource | None
     batch_size: int
     workers: int
-    epochs: int
-    idle_epochs: int
-    step_s: float
     temp_dir: Path
     log_path: Path
+    # None for a scenario; the keyword arguments of a user's pipeline function otherwise.
+    pipeline_arguments: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
-class WorkerReport:
-    baseline_rss_mib: float
-    baseline_pss_mib: float
-    build_s: float
-    first_batch_s: float
-    warmup_epoch_s: float
-    epochs: tuple[EpochTiming, ...]
-    paced: tuple[PacedEpoch, ...]
-    fingerprint: dict[str, Any]
+class ClosingReport:
     ru_maxrss_mib: float
     tf_data_options: dict[str, Any] = field(default_factory=dict)
 
@@ -62,8 +59,7 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     _redirect_output(task.log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        report = _measure(task, conn)
-        conn.send(("result", report))
+        _serve(task, conn)
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
         summary = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         conn.send(("error", summary, traceback.format_exc()))
@@ -71,16 +67,13 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
         conn.close()
 
 
-def _measure(task: WorkerTask, conn: Connection) -> WorkerReport:
+def _serve(task: WorkerTask, conn: Connection) -> None:
     from profiler.memory import own_memory_mib
-    from scenarios import PipelineContext, resolve
+    from scenarios import PipelineContext, load
 
-    def phase(name: str) -> None:
-        conn.send(("phase", name, time.time()))
-
-    scenario = resolve(task.scenario)
+    scenario = load(task.scenario, task.pipeline_arguments)
     if scenario.requires_tensorflow:
-        phase(PHASE_IMPORT)
+        conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
     baseline_rss, baseline_pss = own_memory_mib()
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
@@ -88,37 +81,29 @@ def _measure(task: WorkerTask, conn: Connection) -> WorkerReport:
     context = PipelineContext(
         source=task.source, batch_size=task.batch_size, workers=task.workers, temp_dir=task.temp_dir
     )
-    phase(PHASE_BUILD)
+    conn.send(("phase", PHASE_BUILD, time.time()))
     build_started = time.perf_counter()
     with scenario.open(context) as dataset:
-        build_s = time.perf_counter() - build_started
-        phase(PHASE_WARMUP)
-        warmup = flat_out_epoch(dataset)
-        epochs = []
-        for number in range(1, task.epochs + 1):
-            phase(f"epoch {number}/{task.epochs} flat out")
-            epochs.append(flat_out_epoch(dataset))
-        paced = []
-        for number in range(1, task.idle_epochs + 1):
-            phase(f"epoch {number}/{task.idle_epochs} at {task.step_s * 1000:g} ms/step")
-            paced.append(paced_epoch(dataset, task.step_s))
-        phase(PHASE_VERIFY)
-        builder = FingerprintBuilder()
-        for images, labels in dataset:
-            builder.add_batch(images, labels)
-        options = _tf_data_options(dataset)
-    return WorkerReport(
-        baseline_rss_mib=baseline_rss,
-        baseline_pss_mib=baseline_pss,
-        build_s=build_s,
-        first_batch_s=build_s + warmup.first_batch_s,
-        warmup_epoch_s=build_s + warmup.seconds,
-        epochs=tuple(epochs),
-        paced=tuple(paced),
-        fingerprint=builder.build().to_dict(),
-        ru_maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,  # KiB on Linux
-        tf_data_options=options,
-    )
+        conn.send(("built", time.perf_counter() - build_started))
+        while True:
+            request = conn.recv()
+            command = request[0]
+            if command == "epoch":
+                conn.send(("epoch", flat_out_epoch(dataset)))
+            elif command == "paced":
+                conn.send(("paced", paced_epoch(dataset, request[1])))
+            elif command == "fingerprint":
+                builder = FingerprintBuilder()
+                for images, labels in dataset:
+                    builder.add_batch(images, labels)
+                conn.send(("fingerprint", builder.build().to_dict()))
+            elif command == "close":
+                options = _tf_data_options(dataset)
+                break
+            else:
+                raise ValueError(f"unknown request {command!r}")
+    ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    conn.send(("closed", ClosingReport(ru_maxrss, options)))
 
 
 # tf.data's documented defaults for options left unset (reported as None by TensorFlow).

@@ -7,6 +7,7 @@ a test fails when a module in this package is missing from the registry.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from profiler.errors import ProfilerError
 from scenarios import cache, generator, generator_prefetch, multiprocessing_pool, preload
@@ -23,7 +24,16 @@ REGISTRY: dict[str, Scenario] = {
     )
 }
 
-__all__ = ["REGISTRY", "Batch", "PipelineContext", "Scenario", "parse_selection", "resolve"]
+__all__ = ["REGISTRY", "Batch", "PipelineContext", "Scenario", "load", "parse_selection", "resolve"]
+
+
+def load(reference: str, pipeline_arguments: dict[str, Any] | None = None) -> Scenario:
+    """A scenario by reference, or, given arguments (even none), a user's pipeline function."""
+    if pipeline_arguments is None:
+        return resolve(reference)
+    from profiler.pipeline import PipelineFunction
+
+    return PipelineFunction(reference, pipeline_arguments)
 
 
 def resolve(reference: str) -> Scenario:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ Batch = tuple[Any, Any]
 class PipelineContext:
     """What a scenario gets to build its pipeline from."""
 
-    source: DataSource
+    source: DataSource | None  # None for a user's pipeline, which brings its own data
     batch_size: int
     workers: int
     # Scratch folder for this scenario alone; the runner deletes it afterwards.
@@ -46,6 +47,13 @@ class Scenario:
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError
+
+    def source_text(self) -> str | None:
+        """The code that defines this scenario: its module's source."""
+        try:
+            return inspect.getsource(inspect.getmodule(type(self)))  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            return None
 
 
 def output_signature(tf: Any, source: DataSource) -> tuple[Any, Any]:

@@ -1,0 +1,155 @@
+"""One spawned worker, driven one request at a time, its memory sampled from outside all along."""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from profiler.measure import EpochTiming, PacedEpoch
+from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
+from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT
+from profiler.worker import ClosingReport, WorkerTask, worker_main
+
+_POLL_S = 0.05
+_EXIT_GRACE_S = 30.0
+
+
+class WorkerFailure(Exception):
+    """The worker failed, crashed or ran out of time; ``status`` says which."""
+
+    def __init__(self, status: str, error: str, traceback: str | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.traceback = traceback
+
+
+class WorkerSession:
+    """Starts the worker on enter and waits until its pipeline is built; always cleans up on exit.
+
+    Every request shares one deadline, ``timeout_s`` after the start. After exit, ``trace`` holds
+    the memory samples and ``processes_left`` is empty: the worker and all it started are gone.
+    """
+
+    def __init__(
+        self, task: WorkerTask, timeout_s: float, on_phase: Callable[[str], None] | None = None
+    ) -> None:
+        self.task = task
+        self.timeout_s = timeout_s
+        self.on_phase = on_phase or (lambda phase: None)
+        self.phases: list[tuple[str, float]] = []
+        self.baseline: tuple[float, float, float] | None = None  # RSS MiB, PSS MiB, unix time
+        self.build_s: float | None = None
+        self.started = 0.0
+        self.wall_s: float | None = None
+        self.trace = MemoryTrace(rss=(), pss=())
+        self._closed_cleanly = False
+
+    def __enter__(self) -> WorkerSession:
+        context = multiprocessing.get_context("spawn")
+        self._receiver, sender = context.Pipe(duplex=True)
+        self._process = context.Process(
+            target=worker_main, args=(self.task, sender), name=f"profiler-{self.task.scenario}"
+        )
+        self.started = time.time()
+        self._deadline = self.started + self.timeout_s
+        self._process.start()
+        sender.close()  # keep only the worker's end open, so its death reads as EOF here
+        self._sampler = TreeMemorySampler(self._process.pid).start()
+        try:
+            self.build_s = self._await("built")[1]
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with _sigint_ignored():  # a second Ctrl-C must not cut the cleanup short
+            if self._closed_cleanly:
+                self._process.join(_EXIT_GRACE_S)
+            kill_tree(self._sampler.processes())
+            self._process.join(5)
+            self.trace = self._sampler.stop()
+            self._receiver.close()
+            self.wall_s = time.time() - self.started
+
+    def phase(self, name: str) -> None:
+        self.phases.append((name, time.time() - self.started))
+        self.on_phase(name)
+
+    def epoch(self) -> EpochTiming:
+        return self._request(("epoch",), "epoch")[1]
+
+    def paced(self, step_s: float) -> PacedEpoch:
+        return self._request(("paced", step_s), "paced")[1]
+
+    def fingerprint(self) -> dict[str, Any]:
+        return self._request(("fingerprint",), "fingerprint")[1]
+
+    def close(self) -> ClosingReport:
+        report = self._request(("close",), "closed")[1]
+        self._closed_cleanly = True
+        return report
+
+    def _request(self, request: tuple[Any, ...], answer: str) -> tuple[Any, ...]:
+        try:
+            self._receiver.send(request)
+        except (BrokenPipeError, OSError):
+            raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
+        return self._await(answer)
+
+    def _await(self, answer: str) -> tuple[Any, ...]:
+        while True:
+            if self._receiver.poll(_POLL_S):
+                try:
+                    message = self._receiver.recv()
+                except EOFError:
+                    raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
+                kind = message[0]
+                if kind == answer:
+                    return message
+                if kind == "phase":
+                    self.phase(message[1])
+                elif kind == "baseline":
+                    self.baseline = (message[1], message[2], message[3])
+                elif kind == "error":
+                    raise WorkerFailure(STATUS_FAILED, message[1], message[2])
+            elif not self._process.is_alive() and not self._receiver.poll(0):
+                raise WorkerFailure(STATUS_CRASHED, self._death_reason())
+            if time.time() > self._deadline:
+                last = self.phases[-1][0] if self.phases else "starting"
+                raise WorkerFailure(
+                    STATUS_TIMEOUT,
+                    f"no result within --timeout {self.timeout_s:g} s (last phase: {last}); "
+                    "raise --timeout or use smaller data",
+                )
+
+    def _death_reason(self) -> str:
+        self._process.join(1)
+        code = self._process.exitcode
+        if code is None:
+            return "worker closed its pipe without a result"
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = " (the kernel's out-of-memory killer sends this)" if code == -signal.SIGKILL else ""
+            return f"worker killed by {name}{hint}"
+        return f"worker exited with code {code} without a result"
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
