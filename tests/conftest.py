@@ -50,3 +50,6 @@ def no_leftover_children():
     ]
     assert not alive, f"child processes left behind: {[p.cmdline() for p in alive]}"
 
+
+
+pytest_plugins = ["pytester"]
