@@ -48,7 +48,7 @@ def test_pipeline(pipeline_benchmark):
     (bench,) = json.loads((pytester.path / "out.json").read_text())["benchmarks"]
     assert bench["stats"]["rounds"] == 3  # the warm-up epoch is not among them
     # 8 batches of 10 ms each: an epoch cannot take less than 80 ms.
-    assert 0.08 <= bench["stats"]["min"] and bench["stats"]["median"] < 0.08 * 3
+    assert bench["stats"]["min"] >= 0.08 and bench["stats"]["median"] < 0.08 * 3
     extra = bench["extra_info"]
     for key in ("peak_rss_mb", "peak_pss_mb", "idle_fraction", "first_batch_s", "wait_p95_ms", "samples_per_s"):
         assert key in extra, key
@@ -91,7 +91,9 @@ def test_over_budget(pipeline_benchmark):
 ''')
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     outcome.assert_outcomes(passed=1, failed=1)
-    outcome.stdout.fnmatch_lines(["*AssertionError: over the memory budget*", "*FAILED test_user.py::test_over_budget*"])
+    outcome.stdout.fnmatch_lines(
+        ["*AssertionError: over the memory budget*", "*FAILED test_user.py::test_over_budget*"]
+    )
 
 
 def test_unimportable_pipelines_are_refused_with_the_fix(pytester):

@@ -1,0 +1,38 @@
+"""Speed claims that hold on any machine: ratios between scenarios measured in one session.
+
+Absolute rates vary with the machine and its load, but on the same machine, in the same minute,
+a prefetching generator must leave the step waiting far less than the plain one, and reading
+decoded samples from memory must be far faster than decoding them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from profiler.data import prepare_data
+from profiler.pytest_plugin import SMALL_DATA
+from profiler.results import STATUS_OK
+from profiler.runner import Runner, RunSettings
+
+pytestmark = pytest.mark.tensorflow
+
+
+@pytest.fixture(scope="module")
+def measured(data_cache):
+    source, _ = prepare_data(SMALL_DATA, data_cache)
+    settings = RunSettings(batch_size=32, workers=2, epochs=3, idle_epochs=2, step_ms=20.0, timeout_s=180.0)
+    with Runner(source, settings) as runner:
+        results = {name: runner.run(name) for name in ("generator", "generator_prefetch", "preload")}
+    for result in results.values():
+        assert result.status == STATUS_OK, result.error
+    return results
+
+
+def test_prefetch_at_least_halves_the_idle_time_of_the_plain_generator(measured):
+    plain, prefetched = measured["generator"], measured["generator_prefetch"]
+    assert plain.idle_fraction > 0.10, "the plain generator must be measurably input-bound at 20 ms"
+    assert prefetched.idle_fraction < 0.5 * plain.idle_fraction
+
+
+def test_preloaded_batches_come_several_times_faster_than_decoded_ones(measured):
+    assert measured["preload"].samples_per_s > 3 * measured["generator"].samples_per_s
