@@ -7,10 +7,11 @@ and exit code (2 for bad input), never a traceback.
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -31,6 +32,7 @@ from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSource, DataSpec, defau
 from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProfilerError
 from profiler.fingerprint import dataset_fingerprint
 from profiler.metadata import collect_metadata, usable_cpus
+from profiler.pipeline import reference_of
 from profiler.recommend import recommend
 from profiler.reporting import FILE_WIDTH, TerminalReporter, write_report
 from profiler.results import STATUS_OK, RunResult, ScenarioResult, load_run, save_run
@@ -94,6 +96,46 @@ def image_size(text: str) -> tuple[int, int]:
     return (numbers[0], numbers[-1])
 
 
+@dataclass(frozen=True)
+class Job:
+    """One thing to measure: a scenario (arguments None) or a user's pipeline function."""
+
+    reference: str
+    arguments: dict[str, Any] | None
+
+
+class PipelineAction(argparse.Action):
+    """--pipeline MODULE:FUNCTION: a new job, whose arguments the --pipeline-arg after it fill."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        jobs = list(getattr(namespace, self.dest) or [])
+        jobs.append(Job(reference_of(str(values)), {}))
+        setattr(namespace, self.dest, jobs)
+
+
+class PipelineArgumentAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        jobs = list(getattr(namespace, self.dest) or [])
+        if not jobs:
+            raise ProfilerError("--pipeline-arg comes before any --pipeline: put it after the pipeline it is for")
+        key, value = values
+        jobs[-1].arguments[key] = value  # type: ignore[index]
+        setattr(namespace, self.dest, jobs)
+
+
+def pipeline_argument(text: str) -> tuple[str, Any]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE: pass it as --pipeline-arg batch_size=64")
+    try:
+        parsed: Any = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = value
+    return key.strip(), parsed
+
+
 class ListCommand:
     name = "list"
     help = "list the scenarios and what each one does"
@@ -107,10 +149,12 @@ class ListCommand:
         table = Table(title="Scenarios, in run order", title_justify="left")
         table.add_column("Name", no_wrap=True)
         table.add_column("Memory")
+        table.add_column("tf.data options set")
         table.add_column("Description" if args.verbose else "Summary")
         for scenario in REGISTRY.values():
             memory = "grows with data" if scenario.memory_grows_with_data else "flat"
-            table.add_row(scenario.name, memory, scenario.description if args.verbose else scenario.summary)
+            table.add_row(scenario.name, memory, scenario.tf_data_options or "none (defaults)",
+                          scenario.description if args.verbose else scenario.summary)
         console.print(table)
         return EXIT_OK
 
@@ -141,8 +185,16 @@ class RunCommand:
         data.add_argument("--data-dir", type=Path, default=None,
                           help=f"cache of generated datasets (default: {default_cache_root()})")
         run = parser.add_argument_group("measurement")
-        run.add_argument("--scenario", default="all",
-                         help="'all', a name, or a comma list (see 'list'); default: all")
+        run.add_argument("--scenario", default=None,
+                         help="'all', a name, or a comma list (see 'list'); default: all, or none when "
+                              "--pipeline is given")
+        run.add_argument("--pipeline", action=PipelineAction, dest="pipelines", default=[], metavar="MODULE:FUNCTION",
+                         help="also measure your own function that returns a tf.data.Dataset, or a pair "
+                              "(generator function, output_signature); repeatable")
+        run.add_argument("--pipeline-arg", action=PipelineArgumentAction, dest="pipelines", metavar="KEY=VALUE",
+                         type=pipeline_argument,
+                         help="keyword argument for the --pipeline before it; VALUE is read as a Python "
+                              "literal where it is one, else as text; repeatable")
         run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
                          help="samples per batch (default: %(default)s)")
         run.add_argument("--epochs", type=positive_int, default=settings.epochs,
@@ -177,7 +229,12 @@ class RunCommand:
             )
         from scenarios import parse_selection
 
-        references = parse_selection(args.scenario)
+        references = parse_selection(args.scenario or "all") if args.scenario or not args.pipelines else []
+        jobs = [Job(reference, None) for reference in references] + list(args.pipelines)
+        names = [job.reference for job in jobs]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ProfilerError(f"'{repeated[0]}' is listed twice: name each scenario and pipeline once")
         settings = RunSettings(
             batch_size=args.batch_size,
             workers=args.workers,
@@ -194,7 +251,12 @@ class RunCommand:
         except BaseException:
             run_dir.rmdir()  # still empty: nothing was measured
             raise
-        options = {**asdict(settings), "scenarios": references, "data_dir": str(cache_root)}
+        options = {
+            **asdict(settings),
+            "scenarios": names,
+            "pipeline_arguments": {job.reference: job.arguments for job in jobs if job.arguments is not None},
+            "data_dir": str(cache_root),
+        }
         run = RunResult(
             metadata=collect_metadata(),
             options=options,
@@ -204,11 +266,11 @@ class RunCommand:
         )
         results_path = run_dir / RESULTS_FILE
         console.print(
-            f"Measuring {len(references)} scenario(s) on {spec.describe()}, each in a fresh process; "
+            f"Measuring {len(jobs)} pipeline(s) on {spec.describe()}, each in a fresh process; "
             f"results go to {results_path}",
             markup=False,
         )
-        run = self._measure(run, references, source, settings, run_dir, console)
+        run = self._measure(run, jobs, source, settings, run_dir, console)
         TerminalReporter(console.file).render(run)
         console.print(f"Results: {results_path}", markup=False)
         _report(run, run_dir, console)
@@ -219,7 +281,7 @@ class RunCommand:
     def _measure(
         self,
         run: RunResult,
-        references: list[str],
+        jobs: list[Job],
         source: DataSource,
         settings: RunSettings,
         run_dir: Path,
@@ -238,10 +300,12 @@ class RunCommand:
         interrupted = False
         with progress, Runner(source, settings, log_dir=run_dir / "logs", on_phase=on_phase) as runner:
             try:
-                for reference in references:
-                    task_ids[reference] = progress.add_task(f"{reference}: starting worker", total=None)
-                    result = runner.run(reference).with_reference(run.expected_fingerprint)
-                    progress.remove_task(task_ids[reference])
+                for job in jobs:
+                    task_ids[job.reference] = progress.add_task(f"{job.reference}: starting worker", total=None)
+                    result = runner.run(job.reference, job.arguments)
+                    if job.arguments is None:  # a user's pipeline brings its own data: nothing to check
+                        result = result.with_reference(run.expected_fingerprint)
+                    progress.remove_task(task_ids[job.reference])
                     results.append(result)
                     progress.console.print(_one_line(result))
                     run = _with_results(run, results, interrupted=runner.interrupted)

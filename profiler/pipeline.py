@@ -74,6 +74,9 @@ class PipelineFunction(Scenario):
             raise TypeError(f"{self.reference} is a {type(target).__name__}, not a function")
         return target
 
+    def validate(self) -> None:
+        self._function()
+
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf

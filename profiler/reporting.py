@@ -103,7 +103,7 @@ def _data_cell(result: ScenarioResult) -> str:
 @dataclass(frozen=True)
 class Note:
     text: str
-    severity: str  # "error" or "warning"
+    severity: str  # "error", "warning" or "info"
 
 
 def notes(run: RunResult) -> list[Note]:
@@ -135,9 +135,28 @@ def notes(run: RunResult) -> list[Note]:
                 "warning",
             )
         )
+    options_line = tf_data_options_line(run)
+    if options_line:
+        found.append(Note(options_line, "info"))
     if run.interrupted:
         found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
     return found
+
+
+def _options_text(options: Mapping[str, object]) -> str:
+    return ", ".join(f"{key}={'on' if value else 'off'}" for key, value in options.items() if key != "explicit")
+
+
+def tf_data_options_line(run: RunResult) -> str | None:
+    """Which tf.data options were in effect, since TensorFlow sets some on its own."""
+    measured = [r for r in run.scenarios if r.ok and r.tf_data_options]
+    if not measured:
+        return None
+    groups: dict[str, list[str]] = {}
+    for result in measured:
+        groups.setdefault(_options_text(result.tf_data_options), []).append(result.name)
+    parts = [f"{', '.join(names)}: {options}" for options, names in groups.items()]
+    return "tf.data options in effect: " + "; ".join(parts) + "."
 
 
 def recommendation_text(run: RunResult) -> tuple[str, str] | None:
@@ -174,8 +193,9 @@ class TerminalReporter:
 
     def render(self, run: RunResult) -> None:
         self.console.print(self.table(run))
+        styles = {"error": "red", "warning": "yellow", "info": "dim"}
         for note in notes(run):
-            self.console.print(Text(note.text, style="red" if note.severity == "error" else "yellow"))
+            self.console.print(Text(note.text, style=styles[note.severity]))
         closing = recommendation_text(run)
         if closing is None:
             self.console.print(Text(NO_RECOMMENDATION, style="bold red"))
@@ -237,8 +257,9 @@ class MarkdownReporter:
                              [row_cells(r) for r in run.scenarios],
                              [right for _, right in COLUMNS]))
         write(f"\n{TABLE_CAPTION}\n\n")
+        labels = {"error": "**Error:** ", "warning": "**Note:** ", "info": ""}
         for note in notes(run):
-            write(f"- {'**Error:** ' if note.severity == 'error' else '**Note:** '}{note.text}\n")
+            write(f"- {labels[note.severity]}{note.text}\n")
         if notes(run):
             write("\n")
         if plots:
@@ -250,8 +271,7 @@ class MarkdownReporter:
             text = result.description or result.summary or "No description stored"
             write(f"### `{result.name}`\n\n{text if text.endswith('.') else text + '.'}")
             if result.tf_data_options:
-                shown = {k: v for k, v in result.tf_data_options.items() if k != "explicit"}
-                write(f" In effect: {', '.join(f'{k}={v}' for k, v in shown.items())}.")
+                write(f" In effect: {_options_text(result.tf_data_options)}.")
             write("\n\n")
         write("## The run\n\n")
         write(markdown_table(["Setting", "Value"], _settings_rows(run), [False, False]))

@@ -72,6 +72,7 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
     from scenarios import PipelineContext, load
 
     scenario = load(task.scenario, task.pipeline_arguments)
+    scenario.validate()
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded

@@ -44,9 +44,14 @@ class Scenario:
     requires_tensorflow: bool = True
     # True where peak memory holds the whole dataset, so it grows with the number of samples.
     memory_grows_with_data: bool = False
+    # The tf.data options the scenario sets itself; the rest stay at TensorFlow's defaults.
+    tf_data_options: str = ""
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError
+
+    def validate(self) -> None:
+        """Fail early, in the worker and before TensorFlow is imported, when the scenario cannot run."""
 
     def source_text(self) -> str | None:
         """The code that defines this scenario: its module's source."""

@@ -11,6 +11,7 @@ from scenarios.base import PipelineContext, Scenario, generator_dataset, without
 
 class GeneratorScenario(Scenario):
     name = "generator"
+    tf_data_options = "inject_prefetch=False"
     summary = "from_generator decoding each batch on demand, prefetch injection off"
     description = (
         "A Python generator decodes each batch when the training step asks for it, through "

@@ -35,6 +35,7 @@ def _decode_range(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 class MultiprocessingScenario(Scenario):
     name = "multiprocessing"
+    tf_data_options = "inject_prefetch=False"
     summary = "from_generator; a spawn-context process pool decodes whole batches ahead"
     description = (
         "A generator hands each batch's decode to a pool of --workers processes (spawn context: "

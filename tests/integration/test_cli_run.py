@@ -128,3 +128,61 @@ def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
     assert "Run interrupted" in stdout
     assert list((workdir / "tmp").iterdir()) == []
     assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []
+
+
+USER_PIPELINES = '''
+import time
+
+
+def make(batches=6, delay_s=0.0):
+    import numpy as np
+    import tensorflow as tf
+
+    def generate():
+        for _ in range(batches):
+            time.sleep(delay_s)
+            yield np.zeros((4, 8, 8, 3), np.float32), np.zeros(4, np.int32)
+
+    signature = (tf.TensorSpec((None, 8, 8, 3), tf.float32), tf.TensorSpec((None,), tf.int32))
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+
+
+def returns_int():
+    return 3
+
+
+def raises():
+    raise ValueError("no data here")
+'''
+
+
+@pytest.mark.tensorflow
+def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
+    (workdir / "user_pipelines.py").write_text(USER_PIPELINES)
+    pipelines = ["user_pipelines:make", "no_such_module:make", "user_pipelines:returns_int", "user_pipelines:raises"]
+    argv = ["run", "--output", str(workdir / "out"), "--pipeline", pipelines[0], "--pipeline-arg", "batches=4",
+            "--pipeline-arg", "delay_s=0.001"]
+    for pipeline in pipelines[1:]:
+        argv += ["--pipeline", pipeline]
+    completed = subprocess.run(
+        profiler_command(*argv, *SMALL), cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 1, completed.stderr
+    data = _results(workdir)
+    assert data["options"]["pipeline_arguments"] == {
+        "user_pipelines:make": {"batches": 4, "delay_s": 0.001},
+        "no_such_module:make": {}, "user_pipelines:returns_int": {}, "user_pipelines:raises": {},
+    }
+    by_name = {s["name"]: s for s in data["scenarios"]}
+    assert list(by_name) == pipelines  # no built-in scenario unless --scenario asks for one
+    good = by_name["user_pipelines:make"]
+    assert good["status"] == "ok" and good["samples_per_epoch"] == 16 and good["batches_per_epoch"] == 4
+    assert good["fingerprint_matches"] is None  # its own data: nothing to compare with
+    assert data["recommendation"]["name"] == "user_pipelines:make"
+    assert by_name["no_such_module:make"]["error"] == "ModuleNotFoundError: No module named 'no_such_module'"
+    assert by_name["user_pipelines:returns_int"]["error"] == (
+        "TypeError: user_pipelines:returns_int returned int: return a tf.data.Dataset, or a pair "
+        "(generator function, output_signature)"
+    )
+    assert by_name["user_pipelines:raises"]["error"] == "ValueError: no data here"
+    assert "user_pipelines:raises: failed: ValueError: no data here" in completed.stdout
