@@ -148,13 +148,17 @@ class ListCommand:
 
         table = Table(title="Scenarios, in run order", title_justify="left")
         table.add_column("Name", no_wrap=True)
-        table.add_column("Memory")
+        table.add_column("Memory", no_wrap=True)
+        table.add_column("In 'all'", no_wrap=True)
         table.add_column("tf.data options set")
         table.add_column("Description" if args.verbose else "Summary")
         for scenario in REGISTRY.values():
             memory = "grows with data" if scenario.memory_grows_with_data else "flat"
-            table.add_row(scenario.name, memory, scenario.tf_data_options or "none (defaults)",
-                          scenario.description if args.verbose else scenario.summary)
+            text = scenario.description if args.verbose else scenario.summary
+            if scenario.opt_in:
+                text += f". Opt-in, {scenario.opt_in}"
+            table.add_row(scenario.name, memory, "opt-in" if scenario.opt_in else "yes",
+                          scenario.tf_data_options or "defaults", text)
         console.print(table)
         return EXIT_OK
 
@@ -186,8 +190,8 @@ class RunCommand:
                           help=f"cache of generated datasets (default: {default_cache_root()})")
         run = parser.add_argument_group("measurement")
         run.add_argument("--scenario", default=None,
-                         help="'all', a name, or a comma list (see 'list'); default: all, or none when "
-                              "--pipeline is given")
+                         help="'all' (all but the slow opt-in scenarios), 'everything', a name, or a comma "
+                              "list (see 'list'); default: all, or none when --pipeline is given")
         run.add_argument("--pipeline", action=PipelineAction, dest="pipelines", default=[], metavar="MODULE:FUNCTION",
                          help="also measure your own function that returns a tf.data.Dataset, or a pair "
                               "(generator function, output_signature); repeatable")
@@ -195,6 +199,10 @@ class RunCommand:
                          type=pipeline_argument,
                          help="keyword argument for the --pipeline before it; VALUE is read as a Python "
                               "literal where it is one, else as text; repeatable")
+        run.add_argument("--dispatcher", default=None, metavar="grpc://HOST:PORT",
+                         help="data_service: use this existing tf.data service cluster instead of starting one")
+        run.add_argument("--service-workers", type=positive_int, default=2,
+                         help="data_service: worker servers to start on this machine (default: %(default)s)")
         run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
                          help="samples per batch (default: %(default)s)")
         run.add_argument("--epochs", type=positive_int, default=settings.epochs,
@@ -227,9 +235,17 @@ class RunCommand:
                 f"--batch-size {args.batch_size} is larger than --samples {args.samples}: "
                 f"pass a batch size of at most {args.samples}, or more samples"
             )
-        from scenarios import parse_selection
+        from scenarios import parse_selection, resolve
 
         references = parse_selection(args.scenario or "all") if args.scenario or not args.pipelines else []
+        unreadable = [ref for ref in references if args.data not in resolve(ref).data_kinds]
+        if unreadable and args.scenario not in (None, "all", "everything"):
+            kinds = " or ".join(resolve(unreadable[0]).data_kinds)
+            raise ProfilerError(
+                f"scenario '{unreadable[0]}' cannot read --data {args.data}, only {kinds}: "
+                f"leave it out of --scenario or pass --data {kinds.split(' or ')[0]}"
+            )
+        references = [ref for ref in references if ref not in unreadable]
         jobs = [Job(reference, None) for reference in references] + list(args.pipelines)
         names = [job.reference for job in jobs]
         repeated = sorted({name for name in names if names.count(name) > 1})
@@ -242,7 +258,12 @@ class RunCommand:
             idle_epochs=args.idle_epochs,
             step_ms=args.step_ms,
             timeout_s=args.timeout,
+            scenario_options={"service_workers": args.service_workers, "dispatcher": args.dispatcher},
         )
+        if args.dispatcher and not args.dispatcher.startswith("grpc://"):
+            raise ProfilerError(
+                f"--dispatcher '{args.dispatcher}' is not a tf.data service address: write it as grpc://HOST:PORT"
+            )
         run_dir = create_run_folder(args.output)
         cache_root = args.data_dir or default_cache_root()
         try:
@@ -265,6 +286,8 @@ class RunCommand:
             created=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         )
         results_path = run_dir / RESULTS_FILE
+        for reference in unreadable:
+            console.print(f"Leaving out {reference}: it cannot read --data {args.data}.", markup=False)
         console.print(
             f"Measuring {len(jobs)} pipeline(s) on {spec.describe()}, each in a fresh process; "
             f"results go to {results_path}",

@@ -51,7 +51,7 @@ class DataSpec:
     """Everything that determines the bytes of a synthetic dataset and what a pipeline yields."""
 
     kind: str = "images"
-    samples: int = 2000
+    samples: int = 1000
     height: int = 64
     width: int = 64
     channels: int = 3
@@ -160,10 +160,26 @@ def decode_image(path: str, spec: DataSpec) -> np.ndarray:
     """OpenCV decode, RGB order, area resize to the target size, float32 in [0, 1]."""
     import cv2
 
-    flag = cv2.IMREAD_GRAYSCALE if spec.channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imread(path, flag)
+    image = cv2.imread(path, cv2.IMREAD_GRAYSCALE if spec.channels == 1 else cv2.IMREAD_COLOR)
     if image is None:
         raise OSError(f"OpenCV could not decode {path}")
+    return _finish_image(image, spec)
+
+
+def decode_encoded(encoded: bytes, spec: DataSpec) -> np.ndarray:
+    """The same as decode_image, from the bytes of an encoded file (as stored in a TFRecord)."""
+    import cv2
+
+    buffer = np.frombuffer(encoded, dtype=np.uint8)
+    image = cv2.imdecode(buffer, cv2.IMREAD_GRAYSCALE if spec.channels == 1 else cv2.IMREAD_COLOR)
+    if image is None:
+        raise OSError("OpenCV could not decode an encoded image")
+    return _finish_image(image, spec)
+
+
+def _finish_image(image: np.ndarray, spec: DataSpec) -> np.ndarray:
+    import cv2
+
     if spec.channels == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     if image.shape[:2] != (spec.height, spec.width):
@@ -171,6 +187,29 @@ def decode_image(path: str, spec: DataSpec) -> np.ndarray:
     if image.ndim == 2:
         image = image[:, :, np.newaxis]
     return image.astype(np.float32) * np.float32(1.0 / 255.0)
+
+
+def publish_folder(final: Path, fill: Callable[[Path], None]) -> Path:
+    """Create ``final`` complete or not at all: filled under a temporary name, then renamed.
+
+    If another process published it first, its folder is kept and this one discarded.
+    """
+    if final.exists():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
+    try:
+        fill(staging)
+        try:
+            os.rename(staging, final)
+        except OSError:
+            if not final.exists():
+                raise
+            shutil.rmtree(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
 
 
 def prepare_data(

@@ -27,10 +27,22 @@ class Fingerprint:
     image_dtype: str
     label_dtype: str
     checksum: str
+    # Order-independent checksum of the labels alone: equal when the same samples arrive, even if
+    # a decoder rounds some pixels differently.
+    labels_checksum: str = ""
 
     @property
     def short(self) -> str:
         return self.checksum[:8]
+
+    def same_samples(self, other: Fingerprint) -> bool:
+        """Same count, shapes, dtypes and labels; the pixels may still differ."""
+        return (
+            bool(self.labels_checksum)
+            and (self.samples, self.batches, self.image_shape, self.image_dtype, self.label_dtype, self.labels_checksum)
+            == (other.samples, other.batches, other.image_shape, other.image_dtype, other.label_dtype,
+                other.labels_checksum)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +52,7 @@ class Fingerprint:
             "image_dtype": self.image_dtype,
             "label_dtype": self.label_dtype,
             "checksum": self.checksum,
+            "labels_checksum": self.labels_checksum,
         }
 
     @classmethod
@@ -51,6 +64,7 @@ class Fingerprint:
             image_dtype=str(data["image_dtype"]),
             label_dtype=str(data["label_dtype"]),
             checksum=str(data["checksum"]),
+            labels_checksum=str(data.get("labels_checksum", "")),
         )
 
 
@@ -59,6 +73,7 @@ class FingerprintBuilder:
 
     def __init__(self) -> None:
         self._total = 0
+        self._labels_total = 0
         self._samples = 0
         self._batches = 0
         self._image_shape: tuple[int, ...] | None = None
@@ -77,6 +92,8 @@ class FingerprintBuilder:
             digest = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=8)
             digest.update(np.asarray(label).tobytes())
             self._total = (self._total + int.from_bytes(digest.digest(), "little")) % _MOD
+            label_digest = hashlib.blake2b(np.asarray(label).tobytes(), digest_size=8).digest()
+            self._labels_total = (self._labels_total + int.from_bytes(label_digest, "little")) % _MOD
         self._samples += int(images.shape[0])
         self._batches += 1
 
@@ -96,13 +113,14 @@ class FingerprintBuilder:
             image_dtype=self._image_dtype or "none",
             label_dtype=self._label_dtype or "none",
             checksum=f"{self._total:016x}",
+            labels_checksum=f"{self._labels_total:016x}",
         )
 
 
 def dataset_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
     """What every scenario must deliver: the dataset decoded directly, cached beside the data."""
     shape = "x".join(str(n) for n in source.spec.sample_shape)
-    cached = source.root / f"fingerprint-{shape}-b{batch_size}.json"
+    cached = source.root / f"fingerprint-v2-{shape}-b{batch_size}.json"
     with contextlib.suppress(OSError, ValueError, KeyError):
         return Fingerprint.from_dict(json.loads(cached.read_text()))
     builder = FingerprintBuilder()

@@ -33,7 +33,7 @@ def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendati
     candidates = [
         r
         for r in results
-        if r.ok and r.idle_fraction is not None and r.samples_per_s and r.fingerprint_matches is not False
+        if r.ok and r.idle_fraction is not None and r.samples_per_s and r.data_status != "differs"
     ]
     if not candidates:
         return None
@@ -61,6 +61,8 @@ def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendati
             f"it {busy} with the most headroom among strategies whose memory stays flat as the "
             f"dataset grows ({_figures(best, step_ms)})"
         )
+        if best.disk_grows_with_data:
+            reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
         runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
         return Recommendation(best.name, reason, runner_up)
     # Only strategies that hold the whole dataset keep up: name the streaming fallback too.

@@ -50,6 +50,7 @@ class ScenarioResult:
     summary: str = ""
     description: str = ""
     memory_grows_with_data: bool = False
+    disk_grows_with_data: bool = False
     source_hash: str | None = None
     wall_s: float | None = None
     # Memory above the baseline (RSS right after importing TensorFlow), whole process tree.
@@ -83,7 +84,11 @@ class ScenarioResult:
     wait_ms: tuple[float, ...] = ()
     epoch_start_wait_ms: float | None = None
     fingerprint: Fingerprint | None = None
-    fingerprint_matches: bool | None = None
+    fingerprint_matches: bool | None = None  # every pixel and label equals the dataset's
+    samples_match: bool | None = None  # count, shapes, dtypes and labels equal the dataset's
+    # Set by scenarios that decode with another library than OpenCV, whose pixels may round
+    # one level apart: for them, matching samples are enough.
+    pixels_may_differ: bool = False
     tf_data_options: dict[str, Any] = field(default_factory=dict)
     memory_timeline: tuple[tuple[float, float], ...] = ()  # (seconds since worker start, MiB RSS)
     log_path: str | None = None
@@ -135,10 +140,25 @@ class ScenarioResult:
         values["memory_timeline"] = tuple(tuple(point) for point in values.get("memory_timeline") or ())
         return cls(**values)
 
+    @property
+    def data_status(self) -> str | None:
+        """"same", "close" (same samples, pixels one rounding apart, allowed here), "differs" or None."""
+        if self.fingerprint_matches is None:
+            return None
+        if self.fingerprint_matches:
+            return "same"
+        if self.pixels_may_differ and self.samples_match:
+            return "close"
+        return "differs"
+
     def with_reference(self, expected: Fingerprint | None) -> ScenarioResult:
         if expected is None or self.fingerprint is None:
             return self
-        return replace(self, fingerprint_matches=self.fingerprint == expected)
+        return replace(
+            self,
+            fingerprint_matches=self.fingerprint == expected,
+            samples_match=self.fingerprint.same_samples(expected),
+        )
 
 
 @dataclass(frozen=True)

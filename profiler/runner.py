@@ -32,10 +32,12 @@ PhaseCallback = Callable[[str, str], None]
 class RunSettings:
     batch_size: int = 32
     workers: int = 2
-    epochs: int = 5
-    idle_epochs: int = 2
+    epochs: int = 3
+    idle_epochs: int = 1
     step_ms: float = 20.0
     timeout_s: float = 300.0
+    # Read by the scenarios that need them, such as the data service's dispatcher address.
+    scenario_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Runner:
             temp_dir=temp_dir,
             log_path=temp_dir / "worker.log",
             pipeline_arguments=None if arguments is None else dict(arguments),
+            options=dict(self.settings.scenario_options),
         )
 
     def run(self, reference: str, arguments: dict[str, Any] | None = None) -> ScenarioResult:
@@ -168,6 +171,8 @@ def scenario_result(
         summary=scenario.summary,
         description=scenario.description,
         memory_grows_with_data=scenario.memory_grows_with_data,
+        disk_grows_with_data=scenario.disk_grows_with_data,
+        pixels_may_differ=scenario.pixels_may_differ,
         source_hash=source_hash(scenario),
         wall_s=session.wall_s,
         rss_interval_ms=trace.rss_interval_ms,

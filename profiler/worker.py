@@ -44,6 +44,7 @@ class WorkerTask:
     log_path: Path
     # None for a scenario; the keyword arguments of a user's pipeline function otherwise.
     pipeline_arguments: dict[str, Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,11 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
 
     context = PipelineContext(
-        source=task.source, batch_size=task.batch_size, workers=task.workers, temp_dir=task.temp_dir
+        source=task.source,
+        batch_size=task.batch_size,
+        workers=task.workers,
+        temp_dir=task.temp_dir,
+        options=task.options,
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
     build_started = time.perf_counter()

@@ -10,7 +10,22 @@ import importlib
 from typing import Any
 
 from profiler.errors import ProfilerError
-from scenarios import cache, generator, generator_prefetch, multiprocessing_pool, preload
+from scenarios import (
+    cache,
+    cache_file,
+    data_service,
+    generator,
+    generator_prefetch,
+    multiprocessing_pool,
+    parallel_map,
+    parallel_map_opencv,
+    preload,
+    pydataset,
+    pydataset_processes,
+    snapshot,
+    tfrecord,
+    threaded_generator,
+)
 from scenarios.base import Batch, PipelineContext, Scenario
 
 REGISTRY: dict[str, Scenario] = {
@@ -21,6 +36,15 @@ REGISTRY: dict[str, Scenario] = {
         generator_prefetch.SCENARIO,
         multiprocessing_pool.SCENARIO,
         cache.SCENARIO,
+        threaded_generator.SCENARIO,
+        parallel_map.SCENARIO,
+        parallel_map_opencv.SCENARIO,
+        tfrecord.SCENARIO,
+        cache_file.SCENARIO,
+        snapshot.SCENARIO,
+        pydataset.SCENARIO,
+        pydataset_processes.SCENARIO,
+        data_service.SCENARIO,
     )
 }
 
@@ -42,7 +66,7 @@ def resolve(reference: str) -> Scenario:
         return REGISTRY[reference]
     if ":" not in reference:
         raise ProfilerError(
-            f"unknown scenario '{reference}': choose from {', '.join(REGISTRY)} or 'all' "
+            f"unknown scenario '{reference}': choose from {', '.join(REGISTRY)}, 'all' or 'everything' "
             "(see 'python -m profiler list')"
         )
     module_name, _, attribute = reference.partition(":")
@@ -61,9 +85,15 @@ def resolve(reference: str) -> Scenario:
     return scenario
 
 
+ALL = "all"  # every scenario but the opt-in ones
+EVERYTHING = "everything"  # the opt-in ones too
+
+
 def parse_selection(selection: str) -> list[str]:
-    """'all', one name, or a comma list, checked and returned as references in run order."""
-    if selection.strip() == "all":
+    """'all', 'everything', one name, or a comma list, checked and returned in run order."""
+    if selection.strip() == ALL:
+        return [name for name, scenario in REGISTRY.items() if not scenario.opt_in]
+    if selection.strip() == EVERYTHING:
         return list(REGISTRY)
     references = [part.strip() for part in selection.split(",") if part.strip()]
     if not references:

@@ -6,9 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
-
-from scenarios.base import PipelineContext, Scenario
+from scenarios.base import PipelineContext, Scenario, opencv_sample_map
 
 
 class CacheScenario(Scenario):
@@ -27,21 +25,8 @@ class CacheScenario(Scenario):
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf
 
-        source = ctx.source
-        labels = source.labels.astype(np.int32)
-        sample_shape = source.spec.sample_shape
-
-        def load(index: np.int64) -> tuple[np.ndarray, np.int32]:
-            return source.load_sample(int(index)), labels[int(index)]
-
-        def decode(index: Any) -> tuple[Any, Any]:
-            image, label = tf.numpy_function(load, [index], (tf.float32, tf.int32))
-            # numpy_function forgets static shapes; batch() needs them back.
-            return tf.ensure_shape(image, sample_shape), tf.ensure_shape(label, ())
-
         dataset = (
-            tf.data.Dataset.range(source.num_samples)
-            .map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            opencv_sample_map(tf, ctx.source)
             .cache()
             .batch(ctx.batch_size)
             .prefetch(tf.data.AUTOTUNE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psutil
 import pytest
 
 from profiler.fingerprint import dataset_fingerprint
@@ -32,7 +33,22 @@ def test_every_scenario_delivers_exactly_the_dataset(image_results, tiny_images)
     assert expected.image_shape == (24, 32, 3)
     assert (expected.image_dtype, expected.label_dtype) == ("float32", "int32")
     for name, result in image_results.items():
-        assert result.fingerprint == expected, name
+        if REGISTRY[name].pixels_may_differ:
+            # 48 -> 32 columns is not a whole-number factor: TensorFlow's resize may round apart.
+            assert result.fingerprint.same_samples(expected), name
+        else:
+            assert result.fingerprint == expected, name
+
+
+def test_tensorflow_decode_equals_opencv_at_a_whole_number_scale(data_cache):
+    from profiler.data import DataSpec, prepare_data
+
+    source, _ = prepare_data(DataSpec(kind="images", samples=40, height=24, width=24, source_size=48, seed=3),
+                             data_cache)
+    with Runner(source, SETTINGS) as runner:
+        result = runner.run("parallel_map").with_reference(dataset_fingerprint(source, TINY_BATCH))
+    assert result.status == STATUS_OK, result.error
+    assert result.data_status == "same"
 
 
 def test_partial_last_batch_counts_real_samples(image_results):
@@ -77,7 +93,23 @@ def test_multiprocessing_memory_includes_its_pool(image_results):
 def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_children):
     expected = dataset_fingerprint(tiny_arrays, TINY_BATCH)
     with Runner(tiny_arrays, SETTINGS) as runner:
-        results = [runner.run(name) for name in ("preload", "multiprocessing")]
+        results = [runner.run(name) for name in ("preload", "multiprocessing", "tfrecord")]
     for result in results:
         assert result.status == STATUS_OK, result.error
         assert result.fingerprint == expected, result.name
+
+
+def test_no_process_outlives_the_scenarios(image_results):
+    # Pools, Keras's enqueuer processes and the data service's servers are all gone.
+    alive = [
+        p.cmdline() for p in psutil.Process().children(recursive=True)
+        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        and not any("resource_tracker" in part for part in p.cmdline())
+    ]
+    assert alive == []
+
+
+def test_data_service_ran_its_own_servers(image_results):
+    result = image_results["data_service"]
+    # Three extra interpreters, each with TensorFlow imported, belong to the measured tree.
+    assert result.peak_rss_mb > 3 * 300

@@ -34,6 +34,8 @@ def isolated(tmp_path, monkeypatch):
         (["run", "--samples", "10", "--batch-size", "11"], "--batch-size 11 is larger than --samples 10"),
         (["run", "--scenario", "no.such.module:THING"], "cannot import scenario module 'no.such.module'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["run", "--data", "arrays", "--scenario", "parallel_map"],
+         "scenario 'parallel_map' cannot read --data arrays, only images: leave it out of --scenario"),
         (["run", "--pipeline-arg", "a=1"], "--pipeline-arg comes before any --pipeline"),
         (["run", "--pipeline", "just_a_module"], "'just_a_module' does not name a function"),
         (["run", "--pipeline", "m:f", "--pipeline-arg", "no-equals"], "'no-equals' is not KEY=VALUE"),

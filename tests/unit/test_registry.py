@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import pkgutil
 
 import pytest
@@ -13,8 +14,11 @@ _NOT_SCENARIOS = {"base"}
 
 def test_every_scenario_module_is_registered():
     modules = {info.name for info in pkgutil.iter_modules(scenarios.__path__)} - _NOT_SCENARIOS
-    registered = {type(s).__module__.rsplit(".", 1)[1] for s in REGISTRY.values()}
-    assert modules == registered
+    registered = list(REGISTRY.values())
+    for name in modules:
+        module = importlib.import_module(f"scenarios.{name}")
+        assert any(module.SCENARIO is scenario for scenario in registered), f"scenarios/{name}.py is not in REGISTRY"
+    assert len(registered) == len(modules)
 
 
 def test_core_scenarios_in_order():
@@ -30,7 +34,9 @@ def test_each_scenario_describes_itself(scenario):
 
 
 def test_selection():
-    assert parse_selection("all") == list(REGISTRY)
+    assert parse_selection("everything") == list(REGISTRY)
+    assert parse_selection("all") == [name for name, scenario in REGISTRY.items() if not scenario.opt_in]
+    assert {"pydataset_processes", "data_service"} == set(REGISTRY) - set(parse_selection("all"))
     assert parse_selection(" cache , preload") == ["cache", "preload"]
     assert resolve("tests.fakes:QUICK").name == "quick"
     with pytest.raises(ProfilerError, match="is not a Scenario object"):

@@ -1,0 +1,59 @@
+"""The TensorFlow-native decode run by tf.data service workers, in their own processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from scenarios.base import PipelineContext, Scenario, tensorflow_decode_map
+
+DEFAULT_SERVICE_WORKERS = 2
+
+
+class DataServiceScenario(Scenario):
+    name = "data_service"
+    summary = "tf.data service: dispatcher + --service-workers processes decode, the trainer batches"
+    description = (
+        "The parallel_map decode (TensorFlow ops only: tf.data service workers cannot run Python "
+        "functions) runs on tf.data service workers: the runner starts a dispatcher and "
+        "--service-workers worker servers as separate local processes on loopback and stops them "
+        "afterwards, or uses an existing cluster given with --dispatcher grpc://HOST:PORT (its "
+        "workers must see the dataset files at the same paths). Processing mode: distributed "
+        "epoch with dynamic sharding, so every sample arrives exactly once per epoch and rates "
+        "count each sample once. The trainer's process batches, so batches are the same as in "
+        "the other scenarios; the service moves single samples, a cost that batching on the "
+        "workers would cut. Each server process imports TensorFlow: seconds of start-up and "
+        "hundreds of MiB each, all counted in the process tree's memory. Wins when one machine's "
+        "cores cannot decode fast enough and other machines can. tf.data options: defaults."
+    )
+    pixels_may_differ = True
+    data_kinds = ("images",)
+    opt_in = "slow: starts a dispatcher and worker processes, each importing TensorFlow"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        import tensorflow as tf
+
+        from profiler.service_cluster import LocalCluster
+
+        service = tf.data.experimental.service
+        cluster = None
+        target = ctx.options.get("dispatcher")
+        try:
+            if not target:
+                cluster = LocalCluster(int(ctx.options.get("service_workers", DEFAULT_SERVICE_WORKERS))).start()
+                target = cluster.target
+            dataset = (
+                tensorflow_decode_map(tf, ctx.source)
+                .apply(service.distribute(processing_mode=service.ShardingPolicy.DYNAMIC, service=target))
+                .batch(ctx.batch_size)
+                .prefetch(tf.data.AUTOTUNE)
+            )
+            yield dataset
+        finally:
+            if cluster is not None:
+                cluster.stop()
+
+
+SCENARIO = DataServiceScenario()
