@@ -113,3 +113,23 @@ def test_data_service_ran_its_own_servers(image_results):
     result = image_results["data_service"]
     # Three extra interpreters, each with TensorFlow imported, belong to the measured tree.
     assert result.peak_rss_mb > 3 * 300
+
+
+def test_data_service_uses_an_existing_cluster_when_given_one(tiny_images):
+    from dataclasses import replace
+
+    from profiler.service_cluster import LocalCluster
+
+    cluster = LocalCluster(workers=1).start()
+    try:
+        settings = replace(SETTINGS, scenario_options={"dispatcher": cluster.target})
+        with Runner(tiny_images, settings) as runner:
+            result = runner.run("data_service")
+        servers = [p.pid for p in cluster.processes]
+        assert all(psutil.pid_exists(pid) for pid in servers), "the runner must not stop a cluster it did not start"
+    finally:
+        cluster.stop()
+    assert result.status == STATUS_OK, result.error
+    assert result.fingerprint.same_samples(dataset_fingerprint(tiny_images, TINY_BATCH))
+    # No servers of its own this time: only the trainer's process is in the measured tree.
+    assert result.peak_rss_mb < 300
