@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from profiler.ceiling import Ceiling, measure_ceiling
 from profiler.compare import (
     DEFAULT_FAIL_ON,
     METRICS,
@@ -269,6 +270,7 @@ class RunCommand:
         try:
             source = _prepare(spec, cache_root, console)
             expected = dataset_fingerprint(source, args.batch_size)
+            ceiling = _ceiling(source, console)
         except BaseException:
             run_dir.rmdir()  # still empty: nothing was measured
             raise
@@ -284,6 +286,7 @@ class RunCommand:
             data={**spec.to_dict(), "description": spec.describe(), "path": str(source.root)},
             expected_fingerprint=expected,
             created=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            ceiling=ceiling.to_dict() if ceiling else None,
         )
         results_path = run_dir / RESULTS_FILE
         for reference in unreadable:
@@ -328,6 +331,7 @@ class RunCommand:
                     result = runner.run(job.reference, job.arguments)
                     if job.arguments is None:  # a user's pipeline brings its own data: nothing to check
                         result = result.with_reference(run.expected_fingerprint)
+                        result = result.with_ceiling((run.ceiling or {}).get("samples_per_s"))
                     progress.remove_task(task_ids[job.reference])
                     results.append(result)
                     progress.console.print(_one_line(result))
@@ -384,6 +388,18 @@ def create_run_folder(output: Path) -> Path:
             f"cannot write to output folder '{output}' ({reason}): pass --output with a writable folder"
         ) from None
     raise ProfilerError(f"output folder '{output}' has too many runs for {stamp}: pass another --output")
+
+
+def _ceiling(source: DataSource, console: Console) -> Ceiling | None:
+    """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
+    with console.status("Measuring what this machine can do at most for this data"):
+        try:
+            ceiling = measure_ceiling(source, usable_cpus())
+        except RuntimeError as error:
+            console.print(f"No ceiling: {error}", markup=False)
+            return None
+    console.print(f"Ceiling: {ceiling.describe()}", markup=False)
+    return ceiling
 
 
 def _prepare(spec: DataSpec, cache_root: Path, console: Console) -> DataSource:

@@ -41,8 +41,8 @@ COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Wait ms\np50/p95", True),
     ("Batches/s\n±std", True),
     ("Samples/s", True),
-    ("First\nbatch s", True),
-    ("Warm-up\ns", True),
+    ("Of\nceiling", True),
+    ("First batch/\nwarm-up s", True),
     ("Peak MiB\nRSS/PSS", True),
     ("CPU\ns/epoch", True),
     ("Data", False),
@@ -51,8 +51,9 @@ COLUMNS: tuple[tuple[str, bool], ...] = (
 TABLE_CAPTION = (
     "Idle = wait / (wait + step), steady state. Rates: median of flat-out epochs, ± their standard "
     "deviation. Memory: peak of the whole process tree above the baseline (after importing "
-    "TensorFlow). Data: the delivered samples match the dataset's checksum (close: pixels one rounding "
-    "apart)."
+    "TensorFlow). First batch and warm-up epoch: from the start of building the pipeline. Of ceiling: "
+    "samples/s over the most this machine can decode. Data: the delivered samples match the dataset's "
+    "checksum (close: pixels one rounding apart)."
 )
 
 
@@ -85,8 +86,8 @@ def row_cells(result: ScenarioResult) -> list[str]:
         f"{number(result.wait_p50_ms)}/{number(result.wait_p95_ms)}",
         f"{rate(result.batches_per_s)} {number(result.rate_spread, '±{:.0%}')}",
         rate(result.samples_per_s),
-        number(result.first_batch_s, "{:.2f}"),
-        number(result.warmup_epoch_s, "{:.2f}"),
+        number(result.ceiling_fraction, "{:.0%}"),
+        f"{number(result.first_batch_s, '{:.2f}')}/{number(result.warmup_epoch_s, '{:.2f}')}",
         f"{number(result.peak_rss_mb, '{:+,.0f}')}/{number(result.peak_pss_mb, '{:+,.0f}')}",
         number(result.cpu_s, "{:.2f}"),
         _data_cell(result),
@@ -146,12 +147,20 @@ def notes(run: RunResult) -> list[Note]:
                 "warning",
             )
         )
+    if run.ceiling:
+        found.append(Note(ceiling_line(run.ceiling), "info"))
     options_line = tf_data_options_line(run)
     if options_line:
         found.append(Note(options_line, "info"))
     if run.interrupted:
         found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
     return found
+
+
+def ceiling_line(ceiling: Mapping[str, object]) -> str:
+    from profiler.ceiling import Ceiling
+
+    return f"Ceiling for this data on this machine: {Ceiling.from_dict(dict(ceiling)).describe()}."
 
 
 def _options_text(options: Mapping[str, object]) -> str:

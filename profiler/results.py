@@ -74,6 +74,8 @@ class ScenarioResult:
     batches_per_s_min: float | None = None
     batches_per_s_max: float | None = None
     cpu_s: float | None = None  # tree CPU seconds per flat-out epoch, median
+    # samples_per_s over what this machine can do at most for this data (see profiler.ceiling).
+    ceiling_fraction: float | None = None
     # Paced epochs: a simulated device step per batch. Steady state: each epoch's first batch is
     # left out of idle and the wait percentiles, and its wait reported as epoch_start_wait_ms.
     idle_s: float | None = None
@@ -151,6 +153,11 @@ class ScenarioResult:
             return "close"
         return "differs"
 
+    def with_ceiling(self, ceiling_samples_per_s: float | None) -> ScenarioResult:
+        if not ceiling_samples_per_s or self.samples_per_s is None:
+            return self
+        return replace(self, ceiling_fraction=self.samples_per_s / ceiling_samples_per_s)
+
     def with_reference(self, expected: Fingerprint | None) -> ScenarioResult:
         if expected is None or self.fingerprint is None:
             return self
@@ -171,6 +178,7 @@ class RunResult:
     interrupted: bool = False
     created: str = ""
     recommendation: dict[str, Any] | None = None
+    ceiling: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -184,6 +192,7 @@ class RunResult:
             ),
             "interrupted": self.interrupted,
             "recommendation": self.recommendation,
+            "ceiling": self.ceiling,
             "scenarios": [scenario.to_dict() for scenario in self.scenarios],
         }
 
@@ -199,6 +208,7 @@ class RunResult:
             interrupted=bool(data.get("interrupted", False)),
             created=str(data.get("created", "")),
             recommendation=data.get("recommendation"),
+            ceiling=data.get("ceiling"),
         )
 
 

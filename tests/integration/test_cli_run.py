@@ -68,6 +68,9 @@ def test_run_prints_the_table_and_writes_versioned_json(workdir):
         assert scenario.keys() >= REQUIRED_KEYS
         assert scenario["status"] == "ok" and scenario["fingerprint_matches"] is True
     assert data["recommendation"]["name"] in ("generator", "preload")
+    ceiling = data["ceiling"]["samples_per_s"]
+    for scenario in data["scenarios"]:
+        assert scenario["ceiling_fraction"] == pytest.approx(scenario["samples_per_s"] / ceiling)
     run_dir = next((workdir / "out").iterdir())
     report = (run_dir / "report.md").read_text()
     for plot in ("memory.png", "throughput.png", "idle.png", "waits.png"):

@@ -1,0 +1,137 @@
+"""What this machine can do at most for this data, whatever the pipeline.
+
+The work of one sample (read + decode + resize + normalize) is timed in a tight loop, on one core,
+in a fresh process; the ceiling is that rate times the usable cores. Where the data is files on
+disk, their read rate is measured too, and the ceiling is the lower of the two. A pipeline's
+samples/s as a fraction of the ceiling says how much of the machine it turns into batches.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from profiler.data import DataSource
+
+# Time the work for at least this long, over at least this many samples, so timer resolution and
+# one slow sample do not matter.
+MIN_SECONDS = 1.0
+MIN_SAMPLES = 50
+_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    work_per_sample_s: float  # one core, tight loop
+    cores: int
+    measured_samples: int
+    read_mb_per_s: float | None = None  # None for memory-mapped arrays
+    mb_per_sample: float | None = None
+
+    @property
+    def compute_samples_per_s(self) -> float:
+        return self.cores / self.work_per_sample_s
+
+    @property
+    def read_samples_per_s(self) -> float | None:
+        if not self.read_mb_per_s or not self.mb_per_sample:
+            return None
+        return self.read_mb_per_s / self.mb_per_sample
+
+    @property
+    def samples_per_s(self) -> float:
+        read = self.read_samples_per_s
+        return self.compute_samples_per_s if read is None else min(self.compute_samples_per_s, read)
+
+    @property
+    def bound_by(self) -> str:
+        read = self.read_samples_per_s
+        return "reading" if read is not None and read < self.compute_samples_per_s else "decoding"
+
+    def describe(self) -> str:
+        text = (
+            f"{self.samples_per_s:,.0f} samples/s: {self.work_per_sample_s * 1000:.2f} ms of work per sample "
+            f"on one core, {self.cores} usable core(s)"
+        )
+        if self.read_mb_per_s:
+            text += f"; files read at {self.read_mb_per_s:,.0f} MB/s"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "samples_per_s": self.samples_per_s, "bound_by": self.bound_by}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ceiling:
+        return cls(
+            work_per_sample_s=float(data["work_per_sample_s"]),
+            cores=int(data["cores"]),
+            measured_samples=int(data["measured_samples"]),
+            read_mb_per_s=data.get("read_mb_per_s"),
+            mb_per_sample=data.get("mb_per_sample"),
+        )
+
+
+def time_work(work: Callable[[int], Any], count: int) -> tuple[float, int]:
+    """Seconds per call of ``work(index)`` in a tight loop, cycling over ``count`` indices."""
+    done = 0
+    started = time.perf_counter()
+    while True:
+        work(done % count)
+        done += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= MIN_SECONDS and done >= MIN_SAMPLES:
+            return elapsed / done, done
+
+
+def read_rate(paths: list[str]) -> tuple[float, float]:
+    """(MB/s, MB per file) reading whole files; from the page cache when they were read recently."""
+    total = 0
+    started = time.perf_counter()
+    for path in paths:
+        total += len(Path(path).read_bytes())
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    return total / 1e6 / elapsed, total / 1e6 / len(paths)
+
+
+def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, conn: Any) -> None:
+    try:
+        per_sample, measured = time_work(work or source.load_sample, source.num_samples)
+        read_mb_per_s = mb_per_sample = None
+        if source.spec.kind == "images" and work is None:
+            read_mb_per_s, mb_per_sample = read_rate(source.image_paths())
+        conn.send(("ok", Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample)))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent as a one-line reason
+        conn.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        conn.close()
+
+
+def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] | None = None) -> Ceiling:
+    """Measure in a fresh spawned process (no TensorFlow there), so nothing else shares its core.
+
+    ``work`` replaces the dataset's own decode; it must be importable by name (a module-level
+    function), as any target of a spawned process.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_measure, args=(source, cores, work, sender), name="profiler-ceiling")
+    process.start()
+    sender.close()
+    try:
+        if not receiver.poll(_TIMEOUT_S):
+            raise RuntimeError(f"measuring the ceiling took over {_TIMEOUT_S:g} s")
+        status, value = receiver.recv()
+    except EOFError:
+        raise RuntimeError("the ceiling measurement process died") from None
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        receiver.close()
+    if status != "ok":
+        raise RuntimeError(f"measuring the ceiling failed: {value}")
+    return value

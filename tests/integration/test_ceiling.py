@@ -1,0 +1,40 @@
+"""The machine's ceiling for the data, against workloads of known cost."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from profiler.ceiling import Ceiling, measure_ceiling
+
+
+def spin_2ms(index: int) -> None:
+    """A sample that costs exactly 2 ms of busy work."""
+    deadline = time.perf_counter() + 0.002
+    while time.perf_counter() < deadline:
+        pass
+
+
+def test_known_per_sample_cost_is_measured_within_ten_percent(tiny_images):
+    ceiling = measure_ceiling(tiny_images, cores=2, work=spin_2ms)
+    assert ceiling.work_per_sample_s == pytest.approx(0.002, rel=0.10)
+    assert ceiling.samples_per_s == pytest.approx(2 / ceiling.work_per_sample_s)
+    assert ceiling.measured_samples >= 50
+    assert ceiling.read_mb_per_s is None  # a replaced workload reads no files
+
+
+def test_real_data_ceiling_counts_decoding_and_reading(tiny_images):
+    ceiling = measure_ceiling(tiny_images, cores=2)
+    assert 0 < ceiling.work_per_sample_s < 0.05
+    assert ceiling.read_mb_per_s > 0 and ceiling.mb_per_sample > 0
+    assert ceiling.samples_per_s == min(ceiling.compute_samples_per_s, ceiling.read_samples_per_s)
+    assert Ceiling.from_dict(ceiling.to_dict()) == ceiling
+
+
+def test_more_cores_raise_a_compute_bound_ceiling(tiny_images):
+    one = Ceiling(0.001, 1, 100)
+    four = Ceiling(0.001, 4, 100)
+    assert four.samples_per_s == pytest.approx(4 * one.samples_per_s)
+    limited = Ceiling(0.001, 4, 100, read_mb_per_s=10.0, mb_per_sample=0.01)
+    assert limited.samples_per_s == pytest.approx(1000) and limited.bound_by == "reading"
