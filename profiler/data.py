@@ -219,27 +219,20 @@ def prepare_data(
 
     The second value says whether it was generated now (False: reused from the cache).
     """
-    cache_root = Path(cache_root)
-    final = cache_root / spec.cache_key()
+    final = Path(cache_root) / spec.cache_key()
     if _is_complete(final, spec):
         return DataSource(spec, final), False
-    cache_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.cache_key()}-", dir=cache_root))
-    try:
+    if final.exists():  # a leftover without its manifest: never reuse it
+        shutil.rmtree(final)
+
+    def fill(staging: Path) -> None:
         if spec.kind == "images":
             _write_images(spec, staging, on_progress)
         else:
             _write_arrays(spec, staging, on_progress)
         (staging / _MANIFEST).write_text(json.dumps(spec.stored_fields(), sort_keys=True))
-        if final.exists():  # an incomplete leftover, or another run finished first
-            if _is_complete(final, spec):
-                shutil.rmtree(staging)
-                return DataSource(spec, final), False
-            shutil.rmtree(final)
-        os.replace(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    publish_folder(final, fill)
     return DataSource(spec, final), True
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from profiler.ceiling import Ceiling
 from profiler.results import (
     INPUT_BOUND,
     MODERATELY_INPUT_BOUND,
@@ -158,8 +159,6 @@ def notes(run: RunResult) -> list[Note]:
 
 
 def ceiling_line(ceiling: Mapping[str, object]) -> str:
-    from profiler.ceiling import Ceiling
-
     return f"Ceiling for this data on this machine: {Ceiling.from_dict(dict(ceiling)).describe()}."
 
 
@@ -278,9 +277,10 @@ class MarkdownReporter:
                              [right for _, right in COLUMNS]))
         write(f"\n{TABLE_CAPTION}\n\n")
         labels = {"error": "**Error:** ", "warning": "**Note:** ", "info": ""}
-        for note in notes(run):
+        found = notes(run)
+        for note in found:
             write(f"- {labels[note.severity]}{note.text}\n")
-        if notes(run):
+        if found:
             write("\n")
         if plots:
             write("## Plots\n\n")

@@ -98,9 +98,6 @@ def parse_selection(selection: str) -> list[str]:
     references = [part.strip() for part in selection.split(",") if part.strip()]
     if not references:
         raise ProfilerError("--scenario is empty: pass 'all', a name, or a comma list of names")
-    duplicates = sorted({ref for ref in references if references.count(ref) > 1})
-    if duplicates:
-        raise ProfilerError(f"scenario '{duplicates[0]}' is listed twice in --scenario: name it once")
     for reference in references:
         resolve(reference)
     return references
