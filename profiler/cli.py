@@ -1,4 +1,4 @@
-"""Command line: ``python -m profiler run|list``.
+"""Command line: ``python -m profiler run|sweep|list|report|compare``.
 
 Each subcommand is a small object; any ProfilerError ends the program with its one-line message
 and exit code (2 for bad input), never a traceback.
@@ -29,15 +29,37 @@ from profiler.compare import (
     compare_runs,
     parse_thresholds,
 )
+from profiler.consumer import CONSUMERS
 from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, ProfilerError
 from profiler.fingerprint import dataset_fingerprint
+from profiler.growth import MIN_SIZES
 from profiler.metadata import collect_metadata, usable_cpus
 from profiler.pipeline import reference_of
 from profiler.recommend import recommend
 from profiler.reporting import FILE_WIDTH, TerminalReporter, write_report
-from profiler.results import STATUS_OK, RunResult, ScenarioResult, load_run, save_run
+from profiler.results import (
+    KIND_SWEEP,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    RunResult,
+    ScenarioResult,
+    idle_condition,
+    load_run,
+    read_results_json,
+    results_kind,
+    save_run,
+)
 from profiler.runner import Runner, RunSettings
+from profiler.sweep import (
+    DEFAULT_BUDGET_SHARE,
+    SweepResult,
+    default_budget,
+    load_sweep,
+    measure_sweep,
+    save_sweep,
+)
+from profiler.sweep_reporting import SweepTerminalReporter, write_sweep_report
 
 RESULTS_FILE = "results.json"
 
@@ -95,6 +117,40 @@ def image_size(text: str) -> tuple[int, int]:
     if len(numbers) not in (1, 2) or min(numbers) <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH with positive numbers")
     return (numbers[0], numbers[-1])
+
+
+def sample_sizes(text: str) -> tuple[int, ...]:
+    """'1000,2000,4000': distinct positive sizes, ascending."""
+    sizes = []
+    for part in text.split(","):
+        try:
+            sizes.append(positive_int(part.strip()))
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentTypeError(f"in '{text}': {error}; write sizes as 1000,2000,4000") from None
+    return tuple(sorted(set(sizes)))
+
+
+_MEMORY_UNITS = {
+    "kib": 1 / 1024, "mib": 1.0, "gib": 1024.0, "tib": 1024.0**2,
+    "k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0**2,
+    "kb": 1e3 / 2**20, "mb": 1e6 / 2**20, "gb": 1e9 / 2**20, "tb": 1e12 / 2**20,
+}
+
+
+def memory_size(text: str) -> float:
+    """'16GiB', '16G' (binary), '16GB' (decimal) or '512MiB', in MiB."""
+    cleaned = text.strip().lower().replace(" ", "")
+    digits = cleaned.rstrip("kmgtib")
+    unit = cleaned[len(digits):]
+    try:
+        value = float(digits)
+    except ValueError:
+        value = -1.0
+    if unit not in _MEMORY_UNITS or not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or 512MiB"
+        )
+    return value * _MEMORY_UNITS[unit]
 
 
 @dataclass(frozen=True)
@@ -164,32 +220,33 @@ class ListCommand:
         return EXIT_OK
 
 
-class RunCommand:
-    name = "run"
-    help = "measure scenarios on synthetic data, print a comparison and write results.json"
+def add_data_arguments(parser: argparse.ArgumentParser, samples_help: str | None = None, **samples: Any) -> None:
+    """The synthetic data's options, shared by run and sweep (which takes a list of sizes)."""
+    defaults = DataSpec()
+    data = parser.add_argument_group("data (synthetic, generated once and cached)")
+    data.add_argument("--data", choices=DATA_KINDS, default=defaults.kind,
+                      help="encoded image files, or memory-mapped float32 arrays (default: %(default)s)")
+    data.add_argument("--samples", **(samples or {"type": positive_int, "default": defaults.samples}),
+                      help=samples_help or "number of samples (default: %(default)s)")
+    data.add_argument("--image-size", type=image_size, default=(defaults.height, defaults.width),
+                      metavar="SIZE", help="delivered size, 64 or HxW (default: 64)")
+    data.add_argument("--source-size", type=positive_int, default=defaults.source_size,
+                      help="side of the stored image files before resizing (default: %(default)s)")
+    data.add_argument("--channels", type=int, choices=(1, 3), default=defaults.channels,
+                      help="colour channels (default: %(default)s)")
+    data.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=defaults.image_format,
+                      help="file format of --data images (default: %(default)s)")
+    data.add_argument("--classes", type=positive_int, default=defaults.classes,
+                      help="number of label values (default: %(default)s)")
+    data.add_argument("--seed", type=int, default=defaults.seed, help="seed of the synthetic data (default: 0)")
+    data.add_argument("--data-dir", type=Path, default=None,
+                      help=f"cache of generated datasets (default: {default_cache_root()})")
 
-    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        defaults = DataSpec()
-        settings = RunSettings()
-        data = parser.add_argument_group("data (synthetic, generated once and cached)")
-        data.add_argument("--data", choices=DATA_KINDS, default=defaults.kind,
-                          help="encoded image files, or memory-mapped float32 arrays (default: %(default)s)")
-        data.add_argument("--samples", type=positive_int, default=defaults.samples,
-                          help="number of samples (default: %(default)s)")
-        data.add_argument("--image-size", type=image_size, default=(defaults.height, defaults.width),
-                          metavar="SIZE", help="delivered size, 64 or HxW (default: 64)")
-        data.add_argument("--source-size", type=positive_int, default=defaults.source_size,
-                          help="side of the stored image files before resizing (default: %(default)s)")
-        data.add_argument("--channels", type=int, choices=(1, 3), default=defaults.channels,
-                          help="colour channels (default: %(default)s)")
-        data.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=defaults.image_format,
-                          help="file format of --data images (default: %(default)s)")
-        data.add_argument("--classes", type=positive_int, default=defaults.classes,
-                          help="number of label values (default: %(default)s)")
-        data.add_argument("--seed", type=int, default=defaults.seed, help="seed of the synthetic data (default: 0)")
-        data.add_argument("--data-dir", type=Path, default=None,
-                          help=f"cache of generated datasets (default: {default_cache_root()})")
-        run = parser.add_argument_group("measurement")
+
+def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) -> argparse._ArgumentGroup:
+    settings = RunSettings()
+    run = parser.add_argument_group("measurement")
+    if pipelines:
         run.add_argument("--scenario", default=None,
                          help="'all' (all but the slow opt-in scenarios), 'everything', a name, or a comma "
                               "list (see 'list'); default: all, or none when --pipeline is given")
@@ -200,71 +257,106 @@ class RunCommand:
                          type=pipeline_argument,
                          help="keyword argument for the --pipeline before it; VALUE is read as a Python "
                               "literal where it is one, else as text; repeatable")
-        run.add_argument("--dispatcher", default=None, metavar="grpc://HOST:PORT",
-                         help="data_service: use this existing tf.data service cluster instead of starting one")
-        run.add_argument("--service-workers", type=positive_int, default=2,
-                         help="data_service: worker servers to start on this machine (default: %(default)s)")
-        run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
-                         help="samples per batch (default: %(default)s)")
-        run.add_argument("--epochs", type=positive_int, default=settings.epochs,
-                         help="flat-out epochs measured after the warm-up epoch (default: %(default)s)")
-        run.add_argument("--idle-epochs", type=positive_int, default=settings.idle_epochs,
-                         help="epochs consumed at --step-ms per batch to measure idle time (default: %(default)s)")
-        run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
-                         help="simulated training step per batch, in ms (default: %(default)s)")
-        run.add_argument("--workers", type=positive_int, default=usable_cpus(),
-                         help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
-        run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
-                         help="seconds one scenario may take, TensorFlow import included (default: %(default)s)")
-        run.add_argument("--output", type=Path, default=Path("reports"),
-                         help="folder in which each run creates a new dated subfolder (default: %(default)s)")
+    else:
+        run.add_argument("--scenario", default="all",
+                         help="'all' (all but the slow opt-in scenarios), 'everything', a name, or a comma "
+                              "list (see 'list'); default: %(default)s")
+        parser.set_defaults(pipelines=[])
+    run.add_argument("--dispatcher", default=None, metavar="grpc://HOST:PORT",
+                     help="data_service: use this existing tf.data service cluster instead of starting one")
+    run.add_argument("--service-workers", type=positive_int, default=2,
+                     help="data_service: worker servers to start on this machine (default: %(default)s)")
+    run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
+                     help="samples per batch (default: %(default)s)")
+    run.add_argument("--epochs", type=positive_int, default=settings.epochs,
+                     help="flat-out epochs measured after the warm-up epoch (default: %(default)s)")
+    run.add_argument("--idle-epochs", type=positive_int, default=settings.idle_epochs,
+                     help="epochs consumed at --step-ms per batch to measure idle time (default: %(default)s)")
+    run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
+                     help="simulated training step per batch, in ms (default: %(default)s)")
+    run.add_argument("--consumer", choices=CONSUMERS, default=settings.consumer,
+                     help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
+                          "'keras' trains a small Keras model on each batch, on the device TensorFlow "
+                          "places it on (default: %(default)s)")
+    run.add_argument("--workers", type=positive_int, default=usable_cpus(),
+                     help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
+    run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
+                     help="seconds one scenario may take, TensorFlow import included (default: %(default)s)")
+    run.add_argument("--output", type=Path, default=Path("reports"),
+                     help="folder in which each run creates a new dated subfolder (default: %(default)s)")
+    return run
+
+
+def spec_from_args(args: argparse.Namespace, samples: int) -> DataSpec:
+    return DataSpec(
+        kind=args.data,
+        samples=samples,
+        height=args.image_size[0],
+        width=args.image_size[1],
+        channels=args.channels,
+        source_size=args.source_size,
+        image_format=args.image_format,
+        classes=args.classes,
+        seed=args.seed,
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> RunSettings:
+    if args.dispatcher and not args.dispatcher.startswith("grpc://"):
+        raise ProfilerError(
+            f"--dispatcher '{args.dispatcher}' is not a tf.data service address: write it as grpc://HOST:PORT"
+        )
+    return RunSettings(
+        batch_size=args.batch_size,
+        workers=args.workers,
+        epochs=args.epochs,
+        idle_epochs=args.idle_epochs,
+        step_ms=args.step_ms,
+        timeout_s=args.timeout,
+        consumer=args.consumer,
+        scenario_options={"service_workers": args.service_workers, "dispatcher": args.dispatcher},
+    )
+
+
+def select_jobs(args: argparse.Namespace) -> tuple[list[Job], list[str]]:
+    """The jobs to measure, and the scenarios of 'all'/'everything' left out as unable to read --data."""
+    from scenarios import parse_selection, resolve
+
+    references = parse_selection(args.scenario or "all") if args.scenario or not args.pipelines else []
+    unreadable = [ref for ref in references if args.data not in resolve(ref).data_kinds]
+    if unreadable and args.scenario not in (None, "all", "everything"):
+        kinds = " or ".join(resolve(unreadable[0]).data_kinds)
+        raise ProfilerError(
+            f"scenario '{unreadable[0]}' cannot read --data {args.data}, only {kinds}: "
+            f"leave it out of --scenario or pass --data {kinds.split(' or ')[0]}"
+        )
+    references = [ref for ref in references if ref not in unreadable]
+    jobs = [Job(reference, None) for reference in references] + list(args.pipelines)
+    names = [job.reference for job in jobs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ProfilerError(f"'{repeated[0]}' is listed twice: name each scenario and pipeline once")
+    return jobs, unreadable
+
+
+class RunCommand:
+    name = "run"
+    help = "measure scenarios on synthetic data, print a comparison and write results.json"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_data_arguments(parser)
+        add_measurement_arguments(parser, pipelines=True)
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
-        spec = DataSpec(
-            kind=args.data,
-            samples=args.samples,
-            height=args.image_size[0],
-            width=args.image_size[1],
-            channels=args.channels,
-            source_size=args.source_size,
-            image_format=args.image_format,
-            classes=args.classes,
-            seed=args.seed,
-        )
+        spec = spec_from_args(args, args.samples)
         if args.batch_size > args.samples:
             raise ProfilerError(
                 f"--batch-size {args.batch_size} is larger than --samples {args.samples}: "
                 f"pass a batch size of at most {args.samples}, or more samples"
             )
-        from scenarios import parse_selection, resolve
-
-        references = parse_selection(args.scenario or "all") if args.scenario or not args.pipelines else []
-        unreadable = [ref for ref in references if args.data not in resolve(ref).data_kinds]
-        if unreadable and args.scenario not in (None, "all", "everything"):
-            kinds = " or ".join(resolve(unreadable[0]).data_kinds)
-            raise ProfilerError(
-                f"scenario '{unreadable[0]}' cannot read --data {args.data}, only {kinds}: "
-                f"leave it out of --scenario or pass --data {kinds.split(' or ')[0]}"
-            )
-        references = [ref for ref in references if ref not in unreadable]
-        jobs = [Job(reference, None) for reference in references] + list(args.pipelines)
+        jobs, unreadable = select_jobs(args)
         names = [job.reference for job in jobs]
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ProfilerError(f"'{repeated[0]}' is listed twice: name each scenario and pipeline once")
-        settings = RunSettings(
-            batch_size=args.batch_size,
-            workers=args.workers,
-            epochs=args.epochs,
-            idle_epochs=args.idle_epochs,
-            step_ms=args.step_ms,
-            timeout_s=args.timeout,
-            scenario_options={"service_workers": args.service_workers, "dispatcher": args.dispatcher},
-        )
-        if args.dispatcher and not args.dispatcher.startswith("grpc://"):
-            raise ProfilerError(
-                f"--dispatcher '{args.dispatcher}' is not a tf.data service address: write it as grpc://HOST:PORT"
-            )
+        settings = settings_from_args(args)
         run_dir = create_run_folder(args.output)
         cache_root = args.data_dir or default_cache_root()
         try:
@@ -300,9 +392,7 @@ class RunCommand:
         TerminalReporter(console.file).render(run)
         console.print(f"Results: {results_path}", markup=False)
         _report(run, run_dir, console)
-        if run.interrupted:
-            return EXIT_INTERRUPTED
-        return EXIT_OK if all(s.status == STATUS_OK for s in run.scenarios) else EXIT_FAILED
+        return exit_code_for(run.scenarios, run.interrupted)
 
     def _measure(
         self,
@@ -345,10 +435,17 @@ class RunCommand:
         return _with_results(run, results, interrupted=interrupted, path=results_path)
 
 
+def exit_code_for(results: Sequence[ScenarioResult], interrupted: bool) -> int:
+    """130 after Ctrl-C, 1 when a scenario failed, crashed or timed out, else 0 (a skip is no failure)."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.status in (STATUS_OK, STATUS_SKIPPED) for r in results) else EXIT_FAILED
+
+
 def _with_results(
     run: RunResult, results: list[ScenarioResult], interrupted: bool, path: Path | None = None
 ) -> RunResult:
-    chosen = recommend(results, float(run.options.get("step_ms", 0.0)))
+    chosen = recommend(results, float(run.options.get("step_ms", 0.0)), idle_condition(run.options))
     updated = replace(
         run,
         scenarios=tuple(results),
@@ -360,11 +457,13 @@ def _with_results(
     return updated
 
 
-def _one_line(result: ScenarioResult) -> Text:
+def _one_line(result: ScenarioResult, where: str = "") -> Text:
     wall = f"{result.wall_s:.1f} s" if result.wall_s is not None else ""
     if result.ok:
-        return Text.assemble(("done", "green"), f" {result.name} in {wall}")
-    return Text.assemble((result.status, "red"), f" {result.name} after {wall}: {result.error}")
+        return Text.assemble(("done", "green"), f" {result.name}{where} in {wall}")
+    if result.status == STATUS_SKIPPED:
+        return Text.assemble((result.status, "yellow"), f" {result.name}{where}: {result.error}")
+    return Text.assemble((result.status, "red"), f" {result.name}{where} after {wall}: {result.error}")
 
 
 def create_run_folder(output: Path) -> Path:
@@ -432,20 +531,129 @@ def _report(run: RunResult, folder: Path, console: Console) -> None:
     console.print(f"Report: {path} (made in {time.perf_counter() - started:.1f} s)", markup=False)
 
 
+DEFAULT_SWEEP_SIZES = "1000,2000,4000,8000"
+SWEEP_FILE = "sweep.json"
+
+
+class SweepCommand:
+    name = "sweep"
+    help = ("measure scenarios at several dataset sizes, fit how memory and epoch time grow, and "
+            "pick for the full size")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_data_arguments(
+            parser,
+            samples_help=f"comma list of dataset sizes to measure at (default: {DEFAULT_SWEEP_SIZES})",
+            type=sample_sizes,
+            default=sample_sizes(DEFAULT_SWEEP_SIZES),
+        )
+        group = add_measurement_arguments(parser, pipelines=False)
+        group.add_argument("--target-samples", type=positive_int, default=None, metavar="N",
+                           help="size of the full dataset: predict each scenario's peak memory and epoch "
+                                "time there and recommend the fastest that fits")
+        group.add_argument("--memory-budget", type=memory_size, default=None, metavar="SIZE",
+                           help="memory the training job may use, such as 16GiB (default: "
+                                f"{DEFAULT_BUDGET_SHARE * 100:.0f}%% of the memory available when the sweep starts)")
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        sizes: tuple[int, ...] = args.samples
+        if args.batch_size > sizes[0]:
+            raise ProfilerError(
+                f"--batch-size {args.batch_size} is larger than the smallest size {sizes[0]}: "
+                f"pass a batch size of at most {sizes[0]}, or larger --samples"
+            )
+        jobs, unreadable = select_jobs(args)
+        names = [job.reference for job in jobs]
+        settings = settings_from_args(args)
+        if args.memory_budget is None:
+            budget, basis = default_budget()
+        else:
+            budget, basis = args.memory_budget, f"--memory-budget {args.memory_budget:,.0f} MiB"
+        cache_root = args.data_dir or default_cache_root()
+        run_dir = create_run_folder(args.output)
+        spec = spec_from_args(args, sizes[0])
+        try:
+            ceiling = _ceiling(_prepare(spec, cache_root, console), console)
+        except BaseException:
+            run_dir.rmdir()  # still empty: nothing was measured
+            raise
+        sweep = SweepResult(
+            metadata=collect_metadata(),
+            options={**asdict(settings), "scenarios": names, "sizes": list(sizes), "data_dir": str(cache_root)},
+            data={key: value for key, value in spec.to_dict().items() if key != "samples"},
+            created=datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            ceiling=ceiling.to_dict() if ceiling else None,
+            target_samples=args.target_samples,
+            memory_budget_mb=budget,
+            budget_basis=basis,
+        )
+        path = run_dir / SWEEP_FILE
+        for reference in unreadable:
+            console.print(f"Leaving out {reference}: it cannot read --data {args.data}.", markup=False)
+        if len(sizes) < MIN_SIZES:
+            console.print(f"Note: {len(sizes)} size(s) give no trend to trust; pass at least {MIN_SIZES} "
+                          "--samples values to extrapolate.", markup=False)
+        console.print(
+            f"Measuring {len(names)} scenario(s) at {len(sizes)} sizes ({', '.join(f'{n:,}' for n in sizes)} "
+            f"samples), each in a fresh process; results go to {path}",
+            markup=False,
+        )
+        progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+        )
+        task = progress.add_task("starting", total=None)
+
+        def on_phase(size: int, name: str, phase: str) -> None:
+            progress.update(task, description=f"{name} at {size:,} samples: {phase}")
+
+        def on_result(size: int, result: ScenarioResult) -> None:
+            progress.console.print(_one_line(result, f" at {size:,} samples"))
+
+        def prepare(sized: DataSpec) -> DataSource:
+            progress.update(task, description=f"preparing {sized.describe()}")
+            source, generated = prepare_data(sized, cache_root)
+            if generated:
+                progress.console.print(f"Generated dataset: {source.root}", markup=False)
+            return source
+
+        with progress:
+            sweep = measure_sweep(sweep, names, spec, settings, prepare, lambda s: save_sweep(s, path),
+                                  log_dir=run_dir / "logs", on_phase=on_phase, on_result=on_result)
+        SweepTerminalReporter(console.file).render(sweep)
+        console.print(f"Results: {path}", markup=False)
+        _sweep_report(sweep, run_dir, console)
+        return exit_code_for([r for run in sweep.runs for r in run.scenarios], sweep.interrupted)
+
+
+def _sweep_report(sweep: SweepResult, folder: Path, console: Console) -> None:
+    try:
+        path = write_sweep_report(sweep, folder)
+    except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
+        console.print(f"The report could not be written ({type(error).__name__}: {error}); "
+                      f"make it later with 'python -m profiler report {folder / SWEEP_FILE}'", markup=False)
+        return
+    console.print(f"Report: {path}", markup=False)
+
+
 class ReportCommand:
     name = "report"
     help = "render the markdown report and plots from a saved results.json"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("results", type=Path, help="a results.json written by 'run'")
+        parser.add_argument("results", type=Path,
+                            help="a results.json written by 'run', or a sweep.json written by 'sweep'")
         parser.add_argument("-o", "--output", type=Path, default=None,
                             help="folder for report.md and its plots (default: the folder of RESULTS)")
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
-        run = load_run(args.results)
         folder = args.output or args.results.parent
+        is_sweep = results_kind(read_results_json(args.results)) == KIND_SWEEP
+        results = load_sweep(args.results) if is_sweep else load_run(args.results)
         try:
-            path = write_report(run, folder)
+            if isinstance(results, SweepResult):
+                path = write_sweep_report(results, folder)
+            else:
+                path = write_report(results, folder)
         except OSError as error:
             raise ProfilerError(
                 f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with a writable folder"
@@ -484,7 +692,8 @@ class CompareCommand:
 
 
 COMMANDS: dict[str, Command] = {
-    command.name: command for command in (RunCommand(), ListCommand(), ReportCommand(), CompareCommand())
+    command.name: command
+    for command in (RunCommand(), SweepCommand(), ListCommand(), ReportCommand(), CompareCommand())
 }
 
 

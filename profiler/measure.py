@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +44,12 @@ class EpochTiming:
 
 @dataclass(frozen=True)
 class PacedEpoch:
-    """One epoch consumed by a simulated device step: per batch, the wait for it and the step."""
+    """One epoch consumed by a device step: per batch, the wait for it and the step."""
 
     waits_s: tuple[float, ...]
     steps_s: tuple[float, ...]
+    device: str = ""  # where the step ran: "simulated", or a TensorFlow device such as "GPU:0"
+    gpu_utilization: float | None = None  # mean NVML utilization %, where a GPU could be read
 
 
 def flat_out_epoch(dataset: Iterable[Any]) -> EpochTiming:
@@ -65,12 +67,13 @@ def flat_out_epoch(dataset: Iterable[Any]) -> EpochTiming:
     return EpochTiming(seconds, first_batch_s, batches, samples, tree_cpu_seconds() - cpu_before)
 
 
-def paced_epoch(dataset: Iterable[Any], step_s: float) -> PacedEpoch:
-    """Consume one epoch as a device that computes ``step_s`` per batch would.
+def paced_epoch(dataset: Iterable[Any], step: Callable[[Any], None]) -> PacedEpoch:
+    """Consume one epoch as a training loop does: wait for a batch, run ``step`` on it, repeat.
 
-    The step sleeps rather than spins: a GPU computing leaves the host CPU free for the input
-    pipeline, and a busy loop here would steal a core from it. The wait for the first batch
-    includes creating the iterator, which a training loop pays at every epoch too.
+    With the simulated step (profiler.consumer.SleepStep) the step sleeps rather than spins: a GPU
+    computing leaves the host CPU free for the input pipeline, and a busy loop here would steal a
+    core from it. The wait for the first batch includes creating the iterator, which a training
+    loop pays at every epoch too.
     """
     waits: list[float] = []
     steps: list[float] = []
@@ -78,22 +81,15 @@ def paced_epoch(dataset: Iterable[Any], step_s: float) -> PacedEpoch:
     iterator = iter(dataset)
     while True:
         try:
-            next(iterator)
+            batch = next(iterator)
         except StopIteration:
             break
         received = time.perf_counter()
         waits.append(received - device_free_at)
-        _sleep_until(received + step_s)
+        step(batch)
         device_free_at = time.perf_counter()
         steps.append(device_free_at - received)
     return PacedEpoch(tuple(waits), tuple(steps))
-
-
-def _sleep_until(deadline: float) -> None:
-    remaining = deadline - time.perf_counter()
-    while remaining > 0:
-        time.sleep(remaining)
-        remaining = deadline - time.perf_counter()
 
 
 def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:

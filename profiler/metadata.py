@@ -23,6 +23,7 @@ _PACKAGES = {
     "memory-profiler": ("memory-profiler",),
     "rich": ("rich",),
     "matplotlib": ("matplotlib",),
+    "nvidia-ml-py": ("nvidia-ml-py",),
 }
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
+from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult, idle_condition
+
+if TYPE_CHECKING:
+    from profiler.sweep import SweepResult
 
 # caption -> file name; the order is the order in the report.
 PLOT_FILES = {
@@ -18,12 +21,18 @@ PLOT_FILES = {
 _DPI = 110
 
 
-def write_plots(run: RunResult, folder: Path) -> dict[str, str]:
-    """Draw every plot that the run has data for into ``folder``; return caption -> file name."""
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # before pyplot: never try to open a display
     from matplotlib import pyplot
+
+    return pyplot
+
+
+def write_plots(run: RunResult, folder: Path) -> dict[str, str]:
+    """Draw every plot that the run has data for into ``folder``; return caption -> file name."""
+    pyplot = _pyplot()
 
     drawers: dict[str, Callable[[Any, list[ScenarioResult], RunResult], bool]] = {
         "memory.png": _memory,
@@ -97,7 +106,7 @@ def _idle(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
     axes.axhline(100 * MODERATELY_INPUT_BOUND_AT, color="tab:orange", linestyle="--", linewidth=1,
                  label="moderately input-bound (5%)")
     axes.axhline(100 * INPUT_BOUND_AT, color="tab:red", linestyle="--", linewidth=1, label="input-bound (20%)")
-    axes.set_ylabel(f"idle % at {run.options.get('step_ms', 0):g} ms/step")
+    axes.set_ylabel(f"idle % {idle_condition(run.options)}")
     axes.tick_params(axis="x", labelrotation=20)
     axes.legend(fontsize="small")
     axes.grid(axis="y", alpha=0.3)
@@ -121,3 +130,77 @@ def _waits(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
     axes.tick_params(axis="x", labelrotation=20)
     axes.grid(axis="y", alpha=0.3)
     return True
+
+
+SWEEP_PLOT_FILES = {
+    "Peak memory against dataset size": "memory_vs_samples.png",
+    "Epoch time against dataset size": "epoch_vs_samples.png",
+}
+
+
+def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
+    """One line per scenario: measured points, the fitted growth, and the prediction at the target."""
+    pyplot = _pyplot()
+    growths = [g for g in sweep.growths() if g.sizes]
+    if not growths:
+        return {}
+    predictions = {p.name: p for p in sweep.predictions()}
+    largest = max(max(g.sizes) for g in growths)
+    reach = max(largest, sweep.target_samples or 0)
+    smallest = min(min(g.sizes) for g in growths)
+    written = {}
+    for caption, name in SWEEP_PLOT_FILES.items():
+        memory = name == "memory_vs_samples.png"
+        figure, axes = pyplot.subplots(figsize=(8, 4.8), dpi=_DPI)
+        try:
+            for index, growth in enumerate(growths):
+                colour = f"C{index % 10}"
+                fit = growth.memory if memory else growth.epoch
+                offset = (growth.baseline_rss_mb or 0.0) if memory else 0.0
+                values = growth.peak_rss_mb if memory else growth.epoch_s
+                axes.plot(growth.sizes, [v + offset for v in values], "o", color=colour, label=growth.name)
+                prediction = predictions.get(growth.name)
+                if fit is None:
+                    continue
+                usable = prediction is None or prediction.problem is None
+                xs = _spread(smallest, reach if usable else largest)
+                axes.plot(xs, [max(fit.predict(x), 0.0) + offset for x in xs], "-" if usable else ":",
+                          color=colour, linewidth=1)
+                if prediction is not None and usable:
+                    value = prediction.peak_mib if memory else prediction.epoch_s
+                    axes.plot([prediction.target_samples], [value], "x", color=colour, markersize=9)
+            if sweep.target_samples:
+                axes.axvline(sweep.target_samples, color="grey", linestyle="--", linewidth=0.8,
+                             label=f"target, {sweep.target_samples:,} samples (x: predicted)")
+            if memory and sweep.target_samples and sweep.memory_budget_mb:
+                drawn = max(max(line.get_ydata()) for line in axes.get_lines())
+                budget = f"budget, {sweep.memory_budget_mb:,.0f} MiB"
+                if sweep.memory_budget_mb <= 3 * drawn:
+                    axes.axhline(sweep.memory_budget_mb, color="tab:red", linestyle="--", linewidth=1, label=budget)
+                else:  # a line far above the points would flatten them all
+                    axes.plot([], [], " ", label=f"{budget} (far above)")
+            axes.set_xscale("log")
+            if not memory:
+                axes.set_yscale("log")
+            else:
+                axes.set_ylim(bottom=0)
+            axes.set_xlabel("samples in the dataset (log scale)")
+            axes.set_ylabel("peak RSS of the process tree, MiB" if memory else "flat-out epoch, s (log scale)")
+            axes.set_title(caption + " (points: measured; lines: fitted growth, dotted where not trusted)")
+            axes.title.set_fontsize("medium")
+            axes.legend(fontsize="x-small", loc="upper left", ncol=2)
+            axes.grid(alpha=0.3, which="both")
+            figure.tight_layout()
+            figure.savefig(folder / name, format="png", metadata={"Software": None})
+            written[caption] = name
+        finally:
+            pyplot.close(figure)
+    return written
+
+
+def _spread(low: float, high: float, points: int = 50) -> list[float]:
+    """Evenly spaced on a log scale, so the fitted line looks smooth on log axes."""
+    if high <= low:
+        return [low]
+    ratio = (high / low) ** (1.0 / (points - 1))
+    return [low * ratio**i for i in range(points)]

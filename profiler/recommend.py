@@ -24,12 +24,16 @@ class Recommendation:
         return {"name": self.name, "reason": self.reason, "runner_up": self.runner_up}
 
 
-def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendation | None:
+def recommend(
+    results: Sequence[ScenarioResult], step_ms: float, at_step: str | None = None
+) -> Recommendation | None:
     """Pick the strategy that keeps the training step busy, then stays flat in memory, then is fastest.
 
     The dataset is assumed bigger than RAM at full size, so among strategies that keep up, one
     whose memory grows with the dataset is chosen only if no streaming strategy keeps up.
+    ``at_step`` words the step for the reason (default: "at STEP_MS ms/step").
     """
+    at = at_step or f"at {step_ms:g} ms/step"
     candidates = [
         r
         for r in results
@@ -49,7 +53,7 @@ def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendati
     best = ranked[0]
     if not keeps_up:
         reason = (
-            f"no strategy keeps up with a {step_ms:g} ms step; it waits least ({_figures(best, step_ms)}). "
+            f"no strategy keeps the step busy {at}; it waits least ({_figures(best, at)}). "
             "Add decode workers, decode less per sample, or store pre-decoded data"
         )
         return Recommendation(best.name, reason, _next_best(candidates, best))
@@ -59,7 +63,7 @@ def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendati
             busy = f"keeps the training step nearly as busy as {least.name} ({least_idle:.1%} idle)"
         reason = (
             f"it {busy} with the most headroom among strategies whose memory stays flat as the "
-            f"dataset grows ({_figures(best, step_ms)})"
+            f"dataset grows ({_figures(best, at)})"
         )
         if best.disk_grows_with_data:
             reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
@@ -68,21 +72,21 @@ def recommend(results: Sequence[ScenarioResult], step_ms: float) -> Recommendati
     # Only strategies that hold the whole dataset keep up: name the streaming fallback too.
     fallback = _best_streaming(candidates)
     reason = (
-        f"it keeps the training step busy ({_figures(best, step_ms)}), but its memory grows with "
+        f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with "
         "the dataset"
     )
     if fallback is not None:
         reason += (
             f"; if the full dataset does not fit in RAM, pick {fallback.name} "
-            f"({_figures(fallback, step_ms)})"
+            f"({_figures(fallback, at)})"
         )
     runner_up = fallback.name if fallback is not None else _next_best(candidates, best)
     return Recommendation(best.name, reason, runner_up)
 
 
-def _figures(result: ScenarioResult, step_ms: float) -> str:
+def _figures(result: ScenarioResult, at: str) -> str:
     return (
-        f"idle {result.idle_fraction:.1%} at {step_ms:g} ms/step, "
+        f"idle {result.idle_fraction:.1%} {at}, "
         f"{result.samples_per_s:,.0f} samples/s flat out, "
         f"{result.peak_rss_mb or 0:+,.0f} MiB peak RSS"
     )

@@ -23,6 +23,7 @@ from profiler.results import (
     NOT_INPUT_BOUND,
     RunResult,
     ScenarioResult,
+    step_name,
 )
 
 # As pyperf does: warn when the standard deviation passes 10% of the mean.
@@ -71,7 +72,7 @@ def rate(value: float | None) -> str:
 
 def table_title(run: RunResult) -> str:
     return (
-        f"Input pipelines feeding a {run.options.get('step_ms', 0):g} ms training step: "
+        f"Input pipelines feeding a {step_name(run.options)}: "
         f"{run.data.get('description', '')}, batch {run.options.get('batch_size')}"
     )
 
@@ -83,7 +84,8 @@ def row_cells(result: ScenarioResult) -> list[str]:
     return [
         result.name,
         _VERDICT_CELL.get(result.verdict or "", "-"),
-        number(result.idle_fraction, "{:.1%}"),
+        number(result.idle_fraction, "{:.1%}")
+        + ("" if result.gpu_utilization is None else f" (GPU {result.gpu_utilization:.0f}%)"),
         f"{number(result.wait_p50_ms)}/{number(result.wait_p95_ms)}",
         f"{rate(result.batches_per_s)} {number(result.rate_spread, '±{:.0%}')}",
         rate(result.samples_per_s),
@@ -148,6 +150,9 @@ def notes(run: RunResult) -> list[Note]:
                 "warning",
             )
         )
+    consumer = consumer_line(run)
+    if consumer:
+        found.append(Note(consumer, "info"))
     if run.ceiling:
         found.append(Note(ceiling_line(run.ceiling), "info"))
     options_line = tf_data_options_line(run)
@@ -156,6 +161,24 @@ def notes(run: RunResult) -> list[Note]:
     if run.interrupted:
         found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
     return found
+
+
+def consumer_line(run: RunResult) -> str | None:
+    """With a real training step, what each step cost and where it ran, and how busy the GPU was."""
+    if run.options.get("consumer") != "keras":
+        return None
+    measured = [r for r in run.scenarios if r.ok and r.step_p50_ms is not None]
+    if not measured:
+        return None
+    parts = []
+    for result in measured:
+        text = f"{result.name} {result.step_p50_ms:.1f} ms on {result.step_device or '?'}"
+        if result.gpu_utilization is not None:
+            text += f", GPU busy {result.gpu_utilization:.0f}%"
+        parts.append(text)
+    gpu = "" if any(r.gpu_utilization is not None for r in measured) else " No GPU utilization: no GPU or NVML here."
+    return ("Consumer: a small Keras model trained on every batch of the idle epochs; median step: "
+            + "; ".join(parts) + "." + gpu)
 
 
 def ceiling_line(ceiling: Mapping[str, object]) -> str:
@@ -261,8 +284,8 @@ class MarkdownReporter:
         options, data = run.options, run.data
         write("# Input pipeline report\n\n")
         write(
-            f"**The question:** which way of feeding training data keeps a {options.get('step_ms', 0):g} ms "
-            f"training step busy on this machine, for {data.get('description', 'this data')} in batches of "
+            f"**The question:** which way of feeding training data keeps a {step_name(options)} "
+            f"busy on this machine, for {data.get('description', 'this data')} in batches of "
             f"{options.get('batch_size')}, and what does each way cost in memory and CPU?\n\n"
         )
         closing = recommendation_text(run)

@@ -23,6 +23,7 @@ STATUS_FAILED = "failed"  # the scenario raised an exception
 STATUS_CRASHED = "crashed"  # the worker died without a result (signal, exit, killed)
 STATUS_TIMEOUT = "timeout"
 STATUS_INTERRUPTED = "interrupted"  # stopped by Ctrl-C
+STATUS_SKIPPED = "skipped"  # not started: its predicted memory exceeds what is available
 
 INPUT_BOUND = "input-bound"
 MODERATELY_INPUT_BOUND = "moderately input-bound"
@@ -30,6 +31,20 @@ NOT_INPUT_BOUND = "not input-bound"
 # Idle fractions at which the training step counts as waiting on input.
 INPUT_BOUND_AT = 0.20
 MODERATELY_INPUT_BOUND_AT = 0.05
+
+
+def step_name(options: dict[str, Any]) -> str:
+    """The consumer of the idle epochs in words: "20 ms training step" or "real Keras training step"."""
+    if options.get("consumer") == "keras":
+        return "real Keras training step"
+    return f"{float(options.get('step_ms', 0.0)):g} ms training step"
+
+
+def idle_condition(options: dict[str, Any]) -> str:
+    """Under what the idle figures were measured: "at 20 ms/step" or "behind a Keras training step"."""
+    if options.get("consumer") == "keras":
+        return "behind a Keras training step"
+    return f"at {float(options.get('step_ms', 0.0)):g} ms/step"
 
 
 def verdict_for(idle_fraction: float | None) -> str | None:
@@ -85,6 +100,9 @@ class ScenarioResult:
     wait_p95_ms: float | None = None
     wait_ms: tuple[float, ...] = ()
     epoch_start_wait_ms: float | None = None
+    step_p50_ms: float | None = None  # median training step of the paced epochs, steady state
+    step_device: str | None = None  # "simulated", or where the Keras consumer's step ran ("GPU:0")
+    gpu_utilization: float | None = None  # mean NVML utilization % during the paced epochs
     fingerprint: Fingerprint | None = None
     fingerprint_matches: bool | None = None  # every pixel and label equals the dataset's
     samples_match: bool | None = None  # count, shapes, dtypes and labels equal the dataset's
@@ -183,6 +201,7 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
+            "kind": KIND_RUN,
             "created": self.created,
             "metadata": self.metadata,
             "options": self.options,
@@ -213,12 +232,16 @@ class RunResult:
 
 
 def save_run(run: RunResult, path: Path) -> None:
+    write_json(run.to_dict(), path)
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
     """Write atomically, so a crash or Ctrl-C mid-write never leaves a truncated file."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(handle, "w") as stream:
-            json.dump(run.to_dict(), stream, indent=2, allow_nan=False)
+            json.dump(data, stream, indent=2, allow_nan=False)
             stream.write("\n")
         os.chmod(temporary, 0o644)  # mkstemp makes it private; a results file is meant to be shared
         os.replace(temporary, path)
@@ -227,8 +250,14 @@ def save_run(run: RunResult, path: Path) -> None:
         raise
 
 
-def load_run(path: Path) -> RunResult:
-    """Read a results file, refusing one of another format version with advice."""
+# The "kind" key of a results file; a run's file predates the key and may lack it.
+KIND_RUN = "run"
+KIND_SWEEP = "sweep"
+_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'"}
+
+
+def read_results_json(path: Path) -> dict[str, Any]:
+    """The parsed JSON of a results file of this format version, refusing anything else with advice."""
     try:
         data = json.loads(Path(path).read_text())
     except OSError as error:
@@ -245,6 +274,21 @@ def load_run(path: Path) -> RunResult:
             f"'{path}' is results format version {version}, this profiler reads version "
             f"{FORMAT_VERSION}: re-run 'profiler run' with this version, or use the profiler "
             "version that wrote it"
+        )
+    return data
+
+
+def results_kind(data: dict[str, Any]) -> str:
+    return str(data.get("kind", KIND_RUN))
+
+
+def load_run(path: Path) -> RunResult:
+    """Read a run's results file, refusing one of another format version or kind with advice."""
+    data = read_results_json(path)
+    if results_kind(data) != KIND_RUN:
+        raise ProfilerError(
+            f"'{path}' was written by {_WRITTEN_BY.get(results_kind(data), 'another command')}, not "
+            "'profiler run': pass a results.json written by 'profiler run'"
         )
     try:
         return RunResult.from_dict(data)

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from profiler.consumer import CONSUMER_KERAS, CONSUMER_SLEEP
 from profiler.data import DataSource
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedEpoch, percentile
-from profiler.memory import MemoryTrace
-from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
+from profiler.memory import MIB, MemoryTrace
+from profiler.results import STATUS_INTERRUPTED, STATUS_OK, STATUS_SKIPPED, ScenarioResult
 from profiler.session import WorkerFailure, WorkerSession
 from profiler.worker import ClosingReport, WorkerTask
 from scenarios import Scenario, load
@@ -28,6 +31,19 @@ PHASE_VERIFY = "checking delivered data"
 PhaseCallback = Callable[[str, str], None]
 
 
+def available_memory_mib() -> float:
+    """Memory the kernel can hand out now without swapping (MemAvailable), in MiB."""
+    return psutil.virtual_memory().available / MIB
+
+
+@dataclass(frozen=True)
+class MemoryForecast:
+    """A scenario's expected peak memory, whole process tree, before it runs."""
+
+    peak_mib: float
+    basis: str  # how it was predicted, in words, for the message when it is skipped
+
+
 @dataclass(frozen=True)
 class RunSettings:
     batch_size: int = 32
@@ -36,6 +52,7 @@ class RunSettings:
     idle_epochs: int = 1
     step_ms: float = 20.0
     timeout_s: float = 300.0
+    consumer: str = CONSUMER_SLEEP  # profiler.consumer.CONSUMERS
     # Read by the scenarios that need them, such as the data service's dispatcher address.
     scenario_options: dict[str, Any] = field(default_factory=dict)
 
@@ -61,8 +78,10 @@ class Runner:
         settings: RunSettings,
         log_dir: Path | None = None,
         on_phase: PhaseCallback | None = None,
+        available_mib: Callable[[], float] = available_memory_mib,
     ) -> None:
         self.source = source
+        self.available_mib = available_mib
         self.settings = settings
         self.log_dir = log_dir
         self.on_phase = on_phase or (lambda name, phase: None)
@@ -95,13 +114,20 @@ class Runner:
             options=dict(self.settings.scenario_options),
         )
 
-    def run(self, reference: str, arguments: dict[str, Any] | None = None) -> ScenarioResult:
+    def run(
+        self, reference: str, arguments: dict[str, Any] | None = None, forecast: MemoryForecast | None = None
+    ) -> ScenarioResult:
         """Measure one scenario; failures, timeouts and Ctrl-C all come back as a result.
 
         After Ctrl-C the result has status "interrupted" and ``self.interrupted`` is set, so the
-        caller stops starting new scenarios.
+        caller stops starting new scenarios. A scenario whose ``forecast`` (or the decoded size of
+        a dataset it holds whole) exceeds the memory available now is not started: the kernel
+        would kill it, or the machine would swap, and the result says so.
         """
         scenario = load(reference, arguments)
+        refusal = self.memory_refusal(scenario, forecast)
+        if refusal is not None:
+            return skipped_result(reference, scenario, refusal)
         task = self.new_task(reference, arguments)
         session = WorkerSession(task, self.settings.timeout_s, lambda phase: self.on_phase(reference, phase))
         measured = Measurements()
@@ -120,6 +146,25 @@ class Runner:
         shutil.rmtree(task.temp_dir, ignore_errors=True)
         return result
 
+    def memory_refusal(self, scenario: Scenario, forecast: MemoryForecast | None) -> str | None:
+        """Why the scenario must not start for lack of memory, or None when it may."""
+        forecasts = [forecast] if forecast is not None else []
+        if scenario.memory_grows_with_data and self.source is not None:
+            spec = self.source.spec
+            held = spec.samples * spec.sample_bytes / MIB
+            forecasts.append(MemoryForecast(held, f"it holds the whole decoded dataset, {held:,.0f} MiB at least"))
+        if not forecasts:
+            return None
+        largest = max(forecasts, key=lambda f: f.peak_mib)
+        available = self.available_mib()
+        if largest.peak_mib <= available:
+            return None
+        return (
+            f"not started: its predicted peak of {largest.peak_mib:,.0f} MiB ({largest.basis}) exceeds the "
+            f"{available:,.0f} MiB of memory available now, and the kernel would kill it; measure it on "
+            "fewer --samples or free memory first"
+        )
+
     def _measure(self, session: WorkerSession, measured: Measurements) -> None:
         settings = self.settings
         measured.build_s = session.build_s
@@ -128,9 +173,10 @@ class Runner:
         for number in range(1, settings.epochs + 1):
             session.phase(f"epoch {number}/{settings.epochs} flat out")
             measured.epochs.append(session.epoch())
+        step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{settings.step_ms:g} ms/step"
         for number in range(1, settings.idle_epochs + 1):
-            session.phase(f"epoch {number}/{settings.idle_epochs} at {settings.step_ms:g} ms/step")
-            measured.paced.append(session.paced(settings.step_ms / 1000.0))
+            session.phase(f"epoch {number}/{settings.idle_epochs} behind {step}")
+            measured.paced.append(session.paced(settings.step_ms / 1000.0, settings.consumer))
         session.phase(PHASE_VERIFY)
         measured.fingerprint = session.fingerprint()
         measured.closing = session.close()
@@ -152,6 +198,20 @@ class Runner:
             except OSError:
                 kept = None
         return replace(result, error=error, log_path=kept)
+
+
+def skipped_result(reference: str, scenario: Scenario, reason: str) -> ScenarioResult:
+    return ScenarioResult(
+        name=reference,
+        status=STATUS_SKIPPED,
+        error=reason,
+        summary=scenario.summary,
+        description=scenario.description,
+        memory_grows_with_data=scenario.memory_grows_with_data,
+        disk_grows_with_data=scenario.disk_grows_with_data,
+        pixels_may_differ=scenario.pixels_may_differ,
+        source_hash=source_hash(scenario),
+    )
 
 
 def scenario_result(
@@ -235,6 +295,7 @@ def idle_metrics(paced: list[PacedEpoch]) -> dict[str, Any]:
     waits = [wait for wait, _ in steady]
     idle = sum(waits)
     compute = sum(step for _, step in steady)
+    utilization = [epoch.gpu_utilization for epoch in paced if epoch.gpu_utilization is not None]
     return dict(
         idle_s=idle,
         compute_s=compute,
@@ -243,6 +304,9 @@ def idle_metrics(paced: list[PacedEpoch]) -> dict[str, Any]:
         wait_p95_ms=percentile(waits, 0.95) * 1000.0,
         wait_ms=tuple(round(wait * 1000.0, 3) for wait in waits),
         epoch_start_wait_ms=statistics.median(starts) * 1000.0 if starts else None,
+        step_p50_ms=percentile([step for _, step in steady], 0.50) * 1000.0,
+        step_device=paced[-1].device or None,
+        gpu_utilization=statistics.fmean(utilization) if utilization else None,
     )
 
 

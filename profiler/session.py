@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from profiler.consumer import CONSUMER_SLEEP
 from profiler.measure import EpochTiming, PacedEpoch
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
 from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT
@@ -87,8 +88,8 @@ class WorkerSession:
     def epoch(self) -> EpochTiming:
         return self._request(("epoch",), "epoch")[1]
 
-    def paced(self, step_s: float) -> PacedEpoch:
-        return self._request(("paced", step_s), "paced")[1]
+    def paced(self, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedEpoch:
+        return self._request(("paced", step_s, consumer), "paced")[1]
 
     def fingerprint(self) -> dict[str, Any]:
         return self._request(("fingerprint",), "fingerprint")[1]

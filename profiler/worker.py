@@ -4,7 +4,8 @@ The worker imports TensorFlow, reports ("baseline", rss, pss, unix time), builds
 reports ("built", seconds). Then it answers one request at a time until asked to close:
 
 - ("epoch",) -> ("epoch", EpochTiming): one epoch consumed flat out;
-- ("paced", step_s) -> ("paced", PacedEpoch): one epoch behind a simulated device step;
+- ("paced", step_s, consumer) -> ("paced", PacedEpoch): one epoch behind a device step, simulated
+  (consumer "sleep") or a real Keras training step (consumer "keras");
 - ("fingerprint",) -> ("fingerprint", dict): one unmeasured epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
@@ -21,14 +22,15 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from profiler.consumer import CONSUMER_KERAS, GpuUtilization, KerasStep, SleepStep
 from profiler.data import DataSource
 from profiler.fingerprint import FingerprintBuilder
-from profiler.measure import flat_out_epoch, paced_epoch
+from profiler.measure import PacedEpoch, flat_out_epoch, paced_epoch
 
 PHASE_IMPORT = "importing TensorFlow"
 PHASE_BUILD = "building pipeline"
@@ -88,6 +90,7 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
         options=task.options,
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
+    keras_step: KerasStep | None = None
     build_started = time.perf_counter()
     with scenario.open(context) as dataset:
         conn.send(("built", time.perf_counter() - build_started))
@@ -97,7 +100,11 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
             if command == "epoch":
                 conn.send(("epoch", flat_out_epoch(dataset)))
             elif command == "paced":
-                conn.send(("paced", paced_epoch(dataset, request[1])))
+                step_s, consumer = request[1], request[2]
+                if consumer == CONSUMER_KERAS and keras_step is None:
+                    keras_step = KerasStep(task.source.spec.classes if task.source is not None else None)
+                    keras_step.prepare(_first_batch(dataset))
+                conn.send(("paced", _paced(dataset, keras_step if consumer == CONSUMER_KERAS else SleepStep(step_s))))
             elif command == "fingerprint":
                 builder = FingerprintBuilder()
                 for images, labels in dataset:
@@ -110,6 +117,21 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
                 raise ValueError(f"unknown request {command!r}")
     ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     conn.send(("closed", ClosingReport(ru_maxrss, options)))
+
+
+def _first_batch(dataset: Any) -> Any:
+    """One batch from an iterator of its own, dropped at once: the pipelines release an early stop."""
+    iterator = iter(dataset)
+    try:
+        return next(iterator)
+    finally:
+        del iterator
+
+
+def _paced(dataset: Any, step: KerasStep | SleepStep) -> PacedEpoch:
+    with GpuUtilization() as gpu:
+        epoch = paced_epoch(dataset, step)
+    return replace(epoch, device=step.device, gpu_utilization=gpu.mean())
 
 
 # tf.data's documented defaults for options left unset (reported as None by TensorFlow).

@@ -83,6 +83,23 @@ class AllocateScenario(_Fake):
         del block
 
 
+class PerSampleAllocateScenario(_Fake):
+    """Holds ``base_mib`` plus ``per_sample_kib`` for every sample of the dataset: a known growth."""
+
+    def __init__(self, name: str, per_sample_kib: float, base_mib: int = 0) -> None:
+        self.name, self.per_sample_kib, self.base_mib = name, per_sample_kib, base_mib
+        self.memory_grows_with_data = per_sample_kib > 0
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        assert ctx.source is not None
+        size = int(self.base_mib * MIB + self.per_sample_kib * 1024 * ctx.source.num_samples)
+        block = np.ones(size, dtype=np.uint8)
+        time.sleep(0.2)  # many 10 ms samples see it
+        yield [_tiny_batch()] * max(1, ctx.source.num_samples // 64)
+        del block
+
+
 def _hold_memory(mib: int, seconds: float) -> None:
     block = np.ones(mib * MIB, dtype=np.uint8)
     time.sleep(seconds)
@@ -160,6 +177,9 @@ SLOW_30MS = SlowScenario("slow_30ms", delay_s=0.030)
 SLOW_30MS_READ_AHEAD = SlowScenario("slow_30ms_read_ahead", delay_s=0.030, read_ahead=True)
 SLOW_BUILD = SlowScenario("slow_build", delay_s=0.050, batches=4, build_s=0.4)
 ALLOCATE_300MB = AllocateScenario("allocate_300mb", 300)
+# 512 KiB per sample: 32 MiB at 64 samples, 128 MiB at 256.
+GROW_512KIB_PER_SAMPLE = PerSampleAllocateScenario("grow_512kib_per_sample", per_sample_kib=512)
+CONSTANT_80MB = PerSampleAllocateScenario("constant_80mb", per_sample_kib=0, base_mib=80)
 CHILD_ALLOCATE_200MB = ChildAllocateScenario("child_allocate_200mb", 200)
 REAL_DATA = RealDataScenario()
 CRASH = CrashScenario()

@@ -40,7 +40,17 @@ def isolated(tmp_path, monkeypatch):
         (["run", "--pipeline", "just_a_module"], "'just_a_module' does not name a function"),
         (["run", "--pipeline", "m:f", "--pipeline-arg", "no-equals"], "'no-equals' is not KEY=VALUE"),
         (["run", "--pipeline", "m:f", "--pipeline", "m:f"], "'m:f' is listed twice"),
-        ([], "no command given: use one of run, list, report, compare"),
+        ([], "no command given: use one of run, sweep, list, report, compare"),
+        (["sweep", "--samples", "100,x"], "in '100,x': 'x' is not a whole number"),
+        (["sweep", "--samples", "100,0,200"], "in '100,0,200': got 0"),
+        (["sweep", "--samples", "100,200", "--batch-size", "101"], "larger than the smallest size 100"),
+        (["sweep", "--memory-budget", "16"], "'16' is not a memory size: write a positive number with a unit"),
+        (["sweep", "--memory-budget=-2GiB"], "'-2GiB' is not a memory size"),
+        (["sweep", "--memory-budget", "lots"], "'lots' is not a memory size"),
+        (["sweep", "--target-samples", "0"], "--target-samples: got 0"),
+        (["sweep", "--pipeline", "m:f"], "unrecognized arguments: --pipeline"),
+        (["sweep", "--scenario", "nope"], "unknown scenario 'nope'"),
+        (["run", "--consumer", "pytorch"], "invalid choice: 'pytorch'"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(isolated, capsys, argv, expected):
@@ -86,6 +96,16 @@ def test_entry_point_exit_code_and_no_traceback(isolated):
     assert "Traceback" not in completed.stderr
     assert completed.stderr.strip() == "error: argument --samples: got 0: pass a positive integer (1 or more) " \
         "(see 'python -m profiler run --help')"
+
+
+@pytest.mark.parametrize(
+    ("text", "mib"),
+    [("16GiB", 16 * 1024), ("16G", 16 * 1024), ("512MiB", 512), ("1.5 gib", 1536), ("2GB", 2e9 / 2**20)],
+)
+def test_memory_budget_units(text, mib):
+    from profiler.cli import memory_size
+
+    assert memory_size(text) == pytest.approx(mib)
 
 
 def test_list_names_every_scenario_without_tensorflow(capsys):

@@ -68,7 +68,7 @@ def test_in_memory_winner_names_the_streaming_fallback():
 def test_when_nothing_keeps_up_the_least_idle_wins_with_advice():
     choice = recommend([scenario("a", 0.30, 5000), scenario("b", 0.25, 4000)], step_ms=5)
     assert choice.name == "b"
-    assert choice.reason.startswith("no strategy keeps up with a 5 ms step")
+    assert choice.reason.startswith("no strategy keeps the step busy at 5 ms/step")
 
 
 def test_failed_and_wrong_data_scenarios_are_never_recommended():

@@ -1,0 +1,83 @@
+"""Sweeps over dataset sizes against fake scenarios whose memory growth is known exactly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from profiler.data import prepare_data
+from profiler.growth import CONSTANT, LINEAR
+from profiler.results import STATUS_OK, STATUS_SKIPPED
+from profiler.runner import RunSettings
+from profiler.sweep import SweepResult, measure_sweep
+from tests.conftest import TINY_SPEC
+from tests.helpers import profiler_command, subprocess_env
+
+GROW = "tests.fakes:GROW_512KIB_PER_SAMPLE"
+CONSTANT_80 = "tests.fakes:CONSTANT_80MB"
+SETTINGS = RunSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0)
+
+
+def sweep(data_cache, sizes, names, available_mib):
+    saved = []
+    empty = SweepResult(metadata={}, options={"sizes": list(sizes), "step_ms": 1.0}, data={},
+                        target_samples=4096, memory_budget_mb=100_000.0)
+    result = measure_sweep(
+        empty, names, TINY_SPEC, SETTINGS, lambda spec: prepare_data(spec, data_cache)[0], saved.append,
+        available_mib=lambda: available_mib,
+    )
+    return result, saved
+
+
+def test_known_growth_is_fitted_and_a_size_too_big_is_skipped(data_cache, no_leftover_children):
+    # 512 KiB per sample: 32, 64 and 128 MiB at 64, 128 and 256 samples; at 2048 it would hold
+    # 1 GiB, more than the 700 MiB made to look available, so it must not start there.
+    result, saved = sweep(data_cache, (64, 128, 256, 2048), [GROW, CONSTANT_80], available_mib=700.0)
+    assert len(saved) == 8, "the sweep is saved after every scenario"
+    growths = {g.name: g for g in result.growths()}
+    grow, constant = growths[GROW], growths[CONSTANT_80]
+    assert grow.sizes == (64, 128, 256)
+    assert grow.memory.model == LINEAR
+    assert grow.memory.slope * 1024 == pytest.approx(512, rel=0.10)  # KiB per sample
+    assert constant.sizes == (64, 128, 256, 2048)
+    assert constant.memory.model == CONSTANT
+    assert constant.memory.intercept == pytest.approx(80, rel=0.15)
+
+    skipped = next(r for r in result.runs[-1].scenarios if r.name == GROW)
+    assert skipped.status == STATUS_SKIPPED
+    assert "exceeds the 700 MiB of memory available" in skipped.error
+    assert "fitted as linear on 3 sizes" in skipped.error
+    assert skipped.wall_s is None, "a skipped scenario starts no worker"
+    assert all(r.status == STATUS_OK for run in result.runs[:-1] for r in run.scenarios)
+
+
+def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_children):
+    output = tmp_path / "reports"
+    completed = subprocess.run(
+        profiler_command(
+            "sweep", "--scenario", "preload,generator", "--samples", "96,192,384", "--image-size", "64",
+            "--source-size", "64", "--batch-size", "32", "--epochs", "1", "--step-ms", "2",
+            "--target-samples", "100000", "--memory-budget", "2GiB", "--data-dir", str(tmp_path / "data"),
+            "--output", str(output),
+        ),
+        capture_output=True, text=True, env=subprocess_env(), timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr + completed.stdout
+    (folder,) = output.iterdir()
+    data = json.loads((folder / "sweep.json").read_text())
+    assert data["kind"] == "sweep" and [run["data"]["samples"] for run in data["runs"]] == [96, 192, 384]
+    fits = {fit["name"]: fit for fit in data["fits"]}
+    # preload holds at least the decoded data, 48 KiB a sample; the generator holds a batch or two.
+    assert fits["preload"]["memory"]["model"] == "linear"
+    assert fits["preload"]["memory"]["slope"] * 1024 >= 48
+    predictions = {p["name"]: p for p in data["predictions"]}
+    assert predictions["preload"]["fits"] is False  # over 4.5 GiB at 100,000 samples
+    assert data["advice"]["name"] != "preload"
+    assert "Pick" in completed.stdout or "No pick" in completed.stdout
+    report = (folder / "report.md").read_text()
+    assert "memory_vs_samples.png" in report and "epoch_vs_samples.png" in report
+    assert (folder / "memory_vs_samples.png").stat().st_size > 10_000
+    assert (folder / "epoch_vs_samples.png").stat().st_size > 10_000
+
