@@ -568,7 +568,7 @@ class SweepCommand:
         if args.memory_budget is None:
             budget, basis = default_budget()
         else:
-            budget, basis = args.memory_budget, f"--memory-budget {args.memory_budget:,.0f} MiB"
+            budget, basis = args.memory_budget, "set with --memory-budget"
         cache_root = args.data_dir or default_cache_root()
         run_dir = create_run_folder(args.output)
         spec = spec_from_args(args, sizes[0])
@@ -611,7 +611,14 @@ class SweepCommand:
 
         def prepare(sized: DataSpec) -> DataSource:
             progress.update(task, description=f"preparing {sized.describe()}")
-            source, generated = prepare_data(sized, cache_root)
+            try:
+                source, generated = prepare_data(sized, cache_root)
+            except OSError as error:  # the sizes measured so far are already saved
+                raise ProfilerError(
+                    f"cannot write the dataset of {sized.samples:,} samples in '{cache_root}' "
+                    f"({error.strerror or error}): free disk space or pass --data-dir with room; "
+                    f"the sizes measured so far are in {path}"
+                ) from None
             if generated:
                 progress.console.print(f"Generated dataset: {source.root}", markup=False)
             return source

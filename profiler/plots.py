@@ -154,7 +154,8 @@ def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
         figure, axes = pyplot.subplots(figsize=(8, 4.8), dpi=_DPI)
         try:
             for index, growth in enumerate(growths):
-                colour = f"C{index % 10}"
+                # Twelve and more scenarios: the default ten-colour cycle would repeat.
+                colour = pyplot.get_cmap("tab20")(index % 20)
                 fit = growth.memory if memory else growth.epoch
                 offset = (growth.baseline_rss_mb or 0.0) if memory else 0.0
                 values = growth.peak_rss_mb if memory else growth.epoch_s
@@ -180,12 +181,16 @@ def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
                 else:  # a line far above the points would flatten them all
                     axes.plot([], [], " ", label=f"{budget} (far above)")
             axes.set_xscale("log")
-            if not memory:
+            plotted = [y for line in axes.get_lines() for y in line.get_ydata() if y > 0]
+            # Epoch times span decades; memory does too once a line reaches a far target.
+            log_y = not memory or (plotted and max(plotted) > 20 * min(plotted))
+            if log_y:
                 axes.set_yscale("log")
             else:
                 axes.set_ylim(bottom=0)
             axes.set_xlabel("samples in the dataset (log scale)")
-            axes.set_ylabel("peak RSS of the process tree, MiB" if memory else "flat-out epoch, s (log scale)")
+            unit = "peak RSS of the process tree, MiB" if memory else "flat-out epoch, s"
+            axes.set_ylabel(unit + (" (log scale)" if log_y else ""))
             axes.set_title(caption + " (points: measured; lines: fitted growth, dotted where not trusted)")
             axes.title.set_fontsize("medium")
             axes.legend(fontsize="x-small", loc="upper left", ncol=2)

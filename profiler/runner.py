@@ -152,7 +152,7 @@ class Runner:
         if scenario.memory_grows_with_data and self.source is not None:
             spec = self.source.spec
             held = spec.samples * spec.sample_bytes / MIB
-            forecasts.append(MemoryForecast(held, f"it holds the whole decoded dataset, {held:,.0f} MiB at least"))
+            forecasts.append(MemoryForecast(held, f"it holds the whole decoded dataset, {_mib(held)} MiB at least"))
         if not forecasts:
             return None
         largest = max(forecasts, key=lambda f: f.peak_mib)
@@ -160,8 +160,8 @@ class Runner:
         if largest.peak_mib <= available:
             return None
         return (
-            f"not started: its predicted peak of {largest.peak_mib:,.0f} MiB ({largest.basis}) exceeds the "
-            f"{available:,.0f} MiB of memory available now, and the kernel would kill it; measure it on "
+            f"not started: its predicted peak of {_mib(largest.peak_mib)} MiB ({largest.basis}) exceeds the "
+            f"{_mib(available)} MiB of memory available now, and the kernel would kill it; measure it on "
             "fewer --samples or free memory first"
         )
 
@@ -198,6 +198,10 @@ class Runner:
             except OSError:
                 kept = None
         return replace(result, error=error, log_path=kept)
+
+
+def _mib(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
 
 
 def skipped_result(reference: str, scenario: Scenario, reason: str) -> ScenarioResult:

@@ -22,41 +22,42 @@ from profiler.sweep import Prediction, ScenarioGrowth, SweepResult
 
 GROWTH_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Scenario", False),
-    ("Peak MiB RSS\nper size", True),
-    ("Memory\ngrowth", False),
+    ("Peak MiB\nper size", True),
+    ("Memory KiB\nper sample", True),
     ("Epoch ms\nper size", True),
-    ("Epoch time\ngrowth", False),
+    ("Epoch ms per\n1k samples", True),
 )
 TARGET_COLUMNS: tuple[tuple[str, bool], ...] = (
-    ("Predicted\npeak MiB", True),
+    ("Peak MiB\nat target", True),
     ("Fits", False),
-    ("Predicted\nepoch s", True),
+    ("Epoch s\nat target", True),
     ("Idle", True),
 )
 GROWTH_CAPTION = (
     "Peak: whole process tree above its baseline (TensorFlow imported), at each measured size. Epoch: "
-    "median flat-out epoch. Growth: a line a + b x samples where its slope stands out of the scatter, "
-    "else a constant; ± the largest miss. Predicted peak: baseline included. Idle: at the largest size."
+    "median flat-out epoch. Per sample, per 1k samples: the slope of a line a + b x samples where it "
+    "stands out of the scatter, else flat (a constant); ± the largest miss. Peak at target: baseline included. "
+    "Idle: at the largest size."
 )
 
 
-def fit_text(fit: Fit | None, per_sample: str, scale: float, error_scale: float) -> str:
-    """'constant ±4' or '148 KiB/sample ±1', errors in the unit of the per-size column."""
+def fit_text(fit: Fit | None, scale: float, error_scale: float) -> str:
+    """'flat ±4' or '148 ±1': the slope in the column's unit, the largest miss in the per-size column's."""
     if fit is None:
         return "-"
     error = f"±{fit.max_error * error_scale:,.0f}"
     if fit.model == "constant":
-        return f"constant {error}"
-    return f"{fit.slope * scale:,.3g} {per_sample} {error}"
+        return f"flat {error}"
+    return f"{fit.slope * scale:,.3g} {error}"
 
 
 def growth_cells(growth: ScenarioGrowth, prediction: Prediction | None) -> list[str]:
     cells = [
         growth.name,
-        "/".join(f"{value:+,.0f}" for value in growth.peak_rss_mb) or "-",
-        fit_text(growth.memory, "KiB/sample", 1024.0, 1.0),
+        "/".join(f"{value:,.0f}" for value in growth.peak_rss_mb) or "-",
+        fit_text(growth.memory, 1024.0, 1.0),
         "/".join(f"{value * 1000:,.0f}" for value in growth.epoch_s) or "-",
-        fit_text(growth.epoch, "ms/1k samples", 1e6, 1000.0),
+        fit_text(growth.epoch, 1e6, 1000.0),
     ]
     if prediction is not None:
         fits = "-" if prediction.fits is None else ("yes" if prediction.fits else "NO")
@@ -75,7 +76,8 @@ def sweep_title(sweep: SweepResult) -> str:
     sizes = ", ".join(f"{n:,}" for n in sweep.sizes)
     data = str(sweep.runs[0].data.get("description", "")) if sweep.runs else ""
     what = data.split(" ", 1)[-1] if data else "no data"  # drop the leading sample count
-    return f"Growth with dataset size ({sizes} samples): {what}"
+    target = f"; target {sweep.target_samples:,} samples" if sweep.target_samples else ""
+    return f"Growth with dataset size ({sizes} samples{target}): {what}"
 
 
 def sweep_notes(sweep: SweepResult) -> list[Note]:
@@ -140,7 +142,8 @@ class SweepTerminalReporter:
         columns = _columns(sweep)
         for header, right in columns:
             table.add_column(header, justify="right" if right else "left", overflow="fold")
-        table.columns[0].no_wrap = True
+        for index in (0, 1, 3):  # the name and the per-size figures stay on one line; the rest may wrap
+            table.columns[index].no_wrap = True
         predictions = {p.name: p for p in sweep.predictions()}
         for growth in sweep.growths():
             cells = growth_cells(growth, predictions.get(growth.name))
@@ -155,12 +158,7 @@ class SweepTerminalReporter:
 
 
 def _columns(sweep: SweepResult) -> tuple[tuple[str, bool], ...]:
-    if sweep.target_samples is None:
-        return GROWTH_COLUMNS
-    at = f" at {sweep.target_samples:,}"
-    return GROWTH_COLUMNS + tuple(
-        (header + at if header.startswith("Predicted") else header, right) for header, right in TARGET_COLUMNS
-    )
+    return GROWTH_COLUMNS if sweep.target_samples is None else GROWTH_COLUMNS + TARGET_COLUMNS
 
 
 class SweepMarkdownReporter:
@@ -194,8 +192,8 @@ class SweepMarkdownReporter:
             for growth in fitted:
                 assert growth.memory is not None and growth.epoch is not None
                 write(
-                    f"- `{growth.name}`: peak memory {growth.memory.describe('MiB', 'KiB', 1024.0)}; epoch "
-                    f"{growth.epoch.describe('s', 'ms', 1000.0)}\n"
+                    f"- `{growth.name}`: peak memory {growth.memory.describe('MiB', 'KiB per sample', 1024.0)}; "
+                    f"epoch {growth.epoch.describe('s', 'ms per 1,000 samples', 1e6)}\n"
                 )
             write("\n")
         labels = {"error": "**Error:** ", "warning": "**Note:** ", "info": ""}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 
 import pytest
 
 from profiler.data import prepare_data
 from profiler.growth import CONSTANT, LINEAR
 from profiler.results import STATUS_OK, STATUS_SKIPPED
-from profiler.runner import RunSettings
+from profiler.runner import Runner, RunSettings
 from profiler.sweep import SweepResult, measure_sweep
 from tests.conftest import TINY_SPEC
 from tests.helpers import profiler_command, subprocess_env
@@ -81,3 +82,34 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
     assert (folder / "memory_vs_samples.png").stat().st_size > 10_000
     assert (folder / "epoch_vs_samples.png").stat().st_size > 10_000
 
+
+
+@pytest.mark.tensorflow
+def test_preload_peak_at_twice_the_largest_size_is_predicted_within_15_percent(data_cache, no_leftover_children):
+    spec = replace(TINY_SPEC, height=64, width=64, source_size=64)
+    settings = replace(SETTINGS, epochs=1, timeout_s=180.0)
+    prepare = lambda sized: prepare_data(sized, data_cache)[0]  # noqa: E731
+    empty = SweepResult(metadata={}, options={"sizes": [200, 400, 800, 1600], "step_ms": 1.0}, data={},
+                        target_samples=3200, memory_budget_mb=100_000.0)
+    swept = measure_sweep(empty, ["preload"], spec, settings, prepare, lambda s: None)
+    (prediction,) = swept.predictions()
+    assert prediction.problem is None
+    with Runner(prepare(replace(spec, samples=3200)), settings) as runner:
+        real = runner.run("preload")
+    assert real.status == STATUS_OK, real.error
+    predicted_growth = prediction.peak_mib - swept.growths()[0].baseline_rss_mb
+    # The growth above the baseline is the part that is predicted: judge it alone, not diluted by the
+    # half a GiB of TensorFlow that both sides share.
+    assert predicted_growth == pytest.approx(real.peak_rss_mb, rel=0.15)
+
+
+def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(tiny_images, no_leftover_children):
+    # 70 samples of 24x32x3 float32 are 0.6 MiB: with 0.5 MiB available, preload cannot hold them.
+    with Runner(tiny_images, SETTINGS, available_mib=lambda: 0.5) as runner:
+        held = runner.run("preload")
+        streaming = runner.run(CONSTANT_80)
+    assert held.status == STATUS_SKIPPED
+    assert "holds the whole decoded dataset, 0.6 MiB at least" in held.error
+    assert "exceeds the 0.5 MiB of memory available now" in held.error
+    assert held.wall_s is None and held.peak_rss_mb is None
+    assert streaming.status == STATUS_OK, "a scenario without a forecast is not held back"

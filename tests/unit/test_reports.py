@@ -98,3 +98,31 @@ def test_report_refuses_bad_files_with_one_line(tmp_path, capsys, content, expec
 def test_report_of_a_missing_file(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.json")]) == 2
     assert "cannot read results file" in capsys.readouterr().err
+
+
+def test_sweep_report_and_table_match_golden():
+    from profiler.sweep import load_sweep
+    from profiler.sweep_reporting import SweepMarkdownReporter, SweepTerminalReporter
+
+    sweep = load_sweep(DATA / "sweep.json")
+    stream = io.StringIO()
+    SweepMarkdownReporter(stream).render(sweep, {"Peak memory": "memory_vs_samples.png"})
+    _check_golden("sweep_report_golden.md", stream.getvalue())
+    stream = io.StringIO()
+    SweepTerminalReporter(stream, width=120, color=False).render(sweep)
+    _check_golden("sweep_table_golden.txt", stream.getvalue())
+
+
+def test_report_command_renders_a_sweep_with_both_plots(tmp_path, capsys):
+    assert main(["report", str(DATA / "sweep.json"), "-o", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert sorted(images) == ["epoch_vs_samples.png", "memory_vs_samples.png"]
+    for name in images:
+        assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC), name
+    assert "**The answer: pick `cache_file`**" in report
+
+
+def test_compare_refuses_a_sweep_file_with_advice(capsys):
+    assert main(["compare", str(DATA / "sweep.json"), str(DATA / "run_base.json")]) == 2
+    assert "not 'profiler run': pass a results.json written by 'profiler run'" in capsys.readouterr().err
