@@ -170,18 +170,18 @@ def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
                 if prediction is not None and usable:
                     value = prediction.peak_mib if memory else prediction.epoch_s
                     axes.plot([prediction.target_samples], [value], "x", color=colour, markersize=9)
+            plotted = [y for line in axes.get_lines() for y in line.get_ydata() if y > 0]
             if sweep.target_samples:
                 axes.axvline(sweep.target_samples, color="grey", linestyle="--", linewidth=0.8,
                              label=f"target, {sweep.target_samples:,} samples (x: predicted)")
             if memory and sweep.target_samples and sweep.memory_budget_mb:
-                drawn = max(max(line.get_ydata()) for line in axes.get_lines())
+                drawn = max(plotted, default=1.0)
                 budget = f"budget, {sweep.memory_budget_mb:,.0f} MiB"
                 if sweep.memory_budget_mb <= 3 * drawn:
                     axes.axhline(sweep.memory_budget_mb, color="tab:red", linestyle="--", linewidth=1, label=budget)
                 else:  # a line far above the points would flatten them all
                     axes.plot([], [], " ", label=f"{budget} (far above)")
             axes.set_xscale("log")
-            plotted = [y for line in axes.get_lines() for y in line.get_ydata() if y > 0]
             # Epoch times span decades; memory does too once a line reaches a far target.
             log_y = not memory or (plotted and max(plotted) > 20 * min(plotted))
             if log_y:

@@ -18,6 +18,7 @@ from profiler.data import DataSource, DataSpec
 from profiler.errors import ProfilerError
 from profiler.fingerprint import dataset_fingerprint
 from profiler.growth import LINEAR, LONG_REACH, Fit, fit_growth
+from profiler.memory import MIB
 from profiler.recommend import recommend
 from profiler.results import (
     FORMAT_VERSION,
@@ -65,6 +66,7 @@ class ScenarioGrowth:
     idle_fraction: float | None  # at the largest measured size
     memory_grows_with_data: bool
     data_usable: bool  # delivered the dataset's samples at every size
+    disk_grows_with_data: bool = False
     not_measured: tuple[tuple[int, str, str], ...] = ()  # (size, status, reason)
 
 
@@ -80,6 +82,7 @@ class Prediction:
     fits: bool | None = None
     problem: str | None = None
     long_reach: bool = False
+    disk_mib: float | None = None  # decoded dataset written to disk, for strategies that write it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +94,7 @@ class Prediction:
             "fits": self.fits,
             "problem": self.problem,
             "long_reach": self.long_reach,
+            "disk_mb": self.disk_mib,
         }
 
 
@@ -115,7 +119,7 @@ def growths(runs: Sequence[RunResult]) -> list[ScenarioGrowth]:
 def _growth(name: str, runs: Sequence[RunResult]) -> ScenarioGrowth:
     measured: list[tuple[int, ScenarioResult]] = []
     not_measured: list[tuple[int, str, str]] = []
-    grows = False
+    grows = disk = False
     usable = True
     for run in sorted(runs, key=lambda r: int(r.data["samples"])):
         size = int(run.data["samples"])
@@ -123,6 +127,7 @@ def _growth(name: str, runs: Sequence[RunResult]) -> ScenarioGrowth:
             if result.name != name:
                 continue
             grows = grows or result.memory_grows_with_data
+            disk = disk or result.disk_grows_with_data
             if result.ok and result.peak_rss_mb is not None and result.epoch_s:
                 measured.append((size, result))
                 usable = usable and result.data_status != "differs"
@@ -142,6 +147,7 @@ def _growth(name: str, runs: Sequence[RunResult]) -> ScenarioGrowth:
         epoch=fit_epoch_time(sizes, epochs) if sizes else None,
         idle_fraction=measured[-1][1].idle_fraction if measured else None,
         memory_grows_with_data=grows,
+        disk_grows_with_data=disk,
         data_usable=usable and bool(measured),
         not_measured=tuple(not_measured),
     )
@@ -156,9 +162,13 @@ def fit_epoch_time(sizes: Sequence[int], epochs_s: Sequence[float]) -> Fit:
     return fit_growth(sizes, epochs_s, min_change, EPOCH_FLOOR_S, EPOCH_TOLERANCE)
 
 
-def predict(growth: ScenarioGrowth, target_samples: int, budget_mib: float) -> Prediction:
-    """The scenario's peak memory and epoch time at ``target_samples``, or why they cannot be told."""
-    base = Prediction(growth.name, target_samples, idle_fraction=growth.idle_fraction)
+def predict(growth: ScenarioGrowth, target_samples: int, budget_mib: float, sample_bytes: int = 0) -> Prediction:
+    """The scenario's peak memory and epoch time at ``target_samples``, or why they cannot be told.
+
+    ``sample_bytes``: one decoded sample, for the disk a strategy that writes the dataset needs.
+    """
+    disk = target_samples * sample_bytes / MIB if growth.disk_grows_with_data and sample_bytes else None
+    base = Prediction(growth.name, target_samples, idle_fraction=growth.idle_fraction, disk_mib=disk)
     if growth.memory is None or growth.epoch is None:
         reasons = "; ".join(f"{size:,}: {status}" for size, status, _ in growth.not_measured)
         return replace(base, problem=f"no size was measured ({reasons or 'no result'})")
@@ -219,6 +229,8 @@ def advise(
     )
     if not keeps_up:
         reason += f" (none keeps the step busy {at}: add decode workers or store pre-decoded data)"
+    if best.disk_mib is not None:
+        reason += f"; it writes the decoded dataset to disk, about {best.disk_mib:,.0f} MiB at that size"
     faster = [
         p for p in known
         if not p.fits and (p.epoch_s or 0.0) < (best.epoch_s or 0.0) and (p.idle_fraction or 1.0) <= cut
@@ -297,7 +309,10 @@ class SweepResult:
     def predictions(self) -> list[Prediction]:
         if self.target_samples is None:
             return []
-        return [predict(g, self.target_samples, self.memory_budget_mb) for g in self.growths()]
+        sample_bytes = 4 * int(self.data.get("height", 0)) * int(self.data.get("width", 0)) * int(
+            self.data.get("channels", 0)
+        )
+        return [predict(g, self.target_samples, self.memory_budget_mb, sample_bytes) for g in self.growths()]
 
     def advice(self) -> TargetAdvice | None:
         if self.target_samples is None:

@@ -189,3 +189,39 @@ def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
     )
     assert by_name["user_pipelines:raises"]["error"] == "ValueError: no data here"
     assert "user_pipelines:raises: failed: ValueError: no data here" in completed.stdout
+
+
+def test_ctrl_c_during_a_sweep_keeps_the_sizes_measured(workdir):
+    process = subprocess.Popen(
+        profiler_command(
+            "sweep", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG", "--samples", "40,80",
+            "--timeout", "120", "--output", str(workdir / "out"), *SMALL[2:],
+        ),
+        cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            found = list((workdir / "out").glob("*/sweep.json"))
+            if found and json.loads(found[0].read_text())["runs"]:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the first scenario never finished")
+        time.sleep(1.5)  # the hanging scenario is now running
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    (path,) = (workdir / "out").glob("*/sweep.json")
+    data = json.loads(path.read_text())
+    assert data["interrupted"] is True
+    assert [[(s["name"], s["status"]) for s in run["scenarios"]] for run in data["runs"]] == [
+        [("tests.fakes:QUICK", "ok"), ("tests.fakes:HANG", "interrupted")],
+    ]
+    assert "Traceback" not in stderr
+    assert "Sweep interrupted" in stdout
+    assert (path.parent / "report.md").exists()
+    assert list((workdir / "tmp").iterdir()) == []
+    assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []

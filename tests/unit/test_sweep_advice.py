@@ -12,7 +12,7 @@ SIZES = (1000, 2000, 4000, 8000)
 BASELINE = 500.0
 
 
-def measured(name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=0.001, idle=0.03):
+def measured(name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=0.001, idle=0.03, disk=False):
     return ScenarioResult(
         name=name,
         status=STATUS_OK,
@@ -22,6 +22,7 @@ def measured(name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=
         idle_fraction=idle,
         samples_per_s=1 / s_per_sample,
         memory_grows_with_data=mib_per_sample > 0,
+        disk_grows_with_data=disk,
     )
 
 
@@ -37,7 +38,8 @@ def sweep_of(laws, sizes=SIZES, target=20000, budget=8000.0):
         for size in sizes
     )
     return SweepResult(
-        metadata={}, options={"step_ms": 20.0, "sizes": list(sizes)}, data={}, runs=runs,
+        metadata={}, options={"step_ms": 20.0, "sizes": list(sizes)}, data={"height": 64, "width": 64, "channels": 3},
+        runs=runs,
         target_samples=target, memory_budget_mb=budget, budget_basis="--memory-budget",
     )
 
@@ -61,6 +63,14 @@ def test_picks_the_fastest_that_fits_not_the_faster_one_that_does_not():
     assert advice.name == "cache_file"
     assert advice.runner_up == "generator"
     assert "preload would be faster" in advice.reason and "20,520 MiB" in advice.reason
+
+
+def test_a_pick_that_writes_the_dataset_to_disk_says_how_much():
+    laws = dict(LAWS, cache_file={"constant_mib": 50.0, "s_per_sample": 0.002, "disk": True})
+    advice = sweep_of(laws).advice()
+    assert advice.name == "cache_file"
+    # 20,000 samples of 64x64x3 float32 are 48 KiB each: 937.5 MiB.
+    assert "writes the decoded dataset to disk, about 938 MiB" in advice.reason
 
 
 def test_with_a_large_budget_the_fastest_wins():
