@@ -318,6 +318,13 @@ def settings_from_args(args: argparse.Namespace) -> RunSettings:
     )
 
 
+def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> None:
+    if batch_size > samples:
+        raise ProfilerError(
+            f"--batch-size {batch_size} is larger than {what}: pass a batch size of at most {samples}, or {remedy}"
+        )
+
+
 def select_jobs(args: argparse.Namespace) -> tuple[list[Job], list[str]]:
     """The jobs to measure, and the scenarios of 'all'/'everything' left out as unable to read --data."""
     from scenarios import parse_selection, resolve
@@ -349,11 +356,7 @@ class RunCommand:
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         spec = spec_from_args(args, args.samples)
-        if args.batch_size > args.samples:
-            raise ProfilerError(
-                f"--batch-size {args.batch_size} is larger than --samples {args.samples}: "
-                f"pass a batch size of at most {args.samples}, or more samples"
-            )
+        check_batch_size(args.batch_size, args.samples, f"--samples {args.samples}", "more samples")
         jobs, unreadable = select_jobs(args)
         names = [job.reference for job in jobs]
         settings = settings_from_args(args)
@@ -557,11 +560,7 @@ class SweepCommand:
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         sizes: tuple[int, ...] = args.samples
-        if args.batch_size > sizes[0]:
-            raise ProfilerError(
-                f"--batch-size {args.batch_size} is larger than the smallest size {sizes[0]}: "
-                f"pass a batch size of at most {sizes[0]}, or larger --samples"
-            )
+        check_batch_size(args.batch_size, sizes[0], f"the smallest size {sizes[0]}", "larger --samples")
         jobs, unreadable = select_jobs(args)
         names = [job.reference for job in jobs]
         settings = settings_from_args(args)

@@ -223,21 +223,31 @@ def _fingerprint_text(result: ScenarioResult) -> str:
     return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
 
 
+def terminal_console(stream: IO[str] | None, width: int | None, color: bool | None) -> Console:
+    """A rich console on ``stream``; a file or a pipe gets FILE_WIDTH columns unless ``width`` says."""
+    console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False)
+    if width is None and not console.is_terminal:
+        console.width = FILE_WIDTH
+    return console
+
+
+_NOTE_STYLES = {"error": "red", "warning": "yellow", "info": "dim"}
+
+
+def print_notes(console: Console, found: list[Note]) -> None:
+    for note in found:
+        console.print(Text(note.text, style=_NOTE_STYLES[note.severity]))
+
+
 class TerminalReporter:
     """The comparison table, the notes under it and the closing recommendation, via rich."""
 
     def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
-        self.console = Console(
-            file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False
-        )
-        if width is None and not self.console.is_terminal:
-            self.console.width = FILE_WIDTH
+        self.console = terminal_console(stream, width, color)
 
     def render(self, run: RunResult) -> None:
         self.console.print(self.table(run))
-        styles = {"error": "red", "warning": "yellow", "info": "dim"}
-        for note in notes(run):
-            self.console.print(Text(note.text, style=styles[note.severity]))
+        print_notes(self.console, notes(run))
         closing = recommendation_text(run)
         if closing is None:
             self.console.print(Text(NO_RECOMMENDATION, style="bold red"))

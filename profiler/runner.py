@@ -204,11 +204,12 @@ def _mib(value: float) -> str:
     return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
 
 
-def skipped_result(reference: str, scenario: Scenario, reason: str) -> ScenarioResult:
-    return ScenarioResult(
+def _described(reference: str, scenario: Scenario, status: str, error: str | None) -> dict[str, Any]:
+    """The fields of a result that come from the scenario itself, not from measuring it."""
+    return dict(
         name=reference,
-        status=STATUS_SKIPPED,
-        error=reason,
+        status=status,
+        error=error,
         summary=scenario.summary,
         description=scenario.description,
         memory_grows_with_data=scenario.memory_grows_with_data,
@@ -216,6 +217,10 @@ def skipped_result(reference: str, scenario: Scenario, reason: str) -> ScenarioR
         pixels_may_differ=scenario.pixels_may_differ,
         source_hash=source_hash(scenario),
     )
+
+
+def skipped_result(reference: str, scenario: Scenario, reason: str) -> ScenarioResult:
+    return ScenarioResult(**_described(reference, scenario, STATUS_SKIPPED, reason))
 
 
 def scenario_result(
@@ -229,15 +234,7 @@ def scenario_result(
     """Combine what the worker measured with what the parent sampled into one result."""
     trace = session.trace
     values: dict[str, Any] = dict(
-        name=reference,
-        status=status,
-        error=error,
-        summary=scenario.summary,
-        description=scenario.description,
-        memory_grows_with_data=scenario.memory_grows_with_data,
-        disk_grows_with_data=scenario.disk_grows_with_data,
-        pixels_may_differ=scenario.pixels_may_differ,
-        source_hash=source_hash(scenario),
+        _described(reference, scenario, status, error),
         wall_s=session.wall_s,
         rss_interval_ms=trace.rss_interval_ms,
         memory_timeline=thin_timeline(trace, session.started),

@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import IO
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from profiler.growth import Fit
 from profiler.reporting import COLUMNS as RUN_COLUMNS
-from profiler.reporting import FILE_WIDTH, Note, ceiling_line, markdown_table, number, row_cells
+from profiler.reporting import (
+    Note,
+    ceiling_line,
+    markdown_table,
+    number,
+    print_notes,
+    row_cells,
+    terminal_console,
+)
 from profiler.results import step_name
 from profiler.sweep import Prediction, ScenarioGrowth, SweepResult
 
@@ -118,17 +125,11 @@ def advice_text(sweep: SweepResult) -> tuple[str | None, str]:
 
 class SweepTerminalReporter:
     def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
-        self.console = Console(
-            file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False
-        )
-        if width is None and not self.console.is_terminal:
-            self.console.width = FILE_WIDTH
+        self.console = terminal_console(stream, width, color)
 
     def render(self, sweep: SweepResult) -> None:
         self.console.print(self.table(sweep))
-        styles = {"error": "red", "warning": "yellow", "info": "dim"}
-        for note in sweep_notes(sweep):
-            self.console.print(Text(note.text, style=styles[note.severity]))
+        print_notes(self.console, sweep_notes(sweep))
         name, rest = advice_text(sweep)
         if name is None:
             self.console.print(Text(rest, style="bold yellow"))

@@ -99,6 +99,24 @@ def test_failures_are_reported_in_table_and_json(workdir):
     assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []
 
 
+def _interrupt_after_first(process: subprocess.Popen, out: Path, file_name: str, key: str) -> tuple[str, str]:
+    """Ctrl-C once the results file lists one entry under ``key`` and the next (hanging) one has started."""
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            found = list(out.glob(f"*/{file_name}"))
+            if found and len(json.loads(found[0].read_text())[key]) == 1:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the first scenario never finished")
+        time.sleep(1.5)  # the hanging scenario is now running
+        process.send_signal(signal.SIGINT)
+        return process.communicate(timeout=60)
+    finally:
+        process.kill()
+
+
 def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
     process = subprocess.Popen(
         profiler_command(
@@ -107,20 +125,7 @@ def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
         ),
         cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            found = list((workdir / "out").glob("*/results.json"))
-            if found and len(json.loads(found[0].read_text())["scenarios"]) == 1:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the first scenario never finished")
-        time.sleep(1.5)  # the hanging scenario is now running
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    stdout, stderr = _interrupt_after_first(process, workdir / "out", "results.json", "scenarios")
     assert process.returncode == 130, stderr
     data = _results(workdir)
     assert data["interrupted"] is True
@@ -199,20 +204,7 @@ def test_ctrl_c_during_a_sweep_keeps_the_sizes_measured(workdir):
         ),
         cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            found = list((workdir / "out").glob("*/sweep.json"))
-            if found and json.loads(found[0].read_text())["runs"]:
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the first scenario never finished")
-        time.sleep(1.5)  # the hanging scenario is now running
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    stdout, stderr = _interrupt_after_first(process, workdir / "out", "sweep.json", "runs")
     assert process.returncode == 130, stderr
     (path,) = (workdir / "out").glob("*/sweep.json")
     data = json.loads(path.read_text())
