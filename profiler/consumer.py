@@ -79,6 +79,8 @@ class KerasStep:
         self.device = _device_of(self.model)
 
     def __call__(self, batch: Any) -> None:
+        if self.model is None:  # no batch was seen before: build on this one, inside its step
+            self.prepare(batch)
         images, labels = batch
         self.losses.append(float(self.model.train_on_batch(images, labels)))
 

@@ -52,8 +52,8 @@ class PacedEpoch:
     gpu_utilization: float | None = None  # mean NVML utilization %, where a GPU could be read
 
 
-def flat_out_epoch(dataset: Iterable[Any]) -> EpochTiming:
-    """Consume one epoch as fast as the pipeline delivers it."""
+def flat_out_epoch(dataset: Iterable[Any], on_first_batch: Callable[[Any], None] | None = None) -> EpochTiming:
+    """Consume one epoch as fast as the pipeline delivers it; ``on_first_batch`` sees its first batch."""
     cpu_before = tree_cpu_seconds()
     started = time.perf_counter()
     first_batch_s = 0.0
@@ -61,6 +61,8 @@ def flat_out_epoch(dataset: Iterable[Any]) -> EpochTiming:
     for batch in dataset:
         if batches == 0:
             first_batch_s = time.perf_counter() - started
+            if on_first_batch is not None:
+                on_first_batch(batch)
         batches += 1
         samples += batch_length(batch)
     seconds = time.perf_counter() - started

@@ -91,6 +91,10 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
     keras_step: KerasStep | None = None
+    # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
+    # first timed epoch. A second, throwaway iterator would do too, but not every pipeline allows
+    # two at once (Keras's PyDataset adapter waits for the first to finish).
+    kept: list[Any] = []
     build_started = time.perf_counter()
     with scenario.open(context) as dataset:
         conn.send(("built", time.perf_counter() - build_started))
@@ -98,12 +102,13 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
             request = conn.recv()
             command = request[0]
             if command == "epoch":
-                conn.send(("epoch", flat_out_epoch(dataset)))
+                conn.send(("epoch", flat_out_epoch(dataset, None if kept else kept.append)))
             elif command == "paced":
                 step_s, consumer = request[1], request[2]
                 if consumer == CONSUMER_KERAS and keras_step is None:
                     keras_step = KerasStep(task.source.spec.classes if task.source is not None else None)
-                    keras_step.prepare(_first_batch(dataset))
+                    if kept:
+                        keras_step.prepare(kept.pop())
                 conn.send(("paced", _paced(dataset, keras_step if consumer == CONSUMER_KERAS else SleepStep(step_s))))
             elif command == "fingerprint":
                 builder = FingerprintBuilder()
@@ -117,15 +122,6 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
                 raise ValueError(f"unknown request {command!r}")
     ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     conn.send(("closed", ClosingReport(ru_maxrss, options)))
-
-
-def _first_batch(dataset: Any) -> Any:
-    """One batch from an iterator of its own, dropped at once: the pipelines release an early stop."""
-    iterator = iter(dataset)
-    try:
-        return next(iterator)
-    finally:
-        del iterator
 
 
 def _paced(dataset: Any, step: KerasStep | SleepStep) -> PacedEpoch:

@@ -17,10 +17,12 @@ def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tin
     # slow_30ms makes each batch on request in 30 ms, with nothing read ahead, so whatever the
     # training step costs, every steady-state wait is the 30 ms of making the next batch.
     settings = RunSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0,
-                           timeout_s=180.0, consumer=CONSUMER_KERAS)
+                           timeout_s=120.0, consumer=CONSUMER_KERAS)
     with Runner(tiny_images, settings) as runner:
         slow = runner.run("tests.fakes:SLOW_30MS")
         real = runner.run("generator")
+        # Keras's PyDataset adapter allows one iterator at a time: the model must be built without a second.
+        pydataset = runner.run("pydataset")
     assert slow.status == STATUS_OK, slow.error
     assert slow.step_device == "CPU:0"
     assert slow.wait_p50_ms == pytest.approx(30.0, abs=6.0)
@@ -31,6 +33,8 @@ def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tin
     assert real.status == STATUS_OK, real.error
     assert real.step_device == "CPU:0" and real.step_p50_ms < 100
     assert real.fingerprint.samples == tiny_images.num_samples
+    assert pydataset.status == STATUS_OK, pydataset.error
+    assert pydataset.step_device == "CPU:0"
 
 
 def test_gpu_utilization_averages_what_the_device_reports():
