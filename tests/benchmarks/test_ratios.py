@@ -20,7 +20,7 @@ pytestmark = pytest.mark.tensorflow
 @pytest.fixture(scope="module")
 def measured(data_cache):
     source, _ = prepare_data(SMALL_DATA, data_cache)
-    settings = RunSettings(batch_size=32, workers=2, epochs=3, idle_epochs=2, step_ms=20.0, timeout_s=180.0)
+    settings = RunSettings(batch_size=32, workers=2, epochs=5, idle_epochs=2, step_ms=20.0, timeout_s=180.0)
     with Runner(source, settings) as runner:
         results = {name: runner.run(name) for name in ("generator", "generator_prefetch", "preload")}
     for result in results.values():
@@ -35,4 +35,7 @@ def test_prefetch_at_least_halves_the_idle_time_of_the_plain_generator(measured)
 
 
 def test_preloaded_batches_come_several_times_faster_than_decoded_ones(measured):
-    assert measured["preload"].samples_per_s > 3 * measured["generator"].samples_per_s
+    # The best epoch of each, as timeit takes the best run: a preloaded epoch of 320 samples lasts
+    # about 10 ms, and a neighbour's burst on a shared machine can double one of them, never halve it.
+    preload, generator = measured["preload"], measured["generator"]
+    assert preload.batches_per_s_max > 3 * generator.batches_per_s_max
