@@ -11,7 +11,7 @@ import ast
 import datetime
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
@@ -36,7 +36,7 @@ from profiler.fingerprint import dataset_fingerprint
 from profiler.growth import MIN_SIZES
 from profiler.metadata import collect_metadata, usable_cpus
 from profiler.pipeline import reference_of
-from profiler.recommend import recommend
+from profiler.recommend import with_results
 from profiler.reporting import FILE_WIDTH, TerminalReporter, write_report
 from profiler.results import (
     KIND_SWEEP,
@@ -44,7 +44,6 @@ from profiler.results import (
     STATUS_SKIPPED,
     RunResult,
     ScenarioResult,
-    idle_condition,
     load_run,
     read_results_json,
     results_kind,
@@ -448,13 +447,7 @@ def exit_code_for(results: Sequence[ScenarioResult], interrupted: bool) -> int:
 def _with_results(
     run: RunResult, results: list[ScenarioResult], interrupted: bool, path: Path | None = None
 ) -> RunResult:
-    chosen = recommend(results, float(run.options.get("step_ms", 0.0)), idle_condition(run.options))
-    updated = replace(
-        run,
-        scenarios=tuple(results),
-        interrupted=interrupted,
-        recommendation=chosen.to_dict() if chosen else None,
-    )
+    updated = with_results(run, results, interrupted)
     if path is not None:
         save_run(updated, path)
     return updated

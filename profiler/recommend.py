@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from profiler.results import MODERATELY_INPUT_BOUND_AT, ScenarioResult
+from profiler.results import MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult, idle_condition
 
 # Idle fractions within this of the least idle one count as equally busy. Fetching a ready batch
 # from an eager iterator alone costs about 1 ms a step on a small machine, and that floor moves by
@@ -104,3 +104,11 @@ def _next_best(candidates: Sequence[ScenarioResult], best: ScenarioResult) -> st
     if not others:
         return None
     return min(others, key=lambda r: (r.idle_fraction, -(r.samples_per_s or 0.0))).name
+
+
+def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False) -> RunResult:
+    """``run`` holding ``results``, with the recommendation they lead to."""
+    chosen = recommend(results, float(run.options.get("step_ms", 0.0)), idle_condition(run.options))
+    return replace(
+        run, scenarios=tuple(results), interrupted=interrupted, recommendation=chosen.to_dict() if chosen else None
+    )

@@ -19,7 +19,7 @@ from profiler.errors import ProfilerError
 from profiler.fingerprint import dataset_fingerprint
 from profiler.growth import LINEAR, LONG_REACH, Fit, fit_growth
 from profiler.memory import MIB
-from profiler.recommend import recommend
+from profiler.recommend import with_results
 from profiler.results import (
     FORMAT_VERSION,
     KIND_SWEEP,
@@ -307,21 +307,29 @@ class SweepResult:
         return growths(self.runs)
 
     def predictions(self) -> list[Prediction]:
-        if self.target_samples is None:
-            return []
-        sample_bytes = 4 * int(self.data.get("height", 0)) * int(self.data.get("width", 0)) * int(
-            self.data.get("channels", 0)
-        )
-        return [predict(g, self.target_samples, self.memory_budget_mb, sample_bytes) for g in self.growths()]
+        return self._predictions(self.growths())
 
     def advice(self) -> TargetAdvice | None:
+        growths_ = self.growths()
+        return self._advice(growths_, self._predictions(growths_))
+
+    def _predictions(self, growths_: list[ScenarioGrowth]) -> list[Prediction]:
+        if self.target_samples is None:
+            return []
+        data = self.data
+        sample_bytes = 4 * int(data.get("height", 0)) * int(data.get("width", 0)) * int(data.get("channels", 0))
+        return [predict(g, self.target_samples, self.memory_budget_mb, sample_bytes) for g in growths_]
+
+    def _advice(self, growths_: list[ScenarioGrowth], predictions: list[Prediction]) -> TargetAdvice | None:
         if self.target_samples is None:
             return None
-        usable = {g.name for g in self.growths() if g.data_usable}
-        return advise(self.predictions(), usable, self.memory_budget_mb, self.step_ms, idle_condition(self.options))
+        usable = {g.name for g in growths_ if g.data_usable}
+        return advise(predictions, usable, self.memory_budget_mb, self.step_ms, idle_condition(self.options))
 
     def to_dict(self) -> dict[str, Any]:
-        advice = self.advice()
+        growths_ = self.growths()  # derived from the runs: computed once here
+        predictions = self._predictions(growths_)
+        advice = self._advice(growths_, predictions)
         return {
             "format_version": FORMAT_VERSION,
             "kind": KIND_SWEEP,
@@ -343,9 +351,9 @@ class SweepResult:
                     "epoch_s": g.epoch.to_dict() if g.epoch else None,
                     "baseline_rss_mb": g.baseline_rss_mb,
                 }
-                for g in self.growths()
+                for g in growths_
             ],
-            "predictions": [p.to_dict() for p in self.predictions()],
+            "predictions": [p.to_dict() for p in predictions],
             "advice": advice.to_dict() if advice else None,
             "runs": [run.to_dict() for run in self.runs],
         }
@@ -427,7 +435,7 @@ def measure_sweep(
                     result = runner.run(name, None, forecast)
                     result = result.with_reference(run.expected_fingerprint)
                     result = result.with_ceiling((sweep.ceiling or {}).get("samples_per_s"))
-                    run = _with_result(run, result, settings.step_ms, idle_condition(sweep.options))
+                    run = with_results(run, (*run.scenarios, result))
                     sweep = replace(sweep, runs=(*earlier, run), interrupted=runner.interrupted)
                     save(sweep)
                     if on_result is not None:
@@ -438,10 +446,3 @@ def measure_sweep(
         sweep = replace(sweep, interrupted=True)
         save(sweep)
     return sweep
-
-
-def _with_result(run: RunResult, result: ScenarioResult, step_ms: float, at_step: str) -> RunResult:
-    results = (*run.scenarios, result)
-    chosen = recommend(results, step_ms, at_step)
-    return replace(run, scenarios=results, recommendation=chosen.to_dict() if chosen else None)
-
