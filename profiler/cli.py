@@ -10,7 +10,7 @@ import argparse
 import ast
 import datetime
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -393,7 +393,7 @@ class RunCommand:
         run = self._measure(run, jobs, source, settings, run_dir, console)
         TerminalReporter(console.file).render(run)
         console.print(f"Results: {results_path}", markup=False)
-        _report(run, run_dir, console)
+        _report(lambda: write_report(run, run_dir), results_path, console)
         return exit_code_for(run.scenarios, run.interrupted)
 
     def _measure(
@@ -515,14 +515,14 @@ def _prepare(spec: DataSpec, cache_root: Path, console: Console) -> DataSource:
     return source
 
 
-def _report(run: RunResult, folder: Path, console: Console) -> None:
+def _report(write: Callable[[], Path], results_path: Path, console: Console) -> None:
     """Write the markdown report; a failure here must not cost the results already saved."""
     started = time.perf_counter()
     try:
-        path = write_report(run, folder)
+        path = write()
     except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
         console.print(f"The report could not be written ({type(error).__name__}: {error}); "
-                      f"make it later with 'python -m profiler report {folder / RESULTS_FILE}'", markup=False)
+                      f"make it later with 'python -m profiler report {results_path}'", markup=False)
         return
     console.print(f"Report: {path} (made in {time.perf_counter() - started:.1f} s)", markup=False)
 
@@ -620,18 +620,8 @@ class SweepCommand:
                                   log_dir=run_dir / "logs", on_phase=on_phase, on_result=on_result)
         SweepTerminalReporter(console.file).render(sweep)
         console.print(f"Results: {path}", markup=False)
-        _sweep_report(sweep, run_dir, console)
+        _report(lambda: write_sweep_report(sweep, run_dir), path, console)
         return exit_code_for([r for run in sweep.runs for r in run.scenarios], sweep.interrupted)
-
-
-def _sweep_report(sweep: SweepResult, folder: Path, console: Console) -> None:
-    try:
-        path = write_sweep_report(sweep, folder)
-    except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
-        console.print(f"The report could not be written ({type(error).__name__}: {error}); "
-                      f"make it later with 'python -m profiler report {folder / SWEEP_FILE}'", markup=False)
-        return
-    console.print(f"Report: {path}", markup=False)
 
 
 class ReportCommand:

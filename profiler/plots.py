@@ -30,6 +30,12 @@ def _pyplot() -> Any:
     return pyplot
 
 
+def _save(figure: Any, path: Path) -> None:
+    figure.tight_layout()
+    # No "Software" stamp: the file does not change with the matplotlib version that drew it.
+    figure.savefig(path, format="png", metadata={"Software": None})
+
+
 def write_plots(run: RunResult, folder: Path) -> dict[str, str]:
     """Draw every plot that the run has data for into ``folder``; return caption -> file name."""
     pyplot = _pyplot()
@@ -47,8 +53,7 @@ def write_plots(run: RunResult, folder: Path) -> dict[str, str]:
         try:
             if drawers[name](axes, measured if name != "memory.png" else list(run.scenarios), run):
                 axes.set_title(caption)
-                figure.tight_layout()
-                figure.savefig(folder / name, format="png", metadata={"Software": None})
+                _save(figure, folder / name)
                 written[caption] = name
         finally:
             pyplot.close(figure)
@@ -195,8 +200,7 @@ def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
             axes.title.set_fontsize("medium")
             axes.legend(fontsize="x-small", loc="upper left", ncol=2)
             axes.grid(alpha=0.3, which="both")
-            figure.tight_layout()
-            figure.savefig(folder / name, format="png", metadata={"Software": None})
+            _save(figure, folder / name)
             written[caption] = name
         finally:
             pyplot.close(figure)

@@ -6,7 +6,7 @@ so the two never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -299,10 +299,7 @@ class MarkdownReporter:
             f"{options.get('batch_size')}, and what does each way cost in memory and CPU?\n\n"
         )
         closing = recommendation_text(run)
-        if closing is None:
-            write(f"**The answer:** {NO_RECOMMENDATION}\n\n")
-        else:
-            write(f"**The answer: pick `{closing[0]}`**{closing[1]}\n\n")
+        write(markdown_answer(None, NO_RECOMMENDATION) if closing is None else markdown_answer(*closing))
         write("## Results\n\n")
         write(f"{table_title(run)}.\n\n")
         write(markdown_table([header.replace("-\n", "-").replace("\n", " ") for header, _ in COLUMNS],
@@ -334,6 +331,11 @@ class MarkdownReporter:
             f"\nMade by tf-pipeline-profiler {run.metadata.get('profiler_version', '?')} "
             f"from the run of {run.created or 'an unknown time'}.\n"
         )
+
+
+def markdown_answer(name: str | None, text: str) -> str:
+    """The report's answer paragraph: the pick in bold with the rest of its sentence, or why there is none."""
+    return f"**The answer:** {text}\n\n" if name is None else f"**The answer: pick `{name}`**{text}\n\n"
 
 
 def markdown_table(headers: list[str], rows: list[list[str]], right: list[bool]) -> str:
@@ -376,13 +378,26 @@ def _machine_rows(run: RunResult) -> list[list[str]]:
 REPORT_FILE = "report.md"
 
 
+def write_report_files(
+    folder: Path,
+    draw_plots: Callable[[Path], Mapping[str, str]],
+    render: Callable[[IO[str], Mapping[str, str]], None],
+) -> Path:
+    """Draw the plots into ``folder``, then render ``report.md`` beside them; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plots = draw_plots(folder)
+    path = folder / REPORT_FILE
+    with path.open("w") as stream:
+        render(stream, plots)
+    return path
+
+
 def write_report(run: RunResult, folder: Path) -> Path:
     """Write the plots and ``report.md`` into ``folder``; return the report's path."""
     from profiler.plots import write_plots  # matplotlib loads only when a report is made
 
-    folder.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(run, folder)
-    path = folder / REPORT_FILE
-    with path.open("w") as stream:
-        MarkdownReporter(stream).render(run, plots)
-    return path
+    return write_report_files(
+        folder,
+        lambda target: write_plots(run, target),
+        lambda stream, plots: MarkdownReporter(stream).render(run, plots),
+    )

@@ -18,11 +18,13 @@ from profiler.reporting import COLUMNS as RUN_COLUMNS
 from profiler.reporting import (
     Note,
     ceiling_line,
+    markdown_answer,
     markdown_table,
     number,
     print_notes,
     row_cells,
     terminal_console,
+    write_report_files,
 )
 from profiler.results import step_name
 from profiler.sweep import Prediction, ScenarioGrowth, SweepResult
@@ -174,11 +176,7 @@ class SweepMarkdownReporter:
             f"**The question:** how do peak memory and epoch time grow with the number of samples, and which "
             f"strategy is fastest while fitting in memory at {target}, feeding a {step_name(sweep.options)}?\n\n"
         )
-        name, rest = advice_text(sweep)
-        if name is None:
-            write(f"**The answer:** {rest}\n\n")
-        else:
-            write(f"**The answer: pick `{name}`**{rest}\n\n")
+        write(markdown_answer(*advice_text(sweep)))
         write("## Growth\n\n")
         write(f"{sweep_title(sweep)}.\n\n")
         columns = _columns(sweep)
@@ -229,16 +227,11 @@ class SweepMarkdownReporter:
         )
 
 
-REPORT_FILE = "report.md"
-
-
 def write_sweep_report(sweep: SweepResult, folder: Path) -> Path:
     from profiler.plots import write_sweep_plots  # matplotlib loads only when a report is made
 
-    folder.mkdir(parents=True, exist_ok=True)
-    plots = write_sweep_plots(sweep, folder)
-    path = folder / REPORT_FILE
-    with path.open("w") as stream:
-        SweepMarkdownReporter(stream).render(sweep, plots)
-    return path
-
+    return write_report_files(
+        folder,
+        lambda target: write_sweep_plots(sweep, target),
+        lambda stream, plots: SweepMarkdownReporter(stream).render(sweep, plots),
+    )
