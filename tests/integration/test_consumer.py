@@ -47,8 +47,10 @@ def test_gpu_utilization_averages_what_the_device_reports():
     assert gpu.mean() == pytest.approx(40.0, abs=20.0 / len(gpu.samples))
 
 
-def test_without_nvml_or_a_gpu_nothing_is_sampled():
+def test_real_nvml_reads_percentages_or_nothing_at_all():
     with GpuUtilization(interval_s=0.005) as gpu:
         time.sleep(0.05)
-    if not gpu.available:
-        assert gpu.mean() is None
+    if gpu.available:  # a machine with a GPU: real readings, each a percentage
+        assert gpu.samples and all(0.0 <= value <= 100.0 for value in gpu.samples)
+    else:  # no library, driver or device: no figure rather than a made-up 0%
+        assert gpu.samples == [] and gpu.mean() is None
