@@ -1,3 +1,3 @@
 """tf-pipeline-profiler: measure TensorFlow input-pipeline strategies on your own machine."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

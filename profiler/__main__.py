@@ -1,6 +1,6 @@
 import sys
 
-from profiler.cli import main
+from profiler.commands import main
 
 # The guard matters: spawned workers import this module again and must not start a run.
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,28 +51,6 @@ class Ceiling:
     def bound_by(self) -> str:
         read = self.read_samples_per_s
         return "reading" if read is not None and read < self.compute_samples_per_s else "decoding"
-
-    def describe(self) -> str:
-        text = (
-            f"{self.samples_per_s:,.0f} samples/s: {self.work_per_sample_s * 1000:.2f} ms of work per sample "
-            f"on one core, {self.cores} usable core(s)"
-        )
-        if self.read_mb_per_s:
-            text += f"; files read at {self.read_mb_per_s:,.0f} MB/s"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "samples_per_s": self.samples_per_s, "bound_by": self.bound_by}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Ceiling:
-        return cls(
-            work_per_sample_s=float(data["work_per_sample_s"]),
-            cores=int(data["cores"]),
-            measured_samples=int(data["measured_samples"]),
-            read_mb_per_s=data.get("read_mb_per_s"),
-            mb_per_sample=data.get("mb_per_sample"),
-        )
 
 
 def time_work(work: Callable[[int], Any], count: int) -> tuple[float, int]:

@@ -1,20 +1,16 @@
-"""Compare two runs metric by metric, with regression checks parsed from ``metric:10%``."""
+"""Compare two runs metric by metric, with regression checks parsed from ``metric:10%``.
+
+The logic only; ``profiler.reporters.compare`` renders a Comparison.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import IO
-
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from profiler.errors import ProfilerError
-from profiler.reporting import FILE_WIDTH, markdown_table
-from profiler.results import RunResult, ScenarioResult
+from profiler.results import STATUS_OK, RunResult, ScenarioResult
 
 
 @dataclass(frozen=True)
@@ -43,13 +39,15 @@ METRICS: dict[str, Metric] = {
         Metric("wait_p95_ms", "wait p95 ms", False, "{:.2f}"),
         Metric("first_batch_s", "first batch s", False, "{:.2f}"),
         Metric("warmup_epoch_s", "warm-up s", False, "{:.2f}"),
-        Metric("peak_rss_mb", "peak RSS MiB", False, "{:+,.0f}"),
-        Metric("peak_pss_mb", "peak PSS MiB", False, "{:+,.0f}"),
+        Metric("peak_rss_mib", "peak RSS MiB", False, "{:+,.0f}"),
+        Metric("peak_pss_mib", "peak PSS MiB", False, "{:+,.0f}"),
         Metric("cpu_s", "CPU s/epoch", False, "{:.2f}"),
     )
 }
 
-DEFAULT_FAIL_ON = "samples_per_s:10%,peak_rss_mb:15%,idle_fraction:0.05"
+# Names from results format 1, still accepted in --fail-on.
+_ALIASES = {"peak_rss_mb": "peak_rss_mib", "peak_pss_mb": "peak_pss_mib"}
+DEFAULT_FAIL_ON = "samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"
 _THRESHOLD = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$")
 
 
@@ -70,6 +68,7 @@ class Threshold:
                 "such as samples_per_s:10%"
             )
         name, value, percent = match.groups()
+        name = _ALIASES.get(name, name)
         if name not in METRICS:
             raise ProfilerError(f"unknown metric '{name}' in --fail-on: choose from {', '.join(METRICS)}")
         return cls(name, float(value) / 100.0 if percent else float(value), bool(percent))
@@ -141,7 +140,7 @@ class ScenarioComparison:
     @property
     def broke(self) -> bool:
         """Completed in the base run, not in the new one."""
-        return self.base_status == "ok" and self.new_status != "ok"
+        return self.base_status == STATUS_OK and self.new_status != STATUS_OK
 
     @property
     def failed(self) -> bool:
@@ -205,131 +204,25 @@ def compare_runs(
 
 def _run_warnings(base: RunResult, new: RunResult) -> list[str]:
     warnings = []
-    base_machine = base.metadata.get("machine", {})
-    new_machine = new.metadata.get("machine", {})
-    if base_machine.get("machine_id") != new_machine.get("machine_id"):
+    base_machine, new_machine = base.metadata.machine, new.metadata.machine
+    if base_machine.machine_id != new_machine.machine_id:
         warnings.append(
-            f"the runs come from different machines ({base_machine.get('hostname', '?')}, "
-            f"{base_machine.get('cpu_count', '?')} CPUs against {new_machine.get('hostname', '?')}, "
-            f"{new_machine.get('cpu_count', '?')} CPUs): differences may be the machines'"
+            f"the runs come from different machines ({base_machine.hostname}, {base_machine.cpu_count} CPUs "
+            f"against {new_machine.hostname}, {new_machine.cpu_count} CPUs): differences may be the machines'"
         )
     differing = [
         key
         for key in ("batch_size", "step_ms", "epochs", "idle_epochs", "workers")
-        if base.options.get(key) != new.options.get(key)
+        if getattr(base.settings, key) != getattr(new.settings, key)
     ]
+    base_spec = base.data.spec if base.data else None
+    new_spec = new.data.spec if new.data else None
     data_keys = ("kind", "samples", "height", "width", "channels", "source_size", "image_format", "seed")
-    differing += [f"data {key}" for key in data_keys if base.data.get(key) != new.data.get(key)]
+    differing += [f"data {key}" for key in data_keys if getattr(base_spec, key, None) != getattr(new_spec, key, None)]
     if differing:
         warnings.append(f"the runs used different settings ({', '.join(differing)}): figures do not compare directly")
-    base_tf = base.metadata.get("packages", {}).get("tensorflow")
-    new_tf = new.metadata.get("packages", {}).get("tensorflow")
+    base_tf = base.metadata.packages.get("tensorflow")
+    new_tf = new.metadata.packages.get("tensorflow")
     if base_tf != new_tf:
         warnings.append(f"TensorFlow changed between the runs ({base_tf} -> {new_tf})")
     return warnings
-
-
-def _value(metric: str, value: float | None) -> str:
-    return "-" if value is None else METRICS[metric].pattern.format(value)
-
-
-def _change_text(change: MetricChange) -> str:
-    relative = change.change
-    return "-" if relative is None else f"{relative:+.1%}"
-
-
-def _check_text(change: MetricChange) -> str:
-    verdict = change.verdict
-    if verdict is None:
-        return ""
-    limit = f"limit {change.threshold.describe()}" if change.threshold else ""
-    if verdict == VERDICT_NOISE:
-        return f"{VERDICT_NOISE} (±{change.noise:.0%}, {limit})"
-    return f"{verdict} ({limit})"
-
-
-def comparison_rows(comparison: Comparison) -> list[list[str]]:
-    rows = []
-    for scenario in comparison.scenarios:
-        if scenario.base_status != "ok" or scenario.new_status != "ok":
-            check = f"{VERDICT_REGRESSION} (no longer completes)" if scenario.broke else ""
-            rows.append([scenario.name, "status", scenario.base_status, scenario.new_status, "-", check])
-            continue
-        for change in scenario.changes:
-            rows.append([
-                scenario.name,
-                METRICS[change.metric].label,
-                _value(change.metric, change.base),
-                _value(change.metric, change.new),
-                _change_text(change),
-                _check_text(change),
-            ])
-    return rows
-
-
-def summary_lines(comparison: Comparison) -> list[str]:
-    lines = [f"Warning: {warning}." for warning in comparison.warnings]
-    lines += [f"Only in {comparison.base_label}: {name}." for name in comparison.only_in_base]
-    lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
-    checks = ", ".join(f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds)
-    lines.append(
-        f"Checks: {checks or 'none'}; a change within the runs' own epoch-to-epoch spread is not a regression."
-    )
-    regressions = comparison.regressions
-    if regressions:
-        lines.append("FAILED: " + ", ".join(f"{name} {metric}" for name, metric in regressions) + ".")
-    else:
-        lines.append("PASSED: no check failed.")
-    return lines
-
-
-_HEADERS = ["Scenario", "Metric", "Base", "New", "Change", "Check"]
-
-
-class ComparisonTerminalReporter:
-    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
-        self.console = Console(file=stream, width=width, no_color=color is False, force_terminal=color,
-                               highlight=False)
-        if width is None and not self.console.is_terminal:
-            self.console.width = FILE_WIDTH
-
-    def render(self, comparison: Comparison) -> None:
-        table = Table(
-            title=f"{comparison.base_label} -> {comparison.new_label}",
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-            pad_edge=False,
-        )
-        for header in _HEADERS:
-            table.add_column(header, justify="right" if header in ("Base", "New", "Change") else "left")
-        previous = None
-        for row in comparison_rows(comparison):
-            check = row[5]
-            style = "bold red" if check.startswith(VERDICT_REGRESSION) else "green" if check.startswith("ok") else ""
-            name = row[0] if row[0] != previous else ""
-            previous = row[0]
-            table.add_row(name, *row[1:5], Text(row[5], style=style))
-        self.console.print(table)
-        for line in summary_lines(comparison):
-            style = "bold red" if line.startswith("FAILED") else "yellow" if line.startswith("Warning") else ""
-            self.console.print(Text(line, style=style))
-
-
-class ComparisonMarkdownReporter:
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-
-    def render(self, comparison: Comparison) -> None:
-        write = self.stream.write
-        write(f"## Input pipeline comparison: {comparison.base_label} -> {comparison.new_label}\n\n")
-        verdict = summary_lines(comparison)[-1]
-        write(f"**{verdict}**\n\n")
-        for line in summary_lines(comparison)[:-1]:
-            write(f"- {line}\n")
-        write("\n")
-        rows = comparison_rows(comparison)
-        for row in rows:
-            if row[5].startswith(VERDICT_REGRESSION):
-                row[5] = f"**{row[5]}**"
-        write(markdown_table(_HEADERS, rows, [False, False, True, True, True, False]))

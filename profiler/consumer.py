@@ -11,10 +11,6 @@ import threading
 import time
 from typing import Any
 
-CONSUMER_SLEEP = "sleep"
-CONSUMER_KERAS = "keras"
-CONSUMERS = (CONSUMER_SLEEP, CONSUMER_KERAS)
-
 # Labels of a user's pipeline have no known range; the Keras consumer's output layer covers this many.
 _FALLBACK_CLASSES = 1000
 _GPU_SAMPLE_S = 0.05

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from profiler.codec import decode, encode
 from profiler.data import DataSource
 
 _MOD = 1 << 64
@@ -42,29 +43,6 @@ class Fingerprint:
             and (self.samples, self.batches, self.image_shape, self.image_dtype, self.label_dtype, self.labels_checksum)
             == (other.samples, other.batches, other.image_shape, other.image_dtype, other.label_dtype,
                 other.labels_checksum)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "samples": self.samples,
-            "batches": self.batches,
-            "image_shape": list(self.image_shape),
-            "image_dtype": self.image_dtype,
-            "label_dtype": self.label_dtype,
-            "checksum": self.checksum,
-            "labels_checksum": self.labels_checksum,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Fingerprint:
-        return cls(
-            samples=int(data["samples"]),
-            batches=int(data["batches"]),
-            image_shape=tuple(int(n) for n in data["image_shape"]),
-            image_dtype=str(data["image_dtype"]),
-            label_dtype=str(data["label_dtype"]),
-            checksum=str(data["checksum"]),
-            labels_checksum=str(data.get("labels_checksum", "")),
         )
 
 
@@ -121,12 +99,12 @@ def dataset_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
     """What every scenario must deliver: the dataset decoded directly, cached beside the data."""
     shape = "x".join(str(n) for n in source.spec.sample_shape)
     cached = source.root / f"fingerprint-v2-{shape}-b{batch_size}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        return Fingerprint.from_dict(json.loads(cached.read_text()))
+    with contextlib.suppress(OSError, ValueError):
+        return decode(Fingerprint, json.loads(cached.read_text()))
     builder = FingerprintBuilder()
     for start, stop in source.batch_bounds(batch_size):
         builder.add_batch(*source.load_range(start, stop))
     fingerprint = builder.build()
     with contextlib.suppress(OSError):  # a read-only cache still works, only slower next time
-        cached.write_text(json.dumps(fingerprint.to_dict()))
+        cached.write_text(json.dumps(encode(fingerprint)))
     return fingerprint

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import psutil
 from memory_profiler import memory_usage
 
-MIB = float(1 << 20)
+from profiler.units import MIB
+
 RSS_INTERVAL_S = 0.010
 PSS_INTERVAL_S = 0.200
 # Listing a tree scans every process on the machine; reading a known pid's RSS is cheap.

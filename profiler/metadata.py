@@ -6,12 +6,13 @@ import hashlib
 import os
 import platform
 import sys
+from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Any
 
 import psutil
 
 import profiler
+from profiler.units import MIB
 
 # Distribution names; the first one installed of each group is reported.
 _PACKAGES = {
@@ -25,6 +26,27 @@ _PACKAGES = {
     "matplotlib": ("matplotlib",),
     "nvidia-ml-py": ("nvidia-ml-py",),
 }
+
+
+@dataclass(frozen=True)
+class Machine:
+    hostname: str = "?"
+    platform: str = "?"
+    cpu_model: str = "?"
+    cpu_count: int = 0
+    usable_cpus: int = 0
+    memory_total_mib: int = 0
+    machine_id: str = ""  # a hash of the fields that identify the machine, for comparing runs
+
+
+@dataclass(frozen=True)
+class Metadata:
+    profiler_version: str = "?"
+    python: str = "?"
+    python_implementation: str = "?"
+    executable: str = ""
+    machine: Machine = field(default_factory=Machine)
+    packages: dict[str, str | None] = field(default_factory=dict)
 
 
 def package_version(*distributions: str) -> str | None:
@@ -55,24 +77,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def collect_metadata() -> dict[str, Any]:
-    memory_total = psutil.virtual_memory().total
-    cpus = os.cpu_count() or 1
-    machine = {
-        "hostname": platform.node(),
-        "platform": platform.platform(),
-        "cpu_model": cpu_model(),
-        "cpu_count": cpus,
-        "usable_cpus": usable_cpus(),
-        "memory_total_mb": round(memory_total / (1 << 20)),
-    }
-    identity = "|".join(str(machine[key]) for key in ("hostname", "cpu_model", "cpu_count", "memory_total_mb"))
-    machine["machine_id"] = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    return {
-        "profiler_version": profiler.__version__,
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "executable": sys.executable,
-        "machine": machine,
-        "packages": {key: package_version(*names) for key, names in _PACKAGES.items()},
-    }
+def collect_metadata() -> Metadata:
+    hostname, model, cpus = platform.node(), cpu_model(), os.cpu_count() or 1
+    memory_mib = round(psutil.virtual_memory().total / MIB)
+    identity = "|".join(str(part) for part in (hostname, model, cpus, memory_mib))
+    machine = Machine(
+        hostname=hostname,
+        platform=platform.platform(),
+        cpu_model=model,
+        cpu_count=cpus,
+        usable_cpus=usable_cpus(),
+        memory_total_mib=memory_mib,
+        machine_id=hashlib.sha256(identity.encode()).hexdigest()[:16],
+    )
+    return Metadata(
+        profiler_version=profiler.__version__,
+        python=platform.python_version(),
+        python_implementation=platform.python_implementation(),
+        executable=sys.executable,
+        machine=machine,
+        packages={key: package_version(*names) for key, names in _PACKAGES.items()},
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.errors import ProfilerError
-from scenarios.base import PipelineContext, Scenario
+from profiler.scenario import PipelineContext, Scenario
 
 
 class PipelineNotImportable(ProfilerError):

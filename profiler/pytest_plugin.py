@@ -1,40 +1,39 @@
 """pytest plugin: the ``pipeline_benchmark`` fixture.
 
-It measures an input pipeline with the same machinery as ``profiler run`` (a fresh worker
-process, a warm-up epoch left out, several flat-out epochs, peak memory of the process tree above
-the baseline, idle time at a step time the test chooses) and hands the epoch times to
-pytest-benchmark, whose own timer times each epoch, so its tables, ``--benchmark-autosave``,
+It measures an input pipeline through ``profiler.measure_run``, the same call ``profiler run``
+makes (a fresh worker process, a warm-up epoch left out, several flat-out epochs, peak memory of
+the process tree above the baseline, idle time at a step time the test chooses), and hands the
+epochs to pytest-benchmark, whose own timer times each one, so its tables, ``--benchmark-autosave``,
 ``--benchmark-save`` and ``--benchmark-compare-fail`` work as usual. Memory, idle and first-batch
 figures go into the benchmark's ``extra_info``. The fixture returns the ScenarioResult, so a test
 can also assert budgets directly::
 
     def test_my_pipeline(pipeline_benchmark):
         result = pipeline_benchmark(make_dataset, step_ms=20)
-        assert result.peak_rss_mb < 500
+        assert result.peak_rss_mib < 500
         assert result.idle_fraction < 0.05
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from profiler.data import DataSpec, prepare_data
+from profiler.data import DataSpec
 from profiler.measure import EpochTiming
+from profiler.measure_run import RunPlan, measure_run
 from profiler.pipeline import reference_of
-from profiler.results import STATUS_OK, ScenarioResult
-from profiler.runner import Measurements, Runner, RunSettings, scenario_result
-from profiler.session import WorkerFailure, WorkerSession
-from scenarios import load
+from profiler.results import ScenarioResult
+from profiler.settings import MeasureSettings, Target
 
 # Figures copied into pytest-benchmark's extra_info, so they are saved with its results.
 EXTRA_INFO = (
-    "peak_rss_mb",
-    "peak_pss_mb",
-    "baseline_rss_mb",
+    "peak_rss_mib",
+    "peak_pss_mib",
+    "baseline_rss_mib",
     "idle_fraction",
     "wait_p50_ms",
     "wait_p95_ms",
@@ -53,9 +52,10 @@ SMALL_DATA = DataSpec(kind="images", samples=320, height=32, width=32, source_si
 class PipelineBenchmark:
     """Callable fixture object; see the module docstring."""
 
-    def __init__(self, benchmark: Any, cache_root: Path) -> None:
+    def __init__(self, benchmark: Any, cache_root: Path, log_dir: Path) -> None:
         self._benchmark = benchmark
         self._cache_root = cache_root
+        self._log_dir = log_dir
         self._used = False
 
     def __call__(
@@ -69,9 +69,9 @@ class PipelineBenchmark:
         timeout_s: float = 300.0,
     ) -> ScenarioResult:
         """Measure a module-level function returning a tf.data.Dataset or (generator, signature)."""
-        reference = reference_of(pipeline)
-        settings = RunSettings(epochs=epochs, idle_epochs=idle_epochs, step_ms=step_ms, timeout_s=timeout_s)
-        return self._measure(reference, dict(arguments or {}), None, settings)
+        target = Target.pipeline(reference_of(pipeline), arguments)
+        settings = MeasureSettings(epochs=epochs, idle_epochs=idle_epochs, step_ms=step_ms, timeout_s=timeout_s)
+        return self._measure(RunPlan(settings, (target,), spec=None))
 
     def scenario(
         self,
@@ -86,59 +86,43 @@ class PipelineBenchmark:
         timeout_s: float = 300.0,
     ) -> ScenarioResult:
         """Measure one of the built-in scenarios on synthetic data (generated once, cached)."""
-        source, _ = prepare_data(data, self._cache_root)
-        settings = RunSettings(batch_size=batch_size, workers=workers, epochs=epochs, idle_epochs=idle_epochs,
-                               step_ms=step_ms, timeout_s=timeout_s)
-        return self._measure(name, None, source, settings)
+        settings = MeasureSettings(batch_size=batch_size, workers=workers, epochs=epochs, idle_epochs=idle_epochs,
+                                   step_ms=step_ms, timeout_s=timeout_s)
+        plan = RunPlan(settings, (Target.scenario(name),), spec=data, cache_root=self._cache_root,
+                       measure_ceiling=False)
+        return self._measure(plan)
 
-    def _measure(
-        self, reference: str, arguments: dict[str, Any] | None, source: Any, settings: RunSettings
-    ) -> ScenarioResult:
+    def _measure(self, plan: RunPlan) -> ScenarioResult:
         if self._used:
             raise RuntimeError("pipeline_benchmark measures one pipeline per test; write one test per pipeline")
         self._used = True
-        scenario = load(reference, arguments)
-        benchmark = self._benchmark
-        with Runner(source, settings) as runner:
-            task = runner.new_task(reference, arguments)
-            session = WorkerSession(task, settings.timeout_s)
-            measured = Measurements()
-            try:
-                with session:
-                    measured.build_s = session.build_s
-                    timings: list[EpochTiming] = []
-                    if getattr(benchmark, "disabled", False):
-                        # --benchmark-disable: measure anyway, so budgets are still checked.
-                        timings = [session.epoch() for _ in range(settings.epochs + 1)]
-                    else:
-                        # pytest-benchmark times each round with its own timer; the warm-up round
-                        # (the first epoch, which builds caches and fills buffers) is not recorded.
-                        benchmark.pedantic(
-                            lambda: timings.append(session.epoch()),
-                            rounds=settings.epochs,
-                            warmup_rounds=1,
-                            iterations=1,
-                        )
-                    measured.warmup, measured.epochs = timings[0], timings[1:]
-                    for _ in range(settings.idle_epochs):
-                        measured.paced.append(session.paced(settings.step_ms / 1000.0))
-                    measured.fingerprint = session.fingerprint()
-                    measured.closing = session.close()
-            except WorkerFailure as failure:
-                detail = f"\n{failure.traceback}" if failure.traceback else ""
-                pytest.fail(f"pipeline {reference} {failure.status}: {failure.error}{detail}", pytrace=False)
-        result = scenario_result(reference, scenario, session, measured, STATUS_OK, None)
-        benchmark.extra_info.update(
+        run = measure_run(plan, log_dir=self._log_dir, epoch_driver=self._time_epochs)
+        (result,) = run.scenarios
+        if not result.ok:
+            log = Path(result.log_path).read_text(errors="replace") if result.log_path else ""
+            detail = f"\n{log.strip()}" if "Traceback" in log else ""
+            pytest.fail(f"pipeline {result.name} {result.status}: {result.error}{detail}", pytrace=False)
+        self._benchmark.extra_info.update(
             {key: getattr(result, key) for key in EXTRA_INFO if getattr(result, key) is not None}
         )
-        benchmark.extra_info["step_ms"] = settings.step_ms
+        self._benchmark.extra_info["step_ms"] = plan.settings.step_ms
         return result
+
+    def _time_epochs(self, measure_epoch: Callable[[], EpochTiming], count: int) -> Sequence[EpochTiming]:
+        if getattr(self._benchmark, "disabled", False):
+            # --benchmark-disable: measure anyway, so budgets are still checked.
+            return [measure_epoch() for _ in range(count + 1)]
+        timings: list[EpochTiming] = []
+        # pytest-benchmark times each round with its own timer; the warm-up round (the first
+        # epoch, which builds caches and fills buffers) is not recorded.
+        self._benchmark.pedantic(lambda: timings.append(measure_epoch()), rounds=count, warmup_rounds=1, iterations=1)
+        return timings
 
 
 @pytest.fixture
-def pipeline_benchmark(benchmark: Any, tmp_path_factory: pytest.TempPathFactory) -> PipelineBenchmark:
+def pipeline_benchmark(benchmark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> PipelineBenchmark:
     """Measure an input pipeline in a fresh process and record it as a pytest-benchmark result."""
-    return PipelineBenchmark(benchmark, _data_cache(tmp_path_factory))
+    return PipelineBenchmark(benchmark, _data_cache(tmp_path_factory), tmp_path / "pipeline-logs")
 
 
 def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

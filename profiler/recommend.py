@@ -1,53 +1,44 @@
-"""Which strategy to pick, and why, from the results of one run."""
+"""Which strategy to pick, and why: one rule for a run's measurements and for a sweep's predictions.
+
+The rule, in order: keep the training step busy (idle under 5%, or within IDLE_TIE of the least
+idle strategy), then prefer what the full dataset allows (memory that stays flat for a run, a
+predicted peak within the budget for a sweep), then the fastest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import Any
 
-from profiler.results import MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult, idle_condition
+from profiler.forecast import LONG_REACH, Prediction
+from profiler.results import DATA_DIFFERS, MODERATELY_INPUT_BOUND_AT, Pick, ScenarioResult
 
 # Idle fractions within this of the least idle one count as equally busy. Fetching a ready batch
 # from an eager iterator alone costs about 1 ms a step on a small machine, and that floor moves by
 # a point or so from run to run; a sharp cut at 5% would flip the pick between runs.
-_IDLE_TIE = 0.02
+IDLE_TIE = 0.02
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    name: str
-    reason: str
-    runner_up: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "reason": self.reason, "runner_up": self.runner_up}
+def busy_cut(least_idle: float) -> tuple[float, bool]:
+    """(the most idle a strategy may be and still count as busy, whether any keeps the step busy)."""
+    keeps_up = least_idle < MODERATELY_INPUT_BOUND_AT
+    cut = least_idle + IDLE_TIE
+    return (max(cut, MODERATELY_INPUT_BOUND_AT) if keeps_up else cut), keeps_up
 
 
-def recommend(
-    results: Sequence[ScenarioResult], step_ms: float, at_step: str | None = None
-) -> Recommendation | None:
-    """Pick the strategy that keeps the training step busy, then stays flat in memory, then is fastest.
+def recommend(results: Sequence[ScenarioResult], at: str) -> Pick | None:
+    """Pick from one run: busy, then flat in memory (the dataset is assumed bigger than RAM), then fastest.
 
-    The dataset is assumed bigger than RAM at full size, so among strategies that keep up, one
-    whose memory grows with the dataset is chosen only if no streaming strategy keeps up.
-    ``at_step`` words the step for the reason (default: "at STEP_MS ms/step").
+    ``at`` words the step for the reason, such as "at 20 ms/step".
     """
-    at = at_step or f"at {step_ms:g} ms/step"
     candidates = [
-        r
-        for r in results
-        if r.ok and r.idle_fraction is not None and r.samples_per_s and r.data_status != "differs"
+        r for r in results
+        if r.ok and r.idle_fraction is not None and r.samples_per_s and r.data_status != DATA_DIFFERS
     ]
     if not candidates:
         return None
-    least = min(candidates, key=lambda r: r.idle_fraction)  # type: ignore[arg-type, return-value]
-    least_idle: float = least.idle_fraction  # type: ignore[assignment]
-    keeps_up = least_idle < MODERATELY_INPUT_BOUND_AT
-    cut = least_idle + _IDLE_TIE
-    if keeps_up:
-        cut = max(cut, MODERATELY_INPUT_BOUND_AT)
-    busiest = [r for r in candidates if r.idle_fraction <= cut]  # type: ignore[operator]
+    least = min(candidates, key=_idle)
+    cut, keeps_up = busy_cut(_idle(least))
+    busiest = [r for r in candidates if _idle(r) <= cut]
     streaming = [r for r in busiest if not r.memory_grows_with_data]
     ranked = sorted(streaming or busiest, key=lambda r: -(r.samples_per_s or 0.0))
     best = ranked[0]
@@ -56,39 +47,44 @@ def recommend(
             f"no strategy keeps the step busy {at}; it waits least ({_figures(best, at)}). "
             "Add decode workers, decode less per sample, or store pre-decoded data"
         )
-        return Recommendation(best.name, reason, _next_best(candidates, best))
+        return Pick(best.name, reason, _next_best(candidates, best))
     if streaming:
-        busy = "keeps the training step busy"
-        if best.idle_fraction >= MODERATELY_INPUT_BOUND_AT:  # type: ignore[operator]
-            busy = f"keeps the training step nearly as busy as {least.name} ({least_idle:.1%} idle)"
-        reason = (
-            f"it {busy} with the most headroom among strategies whose memory stays flat as the "
-            f"dataset grows ({_figures(best, at)})"
-        )
-        if best.disk_grows_with_data:
-            reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
-        runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
-        return Recommendation(best.name, reason, runner_up)
+        return _streaming_pick(best, least, ranked, candidates, at)
     # Only strategies that hold the whole dataset keep up: name the streaming fallback too.
     fallback = _best_streaming(candidates)
-    reason = (
-        f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with "
-        "the dataset"
-    )
+    reason = f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with the dataset"
     if fallback is not None:
-        reason += (
-            f"; if the full dataset does not fit in RAM, pick {fallback.name} "
-            f"({_figures(fallback, at)})"
-        )
+        reason += f"; if the full dataset does not fit in RAM, pick {fallback.name} ({_figures(fallback, at)})"
     runner_up = fallback.name if fallback is not None else _next_best(candidates, best)
-    return Recommendation(best.name, reason, runner_up)
+    return Pick(best.name, reason, runner_up)
+
+
+def _streaming_pick(
+    best: ScenarioResult, least: ScenarioResult, ranked: list[ScenarioResult],
+    candidates: list[ScenarioResult], at: str,
+) -> Pick:
+    busy = "keeps the training step busy"
+    if _idle(best) >= MODERATELY_INPUT_BOUND_AT:
+        busy = f"keeps the training step nearly as busy as {least.name} ({_idle(least):.1%} idle)"
+    reason = (
+        f"it {busy} with the most headroom among strategies whose memory stays flat as the "
+        f"dataset grows ({_figures(best, at)})"
+    )
+    if best.disk_grows_with_data:
+        reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
+    runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
+    return Pick(best.name, reason, runner_up)
+
+
+def _idle(result: ScenarioResult) -> float:
+    return result.idle_fraction if result.idle_fraction is not None else 1.0
 
 
 def _figures(result: ScenarioResult, at: str) -> str:
     return (
         f"idle {result.idle_fraction:.1%} {at}, "
         f"{result.samples_per_s:,.0f} samples/s flat out, "
-        f"{result.peak_rss_mb or 0:+,.0f} MiB peak RSS"
+        f"{result.peak_rss_mib or 0:+,.0f} MiB peak RSS"
     )
 
 
@@ -96,19 +92,80 @@ def _best_streaming(candidates: Sequence[ScenarioResult]) -> ScenarioResult | No
     streaming = [r for r in candidates if not r.memory_grows_with_data]
     if not streaming:
         return None
-    return min(streaming, key=lambda r: (r.idle_fraction, -(r.samples_per_s or 0.0)))
+    return min(streaming, key=lambda r: (_idle(r), -(r.samples_per_s or 0.0)))
 
 
 def _next_best(candidates: Sequence[ScenarioResult], best: ScenarioResult) -> str | None:
     others = [r for r in candidates if r is not best]
     if not others:
         return None
-    return min(others, key=lambda r: (r.idle_fraction, -(r.samples_per_s or 0.0))).name
+    return min(others, key=lambda r: (_idle(r), -(r.samples_per_s or 0.0))).name
 
 
-def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False) -> RunResult:
-    """``run`` holding ``results``, with the recommendation they lead to."""
-    chosen = recommend(results, float(run.options.get("step_ms", 0.0)), idle_condition(run.options))
-    return replace(
-        run, scenarios=tuple(results), interrupted=interrupted, recommendation=chosen.to_dict() if chosen else None
+def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_mib: float, at: str) -> Pick:
+    """Pick at a sweep's target size: busy, then predicted to fit the budget, then the shortest epoch."""
+    if not predictions:
+        return Pick(None, "nothing was measured")
+    where = f"at {predictions[0].target_samples:,} samples in a {budget_mib:,.0f} MiB budget"
+    rated = [p for p in predictions if p.name in usable and p.idle_fraction is not None]
+    known = [p for p in rated if p.problem is None]
+    fitting = [p for p in known if p.fits]
+    unknown = [p for p in rated if p.problem is not None]
+    if not fitting:
+        return Pick(None, _nothing_fits(known, unknown, where))
+    cut, keeps_up = busy_cut(min(_predicted_idle(p) for p in fitting))
+    busy = sorted((p for p in fitting if _predicted_idle(p) <= cut), key=_predicted_epoch)
+    best = busy[0]
+    others = busy[1:] + sorted((p for p in fitting if p not in busy), key=lambda p: (_predicted_idle(p),
+                                                                                     _predicted_epoch(p)))
+    what = "the fastest strategy predicted to fit" if keeps_up else "of those predicted to fit, the one waiting least"
+    reason = (
+        f"{what} {where}: {best.peak_mib:,.0f} MiB peak, {seconds(best.epoch_s)} per epoch flat out, "
+        f"{best.idle_fraction:.1%} idle {at}"
     )
+    if not keeps_up:
+        reason += f" (none keeps the step busy {at}: add decode workers or store pre-decoded data)"
+    if best.disk_mib is not None:
+        reason += f"; it writes the decoded dataset to disk, about {best.disk_mib:,.0f} MiB at that size"
+    faster = [p for p in known if not p.fits and _predicted_epoch(p) < _predicted_epoch(best)
+              and _predicted_idle(p) <= cut]
+    if faster:
+        quickest = min(faster, key=_predicted_epoch)
+        reason += (f"; {quickest.name} would be faster ({seconds(quickest.epoch_s)}) but needs "
+                   f"{quickest.peak_mib:,.0f} MiB")
+    if unknown:
+        reason += f"; {_unknown_text(unknown)}"
+    if best.long_reach:
+        reason += f"; the target is over {LONG_REACH:g} times the largest size measured, so these are estimates"
+    return Pick(best.name, reason, others[0].name if others else None)
+
+
+def _nothing_fits(known: list[Prediction], unknown: list[Prediction], where: str) -> str:
+    if known:
+        smallest = min(known, key=lambda p: p.peak_mib or 0.0)
+        reason = (f"no strategy is predicted to fit {where}; the smallest, {smallest.name}, needs "
+                  f"{smallest.peak_mib:,.0f} MiB")
+    else:
+        reason = f"no strategy's growth could be extrapolated {where}"
+    return reason + (f"; {_unknown_text(unknown)}" if unknown else "")
+
+
+def _predicted_idle(prediction: Prediction) -> float:
+    return prediction.idle_fraction if prediction.idle_fraction is not None else 1.0
+
+
+def _predicted_epoch(prediction: Prediction) -> float:
+    return prediction.epoch_s if prediction.epoch_s is not None else float("inf")
+
+
+def seconds(value: float | None) -> str:
+    """Three significant figures: epochs of a sample dataset last from milliseconds to minutes."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f} s" if value >= 100 else f"{value:.3g} s"
+
+
+def _unknown_text(unknown: Sequence[Prediction]) -> str:
+    first = unknown[0]
+    more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+    return f"not predicted: {first.name}{more}, whose {first.problem}"

@@ -1,22 +1,21 @@
-"""Result objects and their versioned JSON form.
+"""The records a measurement produces: one per target, one per run, and the pick.
 
-Memory figures are in MiB (2**20 bytes); the JSON keys keep the ``_mb`` suffix for brevity.
+Frozen and typed from the worker to the results file; ``profiler.storage`` turns them into
+versioned JSON and back. Memory figures are MiB (names end in ``_mib``), times end in their unit.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import tempfile
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from profiler.errors import ProfilerError
+from profiler.ceiling import Ceiling
+from profiler.data import DataSpec
+from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from profiler.fingerprint import Fingerprint
-
-FORMAT_VERSION = 1
+from profiler.metadata import Metadata
+from profiler.settings import MeasureSettings, Target
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the scenario raised an exception
@@ -24,6 +23,7 @@ STATUS_CRASHED = "crashed"  # the worker died without a result (signal, exit, ki
 STATUS_TIMEOUT = "timeout"
 STATUS_INTERRUPTED = "interrupted"  # stopped by Ctrl-C
 STATUS_SKIPPED = "skipped"  # not started: its predicted memory exceeds what is available
+STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_CRASHED, STATUS_TIMEOUT, STATUS_INTERRUPTED, STATUS_SKIPPED)
 
 INPUT_BOUND = "input-bound"
 MODERATELY_INPUT_BOUND = "moderately input-bound"
@@ -32,19 +32,9 @@ NOT_INPUT_BOUND = "not input-bound"
 INPUT_BOUND_AT = 0.20
 MODERATELY_INPUT_BOUND_AT = 0.05
 
-
-def step_name(options: dict[str, Any]) -> str:
-    """The consumer of the idle epochs in words: "20 ms training step" or "real Keras training step"."""
-    if options.get("consumer") == "keras":
-        return "real Keras training step"
-    return f"{float(options.get('step_ms', 0.0)):g} ms training step"
-
-
-def idle_condition(options: dict[str, Any]) -> str:
-    """Under what the idle figures were measured: "at 20 ms/step" or "behind a Keras training step"."""
-    if options.get("consumer") == "keras":
-        return "behind a Keras training step"
-    return f"at {float(options.get('step_ms', 0.0)):g} ms/step"
+DATA_SAME = "same"
+DATA_CLOSE = "close"  # same samples, shapes and labels; some pixels one rounding apart
+DATA_DIFFERS = "differs"
 
 
 def verdict_for(idle_fraction: float | None) -> str | None:
@@ -69,12 +59,12 @@ class ScenarioResult:
     source_hash: str | None = None
     wall_s: float | None = None
     # Memory above the baseline (RSS right after importing TensorFlow), whole process tree.
-    baseline_rss_mb: float | None = None
-    baseline_pss_mb: float | None = None
-    peak_rss_mb: float | None = None
-    peak_pss_mb: float | None = None
+    baseline_rss_mib: float | None = None
+    baseline_pss_mib: float | None = None
+    peak_rss_mib: float | None = None
+    peak_pss_mib: float | None = None
     # The worker's own ru_maxrss, absolute: a cross-check for a single-process pipeline.
-    ru_maxrss_mb: float | None = None
+    ru_maxrss_mib: float | None = None
     rss_interval_ms: float | None = None
     # Warm-up: both measured from the moment the pipeline starts being built.
     build_s: float | None = None
@@ -102,7 +92,7 @@ class ScenarioResult:
     epoch_start_wait_ms: float | None = None
     step_p50_ms: float | None = None  # median training step of the paced epochs, steady state
     step_device: str | None = None  # "simulated", or where the Keras consumer's step ran ("GPU:0")
-    gpu_utilization: float | None = None  # mean NVML utilization % during the paced epochs
+    gpu_utilization_percent: float | None = None  # mean NVML utilization during the paced epochs
     fingerprint: Fingerprint | None = None
     fingerprint_matches: bool | None = None  # every pixel and label equals the dataset's
     samples_match: bool | None = None  # count, shapes, dtypes and labels equal the dataset's
@@ -137,160 +127,60 @@ class ScenarioResult:
         epoch = statistics.median(self.epoch_s)
         return self.cpu_s / epoch if epoch > 0 else None
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if isinstance(value, Fingerprint):
-                value = value.to_dict()
-            elif isinstance(value, tuple):
-                value = [list(v) if isinstance(v, tuple) else v for v in value]
-            data[item.name] = value
-        data["verdict"] = self.verdict
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScenarioResult:
-        known = {item.name for item in fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
-        if values.get("fingerprint") is not None:
-            values["fingerprint"] = Fingerprint.from_dict(values["fingerprint"])
-        for key in ("epoch_s", "wait_ms"):
-            values[key] = tuple(values.get(key) or ())
-        values["memory_timeline"] = tuple(tuple(point) for point in values.get("memory_timeline") or ())
-        return cls(**values)
-
     @property
     def data_status(self) -> str | None:
-        """"same", "close" (same samples, pixels one rounding apart, allowed here), "differs" or None."""
+        """DATA_SAME, DATA_CLOSE (allowed for this scenario), DATA_DIFFERS, or None when not checked."""
         if self.fingerprint_matches is None:
             return None
         if self.fingerprint_matches:
-            return "same"
+            return DATA_SAME
         if self.pixels_may_differ and self.samples_match:
-            return "close"
-        return "differs"
+            return DATA_CLOSE
+        return DATA_DIFFERS
 
-    def with_ceiling(self, ceiling_samples_per_s: float | None) -> ScenarioResult:
-        if not ceiling_samples_per_s or self.samples_per_s is None:
-            return self
-        return replace(self, ceiling_fraction=self.samples_per_s / ceiling_samples_per_s)
 
-    def with_reference(self, expected: Fingerprint | None) -> ScenarioResult:
-        if expected is None or self.fingerprint is None:
-            return self
-        return replace(
-            self,
-            fingerprint_matches=self.fingerprint == expected,
-            samples_match=self.fingerprint.same_samples(expected),
-        )
+@dataclass(frozen=True)
+class Pick:
+    """The strategy to use and why, or (``name`` None) why there is none."""
+
+    name: str | None
+    reason: str
+    runner_up: str | None = None
+
+
+@dataclass(frozen=True)
+class DataRecord:
+    """The synthetic dataset a run measured on, and where it was cached."""
+
+    spec: DataSpec
+    path: str = ""
+
+    @property
+    def description(self) -> str:
+        return self.spec.describe()
 
 
 @dataclass(frozen=True)
 class RunResult:
-    metadata: dict[str, Any]
-    options: dict[str, Any]
-    data: dict[str, Any]
-    expected_fingerprint: Fingerprint | None
+    metadata: Metadata
+    settings: MeasureSettings
+    targets: tuple[Target, ...]
+    data: DataRecord | None
+    expected_fingerprint: Fingerprint | None = None
     scenarios: tuple[ScenarioResult, ...] = ()
     interrupted: bool = False
     created: str = ""
-    recommendation: dict[str, Any] | None = None
-    ceiling: dict[str, Any] | None = None
+    recommendation: Pick | None = None
+    ceiling: Ceiling | None = None
+    data_dir: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format_version": FORMAT_VERSION,
-            "kind": KIND_RUN,
-            "created": self.created,
-            "metadata": self.metadata,
-            "options": self.options,
-            "data": self.data,
-            "expected_fingerprint": (
-                self.expected_fingerprint.to_dict() if self.expected_fingerprint else None
-            ),
-            "interrupted": self.interrupted,
-            "recommendation": self.recommendation,
-            "ceiling": self.ceiling,
-            "scenarios": [scenario.to_dict() for scenario in self.scenarios],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunResult:
-        expected = data.get("expected_fingerprint")
-        return cls(
-            metadata=dict(data.get("metadata") or {}),
-            options=dict(data.get("options") or {}),
-            data=dict(data.get("data") or {}),
-            expected_fingerprint=Fingerprint.from_dict(expected) if expected else None,
-            scenarios=tuple(ScenarioResult.from_dict(s) for s in data.get("scenarios") or ()),
-            interrupted=bool(data.get("interrupted", False)),
-            created=str(data.get("created", "")),
-            recommendation=data.get("recommendation"),
-            ceiling=data.get("ceiling"),
-        )
+    @property
+    def samples(self) -> int | None:
+        return None if self.data is None else self.data.spec.samples
 
 
-def save_run(run: RunResult, path: Path) -> None:
-    write_json(run.to_dict(), path)
-
-
-def write_json(data: dict[str, Any], path: Path) -> None:
-    """Write atomically, so a crash or Ctrl-C mid-write never leaves a truncated file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, allow_nan=False)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a results file is meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-# The "kind" key of a results file; a run's file predates the key and may lack it.
-KIND_RUN = "run"
-KIND_SWEEP = "sweep"
-_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'"}
-
-
-def read_results_json(path: Path) -> dict[str, Any]:
-    """The parsed JSON of a results file of this format version, refusing anything else with advice."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except OSError as error:
-        raise ProfilerError(f"cannot read results file '{path}': {error.strerror}") from None
-    except ValueError as error:
-        raise ProfilerError(
-            f"'{path}' is not valid JSON ({error}): pass a results.json written by 'profiler run'"
-        ) from None
-    if not isinstance(data, dict) or "format_version" not in data:
-        raise ProfilerError(f"'{path}' has no format_version: pass a results.json written by 'profiler run'")
-    version = data["format_version"]
-    if version != FORMAT_VERSION:
-        raise ProfilerError(
-            f"'{path}' is results format version {version}, this profiler reads version "
-            f"{FORMAT_VERSION}: re-run 'profiler run' with this version, or use the profiler "
-            "version that wrote it"
-        )
-    return data
-
-
-def results_kind(data: dict[str, Any]) -> str:
-    return str(data.get("kind", KIND_RUN))
-
-
-def load_run(path: Path) -> RunResult:
-    """Read a run's results file, refusing one of another format version or kind with advice."""
-    data = read_results_json(path)
-    if results_kind(data) != KIND_RUN:
-        raise ProfilerError(
-            f"'{path}' was written by {_WRITTEN_BY.get(results_kind(data), 'another command')}, not "
-            "'profiler run': pass a results.json written by 'profiler run'"
-        )
-    try:
-        return RunResult.from_dict(data)
-    except (TypeError, KeyError, ValueError) as error:
-        raise ProfilerError(f"'{path}' is malformed ({error}): pass an unmodified results.json") from None
+def exit_code(results: tuple[ScenarioResult, ...] | list[ScenarioResult], interrupted: bool) -> int:
+    """130 after Ctrl-C, 1 when a target failed, crashed or timed out, else 0 (a skip is no failure)."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(r.status in (STATUS_OK, STATUS_SKIPPED) for r in results) else EXIT_FAILED

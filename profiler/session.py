@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.consumer import CONSUMER_SLEEP
+from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedEpoch
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
 from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT
+from profiler.settings import CONSUMER_SLEEP
 from profiler.worker import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
@@ -57,7 +58,7 @@ class WorkerSession:
         context = multiprocessing.get_context("spawn")
         self._receiver, sender = context.Pipe(duplex=True)
         self._process = context.Process(
-            target=worker_main, args=(self.task, sender), name=f"profiler-{self.task.scenario}"
+            target=worker_main, args=(self.task, sender), name=f"profiler-{self.task.target.name}"
         )
         self.started = time.time()
         self._deadline = self.started + self.timeout_s
@@ -91,7 +92,7 @@ class WorkerSession:
     def paced(self, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedEpoch:
         return self._request(("paced", step_s, consumer), "paced")[1]
 
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self) -> Fingerprint:
         return self._request(("fingerprint",), "fingerprint")[1]
 
     def close(self) -> ClosingReport:

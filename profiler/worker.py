@@ -6,7 +6,7 @@ reports ("built", seconds). Then it answers one request at a time until asked to
 - ("epoch",) -> ("epoch", EpochTiming): one epoch consumed flat out;
 - ("paced", step_s, consumer) -> ("paced", PacedEpoch): one epoch behind a device step, simulated
   (consumer "sleep") or a real Keras training step (consumer "keras");
-- ("fingerprint",) -> ("fingerprint", dict): one unmeasured epoch, fingerprinted;
+- ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
 Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
@@ -27,10 +27,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from profiler.consumer import CONSUMER_KERAS, GpuUtilization, KerasStep, SleepStep
+from profiler.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.data import DataSource
 from profiler.fingerprint import FingerprintBuilder
 from profiler.measure import PacedEpoch, flat_out_epoch, paced_epoch
+from profiler.settings import CONSUMER_KERAS, ServiceSettings, Target
 
 PHASE_IMPORT = "importing TensorFlow"
 PHASE_BUILD = "building pipeline"
@@ -38,15 +39,13 @@ PHASE_BUILD = "building pipeline"
 
 @dataclass(frozen=True)
 class WorkerTask:
-    scenario: str
+    target: Target
     source: DataSource | None
     batch_size: int
     workers: int
     temp_dir: Path
     log_path: Path
-    # None for a scenario; the keyword arguments of a user's pipeline function otherwise.
-    pipeline_arguments: dict[str, Any] | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
 
 @dataclass(frozen=True)
@@ -72,56 +71,64 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
 
 def _serve(task: WorkerTask, conn: Connection) -> None:
     from profiler.memory import own_memory_mib
-    from scenarios import PipelineContext, load
+    from profiler.registry import load
+    from profiler.scenario import PipelineContext
 
-    scenario = load(task.scenario, task.pipeline_arguments)
+    scenario = load(task.target)
     scenario.validate()
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
     baseline_rss, baseline_pss = own_memory_mib()
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
-
     context = PipelineContext(
-        source=task.source,
-        batch_size=task.batch_size,
-        workers=task.workers,
-        temp_dir=task.temp_dir,
-        options=task.options,
+        source=task.source, batch_size=task.batch_size, workers=task.workers, temp_dir=task.temp_dir,
+        service=task.service,
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
-    keras_step: KerasStep | None = None
-    # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
-    # first timed epoch. A second, throwaway iterator would do too, but not every pipeline allows
-    # two at once (Keras's PyDataset adapter waits for the first to finish).
-    kept: list[Any] = []
     build_started = time.perf_counter()
     with scenario.open(context) as dataset:
         conn.send(("built", time.perf_counter() - build_started))
-        while True:
-            request = conn.recv()
-            command = request[0]
-            if command == "epoch":
-                conn.send(("epoch", flat_out_epoch(dataset, None if kept else kept.append)))
-            elif command == "paced":
-                step_s, consumer = request[1], request[2]
-                if consumer == CONSUMER_KERAS and keras_step is None:
-                    keras_step = KerasStep(task.source.spec.classes if task.source is not None else None)
-                    if kept:
-                        keras_step.prepare(kept.pop())
-                conn.send(("paced", _paced(dataset, keras_step if consumer == CONSUMER_KERAS else SleepStep(step_s))))
-            elif command == "fingerprint":
-                builder = FingerprintBuilder()
-                for images, labels in dataset:
-                    builder.add_batch(images, labels)
-                conn.send(("fingerprint", builder.build().to_dict()))
-            elif command == "close":
-                options = _tf_data_options(dataset)
-                break
-            else:
-                raise ValueError(f"unknown request {command!r}")
+        server = _Server(dataset, task.source.spec.classes if task.source is not None else None)
+        while (request := conn.recv())[0] != "close":
+            conn.send(server.answer(request))
+        options = _tf_data_options(dataset)
     ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     conn.send(("closed", ClosingReport(ru_maxrss, options)))
+
+
+class _Server:
+    """Answers the parent's requests on one open pipeline."""
+
+    def __init__(self, dataset: Any, classes: int | None) -> None:
+        self.dataset = dataset
+        self.classes = classes
+        self.keras_step: KerasStep | None = None
+        # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
+        # first timed epoch. A second, throwaway iterator would do too, but not every pipeline allows
+        # two at once (Keras's PyDataset adapter waits for the first to finish).
+        self.kept: list[Any] = []
+
+    def answer(self, request: tuple[Any, ...]) -> tuple[Any, ...]:
+        command = request[0]
+        if command == "epoch":
+            return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
+        if command == "paced":
+            step_s, consumer = request[1], request[2]
+            return ("paced", _paced(self.dataset, self._keras() if consumer == CONSUMER_KERAS else SleepStep(step_s)))
+        if command == "fingerprint":
+            builder = FingerprintBuilder()
+            for images, labels in self.dataset:
+                builder.add_batch(images, labels)
+            return ("fingerprint", builder.build())
+        raise ValueError(f"unknown request {command!r}")
+
+    def _keras(self) -> KerasStep:
+        if self.keras_step is None:
+            self.keras_step = KerasStep(self.classes)
+            if self.kept:
+                self.keras_step.prepare(self.kept.pop())
+        return self.keras_step
 
 
 def _paced(dataset: Any, step: KerasStep | SleepStep) -> PacedEpoch:

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import PipelineContext, Scenario, tensorflow_decode_map
-
-DEFAULT_SERVICE_WORKERS = 2
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import tensorflow_decode_map
 
 
 class DataServiceScenario(Scenario):
@@ -35,14 +34,14 @@ class DataServiceScenario(Scenario):
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf
 
-        from profiler.service_cluster import LocalCluster
+        from scenarios._service_cluster import LocalCluster
 
         service = tf.data.experimental.service
         cluster = None
-        target = ctx.options.get("dispatcher")
+        target = ctx.service.dispatcher
         try:
             if not target:
-                cluster = LocalCluster(int(ctx.options.get("service_workers", DEFAULT_SERVICE_WORKERS))).start()
+                cluster = LocalCluster(ctx.service.workers).start()
                 target = cluster.target
             dataset = (
                 tensorflow_decode_map(tf, ctx.source)

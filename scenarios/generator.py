@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import PipelineContext, Scenario, generator_dataset, without_prefetch_injection
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import generator_dataset, without_prefetch_injection
 
 
 class GeneratorScenario(Scenario):

@@ -12,12 +12,8 @@ from typing import Any
 import numpy as np
 
 from profiler.data import DataSource
-from scenarios.base import (
-    PipelineContext,
-    Scenario,
-    output_signature,
-    without_prefetch_injection,
-)
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import output_signature, without_prefetch_injection
 
 # Each pool process opens the dataset once, in its initializer, and keeps it here.
 _pool_source: DataSource | None = None

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import PipelineContext, Scenario, tensorflow_decode_map
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import tensorflow_decode_map
 
 
 class ParallelMapScenario(Scenario):

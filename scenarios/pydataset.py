@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import PipelineContext, Scenario
+from profiler.scenario import PipelineContext, Scenario
 
 
 class PyDatasetScenario(Scenario):
@@ -45,7 +45,7 @@ class PyDatasetScenario(Scenario):
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         from keras.src.trainers.data_adapters import get_data_adapter
 
-        from profiler.keras_dataset import SyntheticPyDataset
+        from scenarios._keras_dataset import SyntheticPyDataset
 
         if self.use_processes:
             # Keras starts its pool from multiprocessing's default context, which is fork on Linux.

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from scenarios.base import PipelineContext, Scenario, opencv_sample_map
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import opencv_sample_map
 
 
 class SnapshotScenario(Scenario):

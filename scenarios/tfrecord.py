@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.data import DataSource, decode_encoded, publish_folder
-from scenarios.base import PipelineContext, Scenario
+from profiler.scenario import PipelineContext, Scenario
 
 SHARDS = 8
 

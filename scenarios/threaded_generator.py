@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.base import PipelineContext, Scenario, output_signature, without_prefetch_injection
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import output_signature, without_prefetch_injection
 
 
 class ThreadedGeneratorScenario(Scenario):

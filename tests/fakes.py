@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from scenarios.base import PipelineContext, Scenario, numpy_batches
+from profiler.scenario import PipelineContext, Scenario
+from scenarios._shared import numpy_batches
 
 MIB = 1 << 20
 

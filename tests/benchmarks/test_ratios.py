@@ -12,7 +12,8 @@ import pytest
 from profiler.data import prepare_data
 from profiler.pytest_plugin import SMALL_DATA
 from profiler.results import STATUS_OK
-from profiler.runner import Runner, RunSettings
+from profiler.runner import Runner
+from profiler.settings import MeasureSettings, Target
 
 pytestmark = pytest.mark.tensorflow
 
@@ -20,9 +21,9 @@ pytestmark = pytest.mark.tensorflow
 @pytest.fixture(scope="module")
 def measured(data_cache):
     source, _ = prepare_data(SMALL_DATA, data_cache)
-    settings = RunSettings(batch_size=32, workers=2, epochs=5, idle_epochs=2, step_ms=20.0, timeout_s=180.0)
+    settings = MeasureSettings(batch_size=32, workers=2, epochs=5, idle_epochs=2, step_ms=20.0, timeout_s=180.0)
     with Runner(source, settings) as runner:
-        results = {name: runner.run(name) for name in ("generator", "generator_prefetch", "preload")}
+        results = {name: runner.run(Target.scenario(name)) for name in ("generator", "generator_prefetch", "preload")}
     for result in results.values():
         assert result.status == STATUS_OK, result.error
     return results

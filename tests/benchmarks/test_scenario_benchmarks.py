@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from scenarios import REGISTRY
+from profiler.registry import registered
 
 pytestmark = [pytest.mark.bench, pytest.mark.tensorflow]
 
 
-@pytest.mark.parametrize("name", list(REGISTRY))
+@pytest.mark.parametrize("name", list(registered()))
 def test_scenario(pipeline_benchmark, name):
     result = pipeline_benchmark.scenario(name, epochs=5, idle_epochs=1)
     assert result.samples_per_epoch == 320

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from profiler.ceiling import Ceiling, measure_ceiling
+from profiler.codec import decode, encode
 
 
 def spin_2ms(index: int) -> None:
@@ -29,7 +31,7 @@ def test_real_data_ceiling_counts_decoding_and_reading(tiny_images):
     assert 0 < ceiling.work_per_sample_s < 0.05
     assert ceiling.read_mb_per_s > 0 and ceiling.mb_per_sample > 0
     assert ceiling.samples_per_s == min(ceiling.compute_samples_per_s, ceiling.read_samples_per_s)
-    assert Ceiling.from_dict(ceiling.to_dict()) == ceiling
+    assert decode(Ceiling, json.loads(json.dumps(encode(ceiling)))) == ceiling
 
 
 def test_more_cores_raise_a_compute_bound_ceiling(tiny_images):

@@ -11,11 +11,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from profiler.results import FORMAT_VERSION
+from profiler.storage import FORMAT_VERSION
 from tests.helpers import profiler_command, subprocess_env
 
 REQUIRED_KEYS = {
-    "name", "status", "error", "baseline_rss_mb", "peak_rss_mb", "peak_pss_mb", "ru_maxrss_mb",
+    "name", "status", "error", "baseline_rss_mib", "peak_rss_mib", "peak_pss_mib", "ru_maxrss_mib",
     "first_batch_s", "warmup_epoch_s", "batches_per_s", "samples_per_s", "batches_per_s_min",
     "batches_per_s_max", "idle_fraction", "wait_p50_ms", "wait_p95_ms", "cpu_s", "fingerprint",
 }
@@ -62,7 +62,7 @@ def test_run_prints_the_table_and_writes_versioned_json(workdir):
     assert data["format_version"] == FORMAT_VERSION
     assert data["metadata"]["packages"]["tensorflow"].startswith("2.21")
     assert data["metadata"]["machine"]["cpu_count"] >= 1
-    assert data["options"]["step_ms"] == 5.0 and data["options"]["batch_size"] == 8
+    assert data["settings"]["step_ms"] == 5.0 and data["settings"]["batch_size"] == 8
     assert [s["name"] for s in data["scenarios"]] == ["generator", "preload"]
     for scenario in data["scenarios"]:
         assert scenario.keys() >= REQUIRED_KEYS
@@ -177,10 +177,10 @@ def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
     )
     assert completed.returncode == 1, completed.stderr
     data = _results(workdir)
-    assert data["options"]["pipeline_arguments"] == {
-        "user_pipelines:make": {"batches": 4, "delay_s": 0.001},
-        "no_such_module:make": {}, "user_pipelines:returns_int": {}, "user_pipelines:raises": {},
-    }
+    assert data["targets"] == [
+        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 4, "delay_s": 0.001}},
+        *({"kind": "pipeline", "reference": name, "arguments": {}} for name in pipelines[1:]),
+    ]
     by_name = {s["name"]: s for s in data["scenarios"]}
     assert list(by_name) == pipelines  # no built-in scenario unless --scenario asks for one
     good = by_name["user_pipelines:make"]

@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from profiler.consumer import CONSUMER_KERAS, GpuUtilization
+from profiler.consumer import GpuUtilization
 from profiler.results import STATUS_OK
-from profiler.runner import Runner, RunSettings
+from profiler.runner import Runner
+from profiler.settings import CONSUMER_KERAS, MeasureSettings, Target
 from tests.conftest import TINY_BATCH
 
 
@@ -16,20 +17,20 @@ from tests.conftest import TINY_BATCH
 def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tiny_images, no_leftover_children):
     # slow_30ms makes each batch on request in 30 ms, with nothing read ahead, so whatever the
     # training step costs, every steady-state wait is the 30 ms of making the next batch.
-    settings = RunSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0,
+    settings = MeasureSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0,
                            timeout_s=120.0, consumer=CONSUMER_KERAS)
     with Runner(tiny_images, settings) as runner:
-        slow = runner.run("tests.fakes:SLOW_30MS")
-        real = runner.run("generator")
+        slow = runner.run(Target.scenario("tests.fakes:SLOW_30MS"))
+        real = runner.run(Target.scenario("generator"))
         # Keras's PyDataset adapter allows one iterator at a time: the model must be built without a second.
-        pydataset = runner.run("pydataset")
+        pydataset = runner.run(Target.scenario("pydataset"))
     assert slow.status == STATUS_OK, slow.error
     assert slow.step_device == "CPU:0"
     assert slow.wait_p50_ms == pytest.approx(30.0, abs=6.0)
     # A real step of a small model on 4 tiny images, not the 200 ms --step-ms of the simulated one.
     assert 0 < slow.step_p50_ms < 100
     assert slow.idle_fraction == pytest.approx(slow.idle_s / (slow.idle_s + slow.compute_s))
-    assert slow.gpu_utilization is None  # no GPU here
+    assert slow.gpu_utilization_percent is None  # no GPU here
     assert real.status == STATUS_OK, real.error
     assert real.step_device == "CPU:0" and real.step_p50_ms < 100
     assert real.fingerprint.samples == tiny_images.num_samples

@@ -20,7 +20,8 @@ SCRIPT = textwrap.dedent(
 
     import psutil
 
-    from scenarios import REGISTRY, PipelineContext
+    from profiler.registry import registered
+    from profiler.scenario import PipelineContext
 
     def pool_processes():
         return [p for p in psutil.Process().children()
@@ -29,7 +30,7 @@ SCRIPT = textwrap.dedent(
     if __name__ == "__main__":
         source = pickle.loads(bytes.fromhex(sys.argv[1]))
         context = PipelineContext(source, batch_size=int(sys.argv[2]), workers=2, temp_dir=Path(sys.argv[3]))
-        with REGISTRY["multiprocessing"].open(context) as dataset:
+        with registered()["multiprocessing"].open(context) as dataset:
             for images, labels in dataset:
                 break  # stop the first epoch after one batch
             pool = pool_processes()

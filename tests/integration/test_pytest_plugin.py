@@ -50,7 +50,7 @@ def test_pipeline(pipeline_benchmark):
     # 8 batches of 10 ms each: an epoch cannot take less than 80 ms.
     assert bench["stats"]["min"] >= 0.08 and bench["stats"]["median"] < 0.08 * 3
     extra = bench["extra_info"]
-    for key in ("peak_rss_mb", "peak_pss_mb", "idle_fraction", "first_batch_s", "wait_p95_ms", "samples_per_s"):
+    for key in ("peak_rss_mib", "peak_pss_mib", "idle_fraction", "first_batch_s", "wait_p95_ms", "samples_per_s"):
         assert key in extra, key
     # A batch takes at least 10 ms and the step 5 ms: even with tf.data's injected read-ahead the
     # step waits at least 10 - 5 ms for each batch, so at least half of the time.
@@ -81,13 +81,13 @@ def test_memory_budget_assertions(pytester):
     _write_user_tests(pytester, '''
 def test_within_budget(pipeline_benchmark):
     result = pipeline_benchmark(make_dataset, step_ms=1, epochs=1, idle_epochs=1)
-    assert result.peak_rss_mb < 100
+    assert result.peak_rss_mib < 100
 
 
 def test_over_budget(pipeline_benchmark):
     result = pipeline_benchmark(make_dataset, arguments={"allocate_mib": 200}, step_ms=1, epochs=1, idle_epochs=1)
-    assert result.peak_rss_mb >= 200  # what it really allocates
-    assert result.peak_rss_mb < 100, "over the memory budget"
+    assert result.peak_rss_mib >= 200  # what it really allocates
+    assert result.peak_rss_mib < 100, "over the memory budget"
 ''')
     outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     outcome.assert_outcomes(passed=1, failed=1)

@@ -8,7 +8,8 @@ import psutil
 import pytest
 
 from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_OK, STATUS_TIMEOUT
-from profiler.runner import Runner, RunSettings
+from profiler.runner import Runner
+from profiler.settings import MeasureSettings, Target
 
 STEP_MS = 20.0
 
@@ -16,27 +17,27 @@ STEP_MS = 20.0
 def run(source, references, **settings):
     merged = dict(batch_size=16, workers=1, epochs=2, idle_epochs=2, step_ms=STEP_MS, timeout_s=60.0)
     merged.update(settings)
-    with Runner(source, RunSettings(**merged)) as runner:
-        return [runner.run(reference) for reference in references]
+    with Runner(source, MeasureSettings(**merged)) as runner:
+        return [runner.run(Target.scenario(reference)) for reference in references]
 
 
 def test_known_allocation_shows_in_peak_rss(tiny_images, no_leftover_children):
     (result,) = run(tiny_images, ["tests.fakes:ALLOCATE_300MB"])
     assert result.status == STATUS_OK, result.error
-    assert result.peak_rss_mb >= 300
+    assert result.peak_rss_mib >= 300
     # Nothing else of that size happens in the worker: the excess is interpreter noise.
-    assert result.peak_rss_mb < 300 * 1.25
+    assert result.peak_rss_mib < 300 * 1.25
     # Cross-check with the kernel's own peak for the worker (the baseline itself may shrink a little).
-    assert result.ru_maxrss_mb - result.baseline_rss_mb >= 300 * 0.98
+    assert result.ru_maxrss_mib - result.baseline_rss_mib >= 300 * 0.98
 
 
 def test_memory_of_child_processes_counts(tiny_images, no_leftover_children):
     (result,) = run(tiny_images, ["tests.fakes:CHILD_ALLOCATE_200MB"], epochs=1, idle_epochs=1)
     assert result.status == STATUS_OK, result.error
-    assert result.peak_rss_mb >= 200
-    assert result.peak_pss_mb >= 200
+    assert result.peak_rss_mib >= 200
+    assert result.peak_pss_mib >= 200
     # The worker itself never held the block, so its own ru_maxrss must not show it.
-    assert result.ru_maxrss_mb - result.baseline_rss_mb < 100
+    assert result.ru_maxrss_mib - result.baseline_rss_mib < 100
 
 
 def test_idle_fraction_matches_arithmetic_without_read_ahead(tiny_images):

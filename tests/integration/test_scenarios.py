@@ -6,20 +6,22 @@ import psutil
 import pytest
 
 from profiler.fingerprint import dataset_fingerprint
+from profiler.measure_run import checked
+from profiler.registry import registered
 from profiler.results import STATUS_OK
-from profiler.runner import Runner, RunSettings
-from scenarios import REGISTRY
+from profiler.runner import Runner
+from profiler.settings import MeasureSettings, ServiceSettings, Target
 from tests.conftest import TINY_BATCH
 
 pytestmark = pytest.mark.tensorflow
 
-SETTINGS = RunSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0)
+SETTINGS = MeasureSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0)
 
 
 @pytest.fixture(scope="module")
 def image_results(tiny_images):
     with Runner(tiny_images, SETTINGS) as runner:
-        return {name: runner.run(name) for name in REGISTRY}
+        return {name: runner.run(Target.scenario(name)) for name in registered()}
 
 
 def test_every_scenario_completes(image_results):
@@ -33,7 +35,7 @@ def test_every_scenario_delivers_exactly_the_dataset(image_results, tiny_images)
     assert expected.image_shape == (24, 32, 3)
     assert (expected.image_dtype, expected.label_dtype) == ("float32", "int32")
     for name, result in image_results.items():
-        if REGISTRY[name].pixels_may_differ:
+        if registered()[name].pixels_may_differ:
             # 48 -> 32 columns is not a whole-number factor: TensorFlow's resize may round apart.
             assert result.fingerprint.same_samples(expected), name
         else:
@@ -46,7 +48,8 @@ def test_tensorflow_decode_equals_opencv_at_a_whole_number_scale(data_cache):
     source, _ = prepare_data(DataSpec(kind="images", samples=40, height=24, width=24, source_size=48, seed=3),
                              data_cache)
     with Runner(source, SETTINGS) as runner:
-        result = runner.run("parallel_map").with_reference(dataset_fingerprint(source, TINY_BATCH))
+        target = Target.scenario("parallel_map")
+        result = checked(runner.run(target), target, dataset_fingerprint(source, TINY_BATCH), None)
     assert result.status == STATUS_OK, result.error
     assert result.data_status == "same"
 
@@ -59,8 +62,8 @@ def test_partial_last_batch_counts_real_samples(image_results):
 
 def test_metrics_are_filled_and_consistent(image_results):
     for name, result in image_results.items():
-        assert result.baseline_rss_mb > 300, f"{name}: baseline is taken after importing TensorFlow"
-        assert result.peak_rss_mb is not None and result.peak_pss_mb is not None, name
+        assert result.baseline_rss_mib > 300, f"{name}: baseline is taken after importing TensorFlow"
+        assert result.peak_rss_mib is not None and result.peak_pss_mib is not None, name
         assert result.batches_per_s_min <= result.batches_per_s <= result.batches_per_s_max, name
         assert 0 < result.first_batch_s <= result.warmup_epoch_s, name
         assert result.build_s <= result.first_batch_s, name
@@ -80,20 +83,20 @@ def test_generators_state_their_prefetch_options(image_results):
 
 def test_preload_holds_the_dataset_in_memory(image_results, tiny_images):
     dataset_mib = 70 * tiny_images.spec.sample_bytes / (1 << 20)
-    assert image_results["preload"].peak_rss_mb >= dataset_mib
+    assert image_results["preload"].peak_rss_mib >= dataset_mib
 
 
 def test_multiprocessing_memory_includes_its_pool(image_results):
     # Each spawned pool process imports numpy and OpenCV: tens of MiB that only a tree sampler sees.
     result = image_results["multiprocessing"]
-    assert result.peak_rss_mb > 2 * 20
-    assert result.peak_pss_mb > 20
+    assert result.peak_rss_mib > 2 * 20
+    assert result.peak_pss_mib > 20
 
 
 def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_children):
     expected = dataset_fingerprint(tiny_arrays, TINY_BATCH)
     with Runner(tiny_arrays, SETTINGS) as runner:
-        results = [runner.run(name) for name in ("preload", "multiprocessing", "tfrecord")]
+        results = [runner.run(Target.scenario(name)) for name in ("preload", "multiprocessing", "tfrecord")]
     for result in results:
         assert result.status == STATUS_OK, result.error
         assert result.fingerprint == expected, result.name
@@ -112,19 +115,19 @@ def test_no_process_outlives_the_scenarios(image_results):
 def test_data_service_ran_its_own_servers(image_results):
     result = image_results["data_service"]
     # Three extra interpreters, each with TensorFlow imported, belong to the measured tree.
-    assert result.peak_rss_mb > 3 * 300
+    assert result.peak_rss_mib > 3 * 300
 
 
 def test_data_service_uses_an_existing_cluster_when_given_one(tiny_images):
     from dataclasses import replace
 
-    from profiler.service_cluster import LocalCluster
+    from scenarios._service_cluster import LocalCluster
 
     cluster = LocalCluster(workers=1).start()
     try:
-        settings = replace(SETTINGS, scenario_options={"dispatcher": cluster.target})
+        settings = replace(SETTINGS, service=ServiceSettings(dispatcher=cluster.target))
         with Runner(tiny_images, settings) as runner:
-            result = runner.run("data_service")
+            result = runner.run(Target.scenario("data_service"))
         servers = [p.pid for p in cluster.processes]
         assert all(psutil.pid_exists(pid) for pid in servers), "the runner must not stop a cluster it did not start"
     finally:
@@ -132,4 +135,4 @@ def test_data_service_uses_an_existing_cluster_when_given_one(tiny_images):
     assert result.status == STATUS_OK, result.error
     assert result.fingerprint.same_samples(dataset_fingerprint(tiny_images, TINY_BATCH))
     # No servers of its own this time: only the trainer's process is in the measured tree.
-    assert result.peak_rss_mb < 300
+    assert result.peak_rss_mib < 300

@@ -9,26 +9,27 @@ from dataclasses import replace
 import pytest
 
 from profiler.data import prepare_data
-from profiler.growth import CONSTANT, LINEAR
+from profiler.forecast import CONSTANT, LINEAR
+from profiler.measure_run import RunPlan, SweepPlan, measure_sweep
 from profiler.results import STATUS_OK, STATUS_SKIPPED
-from profiler.runner import Runner, RunSettings
-from profiler.sweep import SweepResult, measure_sweep
+from profiler.runner import Runner
+from profiler.settings import MeasureSettings, Target
 from tests.conftest import TINY_SPEC
 from tests.helpers import profiler_command, subprocess_env
 
 GROW = "tests.fakes:GROW_512KIB_PER_SAMPLE"
 CONSTANT_80 = "tests.fakes:CONSTANT_80MB"
-SETTINGS = RunSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0)
+SETTINGS = MeasureSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0)
+
+
+def plan(data_cache, sizes, names, settings=SETTINGS, spec=TINY_SPEC, target=4096):
+    run = RunPlan(settings, tuple(Target.scenario(name) for name in names), spec, data_cache, measure_ceiling=False)
+    return SweepPlan(run, sizes, target_samples=target, memory_budget_mib=100_000.0)
 
 
 def sweep(data_cache, sizes, names, available_mib):
     saved = []
-    empty = SweepResult(metadata={}, options={"sizes": list(sizes), "step_ms": 1.0}, data={},
-                        target_samples=4096, memory_budget_mb=100_000.0)
-    result = measure_sweep(
-        empty, names, TINY_SPEC, SETTINGS, lambda spec: prepare_data(spec, data_cache)[0], saved.append,
-        available_mib=lambda: available_mib,
-    )
+    result = measure_sweep(plan(data_cache, sizes, names), save=saved.append, available_mib=lambda: available_mib)
     return result, saved
 
 
@@ -37,7 +38,7 @@ def test_known_growth_is_fitted_and_a_size_too_big_is_skipped(data_cache, no_lef
     # 1 GiB, more than the 700 MiB made to look available, so it must not start there.
     result, saved = sweep(data_cache, (64, 128, 256, 2048), [GROW, CONSTANT_80], available_mib=700.0)
     assert len(saved) == 8, "the sweep is saved after every scenario"
-    growths = {g.name: g for g in result.growths()}
+    growths = {g.name: g for g in result.growths}
     grow, constant = growths[GROW], growths[CONSTANT_80]
     assert grow.sizes == (64, 128, 256)
     assert grow.memory.model == LINEAR
@@ -68,7 +69,7 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
     assert completed.returncode == 0, completed.stderr + completed.stdout
     (folder,) = output.iterdir()
     data = json.loads((folder / "sweep.json").read_text())
-    assert data["kind"] == "sweep" and [run["data"]["samples"] for run in data["runs"]] == [96, 192, 384]
+    assert data["kind"] == "sweep" and [run["data"]["spec"]["samples"] for run in data["runs"]] == [96, 192, 384]
     fits = {fit["name"]: fit for fit in data["fits"]}
     # preload holds at least the decoded data, 48 KiB a sample; the generator holds a batch or two.
     assert fits["preload"]["memory"]["model"] == "linear"
@@ -88,29 +89,26 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
 def test_preload_peak_at_twice_the_largest_size_is_predicted_within_15_percent(data_cache, no_leftover_children):
     spec = replace(TINY_SPEC, height=64, width=64, source_size=64)
     settings = replace(SETTINGS, epochs=1, timeout_s=180.0)
-    prepare = lambda sized: prepare_data(sized, data_cache)[0]  # noqa: E731
-    empty = SweepResult(metadata={}, options={"sizes": [200, 400, 800, 1600], "step_ms": 1.0}, data={},
-                        target_samples=3200, memory_budget_mb=100_000.0)
-    swept = measure_sweep(empty, ["preload"], spec, settings, prepare, lambda s: None)
-    (growth,) = swept.growths()
+    swept = measure_sweep(plan(data_cache, (200, 400, 800, 1600), ["preload"], settings, spec, target=3200))
+    (growth,) = swept.growths
     # Memory only: epochs of a few milliseconds are too noisy here to extrapolate, and need not be.
     assert growth.memory.unreliable_reason() is None
-    with Runner(prepare(replace(spec, samples=3200)), settings) as runner:
-        real = runner.run("preload")
+    with Runner(prepare_data(replace(spec, samples=3200), data_cache)[0], settings) as runner:
+        real = runner.run(Target.scenario("preload"))
     assert real.status == STATUS_OK, real.error
     predicted_growth = growth.memory.predict(3200)
     # The growth above the baseline is the part that is predicted: judge it alone, not diluted by the
     # half a GiB of TensorFlow that both sides share.
-    assert predicted_growth == pytest.approx(real.peak_rss_mb, rel=0.15)
+    assert predicted_growth == pytest.approx(real.peak_rss_mib, rel=0.15)
 
 
 def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(tiny_images, no_leftover_children):
     # 70 samples of 24x32x3 float32 are 0.6 MiB: with 0.5 MiB available, preload cannot hold them.
     with Runner(tiny_images, SETTINGS, available_mib=lambda: 0.5) as runner:
-        held = runner.run("preload")
-        streaming = runner.run(CONSTANT_80)
+        held = runner.run(Target.scenario("preload"))
+        streaming = runner.run(Target.scenario(CONSTANT_80))
     assert held.status == STATUS_SKIPPED
     assert "holds the whole decoded dataset, 0.6 MiB at least" in held.error
     assert "exceeds the 0.5 MiB of memory available now" in held.error
-    assert held.wall_s is None and held.peak_rss_mb is None
+    assert held.wall_s is None and held.peak_rss_mib is None
     assert streaming.status == STATUS_OK, "a scenario without a forecast is not held back"

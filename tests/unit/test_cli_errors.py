@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from profiler.cli import main
+from profiler.commands import main
 from tests.helpers import profiler_command, subprocess_env
 
 
@@ -103,7 +103,7 @@ def test_entry_point_exit_code_and_no_traceback(isolated):
     [("16GiB", 16 * 1024), ("16G", 16 * 1024), ("512MiB", 512), ("1.5 gib", 1536), ("2GB", 2e9 / 2**20)],
 )
 def test_memory_budget_units(text, mib):
-    from profiler.cli import memory_size
+    from profiler.commands.arguments import memory_size
 
     assert memory_size(text) == pytest.approx(mib)
 

@@ -9,23 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from profiler.cli import main
-from profiler.compare import ComparisonMarkdownReporter, Threshold, compare_runs, parse_thresholds
+from profiler.commands import main
+from profiler.compare import Threshold, compare_runs, parse_thresholds
 from profiler.errors import ProfilerError
-from profiler.results import load_run
+from profiler.reporters.compare import ComparisonMarkdownReporter
+from profiler.storage import load_run
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 BASE, NEW = str(DATA / "run_base.json"), str(DATA / "run_new.json")
 
 
-def _comparison(fail_on="samples_per_s:10%,peak_rss_mb:15%,idle_fraction:0.05"):
+def _comparison(fail_on="samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"):
     return compare_runs(load_run(BASE), load_run(NEW), parse_thresholds(fail_on))
 
 
 def test_flags_exactly_the_metrics_that_crossed_their_thresholds():
     comparison = _comparison()
     assert comparison.failed
-    assert sorted(comparison.regressions) == [("cache", "peak_rss_mb"), ("generator", "samples_per_s")]
+    assert sorted(comparison.regressions) == [("cache", "peak_rss_mib"), ("generator", "samples_per_s")]
     verdicts = {(s.name, c.metric): c.verdict for s in comparison.scenarios for c in s.changes if c.verdict}
     assert verdicts[("generator_prefetch", "samples_per_s")] == "ok"  # 5% worse, limit 10%
     assert verdicts[("preload", "samples_per_s")] == "within noise"  # 20% worse, epochs spread 50%
@@ -54,14 +55,14 @@ def test_cli_exit_codes_and_markdown(tmp_path, capsys):
     markdown = tmp_path / "comment.md"
     assert main(["compare", BASE, NEW, "--markdown", str(markdown)]) == 1
     out = capsys.readouterr().out
-    assert "FAILED: generator samples_per_s, cache peak_rss_mb." in out
+    assert "FAILED: generator samples_per_s, cache peak_rss_mib." in out
     assert "Only in" in out and "Warning: generator_prefetch" in out
     text = markdown.read_text()
     assert text.startswith("## Input pipeline comparison")
-    assert "**FAILED: generator samples_per_s, cache peak_rss_mb.**" in text
+    assert "**FAILED: generator samples_per_s, cache peak_rss_mib.**" in text
     assert "| generator | samples/s | 5,008 | 3,506 | -30.0% | **REGRESSION (limit 10%)** |" in text
     # Looser limits: nothing fails.
-    assert main(["compare", BASE, NEW, "--fail-on", "samples_per_s:35%,peak_rss_mb:50%"]) == 0
+    assert main(["compare", BASE, NEW, "--fail-on", "samples_per_s:35%,peak_rss_mib:50%"]) == 0
     assert "PASSED: no check failed." in capsys.readouterr().out
     # A run compared with itself never fails.
     assert main(["compare", BASE, BASE]) == 0
@@ -81,7 +82,7 @@ def test_a_scenario_that_stops_completing_is_a_regression(tmp_path):
 def test_markdown_comparison_matches_golden():
     stream = io.StringIO()
     ComparisonMarkdownReporter(stream).render(
-        compare_runs(load_run(BASE), load_run(NEW), parse_thresholds("samples_per_s:10%,peak_rss_mb:15%"),
+        compare_runs(load_run(BASE), load_run(NEW), parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"),
                      base_label="base.json", new_label="new.json")
     )
     path = DATA / "compare_golden.md"

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from profiler.codec import decode, encode
 from profiler.fingerprint import Fingerprint, FingerprintBuilder
 
 
@@ -52,5 +55,5 @@ def test_dtype_and_shape_are_recorded():
 def test_round_trip():
     images, labels = _data()
     fingerprint = _fingerprint([(images, labels)])
-    assert Fingerprint.from_dict(fingerprint.to_dict()) == fingerprint
+    assert decode(Fingerprint, json.loads(json.dumps(encode(fingerprint)))) == fingerprint
     assert len(fingerprint.short) == 8

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from profiler.growth import CONSTANT, LINEAR, MIN_SIZES, fit_growth
+from profiler.codec import decode, encode
+from profiler.forecast import CONSTANT, LINEAR, MIN_SIZES, Fit, fit_growth
 
 SIZES = (1000, 2000, 4000, 8000)
 
@@ -55,7 +58,7 @@ def test_a_curve_is_a_poor_fit_and_says_so():
 
 def test_round_trip_through_json_form():
     fit = fit_growth(SIZES, [1.0, 2.0, 4.1, 7.9], min_change=0.1, floor=0.05)
-    assert type(fit).from_dict(fit.to_dict()) == fit
+    assert decode(Fit, json.loads(json.dumps(encode(fit)))) == fit
 
 
 def test_mismatched_input_is_refused():

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from profiler.cli import main
-from profiler.reporting import MarkdownReporter, TerminalReporter, write_report
-from profiler.results import FORMAT_VERSION, load_run
+from profiler.commands import main
+from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter, write_run_report
+from profiler.storage import FORMAT_VERSION, load_run
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -30,13 +30,13 @@ def _check_golden(name: str, text: str) -> None:
 
 def test_markdown_report_matches_golden():
     stream = io.StringIO()
-    MarkdownReporter(stream).render(load_run(DATA / "run_base.json"), {"Memory": "memory.png"})
+    RunMarkdownReporter(stream).render(load_run(DATA / "run_base.json"), {"Memory": "memory.png"})
     _check_golden("report_golden.md", stream.getvalue())
 
 
 def test_terminal_table_matches_golden():
     stream = io.StringIO()
-    TerminalReporter(stream, width=120, color=False).render(load_run(DATA / "run_base.json"))
+    RunTerminalReporter(stream, width=120, color=False).render(load_run(DATA / "run_base.json"))
     _check_golden("table_golden.txt", stream.getvalue())
 
 
@@ -71,7 +71,7 @@ def test_write_report_without_measurements_still_writes_markdown(tmp_path):
     data["recommendation"] = None
     path = tmp_path / "results.json"
     path.write_text(json.dumps(data))
-    report = write_report(load_run(path), tmp_path / "out").read_text()
+    report = write_run_report(load_run(path), tmp_path / "out").read_text()
     assert "No recommendation" in report
     assert "![" not in report.split("## Plots")[0]
 
@@ -80,7 +80,7 @@ def test_write_report_without_measurements_still_writes_markdown(tmp_path):
     ("content", "expected"),
     [
         (json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}),
-         f"is results format version {FORMAT_VERSION + 1}, this profiler reads version {FORMAT_VERSION}"),
+         f"is results format version {FORMAT_VERSION + 1}, this profiler reads versions 1 to {FORMAT_VERSION}"),
         ("{broken", "is not valid JSON"),
         (json.dumps({"scenarios": []}), "has no format_version"),
         (json.dumps({"format_version": FORMAT_VERSION, "scenarios": [{"status": "ok"}]}), "is malformed"),
@@ -101,8 +101,8 @@ def test_report_of_a_missing_file(tmp_path, capsys):
 
 
 def test_sweep_report_and_table_match_golden():
-    from profiler.sweep import load_sweep
-    from profiler.sweep_reporting import SweepMarkdownReporter, SweepTerminalReporter
+    from profiler.reporters.sweep import SweepMarkdownReporter, SweepTerminalReporter
+    from profiler.storage import load_sweep
 
     sweep = load_sweep(DATA / "sweep.json")
     stream = io.StringIO()

@@ -5,26 +5,24 @@ import json
 
 import pytest
 
+from profiler.data import DataSpec
 from profiler.errors import ProfilerError
 from profiler.fingerprint import Fingerprint
+from profiler.metadata import Metadata
 from profiler.recommend import recommend
-from profiler.reporting import TerminalReporter
-from profiler.results import (
-    FORMAT_VERSION,
-    RunResult,
-    ScenarioResult,
-    load_run,
-    save_run,
-    verdict_for,
-)
+from profiler.reporters.run import RunTerminalReporter
+from profiler.results import DataRecord, Pick, RunResult, ScenarioResult, verdict_for
+from profiler.settings import MeasureSettings, Target
+from profiler.storage import FORMAT_VERSION, load_run, save_run
 
+AT = "at 20 ms/step"
 FINGERPRINT = Fingerprint(70, 5, (24, 32, 3), "float32", "int32", "00112233445566ff")
 
 
 def scenario(name, idle, samples_per_s, grows=False, status="ok", **extra):
     return ScenarioResult(
         name=name, status=status, idle_fraction=idle, samples_per_s=samples_per_s,
-        memory_grows_with_data=grows, peak_rss_mb=extra.pop("peak_rss_mb", 10.0),
+        memory_grows_with_data=grows, peak_rss_mib=extra.pop("peak_rss_mib", 10.0),
         fingerprint=FINGERPRINT, fingerprint_matches=extra.pop("fingerprint_matches", True), **extra,
     )
 
@@ -42,7 +40,7 @@ def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
     choice = recommend(
         [scenario("slow_stream", 0.01, 1000), scenario("fast_stream", 0.02, 3000),
          scenario("in_memory", 0.0, 90000, grows=True), scenario("waits", 0.4, 9000)],
-        step_ms=20,
+        at=AT,
     )
     assert choice.name == "fast_stream"
     assert choice.runner_up == "slow_stream"
@@ -50,23 +48,23 @@ def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
 
 
 def test_a_streaming_strategy_within_two_points_of_the_least_idle_counts_as_busy():
-    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.054, 3000)], step_ms=20)
+    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.054, 3000)], at=AT)
     assert choice.name == "stream"
     assert "nearly as busy as cache (3.6% idle)" in choice.reason
     # Beyond two points it no longer does.
-    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.058, 3000)], step_ms=20)
+    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.058, 3000)], at=AT)
     assert choice.name == "cache" and choice.runner_up == "stream"
 
 
 def test_in_memory_winner_names_the_streaming_fallback():
-    choice = recommend([scenario("preload", 0.01, 90000, grows=True), scenario("stream", 0.09, 3000)], step_ms=20)
+    choice = recommend([scenario("preload", 0.01, 90000, grows=True), scenario("stream", 0.09, 3000)], at=AT)
     assert choice.name == "preload"
     assert choice.runner_up == "stream"
     assert "if the full dataset does not fit in RAM, pick stream" in choice.reason
 
 
 def test_when_nothing_keeps_up_the_least_idle_wins_with_advice():
-    choice = recommend([scenario("a", 0.30, 5000), scenario("b", 0.25, 4000)], step_ms=5)
+    choice = recommend([scenario("a", 0.30, 5000), scenario("b", 0.25, 4000)], at="at 5 ms/step")
     assert choice.name == "b"
     assert choice.reason.startswith("no strategy keeps the step busy at 5 ms/step")
 
@@ -76,18 +74,19 @@ def test_failed_and_wrong_data_scenarios_are_never_recommended():
         [scenario("broken", None, None, status="failed"),
          scenario("wrong", 0.0, 99999, fingerprint_matches=False),
          scenario("right", 0.10, 100)],
-        step_ms=20,
+        at=AT,
     )
     assert choice.name == "right"
-    assert recommend([scenario("broken", None, None, status="crashed")], step_ms=20) is None
+    assert recommend([scenario("broken", None, None, status="crashed")], at=AT) is None
 
 
 def _run(scenarios):
     return RunResult(
-        metadata={"python": "3.11"}, options={"step_ms": 20.0, "batch_size": 16},
-        data={"description": "70 JPEG images 48x48 -> 24x32x3"}, expected_fingerprint=FINGERPRINT,
+        metadata=Metadata(python="3.11"), settings=MeasureSettings(step_ms=20.0, batch_size=16),
+        targets=tuple(Target.scenario(s.name) for s in scenarios),
+        data=DataRecord(DataSpec(samples=70, height=24, width=32, source_size=48)), expected_fingerprint=FINGERPRINT,
         scenarios=tuple(scenarios), created="2026-11-24T12:00:00+00:00",
-        recommendation={"name": "a", "reason": "because", "runner_up": None},
+        recommendation=Pick("a", "because", None),
     )
 
 
@@ -109,7 +108,7 @@ def test_json_round_trip(tmp_path):
 def test_other_format_versions_and_malformed_files_are_refused(tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}))
-    with pytest.raises(ProfilerError, match=f"format version {FORMAT_VERSION + 1}, this profiler reads"):
+    with pytest.raises(ProfilerError, match=f"format version {FORMAT_VERSION + 1}, this profiler reads versions"):
         load_run(path)
     path.write_text("{not json")
     with pytest.raises(ProfilerError, match="is not valid JSON"):
@@ -127,7 +126,7 @@ def test_terminal_report_shows_rows_failures_noise_and_the_pick():
         scenario("liar", 0.0, 5000.0, fingerprint_matches=False),
     ])
     stream = io.StringIO()
-    TerminalReporter(stream, width=200, color=False).render(run)
+    RunTerminalReporter(stream, width=200, color=False).render(run)
     text = stream.getvalue()
     assert "Input pipelines feeding a 20 ms training step: 70 JPEG images" in text
     assert "125 ±2%" in text

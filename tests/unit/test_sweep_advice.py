@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from profiler.data import DataSpec
 from profiler.errors import ProfilerError
-from profiler.results import STATUS_OK, STATUS_SKIPPED, RunResult, ScenarioResult, load_run, save_run
-from profiler.sweep import SweepResult, forecast_peak, load_sweep, save_sweep
+from profiler.forecast import NotMeasured, forecast_peak
+from profiler.metadata import Metadata
+from profiler.results import STATUS_OK, STATUS_SKIPPED, DataRecord, RunResult, ScenarioResult
+from profiler.settings import MeasureSettings, Target
+from profiler.storage import load_run, load_sweep, save_run, save_sweep
+from profiler.sweep import SweepResult
 
 SIZES = (1000, 2000, 4000, 8000)
 BASELINE = 500.0
@@ -16,8 +23,8 @@ def measured(name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=
     return ScenarioResult(
         name=name,
         status=STATUS_OK,
-        baseline_rss_mb=BASELINE,
-        peak_rss_mb=constant_mib + mib_per_sample * samples,
+        baseline_rss_mib=BASELINE,
+        peak_rss_mib=constant_mib + mib_per_sample * samples,
         epoch_s=(0.05 + s_per_sample * samples,) * 3,
         idle_fraction=idle,
         samples_per_s=1 / s_per_sample,
@@ -26,21 +33,25 @@ def measured(name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=
     )
 
 
+SETTINGS = MeasureSettings(step_ms=20.0)
+SPEC = DataSpec(height=64, width=64, channels=3)
+
+
 def sweep_of(laws, sizes=SIZES, target=20000, budget=8000.0):
+    targets = tuple(Target.scenario(name) for name in laws)
     runs = tuple(
         RunResult(
-            metadata={},
-            options={"step_ms": 20.0},
-            data={"samples": size, "description": f"{size} JPEG images"},
-            expected_fingerprint=None,
+            metadata=Metadata(),
+            settings=SETTINGS,
+            targets=targets,
+            data=DataRecord(replace(SPEC, samples=size)),
             scenarios=tuple(measured(name, size, **law) for name, law in laws.items()),
         )
         for size in sizes
     )
     return SweepResult(
-        metadata={}, options={"step_ms": 20.0, "sizes": list(sizes)}, data={"height": 64, "width": 64, "channels": 3},
-        runs=runs,
-        target_samples=target, memory_budget_mb=budget, budget_basis="--memory-budget",
+        metadata=Metadata(), settings=SETTINGS, targets=targets, spec=replace(SPEC, samples=sizes[0]), sizes=sizes,
+        runs=runs, target_samples=target, memory_budget_mib=budget, budget_basis="--memory-budget",
     )
 
 
@@ -54,12 +65,12 @@ LAWS = {
 
 def test_picks_the_fastest_that_fits_not_the_faster_one_that_does_not():
     sweep = sweep_of(LAWS)
-    predictions = {p.name: p for p in sweep.predictions()}
+    predictions = {p.name: p for p in sweep.predictions}
     assert predictions["preload"].peak_mib == pytest.approx(BASELINE + 20 + 20000)
     assert predictions["preload"].fits is False
     assert predictions["cache_file"].peak_mib == pytest.approx(BASELINE + 50)
     assert predictions["cache_file"].epoch_s == pytest.approx(0.05 + 0.002 * 20000)
-    advice = sweep.advice()
+    advice = sweep.advice
     assert advice.name == "cache_file"
     assert advice.runner_up == "generator"
     assert "preload would be faster" in advice.reason and "20,520 MiB" in advice.reason
@@ -67,37 +78,37 @@ def test_picks_the_fastest_that_fits_not_the_faster_one_that_does_not():
 
 def test_a_pick_that_writes_the_dataset_to_disk_says_how_much():
     laws = dict(LAWS, cache_file={"constant_mib": 50.0, "s_per_sample": 0.002, "disk": True})
-    advice = sweep_of(laws).advice()
+    advice = sweep_of(laws).advice
     assert advice.name == "cache_file"
     # 20,000 samples of 64x64x3 float32 are 48 KiB each: 937.5 MiB.
     assert "writes the decoded dataset to disk, about 938 MiB" in advice.reason
 
 
 def test_with_a_large_budget_the_fastest_wins():
-    assert sweep_of(LAWS, budget=64000.0).advice().name == "preload"
+    assert sweep_of(LAWS, budget=64000.0).advice.name == "preload"
 
 
 def test_a_strategy_that_keeps_the_step_busy_beats_a_faster_idle_one():
     laws = dict(LAWS, cache_file={"constant_mib": 50.0, "s_per_sample": 0.002, "idle": 0.30})
-    assert sweep_of(laws).advice().name == "generator"
+    assert sweep_of(laws).advice.name == "generator"
 
 
 def test_too_few_sizes_give_no_pick_and_say_why():
     sweep = sweep_of(LAWS, sizes=(1000, 2000))
-    advice = sweep.advice()
+    advice = sweep.advice
     assert advice.name is None
     assert "at least 3" in advice.reason
-    assert all(p.problem and "at least 3" in p.problem for p in sweep.predictions())
+    assert all(p.problem and "at least 3" in p.problem for p in sweep.predictions)
 
 
 def test_nothing_fits_names_the_smallest_need():
-    advice = sweep_of(LAWS, budget=100.0).advice()
+    advice = sweep_of(LAWS, budget=100.0).advice
     assert advice.name is None
     assert "no strategy is predicted to fit" in advice.reason and "generator" in advice.reason
 
 
 def test_far_beyond_the_measured_sizes_the_pick_is_flagged_as_estimate():
-    assert "estimates" in sweep_of(LAWS, target=10**6, budget=10**7).advice().reason
+    assert "estimates" in sweep_of(LAWS, target=10**6, budget=10**7).advice.reason
 
 
 def test_forecast_from_smaller_sizes():
@@ -116,10 +127,10 @@ def test_skipped_sizes_are_left_out_of_the_fit_and_listed():
     sweep = sweep_of(LAWS)
     last = sweep.runs[-1]
     skipped = ScenarioResult(name="preload", status=STATUS_SKIPPED, error="not started: too big")
-    runs = (*sweep.runs[:-1], RunResult(**{**last.__dict__, "scenarios": (skipped, *last.scenarios[1:])}))
-    growth = {g.name: g for g in SweepResult(**{**sweep.__dict__, "runs": runs}).growths()}["preload"]
+    runs = (*sweep.runs[:-1], replace(last, scenarios=(skipped, *last.scenarios[1:])))
+    growth = {g.name: g for g in replace(sweep, runs=runs).growths}["preload"]
     assert growth.sizes == SIZES[:-1]
-    assert growth.not_measured == ((8000, STATUS_SKIPPED, "not started: too big"),)
+    assert growth.not_measured == (NotMeasured(8000, STATUS_SKIPPED, "not started: too big"),)
     assert growth.memory.slope == pytest.approx(1.0)
 
 
@@ -128,11 +139,11 @@ def test_sweep_file_round_trip_and_kind_checks(tmp_path):
     path = tmp_path / "sweep.json"
     save_sweep(sweep, path)
     loaded = load_sweep(path)
-    assert loaded.advice() == sweep.advice()
-    assert [g.memory for g in loaded.growths()] == [g.memory for g in sweep.growths()]
+    assert loaded.advice == sweep.advice
+    assert [g.memory for g in loaded.growths] == [g.memory for g in sweep.growths]
     with pytest.raises(ProfilerError, match="not 'profiler run'"):
         load_run(path)
     run_path = tmp_path / "results.json"
     save_run(sweep.runs[0], run_path)
-    with pytest.raises(ProfilerError, match="is not a sweep"):
+    with pytest.raises(ProfilerError, match="not 'profiler sweep'"):
         load_sweep(run_path)

@@ -1,6 +1,6 @@
-"""Reporters of a sweep: the growth table, the prediction at the target size and the pick.
+"""A sweep's renderings: the growth table, the prediction at the target size and the pick.
 
-Like profiler.reporting, the terminal and markdown renderings share their cells and notes.
+Like the run's, the terminal and markdown renderings share their cells and notes.
 """
 
 from __future__ import annotations
@@ -13,21 +13,26 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from profiler.growth import Fit
-from profiler.reporting import COLUMNS as RUN_COLUMNS
-from profiler.reporting import (
+from profiler.forecast import CONSTANT, Fit, Prediction, ScenarioGrowth
+from profiler.reporters.common import (
     Note,
-    ceiling_line,
+    ceiling_note,
+    figure,
+    machine_section,
     markdown_answer,
+    markdown_notes,
+    markdown_plots,
     markdown_table,
     number,
     print_notes,
-    row_cells,
+    settings_rows,
     terminal_console,
     write_report_files,
 )
-from profiler.results import step_name
-from profiler.sweep import Prediction, ScenarioGrowth, SweepResult
+from profiler.reporters.run import COLUMNS as RUN_COLUMNS
+from profiler.reporters.run import markdown_headers, row_cells
+from profiler.results import STATUS_SKIPPED
+from profiler.sweep import SweepResult
 
 GROWTH_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Scenario", False),
@@ -55,15 +60,25 @@ def fit_text(fit: Fit | None, scale: float, error_scale: float) -> str:
     if fit is None:
         return "-"
     error = f"±{fit.max_error * error_scale:,.0f}"
-    if fit.model == "constant":
+    if fit.model == CONSTANT:
         return f"flat {error}"
     return f"{fit.slope * scale:,.3g} {error}"
+
+
+def fit_description(fit: Fit, unit: str, slope_unit: str, slope_scale: float = 1.0) -> str:
+    """Such as 'linear 10.5 MiB + 148 KiB per sample (±0.02)'; ``slope_unit`` says per how many samples."""
+    if fit.model == CONSTANT:
+        return f"constant {figure(fit.intercept)} {unit} (±{figure(fit.max_error)})"
+    return (
+        f"linear {figure(fit.intercept)} {unit} + {fit.slope * slope_scale:,.3g} {slope_unit} "
+        f"(±{figure(fit.max_error)})"
+    )
 
 
 def growth_cells(growth: ScenarioGrowth, prediction: Prediction | None) -> list[str]:
     cells = [
         growth.name,
-        "/".join(f"{value:,.0f}" for value in growth.peak_rss_mb) or "-",
+        "/".join(f"{value:,.0f}" for value in growth.peak_rss_mib) or "-",
         fit_text(growth.memory, 1024.0, 1.0),
         "/".join(f"{value * 1000:,.0f}" for value in growth.epoch_s) or "-",
         fit_text(growth.epoch, 1e6, 1000.0),
@@ -83,7 +98,7 @@ def growth_cells(growth: ScenarioGrowth, prediction: Prediction | None) -> list[
 
 def sweep_title(sweep: SweepResult) -> str:
     sizes = ", ".join(f"{n:,}" for n in sweep.sizes)
-    data = str(sweep.runs[0].data.get("description", "")) if sweep.runs else ""
+    data = sweep.runs[0].data.description if sweep.runs and sweep.runs[0].data else ""
     what = data.split(" ", 1)[-1] if data else "no data"  # drop the leading sample count
     target = f"; target {sweep.target_samples:,} samples" if sweep.target_samples else ""
     return f"Growth with dataset size ({sizes} samples{target}): {what}"
@@ -91,20 +106,19 @@ def sweep_title(sweep: SweepResult) -> str:
 
 def sweep_notes(sweep: SweepResult) -> list[Note]:
     found: list[Note] = []
-    for growth in sweep.growths():
-        for size, status, reason in growth.not_measured:
-            severity = "warning" if status == "skipped" else "error"
-            found.append(Note(f"{growth.name} at {size:,} samples: {status}: {reason}", severity))
+    for growth in sweep.growths:
+        for item in growth.not_measured:
+            severity = "warning" if item.status == STATUS_SKIPPED else "error"
+            found.append(Note(f"{growth.name} at {item.samples:,} samples: {item.status}: {item.reason}", severity))
         if not growth.data_usable and growth.sizes:
             found.append(Note(f"{growth.name}: delivered different data from the dataset; left out of the pick",
                               "error"))
-    for prediction in sweep.predictions():
+    for prediction in sweep.predictions:
         if prediction.problem is not None:
             found.append(Note(f"{prediction.name}: no prediction: its {prediction.problem}", "warning"))
     if sweep.target_samples is not None:
-        found.append(Note(f"Memory budget: {sweep.memory_budget_mb:,.0f} MiB ({sweep.budget_basis}).", "info"))
-    if sweep.ceiling:
-        found.append(Note(ceiling_line(sweep.ceiling), "info"))
+        found.append(Note(f"Memory budget: {sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis}).", "info"))
+    found += ceiling_note(sweep.ceiling)
     if sweep.interrupted:
         found.append(Note("Sweep interrupted: sizes and scenarios not listed did not run.", "warning"))
     return found
@@ -112,17 +126,25 @@ def sweep_notes(sweep: SweepResult) -> list[Note]:
 
 def advice_text(sweep: SweepResult) -> tuple[str | None, str]:
     """(name to pick or None, the rest of the closing sentence)."""
-    if sweep.target_samples is None:
+    advice = sweep.advice
+    if sweep.target_samples is None or advice is None:
         return None, ("No prediction: pass --target-samples N (the size of the full dataset) to predict peak "
                       "memory and epoch time there and get a pick")
-    advice = sweep.advice()
-    assert advice is not None
     if advice.name is None:
         return None, f"No pick at {sweep.target_samples:,} samples: {advice.reason}."
     rest = f": {advice.reason}."
     if advice.runner_up:
         rest += f" Runner-up: {advice.runner_up}."
     return advice.name, rest
+
+
+def _columns(sweep: SweepResult) -> tuple[tuple[str, bool], ...]:
+    return GROWTH_COLUMNS if sweep.target_samples is None else GROWTH_COLUMNS + TARGET_COLUMNS
+
+
+def _rows(sweep: SweepResult) -> list[list[str]]:
+    predictions = {p.name: p for p in sweep.predictions}
+    return [growth_cells(g, predictions.get(g.name)) for g in sweep.growths]
 
 
 class SweepTerminalReporter:
@@ -142,26 +164,18 @@ class SweepTerminalReporter:
     def table(self, sweep: SweepResult) -> Table:
         table = Table(title=sweep_title(sweep), caption=GROWTH_CAPTION, box=box.SIMPLE_HEAD, collapse_padding=True,
                       pad_edge=False, title_justify="left", caption_justify="left")
-        columns = _columns(sweep)
-        for header, right in columns:
+        for header, right in _columns(sweep):
             table.add_column(header, justify="right" if right else "left", overflow="fold")
         for index in (0, 1, 3):  # the name and the per-size figures stay on one line; the rest may wrap
             table.columns[index].no_wrap = True
-        predictions = {p.name: p for p in sweep.predictions()}
-        for growth in sweep.growths():
-            cells = growth_cells(growth, predictions.get(growth.name))
-            if len(cells) > len(GROWTH_COLUMNS):
-                fits = cells[len(GROWTH_COLUMNS) + 1]
-                styled: list[str | Text] = list(cells)
-                styled[len(GROWTH_COLUMNS) + 1] = Text(fits, style={"yes": "green", "NO": "bold red"}.get(fits, ""))
-                table.add_row(*styled)
-            else:
-                table.add_row(*cells)
+        fits_column = len(GROWTH_COLUMNS) + 1
+        for cells in _rows(sweep):
+            styled: list[str | Text] = list(cells)
+            if len(cells) > fits_column:
+                styled[fits_column] = Text(cells[fits_column],
+                                           style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""))
+            table.add_row(*styled)
         return table
-
-
-def _columns(sweep: SweepResult) -> tuple[tuple[str, bool], ...]:
-    return GROWTH_COLUMNS if sweep.target_samples is None else GROWTH_COLUMNS + TARGET_COLUMNS
 
 
 class SweepMarkdownReporter:
@@ -174,61 +188,43 @@ class SweepMarkdownReporter:
         target = f"{sweep.target_samples:,} samples" if sweep.target_samples else "the full dataset"
         write(
             f"**The question:** how do peak memory and epoch time grow with the number of samples, and which "
-            f"strategy is fastest while fitting in memory at {target}, feeding a {step_name(sweep.options)}?\n\n"
+            f"strategy is fastest while fitting in memory at {target}, feeding a {sweep.settings.step_name()}?\n\n"
         )
         write(markdown_answer(*advice_text(sweep)))
-        write("## Growth\n\n")
-        write(f"{sweep_title(sweep)}.\n\n")
+        write(f"## Growth\n\n{sweep_title(sweep)}.\n\n")
         columns = _columns(sweep)
-        predictions = {p.name: p for p in sweep.predictions()}
-        write(markdown_table([header.replace("\n", " ") for header, _ in columns],
-                             [growth_cells(g, predictions.get(g.name)) for g in sweep.growths()],
+        write(markdown_table([header.replace("\n", " ") for header, _ in columns], _rows(sweep),
                              [right for _, right in columns]))
         write(f"\n{GROWTH_CAPTION}\n\n")
-        fitted = [g for g in sweep.growths() if g.memory is not None and g.epoch is not None]
-        if fitted:
-            write("Fits:\n\n")
-            for growth in fitted:
-                assert growth.memory is not None and growth.epoch is not None
-                write(
-                    f"- `{growth.name}`: peak memory {growth.memory.describe('MiB', 'KiB per sample', 1024.0)}; "
-                    f"epoch {growth.epoch.describe('s', 'ms per 1,000 samples', 1e6)}\n"
-                )
-            write("\n")
-        labels = {"error": "**Error:** ", "warning": "**Note:** ", "info": ""}
-        for note in sweep_notes(sweep):
-            write(f"- {labels[note.severity]}{note.text}\n")
-        write("\n")
-        if plots:
-            write("## Plots\n\n")
-            for caption, path in plots.items():
-                write(f"### {caption}\n\n![{caption}]({path})\n\n")
+        write(self._fits(sweep))
+        write(markdown_notes(sweep_notes(sweep)) + "\n")
+        write(markdown_plots(plots))
         write("## Each size\n\n")
-        headers = [header.replace("-\n", "-").replace("\n", " ") for header, _ in RUN_COLUMNS]
         for run in sweep.runs:
-            write(f"### {int(run.data['samples']):,} samples\n\n")
-            write(markdown_table(headers, [row_cells(r) for r in run.scenarios], [right for _, right in RUN_COLUMNS]))
+            write(f"### {run.samples or 0:,} samples\n\n")
+            write(markdown_table(markdown_headers(RUN_COLUMNS), [row_cells(r) for r in run.scenarios],
+                                 [right for _, right in RUN_COLUMNS]))
             write("\n")
         write("## The sweep\n\n")
         rows = [["sizes", ", ".join(f"{n:,}" for n in sweep.sizes)],
                 ["target samples", f"{sweep.target_samples:,}" if sweep.target_samples else "-"],
-                ["memory budget", f"{sweep.memory_budget_mb:,.0f} MiB ({sweep.budget_basis})"]]
-        for key in ("batch_size", "epochs", "idle_epochs", "step_ms", "consumer", "workers", "timeout_s"):
-            if key in sweep.options:
-                value = sweep.options[key]
-                rows.append([key, f"{value:g}" if isinstance(value, float) else str(value)])
-        rows.append(["scenarios", ", ".join(sweep.options.get("scenarios", []))])
-        write(markdown_table(["Setting", "Value"], rows, [False, False]))
-        machine = sweep.metadata.get("machine", {})
-        write(
-            f"\nMachine: {machine.get('cpu_model', '?')}, {machine.get('usable_cpus', '?')} usable CPUs, "
-            f"{machine.get('memory_total_mb', '?')} MiB. Made by tf-pipeline-profiler "
-            f"{sweep.metadata.get('profiler_version', '?')} from the sweep of {sweep.created or 'an unknown time'}.\n"
-        )
+                ["memory budget", f"{sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis})"]]
+        write(markdown_table(["Setting", "Value"], rows + settings_rows(sweep.settings, sweep.targets),
+                             [False, False]))
+        write("\n" + machine_section(sweep.metadata, f"the sweep of {sweep.created or 'an unknown time'}"))
+
+    @staticmethod
+    def _fits(sweep: SweepResult) -> str:
+        lines = [
+            f"- `{g.name}`: peak memory {fit_description(g.memory, 'MiB', 'KiB per sample', 1024.0)}; "
+            f"epoch {fit_description(g.epoch, 's', 'ms per 1,000 samples', 1e6)}\n"
+            for g in sweep.growths if g.memory is not None and g.epoch is not None
+        ]
+        return "Fits:\n\n" + "".join(lines) + "\n" if lines else ""
 
 
 def write_sweep_report(sweep: SweepResult, folder: Path) -> Path:
-    from profiler.plots import write_sweep_plots  # matplotlib loads only when a report is made
+    from profiler.reporters.plots import write_sweep_plots  # matplotlib loads only when a report is made
 
     return write_report_files(
         folder,

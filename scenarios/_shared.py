@@ -1,75 +1,14 @@
-"""The small interface every scenario implements, and helpers the scenarios share."""
+"""Helpers the built-in strategies share; the scenario interface itself is profiler.scenario."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from profiler.data import DataSource
-
-# A batch is (images, labels): float32 [B, H, W, C] and int32 [B], numpy arrays or eager tensors.
-Batch = tuple[Any, Any]
-
-
-@dataclass(frozen=True)
-class PipelineContext:
-    """What a scenario gets to build its pipeline from."""
-
-    source: DataSource | None  # None for a user's pipeline, which brings its own data
-    batch_size: int
-    workers: int
-    # Scratch folder for this scenario alone; the runner deletes it afterwards.
-    temp_dir: Path
-    # Settings that only some scenarios read, such as the data service's dispatcher address.
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-
-class Scenario:
-    """One input-pipeline strategy.
-
-    ``open`` returns a context manager whose value is re-iterable: each ``iter()`` is one epoch
-    over every sample in batches of ``batch_size``, the last one partial. Whatever the pipeline
-    starts (pools, threads, files) is released when the context exits, also after an early stop.
-    Scenario modules import TensorFlow inside ``open`` only, so listing scenarios stays cheap and
-    the profiler's parent process never holds TensorFlow.
-    """
-
-    name: str = ""
-    summary: str = ""
-    description: str = ""
-    requires_tensorflow: bool = True
-    # True where peak memory holds the whole dataset, so it grows with the number of samples.
-    memory_grows_with_data: bool = False
-    # True where the decoded dataset is written to disk, which then needs room for all of it.
-    disk_grows_with_data: bool = False
-    # The tf.data options the scenario sets itself; the rest stay at TensorFlow's defaults.
-    tf_data_options: str = ""
-    # True where the scenario decodes with another library than OpenCV (TensorFlow's image ops),
-    # whose resize may round some pixels one level apart.
-    pixels_may_differ: bool = False
-    # The kinds of synthetic data (profiler.data.DATA_KINDS) the scenario can read.
-    data_kinds: tuple[str, ...] = ("images", "arrays")
-    # Why the scenario is left out of --scenario all (slow to start, say); empty: it is in.
-    opt_in: str = ""
-
-    def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
-        raise NotImplementedError
-
-    def validate(self) -> None:
-        """Fail early, in the worker and before TensorFlow is imported, when the scenario cannot run."""
-
-    def source_text(self) -> str | None:
-        """The code that defines this scenario: its module's source."""
-        try:
-            return inspect.getsource(inspect.getmodule(type(self)))  # type: ignore[arg-type]
-        except (OSError, TypeError):
-            return None
+from profiler.scenario import PipelineContext
 
 
 def output_signature(tf: Any, source: DataSource) -> tuple[Any, Any]:

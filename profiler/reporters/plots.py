@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult, idle_condition
-
-if TYPE_CHECKING:
-    from profiler.sweep import SweepResult
+from profiler.forecast import ScenarioGrowth
+from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
+from profiler.sweep import SweepResult
 
 # caption -> file name; the order is the order in the report.
 PLOT_FILES = {
@@ -36,7 +35,7 @@ def _save(figure: Any, path: Path) -> None:
     figure.savefig(path, format="png", metadata={"Software": None})
 
 
-def write_plots(run: RunResult, folder: Path) -> dict[str, str]:
+def write_run_plots(run: RunResult, folder: Path) -> dict[str, str]:
     """Draw every plot that the run has data for into ``folder``; return caption -> file name."""
     pyplot = _pyplot()
 
@@ -67,7 +66,7 @@ def _memory(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
         axes.plot(times, [point[1] for point in result.memory_timeline], label=result.name, linewidth=1.2)
     if not drawn:
         return False
-    baselines = sorted(r.baseline_rss_mb for r in drawn if r.baseline_rss_mb is not None)
+    baselines = sorted(r.baseline_rss_mib for r in drawn if r.baseline_rss_mib is not None)
     if baselines:
         # Every worker's baseline is within a few MiB of the others: one line marks them all.
         middle = baselines[len(baselines) // 2]
@@ -111,7 +110,7 @@ def _idle(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
     axes.axhline(100 * MODERATELY_INPUT_BOUND_AT, color="tab:orange", linestyle="--", linewidth=1,
                  label="moderately input-bound (5%)")
     axes.axhline(100 * INPUT_BOUND_AT, color="tab:red", linestyle="--", linewidth=1, label="input-bound (20%)")
-    axes.set_ylabel(f"idle % {idle_condition(run.options)}")
+    axes.set_ylabel(f"idle % {run.settings.idle_condition()}")
     axes.tick_params(axis="x", labelrotation=20)
     axes.legend(fontsize="small")
     axes.grid(axis="y", alpha=0.3)
@@ -146,65 +145,72 @@ SWEEP_PLOT_FILES = {
 def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
     """One line per scenario: measured points, the fitted growth, and the prediction at the target."""
     pyplot = _pyplot()
-    growths = [g for g in sweep.growths() if g.sizes]
+    growths = [g for g in sweep.growths if g.sizes]
     if not growths:
         return {}
-    predictions = {p.name: p for p in sweep.predictions()}
-    largest = max(max(g.sizes) for g in growths)
-    reach = max(largest, sweep.target_samples or 0)
-    smallest = min(min(g.sizes) for g in growths)
     written = {}
     for caption, name in SWEEP_PLOT_FILES.items():
         memory = name == "memory_vs_samples.png"
         figure, axes = pyplot.subplots(figsize=(8, 4.8), dpi=_DPI)
         try:
-            for index, growth in enumerate(growths):
-                # Twelve and more scenarios: the default ten-colour cycle would repeat.
-                colour = pyplot.get_cmap("tab20")(index % 20)
-                fit = growth.memory if memory else growth.epoch
-                offset = (growth.baseline_rss_mb or 0.0) if memory else 0.0
-                values = growth.peak_rss_mb if memory else growth.epoch_s
-                axes.plot(growth.sizes, [v + offset for v in values], "o", color=colour, label=growth.name)
-                prediction = predictions.get(growth.name)
-                if fit is None:
-                    continue
-                usable = prediction is None or prediction.problem is None
-                xs = _spread(smallest, reach if usable else largest)
-                axes.plot(xs, [max(fit.predict(x), 0.0) + offset for x in xs], "-" if usable else ":",
-                          color=colour, linewidth=1)
-                if prediction is not None and usable:
-                    value = prediction.peak_mib if memory else prediction.epoch_s
-                    axes.plot([prediction.target_samples], [value], "x", color=colour, markersize=9)
-            plotted = [y for line in axes.get_lines() for y in line.get_ydata() if y > 0]
-            if sweep.target_samples:
-                axes.axvline(sweep.target_samples, color="grey", linestyle="--", linewidth=0.8,
-                             label=f"target, {sweep.target_samples:,} samples (x: predicted)")
-            if memory and sweep.target_samples and sweep.memory_budget_mb:
-                drawn = max(plotted, default=1.0)
-                budget = f"budget, {sweep.memory_budget_mb:,.0f} MiB"
-                if sweep.memory_budget_mb <= 3 * drawn:
-                    axes.axhline(sweep.memory_budget_mb, color="tab:red", linestyle="--", linewidth=1, label=budget)
-                else:  # a line far above the points would flatten them all
-                    axes.plot([], [], " ", label=f"{budget} (far above)")
-            axes.set_xscale("log")
-            # Epoch times span decades; memory does too once a line reaches a far target.
-            log_y = not memory or (plotted and max(plotted) > 20 * min(plotted))
-            if log_y:
-                axes.set_yscale("log")
-            else:
-                axes.set_ylim(bottom=0)
-            axes.set_xlabel("samples in the dataset (log scale)")
-            unit = "peak RSS of the process tree, MiB" if memory else "flat-out epoch, s"
-            axes.set_ylabel(unit + (" (log scale)" if log_y else ""))
-            axes.set_title(caption + " (points: measured; lines: fitted growth, dotted where not trusted)")
-            axes.title.set_fontsize("medium")
-            axes.legend(fontsize="x-small", loc="upper left", ncol=2)
-            axes.grid(alpha=0.3, which="both")
+            _growth_lines(axes, pyplot, sweep, growths, memory)
+            _growth_axes(axes, sweep, memory, caption)
             _save(figure, folder / name)
             written[caption] = name
         finally:
             pyplot.close(figure)
     return written
+
+
+def _growth_lines(axes: Any, pyplot: Any, sweep: SweepResult, growths: list[ScenarioGrowth], memory: bool) -> None:
+    predictions = {p.name: p for p in sweep.predictions}
+    largest = max(max(g.sizes) for g in growths)
+    reach = max(largest, sweep.target_samples or 0)
+    smallest = min(min(g.sizes) for g in growths)
+    for index, growth in enumerate(growths):
+        # Twelve and more scenarios: the default ten-colour cycle would repeat.
+        colour = pyplot.get_cmap("tab20")(index % 20)
+        fit = growth.memory if memory else growth.epoch
+        offset = (growth.baseline_rss_mib or 0.0) if memory else 0.0
+        values = growth.peak_rss_mib if memory else growth.epoch_s
+        axes.plot(growth.sizes, [v + offset for v in values], "o", color=colour, label=growth.name)
+        prediction = predictions.get(growth.name)
+        if fit is None:
+            continue
+        usable = prediction is None or prediction.problem is None
+        xs = _spread(smallest, reach if usable else largest)
+        axes.plot(xs, [max(fit.predict(x), 0.0) + offset for x in xs], "-" if usable else ":",
+                  color=colour, linewidth=1)
+        if prediction is not None and usable:
+            value = prediction.peak_mib if memory else prediction.epoch_s
+            axes.plot([prediction.target_samples], [value], "x", color=colour, markersize=9)
+
+
+def _growth_axes(axes: Any, sweep: SweepResult, memory: bool, caption: str) -> None:
+    plotted = [y for line in axes.get_lines() for y in line.get_ydata() if y > 0]
+    if sweep.target_samples:
+        axes.axvline(sweep.target_samples, color="grey", linestyle="--", linewidth=0.8,
+                     label=f"target, {sweep.target_samples:,} samples (x: predicted)")
+    if memory and sweep.target_samples and sweep.memory_budget_mib:
+        budget = f"budget, {sweep.memory_budget_mib:,.0f} MiB"
+        if sweep.memory_budget_mib <= 3 * max(plotted, default=1.0):
+            axes.axhline(sweep.memory_budget_mib, color="tab:red", linestyle="--", linewidth=1, label=budget)
+        else:  # a line far above the points would flatten them all
+            axes.plot([], [], " ", label=f"{budget} (far above)")
+    axes.set_xscale("log")
+    # Epoch times span decades; memory does too once a line reaches a far target.
+    log_y = not memory or (plotted and max(plotted) > 20 * min(plotted))
+    if log_y:
+        axes.set_yscale("log")
+    else:
+        axes.set_ylim(bottom=0)
+    axes.set_xlabel("samples in the dataset (log scale)")
+    unit = "peak RSS of the process tree, MiB" if memory else "flat-out epoch, s"
+    axes.set_ylabel(unit + (" (log scale)" if log_y else ""))
+    axes.set_title(caption + " (points: measured; lines: fitted growth, dotted where not trusted)")
+    axes.title.set_fontsize("medium")
+    axes.legend(fontsize="x-small", loc="upper left", ncol=2)
+    axes.grid(alpha=0.3, which="both")
 
 
 def _spread(low: float, high: float, points: int = 50) -> list[float]:

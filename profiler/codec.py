@@ -1,0 +1,126 @@
+"""Typed records to JSON values and back, checked field by field against their annotations.
+
+One generic mapping for every frozen dataclass of the results, so a field added to a record is
+saved and read without a line of serialising code. Decoding refuses what does not fit the
+annotation (a string where a number belongs, a missing field without a default, a non-finite
+number) with the path of the offending value, such as ``scenarios[2].peak_rss_mib``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import types
+import typing
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class DecodeError(ValueError):
+    """A JSON value that does not fit the record it should become."""
+
+
+def encode(value: Any) -> Any:
+    """A dataclass, tuple, dict or scalar as plain JSON values (dicts, lists, numbers, strings)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {item.name: encode(getattr(value, item.name)) for item in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [encode(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): encode(item) for key, item in value.items()}
+    return value
+
+
+def decode(kind: type[T], data: Any, where: str = "") -> T:
+    """``data`` (parsed JSON) as an instance of ``kind``, a dataclass or any annotation it uses."""
+    return _decode(kind, data, where or kind.__name__)
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    return typing.get_type_hints(kind)
+
+
+def _decode(hint: Any, data: Any, where: str) -> Any:
+    if hint is Any:
+        return data
+    if dataclasses.is_dataclass(hint):
+        return _decode_record(hint, data, where)
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _decode_union(typing.get_args(hint), data, where)
+    if origin is typing.Literal:
+        if data not in typing.get_args(hint):
+            raise DecodeError(f"{where}: {data!r} is not one of {', '.join(map(repr, typing.get_args(hint)))}")
+        return data
+    if origin is tuple:
+        return _decode_tuple(typing.get_args(hint), data, where)
+    if origin is dict:
+        _, value_hint = typing.get_args(hint)
+        if not isinstance(data, dict):
+            raise DecodeError(f"{where}: expected an object, got {_kind_of(data)}")
+        return {str(key): _decode(value_hint, item, f"{where}.{key}") for key, item in data.items()}
+    return _decode_scalar(hint, data, where)
+
+
+def _decode_record(kind: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise DecodeError(f"{where}: expected an object, got {_kind_of(data)}")
+    hints = _hints(kind)
+    values = {}
+    for item in dataclasses.fields(kind):
+        if item.name in data:
+            values[item.name] = _decode(hints[item.name], data[item.name], f"{where}.{item.name}")
+        elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+            raise DecodeError(f"{where}: the field '{item.name}' is missing")
+    return kind(**values)
+
+
+def _decode_union(options: tuple[Any, ...], data: Any, where: str) -> Any:
+    if data is None and type(None) in options:
+        return None
+    errors = []
+    for option in (option for option in options if option is not type(None)):
+        try:
+            return _decode(option, data, where)
+        except DecodeError as error:
+            errors.append(error)
+    raise errors[0] if len(errors) == 1 else DecodeError(f"{where}: {_kind_of(data)} fits none of its types")
+
+
+def _decode_tuple(arguments: tuple[Any, ...], data: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(data, list):
+        raise DecodeError(f"{where}: expected a list, got {_kind_of(data)}")
+    if len(arguments) == 2 and arguments[1] is Ellipsis:
+        return tuple(_decode(arguments[0], item, f"{where}[{index}]") for index, item in enumerate(data))
+    if len(data) != len(arguments):
+        raise DecodeError(f"{where}: expected {len(arguments)} items, got {len(data)}")
+    pairs = enumerate(zip(arguments, data, strict=True))
+    return tuple(_decode(hint, item, f"{where}[{index}]") for index, (hint, item) in pairs)
+
+
+def _decode_scalar(hint: Any, data: Any, where: str) -> Any:
+    if hint is float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise DecodeError(f"{where}: expected a number, got {_kind_of(data)}")
+        if not math.isfinite(data):
+            raise DecodeError(f"{where}: expected a finite number, got {data}")
+        return float(data)
+    if hint is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise DecodeError(f"{where}: expected a whole number, got {_kind_of(data)}")
+        return data
+    if hint in (str, bool):
+        if not isinstance(data, hint):
+            raise DecodeError(f"{where}: expected {'text' if hint is str else 'true or false'}, got {_kind_of(data)}")
+        return data
+    raise TypeError(f"{where}: no JSON form for {hint!r}")
+
+
+def _kind_of(data: Any) -> str:
+    if data is None:
+        return "null"
+    return {bool: "true/false", int: "a number", float: "a number", str: f"text {data!r:.40}", list: "a list",
+            dict: "an object"}.get(type(data), type(data).__name__)

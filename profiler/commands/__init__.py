@@ -1,0 +1,78 @@
+"""The command line: ``python -m profiler run|sweep|list|report|compare``.
+
+Each command is a small module of this package with a ``COMMAND`` object: it turns its arguments
+into typed settings, calls the library and hands the result to a reporter. A new module with a
+``COMMAND`` is a new subcommand; ``order`` places it in the help. Any ProfilerError ends the program
+with its one-line message and exit code (2 for bad input), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from collections.abc import Sequence
+from typing import NoReturn, Protocol
+
+from rich.console import Console
+
+from profiler.errors import EXIT_INTERRUPTED, ProfilerError
+from profiler.reporters.common import terminal_console
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage, so every bad input is one line, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ProfilerError(f"{message} (see '{self.prog} --help')")
+
+
+class Command(Protocol):
+    name: str
+    help: str
+    order: int  # place in the list of commands
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, console: Console) -> int: ...
+
+
+def _commands() -> dict[str, Command]:
+    """Every module of this package that defines ``COMMAND``, in their ``order``."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "COMMAND"):
+            found.append(module.COMMAND)
+    return {command.name: command for command in sorted(found, key=lambda command: command.order)}
+
+
+COMMANDS = _commands()
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="python -m profiler",
+        description="Measure TensorFlow input-pipeline strategies on this machine and recommend one.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    for command in COMMANDS.values():
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = terminal_console()
+    error_console = Console(stderr=True, highlight=False)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            raise ProfilerError(f"no command given: use one of {', '.join(COMMANDS)}, such as 'python -m profiler run'")
+        return COMMANDS[args.command].run(args, console)
+    except ProfilerError as error:
+        error_console.print(f"error: {error.message}", markup=False, soft_wrap=True)
+        return error.exit_code
+    except KeyboardInterrupt:
+        error_console.print("interrupted", markup=False)
+        return EXIT_INTERRUPTED

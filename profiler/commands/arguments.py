@@ -1,0 +1,239 @@
+"""Argument types, the option groups that run and sweep share, and arguments -> typed plans."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from pathlib import Path
+from typing import Any
+
+from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSpec, default_cache_root
+from profiler.errors import ProfilerError
+from profiler.measure_run import RunPlan
+from profiler.metadata import usable_cpus
+from profiler.pipeline import reference_of
+from profiler.registry import ALL, EVERYTHING, parse_selection, resolve
+from profiler.settings import CONSUMERS, MeasureSettings, ServiceSettings, Target
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number: pass a positive integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"got {value}: pass a positive integer (1 or more)")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number: pass a number such as 20") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"got {text}: pass a number of 0 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("got 0: pass a number greater than 0")
+    return value
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """'64' for 64x64, or 'HxW'."""
+    parts = text.lower().split("x")
+    try:
+        numbers = [int(part) for part in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH such as 64x48") from None
+    if len(numbers) not in (1, 2) or min(numbers) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH with positive numbers")
+    return (numbers[0], numbers[-1])
+
+
+def sample_sizes(text: str) -> tuple[int, ...]:
+    """'1000,2000,4000': distinct positive sizes, ascending."""
+    sizes = []
+    for part in text.split(","):
+        try:
+            sizes.append(positive_int(part.strip()))
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentTypeError(f"in '{text}': {error}; write sizes as 1000,2000,4000") from None
+    return tuple(sorted(set(sizes)))
+
+
+_MEMORY_UNITS = {
+    "kib": 1 / 1024, "mib": 1.0, "gib": 1024.0, "tib": 1024.0**2,
+    "k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0**2,
+    "kb": 1e3 / 2**20, "mb": 1e6 / 2**20, "gb": 1e9 / 2**20, "tb": 1e12 / 2**20,
+}
+
+
+def memory_size(text: str) -> float:
+    """'16GiB', '16G' (binary), '16GB' (decimal) or '512MiB', in MiB."""
+    cleaned = text.strip().lower().replace(" ", "")
+    digits = cleaned.rstrip("kmgtib")
+    unit = cleaned[len(digits):]
+    try:
+        value = float(digits)
+    except ValueError:
+        value = -1.0
+    if unit not in _MEMORY_UNITS or not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or 512MiB"
+        )
+    return value * _MEMORY_UNITS[unit]
+
+
+def pipeline_argument(text: str) -> tuple[str, Any]:
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE: pass it as --pipeline-arg batch_size=64")
+    try:
+        parsed: Any = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = value
+    return key.strip(), parsed
+
+
+class PipelineAction(argparse.Action):
+    """--pipeline MODULE:FUNCTION: a new target, whose arguments the --pipeline-arg after it fill."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        targets = list(getattr(namespace, self.dest) or [])
+        targets.append(Target.pipeline(reference_of(str(values))))
+        setattr(namespace, self.dest, targets)
+
+
+class PipelineArgumentAction(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        targets = list(getattr(namespace, self.dest) or [])
+        if not targets:
+            raise ProfilerError("--pipeline-arg comes before any --pipeline: put it after the pipeline it is for")
+        key, value = values
+        targets[-1].arguments[key] = value
+        setattr(namespace, self.dest, targets)
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, samples_help: str | None = None, **samples: Any) -> None:
+    """The synthetic data's options, shared by run and sweep (which takes a list of sizes)."""
+    defaults = DataSpec()
+    data = parser.add_argument_group("data (synthetic, generated once and cached)")
+    data.add_argument("--data", choices=DATA_KINDS, default=defaults.kind,
+                      help="encoded image files, or memory-mapped float32 arrays (default: %(default)s)")
+    data.add_argument("--samples", **(samples or {"type": positive_int, "default": defaults.samples}),
+                      help=samples_help or "number of samples (default: %(default)s)")
+    data.add_argument("--image-size", type=image_size, default=(defaults.height, defaults.width),
+                      metavar="SIZE", help="delivered size, 64 or HxW (default: 64)")
+    data.add_argument("--source-size", type=positive_int, default=defaults.source_size,
+                      help="side of the stored image files before resizing (default: %(default)s)")
+    data.add_argument("--channels", type=int, choices=(1, 3), default=defaults.channels,
+                      help="colour channels (default: %(default)s)")
+    data.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=defaults.image_format,
+                      help="file format of --data images (default: %(default)s)")
+    data.add_argument("--classes", type=positive_int, default=defaults.classes,
+                      help="number of label values (default: %(default)s)")
+    data.add_argument("--seed", type=int, default=defaults.seed, help="seed of the synthetic data (default: 0)")
+    data.add_argument("--data-dir", type=Path, default=None,
+                      help=f"cache of generated datasets (default: {default_cache_root()})")
+
+
+def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) -> argparse._ArgumentGroup:
+    settings = MeasureSettings()
+    run = parser.add_argument_group("measurement")
+    selection = "'all' (all but the slow opt-in scenarios), 'everything', a name, or a comma list (see 'list')"
+    if pipelines:
+        run.add_argument("--scenario", default=None,
+                         help=f"{selection}; default: all, or none when --pipeline is given")
+        run.add_argument("--pipeline", action=PipelineAction, dest="pipelines", default=[], metavar="MODULE:FUNCTION",
+                         help="also measure your own function that returns a tf.data.Dataset, or a pair "
+                              "(generator function, output_signature); repeatable")
+        run.add_argument("--pipeline-arg", action=PipelineArgumentAction, dest="pipelines", metavar="KEY=VALUE",
+                         type=pipeline_argument,
+                         help="keyword argument for the --pipeline before it; VALUE is read as a Python "
+                              "literal where it is one, else as text; repeatable")
+    else:
+        run.add_argument("--scenario", default=ALL, help=f"{selection}; default: %(default)s")
+        parser.set_defaults(pipelines=[])
+    run.add_argument("--dispatcher", default=None, metavar="grpc://HOST:PORT",
+                     help="data_service: use this existing tf.data service cluster instead of starting one")
+    run.add_argument("--service-workers", type=positive_int, default=settings.service.workers,
+                     help="data_service: worker servers to start on this machine (default: %(default)s)")
+    run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
+                     help="samples per batch (default: %(default)s)")
+    run.add_argument("--epochs", type=positive_int, default=settings.epochs,
+                     help="flat-out epochs measured after the warm-up epoch (default: %(default)s)")
+    run.add_argument("--idle-epochs", type=positive_int, default=settings.idle_epochs,
+                     help="epochs consumed at --step-ms per batch to measure idle time (default: %(default)s)")
+    run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
+                     help="simulated training step per batch, in ms (default: %(default)s)")
+    run.add_argument("--consumer", choices=CONSUMERS, default=settings.consumer,
+                     help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
+                          "'keras' trains a small Keras model on each batch, on the device TensorFlow "
+                          "places it on (default: %(default)s)")
+    run.add_argument("--workers", type=positive_int, default=usable_cpus(),
+                     help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
+    run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
+                     help="seconds one scenario may take, TensorFlow import included (default: %(default)s)")
+    run.add_argument("--output", type=Path, default=Path("reports"),
+                     help="folder in which each run creates a new dated subfolder (default: %(default)s)")
+    return run
+
+
+def spec_from(args: argparse.Namespace, samples: int) -> DataSpec:
+    return DataSpec(
+        kind=args.data, samples=samples, height=args.image_size[0], width=args.image_size[1],
+        channels=args.channels, source_size=args.source_size, image_format=args.image_format,
+        classes=args.classes, seed=args.seed,
+    )
+
+
+def settings_from(args: argparse.Namespace) -> MeasureSettings:
+    if args.dispatcher and not args.dispatcher.startswith("grpc://"):
+        raise ProfilerError(
+            f"--dispatcher '{args.dispatcher}' is not a tf.data service address: write it as grpc://HOST:PORT"
+        )
+    return MeasureSettings(
+        batch_size=args.batch_size, workers=args.workers, epochs=args.epochs, idle_epochs=args.idle_epochs,
+        step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
+        service=ServiceSettings(workers=args.service_workers, dispatcher=args.dispatcher),
+    )
+
+
+def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> None:
+    if batch_size > samples:
+        raise ProfilerError(
+            f"--batch-size {batch_size} is larger than {what}: pass a batch size of at most {samples}, or {remedy}"
+        )
+
+
+def select_targets(args: argparse.Namespace) -> tuple[tuple[Target, ...], list[str]]:
+    """The targets to measure, and the scenarios of 'all'/'everything' left out as unable to read --data."""
+    references = parse_selection(args.scenario or ALL) if args.scenario or not args.pipelines else []
+    unreadable = [ref for ref in references if args.data not in resolve(ref).data_kinds]
+    if unreadable and args.scenario not in (None, ALL, EVERYTHING):
+        kinds = " or ".join(resolve(unreadable[0]).data_kinds)
+        raise ProfilerError(
+            f"scenario '{unreadable[0]}' cannot read --data {args.data}, only {kinds}: "
+            f"leave it out of --scenario or pass --data {kinds.split(' or ')[0]}"
+        )
+    targets = [Target.scenario(ref) for ref in references if ref not in unreadable] + list(args.pipelines)
+    names = [target.name for target in targets]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ProfilerError(f"'{repeated[0]}' is listed twice: name each scenario and pipeline once")
+    return tuple(targets), unreadable
+
+
+def run_plan(args: argparse.Namespace, samples: int) -> tuple[RunPlan, list[str]]:
+    """The run's typed plan, and the scenarios left out as unable to read --data."""
+    targets, unreadable = select_targets(args)
+    plan = RunPlan(settings=settings_from(args), targets=targets, spec=spec_from(args, samples),
+                   cache_root=args.data_dir or default_cache_root())
+    return plan, unreadable

@@ -1,0 +1,44 @@
+"""``profiler report``: render the markdown report and plots again from a saved results file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from profiler.errors import EXIT_OK, ProfilerError
+from profiler.reporters.run import write_run_report
+from profiler.reporters.sweep import write_sweep_report
+from profiler.storage import load_results
+from profiler.sweep import SweepResult
+
+
+class ReportCommand:
+    order = 4
+    name = "report"
+    help = "render the markdown report and plots from a saved results.json"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("results", type=Path,
+                            help="a results.json written by 'run', or a sweep.json written by 'sweep'")
+        parser.add_argument("-o", "--output", type=Path, default=None,
+                            help="folder for report.md and its plots (default: the folder of RESULTS)")
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        folder = args.output or args.results.parent
+        results = load_results(args.results)
+        try:
+            if isinstance(results, SweepResult):
+                path = write_sweep_report(results, folder)
+            else:
+                path = write_run_report(results, folder)
+        except OSError as error:
+            raise ProfilerError(
+                f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with a writable folder"
+            ) from None
+        console.print(f"Report: {path}", markup=False)
+        return EXIT_OK
+
+
+COMMAND = ReportCommand()

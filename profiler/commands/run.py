@@ -1,0 +1,41 @@
+"""``profiler run``: measure the chosen scenarios and pipelines, print the table, write the results."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from profiler.commands.arguments import add_data_arguments, add_measurement_arguments, check_batch_size, run_plan
+from profiler.measure_run import measure_run
+from profiler.reporters.common import write_report_or_say_why
+from profiler.reporters.progress import RunProgress
+from profiler.reporters.run import RunTerminalReporter, write_run_report
+from profiler.results import exit_code
+from profiler.storage import RESULTS_FILE, new_run_folder, save_run
+
+
+class RunCommand:
+    order = 1
+    name = "run"
+    help = "measure scenarios on synthetic data, print a comparison and write results.json"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_data_arguments(parser)
+        add_measurement_arguments(parser, pipelines=True)
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        check_batch_size(args.batch_size, args.samples, f"--samples {args.samples}", "more samples")
+        plan, unreadable = run_plan(args, args.samples)
+        with new_run_folder(args.output) as folder:
+            path = folder / RESULTS_FILE
+            progress = RunProgress(console, path)
+            progress.leaving_out(unreadable, args.data)
+            run = measure_run(plan, events=progress, save=lambda run: save_run(run, path), log_dir=folder / "logs")
+        RunTerminalReporter(console.file).render(run)
+        console.print(f"Results: {path}", markup=False)
+        write_report_or_say_why(lambda: write_run_report(run, folder), path, console)
+        return exit_code(run.scenarios, run.interrupted)
+
+
+COMMAND = RunCommand()

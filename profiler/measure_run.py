@@ -1,0 +1,232 @@
+"""The one library call that measures: ``measure_run``, used by ``run``, by each size of ``sweep``
+(``measure_sweep``) and by the pytest fixture.
+
+It prepares the synthetic data, works out the fingerprint every scenario must deliver, measures
+the machine's ceiling, runs each target in a fresh worker, checks the data each delivered,
+recommends, and hands the growing RunResult to ``save`` after every target, so nothing measured
+is lost. What to show while it works goes to a ``RunEvents`` object; it prints nothing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from profiler.ceiling import Ceiling, measure_ceiling
+from profiler.data import DataSource, DataSpec, prepare_data
+from profiler.errors import ProfilerError
+from profiler.fingerprint import Fingerprint, dataset_fingerprint
+from profiler.forecast import MemoryForecast, forecast_peak
+from profiler.metadata import collect_metadata, usable_cpus
+from profiler.recommend import recommend
+from profiler.results import DataRecord, RunResult, ScenarioResult
+from profiler.runner import EpochDriver, Runner, available_memory_mib, each_epoch
+from profiler.settings import MeasureSettings, Target
+from profiler.storage import now
+from profiler.sweep import SweepResult
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to measure and on which data; ``spec`` None: only pipelines that bring their own data."""
+
+    settings: MeasureSettings
+    targets: tuple[Target, ...]
+    spec: DataSpec | None
+    cache_root: Path | None = None
+    measure_ceiling: bool = True
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    run: RunPlan  # its spec sets everything but the size
+    sizes: tuple[int, ...]  # ascending
+    target_samples: int | None = None
+    memory_budget_mib: float = 0.0
+    budget_basis: str = ""
+
+
+class RunEvents:
+    """What a measurement reports while it works; subclasses show it (see profiler.reporters.progress)."""
+
+    def preparing_data(self, spec: DataSpec) -> None: ...
+    def data_progress(self, done: int, total: int) -> None: ...
+    def data_ready(self, source: DataSource, generated: bool) -> None: ...
+    def measuring_ceiling(self) -> None: ...
+    def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None: ...
+    def run_started(self, run: RunResult) -> None: ...
+    def target_started(self, target: Target, samples: int | None) -> None: ...
+    def phase(self, name: str, phase: str, samples: int | None) -> None: ...
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None: ...
+    def finished(self) -> None: ...
+
+
+class DataCacheError(ProfilerError):
+    """The synthetic dataset could not be written."""
+
+
+def measure_run(
+    plan: RunPlan,
+    *,
+    events: RunEvents | None = None,
+    save: Callable[[RunResult], None] | None = None,
+    log_dir: Path | None = None,
+    ceiling: Ceiling | None = None,
+    forecast: Callable[[str], MemoryForecast | None] | None = None,
+    epoch_driver: EpochDriver = each_epoch,
+    available_mib: Callable[[], float] = available_memory_mib,
+) -> RunResult:
+    """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was measured.
+
+    ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's
+    expected peak from earlier sizes, so one that would not fit is skipped.
+    """
+    events = events or RunEvents()
+    run, source = _start(plan, events, ceiling)
+    save = save or (lambda run: None)
+    samples = run.samples
+    results: list[ScenarioResult] = []
+
+    def on_phase(name: str, phase: str) -> None:
+        events.phase(name, phase, samples)
+
+    try:
+        with Runner(source, plan.settings, log_dir, on_phase, available_mib) as runner:
+            for target in plan.targets:
+                events.target_started(target, samples)
+                result = runner.run(target, forecast(target.name) if forecast else None, epoch_driver)
+                results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
+                run = with_results(run, results, interrupted=runner.interrupted)
+                save(run)
+                events.target_finished(results[-1], samples)
+                if runner.interrupted:
+                    break
+    except KeyboardInterrupt:
+        run = with_results(run, results, interrupted=True)
+        save(run)
+    finally:
+        events.finished()
+    return run
+
+
+def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[RunResult, DataSource | None]:
+    """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for results."""
+    source = prepare_source(plan.spec, plan.cache_root, events) if plan.spec is not None else None
+    expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
+    if ceiling is None and plan.measure_ceiling and source is not None:
+        ceiling = _measure_ceiling(source, events)
+    run = RunResult(
+        metadata=collect_metadata(),
+        settings=plan.settings,
+        targets=plan.targets,
+        data=None if source is None else DataRecord(source.spec, str(source.root)),
+        expected_fingerprint=expected,
+        created=now(),
+        ceiling=ceiling,
+        data_dir=str(plan.cache_root or ""),
+    )
+    events.run_started(run)
+    return run, source
+
+
+def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents) -> DataSource:
+    """The synthetic dataset for ``spec``, generated into ``cache_root`` unless it is there already."""
+    if cache_root is None:
+        raise ValueError("synthetic data needs a cache folder")
+    events.preparing_data(spec)
+    try:
+        source, generated = prepare_data(spec, cache_root, on_progress=events.data_progress)
+    except OSError as error:
+        raise DataCacheError(
+            f"cannot write the dataset cache in '{cache_root}' ({error.strerror or error}) for "
+            f"{spec.samples:,} samples: free disk space or pass --data-dir with a writable folder"
+        ) from None
+    events.data_ready(source, generated)
+    return source
+
+
+def _measure_ceiling(source: DataSource, events: RunEvents) -> Ceiling | None:
+    """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
+    events.measuring_ceiling()
+    try:
+        ceiling = measure_ceiling(source, usable_cpus())
+    except RuntimeError as error:
+        events.ceiling_measured(None, str(error))
+        return None
+    events.ceiling_measured(ceiling, None)
+    return ceiling
+
+
+def checked(
+    result: ScenarioResult, target: Target, expected: Fingerprint | None, ceiling: Ceiling | None
+) -> ScenarioResult:
+    """A scenario's result with its data compared to the dataset's and its rate to the ceiling.
+
+    A user's pipeline brings its own data: there is nothing to compare it with.
+    """
+    if target.is_pipeline:
+        return result
+    if expected is not None and result.fingerprint is not None:
+        result = replace(
+            result,
+            fingerprint_matches=result.fingerprint == expected,
+            samples_match=result.fingerprint.same_samples(expected),
+        )
+    if ceiling is not None and result.samples_per_s is not None:
+        result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
+    return result
+
+
+def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False) -> RunResult:
+    """``run`` holding ``results``, with the recommendation they lead to."""
+    pick = recommend(results, run.settings.idle_condition())
+    return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
+
+
+def measure_sweep(
+    plan: SweepPlan,
+    *,
+    events: RunEvents | None = None,
+    save: Callable[[SweepResult], None] | None = None,
+    log_dir: Path | None = None,
+    available_mib: Callable[[], float] = available_memory_mib,
+) -> SweepResult:
+    """``measure_run`` at each size, smallest first; ``save`` gets the sweep after every target.
+
+    Before a target starts at a larger size, its peak there is forecast from the smaller sizes,
+    and a target that would not fit in the memory available is skipped instead of started. The
+    ceiling is measured once, at the smallest size. Ctrl-C ends the sweep with what was measured.
+    """
+    assert plan.run.spec is not None, "a sweep measures synthetic data"
+    spec = plan.run.spec
+    sweep = SweepResult(
+        metadata=collect_metadata(), settings=plan.run.settings, targets=plan.run.targets,
+        spec=replace(spec, samples=plan.sizes[0]), sizes=plan.sizes, created=now(),
+        target_samples=plan.target_samples, memory_budget_mib=plan.memory_budget_mib,
+        budget_basis=plan.budget_basis, data_dir=str(plan.run.cache_root or ""),
+    )
+    save = save or (lambda sweep: None)
+
+    def keep(run: RunResult) -> None:
+        nonlocal sweep
+        earlier = tuple(r for r in sweep.runs if r.samples != run.samples)
+        sweep = replace(sweep, runs=(*earlier, run), ceiling=run.ceiling, interrupted=run.interrupted)
+        save(sweep)
+
+    try:
+        for number, size in enumerate(plan.sizes):
+            measured = sweep.runs
+            first = plan.run.measure_ceiling and number == 0  # the ceiling is measured once
+            run = measure_run(
+                replace(plan.run, spec=replace(spec, samples=size), measure_ceiling=first),
+                events=events, save=keep, log_dir=None if log_dir is None else log_dir / str(size),
+                ceiling=sweep.ceiling, available_mib=available_mib,
+                forecast=lambda name, size=size, measured=measured: forecast_peak(measured, name, size),
+            )
+            if run.interrupted:
+                break
+    except KeyboardInterrupt:
+        sweep = replace(sweep, interrupted=True)
+        save(sweep)
+    return sweep

@@ -1,0 +1,107 @@
+"""Where scenarios come from: the entry-point group every strategy package registers in.
+
+The built-in strategies register exactly as a third party would, in ``pyproject.toml``::
+
+    [project.entry-points."tf_pipeline_profiler.scenarios"]
+    builtin = "scenarios:SCENARIOS"
+
+An entry point names a Scenario object or an ordered sequence of them. The built-in group comes
+first, the others follow by entry-point name, each in its own order. The core imports no strategy
+by name: it only loads what is registered, or a ``package.module:ATTRIBUTE`` the user names.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Iterable
+from importlib import metadata
+
+from profiler.errors import ProfilerError
+from profiler.pipeline import PipelineFunction
+from profiler.scenario import Scenario
+from profiler.settings import Target
+
+ENTRY_POINT_GROUP = "tf_pipeline_profiler.scenarios"
+BUILTIN = "builtin"
+ALL = "all"  # every registered scenario but the opt-in ones
+EVERYTHING = "everything"  # the opt-in ones too
+
+
+@functools.cache
+def registered() -> dict[str, Scenario]:
+    """Every registered scenario by name, in run order."""
+    points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda p: (p.name != BUILTIN, p.name))
+    found: dict[str, Scenario] = {}
+    for point in points:
+        try:
+            loaded = point.load()
+        except Exception as error:  # noqa: BLE001 - a broken plugin is named, not a traceback
+            raise ProfilerError(f"cannot load the scenarios registered as '{point.name}' ({point.value}): "
+                                f"{type(error).__name__}: {error}; fix or uninstall that package") from None
+        for scenario in _scenarios_in(loaded, point.value):
+            if scenario.name in found:
+                raise ProfilerError(f"two registered scenarios are named '{scenario.name}' (one from "
+                                    f"{point.value}): rename one of them")
+            found[scenario.name] = scenario
+    if not found:
+        raise ProfilerError("no scenarios are registered: install the package (pip install .) so that its "
+                            f"built-in scenarios register in the entry-point group {ENTRY_POINT_GROUP}")
+    return found
+
+
+def _scenarios_in(loaded: object, where: str) -> list[Scenario]:
+    items = [loaded] if isinstance(loaded, Scenario) else list(loaded) if isinstance(loaded, Iterable) else [loaded]
+    for item in items:
+        if not isinstance(item, Scenario):
+            raise ProfilerError(f"{where} registers {type(item).__name__}, not a Scenario: register "
+                                "instances of profiler.scenario.Scenario")
+    return items  # type: ignore[return-value]
+
+
+def resolve(reference: str) -> Scenario:
+    """A registered name, or ``package.module:attribute`` naming a Scenario object."""
+    scenarios = registered()
+    if reference in scenarios:
+        return scenarios[reference]
+    if ":" not in reference:
+        raise ProfilerError(
+            f"unknown scenario '{reference}': choose from {', '.join(scenarios)}, 'all' or 'everything' "
+            "(see 'python -m profiler list')"
+        )
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ProfilerError(
+            f"cannot import scenario module '{module_name}' ({error}): "
+            "check the module path and that it is importable from the current folder"
+        ) from None
+    scenario = getattr(module, attribute, None)
+    if not isinstance(scenario, Scenario):
+        raise ProfilerError(
+            f"'{reference}' is not a Scenario object: point it at an instance of profiler.scenario.Scenario"
+        )
+    return scenario
+
+
+def load(target: Target) -> Scenario:
+    """The scenario that measures ``target``: a registered one, or the adapter of a pipeline function."""
+    if target.is_pipeline:
+        return PipelineFunction(target.reference, target.arguments)
+    return resolve(target.reference)
+
+
+def parse_selection(selection: str) -> list[str]:
+    """'all', 'everything', one name, or a comma list, checked and returned in run order."""
+    scenarios = registered()
+    if selection.strip() == ALL:
+        return [name for name, scenario in scenarios.items() if not scenario.opt_in]
+    if selection.strip() == EVERYTHING:
+        return list(scenarios)
+    references = [part.strip() for part in selection.split(",") if part.strip()]
+    if not references:
+        raise ProfilerError("--scenario is empty: pass 'all', a name, or a comma list of names")
+    for reference in references:
+        resolve(reference)
+    return references

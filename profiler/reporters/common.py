@@ -1,0 +1,152 @@
+"""The toolbox every reporter shares: console, number formats, notes, sections and the report writer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from rich.console import Console
+from rich.text import Text
+
+from profiler.ceiling import Ceiling
+from profiler.metadata import Metadata
+from profiler.settings import MeasureSettings, Target
+
+# Wide enough for every column when the output is a file or a pipe rather than a terminal.
+FILE_WIDTH = 120
+REPORT_FILE = "report.md"
+
+
+def terminal_console(stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> Console:
+    """A rich console on ``stream``; a file or a pipe gets FILE_WIDTH columns unless ``width`` says."""
+    console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False)
+    if width is None and not console.is_terminal:
+        console.width = FILE_WIDTH
+    return console
+
+
+def number(value: float | None, pattern: str = "{:,.1f}") -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def rate(value: float | None) -> str:
+    """Three significant figures are plenty for a rate that varies by 10% between epochs."""
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def figure(value: float) -> str:
+    """A figure of any size: whole numbers from 100 up, three significant figures below."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    severity: str  # "error", "warning" or "info"
+
+
+_NOTE_STYLES = {"error": "red", "warning": "yellow", "info": "dim"}
+_NOTE_LABELS = {"error": "**Error:** ", "warning": "**Note:** ", "info": ""}
+
+
+def print_notes(console: Console, found: Sequence[Note]) -> None:
+    for note in found:
+        console.print(Text(note.text, style=_NOTE_STYLES[note.severity]))
+
+
+def markdown_notes(found: Sequence[Note]) -> str:
+    return "".join(f"- {_NOTE_LABELS[note.severity]}{note.text}\n" for note in found)
+
+
+def ceiling_text(ceiling: Ceiling) -> str:
+    text = (
+        f"{ceiling.samples_per_s:,.0f} samples/s: {ceiling.work_per_sample_s * 1000:.2f} ms of work per sample "
+        f"on one core, {ceiling.cores} usable core(s)"
+    )
+    if ceiling.read_mb_per_s:
+        text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s"
+    return text
+
+
+def ceiling_note(ceiling: Ceiling | None) -> list[Note]:
+    return [] if ceiling is None else [Note(f"Ceiling for this data on this machine: {ceiling_text(ceiling)}.", "info")]
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
+    def escape(cell: str) -> str:
+        return cell.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
+    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_answer(name: str | None, text: str) -> str:
+    """The report's answer paragraph: the pick in bold with the rest of its sentence, or why there is none."""
+    return f"**The answer:** {text}\n\n" if name is None else f"**The answer: pick `{name}`**{text}\n\n"
+
+
+def markdown_plots(plots: Mapping[str, str] | None) -> str:
+    """``plots`` maps a plot's caption to its path relative to the report."""
+    if not plots:
+        return ""
+    return "## Plots\n\n" + "".join(f"### {caption}\n\n![{caption}]({path})\n\n" for caption, path in plots.items())
+
+
+def settings_rows(settings: MeasureSettings, targets: Sequence[Target]) -> list[list[str]]:
+    """How every target was measured, as (setting, value) rows; the same in every report."""
+    values = {
+        "batch_size": settings.batch_size, "epochs": settings.epochs, "idle_epochs": settings.idle_epochs,
+        "step_ms": settings.step_ms, "consumer": settings.consumer, "workers": settings.workers,
+        "timeout_s": settings.timeout_s,
+    }
+    rows = [[key, f"{value:g}" if isinstance(value, float) else str(value)] for key, value in values.items()]
+    rows.append(["scenarios", ", ".join(target.name for target in targets)])
+    return rows
+
+
+def machine_section(metadata: Metadata, made_from: str) -> str:
+    """The machine and library versions, and what made the report: the same in every report."""
+    machine = metadata.machine
+    rows = [
+        ["CPU", f"{machine.cpu_model} ({machine.usable_cpus} usable of {machine.cpu_count})"],
+        ["memory", f"{machine.memory_total_mib} MiB"],
+        ["platform", machine.platform],
+        ["Python", metadata.python],
+    ]
+    rows += [[name, str(version)] for name, version in metadata.packages.items()]
+    return (
+        "## The machine\n\n" + markdown_table(["Item", "Value"], rows, [False, False])
+        + f"\nMade by tf-pipeline-profiler {metadata.profiler_version} from {made_from}.\n"
+    )
+
+
+def write_report_files(
+    folder: Path,
+    draw_plots: Callable[[Path], Mapping[str, str]],
+    render: Callable[[IO[str], Mapping[str, str]], None],
+) -> Path:
+    """Draw the plots into ``folder``, then render ``report.md`` beside them; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    plots = draw_plots(folder)
+    path = folder / REPORT_FILE
+    with path.open("w") as stream:
+        render(stream, plots)
+    return path
+
+
+def write_report_or_say_why(write: Callable[[], Path], results_path: Path, console: Console) -> None:
+    """Write a report and say where; a failure here must not cost the results already saved."""
+    started = time.perf_counter()
+    try:
+        path = write()
+    except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
+        console.print(f"The report could not be written ({type(error).__name__}: {error}); "
+                      f"make it later with 'python -m profiler report {results_path}'", markup=False)
+        return
+    console.print(f"Report: {path} (made in {time.perf_counter() - started:.1f} s)", markup=False)

@@ -1,0 +1,111 @@
+"""A comparison's renderings: the terminal table and the markdown for a pull-request comment."""
+
+from __future__ import annotations
+
+from typing import IO
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from profiler.compare import METRICS, VERDICT_NOISE, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
+from profiler.reporters.common import markdown_table, terminal_console
+from profiler.results import STATUS_OK
+
+_HEADERS = ["Scenario", "Metric", "Base", "New", "Change", "Check"]
+
+
+def _value(metric: str, value: float | None) -> str:
+    return "-" if value is None else METRICS[metric].pattern.format(value)
+
+
+def _change_text(change: MetricChange) -> str:
+    relative = change.change
+    return "-" if relative is None else f"{relative:+.1%}"
+
+
+def _check_text(change: MetricChange) -> str:
+    verdict = change.verdict
+    if verdict is None:
+        return ""
+    limit = f"limit {change.threshold.describe()}" if change.threshold else ""
+    if verdict == VERDICT_NOISE:
+        return f"{VERDICT_NOISE} (±{change.noise:.0%}, {limit})"
+    return f"{verdict} ({limit})"
+
+
+def comparison_rows(comparison: Comparison) -> list[list[str]]:
+    rows = []
+    for scenario in comparison.scenarios:
+        if scenario.base_status != STATUS_OK or scenario.new_status != STATUS_OK:
+            check = f"{VERDICT_REGRESSION} (no longer completes)" if scenario.broke else ""
+            rows.append([scenario.name, "status", scenario.base_status, scenario.new_status, "-", check])
+            continue
+        for change in scenario.changes:
+            rows.append([
+                scenario.name,
+                METRICS[change.metric].label,
+                _value(change.metric, change.base),
+                _value(change.metric, change.new),
+                _change_text(change),
+                _check_text(change),
+            ])
+    return rows
+
+
+def summary_lines(comparison: Comparison) -> list[str]:
+    lines = [f"Warning: {warning}." for warning in comparison.warnings]
+    lines += [f"Only in {comparison.base_label}: {name}." for name in comparison.only_in_base]
+    lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
+    checks = ", ".join(f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds)
+    lines.append(
+        f"Checks: {checks or 'none'}; a change within the runs' own epoch-to-epoch spread is not a regression."
+    )
+    regressions = comparison.regressions
+    if regressions:
+        lines.append("FAILED: " + ", ".join(f"{name} {metric}" for name, metric in regressions) + ".")
+    else:
+        lines.append("PASSED: no check failed.")
+    return lines
+
+
+class ComparisonTerminalReporter:
+    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
+        self.console = terminal_console(stream, width, color)
+
+    def render(self, comparison: Comparison) -> None:
+        table = Table(title=f"{comparison.base_label} -> {comparison.new_label}", title_justify="left",
+                      box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+        for header in _HEADERS:
+            table.add_column(header, justify="right" if header in ("Base", "New", "Change") else "left")
+        previous = None
+        for row in comparison_rows(comparison):
+            check = row[5]
+            style = "bold red" if check.startswith(VERDICT_REGRESSION) else "green" if check.startswith(
+                VERDICT_PASSED) else ""
+            name = row[0] if row[0] != previous else ""
+            previous = row[0]
+            table.add_row(name, *row[1:5], Text(row[5], style=style))
+        self.console.print(table)
+        for line in summary_lines(comparison):
+            style = "bold red" if line.startswith("FAILED") else "yellow" if line.startswith("Warning") else ""
+            self.console.print(Text(line, style=style))
+
+
+class ComparisonMarkdownReporter:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def render(self, comparison: Comparison) -> None:
+        write = self.stream.write
+        write(f"## Input pipeline comparison: {comparison.base_label} -> {comparison.new_label}\n\n")
+        lines = summary_lines(comparison)
+        write(f"**{lines[-1]}**\n\n")
+        for line in lines[:-1]:
+            write(f"- {line}\n")
+        write("\n")
+        rows = comparison_rows(comparison)
+        for row in rows:
+            if row[5].startswith(VERDICT_REGRESSION):
+                row[5] = f"**{row[5]}**"
+        write(markdown_table(_HEADERS, rows, [False, False, True, True, True, False]))

@@ -1,0 +1,147 @@
+"""The live display while measuring: data generation, the ceiling, one spinner per target, a line each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from profiler.ceiling import Ceiling
+from profiler.data import DataSource, DataSpec
+from profiler.measure_run import RunEvents
+from profiler.reporters.common import ceiling_text
+from profiler.results import STATUS_SKIPPED, RunResult, ScenarioResult
+from profiler.settings import Target
+
+
+def result_line(result: ScenarioResult, where: str = "") -> Text:
+    wall = f"{result.wall_s:.1f} s" if result.wall_s is not None else ""
+    if result.ok:
+        return Text.assemble(("done", "green"), f" {result.name}{where} in {wall}")
+    if result.status == STATUS_SKIPPED:
+        return Text.assemble((result.status, "yellow"), f" {result.name}{where}: {result.error}")
+    return Text.assemble((result.status, "red"), f" {result.name}{where} after {wall}: {result.error}")
+
+
+class RunProgress(RunEvents):
+    """Shows one run; transient displays vanish once their work is done, lines stay."""
+
+    def __init__(self, console: Console, results_path: Path) -> None:
+        self.console = console
+        self.results_path = results_path
+        self._display: Any = None  # the live Progress or status now shown, if any
+        self._task: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def say(self, text: str) -> None:
+        self.console.print(text, markup=False)
+
+    def leaving_out(self, names: Sequence[str], data_kind: str) -> None:
+        for name in names:
+            self.say(f"Leaving out {name}: it cannot read --data {data_kind}.")
+
+    def preparing_data(self, spec: DataSpec) -> None:
+        self._stop()
+        self._display = Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=self.console,
+                                 transient=True)
+        self._task = self._display.add_task(f"Preparing {spec.describe()}", total=spec.samples)
+        self._display.start()
+
+    def data_progress(self, done: int, total: int) -> None:
+        if isinstance(self._display, Progress):
+            self._display.update(self._task, completed=done)
+
+    def data_ready(self, source: DataSource, generated: bool) -> None:
+        self._stop()
+        self.say(f"{'Generated' if generated else 'Reusing cached'} dataset: {source.root}")
+
+    def measuring_ceiling(self) -> None:
+        self._stop()
+        self._display = self.console.status("Measuring what this machine can do at most for this data")
+        self._display.start()
+
+    def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None:
+        self._stop()
+        self.say(f"Ceiling: {ceiling_text(ceiling)}" if ceiling is not None else f"No ceiling: {problem}")
+
+    def run_started(self, run: RunResult) -> None:
+        description = run.data.description if run.data else "their own data"
+        self.say(f"Measuring {len(run.targets)} pipeline(s) on {description}, each in a fresh process; "
+                 f"results go to {self.results_path}")
+        self._start_targets()
+
+    def target_started(self, target: Target, samples: int | None) -> None:
+        self._tasks[target.name] = self._display.add_task(f"{target.name}: starting worker", total=None)
+
+    def phase(self, name: str, phase: str, samples: int | None) -> None:
+        if name in self._tasks:
+            self._display.update(self._tasks[name], description=f"{name}: {phase}")
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        self._display.remove_task(self._tasks.pop(result.name))
+        self._display.console.print(result_line(result))
+
+    def finished(self) -> None:
+        self._stop()
+
+    def _start_targets(self) -> None:
+        self._stop()
+        self._display = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                 console=self.console, transient=True)
+        self._display.start()
+
+    def _stop(self) -> None:
+        if self._display is not None:
+            self._display.stop()
+            self._display = None
+        self._tasks.clear()
+
+
+class SweepProgress(RunProgress):
+    """Shows a sweep: the data and ceiling of the smallest size as a run does, then one spinner for all."""
+
+    def __init__(self, console: Console, results_path: Path, sizes: Sequence[int]) -> None:
+        super().__init__(console, results_path)
+        self.sizes = tuple(sizes)
+        self._header_shown = False
+
+    def preparing_data(self, spec: DataSpec) -> None:
+        if not self._header_shown:
+            super().preparing_data(spec)
+        else:
+            self._display.update(self._task, description=f"preparing {spec.describe()}")
+
+    def data_ready(self, source: DataSource, generated: bool) -> None:
+        if not self._header_shown:
+            super().data_ready(source, generated)
+        elif generated:
+            self._display.console.print(f"Generated dataset: {source.root}", markup=False)
+
+    def run_started(self, run: RunResult) -> None:
+        if self._header_shown:
+            return
+        self._header_shown = True
+        sizes = ", ".join(f"{n:,}" for n in self.sizes)
+        self.say(f"Measuring {len(run.targets)} scenario(s) at {len(self.sizes)} sizes ({sizes} samples), each "
+                 f"in a fresh process; results go to {self.results_path}")
+        self._start_targets()
+        self._task = self._display.add_task("starting", total=None)
+
+    def target_started(self, target: Target, samples: int | None) -> None:
+        self._display.update(self._task, description=f"{target.name} at {samples or 0:,} samples: starting worker")
+
+    def phase(self, name: str, phase: str, samples: int | None) -> None:
+        self._display.update(self._task, description=f"{name} at {samples or 0:,} samples: {phase}")
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        self._display.console.print(result_line(result, f" at {samples or 0:,} samples"))
+
+    def finished(self) -> None:
+        """One display for every size: it stops when the sweep does (``sweep_finished``)."""
+
+    def sweep_finished(self) -> None:
+        self._stop()

@@ -1,0 +1,80 @@
+"""Typed settings of a measurement, from the command line to the results file.
+
+A ``Target`` says what is measured: a registered scenario (or a ``module:ATTRIBUTE`` naming a
+Scenario object) or a user's pipeline function with its keyword arguments. ``MeasureSettings``
+says how each target is measured. Both travel unchanged into the results and are serialised
+once, by ``profiler.storage``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+CONSUMER_SLEEP = "sleep"  # a simulated device step of step_ms
+CONSUMER_KERAS = "keras"  # a real Keras training step on every batch
+CONSUMERS = (CONSUMER_SLEEP, CONSUMER_KERAS)
+
+SCENARIO = "scenario"
+PIPELINE = "pipeline"
+TargetKind = Literal["scenario", "pipeline"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to measure: a scenario, or a user's pipeline function and its keyword arguments."""
+
+    kind: TargetKind
+    reference: str  # a registered name or "package.module:ATTRIBUTE"
+    arguments: dict[str, Any] = field(default_factory=dict)  # a pipeline's keyword arguments
+
+    @classmethod
+    def scenario(cls, reference: str) -> Target:
+        return cls(SCENARIO, reference)
+
+    @classmethod
+    def pipeline(cls, reference: str, arguments: dict[str, Any] | None = None) -> Target:
+        return cls(PIPELINE, reference, dict(arguments or {}))
+
+    @property
+    def name(self) -> str:
+        return self.reference
+
+    @property
+    def is_pipeline(self) -> bool:
+        """A user's pipeline brings its own data: there is no dataset to check it against."""
+        return self.kind == PIPELINE
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Read by the data_service scenario only."""
+
+    workers: int = 2  # worker servers started on this machine
+    dispatcher: str | None = None  # an existing cluster, grpc://HOST:PORT, instead
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """How every target of a run is measured."""
+
+    batch_size: int = 32
+    workers: int = 2  # threads or processes of the pool-based scenarios
+    epochs: int = 3  # flat-out epochs after the warm-up epoch
+    idle_epochs: int = 1  # paced epochs, for idle time
+    step_ms: float = 20.0
+    timeout_s: float = 300.0
+    consumer: str = CONSUMER_SLEEP
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+
+    @property
+    def step_s(self) -> float:
+        return self.step_ms / 1000.0
+
+    def step_name(self) -> str:
+        """The consumer of the idle epochs in words: "20 ms training step" or "real Keras training step"."""
+        return "real Keras training step" if self.consumer == CONSUMER_KERAS else f"{self.step_ms:g} ms training step"
+
+    def idle_condition(self) -> str:
+        """Under what idle was measured: "at 20 ms/step" or "behind a Keras training step"."""
+        return "behind a Keras training step" if self.consumer == CONSUMER_KERAS else f"at {self.step_ms:g} ms/step"
