@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from profiler.ceiling import Ceiling
@@ -26,6 +28,26 @@ def terminal_console(stream: IO[str] | None = None, width: int | None = None, co
     if width is None and not console.is_terminal:
         console.width = FILE_WIDTH
     return console
+
+
+class TerminalReporter:
+    """Base of the terminal reporters: a console on a stream, a table style, the closing pick line."""
+
+    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
+        self.console = terminal_console(stream, width, color)
+
+    def print_pick(self, head: str | None, rest: str, fallback_style: str) -> None:
+        """'Pick NAME' in bold green followed by the reason, or, without a pick, ``rest`` alone."""
+        if head is None:
+            self.console.print(Text(rest, style=fallback_style))
+        else:
+            self.console.print(Text.assemble((head, "bold green"), rest))
+
+
+def results_table(title: str, caption: str | None = None) -> Table:
+    """The compact table style every terminal report uses."""
+    return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
+                 title_justify="left", caption_justify="left")
 
 
 def number(value: float | None, pattern: str = "{:,.1f}") -> str:

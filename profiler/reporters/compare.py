@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import IO
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from profiler.compare import METRICS, VERDICT_NOISE, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
-from profiler.reporters.common import markdown_table, terminal_console
+from profiler.reporters.common import TerminalReporter, markdown_table, results_table
 from profiler.results import STATUS_OK
 
 _HEADERS = ["Scenario", "Metric", "Base", "New", "Change", "Check"]
@@ -69,13 +67,9 @@ def summary_lines(comparison: Comparison) -> list[str]:
     return lines
 
 
-class ComparisonTerminalReporter:
-    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
-        self.console = terminal_console(stream, width, color)
-
+class ComparisonTerminalReporter(TerminalReporter):
     def render(self, comparison: Comparison) -> None:
-        table = Table(title=f"{comparison.base_label} -> {comparison.new_label}", title_justify="left",
-                      box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
+        table = results_table(f"{comparison.base_label} -> {comparison.new_label}")
         for header in _HEADERS:
             table.add_column(header, justify="right" if header in ("Base", "New", "Change") else "left")
         previous = None

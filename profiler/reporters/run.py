@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from profiler.reporters.common import (
     Note,
+    TerminalReporter,
     ceiling_note,
     machine_section,
     markdown_answer,
@@ -24,8 +24,8 @@ from profiler.reporters.common import (
     number,
     print_notes,
     rate,
+    results_table,
     settings_rows,
-    terminal_console,
     write_report_files,
 )
 from profiler.results import (
@@ -206,24 +206,20 @@ def _fingerprint_text(result: ScenarioResult) -> str:
     return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
 
 
-class RunTerminalReporter:
+class RunTerminalReporter(TerminalReporter):
     """The comparison table, the notes under it and the closing recommendation, via rich."""
-
-    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
-        self.console = terminal_console(stream, width, color)
 
     def render(self, run: RunResult) -> None:
         self.console.print(self.table(run))
         print_notes(self.console, notes(run))
         closing = pick_text(run.recommendation)
         if closing is None:
-            self.console.print(Text(NO_RECOMMENDATION, style="bold red"))
+            self.print_pick(None, NO_RECOMMENDATION, "bold red")
         else:
-            self.console.print(Text.assemble((f"Pick {closing[0]}", "bold green"), closing[1]))
+            self.print_pick(f"Pick {closing[0]}", closing[1], "")
 
     def table(self, run: RunResult) -> Table:
-        table = Table(title=table_title(run), caption=TABLE_CAPTION, box=box.SIMPLE_HEAD, collapse_padding=True,
-                      pad_edge=False, title_justify="left", caption_justify="left")
+        table = results_table(table_title(run), TABLE_CAPTION)
         for header, right in COLUMNS:
             # overflow="fold": wrap a figure rather than cut it short with an ellipsis.
             table.add_column(header, justify="right" if right else "left", overflow="fold")

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
-from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from profiler.forecast import CONSTANT, Fit, Prediction, ScenarioGrowth
 from profiler.reporters.common import (
     Note,
+    TerminalReporter,
     ceiling_note,
     figure,
     machine_section,
@@ -25,8 +25,8 @@ from profiler.reporters.common import (
     markdown_table,
     number,
     print_notes,
+    results_table,
     settings_rows,
-    terminal_console,
     write_report_files,
 )
 from profiler.reporters.run import COLUMNS as RUN_COLUMNS
@@ -147,23 +147,16 @@ def _rows(sweep: SweepResult) -> list[list[str]]:
     return [growth_cells(g, predictions.get(g.name)) for g in sweep.growths]
 
 
-class SweepTerminalReporter:
-    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
-        self.console = terminal_console(stream, width, color)
-
+class SweepTerminalReporter(TerminalReporter):
     def render(self, sweep: SweepResult) -> None:
         self.console.print(self.table(sweep))
         print_notes(self.console, sweep_notes(sweep))
         name, rest = advice_text(sweep)
-        if name is None:
-            self.console.print(Text(rest, style="bold yellow"))
-        else:
-            self.console.print(Text.assemble((f"Pick {name} for {sweep.target_samples:,} samples", "bold green"),
-                                             rest))
+        head = None if name is None else f"Pick {name} for {sweep.target_samples:,} samples"
+        self.print_pick(head, rest, "bold yellow")
 
     def table(self, sweep: SweepResult) -> Table:
-        table = Table(title=sweep_title(sweep), caption=GROWTH_CAPTION, box=box.SIMPLE_HEAD, collapse_padding=True,
-                      pad_edge=False, title_justify="left", caption_justify="left")
+        table = results_table(sweep_title(sweep), GROWTH_CAPTION)
         for header, right in _columns(sweep):
             table.add_column(header, justify="right" if right else "left", overflow="fold")
         for index in (0, 1, 3):  # the name and the per-size figures stay on one line; the rest may wrap
