@@ -3,7 +3,8 @@
 One generic mapping for every frozen dataclass of the results, so a field added to a record is
 saved and read without a line of serialising code. Decoding refuses what does not fit the
 annotation (a string where a number belongs, a missing field without a default, a non-finite
-number) with the path of the offending value, such as ``scenarios[2].peak_rss_mib``.
+number) with the path of the offending value, such as ``scenarios[2].peak_rss_mib``. A key that
+is no field is refused too: a field renamed without an upgrade step must not vanish silently.
 """
 
 from __future__ import annotations
@@ -52,13 +53,16 @@ def _decode(hint: Any, data: Any, where: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         return _decode_union(typing.get_args(hint), data, where)
     if origin is typing.Literal:
-        if data not in typing.get_args(hint):
-            raise DecodeError(f"{where}: {data!r} is not one of {', '.join(map(repr, typing.get_args(hint)))}")
+        allowed = typing.get_args(hint)
+        if not any(type(data) is type(choice) and data == choice for choice in allowed):
+            raise DecodeError(f"{where}: {data!r} is not one of {', '.join(map(repr, allowed))}")
         return data
     if origin is tuple:
         return _decode_tuple(typing.get_args(hint), data, where)
-    if origin is dict:
-        _, value_hint = typing.get_args(hint)
+    if origin is list:
+        return list(_decode_tuple((*typing.get_args(hint), Ellipsis), data, where))
+    if origin is dict or hint is dict:
+        value_hint = typing.get_args(hint)[1] if typing.get_args(hint) else Any
         if not isinstance(data, dict):
             raise DecodeError(f"{where}: expected an object, got {_kind_of(data)}")
         return {str(key): _decode(value_hint, item, f"{where}.{key}") for key, item in data.items()}
@@ -69,6 +73,10 @@ def _decode_record(kind: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise DecodeError(f"{where}: expected an object, got {_kind_of(data)}")
     hints = _hints(kind)
+    names = {item.name for item in dataclasses.fields(kind)}
+    unknown = sorted(key for key in data if key not in names)
+    if unknown:
+        raise DecodeError(f"{where}: '{unknown[0]}' is not a field of {kind.__name__}")
     values = {}
     for item in dataclasses.fields(kind):
         if item.name in data:
@@ -105,9 +113,13 @@ def _decode_scalar(hint: Any, data: Any, where: str) -> Any:
     if hint is float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
             raise DecodeError(f"{where}: expected a number, got {_kind_of(data)}")
-        if not math.isfinite(data):
-            raise DecodeError(f"{where}: expected a finite number, got {data}")
-        return float(data)
+        try:
+            value = float(data)
+        except OverflowError:  # an integer beyond any float
+            value = math.inf
+        if not math.isfinite(value):
+            raise DecodeError(f"{where}: expected a finite number, got {str(data)[:40]}")
+        return value
     if hint is int:
         if isinstance(data, bool) or not isinstance(data, int):
             raise DecodeError(f"{where}: expected a whole number, got {_kind_of(data)}")

@@ -63,7 +63,12 @@ class RunEvents:
 
 
 class DataCacheError(ProfilerError):
-    """The synthetic dataset could not be written."""
+    """The synthetic dataset could not be written; a sweep's command adds where the sizes so far are."""
+
+    def __init__(self, samples: int, cache_root: Path, reason: str) -> None:
+        super().__init__(f"cannot write the dataset cache in '{cache_root}' ({reason}): pass --data-dir with a "
+                         "writable folder")
+        self.samples, self.cache_root, self.reason = samples, cache_root, reason
 
 
 def measure_run(
@@ -83,15 +88,15 @@ def measure_run(
     expected peak from earlier sizes, so one that would not fit is skipped.
     """
     events = events or RunEvents()
-    run, source = _start(plan, events, ceiling)
     save = save or (lambda run: None)
-    samples = run.samples
     results: list[ScenarioResult] = []
-
-    def on_phase(name: str, phase: str) -> None:
-        events.phase(name, phase, samples)
-
     try:
+        run, source = _start(plan, events, ceiling)
+        samples = run.samples
+
+        def on_phase(name: str, phase: str) -> None:
+            events.phase(name, phase, samples)
+
         with Runner(source, plan.settings, log_dir, on_phase, available_mib) as runner:
             for target in plan.targets:
                 events.target_started(target, samples)
@@ -103,6 +108,8 @@ def measure_run(
                 if runner.interrupted:
                     break
     except KeyboardInterrupt:
+        if not results:  # nothing measured yet: there is nothing to keep
+            raise
         run = with_results(run, results, interrupted=True)
         save(run)
     finally:
@@ -138,10 +145,7 @@ def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents) -
     try:
         source, generated = prepare_data(spec, cache_root, on_progress=events.data_progress)
     except OSError as error:
-        raise DataCacheError(
-            f"cannot write the dataset cache in '{cache_root}' ({error.strerror or error}) for "
-            f"{spec.samples:,} samples: free disk space or pass --data-dir with a writable folder"
-        ) from None
+        raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
     events.data_ready(source, generated)
     return source
 
@@ -211,7 +215,8 @@ def measure_sweep(
     def keep(run: RunResult) -> None:
         nonlocal sweep
         earlier = tuple(r for r in sweep.runs if r.samples != run.samples)
-        sweep = replace(sweep, runs=(*earlier, run), ceiling=run.ceiling, interrupted=run.interrupted)
+        runs = (*earlier, run) if run.scenarios else earlier  # a size stopped before any result adds nothing
+        sweep = replace(sweep, runs=runs, ceiling=run.ceiling, interrupted=run.interrupted)
         save(sweep)
 
     try:
@@ -227,6 +232,8 @@ def measure_sweep(
             if run.interrupted:
                 break
     except KeyboardInterrupt:
+        if not sweep.runs:  # nothing measured yet: there is nothing to keep
+            raise
         sweep = replace(sweep, interrupted=True)
         save(sweep)
     return sweep

@@ -26,7 +26,7 @@ from profiler.data import DataSpec
 from profiler.measure import EpochTiming
 from profiler.measure_run import RunPlan, measure_run
 from profiler.pipeline import reference_of
-from profiler.results import ScenarioResult
+from profiler.results import STATUS_INTERRUPTED, ScenarioResult
 from profiler.settings import MeasureSettings, Target
 
 # Figures copied into pytest-benchmark's extra_info, so they are saved with its results.
@@ -98,10 +98,10 @@ class PipelineBenchmark:
         self._used = True
         run = measure_run(plan, log_dir=self._log_dir, epoch_driver=self._time_epochs)
         (result,) = run.scenarios
+        if result.status == STATUS_INTERRUPTED:
+            raise KeyboardInterrupt  # Ctrl-C stops the test session, as it would without the fixture
         if not result.ok:
-            log = Path(result.log_path).read_text(errors="replace") if result.log_path else ""
-            detail = f"\n{log.strip()}" if "Traceback" in log else ""
-            pytest.fail(f"pipeline {result.name} {result.status}: {result.error}{detail}", pytrace=False)
+            pytest.fail(f"pipeline {result.name} {result.status}: {result.error}{_traceback(result)}", pytrace=False)
         self._benchmark.extra_info.update(
             {key: getattr(result, key) for key in EXTRA_INFO if getattr(result, key) is not None}
         )
@@ -117,6 +117,13 @@ class PipelineBenchmark:
         # epoch, which builds caches and fills buffers) is not recorded.
         self._benchmark.pedantic(lambda: timings.append(measure_epoch()), rounds=count, warmup_rounds=1, iterations=1)
         return timings
+
+
+def _traceback(result: ScenarioResult) -> str:
+    """The worker's traceback from its kept log, without the library noise before it."""
+    log = Path(result.log_path).read_text(errors="replace") if result.log_path else ""
+    start = log.rfind("Traceback (most recent call last)")
+    return "" if start < 0 else "\n" + log[start:].strip()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 
 from profiler.errors import ProfilerError
@@ -28,29 +28,46 @@ ALL = "all"  # every registered scenario but the opt-in ones
 EVERYTHING = "everything"  # the opt-in ones too
 
 
-@functools.cache
 def registered() -> dict[str, Scenario]:
     """Every registered scenario by name, in run order."""
+    return _registry()[0]
+
+
+def entry_point_of(name: str) -> str | None:
+    """The entry point that registers the scenario ``name``, so a worker loads that one alone."""
+    return _registry()[1].get(name)
+
+
+@functools.cache
+def _registry() -> tuple[dict[str, Scenario], dict[str, str]]:
     points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda p: (p.name != BUILTIN, p.name))
     found: dict[str, Scenario] = {}
+    origins: dict[str, str] = {}
     for point in points:
-        try:
-            loaded = point.load()
-        except Exception as error:  # noqa: BLE001 - a broken plugin is named, not a traceback
-            raise ProfilerError(f"cannot load the scenarios registered as '{point.name}' ({point.value}): "
-                                f"{type(error).__name__}: {error}; fix or uninstall that package") from None
-        for scenario in _scenarios_in(loaded, point.value):
+        for scenario in _load_point(point):
             if scenario.name in found:
                 raise ProfilerError(f"two registered scenarios are named '{scenario.name}' (one from "
                                     f"{point.value}): rename one of them")
             found[scenario.name] = scenario
+            origins[scenario.name] = point.name
     if not found:
         raise ProfilerError("no scenarios are registered: install the package (pip install .) so that its "
                             f"built-in scenarios register in the entry-point group {ENTRY_POINT_GROUP}")
-    return found
+    return found, origins
+
+
+def _load_point(point: metadata.EntryPoint) -> list[Scenario]:
+    try:
+        loaded = point.load()
+    except Exception as error:  # noqa: BLE001 - a broken plugin is named, not a traceback
+        raise ProfilerError(f"cannot load the scenarios registered as '{point.name}' ({point.value}): "
+                            f"{type(error).__name__}: {error}; fix or uninstall that package") from None
+    return _scenarios_in(loaded, point.value)
 
 
 def _scenarios_in(loaded: object, where: str) -> list[Scenario]:
+    if isinstance(loaded, Mapping):
+        loaded = list(loaded.values())
     items = [loaded] if isinstance(loaded, Scenario) else list(loaded) if isinstance(loaded, Iterable) else [loaded]
     for item in items:
         if not isinstance(item, Scenario):
@@ -85,10 +102,19 @@ def resolve(reference: str) -> Scenario:
     return scenario
 
 
-def load(target: Target) -> Scenario:
-    """The scenario that measures ``target``: a registered one, or the adapter of a pipeline function."""
+def load(target: Target, entry_point: str | None = None) -> Scenario:
+    """The scenario that measures ``target``: a registered one, or the adapter of a pipeline function.
+
+    With ``entry_point`` (from ``entry_point_of``) only that entry point is loaded, as a worker does,
+    so other installed plugins neither slow it down nor weigh on its memory.
+    """
     if target.is_pipeline:
         return PipelineFunction(target.reference, target.arguments)
+    if entry_point is not None:
+        for point in metadata.entry_points(group=ENTRY_POINT_GROUP, name=entry_point):
+            for scenario in _load_point(point):
+                if scenario.name == target.reference:
+                    return scenario
     return resolve(target.reference)
 
 

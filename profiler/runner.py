@@ -14,7 +14,7 @@ from profiler.data import DataSource
 from profiler.forecast import MemoryForecast
 from profiler.measure import EpochTiming
 from profiler.metrics import Measurements, MemorySeen, scenario_result, skipped_result
-from profiler.registry import load
+from profiler.registry import entry_point_of, load
 from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
 from profiler.scenario import Scenario
 from profiler.session import WorkerFailure, WorkerSession
@@ -82,6 +82,7 @@ class Runner:
             temp_dir=temp_dir,
             log_path=temp_dir / "worker.log",
             service=self.settings.service,
+            entry_point=None if target.is_pipeline else entry_point_of(target.reference),
         )
 
     def run(

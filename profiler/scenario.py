@@ -8,7 +8,7 @@ packages), which import this module; the core never imports them by name, it fin
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +30,7 @@ class PipelineContext:
     workers: int
     # Scratch folder for this scenario alone; the runner deletes it afterwards.
     temp_dir: Path
-    service: ServiceSettings = field(default_factory=ServiceSettings)
-    # Settings of third-party scenarios; the built-in ones read typed fields above.
-    options: Mapping[str, Any] = field(default_factory=dict)
+    service: ServiceSettings = field(default_factory=ServiceSettings)  # read by the data service only
 
 
 class Scenario:

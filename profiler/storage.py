@@ -113,20 +113,56 @@ def load_run(path: Path) -> RunResult:
     """Read a run's results file, refusing one of another kind, an unknown version or a malformed one."""
     data = read_results_json(path)
     _expect_kind(data, KIND_RUN, path, "a results.json written by 'profiler run'")
-    return _decoded(RunResult, data, path)
+    return _decoded(RunResult, _run_fields(data), path)
 
 
 def load_sweep(path: Path) -> SweepResult:
     data = read_results_json(path)
     _expect_kind(data, KIND_SWEEP, path, "a sweep.json written by 'profiler sweep'")
-    return _decoded(SweepResult, data, path)
+    return _decoded(SweepResult, _sweep_fields(data), path)
 
 
 def load_results(path: Path) -> RunResult | SweepResult:
     """A run's or a sweep's results, whichever the file holds."""
     data = read_results_json(path)
-    kind = SweepResult if results_kind(data) == KIND_SWEEP else RunResult
-    return _decoded(kind, data, path)  # type: ignore[return-value]
+    if results_kind(data) == KIND_SWEEP:
+        return _decoded(SweepResult, _sweep_fields(data), path)  # type: ignore[no-any-return]
+    return _decoded(RunResult, _run_fields(data), path)  # type: ignore[no-any-return]
+
+
+# The keys run_to_json and sweep_to_json add for readers: dropped on load, since they are derived.
+_DERIVED_RUN = ("format_version", "kind")
+_DERIVED_CEILING = ("samples_per_s", "bound_by")
+_DERIVED_SWEEP = ("format_version", "kind", "fits", "predictions", "advice")
+
+
+def _run_fields(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    fields = {key: value for key, value in data.items() if key not in _DERIVED_RUN}
+    if isinstance(fields.get("data"), dict):
+        fields["data"] = {key: value for key, value in fields["data"].items() if key != "description"}
+    fields["ceiling"] = _ceiling_fields(fields.get("ceiling"))
+    if isinstance(fields.get("scenarios"), list):
+        fields["scenarios"] = [
+            {key: value for key, value in entry.items() if key != "verdict"} if isinstance(entry, dict) else entry
+            for entry in fields["scenarios"]
+        ]
+    return fields
+
+
+def _sweep_fields(data: dict[str, Any]) -> dict[str, Any]:
+    fields = {key: value for key, value in data.items() if key not in _DERIVED_SWEEP}
+    fields["ceiling"] = _ceiling_fields(fields.get("ceiling"))
+    if isinstance(fields.get("runs"), list):
+        fields["runs"] = [_run_fields(run) for run in fields["runs"]]
+    return fields
+
+
+def _ceiling_fields(ceiling: Any) -> Any:
+    if not isinstance(ceiling, dict):
+        return ceiling
+    return {key: value for key, value in ceiling.items() if key not in _DERIVED_CEILING}
 
 
 def _expect_kind(data: dict[str, Any], kind: str, path: Path, wanted: str) -> None:
@@ -200,13 +236,13 @@ def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    options = _mapping(data.get("options"))
-    upgraded = {**data, **_options_1_to_2(options), "format_version": 2, "kind": KIND_RUN}
+    upgraded = {**data, **_options_1_to_2(data.get("options")), "format_version": 2, "kind": KIND_RUN}
     upgraded.pop("options", None)
     upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
-    old = _mapping(data.get("data"))
-    spec = {key: old[key] for key in _SPEC_1 if key in old}
-    upgraded["data"] = {"spec": spec, "path": str(old.get("path", ""))} if spec else None
+    old = data.get("data")
+    if isinstance(old, dict):
+        spec = {key: old[key] for key in _SPEC_1 if key in old}
+        upgraded["data"] = {"spec": spec, "path": str(old.get("path", ""))} if spec else None
     scenarios = data.get("scenarios")
     if isinstance(scenarios, list):
         upgraded["scenarios"] = [_renamed(entry) for entry in scenarios]
@@ -215,9 +251,9 @@ def _run_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     options = _mapping(data.get("options"))
-    upgraded = {**data, **_options_1_to_2(options), "format_version": 2, "kind": KIND_SWEEP}
-    for derived in ("options", "fits", "predictions", "advice"):
-        upgraded.pop(derived, None)
+    upgraded = {**data, **_options_1_to_2(data.get("options")), "format_version": 2, "kind": KIND_SWEEP}
+    for old_key in ("options", "data", "fits", "predictions", "advice"):
+        upgraded.pop(old_key, None)
     upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
     upgraded["sizes"] = options.get("sizes", [])
     runs = data.get("runs") if isinstance(data.get("runs"), list) else []
@@ -231,12 +267,16 @@ def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return upgraded
 
 
-def _options_1_to_2(options: dict[str, Any]) -> dict[str, Any]:
+def _options_1_to_2(options: Any) -> dict[str, Any]:
+    if not isinstance(options, dict):
+        return {"settings": options}  # the decoder refuses it, naming the field
     service = _mapping(options.get("scenario_options"))
     settings = {key: options[key] for key in _SETTINGS_1 if key in options}
     settings["service"] = {"workers": service.get("service_workers", 2), "dispatcher": service.get("dispatcher")}
     arguments = _mapping(options.get("pipeline_arguments"))
-    names = options.get("scenarios") if isinstance(options.get("scenarios"), list) else []
+    names = options.get("scenarios", [])
+    if not isinstance(names, list):
+        return {"settings": settings, "targets": names}  # the decoder refuses it, naming the field
     targets = [
         {"kind": "pipeline", "reference": name, "arguments": arguments[name]} if name in arguments
         else {"kind": "scenario", "reference": name}

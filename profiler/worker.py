@@ -46,6 +46,7 @@ class WorkerTask:
     temp_dir: Path
     log_path: Path
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    entry_point: str | None = None  # where a registered scenario comes from (profiler.registry)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
     from profiler.registry import load
     from profiler.scenario import PipelineContext
 
-    scenario = load(task.target)
+    scenario = load(task.target, task.entry_point)
     scenario.validate()
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))

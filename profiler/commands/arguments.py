@@ -117,7 +117,8 @@ class PipelineArgumentAction(argparse.Action):
         if not targets:
             raise ProfilerError("--pipeline-arg comes before any --pipeline: put it after the pipeline it is for")
         key, value = values
-        targets[-1].arguments[key] = value
+        last = targets[-1]
+        targets[-1] = Target.pipeline(last.reference, {**last.arguments, key: value})
         setattr(namespace, self.dest, targets)
 
 

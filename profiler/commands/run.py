@@ -29,8 +29,8 @@ class RunCommand:
         plan, unreadable = run_plan(args, args.samples)
         with new_run_folder(args.output) as folder:
             path = folder / RESULTS_FILE
-            progress = RunProgress(console, path)
-            progress.leaving_out(unreadable, args.data)
+            notes = [f"Leaving out {name}: it cannot read --data {args.data}." for name in unreadable]
+            progress = RunProgress(console, path, notes)
             run = measure_run(plan, events=progress, save=lambda run: save_run(run, path), log_dir=folder / "logs")
         RunTerminalReporter(console.file).render(run)
         console.print(f"Results: {path}", markup=False)

@@ -15,8 +15,9 @@ from profiler.commands.arguments import (
     run_plan,
     sample_sizes,
 )
+from profiler.errors import ProfilerError
 from profiler.forecast import MIN_SIZES
-from profiler.measure_run import SweepPlan, measure_sweep
+from profiler.measure_run import DataCacheError, SweepPlan, measure_sweep
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import SweepProgress
 from profiler.reporters.sweep import SweepTerminalReporter, write_sweep_report
@@ -66,14 +67,21 @@ class SweepCommand:
                          budget_basis=basis)
         with new_run_folder(args.output) as folder:
             path = folder / SWEEP_FILE
-            progress = SweepProgress(console, path, sizes)
-            progress.leaving_out(unreadable, args.data)
+            notes = [f"Leaving out {name}: it cannot read --data {args.data}." for name in unreadable]
             if len(sizes) < MIN_SIZES:
-                progress.say(f"Note: {len(sizes)} size(s) give no trend to trust; pass at least {MIN_SIZES} "
+                notes.append(f"Note: {len(sizes)} size(s) give no trend to trust; pass at least {MIN_SIZES} "
                              "--samples values to extrapolate.")
+            progress = SweepProgress(console, path, sizes, notes)
             try:
                 sweep = measure_sweep(plan, events=progress, save=lambda sweep: save_sweep(sweep, path),
                                       log_dir=folder / "logs")
+            except DataCacheError as error:
+                if error.samples == sizes[0]:
+                    raise
+                raise ProfilerError(
+                    f"cannot write the dataset of {error.samples:,} samples in '{error.cache_root}' ({error.reason}): "
+                    f"free disk space or pass --data-dir with room; the sizes measured so far are in {path}"
+                ) from None
             finally:
                 progress.sweep_finished()
         SweepTerminalReporter(console.file).render(sweep)

@@ -30,19 +30,16 @@ def result_line(result: ScenarioResult, where: str = "") -> Text:
 class RunProgress(RunEvents):
     """Shows one run; transient displays vanish once their work is done, lines stay."""
 
-    def __init__(self, console: Console, results_path: Path) -> None:
+    def __init__(self, console: Console, results_path: Path, notes: Sequence[str] = ()) -> None:
         self.console = console
         self.results_path = results_path
+        self.notes = tuple(notes)  # said once the data and the ceiling are ready
         self._display: Any = None  # the live Progress or status now shown, if any
         self._task: Any = None
         self._tasks: dict[str, Any] = {}
 
     def say(self, text: str) -> None:
         self.console.print(text, markup=False)
-
-    def leaving_out(self, names: Sequence[str], data_kind: str) -> None:
-        for name in names:
-            self.say(f"Leaving out {name}: it cannot read --data {data_kind}.")
 
     def preparing_data(self, spec: DataSpec) -> None:
         self._stop()
@@ -69,6 +66,8 @@ class RunProgress(RunEvents):
         self.say(f"Ceiling: {ceiling_text(ceiling)}" if ceiling is not None else f"No ceiling: {problem}")
 
     def run_started(self, run: RunResult) -> None:
+        for note in self.notes:
+            self.say(note)
         description = run.data.description if run.data else "their own data"
         self.say(f"Measuring {len(run.targets)} pipeline(s) on {description}, each in a fresh process; "
                  f"results go to {self.results_path}")
@@ -104,8 +103,8 @@ class RunProgress(RunEvents):
 class SweepProgress(RunProgress):
     """Shows a sweep: the data and ceiling of the smallest size as a run does, then one spinner for all."""
 
-    def __init__(self, console: Console, results_path: Path, sizes: Sequence[int]) -> None:
-        super().__init__(console, results_path)
+    def __init__(self, console: Console, results_path: Path, sizes: Sequence[int], notes: Sequence[str] = ()) -> None:
+        super().__init__(console, results_path, notes)
         self.sizes = tuple(sizes)
         self._header_shown = False
 
@@ -125,6 +124,8 @@ class SweepProgress(RunProgress):
         if self._header_shown:
             return
         self._header_shown = True
+        for note in self.notes:
+            self.say(note)
         sizes = ", ".join(f"{n:,}" for n in self.sizes)
         self.say(f"Measuring {len(run.targets)} scenario(s) at {len(self.sizes)} sizes ({sizes} samples), each "
                  f"in a fresh process; results go to {self.results_path}")
