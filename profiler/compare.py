@@ -1,6 +1,9 @@
 """Compare two runs metric by metric, with regression checks parsed from ``metric:10%``.
 
-The logic only; ``profiler.reporters.compare`` renders a Comparison.
+A change counts as a regression only when it is worse than its limit and, where the runs carry
+what it takes, a test says it is real at 95%: the Mann-Whitney U test on the two runs' window
+rates for throughput, the two idle intervals for idle time. The logic only;
+``profiler.reporters.compare`` renders a Comparison.
 """
 
 from __future__ import annotations
@@ -11,6 +14,18 @@ from dataclasses import dataclass
 
 from profiler.errors import ProfilerError
 from profiler.results import STATUS_OK, RunResult, ScenarioResult
+from profiler.stats import CONFIDENCE, mann_whitney_p, median, ratio_interval
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How sure a change is: its 95% interval (in the change's own terms) and whether it is real."""
+
+    low: float
+    high: float
+    significant: bool
+    relative: bool  # the interval is of the relative change; else of the absolute difference
+    p_value: float | None = None
 
 
 @dataclass(frozen=True)
@@ -19,23 +34,50 @@ class Metric:
     label: str
     higher_is_better: bool
     pattern: str  # how one value is shown
-    # Relative epoch-to-epoch noise of this metric in one run, if the run shows it.
-    noise: Callable[[ScenarioResult], float | None] | None = None
+    # What the two runs say about whether a change of this metric is real, where they say anything.
+    evidence: Callable[[ScenarioResult, ScenarioResult, str], Evidence | None] | None = None
 
 
-def _rate_range(result: ScenarioResult) -> float | None:
-    """(max - min) / median of the per-epoch rates: the spread this run itself showed."""
-    if result.batches_per_s_min is None or result.batches_per_s_max is None or not result.batches_per_s:
+# The fewest windows per run for the rank test to mean something.
+_MIN_WINDOWS = 3
+
+
+def _windows(result: ScenarioResult, metric: str) -> list[float]:
+    """The run's window rates, scaled so that their median is the rate it reports for ``metric``."""
+    windows = list(result.window_samples_per_s)
+    reported = getattr(result, metric)
+    if len(windows) < _MIN_WINDOWS or not reported:
+        return []
+    middle = median(windows)
+    return [w * reported / middle for w in windows] if middle > 0 else []
+
+
+def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
+    old, current = _windows(base, metric), _windows(new, metric)
+    if not old or not current:
         return None
-    return (result.batches_per_s_max - result.batches_per_s_min) / result.batches_per_s
+    low, high = ratio_interval(old, current)
+    p_value = mann_whitney_p(old, current)
+    return Evidence(low - 1.0, high - 1.0, p_value < 1.0 - CONFIDENCE, relative=True, p_value=p_value)
+
+
+def _idle_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
+    """The difference of the idle fractions, its half-width from both runs' own intervals."""
+    if base.idle_fraction is None or new.idle_fraction is None:
+        return None
+    if base.idle_half_width is None or new.idle_half_width is None:
+        return None
+    difference = new.idle_fraction - base.idle_fraction
+    width = (base.idle_half_width**2 + new.idle_half_width**2) ** 0.5
+    return Evidence(difference - width, difference + width, abs(difference) > width, relative=False)
 
 
 METRICS: dict[str, Metric] = {
     metric.name: metric
     for metric in (
-        Metric("samples_per_s", "samples/s", True, "{:,.0f}", _rate_range),
-        Metric("batches_per_s", "batches/s", True, "{:,.1f}", _rate_range),
-        Metric("idle_fraction", "idle", False, "{:.1%}"),
+        Metric("samples_per_s", "samples/s", True, "{:,.0f}", _rate_evidence),
+        Metric("batches_per_s", "batches/s", True, "{:,.1f}", _rate_evidence),
+        Metric("idle_fraction", "idle", False, "{:.1%}", _idle_evidence),
         Metric("wait_p95_ms", "wait p95 ms", False, "{:.2f}"),
         Metric("first_batch_s", "first batch s", False, "{:.2f}"),
         Metric("warmup_epoch_s", "warm-up s", False, "{:.2f}"),
@@ -87,7 +129,7 @@ def parse_thresholds(text: str) -> tuple[Threshold, ...]:
 
 
 VERDICT_REGRESSION = "REGRESSION"
-VERDICT_NOISE = "within noise"
+VERDICT_NOISE = "not significant"
 VERDICT_PASSED = "ok"
 
 
@@ -97,7 +139,7 @@ class MetricChange:
     base: float | None
     new: float | None
     threshold: Threshold | None
-    noise: float | None  # the larger relative spread of the two runs, where known
+    evidence: Evidence | None = None  # None: the runs carry nothing to test the change with
 
     @property
     def change(self) -> float | None:
@@ -124,8 +166,7 @@ class MetricChange:
         worse = self.worse_by
         if worse is None or worse <= self.threshold.limit:
             return VERDICT_PASSED
-        change = self.change
-        if self.noise is not None and change is not None and abs(change) <= self.noise:
+        if self.evidence is not None and not self.evidence.significant:
             return VERDICT_NOISE
         return VERDICT_REGRESSION
 
@@ -180,17 +221,13 @@ def compare_runs(
         old, current = base_results[name], new_results[name]
         if old.source_hash and current.source_hash and old.source_hash != current.source_hash:
             warnings.append(f"{name}: the scenario's source changed between the runs; figures may differ for it")
-        changes = []
-        for metric in METRICS.values():
-            noise = None
-            if metric.noise is not None:
-                spreads = [s for s in (metric.noise(old), metric.noise(current)) if s is not None]
-                noise = max(spreads) if spreads else None
-            changes.append(
-                MetricChange(metric.name, getattr(old, metric.name), getattr(current, metric.name),
-                             by_metric.get(metric.name), noise)
-            )
-        scenarios.append(ScenarioComparison(name, old.status, current.status, tuple(changes)))
+        changes = tuple(
+            MetricChange(metric.name, getattr(old, metric.name), getattr(current, metric.name),
+                         by_metric.get(metric.name),
+                         metric.evidence(old, current, metric.name) if metric.evidence else None)
+            for metric in METRICS.values()
+        )
+        scenarios.append(ScenarioComparison(name, old.status, current.status, changes))
     return Comparison(
         base_label=base_label,
         new_label=new_label,

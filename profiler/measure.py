@@ -1,13 +1,15 @@
-"""Epoch loops that run inside the worker: flat out for throughput, paced for accelerator idle time.
+"""The loops that run inside the worker: flat out for throughput, paced for accelerator idle time.
 
-Nothing here imports TensorFlow; a dataset is anything re-iterable that yields (images, labels).
+A pipeline is consumed as one stream of batches, epoch after epoch, with no gap at the epoch
+boundaries: flat-out windows and paced steps continue it, so the cost of starting each epoch
+(iterator creation, empty prefetch buffers) stays in the figures in proportion. Nothing here
+imports TensorFlow; a dataset is anything re-iterable that yields (images, labels).
 """
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,14 @@ def tree_cpu_seconds() -> float:
     return total
 
 
+# Epoch ends kept per window: enough for every epoch that lasts a few ms, bounded for smaller ones.
+MAX_EPOCH_ENDS = 256
+
+
+class EmptyPipeline(RuntimeError):
+    """The pipeline delivered no batch in an epoch."""
+
+
 @dataclass(frozen=True)
 class EpochTiming:
     seconds: float
@@ -43,13 +53,72 @@ class EpochTiming:
 
 
 @dataclass(frozen=True)
-class PacedEpoch:
-    """One epoch consumed by a device step: per batch, the wait for it and the step."""
+class WindowTiming:
+    """A stretch of the flat-out stream: a fixed number of batches, timed in the worker."""
+
+    started: float  # perf_counter in the worker
+    seconds: float
+    batches: int
+    samples: int
+    cpu_s: float
+    epoch_ends: tuple[float, ...] = ()  # perf_counter stamps of the epochs that ended within it...
+    epochs_ended: int = 0  # ...of which there were this many: tiny epochs end by the thousand
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PacedSteps:
+    """Steps of a training loop: per batch, the wait for it, the step, and whether it began an epoch."""
 
     waits_s: tuple[float, ...]
     steps_s: tuple[float, ...]
+    epoch_starts: tuple[bool, ...]
     device: str = ""  # where the step ran: "simulated", or a TensorFlow device such as "GPU:0"
-    gpu_utilization: float | None = None  # mean NVML utilization %, where a GPU could be read
+    gpu_utilization_percent: float | None = None  # mean NVML utilization, where a GPU could be read
+
+
+class BatchStream:
+    """A dataset's batches, epoch after epoch; ``finish_epoch`` makes the next batch begin an epoch.
+
+    An iterator is never dropped halfway: some pipelines cannot start the next one while one is
+    unfinished (Keras's PyDataset adapter waits for it), and a training loop does not drop them.
+    """
+
+    def __init__(self, dataset: Iterable[Any]) -> None:
+        self.dataset = dataset
+        self._iterator: Iterator[Any] | None = None
+        self.epoch_ends: list[float] = []
+
+    def finish_epoch(self) -> None:
+        """Consume, untimed, what is left of the current epoch."""
+        while self._iterator is not None:
+            try:
+                next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+
+    def next(self) -> tuple[Any, bool]:
+        """The next batch, and whether it is the first of an epoch."""
+        first = self._iterator is None
+        if self._iterator is None:
+            self._iterator = iter(self.dataset)
+        try:
+            return next(self._iterator), first
+        except StopIteration:
+            if first:
+                raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
+        self.epoch_ends.append(time.perf_counter())
+        # Let go of the spent iterator before making the next: some pipelines allow one at a time
+        # (Keras's PyDataset adapter waits for the first to finish).
+        self._iterator = None
+        self._iterator = iter(self.dataset)
+        try:
+            return next(self._iterator), True
+        except StopIteration:
+            raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
 
 
 def flat_out_epoch(dataset: Iterable[Any], on_first_batch: Callable[[Any], None] | None = None) -> EpochTiming:
@@ -66,32 +135,65 @@ def flat_out_epoch(dataset: Iterable[Any], on_first_batch: Callable[[Any], None]
         batches += 1
         samples += batch_length(batch)
     seconds = time.perf_counter() - started
+    if batches == 0:
+        raise EmptyPipeline("the pipeline delivered no batch in an epoch")
     return EpochTiming(seconds, first_batch_s, batches, samples, tree_cpu_seconds() - cpu_before)
 
 
-def paced_epoch(dataset: Iterable[Any], step: Callable[[Any], None]) -> PacedEpoch:
-    """Consume one epoch as a training loop does: wait for a batch, run ``step`` on it, repeat.
+def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
+    """Consume ``batches`` batches of the stream as fast as they come."""
+    cpu_before = tree_cpu_seconds()
+    stream.epoch_ends.clear()
+    samples = 0
+    started = time.perf_counter()
+    for _ in range(batches):
+        batch, _ = stream.next()
+        samples += batch_length(batch)
+    seconds = time.perf_counter() - started
+    ends = stream.epoch_ends
+    return WindowTiming(started, seconds, batches, samples, tree_cpu_seconds() - cpu_before,
+                        tuple(ends[:MAX_EPOCH_ENDS]), len(ends))
+
+
+def paced_steps(stream: BatchStream | Iterator[Any], step: Callable[[Any], None], count: int) -> PacedSteps:
+    """Consume ``count`` batches as a training loop does: wait for a batch, run ``step`` on it, repeat.
 
     With the simulated step (profiler.consumer.SleepStep) the step sleeps rather than spins: a GPU
     computing leaves the host CPU free for the input pipeline, and a busy loop here would steal a
-    core from it. The wait for the first batch includes creating the iterator, which a training
-    loop pays at every epoch too.
+    core from it. The wait for the first batch of an epoch includes creating its iterator, which a
+    training loop pays at every epoch too. A plain iterator (the always-ready source of the fetch
+    floor) never starts an epoch.
     """
     waits: list[float] = []
     steps: list[float] = []
+    starts: list[bool] = []
     device_free_at = time.perf_counter()
-    iterator = iter(dataset)
-    while True:
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            break
+    for _ in range(count):
+        if isinstance(stream, BatchStream):
+            batch, first = stream.next()
+        else:
+            batch, first = next(stream), False
         received = time.perf_counter()
         waits.append(received - device_free_at)
+        starts.append(first)
         step(batch)
         device_free_at = time.perf_counter()
         steps.append(device_free_at - received)
-    return PacedEpoch(tuple(waits), tuple(steps))
+    return PacedSteps(tuple(waits), tuple(steps), tuple(starts))
+
+
+def ready_batches(dataset: Any, batch: Any) -> Iterator[Any]:
+    """An always-ready source of ``batch``, served the way ``dataset`` serves its own.
+
+    For a tf.data pipeline, a tf.data pipeline repeating the batch, so that fetching it costs what
+    fetching any ready batch from an eager iterator costs; for any other iterable, the batch itself.
+    """
+    element_spec = getattr(dataset, "element_spec", None)
+    if element_spec is not None:
+        import tensorflow as tf
+
+        return iter(tf.data.Dataset.from_tensors(batch).repeat())
+    return iter(lambda: batch, None)
 
 
 def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:
@@ -103,7 +205,3 @@ def percentile(values: list[float] | tuple[float, ...], fraction: float) -> floa
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def median(values: list[float] | tuple[float, ...]) -> float:
-    return statistics.median(values)

@@ -19,9 +19,10 @@ from profiler.errors import ProfilerError
 from profiler.fingerprint import Fingerprint, dataset_fingerprint
 from profiler.forecast import MemoryForecast, forecast_peak
 from profiler.metadata import collect_metadata, usable_cpus
+from profiler.procedure import WindowDriver, until_precise
 from profiler.recommend import recommend
 from profiler.results import DataRecord, RunResult, ScenarioResult
-from profiler.runner import EpochDriver, Runner, available_memory_mib, each_epoch
+from profiler.runner import Runner, available_memory_mib
 from profiler.settings import MeasureSettings, Target
 from profiler.storage import now
 from profiler.sweep import SweepResult
@@ -79,7 +80,7 @@ def measure_run(
     log_dir: Path | None = None,
     ceiling: Ceiling | None = None,
     forecast: Callable[[str], MemoryForecast | None] | None = None,
-    epoch_driver: EpochDriver = each_epoch,
+    driver: WindowDriver = until_precise,
     available_mib: Callable[[], float] = available_memory_mib,
 ) -> RunResult:
     """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was measured.
@@ -100,7 +101,7 @@ def measure_run(
         with Runner(source, plan.settings, log_dir, on_phase, available_mib) as runner:
             for target in plan.targets:
                 events.target_started(target, samples)
-                result = runner.run(target, forecast(target.name) if forecast else None, epoch_driver)
+                result = runner.run(target, forecast(target.name) if forecast else None, driver)
                 results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
                 run = with_results(run, results, interrupted=runner.interrupted)
                 save(run)

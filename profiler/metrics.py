@@ -1,47 +1,48 @@
-"""What one worker measured, turned into a ScenarioResult: rates, idle, memory above the baseline.
+"""What the workers measured, turned into one ScenarioResult: rates, idle, memory above the baseline.
 
-The worker reports raw timings (``Measurements``); the parent's samplers report the memory trace.
-Every figure of a result is derived here, once, from those two.
+Each worker reports raw timings (``Measurements``, see profiler.procedure); the parent's samplers
+report the memory trace (``MemorySeen``). Every figure of a result is derived here, once, from
+those; with several processes their measurements are pooled: windows and steps together, the
+highest memory peak, the median of the one-off timings.
 """
 
 from __future__ import annotations
 
 import hashlib
 import statistics
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from profiler.fingerprint import Fingerprint
-from profiler.measure import EpochTiming, PacedEpoch, percentile
+from profiler.measure import WindowTiming, percentile
 from profiler.memory import MemoryTrace
+from profiler.procedure import IDLE_BLOCK, Measurements, rates_kept, steady_steps
 from profiler.results import STATUS_OK, STATUS_SKIPPED, ScenarioResult
 from profiler.scenario import Scenario
-from profiler.worker import ClosingReport
+from profiler.stats import idle_with_interval, median, median_interval
 
 # The memory timeline kept in results is thinned to at most this many points, peaks preserved.
 TIMELINE_POINTS = 400
-
-
-@dataclass
-class Measurements:
-    """What one worker delivered, filled in as it goes; a failure leaves the rest empty."""
-
-    build_s: float | None = None
-    warmup: EpochTiming | None = None
-    epochs: list[EpochTiming] = field(default_factory=list)
-    paced: list[PacedEpoch] = field(default_factory=list)
-    fingerprint: Fingerprint | None = None
-    closing: ClosingReport | None = None
+# Whole flat-out epochs kept in results; epochs of a few samples end by the thousand.
+MAX_EPOCHS = 400
 
 
 @dataclass(frozen=True)
 class MemorySeen:
-    """The parent's view of the worker: its memory trace and the baseline it reported."""
+    """The parent's view of one worker: its memory trace and the baseline it reported."""
 
     trace: MemoryTrace
     started: float  # unix time the worker started
     wall_s: float | None
     baseline: tuple[float, float, float] | None  # RSS MiB, PSS MiB, unix time
+
+
+@dataclass(frozen=True)
+class WorkerRun:
+    """One worker of a target: what the parent saw and what the worker measured."""
+
+    seen: MemorySeen
+    measured: Measurements
 
 
 def described(name: str, scenario: Scenario, status: str, error: str | None) -> dict[str, Any]:
@@ -64,82 +65,145 @@ def skipped_result(name: str, scenario: Scenario, reason: str) -> ScenarioResult
 
 
 def scenario_result(
-    name: str, scenario: Scenario, seen: MemorySeen, measured: Measurements, status: str, error: str | None
+    name: str, scenario: Scenario, runs: Sequence[WorkerRun], status: str, error: str | None
 ) -> ScenarioResult:
-    """Combine what the worker measured with what the parent sampled into one result."""
+    """Combine what the workers measured with what the parent sampled into one result."""
+    first = runs[0].seen
+    walls = [run.seen.wall_s for run in runs if run.seen.wall_s is not None]
     values: dict[str, Any] = dict(
         described(name, scenario, status, error),
-        wall_s=seen.wall_s,
-        rss_interval_ms=seen.trace.rss_interval_ms,
-        memory_timeline=thin_timeline(seen.trace, seen.started),
+        wall_s=sum(walls) if walls else None,
+        rss_interval_ms=first.trace.rss_interval_ms,
+        memory_timeline=thin_timeline(first.trace, first.started),
+        processes=len(runs),
     )
-    if seen.baseline is not None:
-        baseline_rss, baseline_pss, baseline_at = seen.baseline
-        peak_rss = seen.trace.peak_rss_mib(since=baseline_at)
-        peak_pss = seen.trace.peak_pss_mib(since=baseline_at)
-        values.update(
-            baseline_rss_mib=baseline_rss,
-            baseline_pss_mib=baseline_pss,
-            peak_rss_mib=None if peak_rss is None else peak_rss - baseline_rss,
-            peak_pss_mib=None if peak_pss is None else peak_pss - baseline_pss,
-        )
+    values.update(memory_metrics([run.seen for run in runs]))
     if status == STATUS_OK:
-        values.update(_measured_metrics(measured))
+        values.update(_measured_metrics([run.measured for run in runs]))
     return ScenarioResult(**values)
 
 
-def _measured_metrics(measured: Measurements) -> dict[str, Any]:
-    assert measured.warmup is not None and measured.build_s is not None and measured.closing is not None
-    epochs = measured.epochs
-    batch_rates = [e.batches / e.seconds for e in epochs if e.seconds > 0]
-    sample_rates = [e.samples / e.seconds for e in epochs if e.seconds > 0]
-    values: dict[str, Any] = dict(
-        ru_maxrss_mib=measured.closing.ru_maxrss_mib,
-        tf_data_options=measured.closing.tf_data_options,
-        build_s=measured.build_s,
-        # Both measured from the moment the pipeline started being built.
-        first_batch_s=measured.build_s + measured.warmup.first_batch_s,
-        warmup_epoch_s=measured.build_s + measured.warmup.seconds,
-        epoch_s=tuple(e.seconds for e in epochs),
-        batches_per_epoch=epochs[0].batches if epochs else None,
-        samples_per_epoch=epochs[0].samples if epochs else None,
-        batches_per_s=statistics.median(batch_rates) if batch_rates else None,
-        samples_per_s=statistics.median(sample_rates) if sample_rates else None,
-        batches_per_s_min=min(batch_rates) if batch_rates else None,
-        batches_per_s_max=max(batch_rates) if batch_rates else None,
-        cpu_s=statistics.median(e.cpu_s for e in epochs) if epochs else None,
-        fingerprint=measured.fingerprint,
+def memory_metrics(seen: Sequence[MemorySeen]) -> dict[str, Any]:
+    """Peaks above each worker's own baseline; the highest of them."""
+    peaks_rss, peaks_pss, baselines = [], [], []
+    for view in seen:
+        if view.baseline is None:
+            continue
+        baseline_rss, baseline_pss, baseline_at = view.baseline
+        baselines.append((baseline_rss, baseline_pss))
+        peak_rss, peak_pss = view.trace.peak_rss_mib(since=baseline_at), view.trace.peak_pss_mib(since=baseline_at)
+        if peak_rss is not None:
+            peaks_rss.append(peak_rss - baseline_rss)
+        if peak_pss is not None:
+            peaks_pss.append(peak_pss - baseline_pss)
+    if not baselines:
+        return {}
+    return dict(
+        baseline_rss_mib=statistics.median(b[0] for b in baselines),
+        baseline_pss_mib=statistics.median(b[1] for b in baselines),
+        peak_rss_mib=max(peaks_rss) if peaks_rss else None,
+        peak_pss_mib=max(peaks_pss) if peaks_pss else None,
     )
-    values.update(idle_metrics(measured.paced))
+
+
+def _measured_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
+    first = measured[0]
+    assert first.warmup is not None and first.closing is not None
+    builds = [m.build_s for m in measured if m.build_s is not None]
+    warmups = [(m.build_s or 0.0, m.warmup) for m in measured if m.warmup is not None]
+    values: dict[str, Any] = dict(
+        ru_maxrss_mib=max(m.closing.ru_maxrss_mib for m in measured if m.closing is not None),
+        tf_data_options=first.closing.tf_data_options,
+        build_s=statistics.median(builds),
+        # Both measured from the moment the pipeline started being built.
+        first_batch_s=statistics.median(build + warmup.first_batch_s for build, warmup in warmups),
+        warmup_epoch_s=statistics.median(build + warmup.seconds for build, warmup in warmups),
+        batches_per_epoch=first.warmup.batches,
+        samples_per_epoch=first.warmup.samples,
+        fingerprint=first.fingerprint,
+    )
+    values.update(rate_metrics(measured))
+    values.update(idle_metrics(measured))
     return values
 
 
-def idle_metrics(paced: list[PacedEpoch]) -> dict[str, Any]:
-    """Idle figures in the steady state, with each epoch's first wait reported apart.
+def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
+    """Median window rate with the interval of the median, epoch times and CPU per epoch, pooled."""
+    phases = [m.flat_out for m in measured if m.flat_out is not None and m.flat_out.windows]
+    if not phases:
+        return {}
+    kept: list[WindowTiming] = []
+    for phase in phases:  # each worker's own warm-up windows are left out before pooling
+        kept += phase.windows[len(phase.windows) - len(rates_kept(phase.windows)):]
+    rates = [w.samples_per_s for w in kept]
+    batch_rates = [w.batches / w.seconds for w in kept if w.seconds > 0]
+    samples = sum(w.samples for w in kept)
+    per_epoch = measured[0].warmup.samples if measured[0].warmup else 0
+    return dict(
+        samples_per_s=median(rates),
+        samples_per_s_ci=median_interval(rates),
+        batches_per_s=median(batch_rates),
+        batches_per_s_min=min(batch_rates),
+        batches_per_s_max=max(batch_rates),
+        window_samples_per_s=tuple(rates),
+        window_batches=phases[0].window_batches,
+        warmup_windows=sum(len(phase.windows) for phase in phases) - len(kept),
+        rate_capped=any(phase.capped for phase in phases),
+        epoch_s=tuple(e for phase in phases for e in _epoch_times(phase.windows)),
+        cpu_s=sum(w.cpu_s for w in kept) / samples * per_epoch if samples else None,
+    )
+
+
+def _epoch_times(windows: tuple[WindowTiming, ...]) -> tuple[float, ...]:
+    """Whole epochs of the stream, which starts an epoch with its first window, at most MAX_EPOCHS.
+
+    An epoch's end is seen when the next batch is asked for, so the epoch still running when the
+    last window ends is not among them; nor are the epochs of a window that ended more of them than
+    it could keep stamps for.
+    """
+    durations: list[float] = []
+    previous: float | None = windows[0].started if windows else None
+    for window in windows:
+        for end in window.epoch_ends:
+            if previous is not None:
+                durations.append(end - previous)
+            previous = end
+        if window.epochs_ended > len(window.epoch_ends):
+            previous = None  # stamps were dropped: the next end does not follow this one
+    return tuple(durations[:MAX_EPOCHS])
+
+
+def idle_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
+    """Idle figures in the steady state, above the fetch floor, with each epoch's first wait apart.
 
     The first batch of an epoch waits for iterator creation and an empty prefetch buffer, once
     per epoch: it weighs far more in a short sample epoch than at full dataset size.
     """
-    starts = [epoch.waits_s[0] for epoch in paced if epoch.waits_s]
-    pairs = [list(zip(epoch.waits_s, epoch.steps_s, strict=True)) for epoch in paced]
-    steady = [pair for epoch in pairs for pair in epoch[1:]]
-    if not steady:  # one batch per epoch: there is no steady state
-        steady = [pair for epoch in pairs for pair in epoch]
-    if not steady:
+    paced = [block for m in measured for block in m.paced]
+    waits, steps = steady_steps(paced)
+    if not waits:  # one batch per epoch: there is no steady state
+        waits = [w for block in paced for w in block.waits_s]
+        steps = [s for block in paced for s in block.steps_s]
+    if not waits:
         return {}
-    waits = [wait for wait, _ in steady]
-    idle = sum(waits)
-    compute = sum(step for _, step in steady)
-    utilization = [epoch.gpu_utilization for epoch in paced if epoch.gpu_utilization is not None]
+    floor = [w for m in measured for block in m.floor for w in block.waits_s]
+    starts = [w for block in paced for w, first in zip(block.waits_s, block.epoch_starts, strict=True) if first]
+    idle, interval = idle_with_interval(waits, steps, floor, IDLE_BLOCK)
+    raw, _ = idle_with_interval(waits, steps, (), IDLE_BLOCK)
+    utilization = [block.gpu_utilization_percent for block in paced if block.gpu_utilization_percent is not None]
     return dict(
-        idle_s=idle,
-        compute_s=compute,
-        idle_fraction=idle / (idle + compute) if idle + compute > 0 else None,
+        idle_s=sum(waits),
+        compute_s=sum(steps),
+        idle_fraction=idle,
+        idle_fraction_ci=interval,
+        idle_fraction_raw=raw,
+        fetch_floor_ms=statistics.fmean(floor) * 1000.0 if floor else None,
+        idle_capped=any(m.idle_capped for m in measured),
         wait_p50_ms=percentile(waits, 0.50) * 1000.0,
         wait_p95_ms=percentile(waits, 0.95) * 1000.0,
         wait_ms=tuple(round(wait * 1000.0, 3) for wait in waits),
         epoch_start_wait_ms=statistics.median(starts) * 1000.0 if starts else None,
-        step_p50_ms=percentile([step for _, step in steady], 0.50) * 1000.0,
+        step_p50_ms=percentile(steps, 0.50) * 1000.0,
         step_device=paced[-1].device or None,
         gpu_utilization_percent=statistics.fmean(utilization) if utilization else None,
     )

@@ -16,16 +16,17 @@ can also assert budgets directly::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from profiler.data import DataSpec
-from profiler.measure import EpochTiming
+from profiler.measure import EpochTiming, WindowTiming
 from profiler.measure_run import RunPlan, measure_run
 from profiler.pipeline import reference_of
+from profiler.procedure import FlatOut, WindowMeasure
 from profiler.results import STATUS_INTERRUPTED, ScenarioResult
 from profiler.settings import MeasureSettings, Target
 
@@ -96,7 +97,7 @@ class PipelineBenchmark:
         if self._used:
             raise RuntimeError("pipeline_benchmark measures one pipeline per test; write one test per pipeline")
         self._used = True
-        run = measure_run(plan, log_dir=self._log_dir, epoch_driver=self._time_epochs)
+        run = measure_run(plan, log_dir=self._log_dir, driver=self._time_epochs)
         (result,) = run.scenarios
         if result.status == STATUS_INTERRUPTED:
             raise KeyboardInterrupt  # Ctrl-C stops the test session, as it would without the fixture
@@ -108,15 +109,22 @@ class PipelineBenchmark:
         self._benchmark.extra_info["step_ms"] = plan.settings.step_ms
         return result
 
-    def _time_epochs(self, measure_epoch: Callable[[], EpochTiming], count: int) -> Sequence[EpochTiming]:
+    def _time_epochs(self, measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
+        """One window per round, each exactly an epoch, so rounds compare between runs of any length."""
+        per_epoch = warmup.batches
+        windows: list[WindowTiming] = []
+
+        def one_epoch() -> None:
+            windows.append(measure(per_epoch, not windows))
+
         if getattr(self._benchmark, "disabled", False):
             # --benchmark-disable: measure anyway, so budgets are still checked.
-            return [measure_epoch() for _ in range(count + 1)]
-        timings: list[EpochTiming] = []
-        # pytest-benchmark times each round with its own timer; the warm-up round (the first
-        # epoch, which builds caches and fills buffers) is not recorded.
-        self._benchmark.pedantic(lambda: timings.append(measure_epoch()), rounds=count, warmup_rounds=1, iterations=1)
-        return timings
+            for _ in range(settings.epochs):
+                one_epoch()
+        else:
+            # pytest-benchmark times each round with its own timer; the warm-up epoch is already behind.
+            self._benchmark.pedantic(one_epoch, rounds=settings.epochs, iterations=1)
+        return FlatOut(tuple(windows), per_epoch)
 
 
 def _traceback(result: ScenarioResult) -> str:

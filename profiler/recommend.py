@@ -7,7 +7,9 @@ predicted peak within the budget for a sweep), then the fastest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import replace
 
 from profiler.forecast import LONG_REACH, Prediction
 from profiler.results import DATA_DIFFERS, MODERATELY_INPUT_BOUND_AT, Pick, ScenarioResult
@@ -40,23 +42,76 @@ def recommend(results: Sequence[ScenarioResult], at: str) -> Pick | None:
     cut, keeps_up = busy_cut(_idle(least))
     busiest = [r for r in candidates if _idle(r) <= cut]
     streaming = [r for r in busiest if not r.memory_grows_with_data]
-    ranked = sorted(streaming or busiest, key=lambda r: -(r.samples_per_s or 0.0))
+    ranked, tied = ranked_with_ties(streaming or busiest)
     best = ranked[0]
     if not keeps_up:
         reason = (
             f"no strategy keeps the step busy {at}; it waits least ({_figures(best, at)}). "
             "Add decode workers, decode less per sample, or store pre-decoded data"
         )
-        return Pick(best.name, reason, _next_best(candidates, best))
-    if streaming:
-        return _streaming_pick(best, least, ranked, candidates, at)
-    # Only strategies that hold the whole dataset keep up: name the streaming fallback too.
-    fallback = _best_streaming(candidates)
-    reason = f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with the dataset"
-    if fallback is not None:
-        reason += f"; if the full dataset does not fit in RAM, pick {fallback.name} ({_figures(fallback, at)})"
-    runner_up = fallback.name if fallback is not None else _next_best(candidates, best)
-    return Pick(best.name, reason, runner_up)
+        pick = Pick(best.name, reason, _next_best(candidates, best))
+    elif streaming:
+        pick = _streaming_pick(best, least, ranked, candidates, at)
+    else:
+        # Only strategies that hold the whole dataset keep up: name the streaming fallback too.
+        fallback = _best_streaming(candidates)
+        reason = f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with the dataset"
+        if fallback is not None:
+            reason += f"; if the full dataset does not fit in RAM, pick {fallback.name} ({_figures(fallback, at)})"
+        pick = Pick(best.name, reason, fallback.name if fallback is not None else _next_best(candidates, best))
+    return _with_ties(pick, tied)
+
+
+def ranked_with_ties(results: Sequence[ScenarioResult]) -> tuple[list[ScenarioResult], list[ScenarioResult]]:
+    """Fastest first; those whose rate interval overlaps the fastest one's are tied with it, and the
+    tie is broken by TIE_RULE, so runs that cannot tell them apart pick the same one."""
+    ranked = sorted(results, key=lambda r: -(r.samples_per_s or 0.0))
+    fastest = ranked[0]
+    tied = [r for r in ranked if r is fastest or _overlap(r.samples_per_s_ci, fastest.samples_per_s_ci)]
+    if len(tied) < 2:
+        return ranked, []
+    order = sorted(tied, key=functools.cmp_to_key(_tie_break))
+    return order + [r for r in ranked if r not in tied], order
+
+
+# How a tie is broken, in order; a figure decides only where the two differ by more than its noise.
+TIE_RULE = (
+    "no disk before disk, then less CPU per sample (by more than 10%), then less peak memory (by more "
+    "than 16 MiB), then the order of the scenario list"
+)
+_CPU_MARGIN = 0.10
+_MEMORY_MARGIN_MIB = 16.0
+
+
+def _tie_break(a: ScenarioResult, b: ScenarioResult) -> int:
+    if a.disk_grows_with_data != b.disk_grows_with_data:
+        return 1 if a.disk_grows_with_data else -1
+    cpu_a, cpu_b = _cpu_per_sample(a), _cpu_per_sample(b)
+    if cpu_a is not None and cpu_b is not None and abs(cpu_a - cpu_b) > _CPU_MARGIN * max(cpu_a, cpu_b):
+        return -1 if cpu_a < cpu_b else 1
+    memory_a, memory_b = a.peak_rss_mib or 0.0, b.peak_rss_mib or 0.0
+    if abs(memory_a - memory_b) > _MEMORY_MARGIN_MIB:
+        return -1 if memory_a < memory_b else 1
+    return 0  # sorted() is stable: the scenario list's order stands
+
+
+def _cpu_per_sample(result: ScenarioResult) -> float | None:
+    if result.cpu_s is None or not result.samples_per_epoch:
+        return None
+    return result.cpu_s / result.samples_per_epoch
+
+
+def _overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
+    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
+
+
+def _with_ties(pick: Pick, tied: list[ScenarioResult]) -> Pick:
+    if not tied:
+        return pick
+    others = [r.name for r in tied if r.name != pick.name]
+    reason = (f"{pick.reason}. It is tied with {', '.join(others)}: their rates' 95% intervals overlap, and "
+              f"the tie goes by {TIE_RULE}")
+    return replace(pick, reason=reason, tied_with=tuple(others))
 
 
 def _streaming_pick(
@@ -114,7 +169,7 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
     if not fitting:
         return Pick(None, _nothing_fits(known, unknown, where))
     cut, keeps_up = busy_cut(min(_predicted_idle(p) for p in fitting))
-    busy = sorted((p for p in fitting if _predicted_idle(p) <= cut), key=_predicted_epoch)
+    busy, tied = _predictions_with_ties(sorted((p for p in fitting if _predicted_idle(p) <= cut), key=_predicted_epoch))
     best = busy[0]
     others = busy[1:] + sorted((p for p in fitting if p not in busy), key=lambda p: (_predicted_idle(p),
                                                                                      _predicted_epoch(p)))
@@ -137,7 +192,32 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
         reason += f"; {_unknown_text(unknown)}"
     if best.long_reach:
         reason += f"; the target is over {LONG_REACH:g} times the largest size measured, so these are estimates"
-    return Pick(best.name, reason, others[0].name if others else None)
+    others_tied = tuple(p.name for p in tied if p.name != best.name)
+    if others_tied:
+        reason += (f". It is tied with {', '.join(others_tied)}: their predicted epochs' ranges overlap, and the "
+                   f"tie goes by {TARGET_TIE_RULE}")
+    return Pick(best.name, reason, others[0].name if others else None, others_tied)
+
+
+TARGET_TIE_RULE = "no disk before disk, then less peak memory (by more than 16 MiB), then the order of the list"
+
+
+def _predictions_with_ties(ranked: list[Prediction]) -> tuple[list[Prediction], list[Prediction]]:
+    """Shortest epoch first; those whose predicted range overlaps the shortest one's are tied with it."""
+    fastest = ranked[0]
+    tied = [p for p in ranked if p is fastest or _overlap(p.epoch_s_interval, fastest.epoch_s_interval)]
+    if len(tied) < 2:
+        return ranked, []
+
+    def tie_break(a: Prediction, b: Prediction) -> int:
+        if (a.disk_mib is None) != (b.disk_mib is None):
+            return -1 if a.disk_mib is None else 1
+        if abs((a.peak_mib or 0.0) - (b.peak_mib or 0.0)) > _MEMORY_MARGIN_MIB:
+            return -1 if (a.peak_mib or 0.0) < (b.peak_mib or 0.0) else 1
+        return 0
+
+    order = sorted(tied, key=functools.cmp_to_key(tie_break))
+    return order + [p for p in ranked if p not in tied], order
 
 
 def _nothing_fits(known: list[Prediction], unknown: list[Prediction], where: str) -> str:

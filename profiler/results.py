@@ -70,22 +70,34 @@ class ScenarioResult:
     build_s: float | None = None
     first_batch_s: float | None = None
     warmup_epoch_s: float | None = None
-    # Flat-out measured epochs.
-    epoch_s: tuple[float, ...] = ()
+    # Flat out: windows of window_batches batches from a stream running across epochs (see
+    # profiler.procedure); rates are the median window's, with the 95% interval of that median.
+    epoch_s: tuple[float, ...] = ()  # every whole epoch the flat-out stream went through
     batches_per_epoch: int | None = None
     samples_per_epoch: int | None = None
     batches_per_s: float | None = None
     samples_per_s: float | None = None
+    samples_per_s_ci: tuple[float, float] | None = None
     batches_per_s_min: float | None = None
     batches_per_s_max: float | None = None
-    cpu_s: float | None = None  # tree CPU seconds per flat-out epoch, median
+    window_samples_per_s: tuple[float, ...] = ()  # every window that counts, in order
+    window_batches: int | None = None
+    warmup_windows: int = 0  # leading windows left out as warm-up
+    rate_capped: bool = False  # the time cap ended the windows before the interval was narrow enough
+    cpu_s: float | None = None  # tree CPU seconds per flat-out epoch
+    processes: int = 1  # fresh workers whose measurements were pooled
     # samples_per_s over what this machine can do at most for this data (see profiler.ceiling).
     ceiling_fraction: float | None = None
-    # Paced epochs: a simulated device step per batch. Steady state: each epoch's first batch is
-    # left out of idle and the wait percentiles, and its wait reported as epoch_start_wait_ms.
+    # Paced steps: a device step per batch. Steady state: each epoch's first batch is left out of
+    # idle and the wait percentiles, and its wait reported as epoch_start_wait_ms. idle_fraction
+    # is the idle above the fetch floor (the wait for an always-ready batch behind the same step).
     idle_s: float | None = None
     compute_s: float | None = None
     idle_fraction: float | None = None
+    idle_fraction_ci: tuple[float, float] | None = None
+    idle_fraction_raw: float | None = None  # before the fetch floor is taken off
+    fetch_floor_ms: float | None = None
+    idle_capped: bool = False  # the time cap ended the paced steps before the interval was narrow enough
     wait_p50_ms: float | None = None
     wait_p95_ms: float | None = None
     wait_ms: tuple[float, ...] = ()
@@ -113,11 +125,34 @@ class ScenarioResult:
 
     @property
     def rate_spread(self) -> float | None:
-        """Standard deviation / mean of the per-epoch batch rates: the epoch-to-epoch noise."""
+        """Standard deviation / mean of the per-epoch batch rates: the epoch-to-epoch noise.
+
+        Only results of format 1 need it: their rates carry no interval.
+        """
         if len(self.epoch_s) < 2 or not self.batches_per_epoch or min(self.epoch_s) <= 0:
             return None
         rates = [self.batches_per_epoch / seconds for seconds in self.epoch_s]
         return statistics.stdev(rates) / statistics.fmean(rates)
+
+    @property
+    def rate_half_width(self) -> float | None:
+        """Half the width of the rate's 95% interval (the larger side), as a share of the rate."""
+        if self.samples_per_s_ci is None or not self.samples_per_s:
+            return None
+        low, high = self.samples_per_s_ci
+        return max(self.samples_per_s - low, high - self.samples_per_s) / self.samples_per_s
+
+    @property
+    def idle_half_width(self) -> float | None:
+        """Half the width of the idle fraction's 95% interval (the larger side), as a fraction."""
+        if self.idle_fraction_ci is None or self.idle_fraction is None:
+            return None
+        low, high = self.idle_fraction_ci
+        return max(self.idle_fraction - low, high - self.idle_fraction)
+
+    @property
+    def windows(self) -> int:
+        return len(self.window_samples_per_s)
 
     @property
     def cpu_cores_busy(self) -> float | None:
@@ -146,6 +181,7 @@ class Pick:
     name: str | None
     reason: str
     runner_up: str | None = None
+    tied_with: tuple[str, ...] = ()  # the ones it could not be told apart from, the tie broken by a stated rule
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,28 +12,17 @@ import psutil
 
 from profiler.data import DataSource
 from profiler.forecast import MemoryForecast
-from profiler.measure import EpochTiming
-from profiler.metrics import Measurements, MemorySeen, scenario_result, skipped_result
+from profiler.metrics import MemorySeen, WorkerRun, scenario_result, skipped_result
+from profiler.procedure import Measurements, WindowDriver, measure, until_precise
 from profiler.registry import entry_point_of, load
 from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
 from profiler.scenario import Scenario
 from profiler.session import WorkerFailure, WorkerSession
-from profiler.settings import CONSUMER_KERAS, MeasureSettings, Target
+from profiler.settings import MeasureSettings, Target
 from profiler.units import MIB
 from profiler.worker import WorkerTask
 
-PHASE_WARMUP = "warm-up epoch"
-PHASE_VERIFY = "checking delivered data"
-
 PhaseCallback = Callable[[str, str], None]
-# Given a function that measures one more flat-out epoch and the number of epochs to time, an
-# epoch driver returns every epoch it measured, the warm-up epoch first. The default calls it in a
-# loop; the pytest fixture hands the calls to pytest-benchmark's timer.
-EpochDriver = Callable[[Callable[[], EpochTiming], int], Sequence[EpochTiming]]
-
-
-def each_epoch(measure_epoch: Callable[[], EpochTiming], count: int) -> list[EpochTiming]:
-    return [measure_epoch() for _ in range(count + 1)]
 
 
 def available_memory_mib() -> float:
@@ -86,36 +75,46 @@ class Runner:
         )
 
     def run(
-        self, target: Target, forecast: MemoryForecast | None = None, epoch_driver: EpochDriver = each_epoch
+        self, target: Target, forecast: MemoryForecast | None = None, driver: WindowDriver = until_precise
     ) -> ScenarioResult:
-        """Measure one target; failures, timeouts and Ctrl-C all come back as a result.
+        """Measure one target in ``settings.processes`` fresh workers, one after another, pooled.
 
-        After Ctrl-C the result has status "interrupted" and ``self.interrupted`` is set, so the
-        caller stops starting new targets. A target whose ``forecast`` (or the decoded size of a
-        dataset it holds whole) exceeds the memory available now is not started: the kernel
-        would kill it, or the machine would swap, and the result says so.
+        Failures, timeouts and Ctrl-C all come back as a result. After Ctrl-C the result has
+        status "interrupted" and ``self.interrupted`` is set, so the caller stops starting new
+        targets. A target whose ``forecast`` (or the decoded size of a dataset it holds whole)
+        exceeds the memory available now is not started: the kernel would kill it, or the machine
+        would swap, and the result says so.
         """
         scenario = load(target)
         refusal = self.memory_refusal(scenario, forecast)
         if refusal is not None:
             return skipped_result(target.name, scenario, refusal)
-        task = self.new_task(target)
-        session = WorkerSession(task, self.settings.timeout_s, lambda phase: self.on_phase(target.name, phase))
-        measured = Measurements()
-        status, error, trace = STATUS_OK, None, None
-        try:
-            with session:
-                self._measure(session, measured, epoch_driver)
-        except WorkerFailure as failure:
-            status, error, trace = failure.status, failure.error, failure.traceback
-        except KeyboardInterrupt:
-            status, error = STATUS_INTERRUPTED, "stopped by Ctrl-C"
-            self.interrupted = True
-        seen = MemorySeen(session.trace, session.started, session.wall_s, session.baseline)
-        result = scenario_result(target.name, scenario, seen, measured, status, error)
-        if status != STATUS_OK:
-            result = self._with_kept_log(result, task.log_path, trace)
-        shutil.rmtree(task.temp_dir, ignore_errors=True)
+        runs: list[WorkerRun] = []
+        status, error, trace, log_path = STATUS_OK, None, None, None
+        for number in range(self.settings.processes):
+            task = self.new_task(target)
+            where = f" (process {number + 1}/{self.settings.processes})" if self.settings.processes > 1 else ""
+            session = WorkerSession(task, self.settings.timeout_s,
+                                    lambda phase, where=where: self.on_phase(target.name, phase + where))
+            measured = Measurements()
+            try:
+                with session:
+                    measured = measure(session, self.settings, driver)
+            except WorkerFailure as failure:
+                status, error, trace = failure.status, failure.error, failure.traceback
+            except KeyboardInterrupt:
+                status, error = STATUS_INTERRUPTED, "stopped by Ctrl-C"
+                self.interrupted = True
+            runs.append(WorkerRun(MemorySeen(session.trace, session.started, session.wall_s, session.baseline),
+                                  measured))
+            if status != STATUS_OK:
+                log_path = task.log_path
+                break
+            shutil.rmtree(task.temp_dir, ignore_errors=True)
+        result = scenario_result(target.name, scenario, runs, status, error)
+        if log_path is not None:
+            result = self._with_kept_log(result, log_path, trace)
+            shutil.rmtree(log_path.parent, ignore_errors=True)
         return result
 
     def memory_refusal(self, scenario: Scenario, forecast: MemoryForecast | None) -> str | None:
@@ -136,27 +135,6 @@ class Runner:
             f"{_mib(available)} MiB of memory available now, and the kernel would kill it; measure it on "
             "fewer --samples or free memory first"
         )
-
-    def _measure(self, session: WorkerSession, measured: Measurements, epoch_driver: EpochDriver) -> None:
-        """The one measuring procedure: warm-up, flat-out epochs, paced epochs, data check."""
-        settings = self.settings
-        measured.build_s = session.build_s
-        counter = iter(range(settings.epochs + 1))
-
-        def measure_epoch() -> EpochTiming:
-            number = next(counter, settings.epochs)
-            session.phase(PHASE_WARMUP if number == 0 else f"epoch {number}/{settings.epochs} flat out")
-            return session.epoch()
-
-        timings = list(epoch_driver(measure_epoch, settings.epochs))
-        measured.warmup, measured.epochs = timings[0], timings[1:]
-        step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{settings.step_ms:g} ms/step"
-        for number in range(1, settings.idle_epochs + 1):
-            session.phase(f"epoch {number}/{settings.idle_epochs} behind {step}")
-            measured.paced.append(session.paced(settings.step_s, settings.consumer))
-        session.phase(PHASE_VERIFY)
-        measured.fingerprint = session.fingerprint()
-        measured.closing = session.close()
 
     def _with_kept_log(self, result: ScenarioResult, log_path: Path, traceback: str | None) -> ScenarioResult:
         """Keep a failed worker's output beside the results, and quote its last line if it crashed."""

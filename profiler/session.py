@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from profiler.fingerprint import Fingerprint
-from profiler.measure import EpochTiming, PacedEpoch
+from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
 from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT
 from profiler.settings import CONSUMER_SLEEP
@@ -87,10 +87,20 @@ class WorkerSession:
         self.on_phase(name)
 
     def epoch(self) -> EpochTiming:
+        """One epoch of a fresh iterator, flat out."""
         return self._request(("epoch",), "epoch")[1]
 
-    def paced(self, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedEpoch:
-        return self._request(("paced", step_s, consumer), "paced")[1]
+    def window(self, batches: int, restart: bool = False) -> WindowTiming:
+        """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh epoch)."""
+        return self._request(("window", batches, restart), "window")[1]
+
+    def paced(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False) -> PacedSteps:
+        """The next ``steps`` of the stream behind the consumer's step."""
+        return self._request(("paced", steps, step_s, consumer, restart), "paced")[1]
+
+    def floor(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedSteps:
+        """The consumer fed from an always-ready source of one of the pipeline's batches."""
+        return self._request(("floor", steps, step_s, consumer), "floor")[1]
 
     def fingerprint(self) -> Fingerprint:
         return self._request(("fingerprint",), "fingerprint")[1]

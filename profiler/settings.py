@@ -56,16 +56,24 @@ class ServiceSettings:
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    """How every target of a run is measured."""
+    """How every target of a run is measured (see profiler.procedure)."""
 
     batch_size: int = 32
     workers: int = 2  # threads or processes of the pool-based scenarios
-    epochs: int = 3  # flat-out epochs after the warm-up epoch
-    idle_epochs: int = 1  # paced epochs, for idle time
+    epochs: int = 1  # flat-out epochs timed at least, after the warm-up epoch
+    idle_epochs: int = 1  # paced epochs consumed at least, for idle time
     step_ms: float = 20.0
     timeout_s: float = 300.0
     consumer: str = CONSUMER_SLEEP
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    # Flat-out windows go on until the 95% interval of the median rate is within this share of it...
+    precision: float = 0.03
+    # ...and paced steps until the idle fraction's 95% interval is within this many points (a fraction)...
+    idle_precision: float = 0.01
+    # ...or until each of the two phases has lasted this long.
+    time_cap_s: float = 3.0
+    window_s: float = 0.1  # the least time one flat-out window lasts, as pyperf's values do
+    processes: int = 1  # fresh workers per target, their measurements pooled
 
     @property
     def step_s(self) -> float:

@@ -3,15 +3,20 @@
 The worker imports TensorFlow, reports ("baseline", rss, pss, unix time), builds the pipeline and
 reports ("built", seconds). Then it answers one request at a time until asked to close:
 
-- ("epoch",) -> ("epoch", EpochTiming): one epoch consumed flat out;
-- ("paced", step_s, consumer) -> ("paced", PacedEpoch): one epoch behind a device step, simulated
-  (consumer "sleep") or a real Keras training step (consumer "keras");
+- ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
+- ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
+  out; the stream runs on across epochs, or, with ``restart``, first finishes the current one untimed;
+- ("paced", steps, step_s, consumer, restart) -> ("paced", PacedSteps): the next ``steps`` of the
+  stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
+- ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
+  always-ready source of a batch of this pipeline: what fetching costs when nothing is late;
 - ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
 Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
-driven one epoch at a time lets the parent time epochs with any timer it likes (pytest-benchmark's
-included) while the epoch itself runs here, in a process of its own.
+driven one window at a time lets the parent decide when a figure is precise enough, and time
+windows with any timer it likes (pytest-benchmark's included), while they run here, in a process
+of its own.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -30,7 +36,14 @@ from typing import Any
 from profiler.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.data import DataSource
 from profiler.fingerprint import FingerprintBuilder
-from profiler.measure import PacedEpoch, flat_out_epoch, paced_epoch
+from profiler.measure import (
+    BatchStream,
+    PacedSteps,
+    flat_out_epoch,
+    flat_out_window,
+    paced_steps,
+    ready_batches,
+)
 from profiler.settings import CONSUMER_KERAS, ServiceSettings, Target
 
 PHASE_IMPORT = "importing TensorFlow"
@@ -103,20 +116,34 @@ class _Server:
 
     def __init__(self, dataset: Any, classes: int | None) -> None:
         self.dataset = dataset
+        self.stream = BatchStream(dataset)
         self.classes = classes
         self.keras_step: KerasStep | None = None
         # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
-        # first timed epoch. A second, throwaway iterator would do too, but not every pipeline allows
-        # two at once (Keras's PyDataset adapter waits for the first to finish).
+        # first timed step, and the fetch floor serves it. A second, throwaway iterator would do too,
+        # but not every pipeline allows two at once (Keras's PyDataset adapter waits for the first).
         self.kept: list[Any] = []
+        self.ready: Iterator[Any] | None = None
 
     def answer(self, request: tuple[Any, ...]) -> tuple[Any, ...]:
         command = request[0]
+        if command in ("epoch", "fingerprint"):
+            self.stream.finish_epoch()  # one iterator at a time: some pipelines allow no second
         if command == "epoch":
             return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
+        if command == "window":
+            batches, restart = request[1], request[2]
+            if restart:
+                self.stream.finish_epoch()
+            return ("window", flat_out_window(self.stream, batches))
         if command == "paced":
-            step_s, consumer = request[1], request[2]
-            return ("paced", _paced(self.dataset, self._keras() if consumer == CONSUMER_KERAS else SleepStep(step_s)))
+            count, step_s, consumer, restart = request[1:5]
+            if restart:
+                self.stream.finish_epoch()
+            return ("paced", self._paced(self.stream, count, step_s, consumer))
+        if command == "floor":
+            count, step_s, consumer = request[1:4]
+            return ("floor", self._paced(self._ready(), count, step_s, consumer))
         if command == "fingerprint":
             builder = FingerprintBuilder()
             for images, labels in self.dataset:
@@ -124,18 +151,25 @@ class _Server:
             return ("fingerprint", builder.build())
         raise ValueError(f"unknown request {command!r}")
 
+    def _paced(self, stream: BatchStream | Iterator[Any], count: int, step_s: float, consumer: str) -> PacedSteps:
+        step = self._keras() if consumer == CONSUMER_KERAS else SleepStep(step_s)
+        with GpuUtilization() as gpu:
+            measured = paced_steps(stream, step, count)
+        return replace(measured, device=step.device, gpu_utilization_percent=gpu.mean())
+
+    def _ready(self) -> Iterator[Any]:
+        if self.ready is None:
+            if not self.kept:
+                raise RuntimeError("the fetch floor needs a batch from the warm-up epoch")
+            self.ready = ready_batches(self.dataset, self.kept[0])
+        return self.ready
+
     def _keras(self) -> KerasStep:
         if self.keras_step is None:
             self.keras_step = KerasStep(self.classes)
             if self.kept:
-                self.keras_step.prepare(self.kept.pop())
+                self.keras_step.prepare(self.kept[0])
         return self.keras_step
-
-
-def _paced(dataset: Any, step: KerasStep | SleepStep) -> PacedEpoch:
-    with GpuUtilization() as gpu:
-        epoch = paced_epoch(dataset, step)
-    return replace(epoch, device=step.device, gpu_utilization=gpu.mean())
 
 
 # tf.data's documented defaults for options left unset (reported as None by TensorFlow).

@@ -101,6 +101,20 @@ class PerSampleAllocateScenario(_Fake):
         del block
 
 
+class SpikeScenario(_Fake):
+    """Holds a block of known size for ``hold_s`` while the pipeline is built, then lets it go."""
+
+    def __init__(self, name: str, mib: int, hold_s: float) -> None:
+        self.name, self.mib, self.hold_s = name, mib, hold_s
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        block = np.ones(self.mib * MIB, dtype=np.uint8)
+        time.sleep(self.hold_s)
+        del block
+        yield SlowBatches(0.002, 8, read_ahead=False)
+
+
 def _hold_memory(mib: int, seconds: float) -> None:
     block = np.ones(mib * MIB, dtype=np.uint8)
     time.sleep(seconds)
@@ -178,6 +192,10 @@ SLOW_30MS = SlowScenario("slow_30ms", delay_s=0.030)
 SLOW_30MS_READ_AHEAD = SlowScenario("slow_30ms_read_ahead", delay_s=0.030, read_ahead=True)
 SLOW_BUILD = SlowScenario("slow_build", delay_s=0.050, batches=4, build_s=0.4)
 ALLOCATE_300MB = AllocateScenario("allocate_300mb", 300)
+SPIKE_300MB_HALF_SECOND = SpikeScenario("spike_300mb", 300, hold_s=0.5)
+# Batches of a known cost for the regression gate: 20 ms each, and the same made 25% slower.
+STEADY_20MS = SlowScenario("steady_20ms", delay_s=0.020, batches=5)
+STEADY_25MS = SlowScenario("steady_25ms", delay_s=0.025, batches=5)
 # 512 KiB per sample: 32 MiB at 64 samples, 128 MiB at 256.
 GROW_512KIB_PER_SAMPLE = PerSampleAllocateScenario("grow_512kib_per_sample", per_sample_kib=512)
 CONSTANT_80MB = PerSampleAllocateScenario("constant_80mb", per_sample_kib=0, base_mib=80)

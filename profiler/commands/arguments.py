@@ -43,6 +43,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def percentage(text: str) -> float:
+    """A percentage greater than 0 and at most 100."""
+    value = positive_float(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"got {text}: pass a percentage greater than 0 and at most 100")
+    return value
+
+
 def image_size(text: str) -> tuple[int, int]:
     """'64' for 64x64, or 'HxW'."""
     parts = text.lower().split("x")
@@ -169,15 +177,12 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) 
     run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
                      help="samples per batch (default: %(default)s)")
     run.add_argument("--epochs", type=positive_int, default=settings.epochs,
-                     help="flat-out epochs measured after the warm-up epoch (default: %(default)s)")
+                     help="flat-out epochs timed at least, after the warm-up epoch; windows go on until the "
+                          "rate is precise (default: %(default)s)")
     run.add_argument("--idle-epochs", type=positive_int, default=settings.idle_epochs,
-                     help="epochs consumed at --step-ms per batch to measure idle time (default: %(default)s)")
-    run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
-                     help="simulated training step per batch, in ms (default: %(default)s)")
-    run.add_argument("--consumer", choices=CONSUMERS, default=settings.consumer,
-                     help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
-                          "'keras' trains a small Keras model on each batch, on the device TensorFlow "
-                          "places it on (default: %(default)s)")
+                     help="epochs consumed at least behind the training step, for idle time; steps go on "
+                          "until idle is precise (default: %(default)s)")
+    _add_precision_arguments(run, settings)
     run.add_argument("--workers", type=positive_int, default=usable_cpus(),
                      help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
     run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
@@ -185,6 +190,26 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) 
     run.add_argument("--output", type=Path, default=Path("reports"),
                      help="folder in which each run creates a new dated subfolder (default: %(default)s)")
     return run
+
+
+def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSettings) -> None:
+    run.add_argument("--precision", type=percentage, default=settings.precision * 100, metavar="PERCENT",
+                     help="measure flat out until the 95%% interval of the median rate is within this many "
+                          "percent of it (default: %(default)g)")
+    run.add_argument("--idle-precision", type=percentage, default=settings.idle_precision * 100, metavar="POINTS",
+                     help="consume paced steps until the 95%% interval of the idle percentage is within this "
+                          "many points (default: %(default)g)")
+    run.add_argument("--time-cap", type=positive_float, default=settings.time_cap_s, metavar="SECONDS",
+                     help="stop each of the flat-out and the paced phase after this long, precise or not "
+                          "(default: %(default)g)")
+    run.add_argument("--processes", type=positive_int, default=settings.processes,
+                     help="fresh worker processes per scenario, their measurements pooled (default: %(default)s)")
+    run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
+                     help="simulated training step per batch, in ms (default: %(default)s)")
+    run.add_argument("--consumer", choices=CONSUMERS, default=settings.consumer,
+                     help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
+                          "'keras' trains a small Keras model on each batch, on the device TensorFlow "
+                          "places it on (default: %(default)s)")
 
 
 def spec_from(args: argparse.Namespace, samples: int) -> DataSpec:
@@ -204,6 +229,8 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
         batch_size=args.batch_size, workers=args.workers, epochs=args.epochs, idle_epochs=args.idle_epochs,
         step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
         service=ServiceSettings(workers=args.service_workers, dispatcher=args.dispatcher),
+        precision=args.precision / 100.0, idle_precision=args.idle_precision / 100.0, time_cap_s=args.time_cap,
+        processes=args.processes,
     )
 
 

@@ -6,7 +6,7 @@ from typing import IO
 
 from rich.text import Text
 
-from profiler.compare import METRICS, VERDICT_NOISE, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
+from profiler.compare import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
 from profiler.reporters.common import TerminalReporter, markdown_table, results_table
 from profiler.results import STATUS_OK
 
@@ -26,10 +26,16 @@ def _check_text(change: MetricChange) -> str:
     verdict = change.verdict
     if verdict is None:
         return ""
-    limit = f"limit {change.threshold.describe()}" if change.threshold else ""
-    if verdict == VERDICT_NOISE:
-        return f"{VERDICT_NOISE} (±{change.noise:.0%}, {limit})"
-    return f"{verdict} ({limit})"
+    parts = [f"limit {change.threshold.describe()}" if change.threshold else ""]
+    evidence = change.evidence
+    if evidence is not None and verdict != VERDICT_PASSED:
+        if evidence.relative:
+            parts.append(f"95%: {evidence.low:+.0%} to {evidence.high:+.0%}")
+        else:
+            parts.append(f"95%: {evidence.low * 100:+.1f} to {evidence.high * 100:+.1f} points")
+        if evidence.p_value is not None:
+            parts.append(f"p={evidence.p_value:.2g}")
+    return f"{verdict} ({'; '.join(parts)})"
 
 
 def comparison_rows(comparison: Comparison) -> list[list[str]]:
@@ -57,7 +63,9 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
     checks = ", ".join(f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds)
     lines.append(
-        f"Checks: {checks or 'none'}; a change within the runs' own epoch-to-epoch spread is not a regression."
+        f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test on the two "
+        "runs' own measurements calls it real at 95% (Mann-Whitney U on the window rates; the idle intervals), "
+        "or where the runs carry none."
     )
     regressions = comparison.regressions
     if regressions:

@@ -51,10 +51,9 @@ _VERDICT_CELL = {INPUT_BOUND: "yes", MODERATELY_INPUT_BOUND: "moderately", NOT_I
 COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Scenario", False),
     ("Input-\nbound", False),
-    ("Idle", True),
+    ("Idle\n±95%", True),
     ("Wait ms\np50/p95", True),
-    ("Batches/s\n±std", True),
-    ("Samples/s", True),
+    ("Samples/s\n±95%", True),
     ("Of\nceiling", True),
     ("First batch/\nwarm-up s", True),
     ("Peak MiB\nRSS/PSS", True),
@@ -63,11 +62,13 @@ COLUMNS: tuple[tuple[str, bool], ...] = (
 )
 
 TABLE_CAPTION = (
-    "Idle = wait / (wait + step), steady state. Rates: median of flat-out epochs, ± their standard "
-    "deviation. Memory: peak of the whole process tree above the baseline (after importing "
-    "TensorFlow). First batch and warm-up epoch: from the start of building the pipeline. Of ceiling: "
-    "samples/s over the most this machine can decode. Data: the delivered samples match the dataset's "
-    "checksum (close: pixels one rounding apart)."
+    "Idle = wait / (wait + step), steady state, above the fetch floor (the wait for an always-ready "
+    "batch), ± the half-width of its 95% interval in points. Rates: the median of flat-out windows "
+    "of at least 100 ms, ± the half-width of the median's 95% interval; * the time cap came first. "
+    "Memory: peak of the whole process tree above the baseline (after importing TensorFlow). First "
+    "batch and warm-up epoch: from the start of building the pipeline. Of ceiling: samples/s over the "
+    "most this machine can decode. Data: the delivered samples match the dataset's checksum (close: "
+    "pixels one rounding apart)."
 )
 NO_RECOMMENDATION = "No recommendation: no scenario completed with usable figures."
 
@@ -89,16 +90,32 @@ def row_cells(result: ScenarioResult) -> list[str]:
     return [
         result.name,
         _VERDICT_CELL.get(result.verdict or "", "-"),
-        number(result.idle_fraction, "{:.1%}") + ("" if gpu is None else f" (GPU {gpu:.0f}%)"),
+        _idle_cell(result) + ("" if gpu is None else f" (GPU {gpu:.0f}%)"),
         f"{number(result.wait_p50_ms)}/{number(result.wait_p95_ms)}",
-        f"{rate(result.batches_per_s)} {number(result.rate_spread, '±{:.0%}')}",
-        rate(result.samples_per_s),
+        _rate_cell(result),
         number(result.ceiling_fraction, "{:.0%}"),
         f"{number(result.first_batch_s, '{:.2f}')}/{number(result.warmup_epoch_s, '{:.2f}')}",
         f"{number(result.peak_rss_mib, '{:+,.0f}')}/{number(result.peak_pss_mib, '{:+,.0f}')}",
         number(result.cpu_s, "{:.2f}"),
         _data_cell(result),
     ]
+
+
+def _idle_cell(result: ScenarioResult) -> str:
+    """'3.2% ±0.4', or, for results without an interval, the figure alone."""
+    text = number(result.idle_fraction, "{:.1%}")
+    width = result.idle_half_width
+    if width is not None:
+        text += f" ±{width * 100:.1f}" + ("*" if result.idle_capped else "")
+    return text
+
+
+def _rate_cell(result: ScenarioResult) -> str:
+    """'6,040 ±2%': the median rate and the half-width of its interval; results of format 1 show their
+    epoch-to-epoch deviation instead, as they did."""
+    if result.rate_half_width is not None:
+        return f"{rate(result.samples_per_s)} ±{result.rate_half_width:.0%}" + ("*" if result.rate_capped else "")
+    return f"{rate(result.samples_per_s)} {number(result.rate_spread, 'sd {:.0%}')}".rstrip(" -")
 
 
 def _data_cell(result: ScenarioResult) -> str:
@@ -111,18 +128,7 @@ def _data_cell(result: ScenarioResult) -> str:
 def notes(run: RunResult) -> list[Note]:
     """What the reader must know beside the table: failures, wrong data, noise, interruption."""
     found = [note for result in run.scenarios for note in _result_notes(result)]
-    noisy = [
-        f"{r.name} ±{r.rate_spread:.0%}"
-        for r in run.scenarios
-        if r.ok and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD
-    ]
-    if noisy:
-        found.append(Note(
-            f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
-            f"{', '.join(noisy)}. Treat those rates as approximate; more --epochs or --samples, "
-            "or a quieter machine, help.",
-            "warning",
-        ))
+    found += _precision_notes(run)
     consumer = consumer_line(run)
     if consumer:
         found.append(Note(consumer, "info"))
@@ -152,6 +158,41 @@ def _result_notes(result: ScenarioResult) -> list[Note]:
             "error",
         )]
     return []
+
+
+def _precision_notes(run: RunResult) -> list[Note]:
+    measured = [r for r in run.scenarios if r.ok]
+    found = []
+    noisy = [f"{r.name} sd {r.rate_spread:.0%}" for r in measured
+             if r.rate_half_width is None and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD]
+    if noisy:  # results of format 1 carry no interval
+        found.append(Note(f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
+                          f"{', '.join(noisy)}. Treat those rates as approximate.", "warning"))
+    settings = run.settings
+    capped = [f"{r.name} ±{r.rate_half_width:.0%}" for r in measured if r.rate_capped and r.rate_half_width]
+    if capped:
+        found.append(Note(
+            f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap {settings.time_cap_s:g} s "
+            f"before their rate's interval narrowed to ±{settings.precision:.0%}; more --time-cap, or a quieter "
+            "machine, narrows it.", "warning"))
+    idle_capped = [f"{r.name} ±{r.idle_half_width * 100:.1f}" for r in measured
+                   if r.idle_capped and r.idle_half_width is not None]
+    if idle_capped:
+        found.append(Note(
+            f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --time-cap {settings.time_cap_s:g} s "
+            f"before their idle interval narrowed to ±{settings.idle_precision * 100:g} points.", "info"))
+    floors = [r.fetch_floor_ms for r in measured if r.fetch_floor_ms is not None]
+    if floors:
+        raw = [r.idle_fraction_raw for r in measured if r.idle_fraction_raw is not None]
+        found.append(Note(
+            f"Fetch floor: waiting for an always-ready batch behind the same step took {_span(floors, '{:.2f}')} ms "
+            f"here, every pipeline pays it; idle is counted above it (before: {_span(raw, '{:.1%}')}).", "info"))
+    return found
+
+
+def _span(values: list[float], pattern: str) -> str:
+    low, high = pattern.format(min(values)), pattern.format(max(values))
+    return low if low == high else f"{low} to {high}"
 
 
 def consumer_line(run: RunResult) -> str | None:

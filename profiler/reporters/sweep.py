@@ -48,10 +48,11 @@ TARGET_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Idle", True),
 )
 GROWTH_CAPTION = (
-    "Peak: whole process tree above its baseline (TensorFlow imported), at each measured size. Epoch: "
-    "median flat-out epoch. Per sample, per 1k samples: the slope of a line a + b x samples where it "
-    "stands out of the scatter, else flat (a constant); ± the largest miss. Peak at target: baseline included. "
-    "Idle: at the largest size."
+    "Peak: whole process tree above its baseline (TensorFlow imported), at each measured size. Epoch: the "
+    "samples of an epoch over the median flat-out rate. Per sample, per 1k samples: the slope of a robust line "
+    "a + b x samples that never falls (memory: flat unless it grows more than readings move); ± the largest "
+    "miss. At target: the prediction and, in brackets, the range the fits allow; peak with the baseline. Idle: "
+    "at the largest size."
 )
 
 
@@ -67,11 +68,13 @@ def fit_text(fit: Fit | None, scale: float, error_scale: float) -> str:
 
 def fit_description(fit: Fit, unit: str, slope_unit: str, slope_scale: float = 1.0) -> str:
     """Such as 'linear 10.5 MiB + 148 KiB per sample (±0.02)'; ``slope_unit`` says per how many samples."""
+    left_out = f"; left out as outliers: {', '.join(f'{n:,}' for n in fit.outliers)} samples" if fit.outliers else ""
     if fit.model == CONSTANT:
-        return f"constant {figure(fit.intercept)} {unit} (±{figure(fit.max_error)})"
+        return f"constant {figure(fit.intercept)} {unit} (±{figure(fit.max_error)}{left_out})"
     return (
         f"linear {figure(fit.intercept)} {unit} + {fit.slope * slope_scale:,.3g} {slope_unit} "
-        f"(±{figure(fit.max_error)})"
+        f"(±{figure(fit.max_error)}; slope {fit.slope_low * slope_scale:,.3g} to {fit.slope_high * slope_scale:,.3g}"
+        f"{left_out})"
     )
 
 
@@ -88,12 +91,21 @@ def growth_cells(growth: ScenarioGrowth, prediction: Prediction | None) -> list[
         if prediction.problem is not None:
             fits = "unknown"
         cells += [
-            number(prediction.peak_mib, "{:,.0f}"),
+            _with_interval(prediction.peak_mib, prediction.peak_mib_interval, "{:,.0f}"),
             fits,
-            number(prediction.epoch_s, "{:.3g}"),
+            _with_interval(prediction.epoch_s, prediction.epoch_s_interval, "{:.3g}"),
             number(prediction.idle_fraction, "{:.1%}"),
         ]
     return cells
+
+
+def _with_interval(value: float | None, interval: tuple[float, float] | None, pattern: str) -> str:
+    """'34.2 (29.1-40.5)': a prediction and the range its fit allows."""
+    if value is None:
+        return "-"
+    if interval is None:
+        return pattern.format(value)
+    return f"{pattern.format(value)} ({pattern.format(interval[0])}-{pattern.format(interval[1])})"
 
 
 def sweep_title(sweep: SweepResult) -> str:
@@ -116,6 +128,9 @@ def sweep_notes(sweep: SweepResult) -> list[Note]:
     for prediction in sweep.predictions:
         if prediction.problem is not None:
             found.append(Note(f"{prediction.name}: no prediction: its {prediction.problem}", "warning"))
+        elif prediction.outliers:
+            found.append(Note(f"{prediction.name}: predicted with {prediction.outliers}, which its fits could not "
+                              "follow", "warning"))
     if sweep.target_samples is not None:
         found.append(Note(f"Memory budget: {sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis}).", "info"))
     found += ceiling_note(sweep.ceiling)
@@ -148,8 +163,12 @@ def _rows(sweep: SweepResult) -> list[list[str]]:
 
 
 class SweepTerminalReporter(TerminalReporter):
+    """Two tables, so both fit a terminal: growth over the measured sizes, then the target's predictions."""
+
     def render(self, sweep: SweepResult) -> None:
         self.console.print(self.table(sweep))
+        if sweep.target_samples is not None:
+            self.console.print(self.target_table(sweep))
         print_notes(self.console, sweep_notes(sweep))
         name, rest = advice_text(sweep)
         head = None if name is None else f"Pick {name} for {sweep.target_samples:,} samples"
@@ -157,17 +176,23 @@ class SweepTerminalReporter(TerminalReporter):
 
     def table(self, sweep: SweepResult) -> Table:
         table = results_table(sweep_title(sweep), GROWTH_CAPTION)
-        for header, right in _columns(sweep):
+        for header, right in GROWTH_COLUMNS:
             table.add_column(header, justify="right" if right else "left", overflow="fold")
         for index in (0, 1, 3):  # the name and the per-size figures stay on one line; the rest may wrap
             table.columns[index].no_wrap = True
+        for cells in _rows(sweep):
+            table.add_row(*cells[: len(GROWTH_COLUMNS)])
+        return table
+
+    def target_table(self, sweep: SweepResult) -> Table:
+        table = results_table(f"At {sweep.target_samples:,} samples, in a {sweep.memory_budget_mib:,.0f} MiB budget")
+        table.add_column("Scenario", no_wrap=True)
+        for header, right in TARGET_COLUMNS:
+            table.add_column(header, justify="right" if right else "left", no_wrap=True)
         fits_column = len(GROWTH_COLUMNS) + 1
         for cells in _rows(sweep):
-            styled: list[str | Text] = list(cells)
-            if len(cells) > fits_column:
-                styled[fits_column] = Text(cells[fits_column],
-                                           style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""))
-            table.add_row(*styled)
+            fits = Text(cells[fits_column], style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""))
+            table.add_row(cells[0], cells[fits_column - 1], fits, *cells[fits_column + 1:])
         return table
 
 

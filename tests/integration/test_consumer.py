@@ -17,7 +17,7 @@ from tests.conftest import TINY_BATCH
 def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tiny_images, no_leftover_children):
     # slow_30ms makes each batch on request in 30 ms, with nothing read ahead, so whatever the
     # training step costs, every steady-state wait is the 30 ms of making the next batch.
-    settings = MeasureSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0,
+    settings = MeasureSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0, time_cap_s=0.3,
                            timeout_s=120.0, consumer=CONSUMER_KERAS)
     with Runner(tiny_images, settings) as runner:
         slow = runner.run(Target.scenario("tests.fakes:SLOW_30MS"))
@@ -29,7 +29,10 @@ def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tin
     assert slow.wait_p50_ms == pytest.approx(30.0, abs=6.0)
     # A real step of a small model on 4 tiny images, not the 200 ms --step-ms of the simulated one.
     assert 0 < slow.step_p50_ms < 100
-    assert slow.idle_fraction == pytest.approx(slow.idle_s / (slow.idle_s + slow.compute_s))
+    assert slow.idle_fraction_raw == pytest.approx(slow.idle_s / (slow.idle_s + slow.compute_s))
+    # The floor behind the same Keras step: a ready batch of the same shape from a plain iterator.
+    assert slow.fetch_floor_ms is not None and slow.fetch_floor_ms < 5
+    assert slow.idle_fraction <= slow.idle_fraction_raw
     assert slow.gpu_utilization_percent is None  # no GPU here
     assert real.status == STATUS_OK, real.error
     assert real.step_device == "CPU:0" and real.step_p50_ms < 100

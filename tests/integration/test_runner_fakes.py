@@ -15,7 +15,7 @@ STEP_MS = 20.0
 
 
 def run(source, references, **settings):
-    merged = dict(batch_size=16, workers=1, epochs=2, idle_epochs=2, step_ms=STEP_MS, timeout_s=60.0)
+    merged = dict(batch_size=16, workers=1, epochs=2, idle_epochs=2, step_ms=STEP_MS, timeout_s=60.0, time_cap_s=1.0)
     merged.update(settings)
     with Runner(source, MeasureSettings(**merged)) as runner:
         return [runner.run(Target.scenario(reference)) for reference in references]
@@ -48,7 +48,8 @@ def test_idle_fraction_matches_arithmetic_without_read_ahead(tiny_images):
     assert result.idle_fraction == pytest.approx(30 / (30 + STEP_MS), abs=0.03)
     assert result.wait_p50_ms == pytest.approx(30, abs=3)
     assert result.epoch_start_wait_ms == pytest.approx(30, abs=3)
-    assert len(result.wait_ms) == 2 * (12 - 1)  # two paced epochs, each first batch apart
+    # At least two paced epochs of 12 batches, each epoch's first batch reported apart.
+    assert len(result.wait_ms) >= 2 * (12 - 1) and max(result.wait_ms) < 40
     assert result.idle_s == pytest.approx(sum(result.wait_ms) / 1000, rel=1e-3)
     assert result.verdict == "input-bound"
 

@@ -15,7 +15,8 @@ from tests.conftest import TINY_BATCH
 
 pytestmark = pytest.mark.tensorflow
 
-SETTINGS = MeasureSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0)
+SETTINGS = MeasureSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
+                           time_cap_s=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,8 @@ def test_metrics_are_filled_and_consistent(image_results):
         assert 0 < result.first_batch_s <= result.warmup_epoch_s, name
         assert result.build_s <= result.first_batch_s, name
         assert 0 <= result.idle_fraction < 1, name
-        assert len(result.wait_ms) == 4, f"{name}: 5 batches, the first of the epoch reported apart"
+        # Paced steps run on across epochs of 5 batches: at least one epoch's 4 steady steps.
+        assert len(result.wait_ms) >= 4, name
         assert result.epoch_start_wait_ms > 0, name
         assert result.cpu_s is not None and result.cpu_s >= 0, name
         assert len(result.memory_timeline) > 10, name

@@ -19,7 +19,8 @@ from tests.helpers import profiler_command, subprocess_env
 
 GROW = "tests.fakes:GROW_512KIB_PER_SAMPLE"
 CONSTANT_80 = "tests.fakes:CONSTANT_80MB"
-SETTINGS = MeasureSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0)
+SETTINGS = MeasureSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0,
+                           time_cap_s=0.3)
 
 
 def plan(data_cache, sizes, names, settings=SETTINGS, spec=TINY_SPEC, target=4096):
@@ -60,7 +61,7 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
     completed = subprocess.run(
         profiler_command(
             "sweep", "--scenario", "preload,generator", "--samples", "96,192,384", "--image-size", "64",
-            "--source-size", "64", "--batch-size", "32", "--epochs", "1", "--step-ms", "2",
+            "--source-size", "64", "--batch-size", "32", "--epochs", "1", "--step-ms", "2", "--time-cap", "0.3",
             "--target-samples", "100000", "--memory-budget", "2GiB", "--data-dir", str(tmp_path / "data"),
             "--output", str(output),
         ),
@@ -112,3 +113,21 @@ def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(tin
     assert "exceeds the 0.5 MiB of memory available now" in held.error
     assert held.wall_s is None and held.peak_rss_mib is None
     assert streaming.status == STATUS_OK, "a scenario without a forecast is not held back"
+
+
+@pytest.mark.tensorflow
+def test_epoch_time_predicted_far_beyond_the_sizes_grows_with_the_samples(data_cache, no_leftover_children):
+    settings = replace(SETTINGS, workers=2, time_cap_s=0.5, timeout_s=180.0)
+    swept = measure_sweep(plan(data_cache, (250, 500, 1000), ["cache", "generator_prefetch"], settings,
+                               target=1_000_000))
+    predictions = {p.name: p for p in swept.predictions}
+    assert set(predictions) == {"cache", "generator_prefetch"}
+    for growth in swept.growths:
+        prediction = predictions[growth.name]
+        assert prediction.problem is None, prediction.problem
+        low, high = prediction.epoch_s_interval
+        assert low <= prediction.epoch_s <= high
+        # An epoch of a million samples lasts longer than one of the largest size measured, by far.
+        largest = growth.epoch_s[-1]
+        assert prediction.epoch_s > 100 * largest
+        assert growth.epoch.predict(10**6) > growth.epoch.predict(10**5) > growth.epoch.predict(10**4)

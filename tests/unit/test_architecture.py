@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. A module may import its own layer or a lower one, never a higher one
 # (ARCHITECTURE.md explains each layer).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("units", "errors", "codec", "settings", "metadata", "memory"),
+    ("units", "errors", "codec", "settings", "metadata", "memory", "stats"),
     ("data", "fingerprint"),
     ("scenario", "pipeline", "registry", "ceiling", "results"),
     ("measure", "consumer", "worker"),
     ("forecast", "recommend", "sweep", "compare", "storage"),
-    ("session", "metrics", "runner"),
+    ("session", "procedure", "metrics", "runner"),
     ("measure_run",),
     ("reporters",),
     ("commands", "pytest_plugin", "__main__"),

@@ -1,88 +1,138 @@
-"""compare: which metrics cross their thresholds, noise, warnings, exit codes."""
+"""compare: which metrics cross their thresholds, the test that calls a change real, warnings, exit codes.
+
+The two runs are the format-1 files in tests/data, given window rates of a known spread: 5% for
+most scenarios, 80% for preload, so its 20% drop cannot be told from noise while the generator's
+30% drop can.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from profiler.commands import main
 from profiler.compare import Threshold, compare_runs, parse_thresholds
 from profiler.errors import ProfilerError
 from profiler.reporters.compare import ComparisonMarkdownReporter
-from profiler.storage import load_run
+from profiler.storage import load_run, save_run
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-BASE, NEW = str(DATA / "run_base.json"), str(DATA / "run_new.json")
+BASE_V1, NEW_V1 = DATA / "run_base.json", DATA / "run_new.json"
+BASE, NEW = str(BASE_V1), str(NEW_V1)
+SPREAD = {"preload": 0.8}  # relative standard deviation of the windows; 5% for the others
+WINDOWS = 25
 
 
-def _comparison(fail_on="samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"):
-    return compare_runs(load_run(BASE), load_run(NEW), parse_thresholds(fail_on))
+def _with_windows(source: Path, target: Path, seed: int) -> str:
+    run = load_run(source)
+    noise = np.random.default_rng(seed).standard_normal(WINDOWS)
+    scenarios = []
+    for result in run.scenarios:
+        if result.samples_per_s:
+            spread = SPREAD.get(result.name, 0.05)
+            windows = tuple(float(result.samples_per_s * max(0.05, 1 + spread * z)) for z in noise)
+            result = replace(result, window_samples_per_s=windows)
+        scenarios.append(result)
+    save_run(replace(run, scenarios=tuple(scenarios)), target)
+    return str(target)
 
 
-def test_flags_exactly_the_metrics_that_crossed_their_thresholds():
-    comparison = _comparison()
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs")
+    return _with_windows(BASE_V1, folder / "base.json", 3), _with_windows(NEW_V1, folder / "new.json", 4)
+
+
+def _comparison(runs, fail_on="samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"):
+    return compare_runs(load_run(runs[0]), load_run(runs[1]), parse_thresholds(fail_on))
+
+
+def test_flags_exactly_the_metrics_that_crossed_their_thresholds_and_are_real(runs):
+    comparison = _comparison(runs)
     assert comparison.failed
     assert sorted(comparison.regressions) == [("cache", "peak_rss_mib"), ("generator", "samples_per_s")]
-    verdicts = {(s.name, c.metric): c.verdict for s in comparison.scenarios for c in s.changes if c.verdict}
-    assert verdicts[("generator_prefetch", "samples_per_s")] == "ok"  # 5% worse, limit 10%
-    assert verdicts[("preload", "samples_per_s")] == "within noise"  # 20% worse, epochs spread 50%
-    assert verdicts[("generator", "idle_fraction")] == "ok"
+    verdicts = {(s.name, c.metric): c for s in comparison.scenarios for c in s.changes if c.verdict}
+    assert verdicts[("generator_prefetch", "samples_per_s")].verdict == "ok"  # 5% worse, limit 10%
+    preload = verdicts[("preload", "samples_per_s")]
+    assert preload.verdict == "not significant"  # 20% worse, but its windows spread 80%
+    assert preload.evidence.low < 0 < preload.evidence.high
+    generator = verdicts[("generator", "samples_per_s")]
+    assert generator.evidence.significant and generator.evidence.high < -0.2  # 30% worse, windows spread 5%
+    assert verdicts[("generator", "idle_fraction")].verdict == "ok"
 
 
-def test_scenarios_in_one_run_only_are_listed():
-    comparison = _comparison()
+def test_without_window_rates_the_limit_alone_decides():
+    # Format-1 files carry no windows: the 20% drop of preload is a regression by its limit.
+    comparison = compare_runs(load_run(BASE_V1), load_run(NEW_V1), parse_thresholds("samples_per_s:10%"))
+    assert sorted(comparison.regressions) == [("generator", "samples_per_s"), ("preload", "samples_per_s")]
+
+
+def test_a_copy_with_one_rate_halved_fails(runs, tmp_path):
+    data = json.loads(Path(runs[0]).read_text())
+    data["scenarios"][2]["samples_per_s"] /= 2  # the summary figure alone: the windows follow it
+    halved = tmp_path / "halved.json"
+    halved.write_text(json.dumps(data))
+    assert main(["compare", runs[0], str(halved)]) == 1
+    assert main(["compare", runs[0], runs[0]]) == 0
+
+
+def test_scenarios_in_one_run_only_are_listed(runs):
+    comparison = _comparison(runs)
     assert comparison.only_in_base == ("multiprocessing",)
     assert comparison.only_in_new == ("threaded_generator",)
 
 
-def test_changed_source_and_foreign_machine_warn(tmp_path):
-    comparison = _comparison()
+def test_changed_source_and_foreign_machine_warn(runs, tmp_path):
+    comparison = _comparison(runs)
     assert any("generator_prefetch: the scenario's source changed" in w for w in comparison.warnings)
     assert not any("different machines" in w for w in comparison.warnings)
-    foreign = json.loads(Path(NEW).read_text())
+    foreign = json.loads(Path(runs[1]).read_text())
     foreign["metadata"]["machine"].update(machine_id="bbbbbbbbbbbbbbbb", hostname="laptop", cpu_count=8)
     path = tmp_path / "foreign.json"
     path.write_text(json.dumps(foreign))
-    warnings = compare_runs(load_run(BASE), load_run(path), ()).warnings
+    warnings = compare_runs(load_run(runs[0]), load_run(path), ()).warnings
     assert any("different machines (ci-runner-1, 2 CPUs against laptop, 8 CPUs)" in w for w in warnings)
 
 
-def test_cli_exit_codes_and_markdown(tmp_path, capsys):
+def test_cli_exit_codes_and_markdown(runs, tmp_path, capsys):
+    base, new = runs
     markdown = tmp_path / "comment.md"
-    assert main(["compare", BASE, NEW, "--markdown", str(markdown)]) == 1
+    assert main(["compare", base, new, "--markdown", str(markdown)]) == 1
     out = capsys.readouterr().out
     assert "FAILED: generator samples_per_s, cache peak_rss_mib." in out
     assert "Only in" in out and "Warning: generator_prefetch" in out
     text = markdown.read_text()
     assert text.startswith("## Input pipeline comparison")
     assert "**FAILED: generator samples_per_s, cache peak_rss_mib.**" in text
-    assert "| generator | samples/s | 5,008 | 3,506 | -30.0% | **REGRESSION (limit 10%)** |" in text
+    assert "| generator | samples/s | 5,008 | 3,506 | -30.0% | **REGRESSION (limit 10%; 95%: " in text
     # Looser limits: nothing fails.
-    assert main(["compare", BASE, NEW, "--fail-on", "samples_per_s:35%,peak_rss_mib:50%"]) == 0
+    assert main(["compare", base, new, "--fail-on", "samples_per_s:35%,peak_rss_mib:50%"]) == 0
     assert "PASSED: no check failed." in capsys.readouterr().out
     # A run compared with itself never fails.
-    assert main(["compare", BASE, BASE]) == 0
+    assert main(["compare", base, base]) == 0
 
 
-def test_a_scenario_that_stops_completing_is_a_regression(tmp_path):
-    broken = json.loads(Path(NEW).read_text())
+def test_a_scenario_that_stops_completing_is_a_regression(runs, tmp_path):
+    broken = json.loads(Path(runs[1]).read_text())
     for scenario in broken["scenarios"]:
         if scenario["name"] == "generator_prefetch":
             scenario.update(status="crashed", error="worker killed by SIGKILL")
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
-    comparison = compare_runs(load_run(BASE), load_run(path), parse_thresholds("samples_per_s:90%"))
+    comparison = compare_runs(load_run(runs[0]), load_run(path), parse_thresholds("samples_per_s:90%"))
     assert comparison.regressions == [("generator_prefetch", "status")]
 
 
-def test_markdown_comparison_matches_golden():
+def test_markdown_comparison_matches_golden(runs):
     stream = io.StringIO()
     ComparisonMarkdownReporter(stream).render(
-        compare_runs(load_run(BASE), load_run(NEW), parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"),
+        compare_runs(load_run(runs[0]), load_run(runs[1]), parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"),
                      base_label="base.json", new_label="new.json")
     )
     path = DATA / "compare_golden.md"

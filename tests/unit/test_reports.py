@@ -120,7 +120,7 @@ def test_report_command_renders_a_sweep_with_both_plots(tmp_path, capsys):
     assert sorted(images) == ["epoch_vs_samples.png", "memory_vs_samples.png"]
     for name in images:
         assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC), name
-    assert "**The answer: pick `cache_file`**" in report
+    assert "**The answer: pick `snapshot`**" in report
 
 
 def test_compare_refuses_a_sweep_file_with_advice(capsys):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -118,21 +119,47 @@ def test_other_format_versions_and_malformed_files_are_refused(tmp_path):
         load_run(path)
 
 
-def test_terminal_report_shows_rows_failures_noise_and_the_pick():
+def test_terminal_report_shows_rows_failures_precision_and_the_pick():
     run = _run([
-        scenario("steady", 0.01, 2000.0, batches_per_s=125.0, batches_per_epoch=63, epoch_s=(0.50, 0.51, 0.49)),
-        scenario("noisy", 0.30, 900.0, batches_per_epoch=10, epoch_s=(0.5, 1.0, 0.5)),
+        scenario("steady", 0.01, 2000.0, samples_per_s_ci=(1960.0, 2030.0), idle_fraction_ci=(0.008, 0.013)),
+        scenario("capped", 0.30, 900.0, samples_per_s_ci=(800.0, 990.0), rate_capped=True,
+                 idle_fraction_ci=(0.27, 0.34), idle_capped=True),
         ScenarioResult(name="dead", status="crashed", error="worker killed by SIGKILL", log_path="logs/dead.log"),
         scenario("liar", 0.0, 5000.0, fingerprint_matches=False),
+        # A result of format 1 carries no interval: its epoch-to-epoch deviation is shown instead.
+        scenario("old", 0.02, 1000.0, batches_per_epoch=10, epoch_s=(0.5, 1.0, 0.5)),
     ])
     stream = io.StringIO()
     RunTerminalReporter(stream, width=200, color=False).render(run)
     text = stream.getvalue()
     assert "Input pipelines feeding a 20 ms training step: 70 JPEG images" in text
-    assert "125 ±2%" in text
-    assert "30.0%" in text and "yes" in text
+    assert "2,000 ±2%" in text and "1.0% ±0.3" in text
+    assert "900 ±11%*" in text and "30.0% ±4.0*" in text and "yes" in text
     assert "dead: crashed: worker killed by SIGKILL (log: logs/dead.log)" in text
     assert "liar: delivered different data" in text and "DIFFERS" in text
-    assert "by more than 10% for noisy ±35%." in text
-    assert "steady" not in text.split("Noisy")[1].split("\n")[0]
+    assert "Time cap: the flat-out windows of capped ±11% stopped at --time-cap 3 s" in text
+    assert "Time cap: the paced steps of capped ±4.0 stopped" in text
+    assert "by more than 10% for old sd 35%." in text
     assert text.rstrip().endswith("Pick a: because.")
+
+
+def test_tied_strategies_are_named_and_the_tie_broken_by_the_stated_rule():
+    common = dict(cpu_s=0.20, samples_per_epoch=1000)
+    disk = scenario("cache_file", 0.01, 30000.0, samples_per_s_ci=(27000.0, 33000.0), disk_grows_with_data=True,
+                    **common)
+    quick = scenario("snapshot_like", 0.01, 29000.0, samples_per_s_ci=(26000.0, 31000.0), **common)
+    slow = scenario("slow", 0.01, 9000.0, samples_per_s_ci=(8800.0, 9100.0), **common)
+    choice = recommend([disk, quick, slow], at=AT)
+    # The two fastest cannot be told apart; the one that needs no disk wins, whichever order they come in.
+    assert choice.name == "snapshot_like" and choice.tied_with == ("cache_file",)
+    assert "tied with cache_file" in choice.reason and "no disk before disk" in choice.reason
+    assert recommend([quick, disk, slow], at=AT) == choice
+    # Told apart: the fastest wins outright.
+    apart = replace(quick, samples_per_s=20000.0, samples_per_s_ci=(19000.0, 21000.0))
+    assert recommend([disk, apart, slow], at=AT).name == "cache_file"
+    assert recommend([disk, apart, slow], at=AT).tied_with == ()
+    # Less CPU per sample breaks a tie between two of a kind; a difference within 10% does not.
+    cheap = replace(disk, name="cheap", cpu_s=0.10)
+    assert recommend([disk, cheap], at=AT).name == "cheap"
+    near = replace(disk, name="near", cpu_s=0.19)
+    assert recommend([disk, near], at=AT).name == "cache_file"

@@ -1,0 +1,176 @@
+"""The measuring procedure every worker is driven through, for every caller.
+
+1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
+2. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
+   where an epoch is shorter), taken one after another from a stream that runs across epochs;
+   more windows until the 95% interval of the median window rate is within ``precision``, or
+   the time cap. Leading windows that stand apart from the rest (autotuning ramping up) are left
+   out as warm-up.
+3. Paced: the same stream, restarted at an epoch boundary, consumed behind the training step
+   until the idle fraction's interval is within ``idle_precision``, or the time cap; before and
+   after it, the same consumer fed from an always-ready source of one of its batches, whose
+   wait is the fetch floor that every pipeline pays.
+4. One more epoch, fingerprinted, to check the data; then the worker closes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from profiler.fingerprint import Fingerprint
+from profiler.measure import EpochTiming, PacedSteps, WindowTiming
+from profiler.session import WorkerSession
+from profiler.settings import CONSUMER_KERAS, MeasureSettings
+from profiler.stats import idle_with_interval, median, median_interval, relative_half_width, warmup_cut
+from profiler.worker import ClosingReport
+
+PHASE_WARMUP = "warm-up epoch"
+PHASE_VERIFY = "checking delivered data"
+# The first count of windows whose order-statistic interval of the median leaves out both extremes.
+MIN_WINDOWS = 9
+# Steps of each block: the floor's, before and after the paced phase, and the paced phase's requests.
+FLOOR_STEPS = 16
+PACED_BLOCK = 16
+# Steady steps resampled together for the idle interval.
+IDLE_BLOCK = 8
+_CALIBRATION_TRIES = 6
+
+
+@dataclass(frozen=True)
+class FlatOut:
+    """The flat-out phase: the windows that count, their size, and whether the time cap ended them."""
+
+    windows: tuple[WindowTiming, ...]
+    window_batches: int
+    capped: bool = False
+
+
+WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
+# Given a function that measures one window, the warm-up epoch and the settings, a window driver
+# takes the flat-out phase's windows. The default measures until precise; the pytest fixture hands
+# each window, an epoch long, to pytest-benchmark's timer.
+WindowDriver = Callable[[WindowMeasure, EpochTiming, MeasureSettings], FlatOut]
+
+
+@dataclass
+class Measurements:
+    """What one worker delivered, filled in as it goes; a failure leaves the rest empty."""
+
+    build_s: float | None = None
+    warmup: EpochTiming | None = None
+    flat_out: FlatOut | None = None
+    paced: list[PacedSteps] = field(default_factory=list)
+    floor: list[PacedSteps] = field(default_factory=list)
+    idle_capped: bool = False
+    fingerprint: Fingerprint | None = None
+    closing: ClosingReport | None = None
+
+
+def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:
+    """Window rates in samples/s, the leading warm-up windows left out."""
+    rates = [window.samples_per_s for window in windows]
+    return rates[warmup_cut(rates):]
+
+
+def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
+    kept = rates_kept(windows)
+    return len(kept) >= MIN_WINDOWS and relative_half_width(median(kept), median_interval(kept)) <= precision
+
+
+def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
+    """Windows until the median rate is precise, at least ``settings.epochs`` epochs, or the time cap."""
+    batches, first = _calibrated(measure, warmup, settings.window_s)
+    windows = [first]
+    started = time.monotonic()
+    least = settings.epochs * warmup.batches
+    while True:
+        covered = sum(window.batches for window in windows) >= least
+        if covered and rate_is_precise(windows, settings.precision):
+            return FlatOut(tuple(windows), batches)
+        if covered and time.monotonic() - started >= settings.time_cap_s:
+            return FlatOut(tuple(windows), batches, capped=True)
+        windows.append(measure(batches, False))
+
+
+def _calibrated(measure: WindowMeasure, warmup: EpochTiming, window_s: float) -> tuple[int, WindowTiming]:
+    """The window size in batches and a first window that lasted ``window_s``, growing the size as pyperf
+    calibrates its loops; a window of whole epochs starts at an epoch, so all of them stay aligned."""
+    per_epoch = warmup.batches
+    steady_s = warmup.seconds - warmup.first_batch_s
+    rate = (per_epoch - 1) / steady_s if per_epoch > 1 and steady_s > 0 else per_epoch / max(warmup.seconds, 1e-6)
+    batches = _aligned(math.ceil(window_s * rate), per_epoch)
+    window = measure(batches, True)
+    for _ in range(_CALIBRATION_TRIES):
+        if window.seconds >= window_s:
+            break
+        batches = _aligned(math.ceil(batches * 1.2 * window_s / max(window.seconds, 1e-6)), per_epoch)
+        window = measure(batches, batches % per_epoch == 0)
+    return batches, window
+
+
+def _aligned(batches: int, per_epoch: int) -> int:
+    """At least one batch; whole epochs once a window holds an epoch or more."""
+    batches = max(1, batches)
+    return per_epoch * math.ceil(batches / per_epoch) if batches >= per_epoch else batches
+
+
+def measure(session: WorkerSession, settings: MeasureSettings, driver: WindowDriver = until_precise) -> Measurements:
+    """Drive one worker through the whole procedure; ``session`` raises WorkerFailure if it fails."""
+    measured = Measurements(build_s=session.build_s)
+    session.phase(PHASE_WARMUP)
+    measured.warmup = session.epoch()
+    counter = iter(range(1, 1 << 30))
+
+    def window(batches: int, restart: bool) -> WindowTiming:
+        session.phase(f"flat out, window {next(counter)}")
+        return session.window(batches, restart)
+
+    measured.flat_out = driver(window, measured.warmup, settings)
+    _paced(session, settings, measured)
+    session.phase(PHASE_VERIFY)
+    measured.fingerprint = session.fingerprint()
+    measured.closing = session.close()
+    return measured
+
+
+def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurements) -> None:
+    """Paced steps between two floor blocks, until the idle fraction is precise or the time cap."""
+    assert measured.warmup is not None
+    step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{settings.step_ms:g} ms/step"
+    session.phase(f"fetch floor behind {step}")
+    measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
+    least = settings.idle_epochs * measured.warmup.batches
+    started = time.monotonic()
+    done = 0
+    while True:
+        session.phase(f"paced behind {step}, {done} steps")
+        measured.paced.append(session.paced(PACED_BLOCK, settings.step_s, settings.consumer, restart=done == 0))
+        done += PACED_BLOCK
+        if done < least:
+            continue
+        if _idle_is_precise(measured, settings.idle_precision):
+            break
+        if time.monotonic() - started >= settings.time_cap_s:
+            measured.idle_capped = True
+            break
+    session.phase(f"fetch floor behind {step}")
+    measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
+
+
+def steady_steps(paced: list[PacedSteps]) -> tuple[list[float], list[float]]:
+    """(waits, steps) of the paced steps that did not begin an epoch."""
+    pairs = [(w, s) for block in paced for w, s, first in zip(block.waits_s, block.steps_s, block.epoch_starts,
+                                                               strict=True) if not first]
+    return [w for w, _ in pairs], [s for _, s in pairs]
+
+
+def _idle_is_precise(measured: Measurements, precision: float) -> bool:
+    waits, steps = steady_steps(measured.paced)
+    if len(waits) < 2 * IDLE_BLOCK:
+        return False
+    floor = [w for block in measured.floor for w in block.waits_s]
+    point, (low, high) = idle_with_interval(waits, steps, floor, IDLE_BLOCK)
+    return max(point - low, high - point) <= precision

@@ -1,0 +1,185 @@
+"""Statistics of repeated measurements: intervals, warm-up truncation and a test for a real change.
+
+Windows of a flat-out stream and paced steps are not independent draws (a pipeline drifts, warms
+up, autotunes), so the intervals here are distribution-free where they can be (the median's from
+order statistics) and resample blocks of neighbours where they cannot. Resampling uses a fixed
+seed: the same measurements always give the same interval.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections.abc import Sequence
+
+import numpy as np
+
+CONFIDENCE = 0.95
+_RESAMPLES = 2000
+_SEED = 20261126
+
+
+def median(values: Sequence[float]) -> float:
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The distribution-free interval of the median from order statistics (a binomial argument).
+
+    With fewer than six values no pair of order statistics reaches 95%: the interval is then the
+    full range, which says less than it seems to, and ``relative_half_width`` is large enough to
+    keep a measurement going.
+    """
+    ordered = sorted(float(v) for v in values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("no values")
+    alpha = 1.0 - confidence
+    # The largest k with P(Binomial(n, 1/2) < k) <= alpha / 2: x_(k) .. x_(n-k+1) cover the median.
+    k, below = 0, 0.0
+    while k < n and below + math.comb(n, k) / 2.0**n <= alpha / 2.0:
+        below += math.comb(n, k) / 2.0**n
+        k += 1
+    if k == 0:
+        return ordered[0], ordered[-1]
+    return ordered[k - 1], ordered[n - k]
+
+
+def relative_half_width(centre: float, interval: tuple[float, float]) -> float:
+    """The larger distance from the centre to an end of the interval, as a fraction of the centre."""
+    if centre == 0:
+        return math.inf
+    return max(centre - interval[0], interval[1] - centre) / abs(centre)
+
+
+def warmup_cut(values: Sequence[float], most: float = 0.5) -> int:
+    """How many leading values to drop as warm-up (autotuning ramping up, caches filling).
+
+    The leading values that lie more than three robust standard deviations (1.4826 x the median
+    absolute deviation) from the median of the later half, one after the other from the start,
+    and never more than ``most`` of them. On values without a trend it drops nothing: the first
+    value of a steady series lands that far out about once in 400.
+    """
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    if n < 4:
+        return 0
+    later = y[n // 2 :]
+    centre = float(np.median(later))
+    spread = 1.4826 * float(np.median(np.abs(later - centre)))
+    limit = 3.0 * max(spread, 1e-9 * abs(centre))
+    cut = 0
+    while cut < int(n * most) and abs(y[cut] - centre) > limit:
+        cut += 1
+    return cut
+
+
+def blocks(count: int, size: int) -> list[tuple[int, int]]:
+    """[start, stop) of consecutive blocks of ``size`` (the last one longer), covering ``count`` items."""
+    if count <= 0:
+        return []
+    number = max(1, count // max(1, size))
+    edges = [round(i * count / number) for i in range(number + 1)]
+    return list(itertools.pairwise(edges))
+
+
+def idle_with_interval(
+    waits_s: Sequence[float], steps_s: Sequence[float], floor_s: Sequence[float] = (), block: int = 8,
+    confidence: float = CONFIDENCE,
+) -> tuple[float, tuple[float, float]]:
+    """Idle fraction above the fetch floor, and its interval from a block bootstrap.
+
+    idle = (sum of waits - steps x mean floor) / (that + sum of steps), never below 0. Blocks of
+    ``block`` neighbouring steps are resampled together, so a slow stretch stays a stretch; the
+    floor's own steps are resampled too, so its uncertainty widens the interval.
+    """
+    waits = np.asarray(waits_s, dtype=float)
+    steps = np.asarray(steps_s, dtype=float)
+    floor = np.asarray(floor_s, dtype=float) if len(floor_s) else np.zeros(1)
+    point = _idle(float(waits.sum()), float(steps.sum()), len(waits) * float(floor.mean()))
+    spans = blocks(len(waits), block)
+    if len(spans) < 2:
+        return point, (point, point)
+    block_waits = np.array([waits[a:b].sum() for a, b in spans])
+    block_steps = np.array([steps[a:b].sum() for a, b in spans])
+    block_counts = np.array([b - a for a, b in spans])
+    rng = np.random.default_rng(_SEED)
+    picks = rng.integers(0, len(spans), size=(_RESAMPLES, len(spans)))
+    floors = floor[rng.integers(0, len(floor), size=(_RESAMPLES, len(floor)))].mean(axis=1)
+    wait_sums = block_waits[picks].sum(axis=1)
+    step_sums = block_steps[picks].sum(axis=1)
+    counts = block_counts[picks].sum(axis=1)
+    above = np.maximum(wait_sums - counts * floors, 0.0)
+    samples = above / np.maximum(above + step_sums, 1e-12)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(samples, [tail, 1.0 - tail])
+    return point, (float(min(low, point)), float(max(high, point)))
+
+
+def _idle(wait_sum: float, step_sum: float, floor_sum: float) -> float:
+    above = max(wait_sum - floor_sum, 0.0)
+    total = above + step_sum
+    return above / total if total > 0 else 0.0
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided p-value of the Mann-Whitney U test (normal approximation, ties corrected)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        return 1.0
+    values = np.concatenate([x, y])
+    order = values.argsort(kind="mergesort")
+    ranks = np.empty(len(values))
+    sorted_values = values[order]
+    i = 0
+    ties = 0.0
+    while i < len(values):  # average ranks over runs of equal values
+        j = i
+        while j + 1 < len(values) and sorted_values[j + 1] == sorted_values[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        size = j - i + 1
+        ties += size**3 - size
+        i = j + 1
+    u = ranks[:n1].sum() - n1 * (n1 + 1) / 2.0
+    n = n1 + n2
+    variance = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1)))
+    if variance <= 0:
+        return 1.0
+    z = (abs(u - n1 * n2 / 2.0) - 0.5) / math.sqrt(variance)
+    return max(0.0, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2.0))))
+
+
+def ratio_interval(
+    base: Sequence[float], new: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[float, float]:
+    """Interval of median(new) / median(base) from a bootstrap of both samples."""
+    x, y = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
+    rng = np.random.default_rng(_SEED)
+    base_medians = np.median(x[rng.integers(0, len(x), size=(_RESAMPLES, len(x)))], axis=1)
+    new_medians = np.median(y[rng.integers(0, len(y), size=(_RESAMPLES, len(y)))], axis=1)
+    ratios = new_medians / np.where(base_medians == 0, np.nan, base_medians)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.nanquantile(ratios, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
+def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """(slope, intercept) of a line that never falls, robust to an outlying point: the median slope
+    between every two points (Theil-Sen), at least 0, then the median intercept."""
+    slopes = [s for s, _ in pair_slopes(xs, ys, ys)]
+    slope = max(0.0, statistics.median(slopes)) if slopes else 0.0
+    intercept = statistics.median(y - slope * x for x, y in zip(xs, ys, strict=True)) if ys else 0.0
+    return slope, intercept
+
+
+def pair_slopes(xs: list[float], lows: list[float], highs: list[float]) -> list[tuple[float, float]]:
+    """For every two sizes, the least and the most slope their points' ranges allow."""
+    found = []
+    for i in range(len(xs)):
+        for j in range(len(xs)):
+            if xs[j] > xs[i]:
+                found.append(((lows[j] - highs[i]) / (xs[j] - xs[i]), (highs[j] - lows[i]) / (xs[j] - xs[i])))
+    return found
