@@ -138,11 +138,15 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     rates = [w.samples_per_s for w in kept]
     batch_rates = [w.batches / w.seconds for w in kept if w.seconds > 0]
     samples = sum(w.samples for w in kept)
-    per_epoch = measured[0].warmup.samples if measured[0].warmup else 0
+    warmup = measured[0].warmup
+    per_epoch = warmup.samples if warmup else 0
+    # Batches per sample as an epoch has them: windows that do not hold whole epochs hold a partial
+    # last batch now and then, which would pull the two medians apart.
+    batches_per_sample = warmup.batches / warmup.samples if warmup and warmup.samples else 0.0
     return dict(
         samples_per_s=median(rates),
         samples_per_s_ci=median_interval(rates),
-        batches_per_s=median(batch_rates),
+        batches_per_s=median(rates) * batches_per_sample,
         batches_per_s_min=min(batch_rates),
         batches_per_s_max=max(batch_rates),
         window_samples_per_s=tuple(rates),

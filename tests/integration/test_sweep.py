@@ -20,7 +20,7 @@ from tests.helpers import profiler_command, subprocess_env
 GROW = "tests.fakes:GROW_512KIB_PER_SAMPLE"
 CONSTANT_80 = "tests.fakes:CONSTANT_80MB"
 SETTINGS = MeasureSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0,
-                           time_cap_s=0.3)
+                           time_cap_s=0.3, window_s=0.02)
 
 
 def plan(data_cache, sizes, names, settings=SETTINGS, spec=TINY_SPEC, target=4096):
