@@ -60,7 +60,6 @@ class WindowTiming:
     seconds: float
     batches: int
     samples: int
-    cpu_s: float
     epoch_ends: tuple[float, ...] = ()  # perf_counter stamps of the epochs that ended within it...
     epochs_ended: int = 0  # ...of which there were this many: tiny epochs end by the thousand
 
@@ -141,8 +140,11 @@ def flat_out_epoch(dataset: Iterable[Any], on_first_batch: Callable[[Any], None]
 
 
 def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
-    """Consume ``batches`` batches of the stream as fast as they come."""
-    cpu_before = tree_cpu_seconds()
+    """Consume ``batches`` batches of the stream as fast as they come.
+
+    Nothing else happens between two windows but the request for the next: whatever ran there
+    (reading CPU times walks every process) would let prefetch buffers fill, untimed.
+    """
     stream.epoch_ends.clear()
     samples = 0
     started = time.perf_counter()
@@ -151,8 +153,7 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
         samples += batch_length(batch)
     seconds = time.perf_counter() - started
     ends = stream.epoch_ends
-    return WindowTiming(started, seconds, batches, samples, tree_cpu_seconds() - cpu_before,
-                        tuple(ends[:MAX_EPOCH_ENDS]), len(ends))
+    return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends))
 
 
 def paced_steps(stream: BatchStream | Iterator[Any], step: Callable[[Any], None], count: int) -> PacedSteps:

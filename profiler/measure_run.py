@@ -99,9 +99,11 @@ def measure_run(
             events.phase(name, phase, samples)
 
         with Runner(source, plan.settings, log_dir, on_phase, available_mib) as runner:
-            for target in plan.targets:
+            for number, target in enumerate(plan.targets):
                 events.target_started(target, samples)
-                result = runner.run(target, forecast(target.name) if forecast else None, driver)
+                after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None
+                following = None if after is None else (after, forecast(after.name) if forecast else None)
+                result = runner.run(target, forecast(target.name) if forecast else None, driver, following)
                 results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
                 run = with_results(run, results, interrupted=runner.interrupted)
                 save(run)

@@ -16,7 +16,7 @@ from typing import Any
 
 from profiler.measure import WindowTiming, percentile
 from profiler.memory import MemoryTrace
-from profiler.procedure import IDLE_BLOCK, Measurements, rates_kept, steady_steps
+from profiler.procedure import IDLE_BLOCK, FlatOut, Measurements, rates_kept, steady_steps
 from profiler.results import STATUS_OK, STATUS_SKIPPED, ScenarioResult
 from profiler.scenario import Scenario
 from profiler.stats import idle_with_interval, median, median_interval
@@ -137,7 +137,6 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         kept += phase.windows[len(phase.windows) - len(rates_kept(phase.windows)):]
     rates = [w.samples_per_s for w in kept]
     batch_rates = [w.batches / w.seconds for w in kept if w.seconds > 0]
-    samples = sum(w.samples for w in kept)
     warmup = measured[0].warmup
     per_epoch = warmup.samples if warmup else 0
     # Batches per sample as an epoch has them: windows that do not hold whole epochs hold a partial
@@ -154,8 +153,16 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         warmup_windows=sum(len(phase.windows) for phase in phases) - len(kept),
         rate_capped=any(phase.capped for phase in phases),
         epoch_s=tuple(e for phase in phases for e in _epoch_times(phase.windows)),
-        cpu_s=sum(w.cpu_s for w in kept) / samples * per_epoch if samples else None,
+        cpu_s=_cpu_per_epoch(phases, per_epoch),
     )
+
+
+def _cpu_per_epoch(phases: list[FlatOut], per_epoch: int) -> float | None:
+    """Tree CPU seconds for an epoch's samples, over every flat-out phase that was read."""
+    read = [phase for phase in phases if phase.cpu_s is not None and phase.samples]
+    if not read or not per_epoch:
+        return None
+    return sum(phase.cpu_s or 0.0 for phase in read) / sum(phase.samples for phase in read) * per_epoch
 
 
 def _epoch_times(windows: tuple[WindowTiming, ...]) -> tuple[float, ...]:

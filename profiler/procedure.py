@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
@@ -32,7 +32,7 @@ PHASE_VERIFY = "checking delivered data"
 # The first count of windows whose order-statistic interval of the median leaves out both extremes.
 MIN_WINDOWS = 9
 # Steps of each block: the floor's, before and after the paced phase, and the paced phase's requests.
-FLOOR_STEPS = 16
+FLOOR_STEPS = 8
 PACED_BLOCK = 16
 # Steady steps resampled together for the idle interval.
 IDLE_BLOCK = 8
@@ -46,6 +46,10 @@ class FlatOut:
     windows: tuple[WindowTiming, ...]
     window_batches: int
     capped: bool = False
+    # CPU seconds of the whole process tree over the phase, and the samples it consumed, every
+    # window counted: read by the parent before and after, never between two windows.
+    cpu_s: float | None = None
+    samples: int = 0
 
 
 WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
@@ -117,19 +121,33 @@ def _aligned(batches: int, per_epoch: int) -> int:
     return per_epoch * math.ceil(batches / per_epoch) if batches >= per_epoch else batches
 
 
-def measure(session: WorkerSession, settings: MeasureSettings, driver: WindowDriver = until_precise) -> Measurements:
-    """Drive one worker through the whole procedure; ``session`` raises WorkerFailure if it fails."""
+def measure(
+    session: WorkerSession, settings: MeasureSettings, driver: WindowDriver = until_precise,
+    on_unmeasured: Callable[[], None] | None = None,
+) -> Measurements:
+    """Drive one worker through the whole procedure; ``session`` raises WorkerFailure if it fails.
+
+    ``on_unmeasured`` is called once nothing more is timed (the data check and the close are left),
+    where the next worker may start importing without disturbing a figure.
+    """
     measured = Measurements(build_s=session.build_s)
     session.phase(PHASE_WARMUP)
     measured.warmup = session.epoch()
-    counter = iter(range(1, 1 << 30))
+    taken: list[WindowTiming] = []
 
     def window(batches: int, restart: bool) -> WindowTiming:
-        session.phase(f"flat out, window {next(counter)}")
-        return session.window(batches, restart)
+        session.phase(f"flat out, window {len(taken) + 1}")
+        taken.append(session.window(batches, restart))
+        return taken[-1]
 
-    measured.flat_out = driver(window, measured.warmup, settings)
+    cpu_before = session.tree_cpu_seconds()
+    flat_out = driver(window, measured.warmup, settings)
+    cpu_after = session.tree_cpu_seconds()
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    measured.flat_out = replace(flat_out, cpu_s=cpu, samples=sum(w.samples for w in taken))
     _paced(session, settings, measured)
+    if on_unmeasured is not None:
+        on_unmeasured()
     session.phase(PHASE_VERIFY)
     measured.fingerprint = session.fingerprint()
     measured.closing = session.close()
@@ -153,7 +171,7 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
             continue
         if _idle_is_precise(measured, settings.idle_precision):
             break
-        if time.monotonic() - started >= settings.time_cap_s:
+        if time.monotonic() - started >= settings.idle_time_cap_s:
             measured.idle_capped = True
             break
     session.phase(f"fetch floor behind {step}")

@@ -47,6 +47,7 @@ class Runner:
         self.log_dir = log_dir
         self.on_phase = on_phase or (lambda name, phase: None)
         self._scratch: Path | None = None
+        self._early: tuple[Target, int, WorkerSession] | None = None  # a worker started ahead of its turn
         self.interrupted = False
 
     def __enter__(self) -> Runner:
@@ -54,6 +55,9 @@ class Runner:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        early, self._early = self._early, None
+        if early is not None:  # started for a target that never came: it must not outlive the run
+            early[2].__exit__()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -75,7 +79,8 @@ class Runner:
         )
 
     def run(
-        self, target: Target, forecast: MemoryForecast | None = None, driver: WindowDriver = until_precise
+        self, target: Target, forecast: MemoryForecast | None = None, driver: WindowDriver = until_precise,
+        following: tuple[Target, MemoryForecast | None] | None = None,
     ) -> ScenarioResult:
         """Measure one target in ``settings.processes`` fresh workers, one after another, pooled.
 
@@ -83,7 +88,8 @@ class Runner:
         status "interrupted" and ``self.interrupted`` is set, so the caller stops starting new
         targets. A target whose ``forecast`` (or the decoded size of a dataset it holds whole)
         exceeds the memory available now is not started: the kernel would kill it, or the machine
-        would swap, and the result says so.
+        would swap, and the result says so. ``following`` is the target measured next: its worker
+        starts importing TensorFlow once this one has nothing more to time.
         """
         scenario = load(target)
         refusal = self.memory_refusal(scenario, forecast)
@@ -92,14 +98,13 @@ class Runner:
         runs: list[WorkerRun] = []
         status, error, trace, log_path = STATUS_OK, None, None, None
         for number in range(self.settings.processes):
-            task = self.new_task(target)
-            where = f" (process {number + 1}/{self.settings.processes})" if self.settings.processes > 1 else ""
-            session = WorkerSession(task, self.settings.timeout_s,
-                                    lambda phase, where=where: self.on_phase(target.name, phase + where))
+            session = self._session(target, number)
+            after = (target, forecast, number + 1) if number + 1 < self.settings.processes else (
+                None if following is None else (*following, 0))
             measured = Measurements()
             try:
                 with session:
-                    measured = measure(session, self.settings, driver)
+                    measured = measure(session, self.settings, driver, lambda after=after: self._start_early(after))
             except WorkerFailure as failure:
                 status, error, trace = failure.status, failure.error, failure.traceback
             except KeyboardInterrupt:
@@ -108,14 +113,35 @@ class Runner:
             runs.append(WorkerRun(MemorySeen(session.trace, session.started, session.wall_s, session.baseline),
                                   measured))
             if status != STATUS_OK:
-                log_path = task.log_path
+                log_path = session.task.log_path
                 break
-            shutil.rmtree(task.temp_dir, ignore_errors=True)
+            shutil.rmtree(session.task.temp_dir, ignore_errors=True)
         result = scenario_result(target.name, scenario, runs, status, error)
         if log_path is not None:
             result = self._with_kept_log(result, log_path, trace)
             shutil.rmtree(log_path.parent, ignore_errors=True)
         return result
+
+    def _session(self, target: Target, number: int) -> WorkerSession:
+        """The worker started early for this target and process, or a new one."""
+        early, self._early = self._early, None
+        if early is not None and early[:2] == (target, number):
+            return early[2]
+        if early is not None:
+            early[2].__exit__()
+        processes = self.settings.processes
+        where = f" (process {number + 1}/{processes})" if processes > 1 else ""
+        return WorkerSession(self.new_task(target), self.settings.timeout_s,
+                             lambda phase: self.on_phase(target.name, phase + where))
+
+    def _start_early(self, after: tuple[Target, MemoryForecast | None, int] | None) -> None:
+        if after is None or self._early is not None:
+            return
+        target, forecast, number = after
+        if self.memory_refusal(load(target), forecast) is not None:
+            return  # it will not be started at all
+        session = self._session(target, number)
+        self._early = (target, number, session.start())
 
     def memory_refusal(self, scenario: Scenario, forecast: MemoryForecast | None) -> str | None:
         """Why the scenario must not start for lack of memory, or None when it may."""

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psutil
+
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
@@ -54,7 +56,11 @@ class WorkerSession:
         self.trace = MemoryTrace(rss=(), pss=())
         self._closed_cleanly = False
 
-    def __enter__(self) -> WorkerSession:
+    def start(self) -> WorkerSession:
+        """Spawn the worker, which imports TensorFlow and then waits to be told to go on.
+
+        A worker started early imports while the one before it finishes its unmeasured steps.
+        """
         context = multiprocessing.get_context("spawn")
         self._receiver, sender = context.Pipe(duplex=True)
         self._process = context.Process(
@@ -65,8 +71,18 @@ class WorkerSession:
         self._process.start()
         sender.close()  # keep only the worker's end open, so its death reads as EOF here
         self._sampler = TreeMemorySampler(self._process.pid).start()
+        return self
+
+    def __enter__(self) -> WorkerSession:
+        """Start the worker unless it was started early, then let it build its pipeline."""
+        if not self.started:
+            self.start()
         try:
+            self._receiver.send(("go",))
             self.build_s = self._await("built")[1]
+        except (BrokenPipeError, OSError):
+            self.__exit__()
+            raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
         except BaseException:
             self.__exit__()
             raise
@@ -85,6 +101,17 @@ class WorkerSession:
     def phase(self, name: str) -> None:
         self.phases.append((name, time.time() - self.started))
         self.on_phase(name)
+
+    def tree_cpu_seconds(self) -> float | None:
+        """User + system CPU seconds of the worker and every process it started, read from here."""
+        total = 0.0
+        for process in self._sampler.processes():
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system + times.children_user + times.children_system
+        return total or None
 
     def epoch(self) -> EpochTiming:
         """One epoch of a fresh iterator, flat out."""

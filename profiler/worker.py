@@ -1,7 +1,7 @@
 """The measuring process: one fresh spawned interpreter per scenario, driven over a pipe.
 
-The worker imports TensorFlow, reports ("baseline", rss, pss, unix time), builds the pipeline and
-reports ("built", seconds). Then it answers one request at a time until asked to close:
+The worker imports TensorFlow and waits for ("go",); then it reports ("baseline", rss, pss, unix
+time), builds the pipeline and reports ("built", seconds). Then it answers one request at a time until asked to close:
 
 - ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
 - ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
@@ -21,6 +21,7 @@ of its own.
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import signal
@@ -93,6 +94,9 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
+    # A worker may be started while the one before it finishes: it builds nothing until told to.
+    if conn.recv()[0] != "go":
+        raise ValueError("the first request must be 'go'")
     baseline_rss, baseline_pss = own_memory_mib()
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
     context = PipelineContext(
@@ -103,6 +107,9 @@ def _serve(task: WorkerTask, conn: Connection) -> None:
     build_started = time.perf_counter()
     with scenario.open(context) as dataset:
         conn.send(("built", time.perf_counter() - build_started))
+        # What exists now lives as long as the worker: leave it out of every later collection, so
+        # a full one does not walk TensorFlow's few hundred thousand objects inside a timed window.
+        gc.freeze()
         server = _Server(dataset, task.source.spec.classes if task.source is not None else None)
         while (request := conn.recv())[0] != "close":
             conn.send(server.answer(request))

@@ -200,8 +200,9 @@ def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSett
                      help="consume paced steps until the 95%% interval of the idle percentage is within this "
                           "many points (default: %(default)g)")
     run.add_argument("--time-cap", type=positive_float, default=settings.time_cap_s, metavar="SECONDS",
-                     help="stop each of the flat-out and the paced phase after this long, precise or not "
-                          "(default: %(default)g)")
+                     help="stop the flat-out windows after this long, precise or not (default: %(default)g)")
+    run.add_argument("--idle-time-cap", type=positive_float, default=settings.idle_time_cap_s, metavar="SECONDS",
+                     help="stop the paced steps after this long, precise or not (default: %(default)g)")
     run.add_argument("--processes", type=positive_int, default=settings.processes,
                      help="fresh worker processes per scenario, their measurements pooled (default: %(default)s)")
     run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
@@ -230,7 +231,7 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
         step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
         service=ServiceSettings(workers=args.service_workers, dispatcher=args.dispatcher),
         precision=args.precision / 100.0, idle_precision=args.idle_precision / 100.0, time_cap_s=args.time_cap,
-        processes=args.processes,
+        idle_time_cap_s=args.idle_time_cap, processes=args.processes,
     )
 
 

@@ -89,8 +89,9 @@ class RunProgress(RunEvents):
 
     def _start_targets(self) -> None:
         self._stop()
+        # Redrawn twice a second, not ten times: the display shares the machine with what it measures.
         self._display = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                 console=self.console, transient=True)
+                                 console=self.console, transient=True, refresh_per_second=2)
         self._display.start()
 
     def _stop(self) -> None:

@@ -179,7 +179,8 @@ def _precision_notes(run: RunResult) -> list[Note]:
                    if r.idle_capped and r.idle_half_width is not None]
     if idle_capped:
         found.append(Note(
-            f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --time-cap {settings.time_cap_s:g} s "
+            f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --idle-time-cap "
+            f"{settings.idle_time_cap_s:g} s "
             f"before their idle interval narrowed to ±{settings.idle_precision * 100:g} points.", "info"))
     floors = [r.fetch_floor_ms for r in measured if r.fetch_floor_ms is not None]
     if floors:

@@ -19,7 +19,8 @@ REQUIRED_KEYS = {
     "first_batch_s", "warmup_epoch_s", "batches_per_s", "samples_per_s", "batches_per_s_min",
     "batches_per_s_max", "idle_fraction", "wait_p50_ms", "wait_p95_ms", "cpu_s", "fingerprint",
 }
-SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24", "--time-cap", "0.3",
+SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
+         "--time-cap", "0.3", "--idle-time-cap", "0.3",
          "--epochs", "2", "--idle-epochs", "1", "--step-ms", "5"]
 
 

@@ -17,7 +17,8 @@ from tests.conftest import TINY_BATCH
 def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tiny_images, no_leftover_children):
     # slow_30ms makes each batch on request in 30 ms, with nothing read ahead, so whatever the
     # training step costs, every steady-state wait is the 30 ms of making the next batch.
-    settings = MeasureSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0, time_cap_s=0.3,
+    settings = MeasureSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0,
+                               time_cap_s=0.3, idle_time_cap_s=0.3,
                            timeout_s=120.0, consumer=CONSUMER_KERAS)
     with Runner(tiny_images, settings) as runner:
         slow = runner.run(Target.scenario("tests.fakes:SLOW_30MS"))

@@ -15,7 +15,8 @@ STEP_MS = 20.0
 
 
 def run(source, references, **settings):
-    merged = dict(batch_size=16, workers=1, epochs=2, idle_epochs=2, step_ms=STEP_MS, timeout_s=60.0, time_cap_s=1.0)
+    merged = dict(batch_size=16, workers=1, epochs=2, idle_epochs=2, step_ms=STEP_MS, timeout_s=60.0,
+                  time_cap_s=1.0, idle_time_cap_s=1.0)
     merged.update(settings)
     with Runner(source, MeasureSettings(**merged)) as runner:
         return [runner.run(Target.scenario(reference)) for reference in references]

@@ -20,7 +20,7 @@ from tests.helpers import profiler_command, subprocess_env
 GROW = "tests.fakes:GROW_512KIB_PER_SAMPLE"
 CONSTANT_80 = "tests.fakes:CONSTANT_80MB"
 SETTINGS = MeasureSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0,
-                           time_cap_s=0.3, window_s=0.02)
+                           time_cap_s=0.3, idle_time_cap_s=0.3, window_s=0.02)
 
 
 def plan(data_cache, sizes, names, settings=SETTINGS, spec=TINY_SPEC, target=4096):
@@ -61,7 +61,8 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
     completed = subprocess.run(
         profiler_command(
             "sweep", "--scenario", "preload,generator", "--samples", "96,192,384", "--image-size", "64",
-            "--source-size", "64", "--batch-size", "32", "--epochs", "1", "--step-ms", "2", "--time-cap", "0.3",
+            "--source-size", "64", "--batch-size", "32", "--epochs", "1", "--step-ms", "2",
+            "--time-cap", "0.3", "--idle-time-cap", "0.3",
             "--target-samples", "100000", "--memory-budget", "2GiB", "--data-dir", str(tmp_path / "data"),
             "--output", str(output),
         ),
