@@ -71,8 +71,8 @@ class MeasureSettings:
     # ...and paced steps until the idle fraction's 95% interval is within this many points (a fraction)...
     idle_precision: float = 0.01
     # ...or until the flat-out phase has lasted this long, and the paced one this long.
-    time_cap_s: float = 2.5
-    idle_time_cap_s: float = 2.0
+    time_cap_s: float = 2.0
+    idle_time_cap_s: float = 1.5
     window_s: float = 0.1  # the least time one flat-out window lasts, as pyperf's values do
     processes: int = 1  # fresh workers per target, their measurements pooled
 
