@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 import threading
@@ -78,11 +79,10 @@ class WorkerSession:
         if not self.started:
             self.start()
         try:
-            self._receiver.send(("go",))
+            with contextlib.suppress(BrokenPipeError, OSError):
+                # A worker that failed while it waited has said why: the reply below reads it.
+                self._receiver.send(("go",))
             self.build_s = self._await("built")[1]
-        except (BrokenPipeError, OSError):
-            self.__exit__()
-            raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
         except BaseException:
             self.__exit__()
             raise
