@@ -37,6 +37,8 @@ PACED_BLOCK = 16
 # Steady steps resampled together for the idle interval.
 IDLE_BLOCK = 8
 _CALIBRATION_TRIES = 6
+# Windows hold whole epochs where this many epochs fit in the flat-out time cap.
+WHOLE_EPOCHS_WITHIN_CAP = 4
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
 
 def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
     """Windows until the median rate is precise, at least ``settings.epochs`` epochs, or the time cap."""
-    batches, first = _calibrated(measure, warmup, settings.window_s)
+    batches, first = _calibrated(measure, warmup, settings)
     windows = [first]
     started = time.monotonic()
     least = settings.epochs * warmup.batches
@@ -99,26 +101,32 @@ def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: Measure
         windows.append(measure(batches, False))
 
 
-def _calibrated(measure: WindowMeasure, warmup: EpochTiming, window_s: float) -> tuple[int, WindowTiming]:
+def _calibrated(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> tuple[int, WindowTiming]:
     """The window size in batches and a first window that lasted ``window_s``, growing the size as pyperf
-    calibrates its loops; a window of whole epochs starts at an epoch, so all of them stay aligned."""
+    calibrates its loops.
+
+    Where an epoch is short beside the time cap, windows hold whole epochs, starting at an epoch:
+    every window then holds the same number of epoch starts, whose cost stays in proportion (a
+    window of a third of an epoch holds a start one time in three, and the rates split in two).
+    """
     per_epoch = warmup.batches
     steady_s = warmup.seconds - warmup.first_batch_s
     rate = (per_epoch - 1) / steady_s if per_epoch > 1 and steady_s > 0 else per_epoch / max(warmup.seconds, 1e-6)
-    batches = _aligned(math.ceil(window_s * rate), per_epoch)
+    whole = per_epoch / rate <= settings.time_cap_s / WHOLE_EPOCHS_WITHIN_CAP
+    batches = _aligned(math.ceil(settings.window_s * rate), per_epoch, whole)
     window = measure(batches, True)
     for _ in range(_CALIBRATION_TRIES):
-        if window.seconds >= window_s:
+        if window.seconds >= settings.window_s:
             break
-        batches = _aligned(math.ceil(batches * 1.2 * window_s / max(window.seconds, 1e-6)), per_epoch)
+        batches = _aligned(math.ceil(batches * 1.2 * settings.window_s / max(window.seconds, 1e-6)), per_epoch, whole)
         window = measure(batches, batches % per_epoch == 0)
     return batches, window
 
 
-def _aligned(batches: int, per_epoch: int) -> int:
-    """At least one batch; whole epochs once a window holds an epoch or more."""
+def _aligned(batches: int, per_epoch: int, whole: bool) -> int:
+    """At least one batch; whole epochs where ``whole`` or once a window holds an epoch or more."""
     batches = max(1, batches)
-    return per_epoch * math.ceil(batches / per_epoch) if batches >= per_epoch else batches
+    return per_epoch * math.ceil(batches / per_epoch) if whole or batches >= per_epoch else batches
 
 
 def measure(
