@@ -53,12 +53,19 @@ def _windows(result: ScenarioResult, metric: str) -> list[float]:
 
 
 def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
+    """None where the windows are too few for the test to call anything real: the limit decides."""
     old, current = _windows(base, metric), _windows(new, metric)
     if not old or not current:
         return None
+    alpha = 1.0 - CONFIDENCE
+    apart = [float(i) for i in range(len(old) + len(current))]
+    if mann_whitney_p(apart[: len(old)], apart[len(old):]) >= alpha:  # even runs that do not overlap at all
+        return None
     low, high = ratio_interval(old, current)
     p_value = mann_whitney_p(old, current)
-    return Evidence(low - 1.0, high - 1.0, p_value < 1.0 - CONFIDENCE, relative=True, p_value=p_value)
+    # Real only where the rank test and the interval of the ratio agree.
+    real = p_value < alpha and (high < 1.0 or low > 1.0)
+    return Evidence(low - 1.0, high - 1.0, real, relative=True, p_value=p_value)
 
 
 def _idle_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:

@@ -74,10 +74,10 @@ class Fit:
 
     def unreliable_reason(self) -> str | None:
         """Why this fit cannot support an extrapolation, or None when it can."""
-        if self.distinct_sizes < MIN_SIZES - (1 if self.outliers else 0) or len(set(self.sizes)) < MIN_SIZES:
+        if self.distinct_sizes < MIN_SIZES:
             return (
-                f"measured at {len(set(self.sizes))} size(s){' with an outlier' if self.outliers else ''}; a trend "
-                f"needs at least {MIN_SIZES}, so pass more --samples values"
+                f"measured at {len(set(self.sizes))} size(s); a trend needs at least {MIN_SIZES}, so pass more "
+                "--samples values"
             )
         if self.misfit > 1.0:
             return (
@@ -146,7 +146,8 @@ def _robust_line(xs: list[float], ys: list[float], allowed: list[float]) -> tupl
     slope, intercept = theil_sen(xs, ys)
     misses = [abs(y - intercept - slope * x) / a for x, y, a in zip(xs, ys, allowed, strict=True)]
     worst = max(range(len(xs)), key=lambda i: misses[i]) if xs else 0
-    if len(set(xs)) >= MIN_SIZES and misses and misses[worst] > 1.0:
+    # Which of three points is the odd one cannot be told: leaving one out needs four sizes or more.
+    if len(set(xs)) > MIN_SIZES and misses and misses[worst] > 1.0:
         rest = [i for i in range(len(xs)) if i != worst]
         slope, intercept = theil_sen([xs[i] for i in rest], [ys[i] for i in rest])
         if all(abs(ys[i] - intercept - slope * xs[i]) <= allowed[i] for i in rest):

@@ -2,7 +2,8 @@
 
 A pipeline is consumed as one stream of batches, epoch after epoch, with no gap at the epoch
 boundaries: flat-out windows and paced steps continue it, so the cost of starting each epoch
-(iterator creation, empty prefetch buffers) stays in the figures in proportion. Nothing here
+(iterator creation, empty prefetch buffers) stays in the rates in proportion; the paced steps
+mark which step began an epoch, whose wait idle reports apart. Nothing here
 imports TensorFlow; a dataset is anything re-iterable that yields (images, labels).
 """
 
@@ -62,6 +63,7 @@ class WindowTiming:
     samples: int
     epoch_ends: tuple[float, ...] = ()  # perf_counter stamps of the epochs that ended within it...
     epochs_ended: int = 0  # ...of which there were this many: tiny epochs end by the thousand
+    began_epoch: bool = False  # its first batch was the first of an epoch
 
     @property
     def samples_per_s(self) -> float:
@@ -147,13 +149,15 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
     """
     stream.epoch_ends.clear()
     samples = 0
+    began = False
     started = time.perf_counter()
-    for _ in range(batches):
-        batch, _ = stream.next()
+    for number in range(batches):
+        batch, first = stream.next()
+        began = began or (first and number == 0)
         samples += batch_length(batch)
     seconds = time.perf_counter() - started
     ends = stream.epoch_ends
-    return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends))
+    return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began)
 
 
 def paced_steps(stream: BatchStream | Iterator[Any], step: Callable[[Any], None], count: int) -> PacedSteps:

@@ -194,6 +194,8 @@ class TreeMemorySampler:
                 mib, stamp = sample[0]
                 self._pss.append((stamp, mib))
             self._climbed.clear()
+            if self._stop.is_set():  # stop() may have set the event just before it was cleared
+                return
             # The next read: after the interval, or sooner when RSS climbs, but never sooner than the gap.
             self._climbed.wait(max(0.0, self._pss_interval_s - (time.monotonic() - started)))
             self._stop.wait(max(0.0, self._pss_min_gap_s - (time.monotonic() - started)))

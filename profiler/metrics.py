@@ -19,7 +19,7 @@ from profiler.memory import MemoryTrace
 from profiler.procedure import IDLE_BLOCK, FlatOut, Measurements, rates_kept, steady_steps
 from profiler.results import STATUS_OK, STATUS_SKIPPED, ScenarioResult
 from profiler.scenario import Scenario
-from profiler.stats import idle_with_interval, median, median_interval
+from profiler.stats import idle_with_interval, median, pooled_median_interval
 
 # The memory timeline kept in results is thinned to at most this many points, peaks preserved.
 TIMELINE_POINTS = 400
@@ -133,8 +133,11 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     if not phases:
         return {}
     kept: list[WindowTiming] = []
+    per_process: list[list[float]] = []
     for phase in phases:  # each worker's own warm-up windows are left out before pooling
-        kept += phase.windows[len(phase.windows) - len(rates_kept(phase.windows)):]
+        own = phase.windows[len(phase.windows) - len(rates_kept(phase.windows)):]
+        kept += own
+        per_process.append([w.samples_per_s for w in own])
     rates = [w.samples_per_s for w in kept]
     batch_rates = [w.batches / w.seconds for w in kept if w.seconds > 0]
     warmup = measured[0].warmup
@@ -144,7 +147,7 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     batches_per_sample = warmup.batches / warmup.samples if warmup and warmup.samples else 0.0
     return dict(
         samples_per_s=median(rates),
-        samples_per_s_ci=median_interval(rates),
+        samples_per_s_ci=pooled_median_interval(per_process),
         batches_per_s=median(rates) * batches_per_sample,
         batches_per_s_min=min(batch_rates),
         batches_per_s_max=max(batch_rates),
@@ -166,14 +169,15 @@ def _cpu_per_epoch(phases: list[FlatOut], per_epoch: int) -> float | None:
 
 
 def _epoch_times(windows: tuple[WindowTiming, ...]) -> tuple[float, ...]:
-    """Whole epochs of the stream, which starts an epoch with its first window, at most MAX_EPOCHS.
+    """Whole epochs of the flat-out stream, at most MAX_EPOCHS.
 
     An epoch's end is seen when the next batch is asked for, so the epoch still running when the
     last window ends is not among them; nor are the epochs of a window that ended more of them than
     it could keep stamps for.
     """
     durations: list[float] = []
-    previous: float | None = windows[0].started if windows else None
+    # A window that began mid-epoch (calibrating a window shorter than an epoch) starts no epoch.
+    previous: float | None = windows[0].started if windows and windows[0].began_epoch else None
     for window in windows:
         for end in window.epoch_ends:
             if previous is not None:

@@ -2,7 +2,7 @@
 
 1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
 2. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
-   where an epoch is shorter), taken one after another from a stream that runs across epochs;
+   where six epochs fit in the time cap), taken one after another from a stream that runs across epochs;
    more windows until the 95% interval of the median window rate is within ``precision``, or
    the time cap. Leading windows that stand apart from the rest (autotuning ramping up) are left
    out as warm-up.
@@ -37,8 +37,10 @@ PACED_BLOCK = 16
 # Steady steps resampled together for the idle interval.
 IDLE_BLOCK = 8
 _CALIBRATION_TRIES = 6
-# Windows hold whole epochs where this many epochs fit in the flat-out time cap.
-WHOLE_EPOCHS_WITHIN_CAP = 4
+# Windows hold whole epochs where this many fit in the flat-out time cap; the cap stops no phase
+# before it has this many windows, the fewest whose range is a 95% interval of their median.
+WHOLE_EPOCHS_WITHIN_CAP = 6
+FEWEST_WINDOWS = 6
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
 
 
 def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
-    """Windows until the median rate is precise, at least ``settings.epochs`` epochs, or the time cap."""
+    """Windows until the median rate is precise, or the time cap; either way over ``settings.epochs``
+    epochs at least, and the cap waits for FEWEST_WINDOWS windows."""
     batches, first = _calibrated(measure, warmup, settings)
     windows = [first]
     started = time.monotonic()
@@ -96,7 +99,8 @@ def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: Measure
         covered = sum(window.batches for window in windows) >= least
         if covered and rate_is_precise(windows, settings.precision):
             return FlatOut(tuple(windows), batches)
-        if covered and time.monotonic() - started >= settings.time_cap_s:
+        enough = covered and len(rates_kept(windows)) >= FEWEST_WINDOWS
+        if enough and time.monotonic() - started >= settings.time_cap_s:
             return FlatOut(tuple(windows), batches, capped=True)
         windows.append(measure(batches, False))
 
@@ -198,5 +202,7 @@ def _idle_is_precise(measured: Measurements, precision: float) -> bool:
     if len(waits) < 2 * IDLE_BLOCK:
         return False
     floor = [w for block in measured.floor for w in block.waits_s]
-    point, (low, high) = idle_with_interval(waits, steps, floor, IDLE_BLOCK)
+    # Fewer resamples than the reported interval: this runs between two paced blocks, where the
+    # pipeline refills its buffers untimed, and it only decides whether to go on.
+    point, (low, high) = idle_with_interval(waits, steps, floor, IDLE_BLOCK, resamples=300)
     return max(point - low, high - point) <= precision

@@ -7,9 +7,10 @@ predicted peak within the budget for a sweep), then the fastest.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from profiler.forecast import LONG_REACH, Prediction
 from profiler.results import DATA_DIFFERS, MODERATELY_INPUT_BOUND_AT, Pick, ScenarioResult
@@ -70,7 +71,12 @@ def ranked_with_ties(results: Sequence[ScenarioResult]) -> tuple[list[ScenarioRe
     tied = [r for r in ranked if r is fastest or _overlap(r.samples_per_s_ci, fastest.samples_per_s_ci)]
     if len(tied) < 2:
         return ranked, []
-    order = sorted(tied, key=functools.cmp_to_key(_tie_break))
+    winner = break_tie(tied, list(results), [
+        lambda r: 1.0 if r.disk_grows_with_data else 0.0,
+        lambda r: _relative(_cpu_per_sample(r), _CPU_MARGIN),
+        lambda r: (r.peak_rss_mib or 0.0) / _MEMORY_MARGIN_MIB,
+    ])
+    order = [winner] + [r for r in tied if r is not winner]
     return order + [r for r in ranked if r not in tied], order
 
 
@@ -83,16 +89,23 @@ _CPU_MARGIN = 0.10
 _MEMORY_MARGIN_MIB = 16.0
 
 
-def _tie_break(a: ScenarioResult, b: ScenarioResult) -> int:
-    if a.disk_grows_with_data != b.disk_grows_with_data:
-        return 1 if a.disk_grows_with_data else -1
-    cpu_a, cpu_b = _cpu_per_sample(a), _cpu_per_sample(b)
-    if cpu_a is not None and cpu_b is not None and abs(cpu_a - cpu_b) > _CPU_MARGIN * max(cpu_a, cpu_b):
-        return -1 if cpu_a < cpu_b else 1
-    memory_a, memory_b = a.peak_rss_mib or 0.0, b.peak_rss_mib or 0.0
-    if abs(memory_a - memory_b) > _MEMORY_MARGIN_MIB:
-        return -1 if memory_a < memory_b else 1
-    return 0  # sorted() is stable: the scenario list's order stands
+def break_tie(tied: list[Any], listed: list[Any], keys: list[Callable[[Any], float | None]]) -> Any:
+    """One of ``tied``, the same whatever order they come in: each key in turn keeps those less than one
+    unit above the least (a key's unit is its noise), and the first of them in ``listed`` wins."""
+    keep = list(tied)
+    for key in keys:
+        values = {id(item): key(item) for item in keep}
+        known = [v for v in values.values() if v is not None]
+        if len(known) < len(keep):
+            continue  # a figure some of them lack cannot decide between them
+        least = min(known)
+        keep = [item for item in keep if (values[id(item)] or 0.0) < least + 1.0]
+    return min(keep, key=lambda item: next(i for i, other in enumerate(listed) if other is item))
+
+
+def _relative(value: float | None, margin: float) -> float | None:
+    """A positive figure on a scale where one unit is ``margin`` of it: log base (1 + margin)."""
+    return None if value is None or value <= 0 else math.log(value) / math.log1p(margin)
 
 
 def _cpu_per_sample(result: ScenarioResult) -> float | None:
@@ -169,7 +182,7 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
     if not fitting:
         return Pick(None, _nothing_fits(known, unknown, where))
     cut, keeps_up = busy_cut(min(_predicted_idle(p) for p in fitting))
-    busy, tied = _predictions_with_ties(sorted((p for p in fitting if _predicted_idle(p) <= cut), key=_predicted_epoch))
+    busy, tied = _predictions_with_ties([p for p in fitting if _predicted_idle(p) <= cut])
     best = busy[0]
     others = busy[1:] + sorted((p for p in fitting if p not in busy), key=lambda p: (_predicted_idle(p),
                                                                                      _predicted_epoch(p)))
@@ -202,21 +215,18 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
 TARGET_TIE_RULE = "no disk before disk, then less peak memory (by more than 16 MiB), then the order of the list"
 
 
-def _predictions_with_ties(ranked: list[Prediction]) -> tuple[list[Prediction], list[Prediction]]:
+def _predictions_with_ties(candidates: list[Prediction]) -> tuple[list[Prediction], list[Prediction]]:
     """Shortest epoch first; those whose predicted range overlaps the shortest one's are tied with it."""
+    ranked = sorted(candidates, key=_predicted_epoch)
     fastest = ranked[0]
     tied = [p for p in ranked if p is fastest or _overlap(p.epoch_s_interval, fastest.epoch_s_interval)]
     if len(tied) < 2:
         return ranked, []
-
-    def tie_break(a: Prediction, b: Prediction) -> int:
-        if (a.disk_mib is None) != (b.disk_mib is None):
-            return -1 if a.disk_mib is None else 1
-        if abs((a.peak_mib or 0.0) - (b.peak_mib or 0.0)) > _MEMORY_MARGIN_MIB:
-            return -1 if (a.peak_mib or 0.0) < (b.peak_mib or 0.0) else 1
-        return 0
-
-    order = sorted(tied, key=functools.cmp_to_key(tie_break))
+    winner = break_tie(tied, candidates, [
+        lambda p: 0.0 if p.disk_mib is None else 1.0,
+        lambda p: (p.peak_mib or 0.0) / _MEMORY_MARGIN_MIB,
+    ])
+    order = [winner] + [p for p in tied if p is not winner]
     return order + [p for p in ranked if p not in tied], order
 
 

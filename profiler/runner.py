@@ -138,8 +138,11 @@ class Runner:
         if after is None or self._early is not None:
             return
         target, forecast, number = after
-        if self.memory_refusal(load(target), forecast) is not None:
-            return  # it will not be started at all
+        try:
+            if self.memory_refusal(load(target), forecast) is not None:
+                return  # it will not be started at all
+        except Exception:  # noqa: BLE001 - its own turn reports what is wrong with it, not this one's
+            return
         session = self._session(target, number)
         self._early = (target, number, session.start())
 

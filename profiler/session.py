@@ -52,7 +52,8 @@ class WorkerSession:
         self.phases: list[tuple[str, float]] = []
         self.baseline: tuple[float, float, float] | None = None  # RSS MiB, PSS MiB, unix time
         self.build_s: float | None = None
-        self.started = 0.0
+        self.started = 0.0  # unix time the worker was spawned
+        self.went = 0.0  # ...and told to build its pipeline
         self.wall_s: float | None = None
         self.trace = MemoryTrace(rss=(), pss=())
         self._closed_cleanly = False
@@ -78,6 +79,9 @@ class WorkerSession:
         """Start the worker unless it was started early, then let it build its pipeline."""
         if not self.started:
             self.start()
+        # A worker started early waited for its turn: its time and its --timeout start now.
+        self.went = time.time()
+        self._deadline = self.went + self.timeout_s
         try:
             with contextlib.suppress(BrokenPipeError, OSError):
                 # A worker that failed while it waited has said why: the reply below reads it.
@@ -96,7 +100,7 @@ class WorkerSession:
             self._process.join(5)
             self.trace = self._sampler.stop()
             self._receiver.close()
-            self.wall_s = time.time() - self.started
+            self.wall_s = time.time() - (self.went or self.started)
 
     def phase(self, name: str) -> None:
         self.phases.append((name, time.time() - self.started))

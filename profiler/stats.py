@@ -36,6 +36,9 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     if n == 0:
         raise ValueError("no values")
     alpha = 1.0 - confidence
+    if n > 500:  # the binomial is normal enough, and 2**n would overflow a float
+        k = max(1, math.floor(n / 2 - 1.959964 * math.sqrt(n) / 2))
+        return ordered[k - 1], ordered[n - k]
     # The largest k with P(Binomial(n, 1/2) < k) <= alpha / 2: x_(k) .. x_(n-k+1) cover the median.
     k, below = 0, 0.0
     while k < n and below + math.comb(n, k) / 2.0**n <= alpha / 2.0:
@@ -46,6 +49,26 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
     return ordered[k - 1], ordered[n - k]
 
 
+def pooled_median_interval(
+    groups: Sequence[Sequence[float]], confidence: float = CONFIDENCE, resamples: int = _RESAMPLES,
+) -> tuple[float, float]:
+    """Interval of the median of several processes' values pooled, from a two-level bootstrap:
+    processes are resampled, then the values within each, so a process that ran apart from the
+    others widens the interval as it should rather than counting as many independent values."""
+    if len(groups) == 1:
+        return median_interval(groups[0], confidence)
+    arrays = [np.asarray(group, dtype=float) for group in groups if len(group)]
+    rng = np.random.default_rng(_SEED)
+    medians = np.empty(resamples)
+    for index in range(resamples):
+        chosen = rng.integers(0, len(arrays), size=len(arrays))
+        pooled = np.concatenate([arrays[c][rng.integers(0, len(arrays[c]), size=len(arrays[c]))] for c in chosen])
+        medians[index] = np.median(pooled)
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(medians, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def relative_half_width(centre: float, interval: tuple[float, float]) -> float:
     """The larger distance from the centre to an end of the interval, as a fraction of the centre."""
     if centre == 0:
@@ -54,23 +77,24 @@ def relative_half_width(centre: float, interval: tuple[float, float]) -> float:
 
 
 def warmup_cut(values: Sequence[float], most: float = 0.5) -> int:
-    """How many leading values to drop as warm-up (autotuning ramping up, caches filling).
+    """How many leading rates to drop as warm-up (autotuning ramping up, caches filling).
 
-    The leading values that lie more than three robust standard deviations (1.4826 x the median
-    absolute deviation) from the median of the later half, one after the other from the start,
-    and never more than ``most`` of them. On values without a trend it drops nothing: the first
-    value of a steady series lands that far out about once in 400.
+    The leading rates that lie more than four robust standard deviations (1.4826 x the median
+    absolute deviation) below the median of the later half, one after the other from the start,
+    and never more than ``most`` of them: warm-up is slow, never fast. On rates without a trend it
+    drops the first one about once in 20 with nine rates and once in 100 with twenty (the deviation
+    of a few is itself uncertain).
     """
     y = np.asarray(values, dtype=float)
     n = len(y)
-    if n < 4:
+    if n < 6:
         return 0
     later = y[n // 2 :]
     centre = float(np.median(later))
     spread = 1.4826 * float(np.median(np.abs(later - centre)))
-    limit = 3.0 * max(spread, 1e-9 * abs(centre))
+    limit = 4.0 * max(spread, 1e-9 * abs(centre))
     cut = 0
-    while cut < int(n * most) and abs(y[cut] - centre) > limit:
+    while cut < int(n * most) and centre - y[cut] > limit:
         cut += 1
     return cut
 
@@ -86,7 +110,7 @@ def blocks(count: int, size: int) -> list[tuple[int, int]]:
 
 def idle_with_interval(
     waits_s: Sequence[float], steps_s: Sequence[float], floor_s: Sequence[float] = (), block: int = 8,
-    confidence: float = CONFIDENCE,
+    confidence: float = CONFIDENCE, resamples: int = _RESAMPLES,
 ) -> tuple[float, tuple[float, float]]:
     """Idle fraction above the fetch floor, and its interval from a block bootstrap.
 
@@ -105,8 +129,8 @@ def idle_with_interval(
     block_steps = np.array([steps[a:b].sum() for a, b in spans])
     block_counts = np.array([b - a for a, b in spans])
     rng = np.random.default_rng(_SEED)
-    picks = rng.integers(0, len(spans), size=(_RESAMPLES, len(spans)))
-    floors = floor[rng.integers(0, len(floor), size=(_RESAMPLES, len(floor)))].mean(axis=1)
+    picks = rng.integers(0, len(spans), size=(resamples, len(spans)))
+    floors = floor[rng.integers(0, len(floor), size=(resamples, len(floor)))].mean(axis=1)
     wait_sums = block_waits[picks].sum(axis=1)
     step_sums = block_steps[picks].sum(axis=1)
     counts = block_counts[picks].sum(axis=1)
@@ -114,7 +138,7 @@ def idle_with_interval(
     samples = above / np.maximum(above + step_sums, 1e-12)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [tail, 1.0 - tail])
-    return point, (float(min(low, point)), float(max(high, point)))
+    return point, (float(low), float(high))
 
 
 def _idle(wait_sum: float, step_sum: float, floor_sum: float) -> float:

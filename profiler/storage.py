@@ -38,6 +38,7 @@ def run_to_json(run: RunResult) -> dict[str, Any]:
         data["ceiling"].update(samples_per_s=run.ceiling.samples_per_s, bound_by=run.ceiling.bound_by)
     for entry, result in zip(data["scenarios"], run.scenarios, strict=True):
         entry["verdict"] = result.verdict
+        entry["windows"] = result.windows
     return data
 
 
@@ -134,6 +135,7 @@ def load_results(path: Path) -> RunResult | SweepResult:
 _DERIVED_RUN = ("format_version", "kind")
 _DERIVED_CEILING = ("samples_per_s", "bound_by")
 _DERIVED_SWEEP = ("format_version", "kind", "fits", "predictions", "advice")
+_DERIVED_SCENARIO = ("verdict", "windows")
 
 
 def _run_fields(data: Any) -> Any:
@@ -145,7 +147,8 @@ def _run_fields(data: Any) -> Any:
     fields["ceiling"] = _ceiling_fields(fields.get("ceiling"))
     if isinstance(fields.get("scenarios"), list):
         fields["scenarios"] = [
-            {key: value for key, value in entry.items() if key != "verdict"} if isinstance(entry, dict) else entry
+            {key: value for key, value in entry.items() if key not in _DERIVED_SCENARIO} if isinstance(entry, dict)
+            else entry
             for entry in fields["scenarios"]
         ]
     return fields

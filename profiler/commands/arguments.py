@@ -186,7 +186,8 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) 
     run.add_argument("--workers", type=positive_int, default=usable_cpus(),
                      help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
     run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
-                     help="seconds one scenario may take, TensorFlow import included (default: %(default)s)")
+                     help="seconds one worker process may take once told to build its pipeline (default: "
+                          "%(default)s)")
     run.add_argument("--output", type=Path, default=Path("reports"),
                      help="folder in which each run creates a new dated subfolder (default: %(default)s)")
     return run
@@ -200,9 +201,11 @@ def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSett
                      help="consume paced steps until the 95%% interval of the idle percentage is within this "
                           "many points (default: %(default)g)")
     run.add_argument("--time-cap", type=positive_float, default=settings.time_cap_s, metavar="SECONDS",
-                     help="stop the flat-out windows after this long, precise or not (default: %(default)g)")
+                     help="stop the flat-out windows after this long, precise or not, once they cover --epochs "
+                          "epochs and six windows (default: %(default)g)")
     run.add_argument("--idle-time-cap", type=positive_float, default=settings.idle_time_cap_s, metavar="SECONDS",
-                     help="stop the paced steps after this long, precise or not (default: %(default)g)")
+                     help="stop the paced steps after this long, precise or not, once they cover --idle-epochs "
+                          "epochs (default: %(default)g)")
     run.add_argument("--processes", type=positive_int, default=settings.processes,
                      help="fresh worker processes per scenario, their measurements pooled (default: %(default)s)")
     run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,

@@ -1,0 +1,78 @@
+"""Intervals and tests against values built with known properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from profiler.stats import (
+    idle_with_interval,
+    mann_whitney_p,
+    median_interval,
+    pooled_median_interval,
+    ratio_interval,
+    theil_sen,
+    warmup_cut,
+)
+
+
+def test_median_interval_from_order_statistics():
+    # Nine values: the 2nd and 8th cover the median with 96.1% confidence; six: the whole range, 96.9%.
+    assert median_interval(range(1, 10)) == (2, 8)
+    assert median_interval(range(6)) == (0, 5)
+    values = np.random.default_rng(1).standard_normal(2000)
+    low, high = median_interval(values)  # large samples take the normal form
+    assert low < 0.0 < high and high - low < 0.2
+
+
+def test_the_median_interval_covers_the_true_median_about_as_often_as_it_says():
+    rng = np.random.default_rng(2)
+    covered = sum(low <= 0.0 <= high for low, high in (median_interval(rng.standard_normal(20)) for _ in range(2000)))
+    assert 0.94 <= covered / 2000 <= 0.995
+
+
+def test_a_process_apart_widens_the_pooled_interval():
+    rng = np.random.default_rng(3)
+    same = [list(100 + rng.standard_normal(20)) for _ in range(2)]
+    apart = [same[0], list(120 + rng.standard_normal(20))]
+    width = lambda interval: interval[1] - interval[0]  # noqa: E731
+    assert width(pooled_median_interval(apart)) > 5 * width(pooled_median_interval(same))
+    assert pooled_median_interval([same[0]]) == median_interval(same[0])
+
+
+def test_warm_up_cut_takes_a_slow_start_and_leaves_steady_rates_alone():
+    rng = np.random.default_rng(4)
+    assert warmup_cut([500, 700, 900, *(1000 + 10 * rng.standard_normal(20))]) == 3
+    assert warmup_cut([1500, *(1000 + 10 * rng.standard_normal(20))]) == 0  # fast is never warm-up
+    cuts = [warmup_cut(list(1000 + 50 * rng.standard_normal(20))) for _ in range(1000)]
+    assert sum(cut > 0 for cut in cuts) < 30
+
+
+def test_idle_above_a_known_floor():
+    # Waits of 5 ms behind 20 ms steps, 1 ms of which any ready batch costs: idle 4 / 24 above the floor.
+    idle, (low, high) = idle_with_interval([0.005] * 64, [0.020] * 64, [0.001] * 16)
+    assert idle == pytest.approx(4 / 24)
+    assert low == pytest.approx(4 / 24) and high == pytest.approx(4 / 24)
+    raw, _ = idle_with_interval([0.005] * 64, [0.020] * 64)
+    assert raw == pytest.approx(5 / 25)
+    # Waits never below the floor: nothing above it.
+    assert idle_with_interval([0.001] * 64, [0.020] * 64, [0.002] * 16)[0] == 0.0
+
+
+def test_rank_test_and_ratio_interval():
+    rng = np.random.default_rng(5)
+    base = list(100 + 3 * rng.standard_normal(25))
+    slower = list(80 + 3 * rng.standard_normal(25))
+    assert mann_whitney_p(base, slower) < 1e-6
+    assert mann_whitney_p(base, base) == 1.0
+    low, high = ratio_interval(base, slower)
+    assert low < 0.8 < high and high < 0.85
+
+
+def test_theil_sen_is_not_captured_by_one_point():
+    xs = [1000.0, 2000.0, 4000.0, 8000.0, 16000.0]
+    ys = [10 + 0.5 * x for x in xs]
+    ys[2] *= 3  # one wild point
+    slope, intercept = theil_sen(xs, ys)
+    assert slope == pytest.approx(0.5, rel=0.01) and intercept == pytest.approx(10, abs=1)
+    assert theil_sen([1.0, 2.0, 3.0], [3.0, 2.0, 1.0])[0] == 0.0  # never falls
