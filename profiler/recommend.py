@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from profiler.forecast import LONG_REACH, Prediction
+from profiler.fits import LONG_REACH
+from profiler.forecast import Prediction
 from profiler.results import DATA_DIFFERS, MODERATELY_INPUT_BOUND_AT, Pick, ScenarioResult
 
 # Idle fractions within this of the least idle one count as equally busy. Fetching a ready batch

@@ -35,7 +35,7 @@ def registered() -> dict[str, Scenario]:
 
 def entry_point_of(name: str) -> str | None:
     """The entry point that registers the scenario ``name``, so a worker loads that one alone."""
-    return _registry()[1].get(name)
+    return None if ":" in name else _registry()[1].get(name)
 
 
 @functools.cache
@@ -78,10 +78,10 @@ def _scenarios_in(loaded: object, where: str) -> list[Scenario]:
 
 def resolve(reference: str) -> Scenario:
     """A registered name, or ``package.module:attribute`` naming a Scenario object."""
-    scenarios = registered()
-    if reference in scenarios:
-        return scenarios[reference]
-    if ":" not in reference:
+    if ":" not in reference:  # a name: only the registry knows it
+        scenarios = registered()
+        if reference in scenarios:
+            return scenarios[reference]
         raise ProfilerError(
             f"unknown scenario '{reference}': choose from {', '.join(scenarios)}, 'all' or 'everything' "
             "(see 'python -m profiler list')"

@@ -207,3 +207,10 @@ def pair_slopes(xs: list[float], lows: list[float], highs: list[float]) -> list[
             if xs[j] > xs[i]:
                 found.append(((lows[j] - highs[i]) / (xs[j] - xs[i]), (highs[j] - lows[i]) / (xs[j] - xs[i])))
     return found
+
+
+def pairwise_lines(xs: list[float], ys: list[float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(least, most) slope, never below 0, and (least, most) intercept of the lines through every two points."""
+    lines = [(s, ys[i] - s * xs[i]) for i in range(len(xs)) for j in range(len(xs)) if xs[j] > xs[i]
+             for s in [max(0.0, (ys[j] - ys[i]) / (xs[j] - xs[i]))]]
+    return (min(s for s, _ in lines), max(s for s, _ in lines)), (min(c for _, c in lines), max(c for _, c in lines))

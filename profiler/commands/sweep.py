@@ -16,7 +16,7 @@ from profiler.commands.arguments import (
     sample_sizes,
 )
 from profiler.errors import ProfilerError
-from profiler.forecast import MIN_SIZES
+from profiler.fits import MIN_SIZES
 from profiler.measure_run import DataCacheError, SweepPlan, measure_sweep
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import SweepProgress

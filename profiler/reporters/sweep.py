@@ -12,7 +12,8 @@ from typing import IO
 from rich.table import Table
 from rich.text import Text
 
-from profiler.forecast import CONSTANT, Fit, Prediction, ScenarioGrowth
+from profiler.fits import CONSTANT, Fit
+from profiler.forecast import Prediction, ScenarioGrowth
 from profiler.reporters.common import (
     Note,
     TerminalReporter,
@@ -129,8 +130,7 @@ def sweep_notes(sweep: SweepResult) -> list[Note]:
         if prediction.problem is not None:
             found.append(Note(f"{prediction.name}: no prediction: its {prediction.problem}", "warning"))
         elif prediction.outliers:
-            found.append(Note(f"{prediction.name}: predicted with {prediction.outliers}, which its fits could not "
-                              "follow", "warning"))
+            found.append(Note(f"{prediction.name}: {prediction.outliers}", "warning"))
     if sweep.target_samples is not None:
         found.append(Note(f"Memory budget: {sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis}).", "info"))
     found += ceiling_note(sweep.ceiling)

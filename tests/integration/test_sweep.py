@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from profiler.data import prepare_data
-from profiler.forecast import CONSTANT, LINEAR
+from profiler.fits import CONSTANT, LINEAR
 from profiler.measure_run import RunPlan, SweepPlan, measure_sweep
 from profiler.results import STATUS_OK, STATUS_SKIPPED
 from profiler.runner import Runner

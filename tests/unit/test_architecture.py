@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data", "fingerprint"),
     ("scenario", "pipeline", "registry", "ceiling", "results"),
     ("measure", "consumer", "worker"),
-    ("forecast", "recommend", "sweep", "compare", "storage"),
+    ("fits", "forecast", "recommend", "sweep", "compare", "storage"),
     ("session", "procedure", "metrics", "runner"),
     ("measure_run",),
     ("reporters",),

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from profiler.codec import decode, encode
-from profiler.forecast import CONSTANT, LINEAR, MIN_SIZES, Fit, fit_epoch_time, fit_memory
+from profiler.fits import CONSTANT, LINEAR, MIN_SIZES, Fit, fit_epoch_time, fit_memory
 
 SIZES = (1000, 2000, 4000, 8000)
 
