@@ -13,7 +13,7 @@ from profiler.sweep import SweepResult
 # caption -> file name; the order is the order in the report.
 PLOT_FILES = {
     "Memory of the process tree over time": "memory.png",
-    "Batches per second, flat out": "throughput.png",
+    "Samples per second, flat out": "throughput.png",
     "Accelerator idle time": "idle.png",
     "Wait for each batch": "waits.png",
 }
@@ -29,10 +29,30 @@ def _pyplot() -> Any:
     return pyplot
 
 
+def _ticker() -> Any:
+    from matplotlib import ticker
+
+    return ticker
+
+
+def _minor_tick(value: float, _position: int) -> str:
+    # Label 2, 3 and 5 of each decade; labelling all eight crowds the axis.
+    mantissa = f"{value:.1e}"[:3]
+    return f"{value:g}" if mantissa in ("2.0", "3.0", "5.0") else ""
+
+
 def _save(figure: Any, path: Path) -> None:
     figure.tight_layout()
     # No "Software" stamp: the file does not change with the matplotlib version that drew it.
     figure.savefig(path, format="png", metadata={"Software": None})
+
+
+def _slant_names(axes: Any) -> None:
+    # Twelve scenario names side by side overlap unless slanted and anchored at their right end.
+    axes.tick_params(axis="x", labelrotation=30)
+    for label in axes.get_xticklabels():
+        label.set_horizontalalignment("right")
+        label.set_rotation_mode("anchor")
 
 
 def write_run_plots(run: RunResult, folder: Path) -> dict[str, str]:
@@ -81,17 +101,19 @@ def _memory(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
 
 
 def _throughput(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
-    rated = [r for r in results if r.batches_per_s is not None]
+    rated = [r for r in results if r.samples_per_s is not None]
     if not rated:
         return False
     names = [r.name for r in rated]
-    medians = [r.batches_per_s for r in rated]
-    below = [r.batches_per_s - (r.batches_per_s_min or r.batches_per_s) for r in rated]
-    above = [(r.batches_per_s_max or r.batches_per_s) - r.batches_per_s for r in rated]
+    medians = [r.samples_per_s or 0.0 for r in rated]
+    # The same interval the table shows, so the plot and the table never disagree.
+    intervals = [r.samples_per_s_ci or (m, m) for r, m in zip(rated, medians, strict=True)]
+    below = [m - low for m, (low, _) in zip(medians, intervals, strict=True)]
+    above = [high - m for m, (_, high) in zip(medians, intervals, strict=True)]
     axes.bar(names, medians, yerr=[below, above], capsize=4, color="tab:blue", alpha=0.8)
     axes.set_yscale("log")
-    axes.set_ylabel("batches/s (median, min-max), log scale")
-    axes.tick_params(axis="x", labelrotation=20)
+    axes.set_ylabel("samples/s (median, 95% interval), log scale")
+    _slant_names(axes)
     axes.grid(axis="y", alpha=0.3)
     return True
 
@@ -111,7 +133,7 @@ def _idle(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
                  label="moderately input-bound (5%)")
     axes.axhline(100 * INPUT_BOUND_AT, color="tab:red", linestyle="--", linewidth=1, label="input-bound (20%)")
     axes.set_ylabel(f"idle % {run.settings.idle_condition()}")
-    axes.tick_params(axis="x", labelrotation=20)
+    _slant_names(axes)
     axes.legend(fontsize="small")
     axes.grid(axis="y", alpha=0.3)
     return True
@@ -130,8 +152,12 @@ def _waits(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
         flierprops={"markersize": 2},
     )
     axes.set_yscale("log")
+    # Plain numbers ("0.4", "6") rather than "4 x 10^-1" on the ticks.
+    ticker = _ticker()
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _position: f"{value:g}"))
+    axes.yaxis.set_minor_formatter(ticker.FuncFormatter(_minor_tick))
     axes.set_ylabel("wait per step, ms (log scale)")
-    axes.tick_params(axis="x", labelrotation=20)
+    _slant_names(axes)
     axes.grid(axis="y", alpha=0.3)
     return True
 
