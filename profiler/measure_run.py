@@ -59,6 +59,7 @@ class RunEvents:
     def run_started(self, run: RunResult) -> None: ...
     def target_started(self, target: Target, samples: int | None) -> None: ...
     def phase(self, name: str, phase: str, samples: int | None) -> None: ...
+    def warning(self, name: str, text: str, samples: int | None) -> None: ...
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None: ...
     def finished(self) -> None: ...
 
@@ -98,7 +99,10 @@ def measure_run(
         def on_phase(name: str, phase: str) -> None:
             events.phase(name, phase, samples)
 
-        with Runner(source, plan.settings, log_dir, on_phase, available_mib) as runner:
+        def on_warning(name: str, text: str) -> None:
+            events.warning(name, text, samples)
+
+        with Runner(source, plan.settings, log_dir, on_phase, available_mib, on_warning) as runner:
             for number, target in enumerate(plan.targets):
                 events.target_started(target, samples)
                 after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None

@@ -12,16 +12,17 @@ from typing import Any
 
 from profiler.ceiling import Ceiling
 from profiler.data import DataSpec
-from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from profiler.errors import EXIT_FAILED, EXIT_OK
 from profiler.fingerprint import Fingerprint
 from profiler.metadata import Metadata
 from profiler.settings import MeasureSettings, Target
+from profiler.stopping import exit_code_after_stop
 
 STATUS_OK = "ok"
 STATUS_FAILED = "failed"  # the scenario raised an exception
 STATUS_CRASHED = "crashed"  # the worker died without a result (signal, exit, killed)
 STATUS_TIMEOUT = "timeout"
-STATUS_INTERRUPTED = "interrupted"  # stopped by Ctrl-C
+STATUS_INTERRUPTED = "interrupted"  # stopped by Ctrl-C, SIGTERM or SIGHUP
 STATUS_SKIPPED = "skipped"  # not started: its predicted memory exceeds what is available
 STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_CRASHED, STATUS_TIMEOUT, STATUS_INTERRUPTED, STATUS_SKIPPED)
 
@@ -216,7 +217,10 @@ class RunResult:
 
 
 def exit_code(results: tuple[ScenarioResult, ...] | list[ScenarioResult], interrupted: bool) -> int:
-    """130 after Ctrl-C, 1 when a target failed, crashed or timed out, else 0 (a skip is no failure)."""
+    """1 when a target failed, crashed or timed out, else 0 (a skip is no failure).
+
+    An interrupted run: 130 after Ctrl-C, 128 + the signal's number after SIGTERM or SIGHUP.
+    """
     if interrupted:
-        return EXIT_INTERRUPTED
+        return exit_code_after_stop()
     return EXIT_OK if all(r.status in (STATUS_OK, STATUS_SKIPPED) for r in results) else EXIT_FAILED

@@ -17,12 +17,15 @@ from profiler.procedure import Measurements, WindowDriver, measure, until_precis
 from profiler.registry import entry_point_of, load
 from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
 from profiler.scenario import Scenario
+from profiler.scratch import owned_folder, remove_abandoned
 from profiler.session import WorkerFailure, WorkerSession
 from profiler.settings import MeasureSettings, Target
+from profiler.stopping import stop_reason
 from profiler.units import MIB
 from profiler.worker import WorkerTask
 
 PhaseCallback = Callable[[str, str], None]
+SCRATCH_PREFIX = "tf-pipeline-profiler-"
 
 
 def available_memory_mib() -> float:
@@ -40,18 +43,21 @@ class Runner:
         log_dir: Path | None = None,
         on_phase: PhaseCallback | None = None,
         available_mib: Callable[[], float] = available_memory_mib,
+        on_warning: PhaseCallback | None = None,
     ) -> None:
         self.source = source
         self.available_mib = available_mib
         self.settings = settings
         self.log_dir = log_dir
         self.on_phase = on_phase or (lambda name, phase: None)
+        self.on_warning = on_warning or (lambda name, text: None)
         self._scratch: Path | None = None
         self._early: tuple[Target, int, WorkerSession] | None = None  # a worker started ahead of its turn
         self.interrupted = False
 
     def __enter__(self) -> Runner:
-        self._scratch = Path(tempfile.mkdtemp(prefix="tf-pipeline-profiler-"))
+        remove_abandoned(tempfile.gettempdir(), SCRATCH_PREFIX)  # left by a run that was killed
+        self._scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -76,6 +82,7 @@ class Runner:
             log_path=temp_dir / "worker.log",
             service=self.settings.service,
             entry_point=None if target.is_pipeline else entry_point_of(target.reference),
+            timeout_s=self.settings.timeout_s,
         )
 
     def run(
@@ -107,8 +114,8 @@ class Runner:
                     measured = measure(session, self.settings, driver, lambda after=after: self._start_early(after))
             except WorkerFailure as failure:
                 status, error, trace = failure.status, failure.error, failure.traceback
-            except KeyboardInterrupt:
-                status, error = STATUS_INTERRUPTED, "stopped by Ctrl-C"
+            except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP (profiler.stopping)
+                status, error = STATUS_INTERRUPTED, stop_reason(stop)
                 self.interrupted = True
             runs.append(WorkerRun(MemorySeen(session.trace, session.started, session.wall_s, session.baseline),
                                   measured))
@@ -132,7 +139,8 @@ class Runner:
         processes = self.settings.processes
         where = f" (process {number + 1}/{processes})" if processes > 1 else ""
         return WorkerSession(self.new_task(target), self.settings.timeout_s,
-                             lambda phase: self.on_phase(target.name, phase + where))
+                             lambda phase: self.on_phase(target.name, phase + where),
+                             lambda text: self.on_warning(target.name, text))
 
     def _start_early(self, after: tuple[Target, MemoryForecast | None, int] | None) -> None:
         if after is None or self._early is not None:

@@ -8,7 +8,7 @@ packages), which import this module; the core never imports them by name, it fin
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,10 @@ class PipelineContext:
     # Scratch folder for this scenario alone; the runner deletes it afterwards.
     temp_dir: Path
     service: ServiceSettings = field(default_factory=ServiceSettings)  # read by the data service only
+    # False only where the worker could not confine the network to loopback (see needs_private_network).
+    network_private: bool = True
+    # Shows the user a line at once, while the run goes on (an exposure they accepted, say).
+    warn: Callable[[str], None] = field(default=lambda text: None, compare=False)
 
 
 class Scenario:
@@ -63,6 +67,15 @@ class Scenario:
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError
+
+    def needs_private_network(self, service: ServiceSettings) -> bool:
+        """True where the pipeline starts servers that would listen beyond loopback.
+
+        The worker then moves into a network namespace of its own, whose only interface is
+        loopback, before TensorFlow starts a thread; where the system allows none, it refuses to
+        build the pipeline unless the user accepted the exposure.
+        """
+        return False
 
     def validate(self) -> None:
         """Fail early, in the worker and before TensorFlow is imported, when the scenario cannot run."""

@@ -21,6 +21,8 @@ from profiler.settings import CONSUMER_SLEEP
 from profiler.worker import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
+# Signals that stop a run (profiler.stopping); a second one must not cut a worker's cleanup short.
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # After its closing report the worker has nothing left to do; TensorFlow's interpreter teardown
 # can take a second or more, and is not worth waiting for.
 _EXIT_GRACE_S = 1.0
@@ -44,11 +46,13 @@ class WorkerSession:
     """
 
     def __init__(
-        self, task: WorkerTask, timeout_s: float, on_phase: Callable[[str], None] | None = None
+        self, task: WorkerTask, timeout_s: float, on_phase: Callable[[str], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.task = task
         self.timeout_s = timeout_s
         self.on_phase = on_phase or (lambda phase: None)
+        self.on_warning = on_warning or (lambda text: None)
         self.phases: list[tuple[str, float]] = []
         self.baseline: tuple[float, float, float] | None = None  # RSS MiB, PSS MiB, unix time
         self.build_s: float | None = None
@@ -93,7 +97,7 @@ class WorkerSession:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        with _sigint_ignored():  # a second Ctrl-C must not cut the cleanup short
+        with _stop_signals_ignored():  # a second Ctrl-C must not cut the cleanup short
             if self._closed_cleanly:
                 self._process.join(_EXIT_GRACE_S)
             kill_tree(self._sampler.processes())
@@ -160,6 +164,8 @@ class WorkerSession:
                     return message
                 if kind == "phase":
                     self.phase(message[1])
+                elif kind == "warning":
+                    self.on_warning(message[1])
                 elif kind == "baseline":
                     self.baseline = (message[1], message[2], message[3])
                 elif kind == "error":
@@ -187,14 +193,15 @@ class WorkerSession:
 
 
 @contextmanager
-def _sigint_ignored() -> Iterator[None]:
+def _stop_signals_ignored() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in _STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 

@@ -52,6 +52,9 @@ class ServiceSettings:
 
     workers: int = 2  # worker servers started on this machine
     dispatcher: str | None = None  # an existing cluster, grpc://HOST:PORT, instead
+    # Where no private network namespace can be made, let the local servers listen on every
+    # interface, unauthenticated, rather than refuse to start them.
+    on_all_interfaces: bool = False
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import os
 import resource
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Iterator
@@ -37,6 +38,8 @@ from typing import Any
 from profiler.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.data import DataSource
 from profiler.fingerprint import FingerprintBuilder
+from profiler.isolation import IsolationUnavailable, enter_private_network
+from profiler.lifeline import Lifeline
 from profiler.measure import (
     BatchStream,
     PacedSteps,
@@ -61,6 +64,7 @@ class WorkerTask:
     log_path: Path
     service: ServiceSettings = field(default_factory=ServiceSettings)
     entry_point: str | None = None  # where a registered scenario comes from (profiler.registry)
+    timeout_s: float | None = None  # the worker's own deadline, counted from "go" (profiler.lifeline)
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,15 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
     # Ctrl-C reaches the whole foreground process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifeline = Lifeline(os.getppid()).start()
     _redirect_output(task.log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Temporary files of TensorFlow (autograph's generated modules) and of the pipeline go into
+    # the scenario's scratch folder, which the parent removes whatever way the worker ends.
+    os.environ["TMPDIR"] = str(task.temp_dir)
+    tempfile.tempdir = str(task.temp_dir)
     try:
-        _serve(task, conn)
+        _serve(task, conn, lifeline)
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
         summary = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         conn.send(("error", summary, traceback.format_exc()))
@@ -84,24 +93,28 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
         conn.close()
 
 
-def _serve(task: WorkerTask, conn: Connection) -> None:
+def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     from profiler.memory import own_memory_mib
     from profiler.registry import load
     from profiler.scenario import PipelineContext
 
     scenario = load(task.target, task.entry_point)
     scenario.validate()
+    # Before TensorFlow starts a thread: a new user namespace needs a single-threaded caller.
+    private = _confine_network(task.service) if scenario.needs_private_network(task.service) else True
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
     # A worker may be started while the one before it finishes: it builds nothing until told to.
     if conn.recv()[0] != "go":
         raise ValueError("the first request must be 'go'")
+    if task.timeout_s is not None:
+        lifeline.set_deadline(task.timeout_s)
     baseline_rss, baseline_pss = own_memory_mib()
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
     context = PipelineContext(
         source=task.source, batch_size=task.batch_size, workers=task.workers, temp_dir=task.temp_dir,
-        service=task.service,
+        service=task.service, network_private=private, warn=lambda text: conn.send(("warning", text)),
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
     build_started = time.perf_counter()
@@ -200,6 +213,25 @@ def _tf_data_options(dataset: Any) -> dict[str, Any]:
     }
     effective["explicit"] = sorted(name for name, value in explicit.items() if value is not None)
     return effective
+
+
+class NetworkNotPrivate(Exception):
+    """The pipeline's servers would listen on every interface and the user has not accepted that."""
+
+
+def _confine_network(service: ServiceSettings) -> bool:
+    """Enter a private network namespace; False where none can be made and exposure was accepted."""
+    try:
+        enter_private_network()
+        return True
+    except IsolationUnavailable as problem:
+        if service.on_all_interfaces:
+            return False
+        raise NetworkNotPrivate(
+            f"no private network namespace on this system ({problem}), so the tf.data service's servers "
+            "would listen on every network interface, unauthenticated: pass --service-on-all-interfaces to "
+            "accept that for this run, or --dispatcher grpc://HOST:PORT to use a cluster of your own"
+        ) from None
 
 
 def _redirect_output(log_path: Path) -> None:

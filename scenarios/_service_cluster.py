@@ -1,22 +1,29 @@
 """A local tf.data service cluster: one dispatcher and N workers, each in a spawned process.
 
 Each server picks a free port itself and reports its address back over a queue, so two runs never
-race for a port. Everything listens on loopback only.
+race for a port. TensorFlow's servers take no address to listen on: they listen on every interface.
+The worker that starts the cluster has therefore moved into a network namespace whose only
+interface is loopback (``Scenario.needs_private_network``), which its servers inherit; nothing
+outside it can reach them. Each server ends itself if the worker dies (``profiler.lifeline``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+from profiler.lifeline import Lifeline
 
 _START_TIMEOUT_S = 120.0
 
 
 def _serve_dispatcher(addresses: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    Lifeline(os.getppid()).start()
     import tensorflow as tf
 
     server = tf.data.experimental.service.DispatchServer(tf.data.experimental.service.DispatcherConfig(port=0))
@@ -26,6 +33,7 @@ def _serve_dispatcher(addresses: Any) -> None:
 
 def _serve_worker(dispatcher_address: str, addresses: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    Lifeline(os.getppid()).start()
     import tensorflow as tf
 
     config = tf.data.experimental.service.WorkerConfig(
@@ -43,6 +51,7 @@ class LocalCluster:
         self.workers = workers
         self.target = ""
         self.processes: list[BaseProcess] = []
+        self.addresses: list[str] = []  # HOST:PORT of the dispatcher, then of each worker
 
     def start(self) -> LocalCluster:
         context = multiprocessing.get_context("spawn")
@@ -51,6 +60,7 @@ class LocalCluster:
         dispatcher.start()
         self.processes.append(dispatcher)
         self.target = self._expect(addresses, "dispatcher")
+        self.addresses.append(self.target.removeprefix("grpc://"))
         for number in range(self.workers):
             worker = context.Process(
                 target=_serve_worker,
@@ -60,8 +70,11 @@ class LocalCluster:
             worker.start()
             self.processes.append(worker)
         for _ in range(self.workers):
-            self._expect(addresses, "worker")
+            self.addresses.append(self._expect(addresses, "worker"))
         return self
+
+    def ports(self) -> list[int]:
+        return [int(address.rsplit(":", 1)[1]) for address in self.addresses]
 
     def _expect(self, addresses: Any, role: str) -> str:
         try:

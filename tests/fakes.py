@@ -187,7 +187,26 @@ class HangScenario(_Fake):
         yield []
 
 
+class SpinScenario(HangScenario):
+    """Like HangScenario, but busy: the worker's own thread spins in Python and never waits."""
+
+    name = "spin"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
+        child.start()
+        pid_file = os.environ.get("FAKE_HANG_PID_FILE")
+        if pid_file:
+            with open(pid_file, "w") as handle:
+                handle.write(str(child.pid))
+        while True:
+            pass
+        yield []
+
+
 QUICK = SlowScenario("quick", delay_s=0.001, batches=5)
+QUICK_TOO = SlowScenario("quick_too", delay_s=0.001, batches=5)
 SLOW_30MS = SlowScenario("slow_30ms", delay_s=0.030)
 SLOW_30MS_READ_AHEAD = SlowScenario("slow_30ms_read_ahead", delay_s=0.030, read_ahead=True)
 SLOW_BUILD = SlowScenario("slow_build", delay_s=0.050, batches=4, build_s=0.4)
@@ -204,3 +223,4 @@ REAL_DATA = RealDataScenario()
 CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()
+SPIN = SpinScenario()

@@ -19,3 +19,21 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env.update(extra)
     return env
+
+
+MARK = "PROFILER_TEST_MARK"
+
+
+def marked_processes(mark: str) -> list:
+    """Every process whose environment carries ``MARK=mark``: a run's parent and all it started,
+    whatever they changed in their own environment (a worker sets its own TMPDIR)."""
+    import psutil
+
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(MARK) == mark:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from profiler.errors import EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
+from profiler.stopping import Terminated, handle_termination, stop_reason
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -65,6 +66,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     console = terminal_console()
     error_console = Console(stderr=True, highlight=False)
+    handle_termination()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -73,6 +75,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProfilerError as error:
         error_console.print(f"error: {error.message}", markup=False, soft_wrap=True)
         return error.exit_code
-    except KeyboardInterrupt:
-        error_console.print("interrupted", markup=False)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        error_console.print(f"interrupted: {stop_reason(stop)}", markup=False)
+        return stop.exit_code if isinstance(stop, Terminated) else EXIT_INTERRUPTED

@@ -172,6 +172,10 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) 
         parser.set_defaults(pipelines=[])
     run.add_argument("--dispatcher", default=None, metavar="grpc://HOST:PORT",
                      help="data_service: use this existing tf.data service cluster instead of starting one")
+    run.add_argument("--service-on-all-interfaces", action="store_true",
+                     help="data_service: where this system allows no private network namespace, let the local "
+                          "servers listen on every interface, unauthenticated, for as long as the scenario runs "
+                          "(default: refuse to start them)")
     run.add_argument("--service-workers", type=positive_int, default=settings.service.workers,
                      help="data_service: worker servers to start on this machine (default: %(default)s)")
     run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
@@ -232,7 +236,8 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
     return MeasureSettings(
         batch_size=args.batch_size, workers=args.workers, epochs=args.epochs, idle_epochs=args.idle_epochs,
         step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
-        service=ServiceSettings(workers=args.service_workers, dispatcher=args.dispatcher),
+        service=ServiceSettings(workers=args.service_workers, dispatcher=args.dispatcher,
+                                on_all_interfaces=args.service_on_all_interfaces),
         precision=args.precision / 100.0, idle_precision=args.idle_precision / 100.0, time_cap_s=args.time_cap,
         idle_time_cap_s=args.idle_time_cap, processes=args.processes,
     )

@@ -80,6 +80,10 @@ class RunProgress(RunEvents):
         if name in self._tasks:
             self._display.update(self._tasks[name], description=f"{name}: {phase}")
 
+    def warning(self, name: str, text: str, samples: int | None) -> None:
+        where = f" at {samples:,} samples" if samples is not None else ""
+        self._display.console.print(Text(f"warning: {name}{where}: {text}", style="bold yellow"))
+
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         self._display.remove_task(self._tasks.pop(result.name))
         self._display.console.print(result_line(result))

@@ -8,11 +8,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from profiler.storage import FORMAT_VERSION
-from tests.helpers import profiler_command, subprocess_env
+from tests.helpers import MARK, marked_processes, profiler_command, subprocess_env
 
 REQUIRED_KEYS = {
     "name", "status", "error", "baseline_rss_mib", "peak_rss_mib", "peak_pss_mib", "ru_maxrss_mib",
@@ -24,17 +23,6 @@ SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source
          "--epochs", "2", "--idle-epochs", "1", "--step-ms", "5"]
 
 
-def _processes_with_env(name: str, value: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.environ().get(name) == value:
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
-
-
 @pytest.fixture
 def workdir(tmp_path):
     (tmp_path / "tmp").mkdir()
@@ -42,7 +30,8 @@ def workdir(tmp_path):
 
 
 def _env(workdir: Path) -> dict[str, str]:
-    return subprocess_env(TMPDIR=str(workdir / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"))
+    return subprocess_env(TMPDIR=str(workdir / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"),
+                          **{MARK: str(workdir)})
 
 
 def _results(workdir: Path) -> dict:
@@ -97,7 +86,7 @@ def test_failures_are_reported_in_table_and_json(workdir):
     assert "RuntimeError: the pipeline could not be built" in completed.stdout
     assert Path(statuses["RAISE"]["log_path"]).read_text().count("Traceback") == 1
     assert list((workdir / "tmp").iterdir()) == []
-    assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []
+    assert marked_processes(str(workdir)) == []
 
 
 def _interrupt_after_first(process: subprocess.Popen, out: Path, file_name: str, key: str) -> tuple[str, str]:
@@ -136,7 +125,7 @@ def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
     assert "Traceback" not in stderr
     assert "Run interrupted" in stdout
     assert list((workdir / "tmp").iterdir()) == []
-    assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []
+    assert marked_processes(str(workdir)) == []
 
 
 USER_PIPELINES = '''
@@ -217,4 +206,4 @@ def test_ctrl_c_during_a_sweep_keeps_the_sizes_measured(workdir):
     assert "Sweep interrupted" in stdout
     assert (path.parent / "report.md").exists()
     assert list((workdir / "tmp").iterdir()) == []
-    assert _processes_with_env("TMPDIR", str(workdir / "tmp")) == []
+    assert marked_processes(str(workdir)) == []

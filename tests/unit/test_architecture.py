@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. A module may import its own layer or a lower one, never a higher one
 # (ARCHITECTURE.md explains each layer).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("units", "errors", "codec", "settings", "metadata", "memory", "stats"),
+    ("units", "errors", "codec", "settings", "metadata", "memory", "stats", "isolation", "lifeline", "stopping",
+     "scratch"),
     ("data", "fingerprint"),
     ("scenario", "pipeline", "registry", "ceiling", "results"),
     ("measure", "consumer", "worker"),

@@ -1,0 +1,59 @@
+"""A worker's lifeline: it ends itself and everything it started when its parent dies or time runs out.
+
+The parent enforces --timeout and kills the worker's process tree, but a parent killed with
+SIGKILL enforces nothing: a worker stuck in its pipeline (a ``repeat()``, a tf.data service that
+does not answer) would run on for ever, with its pool processes or servers. A daemon thread checks
+the parent twice a second and keeps a deadline of its own; it runs whatever the pipeline does,
+since Python switches threads even in a busy loop and TensorFlow's ops release the interpreter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+
+import psutil
+
+_CHECK_S = 0.5
+# The worker's own deadline falls this long after the parent's, so that the parent, which can say
+# why, normally acts first.
+DEADLINE_GRACE_S = 15.0
+EXIT_ORPHANED = 70
+
+
+class Lifeline:
+    def __init__(self, parent_pid: int) -> None:
+        self.parent_pid = parent_pid
+        self._deadline: float | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Lifeline:
+        threading.Thread(target=self._watch, name="profiler-lifeline", daemon=True).start()
+        return self
+
+    def set_deadline(self, seconds_from_now: float) -> None:
+        with self._lock:
+            self._deadline = time.monotonic() + seconds_from_now + DEADLINE_GRACE_S
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(_CHECK_S)
+            with self._lock:
+                expired = self._deadline is not None and time.monotonic() > self._deadline
+            if expired or os.getppid() != self.parent_pid:
+                end_everything_started_here()
+                os._exit(EXIT_ORPHANED)
+
+
+def end_everything_started_here() -> None:
+    """SIGKILL every descendant of this process and reap what can be reaped."""
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    psutil.wait_procs(children, timeout=2)

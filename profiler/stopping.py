@@ -1,0 +1,56 @@
+"""SIGTERM and SIGHUP end a run the way Ctrl-C does: what was measured is kept, everything started ends.
+
+``timeout``, a cancelled CI job and ``docker stop`` send SIGTERM; a closed terminal sends SIGHUP.
+Python's default for both is to die on the spot, leaving workers, scratch folders and an
+unwritten report behind. Raised as a KeyboardInterrupt, each takes the path Ctrl-C takes.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+
+class Terminated(KeyboardInterrupt):
+    """The run was asked to stop by a signal other than Ctrl-C."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(number).name}")
+        self.number = number
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.number  # what a shell reports for a process that signal ended
+
+
+_received: list[Terminated] = []
+
+
+def handle_termination() -> None:
+    """Turn SIGTERM and SIGHUP into ``Terminated`` in the main thread (a no-op elsewhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _raise_terminated)
+
+
+def _raise_terminated(number: int, frame: FrameType | None) -> None:
+    stop = Terminated(number)
+    _received.append(stop)
+    raise stop
+
+
+def stop_reason(stop: KeyboardInterrupt) -> str:
+    """What stopped the run, for its results: "stopped by Ctrl-C" or "stopped by SIGTERM"."""
+    return str(stop) if isinstance(stop, Terminated) and str(stop) else "stopped by Ctrl-C"
+
+
+def exit_code_after_stop() -> int:
+    """130 after Ctrl-C; 128 + the signal's number after SIGTERM (143) or SIGHUP (129)."""
+    return _received[0].exit_code if _received else 130
+
+
+def forget() -> None:
+    """Clear what was received (tests run several commands in one process)."""
+    _received.clear()

@@ -1,0 +1,108 @@
+"""Faults from outside: SIGTERM and SIGKILL of the parent while a worker is stuck, and stale leftovers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.helpers import MARK, marked_processes, profiler_command, subprocess_env
+
+TINY = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
+        "--time-cap", "0.3", "--idle-time-cap", "0.3", "--step-ms", "5"]
+
+
+def _wait_for_grandchild(pid_file: Path, process: subprocess.Popen) -> int:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if pid_file.exists() and pid_file.read_text():
+            return int(pid_file.read_text())
+        if process.poll() is not None:
+            pytest.fail(f"the run ended early: {process.communicate()}")
+        time.sleep(0.1)
+    pytest.fail("the stuck scenario never started")
+
+
+def _start(tmp_path: Path, scenarios: str) -> tuple[subprocess.Popen, Path, Path]:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    pid_file = tmp_path / "grandchild.pid"
+    env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+                         FAKE_HANG_PID_FILE=str(pid_file), **{MARK: str(scratch)})
+    process = subprocess.Popen(
+        profiler_command("run", "--scenario", scenarios, "--timeout", "300", "--output", str(tmp_path / "out"),
+                         *TINY),
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    return process, scratch, pid_file
+
+
+def _gone_within(marker: str, seconds: float) -> list[psutil.Process]:
+    deadline = time.monotonic() + seconds
+    while (left := marked_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+@pytest.mark.parametrize("stuck", ["HANG", "SPIN"])
+def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, stuck):
+    process, scratch, pid_file = _start(tmp_path, f"tests.fakes:{stuck}")
+    try:
+        grandchild = _wait_for_grandchild(pid_file, process)
+        assert psutil.pid_exists(grandchild)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        left = _gone_within(str(scratch), 5)
+        assert left == [], [p.cmdline() for p in left]
+        assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+    finally:
+        process.kill()
+        for leftover in marked_processes(str(scratch)):
+            leftover.kill()
+
+
+def test_sigterm_keeps_what_was_measured_and_leaves_nothing(tmp_path):
+    process, scratch, pid_file = _start(tmp_path, "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:QUICK_TOO")
+    try:
+        _wait_for_grandchild(pid_file, process)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    (results,) = (tmp_path / "out").glob("*/results.json")
+    data = json.loads(results.read_text())
+    assert data["interrupted"] is True
+    assert [(s["name"], s["status"], s["error"]) for s in data["scenarios"]] == [
+        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", "stopped by SIGTERM"),
+    ]
+    assert (results.parent / "report.md").exists()
+    assert "Run interrupted" in stdout
+    assert list(scratch.iterdir()) == []
+    assert _gone_within(str(scratch), 5) == []
+
+
+def test_a_scratch_folder_of_a_killed_run_is_removed_by_the_next(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = scratch / f"tf-pipeline-profiler-{dead.pid}-abcd1234"
+    (stale / "cache_file-x").mkdir(parents=True)
+    (stale / "cache_file-x" / "cache.data").write_bytes(b"x" * 4096)
+    alive = scratch / f"tf-pipeline-profiler-{os.getpid()}-live0000"  # a run still going: kept
+    alive.mkdir()
+    env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
+    completed = subprocess.run(
+        profiler_command("run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY),
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
