@@ -128,6 +128,10 @@ class Threshold:
 
 def parse_thresholds(text: str) -> tuple[Threshold, ...]:
     thresholds = tuple(Threshold.parse(part) for part in text.split(",") if part.strip())
+    if not thresholds:  # a gate with nothing to check would pass whatever happened
+        raise ProfilerError(
+            f"--fail-on '{text}' names no check: pass at least one METRIC:LIMIT, such as samples_per_s:10%"
+        )
     names = [t.metric for t in thresholds]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -204,15 +208,19 @@ class Comparison:
     only_in_base: tuple[str, ...]
     only_in_new: tuple[str, ...]
     warnings: tuple[str, ...]
+    # Completed in the base run and absent from the new one (an interrupted or killed run, say):
+    # a gate that passed on them would pass on a run that measured nothing.
+    missing: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:
-        return any(s.failed for s in self.scenarios)
+        return bool(self.missing) or any(s.failed for s in self.scenarios)
 
     @property
     def regressions(self) -> list[tuple[str, str]]:
         found = [(s.name, c.metric) for s in self.scenarios for c in s.changes if c.verdict == VERDICT_REGRESSION]
-        return found + [(s.name, "status") for s in self.scenarios if s.broke]
+        return found + [(s.name, "status") for s in self.scenarios if s.broke] + [
+            (name, "missing") for name in self.missing]
 
 
 def compare_runs(
@@ -243,6 +251,8 @@ def compare_runs(
         only_in_base=tuple(name for name in base_results if name not in new_results),
         only_in_new=tuple(name for name in new_results if name not in base_results),
         warnings=tuple(warnings),
+        missing=tuple(name for name, result in base_results.items()
+                      if name not in new_results and result.status == STATUS_OK),
     )
 
 

@@ -59,7 +59,11 @@ def comparison_rows(comparison: Comparison) -> list[list[str]]:
 
 def summary_lines(comparison: Comparison) -> list[str]:
     lines = [f"Warning: {warning}." for warning in comparison.warnings]
-    lines += [f"Only in {comparison.base_label}: {name}." for name in comparison.only_in_base]
+    lines += [
+        f"Only in {comparison.base_label}: {name}" + (" (completed there, missing from the new run: a failed check)."
+                                                      if name in comparison.missing else ".")
+        for name in comparison.only_in_base
+    ]
     lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
     checks = ", ".join(f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds)
     lines.append(

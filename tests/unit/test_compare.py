@@ -56,7 +56,8 @@ def _comparison(runs, fail_on="samples_per_s:10%,peak_rss_mib:15%,idle_fraction:
 def test_flags_exactly_the_metrics_that_crossed_their_thresholds_and_are_real(runs):
     comparison = _comparison(runs)
     assert comparison.failed
-    assert sorted(comparison.regressions) == [("cache", "peak_rss_mib"), ("generator", "samples_per_s")]
+    assert sorted(comparison.regressions) == [
+        ("cache", "peak_rss_mib"), ("generator", "samples_per_s"), ("multiprocessing", "missing")]
     verdicts = {(s.name, c.metric): c for s in comparison.scenarios for c in s.changes if c.verdict}
     assert verdicts[("generator_prefetch", "samples_per_s")].verdict == "ok"  # 5% worse, limit 10%
     preload = verdicts[("preload", "samples_per_s")]
@@ -70,7 +71,8 @@ def test_flags_exactly_the_metrics_that_crossed_their_thresholds_and_are_real(ru
 def test_without_window_rates_the_limit_alone_decides():
     # Format-1 files carry no windows: the 20% drop of preload is a regression by its limit.
     comparison = compare_runs(load_run(BASE_V1), load_run(NEW_V1), parse_thresholds("samples_per_s:10%"))
-    assert sorted(comparison.regressions) == [("generator", "samples_per_s"), ("preload", "samples_per_s")]
+    assert sorted(comparison.regressions) == [
+        ("generator", "samples_per_s"), ("multiprocessing", "missing"), ("preload", "samples_per_s")]
 
 
 def test_a_copy_with_one_rate_halved_fails(runs, tmp_path):
@@ -105,14 +107,16 @@ def test_cli_exit_codes_and_markdown(runs, tmp_path, capsys):
     markdown = tmp_path / "comment.md"
     assert main(["compare", base, new, "--markdown", str(markdown)]) == 1
     out = capsys.readouterr().out
-    assert "FAILED: generator samples_per_s, cache peak_rss_mib." in out
+    assert "FAILED: generator samples_per_s, cache peak_rss_mib, multiprocessing missing." in out
     assert "Only in" in out and "Warning: generator_prefetch" in out
     text = markdown.read_text()
     assert text.startswith("## Input pipeline comparison")
-    assert "**FAILED: generator samples_per_s, cache peak_rss_mib.**" in text
+    assert "**FAILED: generator samples_per_s, cache peak_rss_mib, multiprocessing missing.**" in text
     assert "| generator | samples/s | 5,008 | 3,506 | -30.0% | **REGRESSION (limit 10%; 95%: " in text
-    # Looser limits: nothing fails.
-    assert main(["compare", base, new, "--fail-on", "samples_per_s:35%,peak_rss_mib:50%"]) == 0
+    # Looser limits: only the scenario missing from the new run fails.
+    assert main(["compare", base, new, "--fail-on", "samples_per_s:35%,peak_rss_mib:50%"]) == 1
+    assert "FAILED: multiprocessing missing." in capsys.readouterr().out
+    assert main(["compare", new, new, "--fail-on", "samples_per_s:35%"]) == 0
     assert "PASSED: no check failed." in capsys.readouterr().out
     # A run compared with itself never fails.
     assert main(["compare", base, base]) == 0
@@ -126,7 +130,27 @@ def test_a_scenario_that_stops_completing_is_a_regression(runs, tmp_path):
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
     comparison = compare_runs(load_run(runs[0]), load_run(path), parse_thresholds("samples_per_s:90%"))
-    assert comparison.regressions == [("generator_prefetch", "status")]
+    assert comparison.regressions == [("generator_prefetch", "status"), ("multiprocessing", "missing")]
+
+
+@pytest.mark.parametrize("how", ["interrupted", "empty", "not ok"])
+def test_a_new_run_that_lacks_what_the_base_completed_fails_the_gate(runs, tmp_path, capsys, how):
+    new = json.loads(Path(runs[0]).read_text())
+    if how == "interrupted":  # killed after its first scenario
+        new.update(interrupted=True, scenarios=new["scenarios"][:1])
+    elif how == "empty":
+        new["scenarios"] = []
+    else:
+        new["scenarios"][1].update(status="timeout", error="no result within --timeout 300 s")
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps(new))
+    assert main(["compare", runs[0], str(path)]) == 1
+    assert "FAILED: " in capsys.readouterr().out
+
+
+def test_a_gate_with_no_check_is_refused(runs, capsys):
+    assert main(["compare", runs[0], runs[0], "--fail-on", ""]) == 2
+    assert "--fail-on '' names no check: pass at least one METRIC:LIMIT" in capsys.readouterr().err
 
 
 def test_markdown_comparison_matches_golden(runs):
