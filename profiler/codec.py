@@ -81,9 +81,31 @@ def _decode_record(kind: type, data: Any, where: str) -> Any:
     for item in dataclasses.fields(kind):
         if item.name in data:
             values[item.name] = _decode(hints[item.name], data[item.name], f"{where}.{item.name}")
+            _check_range(item.name, values[item.name], f"{where}.{item.name}")
         elif item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
             raise DecodeError(f"{where}: the field '{item.name}' is missing")
     return kind(**values)
+
+
+# Names say their unit, and the unit says the range: durations and rates are never negative, an
+# idle fraction lies in [0, 1], an interval's low end is not above its high end.
+_NON_NEGATIVE_SUFFIXES = ("_s", "_ms", "_per_s", "_per_s_ci", "_percent")
+
+
+def _check_range(name: str, value: Any, where: str) -> None:
+    numbers = [v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, (int, float))
+               and not isinstance(v, bool)]
+    low_limit, high_limit = None, None
+    if name.startswith("idle_fraction"):
+        low_limit, high_limit = 0.0, 1.0
+    elif name.endswith(_NON_NEGATIVE_SUFFIXES) or "_per_s" in name:
+        low_limit = 0.0
+    for number in numbers:
+        if (low_limit is not None and number < low_limit) or (high_limit is not None and number > high_limit):
+            span = f"from {low_limit:g} to {high_limit:g}" if high_limit is not None else "of 0 or more"
+            raise DecodeError(f"{where}: {number:g} is out of range, expected a number {span}")
+    if name.endswith("_ci") and len(numbers) == 2 and numbers[0] > numbers[1]:
+        raise DecodeError(f"{where}: the interval's low end {numbers[0]:g} is above its high end {numbers[1]:g}")
 
 
 def _decode_union(options: tuple[Any, ...], data: Any, where: str) -> Any:

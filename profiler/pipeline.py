@@ -98,7 +98,7 @@ class PipelineFunction(Scenario):
         module_name = self.reference.partition(":")[0]
         try:
             spec = importlib.util.find_spec(module_name)
-        except (ImportError, ValueError):
+        except Exception:  # noqa: BLE001 - finding it imports its packages, which may raise anything
             return None
         if spec is None or not spec.origin or not spec.origin.endswith(".py"):
             return None

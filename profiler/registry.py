@@ -94,6 +94,12 @@ def resolve(reference: str) -> Scenario:
             f"cannot import scenario module '{module_name}' ({error}): "
             "check the module path and that it is importable from the current folder"
         ) from None
+    except Exception as error:  # noqa: BLE001 - the user's module failed: name it, no traceback
+        summary = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        raise ProfilerError(
+            f"scenario module '{module_name}' raised {summary} while being imported: fix the module, "
+            "or leave it out of --scenario"
+        ) from None
     scenario = getattr(module, attribute, None)
     if not isinstance(scenario, Scenario):
         raise ProfilerError(

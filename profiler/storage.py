@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,42 @@ def save_sweep(sweep: SweepResult, path: Path) -> None:
     write_json(sweep_to_json(sweep), path)
 
 
+class KeepLastGood:
+    """A save callback that never raises: a write that fails keeps the last complete file.
+
+    ``problem`` holds the first failure, for the command to report in one line; measuring goes on.
+    """
+
+    def __init__(self, save: Callable[[Any, Path], None], path: Path) -> None:
+        self.save = save
+        self.path = path
+        self.problem: str | None = None
+
+    def __call__(self, result: Any) -> None:
+        try:
+            self.save(result, self.path)
+        except (OSError, ValueError, TypeError) as error:
+            if self.problem is None:
+                reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+                self.problem = (f"could not write '{self.path}' ({reason}); it holds the last version written, "
+                                "and the report below has every figure")
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no infinity or NaN: such a figure is written as null (unknown) rather than lose the file."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write atomically, so a crash or Ctrl-C mid-write never leaves a truncated file."""
     path = Path(path)
+    data = _finite(data)
     handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(handle, "w") as stream:

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from profiler.errors import EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
+from profiler.reporters.safe import terminal_text
 from profiler.stopping import Terminated, handle_termination, stop_reason
 
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ProfilerError(f"no command given: use one of {', '.join(COMMANDS)}, such as 'python -m profiler run'")
         return COMMANDS[args.command].run(args, console)
     except ProfilerError as error:
-        error_console.print(f"error: {error.message}", markup=False, soft_wrap=True)
+        error_console.print(f"error: {terminal_text(error.message)}", markup=False, soft_wrap=True)
         return error.exit_code
     except KeyboardInterrupt as stop:
         error_console.print(f"interrupted: {stop_reason(stop)}", markup=False)

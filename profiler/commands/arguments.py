@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +29,38 @@ def positive_int(text: str) -> int:
     return value
 
 
+def bounded_int(low: int, high: int, why: str) -> Callable[[str], int]:
+    """A whole number from ``low`` to ``high``; ``why`` says where the upper bound comes from."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{text}' is not a whole number: pass one from {low} to {high:,}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"got {value:,}: pass a whole number from {low} to {high:,} ({why})")
+        return value
+
+    return parse
+
+
+def path_argument(text: str) -> Path:
+    """A path that names something: an empty one would silently mean the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty: pass a folder or file name, or leave the option out")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("the path contains a NUL character: pass a plain path")
+    return Path(text)
+
+
 def non_negative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number: pass a number such as 20") from None
-    if value < 0 or value != value:
-        raise argparse.ArgumentTypeError(f"got {text}: pass a number of 0 or more")
+    if not math.isfinite(value) or value < 0:  # inf and nan pass a comparison with 0
+        raise argparse.ArgumentTypeError(f"got {text}: pass a finite number of 0 or more")
     return value
 
 
@@ -51,6 +79,10 @@ def percentage(text: str) -> float:
     return value
 
 
+# The largest side of an image, delivered or stored: 8192 x 8192 x 3 float32 is 768 MiB a sample.
+MAX_IMAGE_SIDE = 8192
+
+
 def image_size(text: str) -> tuple[int, int]:
     """'64' for 64x64, or 'HxW'."""
     parts = text.lower().split("x")
@@ -60,6 +92,8 @@ def image_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH such as 64x48") from None
     if len(numbers) not in (1, 2) or min(numbers) <= 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a size: pass 64 or HEIGHTxWIDTH with positive numbers")
+    if max(numbers) > MAX_IMAGE_SIDE:
+        raise argparse.ArgumentTypeError(f"'{text}' is too large: pass sides of at most {MAX_IMAGE_SIDE}")
     return (numbers[0], numbers[-1])
 
 
@@ -90,7 +124,7 @@ def memory_size(text: str) -> float:
         value = float(digits)
     except ValueError:
         value = -1.0
-    if unit not in _MEMORY_UNITS or not value > 0:
+    if unit not in _MEMORY_UNITS or not value > 0 or not math.isfinite(value * _MEMORY_UNITS[unit]):
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or 512MiB"
         )
@@ -140,17 +174,24 @@ def add_data_arguments(parser: argparse.ArgumentParser, samples_help: str | None
                       help=samples_help or "number of samples (default: %(default)s)")
     data.add_argument("--image-size", type=image_size, default=(defaults.height, defaults.width),
                       metavar="SIZE", help="delivered size, 64 or HxW (default: 64)")
-    data.add_argument("--source-size", type=positive_int, default=defaults.source_size,
+    data.add_argument("--source-size", type=bounded_int(1, MAX_IMAGE_SIDE, "pixels per side"),
+                      default=defaults.source_size,
                       help="side of the stored image files before resizing (default: %(default)s)")
     data.add_argument("--channels", type=int, choices=(1, 3), default=defaults.channels,
                       help="colour channels (default: %(default)s)")
     data.add_argument("--format", dest="image_format", choices=IMAGE_FORMATS, default=defaults.image_format,
                       help="file format of --data images (default: %(default)s)")
-    data.add_argument("--classes", type=positive_int, default=defaults.classes,
+    data.add_argument("--classes", type=bounded_int(1, 2**31 - 1, "labels are int32"), default=defaults.classes,
                       help="number of label values (default: %(default)s)")
-    data.add_argument("--seed", type=int, default=defaults.seed, help="seed of the synthetic data (default: 0)")
-    data.add_argument("--data-dir", type=Path, default=None,
+    data.add_argument("--seed", type=bounded_int(0, 2**32 - 1, "numpy's seeds are unsigned"), default=defaults.seed,
+                      help="seed of the synthetic data (default: 0)")
+    data.add_argument("--data-dir", type=path_argument, default=None,
                       help=f"cache of generated datasets (default: {default_cache_root()})")
+
+
+def max_workers() -> int:
+    """More threads or processes than this only compete for the same cores (and each process imports)."""
+    return max(32, 8 * usable_cpus())
 
 
 def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) -> argparse._ArgumentGroup:
@@ -176,7 +217,8 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) 
                      help="data_service: where this system allows no private network namespace, let the local "
                           "servers listen on every interface, unauthenticated, for as long as the scenario runs "
                           "(default: refuse to start them)")
-    run.add_argument("--service-workers", type=positive_int, default=settings.service.workers,
+    run.add_argument("--service-workers", type=bounded_int(1, max_workers(), "eight per usable CPU"),
+                     default=settings.service.workers,
                      help="data_service: worker servers to start on this machine (default: %(default)s)")
     run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
                      help="samples per batch (default: %(default)s)")
@@ -187,12 +229,12 @@ def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) 
                      help="epochs consumed at least behind the training step, for idle time; steps go on "
                           "until idle is precise (default: %(default)s)")
     _add_precision_arguments(run, settings)
-    run.add_argument("--workers", type=positive_int, default=usable_cpus(),
+    run.add_argument("--workers", type=bounded_int(1, max_workers(), "eight per usable CPU"), default=usable_cpus(),
                      help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
     run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
                      help="seconds one worker process may take once told to build its pipeline (default: "
                           "%(default)s)")
-    run.add_argument("--output", type=Path, default=Path("reports"),
+    run.add_argument("--output", type=path_argument, default=Path("reports"),
                      help="folder in which each run creates a new dated subfolder (default: %(default)s)")
     return run
 
@@ -229,10 +271,8 @@ def spec_from(args: argparse.Namespace, samples: int) -> DataSpec:
 
 
 def settings_from(args: argparse.Namespace) -> MeasureSettings:
-    if args.dispatcher and not args.dispatcher.startswith("grpc://"):
-        raise ProfilerError(
-            f"--dispatcher '{args.dispatcher}' is not a tf.data service address: write it as grpc://HOST:PORT"
-        )
+    if args.dispatcher is not None:
+        check_dispatcher(args.dispatcher)
     return MeasureSettings(
         batch_size=args.batch_size, workers=args.workers, epochs=args.epochs, idle_epochs=args.idle_epochs,
         step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
@@ -241,6 +281,21 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
         precision=args.precision / 100.0, idle_precision=args.idle_precision / 100.0, time_cap_s=args.time_cap,
         idle_time_cap_s=args.idle_time_cap, processes=args.processes,
     )
+
+
+def check_dispatcher(address: str, timeout_s: float = 3.0) -> None:
+    """Fail in seconds on a dispatcher nobody answers at, rather than after the whole --timeout."""
+    host, separator, port = address.removeprefix("grpc://").rpartition(":")
+    if not address.startswith("grpc://") or not separator or not host or not port.isdigit():
+        raise ProfilerError(f"--dispatcher '{address}' is not a tf.data service address: write it as grpc://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as error:
+        raise ProfilerError(
+            f"nothing answers at --dispatcher {address} ({error.strerror or error}): start the dispatcher, "
+            "check the address, or leave --dispatcher out to start a local cluster"
+        ) from None
 
 
 def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> None:
@@ -252,7 +307,10 @@ def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> N
 
 def select_targets(args: argparse.Namespace) -> tuple[tuple[Target, ...], list[str]]:
     """The targets to measure, and the scenarios of 'all'/'everything' left out as unable to read --data."""
-    references = parse_selection(args.scenario or ALL) if args.scenario or not args.pipelines else []
+    if args.scenario is not None:
+        references = parse_selection(args.scenario)
+    else:
+        references = [] if args.pipelines else parse_selection(ALL)
     unreadable = [ref for ref in references if args.data not in resolve(ref).data_kinds]
     if unreadable and args.scenario not in (None, ALL, EVERYTHING):
         kinds = " or ".join(resolve(unreadable[0]).data_kinds)
@@ -261,6 +319,12 @@ def select_targets(args: argparse.Namespace) -> tuple[tuple[Target, ...], list[s
             f"leave it out of --scenario or pass --data {kinds.split(' or ')[0]}"
         )
     targets = [Target.scenario(ref) for ref in references if ref not in unreadable] + list(args.pipelines)
+    service_options = [option for option, given in (("--dispatcher", args.dispatcher is not None),
+                                                     ("--service-on-all-interfaces", args.service_on_all_interfaces))
+                       if given]
+    if service_options and not any(target.name == "data_service" for target in targets):
+        raise ProfilerError(f"{service_options[0]} is for the data_service scenario, which is not selected: "
+                            "add data_service to --scenario, or leave the option out")
     names = [target.name for target in targets]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

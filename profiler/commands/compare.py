@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from profiler.commands.arguments import path_argument
 from profiler.compare import DEFAULT_FAIL_ON, METRICS, compare_runs, parse_thresholds
 from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
@@ -24,7 +25,7 @@ class CompareCommand:
         parser.add_argument("--fail-on", default=DEFAULT_FAIL_ON, metavar="CHECKS",
                             help="comma list of METRIC:N%% (relative) or METRIC:N (absolute) that may get worse "
                                  f"by at most that much; metrics: {', '.join(METRICS)} (default: %(default)s)")
-        parser.add_argument("--markdown", type=Path, default=None, metavar="FILE",
+        parser.add_argument("--markdown", type=path_argument, default=None, metavar="FILE",
                             help="also write the comparison as markdown, for a pull-request comment")
 
     def run(self, args: argparse.Namespace, console: Console) -> int:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.errors import EXIT_OK, ProfilerError
+from profiler.commands.arguments import path_argument
+from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.reporters.run import write_run_report
 from profiler.reporters.sweep import write_sweep_report
 from profiler.storage import load_results
@@ -22,7 +23,7 @@ class ReportCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("results", type=Path,
                             help="a results.json written by 'run', or a sweep.json written by 'sweep'")
-        parser.add_argument("-o", "--output", type=Path, default=None,
+        parser.add_argument("-o", "--output", type=path_argument, default=None,
                             help="folder for report.md and its plots (default: the folder of RESULTS)")
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
@@ -36,6 +37,12 @@ class ReportCommand:
         except OSError as error:
             raise ProfilerError(
                 f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with a writable folder"
+            ) from None
+        except Exception as error:  # noqa: BLE001 - figures no report can show: one line, the old report kept
+            summary = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+            raise ProfilerError(
+                f"cannot render the report of '{args.results}' ({summary}); an earlier report.md, if any, is "
+                "unchanged: pass an unmodified results file", EXIT_FAILED,
             ) from None
         console.print(f"Report: {path}", markup=False)
         return EXIT_OK

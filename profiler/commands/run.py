@@ -12,7 +12,7 @@ from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import RunProgress
 from profiler.reporters.run import RunTerminalReporter, write_run_report
 from profiler.results import exit_code
-from profiler.storage import RESULTS_FILE, new_run_folder, save_run
+from profiler.storage import RESULTS_FILE, KeepLastGood, new_run_folder, save_run
 
 
 class RunCommand:
@@ -31,9 +31,10 @@ class RunCommand:
             path = folder / RESULTS_FILE
             notes = [f"Leaving out {name}: it cannot read --data {args.data}." for name in unreadable]
             progress = RunProgress(console, path, notes)
-            run = measure_run(plan, events=progress, save=lambda run: save_run(run, path), log_dir=folder / "logs")
+            save = KeepLastGood(save_run, path)
+            run = measure_run(plan, events=progress, save=save, log_dir=folder / "logs")
         RunTerminalReporter(console.file).render(run)
-        console.print(f"Results: {path}", markup=False)
+        console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
         write_report_or_say_why(lambda: write_run_report(run, folder), path, console)
         return exit_code(run.scenarios, run.interrupted)
 

@@ -23,7 +23,7 @@ from profiler.reporters.progress import SweepProgress
 from profiler.reporters.sweep import SweepTerminalReporter, write_sweep_report
 from profiler.results import exit_code
 from profiler.runner import available_memory_mib
-from profiler.storage import SWEEP_FILE, new_run_folder, save_sweep
+from profiler.storage import SWEEP_FILE, KeepLastGood, new_run_folder, save_sweep
 from profiler.sweep import DEFAULT_BUDGET_SHARE
 
 DEFAULT_SIZES = "1000,2000,4000,8000"
@@ -72,9 +72,9 @@ class SweepCommand:
                 notes.append(f"Note: {len(sizes)} size(s) give no trend to trust; pass at least {MIN_SIZES} "
                              "--samples values to extrapolate.")
             progress = SweepProgress(console, path, sizes, notes)
+            save = KeepLastGood(save_sweep, path)
             try:
-                sweep = measure_sweep(plan, events=progress, save=lambda sweep: save_sweep(sweep, path),
-                                      log_dir=folder / "logs")
+                sweep = measure_sweep(plan, events=progress, save=save, log_dir=folder / "logs")
             except DataCacheError as error:
                 if error.samples == sizes[0]:
                     raise
@@ -85,7 +85,7 @@ class SweepCommand:
             finally:
                 progress.sweep_finished()
         SweepTerminalReporter(console.file).render(sweep)
-        console.print(f"Results: {path}", markup=False)
+        console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
         write_report_or_say_why(lambda: write_sweep_report(sweep, folder), path, console)
         return exit_code([r for run in sweep.runs for r in run.scenarios], sweep.interrupted)
 

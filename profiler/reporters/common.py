@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -157,8 +160,18 @@ def write_report_files(
     folder.mkdir(parents=True, exist_ok=True)
     plots = draw_plots(folder)
     path = folder / REPORT_FILE
-    with path.open("w") as stream:
-        render(stream, plots)
+    # Rendered whole, then swapped in: a failure half-way never replaces a good report with a torn one.
+    text = io.StringIO()
+    render(text, plots)
+    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".md", dir=folder)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text.getvalue())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from profiler.compare import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
 from profiler.reporters.common import TerminalReporter, markdown_table, results_table
+from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import STATUS_OK
 
 _HEADERS = ["Scenario", "Metric", "Base", "New", "Change", "Check"]
@@ -81,6 +82,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
 
 class ComparisonTerminalReporter(TerminalReporter):
     def render(self, comparison: Comparison) -> None:
+        comparison = escaped(comparison, terminal_text)
         table = results_table(f"{comparison.base_label} -> {comparison.new_label}")
         for header in _HEADERS:
             table.add_column(header, justify="right" if header in ("Base", "New", "Change") else "left")
@@ -103,6 +105,7 @@ class ComparisonMarkdownReporter:
         self.stream = stream
 
     def render(self, comparison: Comparison) -> None:
+        comparison = escaped(comparison, markdown_text)
         write = self.stream.write
         write(f"## Input pipeline comparison: {comparison.base_label} -> {comparison.new_label}\n\n")
         lines = summary_lines(comparison)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from profiler.reporters.safe import terminal_text
 from profiler.scenario import Scenario
 
 
@@ -23,9 +24,9 @@ class ScenarioListReporter:
         table.add_column("Description" if verbose else "Summary")
         for scenario in scenarios:
             memory = "grows with data" if scenario.memory_grows_with_data else "flat"
-            text = scenario.description if verbose else scenario.summary
+            text = terminal_text(scenario.description if verbose else scenario.summary)
             if scenario.opt_in:
                 text += f". Opt-in, {scenario.opt_in}"
-            table.add_row(scenario.name, memory, "opt-in" if scenario.opt_in else "yes",
+            table.add_row(terminal_text(scenario.name), memory, "opt-in" if scenario.opt_in else "yes",
                           scenario.tf_data_options or "defaults", text)
         self.console.print(table)

@@ -108,8 +108,8 @@ def _throughput(axes: Any, results: list[ScenarioResult], run: RunResult) -> boo
     medians = [r.samples_per_s or 0.0 for r in rated]
     # The same interval the table shows, so the plot and the table never disagree.
     intervals = [r.samples_per_s_ci or (m, m) for r, m in zip(rated, medians, strict=True)]
-    below = [m - low for m, (low, _) in zip(medians, intervals, strict=True)]
-    above = [high - m for m, (_, high) in zip(medians, intervals, strict=True)]
+    below = [max(0.0, m - low) for m, (low, _) in zip(medians, intervals, strict=True)]
+    above = [max(0.0, high - m) for m, (_, high) in zip(medians, intervals, strict=True)]
     axes.bar(names, medians, yerr=[below, above], capsize=4, color="tab:blue", alpha=0.8)
     axes.set_yscale("log")
     axes.set_ylabel("samples/s (median, 95% interval), log scale")

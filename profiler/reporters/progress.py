@@ -14,11 +14,13 @@ from profiler.ceiling import Ceiling
 from profiler.data import DataSource, DataSpec
 from profiler.measure_run import RunEvents
 from profiler.reporters.common import ceiling_text
+from profiler.reporters.safe import escaped, terminal_text
 from profiler.results import STATUS_SKIPPED, RunResult, ScenarioResult
 from profiler.settings import Target
 
 
 def result_line(result: ScenarioResult, where: str = "") -> Text:
+    result = escaped(result, terminal_text)
     wall = f"{result.wall_s:.1f} s" if result.wall_s is not None else ""
     if result.ok:
         return Text.assemble(("done", "green"), f" {result.name}{where} in {wall}")
@@ -82,7 +84,7 @@ class RunProgress(RunEvents):
 
     def warning(self, name: str, text: str, samples: int | None) -> None:
         where = f" at {samples:,} samples" if samples is not None else ""
-        self._display.console.print(Text(f"warning: {name}{where}: {text}", style="bold yellow"))
+        self._display.console.print(Text(terminal_text(f"warning: {name}{where}: {text}"), style="bold yellow"))
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         self._display.remove_task(self._tasks.pop(result.name))

@@ -28,6 +28,7 @@ from profiler.reporters.common import (
     settings_rows,
     write_report_files,
 )
+from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import (
     DATA_CLOSE,
     DATA_DIFFERS,
@@ -252,6 +253,7 @@ class RunTerminalReporter(TerminalReporter):
     """The comparison table, the notes under it and the closing recommendation, via rich."""
 
     def render(self, run: RunResult) -> None:
+        run = escaped(run, terminal_text)
         self.console.print(self.table(run))
         print_notes(self.console, notes(run))
         closing = pick_text(run.recommendation)
@@ -285,6 +287,7 @@ class RunMarkdownReporter:
         self.stream = stream
 
     def render(self, run: RunResult, plots: Mapping[str, str] | None = None) -> None:
+        run = escaped(run, markdown_text)
         write = self.stream.write
         data = run.data.description if run.data else "this data"
         write("# Input pipeline report\n\n")

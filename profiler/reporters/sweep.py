@@ -32,6 +32,7 @@ from profiler.reporters.common import (
 )
 from profiler.reporters.run import COLUMNS as RUN_COLUMNS
 from profiler.reporters.run import markdown_headers, row_cells
+from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import STATUS_SKIPPED
 from profiler.sweep import SweepResult
 
@@ -166,6 +167,7 @@ class SweepTerminalReporter(TerminalReporter):
     """Two tables, so both fit a terminal: growth over the measured sizes, then the target's predictions."""
 
     def render(self, sweep: SweepResult) -> None:
+        sweep = escaped(sweep, terminal_text)
         self.console.print(self.table(sweep))
         if sweep.target_samples is not None:
             self.console.print(self.target_table(sweep))
@@ -201,6 +203,7 @@ class SweepMarkdownReporter:
         self.stream = stream
 
     def render(self, sweep: SweepResult, plots: Mapping[str, str] | None = None) -> None:
+        sweep = escaped(sweep, markdown_text)
         write = self.stream.write
         write("# Dataset-size sweep report\n\n")
         target = f"{sweep.target_samples:,} samples" if sweep.target_samples else "the full dataset"
