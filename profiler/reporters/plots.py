@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.forecast import ScenarioGrowth
+from profiler.reporters.safe import escaped, terminal_text
 from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
 from profiler.sweep import SweepResult
 
@@ -58,6 +59,7 @@ def _slant_names(axes: Any) -> None:
 def write_run_plots(run: RunResult, folder: Path) -> dict[str, str]:
     """Draw every plot that the run has data for into ``folder``; return caption -> file name."""
     pyplot = _pyplot()
+    run = escaped(run, terminal_text)
 
     drawers: dict[str, Callable[[Any, list[ScenarioResult], RunResult], bool]] = {
         "memory.png": _memory,
@@ -171,6 +173,7 @@ SWEEP_PLOT_FILES = {
 def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
     """One line per scenario: measured points, the fitted growth, and the prediction at the target."""
     pyplot = _pyplot()
+    sweep = escaped(sweep, terminal_text)
     growths = [g for g in sweep.growths if g.sizes]
     if not growths:
         return {}
