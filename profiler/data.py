@@ -134,12 +134,12 @@ class DataSource:
         """Paths of the encoded image files, in sample order (``images`` datasets only)."""
         if self.spec.kind != "images":
             raise ValueError("image_paths() is only defined for 'images' datasets")
-        return [str(self.root / _image_name(i, self.spec)) for i in range(self.spec.samples)]
+        return [str(self.root / image_name(i, self.spec)) for i in range(self.spec.samples)]
 
     def load_sample(self, index: int) -> np.ndarray:
         """Decode one sample to float32 in [0, 1] with the delivered shape."""
         if self.spec.kind == "images":
-            return decode_image(str(self.root / _image_name(index, self.spec)), self.spec)
+            return decode_image(str(self.root / image_name(index, self.spec)), self.spec)
         if self._arrays is None:
             self._arrays = np.load(self.root / "images.npy", mmap_mode="r")
         return np.array(self._arrays[index], dtype=np.float32)
@@ -222,7 +222,7 @@ def prepare_data(
     The second value says whether it was generated now (False: reused from the cache).
     """
     final = Path(cache_root) / spec.cache_key()
-    if _is_complete(final, spec):
+    if is_complete(final, spec):
         return DataSource(spec, final), False
     if final.exists():  # a leftover without its manifest: never reuse it
         shutil.rmtree(final)
@@ -232,24 +232,38 @@ def prepare_data(
             _write_images(spec, staging, on_progress)
         else:
             _write_arrays(spec, staging, on_progress)
+        write_sizes(staging)
         (staging / _MANIFEST).write_text(json.dumps(spec.stored_fields(), sort_keys=True))
 
     publish_folder(final, fill)
     return DataSource(spec, final), True
 
 
-def _is_complete(folder: Path, spec: DataSpec) -> bool:
+SIZES_FILE = "sizes.json"
+
+
+def write_sizes(folder: Path) -> None:
+    """Record every file's size, and a checksum of the record, for a cheap check before each reuse."""
+    sizes = {path.name: path.stat().st_size for path in sorted(folder.iterdir()) if path.is_file()}
+    (folder / SIZES_FILE).write_text(json.dumps({"sizes": sizes, "sha256": sizes_checksum(sizes)}))
+
+
+def sizes_checksum(sizes: dict[str, int]) -> str:
+    return hashlib.sha256(json.dumps(sizes, sort_keys=True).encode()).hexdigest()
+
+
+def is_complete(folder: Path, spec: DataSpec) -> bool:
     try:
         return json.loads((folder / _MANIFEST).read_text()) == spec.stored_fields()
     except (OSError, ValueError):
         return False
 
 
-def _image_name(index: int, spec: DataSpec) -> str:
+def image_name(index: int, spec: DataSpec) -> str:
     return f"{index:07d}{_EXTENSIONS[spec.image_format]}"
 
 
-def _labels(spec: DataSpec) -> np.ndarray:
+def labels_for(spec: DataSpec) -> np.ndarray:
     rng = np.random.default_rng([spec.seed, 0])
     return rng.integers(0, spec.classes, size=spec.samples, dtype=np.int32)
 
@@ -272,21 +286,26 @@ def synthetic_image(spec: DataSpec, index: int) -> np.ndarray:
     return np.clip(image.astype(np.float64) + noise, 0, 255).astype(np.uint8)
 
 
-def _write_images(spec: DataSpec, folder: Path, on_progress: ProgressCallback | None) -> None:
+def encoded_image(spec: DataSpec, index: int) -> bytes:
+    """The stored file of sample ``index``: the same bytes every time for the same spec."""
     import cv2
 
+    image = synthetic_image(spec, index)
+    if spec.channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     params = [cv2.IMWRITE_JPEG_QUALITY, 90] if spec.image_format == "jpeg" else []
+    ok, encoded = cv2.imencode(_EXTENSIONS[spec.image_format], image, params)
+    if not ok:
+        raise OSError(f"OpenCV could not encode sample {index} as {spec.image_format}")
+    return bytes(encoded.tobytes())
+
+
+def _write_images(spec: DataSpec, folder: Path, on_progress: ProgressCallback | None) -> None:
     for index in range(spec.samples):
-        image = synthetic_image(spec, index)
-        if spec.channels == 3:
-            image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        ok, encoded = cv2.imencode(_EXTENSIONS[spec.image_format], image, params)
-        if not ok:
-            raise OSError(f"OpenCV could not encode sample {index} as {spec.image_format}")
-        (folder / _image_name(index, spec)).write_bytes(encoded.tobytes())
+        (folder / image_name(index, spec)).write_bytes(encoded_image(spec, index))
         if on_progress is not None and (index % 256 == 255 or index == spec.samples - 1):
             on_progress(index + 1, spec.samples)
-    np.save(folder / "labels.npy", _labels(spec))
+    np.save(folder / "labels.npy", labels_for(spec))
 
 
 def _write_arrays(spec: DataSpec, folder: Path, on_progress: ProgressCallback | None) -> None:
@@ -301,4 +320,4 @@ def _write_arrays(spec: DataSpec, folder: Path, on_progress: ProgressCallback | 
             on_progress(stop, spec.samples)
     images.flush()
     del images
-    np.save(folder / "labels.npy", _labels(spec))
+    np.save(folder / "labels.npy", labels_for(spec))

@@ -9,12 +9,14 @@ is lost. What to show while it works goes to a ``RunEvents`` object; it prints n
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from profiler.ceiling import Ceiling, measure_ceiling
 from profiler.data import DataSource, DataSpec, prepare_data
+from profiler.datacache import DamagedCache, NotEnoughDisk, check_room, damaged_files, repair
 from profiler.errors import ProfilerError
 from profiler.fingerprint import Fingerprint, dataset_fingerprint
 from profiler.forecast import MemoryForecast, forecast_peak
@@ -67,9 +69,9 @@ class RunEvents:
 class DataCacheError(ProfilerError):
     """The synthetic dataset could not be written; a sweep's command adds where the sizes so far are."""
 
-    def __init__(self, samples: int, cache_root: Path, reason: str) -> None:
-        super().__init__(f"cannot write the dataset cache in '{cache_root}' ({reason}): pass --data-dir with a "
-                         "writable folder")
+    def __init__(self, samples: int, cache_root: Path, reason: str,
+                 fix: str = ": pass --data-dir with a writable folder") -> None:
+        super().__init__(f"cannot write the dataset cache in '{cache_root}' ({reason}){fix}")
         self.samples, self.cache_root, self.reason = samples, cache_root, reason
 
 
@@ -150,11 +152,34 @@ def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents) -
         raise ValueError("synthetic data needs a cache folder")
     events.preparing_data(spec)
     try:
+        check_room(cache_root, spec)
         source, generated = prepare_data(spec, cache_root, on_progress=events.data_progress)
+        if not generated:
+            source, generated = _intact(source, cache_root, events)
+    except NotEnoughDisk as error:
+        raise DataCacheError(spec.samples, cache_root, str(error),
+                             fix=": use fewer --samples or a smaller --image-size, or pass --data-dir on a disk "
+                                 "with room") from None
     except OSError as error:
         raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
     events.data_ready(source, generated)
     return source
+
+
+def _intact(source: DataSource, cache_root: Path, events: RunEvents) -> tuple[DataSource, bool]:
+    """The cached dataset, checked, with damaged files written again; or, if it cannot be trusted, anew."""
+    try:
+        damaged = damaged_files(source)
+        if damaged:
+            repair(source, damaged)
+            events.warning("data", f"{len(damaged)} damaged file(s) of the cached dataset in '{source.root}' "
+                                   f"({', '.join(damaged[:3])}{', ...' if len(damaged) > 3 else ''}) were written "
+                                   "again, and what was derived from them will be rebuilt", None)
+        return source, False
+    except DamagedCache as problem:
+        events.warning("data", f"the cached dataset cannot be trusted ({problem}): generating it again", None)
+        shutil.rmtree(source.root, ignore_errors=True)
+        return prepare_data(source.spec, cache_root, on_progress=events.data_progress)
 
 
 def _measure_ceiling(source: DataSource, events: RunEvents) -> Ceiling | None:

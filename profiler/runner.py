@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 
 from profiler.data import DataSource
+from profiler.datacache import DISK_MARGIN_BYTES
 from profiler.forecast import MemoryForecast
 from profiler.metrics import MemorySeen, WorkerRun, scenario_result, skipped_result
 from profiler.procedure import Measurements, WindowDriver, measure, until_precise
@@ -99,7 +100,7 @@ class Runner:
         starts importing TensorFlow once this one has nothing more to time.
         """
         scenario = load(target)
-        refusal = self.memory_refusal(scenario, forecast)
+        refusal = self.memory_refusal(scenario, forecast) or self.disk_refusal(scenario)
         if refusal is not None:
             return skipped_result(target.name, scenario, refusal)
         runs: list[WorkerRun] = []
@@ -171,6 +172,21 @@ class Runner:
             f"not started: its predicted peak of {_mib(largest.peak_mib)} MiB ({largest.basis}) exceeds the "
             f"{_mib(available)} MiB of memory available now, and the kernel would kill it; measure it on "
             "fewer --samples or free memory first"
+        )
+
+    def disk_refusal(self, scenario: Scenario) -> str | None:
+        """Why a scenario that writes the decoded dataset to the scratch folder must not start, or None."""
+        if not scenario.disk_grows_with_data or self.source is None or self._scratch is None:
+            return None
+        spec = self.source.spec
+        needed = spec.samples * spec.sample_bytes
+        free = shutil.disk_usage(self._scratch).free
+        if needed + DISK_MARGIN_BYTES <= free:
+            return None
+        return (
+            f"not started: it writes the decoded dataset, about {needed / 2**30:,.1f} GiB, to "
+            f"'{self._scratch.parent}', which has {free / 2**30:,.1f} GiB free; set TMPDIR to a disk with room, "
+            "or use fewer --samples"
         )
 
     def _with_kept_log(self, result: ScenarioResult, log_path: Path, traceback: str | None) -> ScenarioResult:

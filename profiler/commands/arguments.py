@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSpec, default_cache_root
+from profiler.datacache import NotEnoughDisk, check_room
 from profiler.errors import ProfilerError
 from profiler.measure_run import RunPlan
 from profiler.metadata import usable_cpus
@@ -296,6 +297,15 @@ def check_dispatcher(address: str, timeout_s: float = 3.0) -> None:
             f"nothing answers at --dispatcher {address} ({error.strerror or error}): start the dispatcher, "
             "check the address, or leave --dispatcher out to start a local cluster"
         ) from None
+
+
+def check_disk(specs: list[DataSpec], cache_root: Path) -> None:
+    """Every size a sweep will generate, checked against the free disk before the first is measured."""
+    try:
+        check_room(cache_root, *specs)
+    except NotEnoughDisk as error:
+        raise ProfilerError(f"cannot write the datasets in '{cache_root}' ({error}): use fewer or smaller --samples, "
+                            "or pass --data-dir on a disk with room") from None
 
 
 def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> None:

@@ -10,10 +10,12 @@ from profiler.commands.arguments import (
     add_data_arguments,
     add_measurement_arguments,
     check_batch_size,
+    check_disk,
     memory_size,
     positive_int,
     run_plan,
     sample_sizes,
+    spec_from,
 )
 from profiler.errors import ProfilerError
 from profiler.fits import MIN_SIZES
@@ -61,6 +63,7 @@ class SweepCommand:
         sizes: tuple[int, ...] = args.samples
         check_batch_size(args.batch_size, sizes[0], f"the smallest size {sizes[0]}", "larger --samples")
         run, unreadable = run_plan(args, sizes[0])
+        check_disk([spec_from(args, size) for size in sizes], run.cache_root)
         budget, basis = default_budget() if args.memory_budget is None else (args.memory_budget,
                                                                             "set with --memory-budget")
         plan = SweepPlan(run=run, sizes=sizes, target_samples=args.target_samples, memory_budget_mib=budget,

@@ -84,7 +84,8 @@ class RunProgress(RunEvents):
 
     def warning(self, name: str, text: str, samples: int | None) -> None:
         where = f" at {samples:,} samples" if samples is not None else ""
-        self._display.console.print(Text(terminal_text(f"warning: {name}{where}: {text}"), style="bold yellow"))
+        console = self._display.console if self._display is not None else self.console
+        console.print(Text(terminal_text(f"warning: {name}{where}: {text}"), style="bold yellow"))
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         self._display.remove_task(self._tasks.pop(result.name))

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("units", "errors", "codec", "settings", "metadata", "memory", "stats", "isolation", "lifeline", "stopping",
      "scratch"),
-    ("data", "fingerprint"),
+    ("data", "fingerprint", "datacache"),
     ("scenario", "pipeline", "registry", "ceiling", "results"),
     ("measure", "consumer", "worker"),
     ("fits", "forecast", "recommend", "sweep", "compare", "storage"),

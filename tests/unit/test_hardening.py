@@ -1,0 +1,124 @@
+"""Hardening against a hostile world, each against a constructed fault: a damaged dataset cache, a
+disk too small, a save that fails, a figure JSON cannot hold, no private network, stale folders."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import namedtuple
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from profiler import datacache, worker
+from profiler.data import SIZES_FILE, DataSpec
+from profiler.datacache import NotEnoughDisk
+from profiler.isolation import IsolationUnavailable
+from profiler.measure_run import DataCacheError, RunEvents, prepare_source
+from profiler.scratch import owned_folder, remove_abandoned
+from profiler.settings import ServiceSettings
+from profiler.storage import KeepLastGood, write_json
+
+Usage = namedtuple("Usage", "total used free")
+SPEC = DataSpec(samples=12, height=8, width=8, source_size=16, classes=3)
+
+
+class Recorder(RunEvents):
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, name: str, text: str, samples: int | None) -> None:
+        self.warnings.append(text)
+
+
+def test_a_truncated_or_deleted_image_is_written_again_and_derived_files_are_dropped(tmp_path):
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    files = sorted(source.root.glob("*.jpg"))
+    original = {path.name: path.read_bytes() for path in files[:2]}
+    files[0].write_bytes(original[files[0].name][:100])  # truncated
+    files[1].unlink()  # deleted
+    (source.root / "fingerprint-v2-8x8x3-b32.json").write_text("{}")
+    (source.root / "tfrecord-8").mkdir()
+    events = Recorder()
+    again = prepare_source(SPEC, tmp_path, events)
+    assert again.root == source.root
+    assert {name: (again.root / name).read_bytes() for name in original} == original
+    assert not (again.root / "fingerprint-v2-8x8x3-b32.json").exists() and not (again.root / "tfrecord-8").exists()
+    assert len(events.warnings) == 1 and "2 damaged file(s)" in events.warnings[0]
+    assert datacache.damaged_files(again) == []
+    quiet = Recorder()
+    prepare_source(SPEC, tmp_path, quiet)  # intact now: reused without a word
+    assert quiet.warnings == []
+
+
+def test_an_altered_record_means_the_whole_dataset_is_generated_again(tmp_path):
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    record = json.loads((source.root / SIZES_FILE).read_text())
+    record["sizes"]["labels.npy"] += 1  # the record no longer matches its checksum
+    (source.root / SIZES_FILE).write_text(json.dumps(record))
+    marker = source.root / "fingerprint-stale.json"
+    marker.write_text("{}")
+    events = Recorder()
+    again = prepare_source(SPEC, tmp_path, events)
+    assert not marker.exists()
+    assert "cannot be trusted" in events.warnings[0]
+    assert datacache.damaged_files(again) == []
+
+
+def test_a_dataset_larger_than_the_free_disk_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(datacache.shutil, "disk_usage", lambda path: Usage(total=8 << 30, used=5 << 30, free=3 << 30))
+    huge = replace(SPEC, kind="arrays", samples=1_000_000, height=32, width=32)  # 12 GiB of float32
+    with pytest.raises(DataCacheError, match=r"needs about 11\.4 GiB and 3\.0 GiB are free"):
+        prepare_source(huge, tmp_path, RunEvents())
+    assert list(tmp_path.iterdir()) == []
+    datacache.check_room(tmp_path, replace(huge, samples=1000))  # 12 MiB: fits
+    with pytest.raises(NotEnoughDisk):
+        datacache.check_room(tmp_path, replace(huge, samples=100_000), replace(huge, samples=200_000))
+
+
+def test_a_failed_save_keeps_the_last_good_file_and_says_so_once(tmp_path):
+    path = tmp_path / "results.json"
+    calls = []
+
+    def save(result: dict, target: Path) -> None:
+        calls.append(result)
+        if result.get("broken"):
+            raise OSError(28, "No space left on device")
+        write_json(result, target)
+
+    keep = KeepLastGood(save, path)
+    keep({"n": 1})
+    keep({"broken": True})
+    keep({"broken": True})
+    assert json.loads(path.read_text()) == {"n": 1}
+    assert keep.problem is not None and "No space left on device" in keep.problem and len(calls) == 3
+
+
+def test_figures_json_cannot_hold_are_written_as_null(tmp_path):
+    path = tmp_path / "results.json"
+    write_json({"rate": float("inf"), "windows": [1.0, float("nan")], "nested": {"x": -float("inf")}}, path)
+    assert json.loads(path.read_text()) == {"rate": None, "windows": [1.0, None], "nested": {"x": None}}
+
+
+def test_without_a_private_network_the_service_is_refused_unless_accepted(monkeypatch):
+    def unavailable() -> None:
+        raise IsolationUnavailable("unshare(CLONE_NEWUSER | CLONE_NEWNET): Operation not permitted")
+
+    monkeypatch.setattr(worker, "enter_private_network", unavailable)
+    with pytest.raises(worker.NetworkNotPrivate, match="pass --service-on-all-interfaces to accept that"):
+        worker._confine_network(ServiceSettings())
+    assert worker._confine_network(ServiceSettings(on_all_interfaces=True)) is False
+
+
+def test_folders_of_ended_processes_are_removed_and_the_others_kept(tmp_path):
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    stale = tmp_path / f"run-{ended.pid}-x1"
+    stale.mkdir()
+    (stale / "data").write_bytes(b"x" * 100)
+    mine = owned_folder(tmp_path, "run-")
+    unrelated = tmp_path / "run-notanumber-x"
+    unrelated.mkdir()
+    assert remove_abandoned(tmp_path, "run-") == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, unrelated.name])
