@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import ast
 import math
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from profiler.commands.checks import check_batch_memory, check_dispatcher
 from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSpec, default_cache_root
-from profiler.datacache import NotEnoughDisk, check_room
 from profiler.errors import ProfilerError
 from profiler.measure_run import RunPlan
 from profiler.metadata import usable_cpus
@@ -274,6 +273,7 @@ def spec_from(args: argparse.Namespace, samples: int) -> DataSpec:
 def settings_from(args: argparse.Namespace) -> MeasureSettings:
     if args.dispatcher is not None:
         check_dispatcher(args.dispatcher)
+    check_batch_memory(spec_from(args, 1), args.batch_size)
     return MeasureSettings(
         batch_size=args.batch_size, workers=args.workers, epochs=args.epochs, idle_epochs=args.idle_epochs,
         step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
@@ -282,30 +282,6 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
         precision=args.precision / 100.0, idle_precision=args.idle_precision / 100.0, time_cap_s=args.time_cap,
         idle_time_cap_s=args.idle_time_cap, processes=args.processes,
     )
-
-
-def check_dispatcher(address: str, timeout_s: float = 3.0) -> None:
-    """Fail in seconds on a dispatcher nobody answers at, rather than after the whole --timeout."""
-    host, separator, port = address.removeprefix("grpc://").rpartition(":")
-    if not address.startswith("grpc://") or not separator or not host or not port.isdigit():
-        raise ProfilerError(f"--dispatcher '{address}' is not a tf.data service address: write it as grpc://HOST:PORT")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            pass
-    except OSError as error:
-        raise ProfilerError(
-            f"nothing answers at --dispatcher {address} ({error.strerror or error}): start the dispatcher, "
-            "check the address, or leave --dispatcher out to start a local cluster"
-        ) from None
-
-
-def check_disk(specs: list[DataSpec], cache_root: Path) -> None:
-    """Every size a sweep will generate, checked against the free disk before the first is measured."""
-    try:
-        check_room(cache_root, *specs)
-    except NotEnoughDisk as error:
-        raise ProfilerError(f"cannot write the datasets in '{cache_root}' ({error}): use fewer or smaller --samples, "
-                            "or pass --data-dir on a disk with room") from None
 
 
 def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> None:

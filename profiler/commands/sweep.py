@@ -10,13 +10,13 @@ from profiler.commands.arguments import (
     add_data_arguments,
     add_measurement_arguments,
     check_batch_size,
-    check_disk,
     memory_size,
     positive_int,
     run_plan,
     sample_sizes,
     spec_from,
 )
+from profiler.commands.checks import check_disk
 from profiler.errors import ProfilerError
 from profiler.fits import MIN_SIZES
 from profiler.measure_run import DataCacheError, SweepPlan, measure_sweep

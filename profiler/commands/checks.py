@@ -1,0 +1,48 @@
+"""Checks made before a run starts: what it would need that this machine cannot give, refused in one line."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import psutil
+
+from profiler.data import DataSpec
+from profiler.datacache import NotEnoughDisk, check_room
+from profiler.errors import ProfilerError
+from profiler.units import MIB
+
+
+def check_dispatcher(address: str, timeout_s: float = 3.0) -> None:
+    """Fail in seconds on a dispatcher nobody answers at, rather than after the whole --timeout."""
+    host, separator, port = address.removeprefix("grpc://").rpartition(":")
+    if not address.startswith("grpc://") or not separator or not host or not port.isdigit():
+        raise ProfilerError(f"--dispatcher '{address}' is not a tf.data service address: write it as grpc://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as error:
+        raise ProfilerError(
+            f"nothing answers at --dispatcher {address} ({error.strerror or error}): start the dispatcher, "
+            "check the address, or leave --dispatcher out to start a local cluster"
+        ) from None
+
+
+def check_disk(specs: list[DataSpec], cache_root: Path) -> None:
+    """Every size a sweep will generate, checked against the free disk before the first is measured."""
+    try:
+        check_room(cache_root, *specs)
+    except NotEnoughDisk as error:
+        raise ProfilerError(f"cannot write the datasets in '{cache_root}' ({error}): use fewer or smaller --samples, "
+                            "or pass --data-dir on a disk with room") from None
+
+
+def check_batch_memory(spec: DataSpec, batch_size: int) -> None:
+    """One decoded batch, with the few copies a pipeline makes of it, must fit in the memory free now."""
+    batch_mib = spec.sample_bytes * batch_size / MIB
+    available_mib = psutil.virtual_memory().available / MIB
+    if 4 * batch_mib > available_mib:
+        raise ProfilerError(
+            f"one batch of {batch_size} decoded samples takes {batch_mib:,.0f} MiB, and a pipeline holds a few of "
+            f"them; {available_mib:,.0f} MiB are available: pass a smaller --batch-size or --image-size"
+        )
