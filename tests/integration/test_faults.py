@@ -106,3 +106,26 @@ def test_a_scratch_folder_of_a_killed_run_is_removed_by_the_next(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
+
+
+def test_sigterm_while_generating_data_leaves_no_staging_folder(tmp_path):
+    cache = tmp_path / "cache"
+    env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(cache), **{MARK: str(tmp_path)})
+    process = subprocess.Popen(
+        profiler_command("run", "--scenario", "tests.fakes:QUICK", "--samples", "400000", "--image-size", "8",
+                         "--source-size", "8", "--output", str(tmp_path / "out")),
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith(".") for p in cache.glob("*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(p.name.startswith(".") for p in cache.glob("*")), "generation never started"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    assert list(cache.iterdir()) == []
+    assert _gone_within(str(tmp_path), 5) == []
