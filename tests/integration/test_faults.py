@@ -129,3 +129,39 @@ def test_sigterm_while_generating_data_leaves_no_staging_folder(tmp_path):
     assert "Traceback" not in stderr
     assert list(cache.iterdir()) == []
     assert _gone_within(str(tmp_path), 5) == []
+
+
+@pytest.mark.tensorflow
+def test_sigkill_of_the_parent_during_a_data_service_run_leaves_no_server_behind(tmp_path):
+    env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+                         **{MARK: str(tmp_path)})
+    process = subprocess.Popen(
+        profiler_command("run", "--scenario", "data_service", "--service-workers", "1", "--timeout", "300",
+                         "--output", str(tmp_path / "out"), *TINY),
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    ours = os.readlink("/proc/self/ns/net")
+    try:
+        deadline = time.monotonic() + 120
+        servers: list[psutil.Process] = []
+        # The measuring worker, which moved into the private namespace, its dispatcher and its one server.
+        while len(servers) < 3 and time.monotonic() < deadline:
+            servers = []
+            for member in marked_processes(str(tmp_path)):
+                try:
+                    if os.readlink(f"/proc/{member.pid}/ns/net") != ours and "spawn_main" in " ".join(member.cmdline()):
+                        servers.append(member)
+                except (OSError, psutil.Error):
+                    continue
+            time.sleep(0.2)
+        if process.poll() is not None and len(servers) < 3:
+            pytest.fail(f"the run ended before its servers were seen: {process.communicate()}")
+        assert len(servers) >= 3, "the tf.data service servers never started"
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        left = _gone_within(str(tmp_path), 5)
+        assert left == [], [p.cmdline() for p in left]
+    finally:
+        process.kill()
+        for leftover in marked_processes(str(tmp_path)):
+            leftover.kill()
