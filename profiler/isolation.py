@@ -36,6 +36,9 @@ def enter_private_network() -> None:
     """
     if not os.path.exists("/proc/self/ns/net"):
         raise IsolationUnavailable("this system has no network namespaces")
+    threads = running_threads()
+    if threads != 1:  # refused here, whatever the privileges, so a wrong order shows in every test
+        raise IsolationUnavailable(f"called with {threads} threads running; it must come before any thread starts")
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(_CLONE_NEWNET) != 0:
         first = ctypes.get_errno()
@@ -60,6 +63,14 @@ def enter_private_network() -> None:
     others = set(network_interfaces()) - {"lo"}
     if others:  # never happens in a fresh namespace; checked because everything rests on it
         raise IsolationUnavailable(f"the new namespace has interfaces besides loopback: {sorted(others)}")
+
+
+def running_threads() -> int:
+    """Threads of this process, those started from C (TensorFlow's) included."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
 
 
 def _loopback_up() -> None:

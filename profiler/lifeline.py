@@ -10,6 +10,7 @@ since Python switches threads even in a busy loop and TensorFlow's ops release t
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import threading
 import time
@@ -28,6 +29,13 @@ class Lifeline:
         self.parent_pid = parent_pid
         self._deadline: float | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def of_this_process(cls) -> Lifeline:
+        """Watching the process that spawned this one, as multiprocessing recorded it: were the parent
+        gone already, ``os.getppid()`` would name whoever adopted this process instead."""
+        parent = multiprocessing.parent_process()
+        return cls(parent.pid if parent is not None and parent.pid is not None else os.getppid())
 
     def start(self) -> Lifeline:
         threading.Thread(target=self._watch, name="profiler-lifeline", daemon=True).start()

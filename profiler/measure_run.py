@@ -179,6 +179,7 @@ def _intact(source: DataSource, cache_root: Path, events: RunEvents) -> tuple[Da
     except DamagedCache as problem:
         events.warning("data", f"the cached dataset cannot be trusted ({problem}): generating it again", None)
         shutil.rmtree(source.root, ignore_errors=True)
+        check_room(cache_root, source.spec)
         return prepare_data(source.spec, cache_root, on_progress=events.data_progress)
 
 

@@ -18,7 +18,7 @@ from profiler.procedure import Measurements, WindowDriver, measure, until_precis
 from profiler.registry import entry_point_of, load
 from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
 from profiler.scenario import Scenario
-from profiler.scratch import owned_folder, remove_abandoned
+from profiler.scratch import owned_folder, release, remove_abandoned
 from profiler.session import WorkerFailure, WorkerSession
 from profiler.settings import MeasureSettings, Target
 from profiler.stopping import stop_reason
@@ -67,6 +67,7 @@ class Runner:
             early[2].__exit__()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
+            release(self._scratch)
             self._scratch = None
 
     def new_task(self, target: Target) -> WorkerTask:
@@ -141,7 +142,8 @@ class Runner:
         where = f" (process {number + 1}/{processes})" if processes > 1 else ""
         return WorkerSession(self.new_task(target), self.settings.timeout_s,
                              lambda phase: self.on_phase(target.name, phase + where),
-                             lambda text: self.on_warning(target.name, text))
+                             lambda text: self.on_warning(target.name, text),
+                             private_network=load(target).needs_private_network(self.settings.service))
 
     def _start_early(self, after: tuple[Target, MemoryForecast | None, int] | None) -> None:
         if after is None or self._early is not None:

@@ -1,45 +1,66 @@
-"""Folders that carry the id of the process that made them, so a later run can remove them once it is gone.
+"""Folders held by the process that made them, so a later run can remove them once it is gone.
 
 Every exit the tool controls removes its own folders. SIGKILL, a power cut or the kernel's
 out-of-memory killer leave no chance to; the next run then finds folders whose owner no longer
-exists and removes them, and leaves those of a run still going.
+holds them and removes them, and leaves those of a run still going. The owner holds an flock on
+the folder itself, which the kernel drops when the process ends, whatever ends it; unlike a
+process id, it tells right across containers that share a temporary directory.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 
-import psutil
+_HELD: dict[str, int] = {}  # folder -> descriptor holding its lock, for as long as this process lives
 
 
 def owned_folder(parent: Path | str, prefix: str) -> Path:
-    """A new private folder ``<prefix><pid>-<random>`` in ``parent``."""
-    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+    """A new private folder ``<prefix><pid>-<random>`` in ``parent``, locked by this process."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _HELD[str(folder)] = descriptor
+    return folder
+
+
+def release(folder: Path | str) -> None:
+    """Let go of a folder this process made (after removing or publishing it)."""
+    descriptor = _HELD.pop(str(folder), None)
+    if descriptor is not None:
+        os.close(descriptor)
 
 
 def remove_abandoned(parent: Path | str, prefix: str) -> list[Path]:
-    """Remove the folders of ``owned_folder(parent, prefix)`` whose process has ended; return them."""
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-[^/]+$")
+    """Remove the folders of ``owned_folder(parent, prefix)`` that no process holds; return them."""
+    pattern = re.compile(re.escape(prefix) + r"\d+-[^/]+$")
     removed = []
     try:
         entries = list(Path(parent).iterdir())
     except OSError:
         return removed
     for entry in entries:
-        match = pattern.match(entry.name)
-        if match is None or entry.is_symlink() or not entry.is_dir():
+        if pattern.match(entry.name) is None or str(entry) in _HELD:
             continue
-        if psutil.pid_exists(int(match.group(1))):
-            continue  # its run goes on (or the id was reused: keeping a folder is the safe mistake)
         try:
-            if entry.stat().st_uid != os.getuid():
-                continue  # another user's: not ours to remove
+            descriptor = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError:
-            continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
+            continue  # gone, a symlink, or not a folder
+        try:
+            if os.fstat(descriptor).st_uid != os.getuid():
+                continue  # another user's: not ours to remove
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its run goes on
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
     return removed

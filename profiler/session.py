@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import shlex
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing import spawn as multiprocessing_spawn
+from pathlib import Path
 from typing import Any
 
 import psutil
 
+from profiler import confine
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
@@ -47,12 +52,13 @@ class WorkerSession:
 
     def __init__(
         self, task: WorkerTask, timeout_s: float, on_phase: Callable[[str], None] | None = None,
-        on_warning: Callable[[str], None] | None = None,
+        on_warning: Callable[[str], None] | None = None, private_network: bool = False,
     ) -> None:
         self.task = task
         self.timeout_s = timeout_s
         self.on_phase = on_phase or (lambda phase: None)
         self.on_warning = on_warning or (lambda text: None)
+        self.private_network = private_network  # start the worker in a network namespace of its own
         self.phases: list[tuple[str, float]] = []
         self.baseline: tuple[float, float, float] | None = None  # RSS MiB, PSS MiB, unix time
         self.build_s: float | None = None
@@ -74,7 +80,11 @@ class WorkerSession:
         )
         self.started = time.time()
         self._deadline = self.started + self.timeout_s
-        self._process.start()
+        if self.private_network:
+            with _spawned_through(_confining_interpreter(self.task.temp_dir)):
+                self._process.start()
+        else:
+            self._process.start()
         sender.close()  # keep only the worker's end open, so its death reads as EOF here
         self._sampler = TreeMemorySampler(self._process.pid).start()
         return self
@@ -97,7 +107,7 @@ class WorkerSession:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        with _stop_signals_ignored():  # a second Ctrl-C must not cut the cleanup short
+        with _stop_signals_deferred():  # a second Ctrl-C must not cut the cleanup short
             if self._closed_cleanly:
                 self._process.join(_EXIT_GRACE_S)
             kill_tree(self._sampler.processes())
@@ -192,16 +202,42 @@ class WorkerSession:
         return f"worker exited with code {code} without a result"
 
 
+def _confining_interpreter(folder: Path) -> str:
+    """An executable that starts the interpreter inside a private network namespace (profiler.confine)."""
+    python = os.fsdecode(multiprocessing_spawn.get_executable())
+    path = folder / "confined-python"
+    path.write_text(f"#!/bin/sh\nexec {shlex.quote(str(python))} {shlex.quote(confine.__file__)} "
+                    f"{shlex.quote(str(python))} \"$@\"\n")
+    path.chmod(0o700)
+    return str(path)
+
+
 @contextmanager
-def _stop_signals_ignored() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {number: signal.signal(number, signal.SIG_IGN) for number in _STOP_SIGNALS}
+def _spawned_through(executable: str) -> Iterator[None]:
+    # The spawn context has one executable for every process it starts: swapped for this one start
+    # only, which happens here, in this thread, before anything else is spawned.
+    previous = multiprocessing_spawn.get_executable()
+    multiprocessing_spawn.set_executable(executable)
     try:
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        multiprocessing_spawn.set_executable(previous)
+
+
+@contextmanager
+def _stop_signals_deferred() -> Iterator[None]:
+    """Hold stop signals back while a worker is cleaned up; one that came meanwhile acts afterwards.
+
+    Blocked, not ignored: a sender that signals once (docker stop, a cancelled CI job) and then
+    kills must still find the run stopping, with its report written.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 

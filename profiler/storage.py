@@ -88,13 +88,20 @@ class KeepLastGood:
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no infinity or NaN: such a figure is written as null (unknown) rather than lose the file."""
+    """JSON has no infinity or NaN: such a figure is written as null (unknown) rather than lose the file.
+
+    In a list of figures it is left out, and an interval (a pair) holding one becomes null, so the
+    file reads back.
+    """
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
+        bad = [item for item in value if isinstance(item, float) and not math.isfinite(item)]
+        if bad and len(value) == 2:
+            return None
+        return [_finite(item) for item in value if not (isinstance(item, float) and not math.isfinite(item))]
     return value
 
 

@@ -35,10 +35,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from profiler.confine import NETWORK_ENV, PRIVATE
 from profiler.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.data import DataSource
 from profiler.fingerprint import FingerprintBuilder
-from profiler.isolation import IsolationUnavailable, enter_private_network
 from profiler.lifeline import Lifeline
 from profiler.measure import (
     BatchStream,
@@ -77,7 +77,7 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
     # Ctrl-C reaches the whole foreground process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    lifeline = Lifeline(os.getppid()).start()
+    lifeline = Lifeline.of_this_process().start()
     _redirect_output(task.log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Temporary files of TensorFlow (autograph's generated modules) and of the pipeline go into
@@ -100,8 +100,7 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
 
     scenario = load(task.target, task.entry_point)
     scenario.validate()
-    # Before TensorFlow starts a thread: a new user namespace needs a single-threaded caller.
-    private = _confine_network(task.service) if scenario.needs_private_network(task.service) else True
+    private = _network_checked(task.service) if scenario.needs_private_network(task.service) else True
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
@@ -219,19 +218,20 @@ class NetworkNotPrivate(Exception):
     """The pipeline's servers would listen on every interface and the user has not accepted that."""
 
 
-def _confine_network(service: ServiceSettings) -> bool:
-    """Enter a private network namespace; False where none can be made and exposure was accepted."""
-    try:
-        enter_private_network()
+def _network_checked(service: ServiceSettings) -> bool:
+    """True in a private network namespace (see profiler.confine); False where none could be made and the
+    user accepted the exposure; else the run of this pipeline is refused."""
+    state = os.environ.get(NETWORK_ENV, "open: the worker was not started through profiler.confine")
+    if state == PRIVATE:
         return True
-    except IsolationUnavailable as problem:
-        if service.on_all_interfaces:
-            return False
-        raise NetworkNotPrivate(
-            f"no private network namespace on this system ({problem}), so the tf.data service's servers "
-            "would listen on every network interface, unauthenticated: pass --service-on-all-interfaces to "
-            "accept that for this run, or --dispatcher grpc://HOST:PORT to use a cluster of your own"
-        ) from None
+    if service.on_all_interfaces:
+        return False
+    problem = state.removeprefix("open: ")
+    raise NetworkNotPrivate(
+        f"no private network namespace on this system ({problem}), so the tf.data service's servers "
+        "would listen on every network interface, unauthenticated: pass --service-on-all-interfaces to "
+        "accept that for this run, or --dispatcher grpc://HOST:PORT to use a cluster of your own"
+    )
 
 
 def _redirect_output(log_path: Path) -> None:

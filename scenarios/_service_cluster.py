@@ -10,7 +10,6 @@ outside it can reach them. Each server ends itself if the worker dies (``profile
 from __future__ import annotations
 
 import multiprocessing
-import os
 import queue
 import signal
 from multiprocessing.process import BaseProcess
@@ -23,7 +22,7 @@ _START_TIMEOUT_S = 120.0
 
 def _serve_dispatcher(addresses: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    Lifeline(os.getppid()).start()
+    Lifeline.of_this_process().start()
     import tensorflow as tf
 
     server = tf.data.experimental.service.DispatchServer(tf.data.experimental.service.DispatcherConfig(port=0))
@@ -33,7 +32,7 @@ def _serve_dispatcher(addresses: Any) -> None:
 
 def _serve_worker(dispatcher_address: str, addresses: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    Lifeline(os.getppid()).start()
+    Lifeline.of_this_process().start()
     import tensorflow as tf
 
     config = tf.data.experimental.service.WorkerConfig(

@@ -16,14 +16,16 @@ from profiler.units import MIB
 def check_dispatcher(address: str, timeout_s: float = 3.0) -> None:
     """Fail in seconds on a dispatcher nobody answers at, rather than after the whole --timeout."""
     host, separator, port = address.removeprefix("grpc://").rpartition(":")
-    if not address.startswith("grpc://") or not separator or not host or not port.isdigit():
+    if (not address.startswith("grpc://") or not separator or not host or not (port.isascii() and port.isdigit())
+            or not 0 < int(port) < 65536):
         raise ProfilerError(f"--dispatcher '{address}' is not a tf.data service address: write it as grpc://HOST:PORT")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
             pass
-    except OSError as error:
+    except (OSError, ValueError) as error:  # UnicodeError (a malformed host name) is a ValueError
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error) or type(error).__name__
         raise ProfilerError(
-            f"nothing answers at --dispatcher {address} ({error.strerror or error}): start the dispatcher, "
+            f"nothing answers at --dispatcher {address} ({reason}): start the dispatcher, "
             "check the address, or leave --dispatcher out to start a local cluster"
         ) from None
 

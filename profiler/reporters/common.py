@@ -27,7 +27,9 @@ REPORT_FILE = "report.md"
 
 def terminal_console(stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> Console:
     """A rich console on ``stream``; a file or a pipe gets FILE_WIDTH columns unless ``width`` says."""
-    console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False)
+    # No markup: a name such as "x[/b]" from a results file is text, not a style tag.
+    console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False,
+                      markup=False)
     if width is None and not console.is_terminal:
         console.width = FILE_WIDTH
     return console

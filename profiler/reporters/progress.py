@@ -45,8 +45,8 @@ class RunProgress(RunEvents):
 
     def preparing_data(self, spec: DataSpec) -> None:
         self._stop()
-        self._display = Progress(TextColumn("{task.description}"), TimeElapsedColumn(), console=self.console,
-                                 transient=True)
+        self._display = Progress(TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
+                                 console=self.console, transient=True)
         self._task = self._display.add_task(f"Preparing {spec.describe()}", total=spec.samples)
         self._display.start()
 
@@ -97,7 +97,7 @@ class RunProgress(RunEvents):
     def _start_targets(self) -> None:
         self._stop()
         # Redrawn twice a second, not ten times: the display shares the machine with what it measures.
-        self._display = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+        self._display = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                                  console=self.console, transient=True, refresh_per_second=2)
         self._display.start()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from profiler.scratch import owned_folder, release
 from tests.helpers import MARK, marked_processes, profiler_command, subprocess_env
 
 TINY = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
@@ -92,18 +93,16 @@ def test_sigterm_keeps_what_was_measured_and_leaves_nothing(tmp_path):
 def test_a_scratch_folder_of_a_killed_run_is_removed_by_the_next(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    stale = scratch / f"tf-pipeline-profiler-{dead.pid}-abcd1234"
+    stale = scratch / "tf-pipeline-profiler-999999-abcd1234"  # no process holds it
     (stale / "cache_file-x").mkdir(parents=True)
     (stale / "cache_file-x" / "cache.data").write_bytes(b"x" * 4096)
-    alive = scratch / f"tf-pipeline-profiler-{os.getpid()}-live0000"  # a run still going: kept
-    alive.mkdir()
+    alive = owned_folder(scratch, "tf-pipeline-profiler-")  # a run still going: kept
     env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
     completed = subprocess.run(
         profiler_command("run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY),
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )
+    release(alive)
     assert completed.returncode == 0, completed.stderr
     assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
 

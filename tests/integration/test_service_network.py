@@ -115,3 +115,30 @@ def test_no_process_of_a_data_service_run_listens_outside_its_private_namespace(
     assert process.returncode == 0, stderr + stdout
     assert outside == []
     assert len(private_ports) >= 2, "the dispatcher and the worker were never seen listening"
+
+
+def _try_with_a_thread(answers: multiprocessing.Queue) -> None:
+    import threading
+
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+    try:
+        enter_private_network()
+        answers.put("entered")
+    except IsolationUnavailable as error:
+        answers.put(str(error))
+    stop.set()
+
+
+def test_entering_a_private_network_with_a_thread_running_is_refused():
+    # Without privileges, a new user namespace needs a single-threaded caller: the order in the
+    # worker (before the lifeline's thread and TensorFlow's) matters, and this makes a wrong one fail
+    # under root as well.
+    context = multiprocessing.get_context("spawn")
+    answers = context.Queue()
+    child = context.Process(target=_try_with_a_thread, args=(answers,))
+    child.start()
+    try:
+        assert "called with 2 threads running" in answers.get(timeout=30)
+    finally:
+        child.join(10)

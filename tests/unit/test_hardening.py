@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections import namedtuple
 from dataclasses import replace
 from pathlib import Path
@@ -12,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from profiler import datacache, worker
+from profiler.confine import NETWORK_ENV, PRIVATE
 from profiler.data import SIZES_FILE, DataSpec
 from profiler.datacache import NotEnoughDisk
-from profiler.isolation import IsolationUnavailable
 from profiler.measure_run import DataCacheError, RunEvents, prepare_source
-from profiler.scratch import owned_folder, remove_abandoned
+from profiler.scratch import owned_folder, release, remove_abandoned
 from profiler.settings import ServiceSettings
-from profiler.storage import KeepLastGood, write_json
+from profiler.storage import KeepLastGood, load_run, save_run, write_json
+from tests.helpers import subprocess_env
 
 Usage = namedtuple("Usage", "total used free")
 SPEC = DataSpec(samples=12, height=8, width=8, source_size=16, classes=3)
@@ -97,28 +99,58 @@ def test_a_failed_save_keeps_the_last_good_file_and_says_so_once(tmp_path):
 
 def test_figures_json_cannot_hold_are_written_as_null(tmp_path):
     path = tmp_path / "results.json"
-    write_json({"rate": float("inf"), "windows": [1.0, float("nan")], "nested": {"x": -float("inf")}}, path)
-    assert json.loads(path.read_text()) == {"rate": None, "windows": [1.0, None], "nested": {"x": None}}
+    write_json({"rate": float("inf"), "windows": [1.0, float("nan"), 2.0], "interval": [0.5, float("inf")],
+                "nested": {"x": -float("inf")}}, path)
+    assert json.loads(path.read_text()) == {"rate": None, "windows": [1.0, 2.0], "interval": None,
+                                           "nested": {"x": None}}
 
 
 def test_without_a_private_network_the_service_is_refused_unless_accepted(monkeypatch):
-    def unavailable() -> None:
-        raise IsolationUnavailable("unshare(CLONE_NEWUSER | CLONE_NEWNET): Operation not permitted")
+    monkeypatch.setenv(NETWORK_ENV, "open: unshare(CLONE_NEWUSER | CLONE_NEWNET): Operation not permitted")
+    with pytest.raises(worker.NetworkNotPrivate, match=r"Operation not permitted.*pass --service-on-all-interfaces"):
+        worker._network_checked(ServiceSettings())
+    assert worker._network_checked(ServiceSettings(on_all_interfaces=True)) is False
+    monkeypatch.setenv(NETWORK_ENV, PRIVATE)
+    assert worker._network_checked(ServiceSettings()) is True
 
-    monkeypatch.setattr(worker, "enter_private_network", unavailable)
-    with pytest.raises(worker.NetworkNotPrivate, match="pass --service-on-all-interfaces to accept that"):
-        worker._confine_network(ServiceSettings())
-    assert worker._confine_network(ServiceSettings(on_all_interfaces=True)) is False
 
-
-def test_folders_of_ended_processes_are_removed_and_the_others_kept(tmp_path):
-    ended = subprocess.Popen(["true"])
-    ended.wait()
-    stale = tmp_path / f"run-{ended.pid}-x1"
-    stale.mkdir()
+def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
+    # A folder made by a process that has ended: its lock went with it.
+    made = subprocess.run(
+        [sys.executable, "-c", "import sys; from profiler.scratch import owned_folder; "
+         "print(owned_folder(sys.argv[1], 'run-'))", str(tmp_path)],
+        capture_output=True, text=True, check=True, env=subprocess_env(),
+    )
+    stale = Path(made.stdout.strip())
     (stale / "data").write_bytes(b"x" * 100)
-    mine = owned_folder(tmp_path, "run-")
-    unrelated = tmp_path / "run-notanumber-x"
-    unrelated.mkdir()
-    assert remove_abandoned(tmp_path, "run-") == [stale]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, unrelated.name])
+    # One held by a live process, as another container's run sharing this folder would: kept,
+    # whatever its name says about process ids.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from profiler.scratch import owned_folder; "
+         "print(owned_folder(sys.argv[1], 'run-'), flush=True); time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, env=subprocess_env(),
+    )
+    try:
+        held = Path(holder.stdout.readline().strip())
+        mine = owned_folder(tmp_path, "run-")
+        unrelated = tmp_path / "run-notanumber-x"
+        unrelated.mkdir()
+        assert remove_abandoned(tmp_path, "run-") == [stale]
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, held.name, unrelated.name])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert remove_abandoned(tmp_path, "run-") == [held]  # its holder is gone now
+    release(mine)
+
+
+def test_a_run_with_infinite_figures_is_saved_and_reads_back(tmp_path):
+    run = load_run(Path(__file__).resolve().parents[2] / "reports" / "example" / "results.json")
+    first = run.scenarios[0]
+    broken = replace(first, samples_per_s=float("inf"), samples_per_s_ci=(1.0, float("inf")),
+                     window_samples_per_s=(float("nan"), *first.window_samples_per_s))
+    path = tmp_path / "results.json"
+    save_run(replace(run, scenarios=(broken, *run.scenarios[1:])), path)
+    again = load_run(path).scenarios[0]
+    assert again.samples_per_s is None and again.samples_per_s_ci is None
+    assert again.window_samples_per_s == first.window_samples_per_s

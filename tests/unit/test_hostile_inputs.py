@@ -147,7 +147,8 @@ def test_a_damaged_results_file_is_refused_in_one_line_or_read(tmp_path, number,
             assert report.read_text() == "an earlier, good report\n", "a failed report replaced a good one"
 
 
-HOSTILE = "evil\x1b[2J\x1b]0;pwned\x07 <img src=x onerror=alert(1)> [click](http://example.com) `code`\n# Heading"
+HOSTILE = ("evil\x1b[2J\x1b]0;pwned\x07 <img src=x onerror=alert(1)> [click](http://example.com) `code`\n# Heading"
+           " [/b] \\[sneaky\\](http://example.org)")
 
 
 def test_hostile_names_and_errors_come_out_inert(tmp_path):
@@ -164,6 +165,7 @@ def test_hostile_names_and_errors_come_out_inert(tmp_path):
     assert code == 1, err  # the base's first scenario is missing from the new run: a failed check
     for text in (report, comment.read_text()):
         assert "<img" not in text and "[click](http" not in text and "\x1b" not in text
+        assert "\\\\\\[sneaky\\\\\\](http://example.org)" in text  # the backslashes shown, the brackets escaped
         assert "\n# Heading" not in text
         assert "&lt;img src=x onerror=alert(1)&gt; \\[click\\](http://example.com) 'code' # Heading" in text
     assert "\x1b" not in terminal and "\\x1b[2J" in terminal
