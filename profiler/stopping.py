@@ -46,6 +46,11 @@ def stop_reason(stop: KeyboardInterrupt) -> str:
     return str(stop) if isinstance(stop, Terminated) and str(stop) else "stopped by Ctrl-C"
 
 
+def stopped() -> bool:
+    """Whether SIGTERM or SIGHUP stopped this process's run."""
+    return bool(_received)
+
+
 def exit_code_after_stop() -> int:
     """130 after Ctrl-C; 128 + the signal's number after SIGTERM (143) or SIGHUP (129)."""
     return _received[0].exit_code if _received else 130

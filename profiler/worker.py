@@ -22,6 +22,7 @@ of its own.
 from __future__ import annotations
 
 import gc
+import multiprocessing.util
 import os
 import resource
 import signal
@@ -91,6 +92,19 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
         conn.send(("error", summary, traceback.format_exc()))
     finally:
         conn.close()
+    _exit_at_once()
+
+
+def _exit_at_once() -> None:
+    """End without TensorFlow's teardown, which takes seconds and which the parent would cut short.
+
+    multiprocessing's exit handler runs first: it unlinks the semaphores a pipeline's process pool
+    made, which a kill would leave for the resource tracker to report as leaked when the run ends.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    multiprocessing.util._exit_function()  # what a normal exit runs; public in all but name
+    os._exit(0)
 
 
 def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
@@ -128,6 +142,10 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
         options = _tf_data_options(dataset)
     ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     conn.send(("closed", ClosingReport(ru_maxrss, options)))
+    conn.close()
+    # Now, while the dataset is still referenced: releasing it runs TensorFlow's destructors, which
+    # can wait on threads for seconds (a generator's prefetch waiting on a terminated pool).
+    _exit_at_once()
 
 
 class _Server:

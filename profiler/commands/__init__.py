@@ -9,6 +9,7 @@ with its one-line message and exit code (2 for bad input), never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
 from collections.abc import Sequence
@@ -16,10 +17,10 @@ from typing import NoReturn, Protocol
 
 from rich.console import Console
 
-from profiler.errors import EXIT_INTERRUPTED, ProfilerError
+from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
 from profiler.reporters.safe import terminal_text
-from profiler.stopping import Terminated, handle_termination, stop_reason
+from profiler.stopping import Terminated, exit_code_after_stop, handle_termination, stop_reason, stopped
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -79,3 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as stop:
         error_console.print(f"interrupted: {stop_reason(stop)}", markup=False)
         return stop.exit_code if isinstance(stop, Terminated) else EXIT_INTERRUPTED
+    except OSError as error:
+        if error.errno not in (errno.EIO, errno.EPIPE):
+            raise
+        # The terminal or the pipe is gone (a hangup, `| head`): everything was saved before printing.
+        return exit_code_after_stop() if stopped() else EXIT_FAILED

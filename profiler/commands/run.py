@@ -33,9 +33,10 @@ class RunCommand:
             progress = RunProgress(console, path, notes)
             save = KeepLastGood(save_run, path)
             run = measure_run(plan, events=progress, save=save, log_dir=folder / "logs")
+        report_line = write_report_or_say_why(lambda: write_run_report(run, folder), path)
         RunTerminalReporter(console.file).render(run)
         console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
-        write_report_or_say_why(lambda: write_run_report(run, folder), path, console)
+        console.print(report_line, markup=False)
         return exit_code(run.scenarios, run.interrupted)
 
 

@@ -87,9 +87,10 @@ class SweepCommand:
                 ) from None
             finally:
                 progress.sweep_finished()
+        report_line = write_report_or_say_why(lambda: write_sweep_report(sweep, folder), path)
         SweepTerminalReporter(console.file).render(sweep)
         console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
-        write_report_or_say_why(lambda: write_sweep_report(sweep, folder), path, console)
+        console.print(report_line, markup=False)
         return exit_code([r for run in sweep.runs for r in run.scenarios], sweep.interrupted)
 
 

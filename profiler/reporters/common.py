@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from rich import box
 from rich.console import Console
@@ -25,8 +27,43 @@ FILE_WIDTH = 120
 REPORT_FILE = "report.md"
 
 
+class _OutputThatMayGo:
+    """A stream whose reader may leave (``| head``, a closed terminal): writes then stop, the run goes on.
+
+    A measurement in progress is worth more than the lines nobody reads any more; everything is
+    saved to files regardless.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self._stream.write(text)
+            except OSError as error:
+                if error.errno not in (errno.EPIPE, errno.EIO):
+                    raise
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except OSError as error:
+                if error.errno not in (errno.EPIPE, errno.EIO):
+                    raise
+                self.gone = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def terminal_console(stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> Console:
     """A rich console on ``stream``; a file or a pipe gets FILE_WIDTH columns unless ``width`` says."""
+    stream = _OutputThatMayGo(stream or sys.stdout)  # type: ignore[assignment]
     # No markup: a name such as "x[/b]" from a results file is text, not a style tag.
     console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False,
                       markup=False)
@@ -177,13 +214,14 @@ def write_report_files(
     return path
 
 
-def write_report_or_say_why(write: Callable[[], Path], results_path: Path, console: Console) -> None:
-    """Write a report and say where; a failure here must not cost the results already saved."""
+def write_report_or_say_why(write: Callable[[], Path], results_path: Path) -> str:
+    """Write a report; return the line that says where, or why not. A failure here must not cost the
+    results already saved. Called before anything is printed, so a terminal that went away (SIGHUP)
+    cannot cost the report either."""
     started = time.perf_counter()
     try:
         path = write()
     except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
-        console.print(f"The report could not be written ({type(error).__name__}: {error}); "
-                      f"make it later with 'python -m profiler report {results_path}'", markup=False)
-        return
-    console.print(f"Report: {path} (made in {time.perf_counter() - started:.1f} s)", markup=False)
+        return (f"The report could not be written ({type(error).__name__}: {error}); "
+                f"make it later with 'python -m profiler report {results_path}'")
+    return f"Report: {path} (made in {time.perf_counter() - started:.1f} s)"

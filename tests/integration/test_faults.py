@@ -164,3 +164,22 @@ def test_sigkill_of_the_parent_during_a_data_service_run_leaves_no_server_behind
         process.kill()
         for leftover in marked_processes(str(tmp_path)):
             leftover.kill()
+
+
+def test_output_that_goes_away_costs_neither_results_nor_report(tmp_path):
+    # As `run ... | head` does: the lines stop, the run goes on and saves everything.
+    env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
+    process = subprocess.Popen(
+        profiler_command("run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY),
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    while not (line := process.stdout.readline()).startswith("done") and line:
+        pass
+    process.stdout.close()  # nobody reads any more, before the table is printed
+    stderr = process.stderr.read()
+    process.wait(120)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    (results,) = (tmp_path / "out").glob("*/results.json")
+    assert json.loads(results.read_text())["scenarios"][0]["status"] == "ok"
+    assert (results.parent / "report.md").exists()
