@@ -7,8 +7,10 @@ unwritten report behind. Raised as a KeyboardInterrupt, each takes the path Ctrl
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
 
@@ -27,12 +29,22 @@ class Terminated(KeyboardInterrupt):
 _received: list[Terminated] = []
 
 
-def handle_termination() -> None:
-    """Turn SIGTERM and SIGHUP into ``Terminated`` in the main thread (a no-op elsewhere)."""
+@contextlib.contextmanager
+def termination_handled() -> Iterator[None]:
+    """Within, SIGTERM and SIGHUP raise ``Terminated`` in the main thread (elsewhere: nothing changes).
+
+    The handlers before are put back afterwards: a program that calls the command line in-process
+    (a test suite) keeps its own.
+    """
     if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _raise_terminated)
+    previous = {number: signal.signal(number, _raise_terminated) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _raise_terminated(number: int, frame: FrameType | None) -> None:

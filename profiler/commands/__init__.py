@@ -20,7 +20,7 @@ from rich.console import Console
 from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
 from profiler.reporters.safe import terminal_text
-from profiler.stopping import Terminated, exit_code_after_stop, handle_termination, stop_reason, stopped
+from profiler.stopping import Terminated, exit_code_after_stop, stop_reason, stopped, termination_handled
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -66,9 +66,13 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with termination_handled():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     console = terminal_console()
     error_console = Console(stderr=True, highlight=False)
-    handle_termination()
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
