@@ -169,6 +169,15 @@ class RaiseScenario(_Fake):
         yield []
 
 
+def _start_sleeping_grandchild() -> None:
+    child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
+    child.start()
+    pid_file = os.environ.get("FAKE_HANG_PID_FILE")
+    if pid_file:  # lets a test check that the grandchild is gone afterwards
+        with open(pid_file, "w") as handle:
+            handle.write(str(child.pid))
+
+
 class HangScenario(_Fake):
     """Hangs while a child process it started is alive: both must be gone after the timeout."""
 
@@ -176,30 +185,20 @@ class HangScenario(_Fake):
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
-        child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
-        child.start()
-        pid_file = os.environ.get("FAKE_HANG_PID_FILE")
-        if pid_file:  # lets a test check that the grandchild is gone afterwards
-            with open(pid_file, "w") as handle:
-                handle.write(str(child.pid))
+        _start_sleeping_grandchild()
         (ctx.temp_dir / "scratch.bin").write_bytes(b"x" * 1024)
         time.sleep(3600)
         yield []
 
 
-class SpinScenario(HangScenario):
+class SpinScenario(_Fake):
     """Like HangScenario, but busy: the worker's own thread spins in Python and never waits."""
 
     name = "spin"
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
-        child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(3600,))
-        child.start()
-        pid_file = os.environ.get("FAKE_HANG_PID_FILE")
-        if pid_file:
-            with open(pid_file, "w") as handle:
-                handle.write(str(child.pid))
+        _start_sleeping_grandchild()
         while True:
             pass
         yield []

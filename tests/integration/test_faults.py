@@ -44,6 +44,15 @@ def _start(tmp_path: Path, scenarios: str) -> tuple[subprocess.Popen, Path, Path
     return process, scratch, pid_file
 
 
+def _terminate(process: subprocess.Popen) -> tuple[str, str]:
+    """SIGTERM, then the run must end as a terminated one: exit 143, no traceback."""
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    return stdout, stderr
+
+
 def _gone_within(marker: str, seconds: float) -> list[psutil.Process]:
     deadline = time.monotonic() + seconds
     while (left := marked_processes(marker)) and time.monotonic() < deadline:
@@ -72,12 +81,9 @@ def test_sigterm_keeps_what_was_measured_and_leaves_nothing(tmp_path):
     process, scratch, pid_file = _start(tmp_path, "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:QUICK_TOO")
     try:
         _wait_for_grandchild(pid_file, process)
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, _ = _terminate(process)
     finally:
         process.kill()
-    assert process.returncode == 128 + signal.SIGTERM, stderr
-    assert "Traceback" not in stderr
     (results,) = (tmp_path / "out").glob("*/results.json")
     data = json.loads(results.read_text())
     assert data["interrupted"] is True
@@ -120,12 +126,9 @@ def test_sigterm_while_generating_data_leaves_no_staging_folder(tmp_path):
         while not any(p.name.startswith(".") for p in cache.glob("*")) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert any(p.name.startswith(".") for p in cache.glob("*")), "generation never started"
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
+        _terminate(process)
     finally:
         process.kill()
-    assert process.returncode == 128 + signal.SIGTERM, stderr
-    assert "Traceback" not in stderr
     assert list(cache.iterdir()) == []
     assert _gone_within(str(tmp_path), 5) == []
 
