@@ -133,8 +133,29 @@ def test_sigterm_while_generating_data_leaves_no_staging_folder(tmp_path):
     assert _gone_within(str(tmp_path), 5) == []
 
 
+def _data_service_servers_up(process: subprocess.Popen, mark: str) -> None:
+    """Wait until the measuring worker, its dispatcher and its one server run in the private namespace."""
+    ours = os.readlink("/proc/self/ns/net")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        inside = []
+        for member in marked_processes(mark):
+            try:
+                if os.readlink(f"/proc/{member.pid}/ns/net") != ours and "spawn_main" in " ".join(member.cmdline()):
+                    inside.append(member)
+            except (OSError, psutil.Error):
+                continue
+        if len(inside) >= 3:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the run ended before its servers were seen: {process.communicate()}")
+        time.sleep(0.2)
+    pytest.fail("the tf.data service servers never started")
+
+
 @pytest.mark.tensorflow
-def test_sigkill_of_the_parent_during_a_data_service_run_leaves_no_server_behind(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
+def test_stopping_the_parent_during_a_data_service_run_leaves_no_server_behind(tmp_path, stop):
     env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
                          **{MARK: str(tmp_path)})
     process = subprocess.Popen(
@@ -142,25 +163,13 @@ def test_sigkill_of_the_parent_during_a_data_service_run_leaves_no_server_behind
                          "--output", str(tmp_path / "out"), *TINY),
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    ours = os.readlink("/proc/self/ns/net")
     try:
-        deadline = time.monotonic() + 120
-        servers: list[psutil.Process] = []
-        # The measuring worker, which moved into the private namespace, its dispatcher and its one server.
-        while len(servers) < 3 and time.monotonic() < deadline:
-            servers = []
-            for member in marked_processes(str(tmp_path)):
-                try:
-                    if os.readlink(f"/proc/{member.pid}/ns/net") != ours and "spawn_main" in " ".join(member.cmdline()):
-                        servers.append(member)
-                except (OSError, psutil.Error):
-                    continue
-            time.sleep(0.2)
-        if process.poll() is not None and len(servers) < 3:
-            pytest.fail(f"the run ended before its servers were seen: {process.communicate()}")
-        assert len(servers) >= 3, "the tf.data service servers never started"
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
+        _data_service_servers_up(process, str(tmp_path))
+        if stop == signal.SIGTERM:
+            _terminate(process)
+        else:
+            process.send_signal(stop)
+            process.wait(10)
         left = _gone_within(str(tmp_path), 5)
         assert left == [], [p.cmdline() for p in left]
     finally:
