@@ -84,18 +84,3 @@ def network_interfaces(pid: int | str = "self") -> list[str]:
     """The interfaces in the network namespace of process ``pid``."""
     lines = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
     return [line.split(":", 1)[0].strip() for line in lines]
-
-
-def listening_tcp_ports(pid: int | str = "self") -> set[tuple[str, int]]:
-    """(local address in hex, port) of every listening TCP socket in the namespace of ``pid``."""
-    found = set()
-    for table in ("tcp", "tcp6"):
-        path = Path(f"/proc/{pid}/net/{table}")
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            fields = line.split()
-            address, port = fields[1].rsplit(":", 1)
-            if fields[3] == "0A":  # TCP_LISTEN
-                found.add((address, int(port, 16)))
-    return found

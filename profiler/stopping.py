@@ -66,8 +66,3 @@ def stopped() -> bool:
 def exit_code_after_stop() -> int:
     """130 after Ctrl-C; 128 + the signal's number after SIGTERM (143) or SIGHUP (129)."""
     return _received[0].exit_code if _received else 130
-
-
-def forget() -> None:
-    """Clear what was received (tests run several commands in one process)."""
-    _received.clear()
