@@ -36,6 +36,8 @@ EXTRA_INFO = (
     "peak_pss_mib",
     "baseline_rss_mib",
     "idle_fraction",
+    "idle_fraction_raw",
+    "fetch_floor_ms",
     "wait_p50_ms",
     "wait_p95_ms",
     "epoch_start_wait_ms",

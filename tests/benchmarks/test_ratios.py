@@ -40,3 +40,10 @@ def test_preloaded_batches_come_several_times_faster_than_decoded_ones(measured)
     # about 10 ms, and a neighbour's burst on a shared machine can double one of them, never halve it.
     preload, generator = measured["preload"], measured["generator"]
     assert preload.batches_per_s_max > 3 * generator.batches_per_s_max
+
+
+@pytest.mark.bench
+def test_always_ready_pipelines_idle_at_most_one_percent_above_the_fetch_floor(measured):
+    # On a quiet machine the floor takes off all of a preloaded pipeline's wait but a point at most.
+    preload = measured["preload"]
+    assert preload.idle_fraction <= 0.01, f"preload idles {preload.idle_fraction:.2%} above the floor"

@@ -12,7 +12,7 @@ import pytest
 
 from profiler.compare import compare_runs, parse_thresholds
 from profiler.metadata import Metadata
-from profiler.results import STATUS_OK, RunResult
+from profiler.results import MODERATELY_INPUT_BOUND_AT, STATUS_OK, RunResult
 from profiler.runner import Runner
 from profiler.settings import MeasureSettings, Target
 
@@ -71,13 +71,16 @@ def test_the_gate_flags_a_fake_made_25_percent_slower_and_not_the_unchanged_one(
 
 
 @pytest.mark.tensorflow
-def test_always_ready_pipelines_idle_at_most_one_percent_above_the_fetch_floor(tiny_images):
+def test_always_ready_pipelines_idle_within_a_point_of_the_fetch_floor(tiny_images):
     # Preloaded and cached batches are ready whenever the 20 ms step asks: what is left of their wait
-    # is the cost of fetching any ready batch, which the fetch floor takes off.
+    # is the cost of fetching any ready batch, which the fetch floor takes off. The truth is 0: its
+    # interval must reach within a point of it, and the verdict must not call it input-bound. (That
+    # the figure itself stays under 1% on a quiet machine is a claim of tests/benchmarks.)
     settings = MeasureSettings(batch_size=16, workers=2, step_ms=20.0, timeout_s=180.0, time_cap_s=1.0)
     with Runner(tiny_images, settings) as runner:
         results = [runner.run(Target.scenario(name)) for name in ("preload", "cache")]
     for result in results:
         assert result.status == STATUS_OK, result.error
         assert result.fetch_floor_ms > 0 and result.idle_fraction_raw > result.idle_fraction
-        assert result.idle_fraction <= 0.01, f"{result.name} idles {result.idle_fraction:.2%} above the floor"
+        assert result.idle_fraction < MODERATELY_INPUT_BOUND_AT, f"{result.name} idles {result.idle_fraction:.2%}"
+        assert result.idle_fraction_ci[0] <= 0.01, f"{result.name}: {result.idle_fraction_ci}"

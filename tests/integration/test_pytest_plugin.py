@@ -53,8 +53,11 @@ def test_pipeline(pipeline_benchmark):
     for key in ("peak_rss_mib", "peak_pss_mib", "idle_fraction", "first_batch_s", "wait_p95_ms", "samples_per_s"):
         assert key in extra, key
     # A batch takes at least 10 ms and the step 5 ms: even with tf.data's injected read-ahead the
-    # step waits at least 10 - 5 ms for each batch, so at least half of the time.
-    assert 0.5 - 0.03 <= extra["idle_fraction"] < 1
+    # step waits at least 10 - 5 ms for each batch, so at least half of the time. That holds for the
+    # raw wait (sleeps never end early, load only lengthens them); the figure above the fetch floor
+    # is smaller by the floor, which a loaded machine makes larger.
+    assert 0.5 - 0.03 <= extra["idle_fraction_raw"] < 1
+    assert 0 <= extra["idle_fraction"] <= extra["idle_fraction_raw"] and extra["fetch_floor_ms"] > 0
     assert extra["step_ms"] == 5
 
 
