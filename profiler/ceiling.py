@@ -2,7 +2,7 @@
 
 The work of one sample (read + decode + resize + normalize) is timed in a tight loop, on one core,
 in a fresh process; the ceiling is that rate times the usable cores. Where the data is files on
-disk, their read rate is measured too, and the ceiling is the lower of the two. A pipeline's
+disk, their read rate is measured too (from disk in a cold run), and the ceiling is the lower of the two. A pipeline's
 samples/s as a fraction of the ceiling says how much of the machine it turns into batches.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.data import DataSource
+from profiler.pagecache import drop
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
 # one slow sample do not matter.
@@ -31,6 +32,7 @@ class Ceiling:
     measured_samples: int
     read_mb_per_s: float | None = None  # None for memory-mapped arrays
     mb_per_sample: float | None = None
+    cold: bool = False  # the read rate was measured with the files dropped from the page cache
 
     @property
     def compute_samples_per_s(self) -> float:
@@ -65,30 +67,34 @@ def time_work(work: Callable[[int], Any], count: int) -> tuple[float, int]:
             return elapsed / done, done
 
 
-def read_rate(paths: list[str]) -> tuple[float, float]:
-    """(MB/s, MB per file) reading whole files; from the page cache when they were read recently."""
+def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float, float]:
+    """(MB/s, MB) reading whole files: from the page cache when they were read recently, unless ``cold``."""
+    if cold:
+        drop(Path(path) for path in paths)
     total = 0
     started = time.perf_counter()
     for path in paths:
         total += len(Path(path).read_bytes())
     elapsed = max(time.perf_counter() - started, 1e-9)
-    return total / 1e6 / elapsed, total / 1e6 / len(paths)
+    return total / 1e6 / elapsed, total / 1e6
 
 
-def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, conn: Any) -> None:
+def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, cold: bool, conn: Any) -> None:
     try:
         per_sample, measured = time_work(work or source.load_sample, source.num_samples)
         read_mb_per_s = mb_per_sample = None
-        if source.spec.kind == "images" and work is None:
-            read_mb_per_s, mb_per_sample = read_rate(source.image_paths())
-        conn.send(("ok", Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample)))
+        if source.spec.form != "arrays" and work is None:
+            read_mb_per_s, megabytes = read_rate(source.files(), cold)
+            mb_per_sample = megabytes / source.num_samples
+        conn.send(("ok", Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample, cold)))
     except BaseException as error:  # noqa: BLE001 - reported to the parent as a one-line reason
         conn.send(("error", f"{type(error).__name__}: {error}"))
     finally:
         conn.close()
 
 
-def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] | None = None) -> Ceiling:
+def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] | None = None,
+                    cold: bool = False) -> Ceiling:
     """Measure in a fresh spawned process (no TensorFlow there), so nothing else shares its core.
 
     ``work`` replaces the dataset's own decode; it must be importable by name (a module-level
@@ -96,7 +102,7 @@ def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] |
     """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_measure, args=(source, cores, work, sender), name="profiler-ceiling")
+    process = context.Process(target=_measure, args=(source, cores, work, cold, sender), name="profiler-ceiling")
     process.start()
     sender.close()
     try:

@@ -44,6 +44,8 @@ class DamagedCache(OSError):
 def estimated_bytes(spec: DataSpec) -> int:
     """What a dataset takes on disk: exact for arrays; for images, the first one encoded, times N, plus 10%."""
     labels = spec.samples * 4
+    if spec.is_user_data:  # read where it is: only its index is written
+        return labels * 4
     if spec.kind != "images":
         return spec.samples * spec.sample_bytes + labels
     return int(spec.samples * len(encoded_image(spec, 0)) * 1.1) + labels

@@ -98,7 +98,8 @@ class FingerprintBuilder:
 def dataset_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
     """What every scenario must deliver: the dataset decoded directly, cached beside the data."""
     shape = "x".join(str(n) for n in source.spec.sample_shape)
-    cached = source.root / f"fingerprint-v2-{shape}-b{batch_size}.json"
+    augmented = "-augmented" if source.spec.augment else ""
+    cached = source.work_root / f"fingerprint-v2-{shape}-b{batch_size}{augmented}.json"
     with contextlib.suppress(OSError, ValueError):
         return decode(Fingerprint, json.loads(cached.read_text()))
     builder = FingerprintBuilder()

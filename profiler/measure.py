@@ -88,10 +88,21 @@ class BatchStream:
     unfinished (Keras's PyDataset adapter waits for it), and a training loop does not drop them.
     """
 
-    def __init__(self, dataset: Iterable[Any]) -> None:
+    def __init__(self, dataset: Iterable[Any], before_epoch: Callable[[], None] | None = None) -> None:
         self.dataset = dataset
         self._iterator: Iterator[Any] | None = None
         self.epoch_ends: list[float] = []
+        # Runs before each epoch's iterator is made (the cold run's page-cache drop); its time is
+        # kept in ``untimed_s`` and left out of the windows and waits.
+        self.before_epoch = before_epoch
+        self.untimed_s = 0.0
+
+    def _new_iterator(self) -> Iterator[Any]:
+        if self.before_epoch is not None:
+            started = time.perf_counter()
+            self.before_epoch()
+            self.untimed_s += time.perf_counter() - started
+        return iter(self.dataset)
 
     def finish_epoch(self) -> None:
         """Consume, untimed, what is left of the current epoch."""
@@ -105,7 +116,7 @@ class BatchStream:
         """The next batch, and whether it is the first of an epoch."""
         first = self._iterator is None
         if self._iterator is None:
-            self._iterator = iter(self.dataset)
+            self._iterator = self._new_iterator()
         try:
             return next(self._iterator), first
         except StopIteration:
@@ -115,7 +126,7 @@ class BatchStream:
         # Let go of the spent iterator before making the next: some pipelines allow one at a time
         # (Keras's PyDataset adapter waits for the first to finish).
         self._iterator = None
-        self._iterator = iter(self.dataset)
+        self._iterator = self._new_iterator()
         try:
             return next(self._iterator), True
         except StopIteration:
@@ -150,12 +161,13 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
     stream.epoch_ends.clear()
     samples = 0
     began = False
+    untimed = stream.untimed_s
     started = time.perf_counter()
     for number in range(batches):
         batch, first = stream.next()
         began = began or (first and number == 0)
         samples += batch_length(batch)
-    seconds = time.perf_counter() - started
+    seconds = time.perf_counter() - started - (stream.untimed_s - untimed)
     ends = stream.epoch_ends
     return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began)
 
@@ -174,12 +186,14 @@ def paced_steps(stream: BatchStream | Iterator[Any], step: Callable[[Any], None]
     starts: list[bool] = []
     device_free_at = time.perf_counter()
     for _ in range(count):
+        untimed = stream.untimed_s if isinstance(stream, BatchStream) else 0.0
         if isinstance(stream, BatchStream):
             batch, first = stream.next()
+            untimed = stream.untimed_s - untimed
         else:
             batch, first = next(stream), False
         received = time.perf_counter()
-        waits.append(received - device_free_at)
+        waits.append(received - device_free_at - untimed)
         starts.append(first)
         step(batch)
         device_free_at = time.perf_counter()

@@ -28,6 +28,7 @@ from profiler.runner import Runner, available_memory_mib
 from profiler.settings import MeasureSettings, Target
 from profiler.storage import now
 from profiler.sweep import SweepResult
+from profiler.userdata import UserDataSource, prepare_user_data
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class RunPlan:
     spec: DataSpec | None
     cache_root: Path | None = None
     measure_ceiling: bool = True
+    on_bad_file: str = "skip"  # a user's sample that does not decode: "skip" it, or "fail" the run
 
 
 @dataclass(frozen=True)
@@ -128,15 +130,15 @@ def measure_run(
 
 def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[RunResult, DataSource | None]:
     """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for results."""
-    source = prepare_source(plan.spec, plan.cache_root, events) if plan.spec is not None else None
+    source = None if plan.spec is None else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
     if ceiling is None and plan.measure_ceiling and source is not None:
-        ceiling = _measure_ceiling(source, events)
+        ceiling = _measure_ceiling(source, events, plan.settings.cold)
     run = RunResult(
         metadata=collect_metadata(),
         settings=plan.settings,
         targets=plan.targets,
-        data=None if source is None else DataRecord(source.spec, str(source.root)),
+        data=None if source is None else data_record(source),
         expected_fingerprint=expected,
         created=now(),
         ceiling=ceiling,
@@ -146,11 +148,19 @@ def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[R
     return run, source
 
 
-def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents) -> DataSource:
-    """The synthetic dataset for ``spec``, generated into ``cache_root`` unless it is there already."""
+def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
+                   on_bad_file: str = "skip") -> DataSource:
+    """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is cached."""
     if cache_root is None:
-        raise ValueError("synthetic data needs a cache folder")
+        raise ValueError("the data needs a cache folder")
     events.preparing_data(spec)
+    if spec.is_user_data:
+        try:
+            source: DataSource = prepare_user_data(spec, cache_root, on_bad_file, events.data_progress)
+        except OSError as error:
+            raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
+        events.data_ready(source, True)
+        return source
     try:
         check_room(cache_root, spec)
         source, generated = prepare_data(spec, cache_root, on_progress=events.data_progress)
@@ -183,11 +193,21 @@ def _intact(source: DataSource, cache_root: Path, events: RunEvents) -> tuple[Da
         return prepare_data(source.spec, cache_root, on_progress=events.data_progress)
 
 
-def _measure_ceiling(source: DataSource, events: RunEvents) -> Ceiling | None:
+def data_record(source: DataSource) -> DataRecord:
+    """What the results say of the data: the spec, where it is, and for a user's data what it holds."""
+    if not isinstance(source, UserDataSource):
+        return DataRecord(source.spec, str(source.root))
+    summary = source.summary()
+    return DataRecord(source.spec, source.spec.path, found=summary.found, skipped_files=summary.skipped_files,
+                      skipped_examples=summary.skipped_examples, typical_size=summary.typical_size,
+                      bytes_per_file=summary.bytes_per_file, formats=summary.formats, index=str(source.root))
+
+
+def _measure_ceiling(source: DataSource, events: RunEvents, cold: bool) -> Ceiling | None:
     """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
     events.measuring_ceiling()
     try:
-        ceiling = measure_ceiling(source, usable_cpus())
+        ceiling = measure_ceiling(source, usable_cpus(), cold=cold)
     except RuntimeError as error:
         events.ceiling_measured(None, str(error))
         return None
@@ -221,6 +241,12 @@ def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted:
     return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
 
 
+def sized_targets(targets: tuple[Target, ...], size: int) -> tuple[Target, ...]:
+    """A sweep's targets at one size: a user's pipeline builds that many samples (its ``samples`` keyword)."""
+    return tuple(Target.pipeline(t.reference, {**t.arguments, "samples": size}) if t.is_pipeline else t
+                 for t in targets)
+
+
 def measure_sweep(
     plan: SweepPlan,
     *,
@@ -235,7 +261,7 @@ def measure_sweep(
     and a target that would not fit in the memory available is skipped instead of started. The
     ceiling is measured once, at the smallest size. Ctrl-C ends the sweep with what was measured.
     """
-    assert plan.run.spec is not None, "a sweep measures synthetic data"
+    assert plan.run.spec is not None, "a sweep measures at sizes of a dataset"
     spec = plan.run.spec
     sweep = SweepResult(
         metadata=collect_metadata(), settings=plan.run.settings, targets=plan.run.targets,
@@ -257,7 +283,8 @@ def measure_sweep(
             measured = sweep.runs
             first = plan.run.measure_ceiling and number == 0  # the ceiling is measured once
             run = measure_run(
-                replace(plan.run, spec=replace(spec, samples=size), measure_ceiling=first),
+                replace(plan.run, spec=replace(spec, samples=size), measure_ceiling=first,
+                        targets=sized_targets(plan.run.targets, size)),
                 events=events, save=keep, log_dir=None if log_dir is None else log_dir / str(size),
                 ceiling=sweep.ceiling, available_mib=available_mib,
                 forecast=lambda name, size=size, measured=measured: forecast_peak(measured, name, size),

@@ -106,3 +106,34 @@ class PipelineFunction(Scenario):
             return Path(spec.origin).read_text()
         except OSError:
             return None
+
+
+def accepts_keyword(reference: str, keyword: str) -> bool | None:
+    """Whether the function ``reference`` takes ``keyword`` (or **kwargs), read from its source
+    without importing it (its module may import TensorFlow); None where the source cannot be parsed.
+    PipelineNotImportable where no source of the module is on the path at all."""
+    import ast
+    import sys
+
+    module, _, function = reference.partition(":")
+    parts = module.split(".")
+    folders = [Path(entry or ".") for entry in sys.path]
+    for part in parts[:-1]:
+        folders = [folder / part for folder in folders if (folder / part).is_dir()]
+    candidates = [f / f"{parts[-1]}.py" for f in folders] + [f / parts[-1] / "__init__.py" for f in folders]
+    source = next((path for path in candidates if path.is_file()), None)
+    if source is None:
+        if importlib.util.find_spec(parts[0]) is not None:
+            return None  # importable some other way (a compiled module, say): the worker will tell
+        raise PipelineNotImportable(f"cannot find module '{module}' of --pipeline {reference} from here: run "
+                                    "from the folder that holds it, or add that folder to PYTHONPATH")
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
+            arguments = node.args
+            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+            return keyword in names[len(arguments.posonlyargs):] or arguments.kwarg is not None
+    return None

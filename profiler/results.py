@@ -187,14 +187,30 @@ class Pick:
 
 @dataclass(frozen=True)
 class DataRecord:
-    """The synthetic dataset a run measured on, and where it was cached."""
+    """The dataset a run measured on: generated (and where it was cached) or a user's own."""
 
     spec: DataSpec
     path: str = ""
+    # A user's data: samples it holds, those that did not decode (the first few named), the median
+    # source size, the mean bytes of a stored sample, the formats met, and the profiler's index.
+    found: int | None = None
+    skipped_files: int = 0
+    skipped_examples: tuple[str, ...] = ()
+    typical_size: str = ""
+    bytes_per_file: float | None = None
+    formats: tuple[str, ...] = ()
+    index: str = ""
 
     @property
     def description(self) -> str:
-        return self.spec.describe()
+        if self.found is None:
+            return self.spec.describe()
+        held = f" of {self.found:,}" if self.found != self.spec.samples + self.skipped_files else ""
+        per_file = f", {self.bytes_per_file / 1024:,.0f} KiB each" if self.bytes_per_file else ""
+        kinds = "/".join(self.formats)
+        return (f"{self.spec.samples:,}{held} {kinds} samples of {self.spec.path}, typically {self.typical_size}"
+                f"{per_file} -> {'x'.join(str(n) for n in self.spec.sample_shape)}"
+                + (", augmented" if self.spec.augment else ""))
 
 
 @dataclass(frozen=True)

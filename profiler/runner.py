@@ -85,6 +85,9 @@ class Runner:
             service=self.settings.service,
             entry_point=None if target.is_pipeline else entry_point_of(target.reference),
             timeout_s=self.settings.timeout_s,
+            cold=self.settings.cold,
+            # A user's pipeline brings its own order and augmentation.
+            shuffle_buffer=0 if target.is_pipeline else self.settings.shuffle_buffer,
         )
 
     def run(
@@ -101,7 +104,8 @@ class Runner:
         starts importing TensorFlow once this one has nothing more to time.
         """
         scenario = load(target)
-        refusal = self.memory_refusal(scenario, forecast) or self.disk_refusal(scenario)
+        cannot = None if target.is_pipeline or self.source is None else scenario.cannot_serve(self.source.spec)
+        refusal = cannot or self.memory_refusal(scenario, forecast) or self.disk_refusal(scenario)
         if refusal is not None:
             return skipped_result(target.name, scenario, refusal)
         runs: list[WorkerRun] = []

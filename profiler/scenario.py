@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from profiler.data import DataSource
+from profiler.data import DataSource, DataSpec
 from profiler.settings import ServiceSettings
 
 # A batch is (images, labels): float32 [B, H, W, C] and int32 [B], numpy arrays or eager tensors.
@@ -60,13 +60,21 @@ class Scenario:
     # True where the scenario decodes with another library than OpenCV (TensorFlow's image ops),
     # whose resize may round some pixels one level apart.
     pixels_may_differ: bool = False
-    # The kinds of synthetic data (profiler.data.DATA_KINDS) the scenario can read.
-    data_kinds: tuple[str, ...] = ("images", "arrays")
+    # What the scenario can read (profiler.data.FORMS): encoded image files, TFRecords of encoded
+    # images, arrays; a user's folder is "images", a .npy pair "arrays".
+    data_kinds: tuple[str, ...] = ("images", "records", "arrays")
     # Why the scenario is left out of --scenario all (slow to start, say); empty: it is in.
     opt_in: str = ""
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError
+
+    def cannot_serve(self, spec: DataSpec) -> str | None:
+        """Why this scenario cannot read the data of ``spec``, or None where it can."""
+        if spec.form in self.data_kinds:
+            return None
+        words = {"images": "image files", "records": "TFRecord files", "arrays": "arrays"}
+        return f"cannot read {words[spec.form]}, only {' or '.join(words[kind] for kind in self.data_kinds)}"
 
     def needs_private_network(self, service: ServiceSettings) -> bool:
         """True where the pipeline starts servers that would listen beyond loopback.

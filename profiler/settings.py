@@ -78,6 +78,8 @@ class MeasureSettings:
     idle_time_cap_s: float = 1.5
     window_s: float = 0.1  # the least time one flat-out window lasts, as pyperf's values do
     processes: int = 1  # fresh workers per target, their measurements pooled
+    cold: bool = False  # the data's files dropped from the page cache before every measured epoch
+    shuffle_buffer: int = 0  # samples in a seeded shuffle buffer appended to every built-in strategy
 
     @property
     def step_s(self) -> float:

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -66,6 +66,8 @@ class WorkerTask:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     entry_point: str | None = None  # where a registered scenario comes from (profiler.registry)
     timeout_s: float | None = None  # the worker's own deadline, counted from "go" (profiler.lifeline)
+    cold: bool = False  # drop the data's files from the page cache before every epoch (profiler.pagecache)
+    shuffle_buffer: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,13 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
     build_started = time.perf_counter()
-    with scenario.open(context) as dataset:
+    with scenario.open(context) as opened:
+        dataset = _shuffled(opened, task) if task.shuffle_buffer else opened
         conn.send(("built", time.perf_counter() - build_started))
         # What exists now lives as long as the worker: leave it out of every later collection, so
         # a full one does not walk TensorFlow's few hundred thousand objects inside a timed window.
         gc.freeze()
-        server = _Server(dataset, task.source.spec.classes if task.source is not None else None)
+        server = _Server(dataset, task.source.spec.classes if task.source is not None else None, _cold(task))
         while (request := conn.recv())[0] != "close":
             conn.send(server.answer(request))
         options = _tf_data_options(dataset)
@@ -151,9 +154,10 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
 class _Server:
     """Answers the parent's requests on one open pipeline."""
 
-    def __init__(self, dataset: Any, classes: int | None) -> None:
+    def __init__(self, dataset: Any, classes: int | None, before_epoch: Callable[[], None] | None) -> None:
         self.dataset = dataset
-        self.stream = BatchStream(dataset)
+        self.before_epoch = before_epoch
+        self.stream = BatchStream(dataset, before_epoch)
         self.classes = classes
         self.keras_step: KerasStep | None = None
         # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
@@ -167,6 +171,8 @@ class _Server:
         if command in ("epoch", "fingerprint"):
             self.stream.finish_epoch()  # one iterator at a time: some pipelines allow no second
         if command == "epoch":
+            if self.before_epoch is not None:
+                self.before_epoch()
             return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
         if command == "window":
             batches, restart = request[1], request[2]
@@ -207,6 +213,24 @@ class _Server:
             if self.kept:
                 self.keras_step.prepare(self.kept[0])
         return self.keras_step
+
+
+def _shuffled(dataset: Any, task: WorkerTask) -> Any:
+    """The strategy's batches through one seeded shuffle buffer of samples, batched again."""
+    if not hasattr(dataset, "unbatch"):
+        raise TypeError("--shuffle-buffer needs a tf.data pipeline, and this one is not")
+    seed = task.source.spec.seed if task.source is not None else 0
+    return dataset.unbatch().shuffle(task.shuffle_buffer, seed=seed).batch(task.batch_size)
+
+
+def _cold(task: WorkerTask) -> Callable[[], None] | None:
+    """What drops every file the pipeline reads from the page cache, for --cold."""
+    if not task.cold or task.source is None:
+        return None
+    from profiler.pagecache import drop
+
+    paths = [*task.source.cold_paths(), task.temp_dir]
+    return lambda: drop(paths)
 
 
 # tf.data's documented defaults for options left unset (reported as None by TensorFlow).

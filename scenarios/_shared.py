@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from profiler.data import DataSource
+from profiler.decode import augment_parameters, max_shift
 from profiler.scenario import PipelineContext
 
 
@@ -62,28 +63,69 @@ def opencv_sample_map(tf: Any, source: DataSource) -> Any:
 
 
 def tensorflow_decode_map(tf: Any, source: DataSource) -> Any:
-    """from_tensor_slices((paths, labels)).map(read + decode + resize with TensorFlow ops, AUTOTUNE).
+    """Encoded images read, decoded and resized by TensorFlow's own ops, in parallel (AUTOTUNE).
 
-    No Python runs per sample, so the graph can also run in other processes (tf.data service
-    workers). JPEG decoding uses the accurate integer DCT, as OpenCV's libjpeg does, and the area
-    average is rounded half up, as OpenCV rounds it: the pixels equal OpenCV's at whole-number
-    downscale factors.
+    Files are sliced by path (``from_tensor_slices``); TFRecords are read in order by
+    ``TFRecordDataset``, keeping the records of the run's samples. No Python runs per sample, so
+    the graph can also run in other processes (tf.data service workers). JPEG decoding uses the
+    accurate integer DCT, as OpenCV's libjpeg does, and the area average is rounded half up, as
+    OpenCV rounds it: the pixels equal OpenCV's at whole-number downscale factors.
     """
     spec = source.spec
-    if spec.kind != "images":
-        raise ValueError("this scenario reads encoded image files: run it with --data images")
+    if spec.form == "arrays":
+        raise ValueError("this scenario decodes encoded images: run it on image files or TFRecords")
     size = (spec.height, spec.width)
     scale = np.float32(1.0 / 255.0)
+    count = source.num_samples
+    shifts = np.array([augment_parameters(spec, i) for i in range(count)] if spec.augment else [(0, 0, 0)] * count,
+                      dtype=np.int32).reshape(count, 3)
 
-    def load(path: Any, label: Any) -> tuple[Any, Any]:
-        encoded = tf.io.read_file(path)
-        if spec.image_format == "jpeg":
-            image = tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE")
-        else:
-            image = tf.io.decode_png(encoded, channels=spec.channels)
+    def decode(encoded: Any, label: Any, shift: Any) -> tuple[Any, Any]:
+        image = tf.cond(
+            tf.io.is_jpeg(encoded),
+            lambda: tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_image(encoded, channels=spec.channels, expand_animations=False),
+        )
         image = tf.floor(tf.image.resize(image, size, method="area") + 0.5) * scale
+        if spec.augment:
+            image = _tensorflow_augment(tf, image, shift, spec)
         return tf.ensure_shape(image, spec.sample_shape), label
 
-    paths = source.image_paths()
     labels = source.labels.astype(np.int32)
-    return tf.data.Dataset.from_tensor_slices((paths, labels)).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    if spec.form == "images":
+        slices = tf.data.Dataset.from_tensor_slices((source.image_paths(), labels, shifts))
+        return slices.map(lambda path, label, shift: decode(tf.io.read_file(path), label, shift),
+                          num_parallel_calls=tf.data.AUTOTUNE)
+    return _records_dataset(tf, source, shifts, decode)
+
+
+def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any) -> Any:
+    """TFRecordDataset over the user's files in order, keeping the records of the run's samples."""
+    spec = source.spec
+    files, records = source.record_plan()  # type: ignore[attr-defined]
+    keep = np.zeros(int(records.max()) + 1, dtype=bool)
+    keep[records] = True
+    position = np.zeros(len(keep), dtype=np.int64)
+    position[records] = np.arange(source.num_samples)
+    features = {spec.image_key: tf.io.FixedLenFeature([], tf.string),
+                spec.label_key: tf.io.FixedLenFeature([], tf.int64)}
+
+    def parse(number: Any, record: Any) -> tuple[Any, Any]:
+        parsed = tf.io.parse_single_example(record, features)
+        return decode(parsed[spec.image_key], tf.cast(parsed[spec.label_key], tf.int32),
+                      tf.gather(shifts, tf.gather(position, number)))
+
+    return (
+        tf.data.TFRecordDataset(files)
+        .enumerate()
+        .filter(lambda number, record: number < len(keep) and tf.gather(keep, tf.minimum(number, len(keep) - 1)))
+        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    )
+
+
+def _tensorflow_augment(tf: Any, image: Any, shift: Any, spec: Any) -> Any:
+    """profiler.decode.augmented with TensorFlow's ops: the same shift, zero fill and flip."""
+    rows, columns = max_shift(spec)
+    padded = tf.pad(image, [[rows, rows], [columns, columns], [0, 0]])
+    out = tf.slice(padded, [rows - shift[0], columns - shift[1], 0], [spec.height, spec.width, spec.channels])
+    return tf.cond(shift[2] > 0, lambda: tf.reverse(out, [1]), lambda: out)

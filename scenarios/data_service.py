@@ -29,7 +29,7 @@ class DataServiceScenario(Scenario):
         "cores cannot decode fast enough and other machines can. tf.data options: defaults."
     )
     pixels_may_differ = True
-    data_kinds = ("images",)
+    data_kinds = ("images", "records")
     opt_in = "slow: starts a dispatcher and worker processes, each importing TensorFlow"
 
     def needs_private_network(self, service: ServiceSettings) -> bool:

@@ -21,11 +21,12 @@ class ParallelMapScenario(Scenario):
         ".prefetch(AUTOTUNE). No Python runs per sample, so tf.data's threads use every core "
         "without the interpreter lock. The decoded pixels equal OpenCV's at whole-number "
         "downscale factors such as the default 2x; at others TensorFlow's resize rounds some "
-        "pixels one level apart. Reads encoded image files only (--data images). "
+        "pixels one level apart. Reads encoded images: files, or TFRecords through TFRecordDataset "
+        "(which reads every record and keeps the run's samples); not arrays. "
         "tf.data options: defaults (autotune on, deterministic order)."
     )
     pixels_may_differ = True
-    data_kinds = ("images",)
+    data_kinds = ("images", "records")
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:

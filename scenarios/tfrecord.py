@@ -7,26 +7,29 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from profiler.data import DataSource, decode_encoded, publish_folder
+from profiler.data import DataSource, publish_folder
+from profiler.decode import decode_encoded
 from profiler.scenario import PipelineContext, Scenario
 
 SHARDS = 8
 
 
 def write_shards(tf: Any, source: DataSource, folder: Path) -> None:
-    """Encoded files as they are (``images``) or raw float32 bytes (``arrays``), plus the label."""
+    """Encoded images as they are stored, or decoded arrays as raw float32 bytes, plus label and index."""
     shards = min(SHARDS, source.num_samples)
     writers = [tf.io.TFRecordWriter(str(folder / f"shard-{n:02d}.tfrecord")) for n in range(shards)]
     try:
-        paths = source.image_paths() if source.spec.kind == "images" else None
-
         def payload(index: int) -> bytes:
-            return Path(paths[index]).read_bytes() if paths else source.load_sample(index).tobytes()
+            return source.load_sample(index).tobytes() if source.spec.form == "arrays" else source.encoded(index)
+
+        def integer(value: int) -> Any:
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
 
         for index in range(source.num_samples):
             example = tf.train.Example(features=tf.train.Features(feature={
                 "data": tf.train.Feature(bytes_list=tf.train.BytesList(value=[payload(index)])),
-                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(source.labels[index])])),
+                "label": integer(int(source.labels[index])),
+                "index": integer(index),  # the sample's augmentation is seeded by it
             }))
             writers[index % shards].write(example.SerializeToString())
     finally:
@@ -53,16 +56,20 @@ class TFRecordScenario(Scenario):
 
         source = ctx.source
         spec = source.spec
-        folder = publish_folder(source.root / f"tfrecord-{SHARDS}", lambda staging: write_shards(tf, source, staging))
+        # Arrays are stored decoded, so augmented ones are stored apart.
+        name = f"tfrecord-v2-{SHARDS}" + ("-augmented" if spec.augment and spec.form == "arrays" else "")
+        folder = publish_folder(source.work_root / name, lambda staging: write_shards(tf, source, staging))
         features = {
             "data": tf.io.FixedLenFeature([], tf.string),
             "label": tf.io.FixedLenFeature([], tf.int64),
+            "index": tf.io.FixedLenFeature([], tf.int64),
         }
 
         def decode(record: Any) -> tuple[Any, Any]:
             parsed = tf.io.parse_single_example(record, features)
-            if spec.kind == "images":
-                image = tf.numpy_function(lambda data: decode_encoded(data, spec), [parsed["data"]], tf.float32)
+            if spec.form != "arrays":
+                image = tf.numpy_function(lambda data, index: decode_encoded(data, spec, int(index)),
+                                          [parsed["data"], parsed["index"]], tf.float32)
             else:
                 image = tf.io.decode_raw(parsed["data"], tf.float32)
             return tf.ensure_shape(tf.reshape(image, spec.sample_shape), spec.sample_shape), tf.cast(

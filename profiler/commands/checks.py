@@ -10,6 +10,8 @@ import psutil
 from profiler.data import DataSpec
 from profiler.datacache import NotEnoughDisk, check_room
 from profiler.errors import ProfilerError
+from profiler.pipeline import accepts_keyword
+from profiler.settings import Target
 from profiler.units import MIB
 
 
@@ -48,3 +50,17 @@ def check_batch_memory(spec: DataSpec, batch_size: int) -> None:
             f"one batch of {batch_size} decoded samples takes {batch_mib:,.0f} MiB, and a pipeline holds a few of "
             f"them; {available_mib:,.0f} MiB are available: pass a smaller --batch-size or --image-size"
         )
+
+
+def check_sizes_pipelines(targets: tuple[Target, ...]) -> None:
+    """A sweep passes each size to a user's pipeline as ``samples=N``: refuse one that cannot take it."""
+    for target in targets:
+        if not target.is_pipeline:
+            continue
+        if "samples" in target.arguments:
+            raise ProfilerError(f"--pipeline-arg samples is set by sweep, one size at a time: leave it out of "
+                                f"{target.reference}'s arguments")
+        if accepts_keyword(target.reference, "samples") is False:
+            function = target.reference.partition(":")[2]
+            raise ProfilerError(f"{target.reference} takes no 'samples' keyword, through which sweep passes each "
+                                f"size: add one (def {function}(..., samples=1000)) and build that many samples")

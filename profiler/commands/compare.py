@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.commands.arguments import path_argument
+from profiler.commands.argtypes import path_argument
 from profiler.compare import DEFAULT_FAIL_ON, METRICS, compare_runs, parse_thresholds
 from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter

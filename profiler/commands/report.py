@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.commands.arguments import path_argument
+from profiler.commands.argtypes import path_argument
 from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.reporters.run import write_run_report
 from profiler.reporters.sweep import write_sweep_report

@@ -6,7 +6,8 @@ import argparse
 
 from rich.console import Console
 
-from profiler.commands.arguments import add_data_arguments, add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.arguments import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.data_options import add_data_arguments, spec_from
 from profiler.measure_run import measure_run
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import RunProgress
@@ -18,19 +19,20 @@ from profiler.storage import RESULTS_FILE, KeepLastGood, new_run_folder, save_ru
 class RunCommand:
     order = 1
     name = "run"
-    help = "measure scenarios on synthetic data, print a comparison and write results.json"
+    help = "measure scenarios on generated data or yours, print a comparison and write results.json"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_data_arguments(parser)
         add_measurement_arguments(parser, pipelines=True)
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
-        check_batch_size(args.batch_size, args.samples, f"--samples {args.samples}", "more samples")
-        plan, unreadable = run_plan(args, args.samples)
+        samples = spec_from(args, args.samples).samples
+        if samples:  # 0: all of a user's data, however many that is
+            check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
+        plan = run_plan(args, args.samples)
         with new_run_folder(args.output) as folder:
             path = folder / RESULTS_FILE
-            notes = [f"Leaving out {name}: it cannot read --data {args.data}." for name in unreadable]
-            progress = RunProgress(console, path, notes)
+            progress = RunProgress(console, path)
             save = KeepLastGood(save_run, path)
             run = measure_run(plan, events=progress, save=save, log_dir=folder / "logs")
         report_line = write_report_or_say_why(lambda: write_run_report(run, folder), path)

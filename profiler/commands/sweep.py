@@ -6,17 +6,10 @@ import argparse
 
 from rich.console import Console
 
-from profiler.commands.arguments import (
-    add_data_arguments,
-    add_measurement_arguments,
-    check_batch_size,
-    memory_size,
-    positive_int,
-    run_plan,
-    sample_sizes,
-    spec_from,
-)
-from profiler.commands.checks import check_disk
+from profiler.commands.argtypes import memory_size, positive_int, sample_sizes
+from profiler.commands.arguments import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.checks import check_disk, check_sizes_pipelines
+from profiler.commands.data_options import add_data_arguments, spec_from
 from profiler.errors import ProfilerError
 from profiler.fits import MIN_SIZES
 from profiler.measure_run import DataCacheError, SweepPlan, measure_sweep
@@ -27,6 +20,7 @@ from profiler.results import exit_code
 from profiler.runner import available_memory_mib
 from profiler.storage import SWEEP_FILE, KeepLastGood, new_run_folder, save_sweep
 from profiler.sweep import DEFAULT_BUDGET_SHARE
+from profiler.userdata import count_samples
 
 DEFAULT_SIZES = "1000,2000,4000,8000"
 
@@ -47,30 +41,33 @@ class SweepCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_data_arguments(
             parser,
-            samples_help=f"comma list of dataset sizes to measure at (default: {DEFAULT_SIZES})",
+            samples_help=f"comma list of dataset sizes to measure at (default: {DEFAULT_SIZES}; your data: "
+                         "those below its size, or an eighth, a quarter and half of it)",
             type=sample_sizes,
-            default=sample_sizes(DEFAULT_SIZES),
+            default=None,
         )
-        group = add_measurement_arguments(parser, pipelines=False)
+        group = add_measurement_arguments(parser, pipelines=True)
         group.add_argument("--target-samples", type=positive_int, default=None, metavar="N",
                            help="size of the full dataset: predict each scenario's peak memory and epoch "
-                                "time there and recommend the fastest that fits")
+                                "time there and recommend the fastest that fits (default: your data's full "
+                                "count; none for generated data)")
         group.add_argument("--memory-budget", type=memory_size, default=None, metavar="SIZE",
                            help="memory the training job may use, such as 16GiB (default: "
                                 f"{DEFAULT_BUDGET_SHARE * 100:.0f}%% of the memory available when the sweep starts)")
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
-        sizes: tuple[int, ...] = args.samples
+        sizes, full = sweep_sizes(args)
         check_batch_size(args.batch_size, sizes[0], f"the smallest size {sizes[0]}", "larger --samples")
-        run, unreadable = run_plan(args, sizes[0])
+        run = run_plan(args, sizes[0])
         check_disk([spec_from(args, size) for size in sizes], run.cache_root)
+        check_sizes_pipelines(run.targets)
         budget, basis = default_budget() if args.memory_budget is None else (args.memory_budget,
                                                                             "set with --memory-budget")
-        plan = SweepPlan(run=run, sizes=sizes, target_samples=args.target_samples, memory_budget_mib=budget,
-                         budget_basis=basis)
+        plan = SweepPlan(run=run, sizes=sizes, target_samples=args.target_samples or full,
+                         memory_budget_mib=budget, budget_basis=basis)
         with new_run_folder(args.output) as folder:
             path = folder / SWEEP_FILE
-            notes = [f"Leaving out {name}: it cannot read --data {args.data}." for name in unreadable]
+            notes = []
             if len(sizes) < MIN_SIZES:
                 notes.append(f"Note: {len(sizes)} size(s) give no trend to trust; pass at least {MIN_SIZES} "
                              "--samples values to extrapolate.")
@@ -92,6 +89,22 @@ class SweepCommand:
         console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
         console.print(report_line, markup=False)
         return exit_code([r for run in sweep.runs for r in run.scenarios], sweep.interrupted)
+
+
+def sweep_sizes(args: argparse.Namespace) -> tuple[tuple[int, ...], int | None]:
+    """The sizes to measure, and a user's data's full count (None for generated data)."""
+    spec = spec_from(args, 1)
+    if not spec.is_user_data:
+        return args.samples or sample_sizes(DEFAULT_SIZES), None
+    full = count_samples(spec)
+    if args.samples is None:
+        below = tuple(size for size in sample_sizes(DEFAULT_SIZES) if size < full)
+        sizes = below if len(below) >= MIN_SIZES else tuple(sorted({max(1, full // n) for n in (8, 4, 2)}))
+        return sizes, full
+    if args.samples[-1] > full:
+        raise ProfilerError(f"--samples {args.samples[-1]:,} is more than the {full:,} samples in {spec.path}: "
+                            f"pass sizes of at most {full:,}")
+    return args.samples, full
 
 
 COMMAND = SweepCommand()

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from profiler.ceiling import Ceiling
 from profiler.metadata import Metadata
+from profiler.results import DataRecord
 from profiler.settings import MeasureSettings, Target
 
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
@@ -133,12 +134,32 @@ def ceiling_text(ceiling: Ceiling) -> str:
         f"on one core, {ceiling.cores} usable core(s)"
     )
     if ceiling.read_mb_per_s:
-        text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s"
+        where = "from disk (dropped from the page cache first)" if ceiling.cold else "from the page cache"
+        text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s {where}"
     return text
 
 
 def ceiling_note(ceiling: Ceiling | None) -> list[Note]:
     return [] if ceiling is None else [Note(f"Ceiling for this data on this machine: {ceiling_text(ceiling)}.", "info")]
+
+
+def data_notes(data: DataRecord | None, settings: MeasureSettings) -> list[Note]:
+    """How the data was read and served, and what of a user's data was left out."""
+    found = []
+    if data is not None and data.skipped_files:
+        named = "; ".join(data.skipped_examples)
+        more = ", ..." if data.skipped_files > len(data.skipped_examples) else ""
+        found.append(Note(f"Left out by every strategy: {data.skipped_files:,} sample(s) of {data.spec.path} that "
+                          f"do not decode ({named}{more}); --on-bad-file fail stops at the first instead.", "warning"))
+    reads = ("Cold reads: every file the pipeline reads was dropped from the page cache before each measured "
+             "epoch, so reading from disk is in the figures." if settings.cold else
+             "Warm reads: the data's files were in the page cache after the first epoch; --cold measures "
+             "reading them from disk.")
+    found.append(Note(reads, "info"))
+    if settings.shuffle_buffer:
+        found.append(Note(f"Shuffled: every built-in strategy's samples went through a shuffle buffer of "
+                          f"{settings.shuffle_buffer:,} samples (seeded), whose memory is in the peak.", "info"))
+    return found
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:

@@ -47,16 +47,21 @@ class RunProgress(RunEvents):
         self._stop()
         self._display = Progress(TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                                  console=self.console, transient=True)
-        self._task = self._display.add_task(f"Preparing {spec.describe()}", total=spec.samples)
+        what = (f"Indexing {spec.path} (every sample is decoded once)" if spec.is_user_data
+                else f"Preparing {spec.describe()}")
+        self._task = self._display.add_task(what, total=spec.samples or None)
         self._display.start()
 
     def data_progress(self, done: int, total: int) -> None:
         if isinstance(self._display, Progress):
-            self._display.update(self._task, completed=done)
+            self._display.update(self._task, completed=done, total=total)
 
     def data_ready(self, source: DataSource, generated: bool) -> None:
         self._stop()
-        self.say(f"{'Generated' if generated else 'Reusing cached'} dataset: {source.root}")
+        if source.spec.is_user_data:
+            self.say(f"Your data's index: {source.root}")
+        else:
+            self.say(f"{'Generated' if generated else 'Reusing cached'} dataset: {source.root}")
 
     def measuring_ceiling(self) -> None:
         self._stop()
@@ -125,7 +130,7 @@ class SweepProgress(RunProgress):
     def data_ready(self, source: DataSource, generated: bool) -> None:
         if not self._header_shown:
             super().data_ready(source, generated)
-        elif generated:
+        elif generated and not source.spec.is_user_data:
             self._display.console.print(f"Generated dataset: {source.root}", markup=False)
 
     def run_started(self, run: RunResult) -> None:

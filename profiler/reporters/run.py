@@ -16,6 +16,7 @@ from profiler.reporters.common import (
     Note,
     TerminalReporter,
     ceiling_note,
+    data_notes,
     machine_section,
     markdown_answer,
     markdown_notes,
@@ -76,7 +77,10 @@ NO_RECOMMENDATION = "No recommendation: no scenario completed with usable figure
 
 def table_title(run: RunResult) -> str:
     description = run.data.description if run.data else ""
-    return f"Input pipelines feeding a {run.settings.step_name()}: {description}, batch {run.settings.batch_size}"
+    reads = ", cold reads" if run.settings.cold else ""
+    shuffled = f", shuffle buffer {run.settings.shuffle_buffer:,}" if run.settings.shuffle_buffer else ""
+    return (f"Input pipelines feeding a {run.settings.step_name()}: {description}, batch {run.settings.batch_size}"
+            f"{shuffled}{reads}")
 
 
 def markdown_headers(columns: tuple[tuple[str, bool], ...]) -> list[str]:
@@ -133,6 +137,7 @@ def notes(run: RunResult) -> list[Note]:
     consumer = consumer_line(run)
     if consumer:
         found.append(Note(consumer, "info"))
+    found += data_notes(run.data, run.settings)
     found += ceiling_note(run.ceiling)
     options_line = tf_data_options_line(run)
     if options_line:

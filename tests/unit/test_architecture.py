@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # (ARCHITECTURE.md explains each layer).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("units", "errors", "codec", "settings", "metadata", "memory", "stats", "isolation", "lifeline", "stopping",
-     "scratch", "confine"),
-    ("data", "fingerprint", "datacache"),
+     "scratch", "confine", "decode", "records", "pagecache", "userscan"),
+    ("data", "fingerprint", "datacache", "userindex", "userdata"),
     ("scenario", "pipeline", "registry", "ceiling", "results"),
     ("measure", "consumer", "worker"),
     ("fits", "forecast", "recommend", "sweep", "compare", "storage"),

@@ -57,7 +57,7 @@ def isolated(tmp_path, monkeypatch):
         (["run", "--scenario", "no.such.module:THING"], "cannot import scenario module 'no.such.module'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["run", "--data", "arrays", "--scenario", "parallel_map"],
-         "scenario 'parallel_map' cannot read --data arrays, only images: leave it out of --scenario"),
+         "scenario 'parallel_map' cannot read arrays, only image files or TFRecord files: leave it out of --scenario"),
         (["run", "--pipeline-arg", "a=1"], "--pipeline-arg comes before any --pipeline"),
         (["run", "--pipeline", "just_a_module"], "'just_a_module' does not name a function"),
         (["run", "--pipeline", "m:f", "--pipeline-arg", "no-equals"], "'no-equals' is not KEY=VALUE"),
@@ -70,7 +70,7 @@ def isolated(tmp_path, monkeypatch):
         (["sweep", "--memory-budget=-2GiB"], "'-2GiB' is not a memory size"),
         (["sweep", "--memory-budget", "lots"], "'lots' is not a memory size"),
         (["sweep", "--target-samples", "0"], "--target-samples: got 0"),
-        (["sweep", "--pipeline", "m:f"], "unrecognized arguments: --pipeline"),
+        (["sweep", "--pipeline", "m:f"], "cannot find module 'm' of --pipeline m:f from here"),
         (["sweep", "--scenario", "nope"], "unknown scenario 'nope'"),
         (["run", "--consumer", "pytorch"], "invalid choice: 'pytorch'"),
     ],
@@ -125,7 +125,7 @@ def test_entry_point_exit_code_and_no_traceback(isolated):
     [("16GiB", 16 * 1024), ("16G", 16 * 1024), ("512MiB", 512), ("1.5 gib", 1536), ("2GB", 2e9 / 2**20)],
 )
 def test_memory_budget_units(text, mib):
-    from profiler.commands.arguments import memory_size
+    from profiler.commands.argtypes import memory_size
 
     assert memory_size(text) == pytest.approx(mib)
 

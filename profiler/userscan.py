@@ -1,0 +1,99 @@
+"""Where a user's data is and what it holds: --data PATH told apart, folders listed, sizes summarised."""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+
+from profiler.errors import ProfilerError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+RECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec")
+
+
+class DataNotFound(ProfilerError):
+    """--data names nothing the profiler can read."""
+
+
+def locate(text: str) -> tuple[str, str]:
+    """(kind, absolute path or glob) of --data PATH: 'folder', 'tfrecord' or 'npy'."""
+    if text.endswith(".npy") or ".npy," in text:
+        npy_pair(text)
+        return "npy", ",".join(os.path.abspath(part) for part in text.split(","))
+    path = Path(text).expanduser()
+    if glob.has_magic(text) or path.suffix.lower() in RECORD_SUFFIXES:
+        tfrecord_files(text)
+        return "tfrecord", os.path.abspath(os.path.expanduser(text))
+    if path.is_dir():
+        if not any(Path(root, name).suffix.lower() in IMAGE_SUFFIXES
+                   for root, _, names in os.walk(path) for name in names):
+            records = [p for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES]
+            if records:
+                return "tfrecord", str(path.resolve() / "*")
+            raise DataNotFound(f"'{text}' holds no image files ({', '.join(IMAGE_SUFFIXES)}): pass a folder of "
+                               "images, a glob of TFRecord files such as 'data/*.tfrecord', or images.npy,labels.npy")
+        return "folder", str(path.resolve())
+    if not path.exists():
+        raise DataNotFound(f"'{text}' does not exist: pass an image folder, a glob of TFRecord files or "
+                           "images.npy,labels.npy (or 'images' or 'arrays' for generated data)")
+    raise DataNotFound(f"'{text}' is neither a folder, TFRecord files nor .npy files: pass an image folder, "
+                       "a glob such as 'data/*.tfrecord', or images.npy,labels.npy")
+
+
+def tfrecord_files(pattern: str) -> list[str]:
+    expanded = os.path.expanduser(pattern)
+    files = sorted(path for path in glob.glob(expanded) if os.path.isfile(path))
+    if not files:
+        raise DataNotFound(f"no file matches '{pattern}': pass a glob of TFRecord files such as 'data/*.tfrecord' "
+                           "(quoted, so the shell leaves it to the profiler)")
+    return [os.path.abspath(path) for path in files]
+
+
+def npy_pair(text: str) -> tuple[str, str]:
+    """(images, labels): 'images.npy,labels.npy', or 'images.npy' with labels.npy beside it."""
+    parts = [os.path.abspath(os.path.expanduser(part)) for part in text.split(",")]
+    if len(parts) == 1:
+        parts.append(os.path.join(os.path.dirname(parts[0]), "labels.npy"))
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise DataNotFound(f"'{text}' is not a pair of .npy files: pass images.npy,labels.npy")
+    for part in parts:
+        if not os.path.isfile(part):
+            raise DataNotFound(f"'{part}' does not exist: pass images.npy,labels.npy (labels: one integer per image)")
+    return parts[0], parts[1]
+
+
+def list_folder(root: Path) -> tuple[list[str], list[int], int]:
+    """Image files under ``root`` in a stable order, their labels, and the number of classes.
+
+    Each subfolder of ``root`` is a class (sorted by name, numbered from 0), its images searched
+    recursively; files directly in ``root`` are left out then. Without subfolders of images, every
+    image is of class 0.
+    """
+    def images_under(folder: Path) -> list[str]:
+        found = [os.path.join(base, name) for base, dirs, names in os.walk(folder, followlinks=False)
+                 for name in names if Path(name).suffix.lower() in IMAGE_SUFFIXES]
+        return sorted(found)
+
+    classes = sorted(p for p in root.iterdir() if p.is_dir() and images_under(p))
+    if not classes:
+        paths = images_under(root)
+        return paths, [0] * len(paths), 1
+    paths, labels = [], []
+    for label, folder in enumerate(classes):
+        found = images_under(folder)
+        paths.extend(found)
+        labels.extend([label] * len(found))
+    return paths, labels, len(classes)
+
+
+def describe_sizes(shapes: list[tuple[int, ...]]) -> str:
+    """The median source size as 'HxW', with the range where sizes vary."""
+    if not shapes:
+        return "-"
+    heights = sorted(shape[0] for shape in shapes)
+    widths = sorted(shape[1] for shape in shapes)
+    median = f"{heights[len(heights) // 2]}x{widths[len(widths) // 2]}"
+    if heights[0] == heights[-1] and widths[0] == widths[-1]:
+        return median
+    return f"{median} (median; {min(heights)}-{max(heights)} x {min(widths)}-{max(widths)})"
