@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from profiler.data import DataSpec
-from profiler.decode import decoded_shape, from_array
+from profiler.decode import decoded_shape
 from profiler.errors import ProfilerError
 from profiler.records import feature_keys, image_format, parse_example, read_record
 
@@ -102,8 +102,7 @@ def check_sample(spec: DataSpec, listing_entry: tuple[str, int, int],
     """(source shape, bytes, format, label) of one sample; OSError or ValueError naming why it is bad."""
     path, number, offset = listing_entry
     if spec.kind == "npy":
-        sample = np.load(path, mmap_mode="r")[offset]
-        from_array(sample, replace(spec, augment=False))
+        sample = np.load(path, mmap_mode="r")[offset]  # an array always "decodes"
         return tuple(np.shape(sample)) + ((1,) if np.ndim(sample) == 2 else ()), sample.nbytes, "array", 0
     if spec.kind == "folder":
         encoded, label = Path(path).read_bytes(), number

@@ -19,8 +19,7 @@ class DataNotFound(ProfilerError):
 def locate(text: str) -> tuple[str, str]:
     """(kind, absolute path or glob) of --data PATH: 'folder', 'tfrecord' or 'npy'."""
     if text.endswith(".npy") or ".npy," in text:
-        npy_pair(text)
-        return "npy", ",".join(os.path.abspath(part) for part in text.split(","))
+        return "npy", ",".join(npy_pair(text))
     path = Path(text).expanduser()
     if glob.has_magic(text) or path.suffix.lower() in RECORD_SUFFIXES:
         tfrecord_files(text)

@@ -1,0 +1,187 @@
+"""A user's own data, without TensorFlow: finding it, indexing it, bad files, subsets, cold reads."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from profiler.data import DataSpec
+from profiler.decode import augment_parameters, augmented
+from profiler.errors import ProfilerError
+from profiler.fingerprint import dataset_fingerprint
+from profiler.measure import BatchStream, flat_out_window
+from profiler.pagecache import drop, resident_fraction
+from profiler.records import feature_keys, parse_example, record_offsets
+from profiler.userdata import BadFile, count_samples, prepare_user_data
+from profiler.userscan import DataNotFound, list_folder, locate
+from tests import userfiles
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    root = tmp_path_factory.mktemp("user-data")
+    folder = userfiles.image_folder(root / "folder")
+    records = userfiles.record_shards(root / "records")
+    images, labels = userfiles.npy_pair(root / "npy")
+    return {"root": root, "folder": folder, "records": records, "images": images, "labels": labels}
+
+
+def _prepare(path: str, cache: Path, samples: int = 0, **fields) -> object:
+    kind, located = locate(path)
+    spec = DataSpec(kind=kind, path=located, samples=samples, height=32, width=32, **fields)
+    return prepare_user_data(spec, cache)
+
+
+def test_locate_tells_the_kinds_apart(made):
+    assert locate(str(made["folder"])) == ("folder", str(made["folder"].resolve()))
+    assert locate(str(made["records"] / "*.tfrecord"))[0] == "tfrecord"
+    assert locate(str(made["records"]))[0] == "tfrecord"  # a folder of TFRecords only
+    assert locate(str(made["images"])) == ("npy", f"{made['images']},{made['labels']}")
+    for missing in (made["root"] / "nothing", made["root"] / "none-*.tfrecord"):
+        with pytest.raises(DataNotFound):
+            locate(str(missing))
+
+
+def test_class_subfolders_give_sorted_labels_and_nested_files_count(made):
+    paths, labels, classes = list_folder(made["folder"])
+    assert classes == 3
+    names = [Path(p).relative_to(made["folder"]).as_posix() for p in paths]
+    assert "birds/deep/b3.jpeg" in names and "README.txt" not in names
+    expected = {f"{label}/{name}": userfiles.CLASSES.index(label) for label, name, _, _ in userfiles.GOOD}
+    expected.update({f"{label}/{name}": userfiles.CLASSES.index(label) for label, name in userfiles.BAD})
+    assert dict(zip(names, labels, strict=True)) == expected
+
+
+def test_bad_files_are_skipped_and_named(made, tmp_path):
+    source = _prepare(str(made["folder"]), tmp_path)
+    summary = source.summary()
+    assert source.num_samples == len(userfiles.GOOD) and summary.found == len(userfiles.GOOD) + len(userfiles.BAD)
+    assert summary.skipped_files == len(userfiles.BAD)
+    assert sorted(Path(e.split(":")[0]).name for e in summary.skipped_examples) == sorted(n for _, n in userfiles.BAD)
+    assert set(summary.formats) == {"JPEG", "PNG", "BMP", "WebP"}
+    assert source.load_sample(0).shape == (32, 32, 3)
+    spec = DataSpec(kind="folder", path=str(made["folder"]), samples=0, height=32, width=32)
+    for cache in (tmp_path / "fresh", tmp_path):  # met while indexing, or read from the index built before
+        with pytest.raises(BadFile, match="could not decode.*--on-bad-file skip"):
+            prepare_user_data(spec, cache, on_bad_file="fail")
+
+
+def test_records_hold_the_same_samples_as_the_folder(made, tmp_path):
+    folder = _prepare(str(made["folder"]), tmp_path)
+    records = _prepare(str(made["records"] / "*.tfrecord"), tmp_path)
+    assert records.spec.image_key == "image/encoded" and records.spec.label_key == "image/class/label"
+    assert records.summary().skipped_files == len(userfiles.BAD)
+    # Order-independent checksums: the same pixels and labels, though the records are interleaved.
+    assert dataset_fingerprint(records, 4) == dataset_fingerprint(folder, 4)
+
+
+def test_feature_keys_found_named_or_refused():
+    payload = userfiles.example({"jpeg": userfiles.encode(userfiles.photo(8, 8, 1), ".jpg"), "y": 3, "z": 4})
+    features = parse_example(payload)
+    assert features["y"].values == (3,) and features["jpeg"].kind == "bytes"
+    with pytest.raises(ValueError, match="--label-key"):
+        feature_keys(features, "", "")
+    assert feature_keys(features, "", "z") == ("jpeg", "z")
+    with pytest.raises(ValueError, match="no feature 'label'"):
+        feature_keys(features, "", "label")
+
+
+def test_record_offsets_and_a_file_cut_short(made, tmp_path):
+    shard = made["records"] / "train-00.tfrecord"
+    assert len(list(record_offsets(shard))) == 7  # 13 samples over 2 shards
+    (tmp_path / "a.tfrecord").write_bytes((made["records"] / "train-01.tfrecord").read_bytes())
+    (tmp_path / "b.tfrecord").write_bytes(shard.read_bytes()[:-10])
+    source = _prepare(str(tmp_path / "*.tfrecord"), tmp_path / "cache")
+    summary = source.summary()
+    # train-01 holds 6 samples, 1 of them bad; the cut file counts once, its records unread.
+    assert (source.num_samples, summary.skipped_files) == (5, 2)
+    assert any("ends inside a record" in example for example in summary.skipped_examples)
+
+
+def test_subsets_are_seeded_and_nested(made, tmp_path):
+    def chosen(samples, seed=0):
+        return _prepare(str(made["folder"]), tmp_path, samples=samples, seed=seed).image_paths()
+
+    assert chosen(5) == chosen(5)
+    assert set(chosen(4)) <= set(chosen(6))
+    assert chosen(5) != chosen(5, seed=1)
+    with pytest.raises(ProfilerError, match="pass --samples 10 or fewer"):
+        chosen(11)
+    assert count_samples(DataSpec(kind="folder", path=str(made["folder"]))) == 13
+
+
+def test_npy_pair_is_served_at_its_own_size(made, tmp_path):
+    kind, located = locate(f"{made['images']},{made['labels']}")
+    source = prepare_user_data(DataSpec(kind=kind, path=located, samples=0, height=0, width=0), tmp_path)
+    assert source.spec.sample_shape == (24, 24, 3) and source.num_samples == 40
+    stored = np.load(made["images"])
+    assert np.array_equal(source.load_sample(3), stored[3].astype(np.float32) * np.float32(1.0 / 255.0))
+    assert np.array_equal(source.labels, np.load(made["labels"]).astype(np.int32))
+
+
+def test_augmentation_shifts_and_flips_a_known_pixel():
+    spec = DataSpec(height=16, width=16, channels=1, augment=True, seed=5)
+    image = np.zeros((16, 16, 1), dtype=np.float32)
+    image[8, 8, 0] = 1.0
+    for index in range(12):
+        shift_y, shift_x, flip = augment_parameters(spec, index)
+        assert abs(shift_y) <= 2 and abs(shift_x) <= 2
+        out = augmented(image, spec, index)
+        column = 8 + shift_x
+        assert out[8 + shift_y, 15 - column if flip else column, 0] == 1.0 and out.sum() == 1.0
+    assert {augment_parameters(spec, i)[2] for i in range(12)} == {False, True}
+
+
+def test_drop_empties_the_page_cache_of_those_files_only(tmp_path):
+    data, other = tmp_path / "data.bin", tmp_path / "other.bin"
+    for path in (data, other):
+        path.write_bytes(np.random.default_rng(0).bytes(4 << 20))
+        path.read_bytes()
+    if resident_fraction([data]) != 1.0:
+        pytest.skip("this filesystem keeps no page cache to read (tmpfs?)")
+    drop([data])
+    assert resident_fraction([data]) == 0.0
+    assert resident_fraction([other]) == 1.0
+    data.read_bytes()
+    assert resident_fraction([data]) == 1.0
+
+
+def test_the_drop_before_an_epoch_is_left_out_of_the_window():
+    batches = [(np.zeros((2, 1)), np.zeros(2))] * 3
+    stream = BatchStream(batches, before_epoch=lambda: time.sleep(0.3))
+    window = flat_out_window(stream, 7)  # three epoch starts: 0.9 s of sleep, none of it timed
+    assert window.samples == 14 and window.epochs_ended == 2
+    assert window.seconds < 0.3
+    assert stream.untimed_s >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "--data", "nothing/here"], "'nothing/here' does not exist: pass an image folder"),
+        (["run", "--data", "{folder}", "--image-key", "x"], "--image-key is for TFRecord data"),
+        (["run", "--data", "{folder}", "--scenario", "preload", "--on-bad-file", "fail"],
+         "could not decode it: pass --on-bad-file skip to leave bad files out"),
+        (["run", "--data", "{records}/*.tfrecord", "--label-key", "nope", "--scenario", "preload"],
+         "the records have no feature 'nope'"),
+        (["sweep", "--data", "{folder}", "--samples", "4,20"], "--samples 20 is more than the 13 samples in"),
+        (["sweep", "--data", "{folder}", "--samples", "4,6", "--batch-size", "2", "--pipeline", "mine:fixed"],
+         "mine:fixed takes no 'samples' keyword, through which sweep passes each size: add one"),
+    ],
+)
+def test_bad_data_options_are_one_line_with_exit_2(made, tmp_path, monkeypatch, capsys, argv, expected):
+    from profiler.commands import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TF_PIPELINE_PROFILER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "mine.py").write_text("def fixed(batch_size=2):\n    raise AssertionError('never called')\n")
+    argv = [arg.format(folder=made["folder"], records=made["records"]) for arg in argv]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
+    assert not list((tmp_path / "reports").glob("*/results.json")), "nothing measured, nothing saved"
