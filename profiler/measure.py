@@ -57,7 +57,7 @@ class EpochTiming:
 class WindowTiming:
     """A stretch of the flat-out stream: a fixed number of batches, timed in the worker."""
 
-    started: float  # perf_counter in the worker
+    started: float  # perf_counter in the worker, less the untimed work before it (BatchStream.clock)
     seconds: float
     batches: int
     samples: int
@@ -97,6 +97,10 @@ class BatchStream:
         self.before_epoch = before_epoch
         self.untimed_s = 0.0
 
+    def clock(self) -> float:
+        """perf_counter without the untimed work: what windows and epoch ends are stamped with."""
+        return time.perf_counter() - self.untimed_s
+
     def _new_iterator(self) -> Iterator[Any]:
         if self.before_epoch is not None:
             started = time.perf_counter()
@@ -122,7 +126,7 @@ class BatchStream:
         except StopIteration:
             if first:
                 raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
-        self.epoch_ends.append(time.perf_counter())
+        self.epoch_ends.append(self.clock())
         # Let go of the spent iterator before making the next: some pipelines allow one at a time
         # (Keras's PyDataset adapter waits for the first to finish).
         self._iterator = None
@@ -161,13 +165,12 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
     stream.epoch_ends.clear()
     samples = 0
     began = False
-    untimed = stream.untimed_s
-    started = time.perf_counter()
+    started = stream.clock()
     for number in range(batches):
         batch, first = stream.next()
         began = began or (first and number == 0)
         samples += batch_length(batch)
-    seconds = time.perf_counter() - started - (stream.untimed_s - untimed)
+    seconds = stream.clock() - started
     ends = stream.epoch_ends
     return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began)
 

@@ -4,6 +4,7 @@ bad files, augmentation, a shuffle buffer of known size and cold reads."""
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,3 +119,53 @@ def test_a_shuffle_buffer_shows_its_size_in_the_peak(data_cache):
     grown_mib = peaks[3000] - peaks[1000]
     expected_mib = 2000 * spec.sample_bytes / 2**20
     assert abs(grown_mib - expected_mib) <= 0.10 * expected_mib, (peaks, expected_mib)
+
+
+def _many_bitmaps(folder: Path, count: int = 3000, side: int = 180) -> Path:
+    """About 290 MiB of small files: per-file reads are where a disk is slower than memory."""
+    base = userfiles.photo(side, side, 0)
+    header = userfiles.encode(base, ".bmp")[:-base.nbytes]
+    for index in range(count):
+        pixels = base.copy()
+        pixels[index % side, :, index % 3] = index % 251  # each file its own
+        path = folder / f"class-{index % 2}" / f"{index:05d}.bmp"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(header + pixels[::-1].tobytes())  # BMP rows run bottom-up
+    return folder
+
+
+def test_a_cold_run_reads_from_disk_and_leaves_other_files_cached(tmp_path):
+    folder = _many_bitmaps(tmp_path / "bitmaps")
+    source = _source(str(folder), tmp_path / "cache")
+    assert source.num_samples == 3000 and source.summary().skipped_files == 0
+    other = tmp_path / "unrelated.bin"
+    other.write_bytes(np.random.default_rng(0).bytes(8 << 20))
+    other.read_bytes()
+    if resident_fraction([other]) != 1.0:
+        pytest.skip("this filesystem keeps no page cache (tmpfs?): there is no cold read to measure")
+    settings = replace(SETTINGS, batch_size=500, time_cap_s=2.0, idle_time_cap_s=0.3)
+    warm = _measure(source, ["generator"], settings)[0]["generator"]
+    cold = _measure(source, ["generator"], replace(settings, cold=True))[0]["generator"]
+    for result in (warm, cold):
+        assert result.status == STATUS_OK and result.data_status == "same", result.error
+    assert cold.first_batch_s > warm.first_batch_s
+    assert cold.samples_per_s < warm.samples_per_s
+    # Only the data's own pages were dropped; what a user had cached otherwise stays.
+    assert resident_fraction([other]) == 1.0
+
+
+def test_cold_and_user_data_reach_the_report(made, tmp_path):
+    output = tmp_path / "out"
+    completed = subprocess.run(profiler_command(
+        "run", "--data", str(made["records"] / "*.tfrecord"), "--scenario", "generator,parallel_map",
+        "--batch-size", "4", "--cold", "--augment", "--shuffle-buffer", "6", "--time-cap", "0.2",
+        "--idle-time-cap", "0.2", "--output", str(output), "--data-dir", str(tmp_path / "cache"),
+    ), env=subprocess_env(COLUMNS="200"), capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(next(output.glob("*/results.json")).read_text())
+    assert results["data"]["skipped_files"] == len(userfiles.BAD) and len(results["data"]["skipped_examples"]) == 3
+    assert results["data"]["spec"]["augment"] and results["settings"]["cold"]
+    assert results["settings"]["shuffle_buffer"] == 6 and results["ceiling"]["cold"]
+    assert all(r["status"] == "ok" and r["fingerprint_matches"] is not None for r in results["scenarios"])
+    report = next(output.glob("*/report.md")).read_text()
+    assert "Cold reads" in report and "do not decode" in report and "cold reads" in completed.stdout

@@ -65,7 +65,7 @@ def test_bad_files_are_skipped_and_named(made, tmp_path):
     assert source.load_sample(0).shape == (32, 32, 3)
     spec = DataSpec(kind="folder", path=str(made["folder"]), samples=0, height=32, width=32)
     for cache in (tmp_path / "fresh", tmp_path):  # met while indexing, or read from the index built before
-        with pytest.raises(BadFile, match="could not decode.*--on-bad-file skip"):
+        with pytest.raises(BadFile, match=r"could not decode.*--on-bad-file skip"):
             prepare_user_data(spec, cache, on_bad_file="fail")
 
 
