@@ -81,11 +81,26 @@ def max_shift(spec: Any) -> tuple[int, int]:
     return max(1, spec.height // 8), max(1, spec.width // 8)
 
 
+def augment_table(spec: Any, count: int, first: int = 0) -> np.ndarray:
+    """(rows down, columns right, flip) of samples first..first+count-1 as an int32 array [count, 3]:
+    a hash of the seed and the index (splitmix64), so one sample's choice needs no other's."""
+    with np.errstate(over="ignore"):
+        indices = np.arange(first, first + count, dtype=np.uint64)
+        mixed = indices + np.uint64(spec.seed) * np.uint64(0x9E3779B97F4A7C15)
+        for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            mixed = (mixed ^ (mixed >> np.uint64(shift))) * np.uint64(factor)
+        mixed ^= mixed >> np.uint64(31)
+    rows, columns = max_shift(spec)
+    table = np.empty((count, 3), dtype=np.int32)
+    table[:, 0] = (mixed % np.uint64(2 * rows + 1)).astype(np.int64) - rows
+    table[:, 1] = ((mixed >> np.uint64(16)) % np.uint64(2 * columns + 1)).astype(np.int64) - columns
+    table[:, 2] = ((mixed >> np.uint64(40)) & np.uint64(1)).astype(np.int32)
+    return table
+
+
 def augment_parameters(spec: Any, index: int) -> tuple[int, int, bool]:
     """(rows down, columns right, flip) of sample ``index``: the same in every process."""
-    rows, columns = max_shift(spec)
-    rng = np.random.default_rng([spec.seed, 3, index])
-    shift_y, shift_x, flip = rng.integers(-rows, rows + 1), rng.integers(-columns, columns + 1), rng.integers(0, 2)
+    shift_y, shift_x, flip = augment_table(spec, 1, index)[0]
     return int(shift_y), int(shift_x), bool(flip)
 
 

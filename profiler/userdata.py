@@ -27,7 +27,7 @@ from profiler.userscan import describe_sizes, list_folder, locate, npy_pair, tfr
 
 _INDEX = "index.npz"
 SUMMARY = "summary.json"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 # Bad samples named in the results and the report; all of them are counted.
 NAMED_BAD = 5
 
@@ -72,9 +72,11 @@ class UserDataSource(DataSource):
     def cold_paths(self) -> list[Path]:
         return [*self.files(), self.root]
 
-    def record_plan(self) -> tuple[list[str], np.ndarray]:
-        """The TFRecord files in reading order, and the record numbers (across them) of the samples."""
-        return [str(p) for p in self._index()["paths"]], self._index()["records"]
+    def record_plan(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The TFRecord files in reading order, the number (across them) of each file's first record,
+        and the record numbers of the samples."""
+        index = self._index()
+        return [str(p) for p in index["paths"]], index["starts"], index["records"]
 
     def encoded(self, index: int) -> bytes:
         entries = self._index()
@@ -178,7 +180,12 @@ def _build(spec: DataSpec, listing: _Listing, folder: Path, on_bad_file: str,
         record_number = {position: number for number, position in enumerate(readable)}
         files = list(dict.fromkeys(listing.entries[i][0] for i in readable))
         file_number = {file: number for number, file in enumerate(files)}
+        first: dict[str, int] = {}
+        for position in readable:
+            first.setdefault(listing.entries[position][0], record_number[position])
+        starts = [first[file] for file in files]
         np.savez(folder / _INDEX, paths=np.array(files), files=np.array([file_number[e[0]] for e in entries]),
+                 starts=np.array(starts, dtype=np.int64),
                  offsets=np.array([e[2] for e in entries], dtype=np.int64),
                  lengths=np.array([listing.lengths[i] for i in chosen], dtype=np.int64),
                  records=np.array([record_number[i] for i in chosen], dtype=np.int64), labels=choice.labels)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from profiler.data import DataSource
-from profiler.decode import augment_parameters, max_shift
+from profiler.decode import augment_table, max_shift
 from profiler.scenario import PipelineContext
 
 
@@ -77,8 +77,7 @@ def tensorflow_decode_map(tf: Any, source: DataSource) -> Any:
     size = (spec.height, spec.width)
     scale = np.float32(1.0 / 255.0)
     count = source.num_samples
-    shifts = np.array([augment_parameters(spec, i) for i in range(count)] if spec.augment else [(0, 0, 0)] * count,
-                      dtype=np.int32).reshape(count, 3)
+    shifts = augment_table(spec, count) if spec.augment else np.zeros((count, 3), dtype=np.int32)
 
     def decode(encoded: Any, label: Any, shift: Any) -> tuple[Any, Any]:
         image = tf.cond(
@@ -100,9 +99,13 @@ def tensorflow_decode_map(tf: Any, source: DataSource) -> Any:
 
 
 def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any) -> Any:
-    """TFRecordDataset over the user's files in order, keeping the records of the run's samples."""
+    """TFRecordDataset over each of the user's files in order, keeping the records of the run's samples.
+
+    Each file's records are numbered from its first record's number across all files, so the
+    numbers hold wherever a file is read (a tf.data service worker reads the files it is given).
+    """
     spec = source.spec
-    files, records = source.record_plan()  # type: ignore[attr-defined]
+    files, starts, records = source.record_plan()  # type: ignore[attr-defined]
     keep = np.zeros(int(records.max()) + 1, dtype=bool)
     keep[records] = True
     position = np.zeros(len(keep), dtype=np.int64)
@@ -116,8 +119,8 @@ def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: An
                       tf.gather(shifts, tf.gather(position, number)))
 
     return (
-        tf.data.TFRecordDataset(files)
-        .enumerate()
+        tf.data.Dataset.from_tensor_slices((files, starts))
+        .flat_map(lambda file, start: tf.data.TFRecordDataset(file).enumerate(start))
         .filter(lambda number, record: number < len(keep) and tf.gather(keep, tf.minimum(number, len(keep) - 1)))
         .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     )
