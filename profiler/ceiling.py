@@ -85,7 +85,7 @@ def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, 
         read_mb_per_s = mb_per_sample = None
         if source.spec.form != "arrays" and work is None:
             read_mb_per_s, megabytes = read_rate(source.files(), cold)
-            mb_per_sample = megabytes / source.num_samples
+            mb_per_sample = megabytes / source.stored_samples()
         conn.send(("ok", Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample, cold)))
     except BaseException as error:  # noqa: BLE001 - reported to the parent as a one-line reason
         conn.send(("error", f"{type(error).__name__}: {error}"))

@@ -160,6 +160,10 @@ class DataSource:
         """The data's files and those derived from them (TFRecord shards): what --cold drops."""
         return [self.root]
 
+    def stored_samples(self) -> int:
+        """The samples that ``files()`` hold: more than the run's where a user's TFRecords hold others too."""
+        return self.num_samples
+
     def encoded(self, index: int) -> bytes:
         """The stored bytes of an encoded image (``images`` and ``records`` forms)."""
         return (self.root / image_name(index, self.spec)).read_bytes()

@@ -21,6 +21,7 @@ from profiler.errors import ProfilerError
 from profiler.fingerprint import Fingerprint, dataset_fingerprint
 from profiler.forecast import MemoryForecast, forecast_peak
 from profiler.metadata import collect_metadata, usable_cpus
+from profiler.pagecache import drop, resident_fraction
 from profiler.procedure import WindowDriver, until_precise
 from profiler.recommend import recommend
 from profiler.results import DataRecord, RunResult, ScenarioResult
@@ -132,6 +133,8 @@ def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[R
     """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for results."""
     source = None if plan.spec is None else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
+    if plan.settings.cold and source is not None:
+        _check_cold(source, events)
     if ceiling is None and plan.measure_ceiling and source is not None:
         ceiling = _measure_ceiling(source, events, plan.settings.cold)
     run = RunResult(
@@ -191,6 +194,16 @@ def _intact(source: DataSource, cache_root: Path, events: RunEvents) -> tuple[Da
         shutil.rmtree(source.root, ignore_errors=True)
         check_room(cache_root, source.spec)
         return prepare_data(source.spec, cache_root, on_progress=events.data_progress)
+
+
+def _check_cold(source: DataSource, events: RunEvents) -> None:
+    """Say so where the system keeps the data's pages after a drop (tmpfs): cold figures would be warm."""
+    sample = source.files()[:64]
+    drop(sample)
+    resident = resident_fraction(sample)
+    if resident is not None and resident > 0.5:
+        events.warning("data", f"{resident:.0%} of the data's pages stayed in memory after the drop (a filesystem "
+                               "kept in memory, such as tmpfs?): the --cold figures are warm ones here", None)
 
 
 def data_record(source: DataSource) -> DataRecord:

@@ -62,7 +62,7 @@ def _varint(buffer: bytes, position: int) -> tuple[int, int]:
         position += 1
         result |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return result, position
+            return result & 0xFFFFFFFFFFFFFFFF, position  # protobuf keeps the low 64 bits
         shift += 7
 
 
@@ -83,6 +83,8 @@ def _fields(buffer: bytes) -> Iterator[tuple[int, int, int | bytes]]:
             position += length
         elif wire in (1, 5):
             position += 8 if wire == 1 else 4
+            if position > len(buffer):
+                raise ValueError("a field runs past the end of the message")
             yield key >> 3, wire, b""
         else:
             raise ValueError(f"wire type {wire} is not used by tf.train.Example")
@@ -99,11 +101,18 @@ def _int64s(wire: int, value: int | bytes) -> list[int]:
     return [n - (1 << 64) if n >= 1 << 63 else n for n in numbers]
 
 
+def _message(value: int | bytes) -> bytes:
+    """A field that must hold a message (wire type 2); ValueError where a number stands instead."""
+    if not isinstance(value, bytes):
+        raise ValueError("a number where tf.train.Example has a message")
+    return value
+
+
 def _feature(buffer: bytes) -> Feature:
-    for number, _, value in _fields(buffer):
-        assert isinstance(value, bytes)
+    for number, _, field_value in _fields(buffer):
+        value = _message(field_value)
         if number == 1:
-            return Feature("bytes", tuple(v for n, _, v in _fields(value) if n == 1))
+            return Feature("bytes", tuple(_message(v) for n, _, v in _fields(value) if n == 1))
         if number == 2:
             return Feature("float", ())
         if number == 3:
@@ -117,15 +126,15 @@ def parse_example(payload: bytes) -> dict[str, Feature]:
     for number, wire, value in _fields(payload):
         if number != 1 or wire != 2:
             continue
-        for entry_number, _, entry in _fields(value):  # type: ignore[arg-type]
+        for entry_number, _, entry in _fields(_message(value)):
             if entry_number != 1:
                 continue
             key, feature = "", b""
-            for part, _, part_value in _fields(entry):  # type: ignore[arg-type]
+            for part, _, part_value in _fields(_message(entry)):
                 if part == 1:
-                    key = bytes(part_value).decode("utf-8", "replace")  # type: ignore[arg-type]
+                    key = _message(part_value).decode("utf-8", "replace")
                 elif part == 2:
-                    feature = part_value  # type: ignore[assignment]
+                    feature = _message(part_value)
             features[key] = _feature(feature)
     return features
 
@@ -143,11 +152,14 @@ def feature_keys(features: dict[str, Feature], image_key: str, label_key: str) -
     labels = [k for k, f in features.items() if f.kind == "int64" and len(f.values) == 1]
     if len(labels) > 1 and sum("label" in k.lower() for k in labels) == 1:
         labels = [k for k in labels if "label" in k.lower()]
-    for given, candidates, what, option in ((image_key, images, "encoded image", "--image-key"),
-                                            (label_key, labels, "integer label", "--label-key")):
+    for given, candidates, what, option, kind in ((image_key, images, "encoded image", "--image-key", "bytes"),
+                                                  (label_key, labels, "integer label", "--label-key", "int64")):
         if given and given not in features:
             raise ValueError(f"the records have no feature '{given}' (they have {', '.join(sorted(features))}): "
                              f"pass {option} with one of those")
+        if given and features[given].kind != kind:
+            raise ValueError(f"feature '{given}' holds {features[given].kind} values, not the {what}: pass "
+                             f"{option} with a {kind} feature")
         if not given and len(candidates) != 1:
             found = ", ".join(sorted(candidates)) or "none"
             raise ValueError(f"cannot tell which feature holds the {what} (candidates: {found}): "

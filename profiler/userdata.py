@@ -23,7 +23,15 @@ from profiler.data import DataSource, DataSpec, publish_folder
 from profiler.decode import decode_encoded, from_array
 from profiler.records import DamagedRecords, parse_example, read_record, record_offsets
 from profiler.userindex import BadFile, choose
-from profiler.userscan import describe_sizes, list_folder, locate, npy_pair, tfrecord_files
+from profiler.userscan import (
+    DataNotFound,
+    check_arrays,
+    describe_sizes,
+    list_folder,
+    locate,
+    npy_pair,
+    tfrecord_files,
+)
 
 _INDEX = "index.npz"
 SUMMARY = "summary.json"
@@ -72,6 +80,10 @@ class UserDataSource(DataSource):
     def cold_paths(self) -> list[Path]:
         return [*self.files(), self.root]
 
+    def stored_samples(self) -> int:
+        index = self._index()
+        return int(index["held"]) if "held" in index else self.num_samples
+
     def record_plan(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """The TFRecord files in reading order, the number (across them) of each file's first record,
         and the record numbers of the samples."""
@@ -108,9 +120,11 @@ def prepare_user_data(spec: DataSpec, cache_root: Path, on_bad_file: str = "skip
     """The index of ``spec``'s data (``spec.samples`` 0: all of it), built now unless the cache has it."""
     kind, path = locate(spec.path)
     spec = replace(spec, kind=kind, path=path)
-    listing = _listing(spec)
-    key = hashlib.sha256(json.dumps({"listing": listing.signature, "spec": [spec.kind, spec.path, spec.samples,
-                                     spec.seed, spec.image_key, spec.label_key], "v": INDEX_VERSION}).encode())
+    listing = _readable(_listing, spec)
+    # Everything the index and what is derived from it (TFRecord shards of decoded arrays) depend on.
+    fields = [spec.kind, spec.path, spec.samples, spec.seed, spec.image_key, spec.label_key, spec.height,
+              spec.width, spec.channels]
+    key = hashlib.sha256(json.dumps({"listing": listing.signature, "spec": fields, "v": INDEX_VERSION}).encode())
     folder = Path(cache_root) / f"user-{kind}-{spec.samples or 'all'}-{key.hexdigest()[:12]}"
     if not (folder / SUMMARY).exists():
         publish_folder(folder, lambda staging: _build(spec, listing, staging, on_bad_file, on_progress))
@@ -124,7 +138,7 @@ def prepare_user_data(spec: DataSpec, cache_root: Path, on_bad_file: str = "skip
 
 def count_samples(spec: DataSpec) -> int:
     """How many samples a user's data holds (files, records or rows), bad ones included."""
-    return len(_listing(spec).entries)
+    return len(_readable(_listing, spec).entries)
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,16 @@ class _Listing:
     entries: list[tuple[str, int, int]]  # (path, label or record file number, offset)
     lengths: list[int]
     classes: int
-    key_problem: str = ""
+
+
+def _readable(read: Callable[[DataSpec], _Listing], spec: DataSpec) -> _Listing:
+    """``read(spec)``, with a folder or file that cannot be read named in one line."""
+    try:
+        return read(spec)
+    except OSError as error:
+        where = error.filename or spec.path
+        raise DataNotFound(f"cannot read '{where}' ({error.strerror or error}): check that it exists and that "
+                           "you may read it") from None
 
 
 def _listing(spec: DataSpec) -> _Listing:
@@ -143,7 +166,7 @@ def _listing(spec: DataSpec) -> _Listing:
                         [0] * len(paths), classes)
     if spec.kind == "npy":
         images, labels_path = npy_pair(spec.path)
-        rows = np.load(images, mmap_mode="r").shape[0]
+        rows = check_arrays(images, labels_path)
         return _Listing(_signature([images, labels_path]), [(str(images), 0, row) for row in range(rows)],
                         [0] * rows, 0)
     files = tfrecord_files(spec.path)
@@ -152,10 +175,9 @@ def _listing(spec: DataSpec) -> _Listing:
     for number, file in enumerate(files):
         try:
             found = list(record_offsets(Path(file)))
-        except DamagedRecords as problem:  # tf.data would fail on the whole file: leave it out
+        except (DamagedRecords, OSError):  # tf.data would fail on the whole file: leave it out
             entries.append((file, -1, 0))
             lengths.append(-1)
-            del problem
             continue
         entries.extend((file, number, offset) for offset, _ in found)
         lengths.extend(length for _, length in found)
@@ -165,8 +187,12 @@ def _listing(spec: DataSpec) -> _Listing:
 def _signature(paths: list[str]) -> str:
     digest = hashlib.sha256()
     for path in paths:
-        status = os.stat(path)
-        digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+        try:
+            status = os.stat(path)
+            stamp = f"{status.st_size}:{status.st_mtime_ns}"
+        except OSError:  # a dangling link, say: a bad file, found when it is read
+            stamp = "unreadable"
+        digest.update(os.fsencode(path) + f"\0{stamp}\n".encode())
     return digest.hexdigest()
 
 
@@ -188,7 +214,8 @@ def _build(spec: DataSpec, listing: _Listing, folder: Path, on_bad_file: str,
                  starts=np.array(starts, dtype=np.int64),
                  offsets=np.array([e[2] for e in entries], dtype=np.int64),
                  lengths=np.array([listing.lengths[i] for i in chosen], dtype=np.int64),
-                 records=np.array([record_number[i] for i in chosen], dtype=np.int64), labels=choice.labels)
+                 records=np.array([record_number[i] for i in chosen], dtype=np.int64), labels=choice.labels,
+                 held=np.array(len(readable)))
     elif spec.kind == "npy":
         np.savez(folder / _INDEX, paths=np.array([spec.path.split(",")[0]]),
                  rows=np.array([e[2] for e in entries], dtype=np.int64), labels=choice.labels)

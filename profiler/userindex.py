@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,6 +52,8 @@ def record_keys(spec: DataSpec, listing: Any) -> DataSpec:
 def choose(spec: DataSpec, listing: Any, on_bad_file: str,
            on_progress: Callable[[int, int], None] | None) -> Choice:
     """Walk the listing (in a seeded order where a subset is asked) until enough samples decode."""
+    if spec.kind == "npy":
+        return choose_arrays(spec, len(listing.entries))
     settled: dict[str, Any] = {}
     if spec.kind == "tfrecord":
         spec = record_keys(spec, listing)
@@ -67,6 +70,7 @@ def choose(spec: DataSpec, listing: Any, on_bad_file: str,
         except (OSError, ValueError) as problem:
             where = listing.entries[position][0]
             text = f"{where}: {problem}" if str(problem).find(where) < 0 else str(problem)
+            text = os.fsencode(text).decode("utf-8", "backslashreplace")  # a name that is not UTF-8, shown
             if on_bad_file == "fail":
                 raise BadFile(f"{text}: pass --on-bad-file skip to leave bad files out, or remove or replace "
                               "the file") from None
@@ -86,10 +90,6 @@ def choose(spec: DataSpec, listing: Any, on_bad_file: str,
     if not chosen:
         raise ProfilerError(f"no sample of {spec.path} decodes: check the files, or pass other data")
     order_back = np.argsort(chosen, kind="stable")
-    if spec.kind == "npy":
-        stored = np.load(spec.path.split(",")[1], mmap_mode="r")
-        labels = [int(stored[listing.entries[chosen[i]][2]]) for i in range(len(chosen))]
-        settled.update(channels=int(shapes[0][2]) if len(shapes[0]) > 2 else 1)
     return Choice(
         chosen=[chosen[i] for i in order_back], bad=bad, shapes=[shapes[i] for i in order_back],
         sizes=[sizes[i] for i in order_back], formats=[formats[i] for i in order_back],
@@ -99,17 +99,40 @@ def choose(spec: DataSpec, listing: Any, on_bad_file: str,
 
 def check_sample(spec: DataSpec, listing_entry: tuple[str, int, int],
                  length: int) -> tuple[tuple[int, ...], int, str, int]:
-    """(source shape, bytes, format, label) of one sample; OSError or ValueError naming why it is bad."""
+    """(source shape, bytes, format, label) of one image; OSError or ValueError naming why it is bad."""
     path, number, offset = listing_entry
-    if spec.kind == "npy":
-        sample = np.load(path, mmap_mode="r")[offset]  # an array always "decodes"
-        return tuple(np.shape(sample)) + ((1,) if np.ndim(sample) == 2 else ()), sample.nbytes, "array", 0
     if spec.kind == "folder":
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("its name is not UTF-8, which TensorFlow's file operations need") from None
         encoded, label = Path(path).read_bytes(), number
     else:
         if length < 0:
-            raise ValueError(f"{path} ends inside a record: tf.data cannot read it to the end")
+            raise ValueError(f"{path} cannot be read to its end (cut short inside a record, or unreadable), "
+                             "so TFRecordDataset would fail on it")
         features = parse_example(read_record(path, offset, length))
-        image_key, label_key = feature_keys(features, spec.image_key, spec.label_key)
-        encoded, label = bytes(features[image_key].values[0]), int(features[label_key].values[0])  # type: ignore[arg-type]
+        image, label_feature = features.get(spec.image_key), features.get(spec.label_key)
+        # What tf.io.FixedLenFeature([], tf.string / tf.int64) accepts, or TensorFlow's strategies would fail.
+        if image is None or image.kind != "bytes" or len(image.values) != 1:
+            raise ValueError(f"a record without one encoded image under '{spec.image_key}'")
+        if label_feature is None or label_feature.kind != "int64" or len(label_feature.values) != 1:
+            raise ValueError(f"a record without one integer label under '{spec.label_key}'")
+        encoded, label = bytes(image.values[0]), int(label_feature.values[0])  # type: ignore[arg-type]
+    if not 0 <= label < 2**31:
+        raise ValueError(f"label {label} is outside 0 to 2**31 - 1")
     return decoded_shape(encoded, spec.channels), len(encoded), image_format(encoded) or "?", label
+
+
+def choose_arrays(spec: DataSpec, total: int) -> Choice:
+    """The rows of a .npy pair (checked whole by userscan.check_arrays): every one of them serves."""
+    images, labels = (np.load(path, mmap_mode="r") for path in spec.path.split(","))
+    wanted = min(spec.samples or total, total)
+    if spec.samples > total:
+        raise ProfilerError(f"{spec.path} holds {total:,} samples: pass --samples {total:,} or fewer")
+    rows = np.arange(total) if not spec.samples else np.random.default_rng([spec.seed, 4]).permutation(total)
+    rows = np.sort(rows[:wanted])
+    shape = tuple(images.shape[1:]) + ((1,) if images.ndim == 3 else ())
+    return Choice(chosen=rows.tolist(), bad=[], shapes=[shape] * wanted, sizes=[int(images[0].nbytes)] * wanted,
+                  formats=["array"] * wanted, labels=np.asarray(labels[rows], dtype=np.int32),
+                  settled={"channels": int(shape[2])})

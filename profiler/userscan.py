@@ -6,6 +6,8 @@ import glob
 import os
 from pathlib import Path
 
+import numpy as np
+
 from profiler.errors import ProfilerError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -21,18 +23,17 @@ def locate(text: str) -> tuple[str, str]:
     if text.endswith(".npy") or ".npy," in text:
         return "npy", ",".join(npy_pair(text))
     path = Path(text).expanduser()
-    if glob.has_magic(text) or path.suffix.lower() in RECORD_SUFFIXES:
-        tfrecord_files(text)
-        return "tfrecord", os.path.abspath(os.path.expanduser(text))
-    if path.is_dir():
+    if path.is_dir():  # before globs: a folder may be named "photos [2020]"
         if not any(Path(root, name).suffix.lower() in IMAGE_SUFFIXES
                    for root, _, names in os.walk(path) for name in names):
-            records = [p for p in path.iterdir() if p.suffix.lower() in RECORD_SUFFIXES]
-            if records:
-                return "tfrecord", str(path.resolve() / "*")
+            if tfrecord_files(str(path), missing_ok=True):
+                return "tfrecord", str(path.resolve())
             raise DataNotFound(f"'{text}' holds no image files ({', '.join(IMAGE_SUFFIXES)}): pass a folder of "
                                "images, a glob of TFRecord files such as 'data/*.tfrecord', or images.npy,labels.npy")
         return "folder", str(path.resolve())
+    if glob.has_magic(text) or path.suffix.lower() in RECORD_SUFFIXES:
+        tfrecord_files(text)
+        return "tfrecord", os.path.abspath(os.path.expanduser(text))
     if not path.exists():
         raise DataNotFound(f"'{text}' does not exist: pass an image folder, a glob of TFRecord files or "
                            "images.npy,labels.npy (or 'images' or 'arrays' for generated data)")
@@ -40,10 +41,18 @@ def locate(text: str) -> tuple[str, str]:
                        "a glob such as 'data/*.tfrecord', or images.npy,labels.npy")
 
 
-def tfrecord_files(pattern: str) -> list[str]:
+def tfrecord_files(pattern: str, missing_ok: bool = False) -> list[str]:
+    """The files a TFRecord glob matches, sorted; for a folder, the files in it named like TFRecords."""
     expanded = os.path.expanduser(pattern)
-    files = sorted(path for path in glob.glob(expanded) if os.path.isfile(path))
-    if not files:
+    if os.path.isdir(expanded):
+        try:
+            files = sorted(str(path) for path in Path(expanded).iterdir()
+                           if path.is_file() and path.suffix.lower() in RECORD_SUFFIXES)
+        except OSError as error:
+            raise DataNotFound(f"cannot read '{pattern}' ({error.strerror}): check that you may read it") from None
+    else:
+        files = sorted(path for path in glob.glob(expanded) if os.path.isfile(path))
+    if not files and not missing_ok:
         raise DataNotFound(f"no file matches '{pattern}': pass a glob of TFRecord files such as 'data/*.tfrecord' "
                            "(quoted, so the shell leaves it to the profiler)")
     return [os.path.abspath(path) for path in files]
@@ -74,7 +83,9 @@ def list_folder(root: Path) -> tuple[list[str], list[int], int]:
                  for name in names if Path(name).suffix.lower() in IMAGE_SUFFIXES]
         return sorted(found)
 
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and images_under(p))
+    # As Keras does, every subfolder is a class once one holds images (an empty one keeps its number).
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    classes = folders if any(images_under(folder) for folder in folders) else []
     if not classes:
         paths = images_under(root)
         return paths, [0] * len(paths), 1
@@ -84,6 +95,32 @@ def list_folder(root: Path) -> tuple[list[str], list[int], int]:
         paths.extend(found)
         labels.extend([label] * len(found))
     return paths, labels, len(classes)
+
+
+# Arrays OpenCV resizes and numpy scales: the dtypes a .npy of images holds in practice.
+ARRAY_DTYPES = ("uint8", "float32", "float64")
+
+
+def check_arrays(images: str, labels: str) -> int:
+    """Rows of a .npy pair that can be served: N x H x W [x 1|3] images, N integer labels >= 0."""
+    def refuse(problem: str) -> DataNotFound:
+        return DataNotFound(f"{problem}: pass images.npy as N x H x W or N x H x W x C ({', '.join(ARRAY_DTYPES)}) "
+                            "and labels.npy as N integers from 0")
+
+    try:
+        pixels = np.load(images, mmap_mode="r")
+        classes = np.load(labels, mmap_mode="r")
+    except ValueError as error:  # pickled objects, or not a .npy file at all
+        raise refuse(f"cannot read the .npy pair ({error})") from None
+    if pixels.ndim not in (3, 4) or (pixels.ndim == 4 and pixels.shape[3] not in (1, 3)):
+        raise refuse(f"'{images}' has shape {pixels.shape}")
+    if str(pixels.dtype) not in ARRAY_DTYPES:
+        raise refuse(f"'{images}' holds {pixels.dtype}")
+    if classes.shape != (pixels.shape[0],) or classes.dtype.kind not in "iu":
+        raise refuse(f"'{labels}' has shape {classes.shape} and dtype {classes.dtype} for {pixels.shape[0]} images")
+    if classes.size and (int(classes.min()) < 0 or int(classes.max()) >= 2**31):
+        raise refuse(f"'{labels}' holds labels from {int(classes.min())} to {int(classes.max())}")
+    return int(pixels.shape[0])
 
 
 def describe_sizes(shapes: list[tuple[int, ...]]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def made(tmp_path_factory):
 
 def _prepare(path: str, cache: Path, samples: int = 0, **fields) -> object:
     kind, located = locate(path)
-    spec = DataSpec(kind=kind, path=located, samples=samples, height=32, width=32, **fields)
+    spec = DataSpec(kind=kind, path=located, samples=samples, **{"height": 32, "width": 32, **fields})
     return prepare_user_data(spec, cache)
 
 
@@ -98,7 +99,7 @@ def test_record_offsets_and_a_file_cut_short(made, tmp_path):
     summary = source.summary()
     # train-01 holds 6 samples, 1 of them bad; the cut file counts once, its records unread.
     assert (source.num_samples, summary.skipped_files) == (5, 2)
-    assert any("ends inside a record" in example for example in summary.skipped_examples)
+    assert any("cannot be read to its end" in example for example in summary.skipped_examples)
 
 
 def test_subsets_are_seeded_and_nested(made, tmp_path):
@@ -185,3 +186,63 @@ def test_bad_data_options_are_one_line_with_exit_2(made, tmp_path, monkeypatch, 
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
     assert not list((tmp_path / "reports").glob("*/results.json")), "nothing measured, nothing saved"
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "expected"),
+    [
+        (np.zeros((4, 8, 8, 3), np.uint8), np.zeros(3, np.int64), "has shape (3,)"),
+        (np.zeros((4, 8, 8, 3), np.uint8), np.full(4, 0.5), "dtype float64"),
+        (np.zeros((4, 8, 8, 3), np.uint8), np.full(4, -1), "labels from -1"),
+        (np.zeros((4, 8, 8, 3), np.uint8), np.zeros((4, 2), np.int64), "has shape (4, 2)"),
+        (np.zeros((4, 8), np.uint8), np.zeros(4, np.int64), "has shape (4, 8)"),
+        (np.zeros((4, 8, 8, 3), np.int64), np.zeros(4, np.int64), "holds int64"),
+        (np.zeros((4, 8, 8, 3), np.uint8), np.array([0, 1, 2, 2**40]), "labels from 0 to 1099511627776"),
+    ],
+)
+def test_arrays_that_cannot_be_served_are_refused_in_one_line(tmp_path, images, labels, expected):
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "labels.npy", labels)
+    with pytest.raises(DataNotFound, match=re.escape(expected)):
+        _prepare(str(tmp_path / "images.npy"), tmp_path / "cache")
+
+
+def test_the_delivered_size_is_part_of_the_index(made, tmp_path):
+    sizes = [_prepare(str(made["images"]), tmp_path, height=height, width=height).spec.sample_shape
+             for height in (8, 0, 8)]
+    assert sizes == [(8, 8, 3), (24, 24, 3), (8, 8, 3)]
+
+
+def test_records_tensorflow_would_refuse_are_bad_samples(tmp_path):
+    jpeg = userfiles.encode(userfiles.photo(20, 20, 3), ".jpg")
+    payloads = [userfiles.example({"image": jpeg, "label": 1}),
+                userfiles.example({"image": jpeg, "label": b"3"}),  # bytes where an int64 is parsed
+                userfiles.example({"image": jpeg}),  # no label at all
+                userfiles.example({"image": jpeg, "label": 2**40}),
+                b"\x0a\x03\x08\x01\x02"]  # not an Example
+    userfiles.write_records(tmp_path / "mixed.tfrecord", payloads)
+    source = _prepare(str(tmp_path / "mixed.tfrecord"), tmp_path / "cache", label_key="label")
+    summary = source.summary()
+    assert (source.num_samples, summary.skipped_files) == (1, 4)
+    assert any("without one integer label under 'label'" in e for e in summary.skipped_examples)
+    assert any("outside 0 to 2**31 - 1" in e for e in summary.skipped_examples)
+    with pytest.raises(ProfilerError, match="holds bytes values, not the integer label"):
+        _prepare(str(tmp_path / "mixed.tfrecord"), tmp_path / "cache", label_key="image")
+
+
+def test_folder_names_with_glob_characters_and_record_folders_with_other_files(made, tmp_path):
+    odd = tmp_path / "photos [2020]"
+    userfiles.image_folder(odd, with_bad=False)
+    assert locate(str(odd)) == ("folder", str(odd.resolve()))
+    shards = tmp_path / "shards"
+    userfiles.record_shards(shards)
+    (shards / "dataset_info.json").write_text("{}")
+    source = _prepare(str(shards), tmp_path / "cache")
+    assert source.summary().found == 13 and source.summary().skipped_files == 3
+
+
+def test_a_dangling_link_is_a_bad_file_not_a_crash(tmp_path):
+    folder = userfiles.image_folder(tmp_path / "folder", with_bad=False)
+    (folder / "cats" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    source = _prepare(str(folder), tmp_path / "cache")
+    assert source.summary().skipped_files == 1 and "gone.jpg" in source.summary().skipped_examples[0]
