@@ -55,3 +55,13 @@ def test_always_ready_pipelines_idle_at_most_one_percent_above_the_fetch_floor(m
     # On a quiet machine the floor takes off all of a preloaded pipeline's wait but a point at most.
     preload = measured["preload"]
     assert preload.idle_fraction <= 0.01, f"preload idles {preload.idle_fraction:.2%} above the floor"
+
+
+@pytest.mark.bench
+def test_known_per_sample_cost_is_measured_within_ten_percent(data_cache):
+    from profiler.ceiling import measure_ceiling
+    from tests.integration.test_ceiling import spin_2ms
+
+    source, _ = prepare_data(SMALL_DATA, data_cache)
+    ceiling = measure_ceiling(source, cores=2, work=spin_2ms)
+    assert ceiling.work_per_sample_s == pytest.approx(0.002, rel=0.10)

@@ -18,9 +18,11 @@ def spin_2ms(index: int) -> None:
         pass
 
 
-def test_known_per_sample_cost_is_measured_within_ten_percent(tiny_images):
+def test_known_per_sample_cost_is_measured(tiny_images):
     ceiling = measure_ceiling(tiny_images, cores=2, work=spin_2ms)
-    assert ceiling.work_per_sample_s == pytest.approx(0.002, rel=0.10)
+    # A deadline never ends early, so 2 ms is a floor; another job's preemptions only add to it
+    # (2.36 ms beside a default run). Within 10% on a quiet machine: tests/benchmarks/test_ratios.py.
+    assert 0.002 <= ceiling.work_per_sample_s < 0.004
     assert ceiling.samples_per_s == pytest.approx(2 / ceiling.work_per_sample_s)
     assert ceiling.measured_samples >= 50
     assert ceiling.read_mb_per_s is None  # a replaced workload reads no files
