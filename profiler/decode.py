@@ -8,12 +8,15 @@ that augment with TensorFlow's ops. ``spec`` is a profiler.data.DataSpec (read b
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 
+@functools.cache
 def _cv2() -> Any:
+    """OpenCV, its log silenced once per process."""
     import cv2
 
     # A file that does not decode is reported by the profiler, once; OpenCV's own log would repeat it.
@@ -68,11 +71,9 @@ def from_array(sample: np.ndarray, spec: Any, index: int | None = None) -> np.nd
 
 def resized(image: np.ndarray, spec: Any) -> np.ndarray:
     if image.shape[:2] != (spec.height, spec.width):
-        channels = image.shape[2] if image.ndim == 3 else 1
-        image = _cv2().resize(image, (spec.width, spec.height), interpolation=_cv2().INTER_AREA)
-        if image.ndim == 2 and channels == 1:
-            image = image[:, :, np.newaxis]
-    if image.ndim == 2:
+        cv2 = _cv2()
+        image = cv2.resize(image, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+    if image.ndim == 2:  # OpenCV drops a single channel's axis
         image = image[:, :, np.newaxis]
     return image
 

@@ -85,16 +85,15 @@ def list_folder(root: Path) -> tuple[list[str], list[int], int]:
 
     # As Keras does, every subfolder is a class once one holds images (an empty one keeps its number).
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    classes = folders if any(images_under(folder) for folder in folders) else []
-    if not classes:
+    found = [images_under(folder) for folder in folders]  # each folder walked once
+    if not any(found):
         paths = images_under(root)
         return paths, [0] * len(paths), 1
     paths, labels = [], []
-    for label, folder in enumerate(classes):
-        found = images_under(folder)
-        paths.extend(found)
-        labels.extend([label] * len(found))
-    return paths, labels, len(classes)
+    for label, images in enumerate(found):
+        paths.extend(images)
+        labels.extend([label] * len(images))
+    return paths, labels, len(folders)
 
 
 # Arrays OpenCV resizes and numpy scales: the dtypes a .npy of images holds in practice.
