@@ -33,6 +33,11 @@ class Fingerprint:
     labels_checksum: str = ""
 
     @property
+    def sample_kind(self) -> str:
+        """What one sample is: "64x64x3 float32"."""
+        return f"{'x'.join(str(n) for n in self.image_shape)} {self.image_dtype}"
+
+    @property
     def short(self) -> str:
         return self.checksum[:8]
 

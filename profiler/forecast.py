@@ -79,7 +79,7 @@ def growth_of(name: str, runs: Sequence[RunResult]) -> ScenarioGrowth:
         for result in run.scenarios:
             if result.name != name:
                 continue
-            grows = grows or result.memory_grows_with_data
+            grows = grows or bool(result.memory_grows_with_data)
             disk = disk or result.disk_grows_with_data
             if result.ok and result.peak_rss_mib is not None and _epoch(result) is not None:
                 measured.append((size, result))

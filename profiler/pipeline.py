@@ -8,8 +8,10 @@ lambda, a nested function or something defined in ``__main__``.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +54,8 @@ def reference_of(function: Callable[..., Any] | str) -> str:
 
 class PipelineFunction(Scenario):
     """Adapts a pipeline function to the scenario interface."""
+
+    memory_grows_with_data = None  # nobody knows until it is measured at two sizes
 
     def __init__(self, reference: str, arguments: dict[str, Any]) -> None:
         self.name = reference
@@ -108,32 +112,57 @@ class PipelineFunction(Scenario):
             return None
 
 
-def accepts_keyword(reference: str, keyword: str) -> bool | None:
-    """Whether the function ``reference`` takes ``keyword`` (or **kwargs), read from its source
-    without importing it (its module may import TensorFlow); None where the source cannot be parsed.
-    PipelineNotImportable where no source of the module is on the path at all."""
-    import ast
-    import sys
-
-    module, _, function = reference.partition(":")
+def module_source(reference: str) -> Path | None:
+    """The source file of the module of ``reference``, found on this process's path without importing
+    it (a worker is started with the same path); None where it is importable but has no ``.py`` file.
+    PipelineNotImportable where no such module is on the path at all."""
+    module = reference.partition(":")[0]
     parts = module.split(".")
     folders = [Path(entry or ".") for entry in sys.path]
     for part in parts[:-1]:
         folders = [folder / part for folder in folders if (folder / part).is_dir()]
     candidates = [f / f"{parts[-1]}.py" for f in folders] + [f / parts[-1] / "__init__.py" for f in folders]
     source = next((path for path in candidates if path.is_file()), None)
+    if source is not None:
+        return source
+    try:
+        found = importlib.util.find_spec(parts[0]) is not None
+    except (ImportError, ValueError):
+        found = False
+    if found:
+        return None  # importable some other way (a compiled module, say): the worker will tell
+    where = Path.cwd()
+    raise PipelineNotImportable(f"cannot import module '{module}' of --pipeline {reference} from {where}: run "
+                                "from the folder that holds it, or add that folder to PYTHONPATH")
+
+
+def _function_node(reference: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    source = module_source(reference)
     if source is None:
-        if importlib.util.find_spec(parts[0]) is not None:
-            return None  # importable some other way (a compiled module, say): the worker will tell
-        raise PipelineNotImportable(f"cannot find module '{module}' of --pipeline {reference} from here: run "
-                                    "from the folder that holds it, or add that folder to PYTHONPATH")
+        return None
     try:
         tree = ast.parse(source.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None
+    function = reference.partition(":")[2]
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
-            arguments = node.args
-            names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
-            return keyword in names[len(arguments.posonlyargs):] or arguments.kwarg is not None
+            return node
     return None
+
+
+def check_importable(reference: str) -> None:
+    """Refuse, before anything is measured, a pipeline whose module a worker could not import."""
+    module_source(reference)
+
+
+def accepts_keyword(reference: str, keyword: str) -> bool | None:
+    """Whether the function ``reference`` takes ``keyword`` (or **kwargs), read from its source
+    without importing it (its module may import TensorFlow); None where the source cannot be parsed.
+    PipelineNotImportable where no source of the module is on the path at all."""
+    node = _function_node(reference)
+    if node is None:
+        return None
+    arguments = node.args
+    names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+    return keyword in names[len(arguments.posonlyargs):] or arguments.kwarg is not None

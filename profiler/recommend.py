@@ -29,21 +29,41 @@ def busy_cut(least_idle: float) -> tuple[float, bool]:
     return (max(cut, MODERATELY_INPUT_BOUND_AT) if keeps_up else cut), keeps_up
 
 
-def recommend(results: Sequence[ScenarioResult], at: str) -> Pick | None:
+def comparable(results: Sequence[ScenarioResult], reference: str | None) -> tuple[str | None, list[ScenarioResult]]:
+    """(what the ranked rows delivered, the rows that delivered something else). ``reference`` is what the
+    dataset delivers; without one, the data most rows delivered (the first listed of equals) is it."""
+    delivered = [r.delivered for r in results if r.ok and r.delivered is not None]
+    if reference is None and delivered:
+        reference = max(delivered, key=lambda d: (delivered.count(d), -delivered.index(d)))
+    apart = [r for r in results if r.ok and r.delivered is not None and r.delivered != reference]
+    return reference, apart
+
+
+def recommend(results: Sequence[ScenarioResult], at: str, reference: str | None = None) -> Pick | None:
     """Pick from one run: busy, then flat in memory (the dataset is assumed bigger than RAM), then fastest.
 
-    ``at`` words the step for the reason, such as "at 20 ms/step".
+    ``at`` words the step for the reason, such as "at 20 ms/step"; only rows that delivered the same
+    kind of sample (``reference``, see ``comparable``) are ranked together.
     """
+    compared_on, apart = comparable(results, reference)
     candidates = [
         r for r in results
         if r.ok and r.idle_fraction is not None and r.samples_per_s and r.data_status != DATA_DIFFERS
+        and not any(r is other for other in apart)
     ]
     if not candidates:
         return None
+    pick = _pick(candidates, at)
+    if not apart:
+        return pick
+    return replace(pick, not_compared=tuple(r.name for r in apart), compared_on=compared_on)
+
+
+def _pick(candidates: list[ScenarioResult], at: str) -> Pick:
     least = min(candidates, key=_idle)
     cut, keeps_up = busy_cut(_idle(least))
     busiest = [r for r in candidates if _idle(r) <= cut]
-    streaming = [r for r in busiest if not r.memory_grows_with_data]
+    streaming = [r for r in busiest if r.memory_grows_with_data is not True]
     ranked, tied = ranked_with_ties(streaming or busiest)
     best = ranked[0]
     if not keeps_up:
@@ -135,10 +155,14 @@ def _streaming_pick(
     busy = "keeps the training step busy"
     if _idle(best) >= MODERATELY_INPUT_BOUND_AT:
         busy = f"keeps the training step nearly as busy as {least.name} ({_idle(least):.1%} idle)"
-    reason = (
-        f"it {busy} with the most headroom among strategies whose memory stays flat as the "
-        f"dataset grows ({_figures(best, at)})"
-    )
+    if all(r.memory_grows_with_data is False for r in ranked):
+        among = "strategies whose memory stays flat as the dataset grows"
+    else:
+        among = "strategies not known to hold the whole dataset in memory"
+    reason = f"it {busy} with the most headroom among {among} ({_figures(best, at)})"
+    if best.memory_grows_with_data is None:
+        reason += ("; its memory was measured at one size only, so whether it grows with the data is not "
+                   "known: 'sweep --pipeline' measures it at several")
     if best.disk_grows_with_data:
         reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
     runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
@@ -158,7 +182,7 @@ def _figures(result: ScenarioResult, at: str) -> str:
 
 
 def _best_streaming(candidates: Sequence[ScenarioResult]) -> ScenarioResult | None:
-    streaming = [r for r in candidates if not r.memory_grows_with_data]
+    streaming = [r for r in candidates if r.memory_grows_with_data is not True]
     if not streaming:
         return None
     return min(streaming, key=lambda r: (_idle(r), -(r.samples_per_s or 0.0)))

@@ -55,7 +55,8 @@ class ScenarioResult:
     error: str | None = None
     summary: str = ""
     description: str = ""
-    memory_grows_with_data: bool = False
+    # None: not known (a user's pipeline, measured at one size, may or may not hold its data whole).
+    memory_grows_with_data: bool | None = False
     disk_grows_with_data: bool = False
     source_hash: str | None = None
     wall_s: float | None = None
@@ -164,6 +165,12 @@ class ScenarioResult:
         return self.cpu_s / epoch if epoch > 0 else None
 
     @property
+    def delivered(self) -> str | None:
+        """What one delivered sample is, from its own batches: "64x64x3 float32"; None where unknown."""
+        fp = self.fingerprint
+        return None if fp is None or not fp.samples else fp.sample_kind
+
+    @property
     def data_status(self) -> str | None:
         """DATA_SAME, DATA_CLOSE (allowed for this scenario), DATA_DIFFERS, or None when not checked."""
         if self.fingerprint_matches is None:
@@ -183,6 +190,9 @@ class Pick:
     reason: str
     runner_up: str | None = None
     tied_with: tuple[str, ...] = ()  # the ones it could not be told apart from, the tie broken by a stated rule
+    # Rows left out of the ranking: they delivered other data than the rows ranked ("64x64x3 float32").
+    not_compared: tuple[str, ...] = ()
+    compared_on: str | None = None  # what the ranked rows delivered
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,7 @@ class Runner:
     def new_task(self, target: Target) -> WorkerTask:
         if self._scratch is None:
             raise RuntimeError("Runner must be used as a context manager")
-        name = target.name.replace(":", "_").replace("/", "_")
-        temp_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._scratch))
+        temp_dir = Path(tempfile.mkdtemp(prefix=f"{target.file_name[:80]}-", dir=self._scratch))
         return WorkerTask(
             target=target,
             source=self.source,
@@ -131,7 +130,7 @@ class Runner:
             shutil.rmtree(session.task.temp_dir, ignore_errors=True)
         result = scenario_result(target.name, scenario, runs, status, error)
         if log_path is not None:
-            result = self._with_kept_log(result, log_path, trace)
+            result = self._with_kept_log(result, log_path, trace, target.file_name)
             shutil.rmtree(log_path.parent, ignore_errors=True)
         return result
 
@@ -195,7 +194,8 @@ class Runner:
             "or use fewer --samples"
         )
 
-    def _with_kept_log(self, result: ScenarioResult, log_path: Path, traceback: str | None) -> ScenarioResult:
+    def _with_kept_log(self, result: ScenarioResult, log_path: Path, traceback: str | None,
+                       file_name: str) -> ScenarioResult:
         """Keep a failed worker's output beside the results, and quote its last line if it crashed."""
         text = log_path.read_text(errors="replace") if log_path.exists() else ""
         error = result.error
@@ -206,7 +206,7 @@ class Runner:
         if self.log_dir is not None:
             try:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
-                path = self.log_dir / f"{result.name.replace(':', '_')}.log"
+                path = self.log_dir / f"{file_name}.log"
                 path.write_text(text + ("\n" + traceback if traceback else ""))
                 kept = str(path)
             except OSError:

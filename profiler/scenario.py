@@ -51,8 +51,9 @@ class Scenario:
     summary: str = ""
     description: str = ""
     requires_tensorflow: bool = True
-    # True where peak memory holds the whole dataset, so it grows with the number of samples.
-    memory_grows_with_data: bool = False
+    # True where peak memory holds the whole dataset, so it grows with the number of samples; None
+    # where nobody knows (a user's pipeline).
+    memory_grows_with_data: bool | None = False
     # True where the decoded dataset is written to disk, which then needs room for all of it.
     disk_grows_with_data: bool = False
     # The tf.data options the scenario sets itself; the rest stay at TensorFlow's defaults.

@@ -8,6 +8,7 @@ once, by ``profiler.storage``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +28,8 @@ class Target:
     kind: TargetKind
     reference: str  # a registered name or "package.module:ATTRIBUTE"
     arguments: dict[str, Any] = field(default_factory=dict)  # a pipeline's keyword arguments
+    # The row's name where the reference alone is not unique: one function with two argument sets.
+    label: str = ""
 
     @classmethod
     def scenario(cls, reference: str) -> Target:
@@ -38,7 +41,17 @@ class Target:
 
     @property
     def name(self) -> str:
-        return self.reference
+        return self.label or self.reference
+
+    def labelled(self) -> Target:
+        """This pipeline named by its arguments too, such as "shop.data:make(workers=4)"."""
+        shown = ", ".join(f"{key}={value!r}" for key, value in self.arguments.items())
+        return Target(self.kind, self.reference, dict(self.arguments), f"{self.reference}({shown})")
+
+    @property
+    def file_name(self) -> str:
+        """The name made safe for a file name: letters, digits, '.', '-' and '_' only."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_") or "target"
 
     @property
     def is_pipeline(self) -> bool:

@@ -21,7 +21,7 @@ from profiler.data import default_cache_root
 from profiler.errors import ProfilerError
 from profiler.measure_run import RunPlan
 from profiler.metadata import usable_cpus
-from profiler.pipeline import reference_of
+from profiler.pipeline import check_importable, reference_of
 from profiler.registry import ALL, EVERYTHING, parse_selection, resolve
 from profiler.settings import CONSUMERS, MeasureSettings, ServiceSettings, Target
 
@@ -169,16 +169,31 @@ def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
     if service_options and not any(target.name == "data_service" for target in targets):
         raise ProfilerError(f"{service_options[0]} is for the data_service scenario, which is not selected: "
                             "add data_service to --scenario, or leave the option out")
-    names = [target.name for target in targets]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ProfilerError(f"'{repeated[0]}' is listed twice: name each scenario and pipeline once")
-    return tuple(targets)
+    named = named_apart(targets)
+    for target in args.pipelines:
+        check_importable(target.reference)  # before a folder is made or data prepared
+    return named
+
+
+def named_apart(targets: list[Target]) -> tuple[Target, ...]:
+    """The targets, a function given with several argument sets named by its arguments; a scenario, or a
+    function with the same arguments, listed twice is refused."""
+    references = [target.reference for target in targets]
+    keys = [(target.reference, repr(sorted(target.arguments.items()))) for target in targets]
+    for target, key in zip(targets, keys, strict=True):
+        if keys.count(key) > 1:
+            same = " with the same --pipeline-arg values" if target.is_pipeline else ""
+            fix = "give each its own --pipeline-arg values" if target.is_pipeline else "name each scenario once"
+            raise ProfilerError(f"'{target.reference}' is listed twice{same}: {fix}")
+    return tuple(target.labelled() if target.is_pipeline and references.count(target.reference) > 1 else target
+                 for target in targets)
 
 
 def run_plan(args: argparse.Namespace, samples: int | None) -> RunPlan:
     """The run's typed plan."""
     targets = select_targets(args)
-    plan = RunPlan(settings=settings_from(args), targets=targets, spec=spec_from(args, samples),
+    # A user's pipeline reads its own data: only built-in scenarios need the dataset (and its ceiling).
+    spec = spec_from(args, samples) if any(not target.is_pipeline for target in targets) else None
+    plan = RunPlan(settings=settings_from(args), targets=targets, spec=spec,
                    cache_root=args.data_dir or default_cache_root(), on_bad_file=args.on_bad_file)
     return plan

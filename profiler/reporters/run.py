@@ -13,10 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from profiler.reporters.common import (
-    Note,
     TerminalReporter,
-    ceiling_note,
-    data_notes,
     machine_section,
     markdown_answer,
     markdown_notes,
@@ -29,9 +26,9 @@ from profiler.reporters.common import (
     settings_rows,
     write_report_files,
 )
+from profiler.reporters.run_notes import notes, options_text
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import (
-    DATA_CLOSE,
     DATA_DIFFERS,
     INPUT_BOUND,
     MODERATELY_INPUT_BOUND,
@@ -40,10 +37,6 @@ from profiler.results import (
     RunResult,
     ScenarioResult,
 )
-from profiler.settings import CONSUMER_KERAS
-
-# As pyperf does: warn when the standard deviation passes 10% of the mean.
-NOISY_SPREAD = 0.10
 
 _VERDICT_STYLE = {INPUT_BOUND: "red", MODERATELY_INPUT_BOUND: "yellow"}
 # The table's short form of each verdict; the JSON keeps the full words.
@@ -75,12 +68,36 @@ TABLE_CAPTION = (
 NO_RECOMMENDATION = "No recommendation: no scenario completed with usable figures."
 
 
+def data_description(run: RunResult) -> str:
+    """The data the rows delivered: the dataset's, or, with pipelines alone, what their own batches held."""
+    if run.data is not None:
+        return run.data.description
+    delivered = [r for r in run.scenarios if r.ok and r.delivered is not None and r.fingerprint is not None]
+    kinds = {r.delivered for r in delivered}
+    if len(kinds) == 1:
+        fp = delivered[0].fingerprint
+        assert fp is not None
+        counts = {r.fingerprint.samples for r in delivered if r.fingerprint is not None}
+        count = f"{fp.samples:,}" if len(counts) == 1 else f"{min(counts):,} to {max(counts):,}"
+        return f"{count} samples of {fp.sample_kind} an epoch, as delivered"
+    if kinds:
+        return "data as each pipeline delivered it (see the Data column)"
+    return "data as each pipeline delivers it"
+
+
+def _batch_text(run: RunResult) -> str:
+    if run.data is not None:
+        return f", batch {run.settings.batch_size}"
+    sizes = {-(-r.fingerprint.samples // r.fingerprint.batches) for r in run.scenarios
+             if r.ok and r.fingerprint is not None and r.fingerprint.batches}
+    return f", batch {sizes.pop()}" if len(sizes) == 1 else ""
+
+
 def table_title(run: RunResult) -> str:
-    description = run.data.description if run.data else ""
+    description = data_description(run)
     reads = ", cold reads" if run.settings.cold else ""
     shuffled = f", shuffle buffer {run.settings.shuffle_buffer:,}" if run.settings.shuffle_buffer else ""
-    return (f"Input pipelines feeding a {run.settings.step_name()}: {description}, batch {run.settings.batch_size}"
-            f"{shuffled}{reads}")
+    return f"Input pipelines feeding a {run.settings.step_name()}: {description}{_batch_text(run)}{shuffled}{reads}"
 
 
 def markdown_headers(columns: tuple[tuple[str, bool], ...]) -> list[str]:
@@ -127,114 +144,9 @@ def _data_cell(result: ScenarioResult) -> str:
     if result.fingerprint is None:
         return "-"
     status = result.data_status
-    return result.fingerprint.short if status is None else {DATA_DIFFERS: "DIFFERS"}.get(status, status)
-
-
-def notes(run: RunResult) -> list[Note]:
-    """What the reader must know beside the table: failures, wrong data, noise, interruption."""
-    found = [note for result in run.scenarios for note in _result_notes(result)]
-    found += _precision_notes(run)
-    consumer = consumer_line(run)
-    if consumer:
-        found.append(Note(consumer, "info"))
-    found += data_notes(run.data, run.settings)
-    found += ceiling_note(run.ceiling)
-    options_line = tf_data_options_line(run)
-    if options_line:
-        found.append(Note(options_line, "info"))
-    if run.interrupted:
-        found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
-    return found
-
-
-def _result_notes(result: ScenarioResult) -> list[Note]:
-    if not result.ok:
-        where = f" (log: {result.log_path})" if result.log_path else ""
-        return [Note(f"{result.name}: {result.status}: {result.error}{where}", "error")]
-    if result.data_status == DATA_CLOSE:
-        return [Note(
-            f"{result.name}: same samples, shapes and labels as the dataset; some pixels are one "
-            "level (1/255) apart, because its decoder or resize rounds differently from OpenCV's at this size",
-            "info",
-        )]
-    if result.data_status == DATA_DIFFERS:
-        return [Note(
-            f"{result.name}: delivered different data from the dataset ({_fingerprint_text(result)}): "
-            "its figures do not compare",
-            "error",
-        )]
-    return []
-
-
-def _precision_notes(run: RunResult) -> list[Note]:
-    measured = [r for r in run.scenarios if r.ok]
-    found = []
-    noisy = [f"{r.name} sd {r.rate_spread:.0%}" for r in measured
-             if r.rate_half_width is None and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD]
-    if noisy:  # results of format 1 carry no interval
-        found.append(Note(f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
-                          f"{', '.join(noisy)}. Treat those rates as approximate.", "warning"))
-    settings = run.settings
-    capped = [f"{r.name} ±{r.rate_half_width:.0%}" for r in measured if r.rate_capped and r.rate_half_width]
-    if capped:
-        found.append(Note(
-            f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap {settings.time_cap_s:g} s "
-            f"before their rate's interval narrowed to ±{settings.precision:.0%}; more --time-cap, or a quieter "
-            "machine, narrows it.", "warning"))
-    idle_capped = [f"{r.name} ±{r.idle_half_width * 100:.1f}" for r in measured
-                   if r.idle_capped and r.idle_half_width is not None]
-    if idle_capped:
-        found.append(Note(
-            f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --idle-time-cap "
-            f"{settings.idle_time_cap_s:g} s "
-            f"before their idle interval narrowed to ±{settings.idle_precision * 100:g} points.", "info"))
-    floors = [r.fetch_floor_ms for r in measured if r.fetch_floor_ms is not None]
-    if floors:
-        raw = [r.idle_fraction_raw for r in measured if r.idle_fraction_raw is not None]
-        found.append(Note(
-            f"Fetch floor: waiting for an always-ready batch behind the same step took {_span(floors, '{:.2f}')} ms "
-            f"here, every pipeline pays it; idle is counted above it (before: {_span(raw, '{:.1%}')}).", "info"))
-    return found
-
-
-def _span(values: list[float], pattern: str) -> str:
-    low, high = pattern.format(min(values)), pattern.format(max(values))
-    return low if low == high else f"{low} to {high}"
-
-
-def consumer_line(run: RunResult) -> str | None:
-    """With a real training step, what each step cost and where it ran, and how busy the GPU was."""
-    if run.settings.consumer != CONSUMER_KERAS:
-        return None
-    measured = [r for r in run.scenarios if r.ok and r.step_p50_ms is not None]
-    if not measured:
-        return None
-    parts = []
-    for result in measured:
-        text = f"{result.name} {result.step_p50_ms:.1f} ms on {result.step_device or '?'}"
-        if result.gpu_utilization_percent is not None:
-            text += f", GPU busy {result.gpu_utilization_percent:.0f}%"
-        parts.append(text)
-    has_gpu = any(r.gpu_utilization_percent is not None for r in measured)
-    gpu = "" if has_gpu else " No GPU utilization: no GPU or NVML here."
-    return ("Consumer: a small Keras model trained on every batch of the idle epochs; median step: "
-            + "; ".join(parts) + "." + gpu)
-
-
-def options_text(options: Mapping[str, object]) -> str:
-    return ", ".join(f"{key}={'on' if value else 'off'}" for key, value in options.items() if key != "explicit")
-
-
-def tf_data_options_line(run: RunResult) -> str | None:
-    """Which tf.data options were in effect, since TensorFlow sets some on its own."""
-    groups: dict[str, list[str]] = {}
-    for result in run.scenarios:
-        if result.ok and result.tf_data_options:
-            groups.setdefault(options_text(result.tf_data_options), []).append(result.name)
-    if not groups:
-        return None
-    return "tf.data options in effect: " + "; ".join(f"{', '.join(n)}: {o}" for o, n in groups.items()) + "."
-
+    if status is None:  # a user's pipeline: what it delivered, which nothing checks
+        return result.delivered or "none"
+    return {DATA_DIFFERS: "DIFFERS"}.get(status, status)
 
 def pick_text(pick: Pick | None) -> tuple[str, str] | None:
     """(name, rest of the closing sentence), or None when nothing can be recommended."""
@@ -243,16 +155,10 @@ def pick_text(pick: Pick | None) -> tuple[str, str] | None:
     rest = f": {pick.reason}."
     if pick.runner_up:
         rest += f" Runner-up: {pick.runner_up}."
+    if pick.not_compared:
+        rest += (f" Ranked among the rows that delivered {pick.compared_on}; {', '.join(pick.not_compared)} "
+                 "delivered other data and is not ranked.")
     return pick.name, rest
-
-
-def _fingerprint_text(result: ScenarioResult) -> str:
-    fp = result.fingerprint
-    if fp is None:
-        return "nothing"
-    shape = "x".join(str(n) for n in fp.image_shape)
-    return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
-
 
 class RunTerminalReporter(TerminalReporter):
     """The comparison table, the notes under it and the closing recommendation, via rich."""
@@ -294,7 +200,7 @@ class RunMarkdownReporter:
     def render(self, run: RunResult, plots: Mapping[str, str] | None = None) -> None:
         run = escaped(run, markdown_text)
         write = self.stream.write
-        data = run.data.description if run.data else "this data"
+        data = data_description(run)
         write("# Input pipeline report\n\n")
         write(
             f"**The question:** which way of feeding training data keeps a {run.settings.step_name()} "

@@ -156,28 +156,36 @@ def raises():
 
 @pytest.mark.tensorflow
 def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
+    """One function with two argument sets gives two rows named by their arguments; the title says what
+    the pipelines delivered, since no built-in dataset was measured."""
     (workdir / "user_pipelines.py").write_text(USER_PIPELINES)
-    pipelines = ["user_pipelines:make", "no_such_module:make", "user_pipelines:returns_int", "user_pipelines:raises"]
+    pipelines = ["user_pipelines:make", "user_pipelines:make", "user_pipelines:returns_int", "user_pipelines:raises"]
     argv = ["run", "--output", str(workdir / "out"), "--pipeline", pipelines[0], "--pipeline-arg", "batches=4",
-            "--pipeline-arg", "delay_s=0.001"]
-    for pipeline in pipelines[1:]:
+            "--pipeline-arg", "delay_s=0.001", "--pipeline", pipelines[1], "--pipeline-arg", "batches=6"]
+    for pipeline in pipelines[2:]:
         argv += ["--pipeline", pipeline]
     completed = subprocess.run(
         profiler_command(*argv, *SMALL), cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
     )
     assert completed.returncode == 1, completed.stderr
     data = _results(workdir)
+    first, second = "user_pipelines:make(batches=4, delay_s=0.001)", "user_pipelines:make(batches=6)"
     assert data["targets"] == [
-        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 4, "delay_s": 0.001}},
-        *({"kind": "pipeline", "reference": name, "arguments": {}} for name in pipelines[1:]),
+        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 4, "delay_s": 0.001},
+         "label": first},
+        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 6}, "label": second},
+        *({"kind": "pipeline", "reference": name, "arguments": {}, "label": ""} for name in pipelines[2:]),
     ]
+    assert data["data"] is None and data["ceiling"] is None  # no built-in scenario: no dataset to prepare
     by_name = {s["name"]: s for s in data["scenarios"]}
-    assert list(by_name) == pipelines  # no built-in scenario unless --scenario asks for one
-    good = by_name["user_pipelines:make"]
+    assert list(by_name) == [first, second, *pipelines[2:]]  # no built-in scenario unless --scenario asks
+    good = by_name[first]
     assert good["status"] == "ok" and good["samples_per_epoch"] == 16 and good["batches_per_epoch"] == 4
+    assert by_name[second]["status"] == "ok" and by_name[second]["samples_per_epoch"] == 24
     assert good["fingerprint_matches"] is None  # its own data: nothing to compare with
-    assert data["recommendation"]["name"] == "user_pipelines:make"
-    assert by_name["no_such_module:make"]["error"] == "ModuleNotFoundError: No module named 'no_such_module'"
+    assert data["recommendation"]["name"] in (first, second)
+    assert "16 to 24 samples of 8x8x3 float32 an epoch, as delivered, batch 4" in completed.stdout
+    assert "JPEG images" not in completed.stdout  # nothing of the synthetic images no pipeline read
     assert by_name["user_pipelines:returns_int"]["error"] == (
         "TypeError: user_pipelines:returns_int returned int: return a tf.data.Dataset, or a pair "
         "(generator function, output_signature)"

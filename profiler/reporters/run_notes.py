@@ -1,0 +1,139 @@
+"""What a run's table needs beside it: failures, data left unranked, noise, the consumer and options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from profiler.reporters.common import Note, ceiling_note, data_notes
+from profiler.results import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult
+from profiler.settings import CONSUMER_KERAS
+
+# As pyperf does: warn when the standard deviation passes 10% of the mean.
+NOISY_SPREAD = 0.10
+
+
+def notes(run: RunResult) -> list[Note]:
+    """What the reader must know beside the table: failures, wrong data, noise, interruption."""
+    found = [note for result in run.scenarios for note in _result_notes(result)]
+    found += _not_compared_notes(run)
+    found += _precision_notes(run)
+    consumer = consumer_line(run)
+    if consumer:
+        found.append(Note(consumer, "info"))
+    found += data_notes(run.data, run.settings)
+    found += ceiling_note(run.ceiling)
+    options_line = tf_data_options_line(run)
+    if options_line:
+        found.append(Note(options_line, "info"))
+    if run.interrupted:
+        found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
+    return found
+
+
+def _result_notes(result: ScenarioResult) -> list[Note]:
+    if not result.ok:
+        where = f" (log: {result.log_path})" if result.log_path else ""
+        return [Note(f"{result.name}: {result.status}: {result.error}{where}", "error")]
+    if result.data_status == DATA_CLOSE:
+        return [Note(
+            f"{result.name}: same samples, shapes and labels as the dataset; some pixels are one "
+            "level (1/255) apart, because its decoder or resize rounds differently from OpenCV's at this size",
+            "info",
+        )]
+    if result.data_status == DATA_DIFFERS:
+        return [Note(
+            f"{result.name}: delivered different data from the dataset ({_fingerprint_text(result)}): "
+            "its figures do not compare",
+            "error",
+        )]
+    return []
+
+
+def _not_compared_notes(run: RunResult) -> list[Note]:
+    pick = run.recommendation
+    if pick is None or not pick.not_compared:
+        return []
+    apart = [r for r in run.scenarios if r.name in pick.not_compared]
+    what = "; ".join(f"{r.name} delivered {_fingerprint_text(r)}" for r in apart)
+    return [Note(
+        f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not compare; "
+        "measure them on the same data (for the built-ins, --data or --image-size) to rank them together.",
+        "warning")]
+
+
+def _precision_notes(run: RunResult) -> list[Note]:
+    measured = [r for r in run.scenarios if r.ok]
+    found = []
+    noisy = [f"{r.name} sd {r.rate_spread:.0%}" for r in measured
+             if r.rate_half_width is None and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD]
+    if noisy:  # results of format 1 carry no interval
+        found.append(Note(f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
+                          f"{', '.join(noisy)}. Treat those rates as approximate.", "warning"))
+    settings = run.settings
+    capped = [f"{r.name} ±{r.rate_half_width:.0%}" for r in measured if r.rate_capped and r.rate_half_width]
+    if capped:
+        found.append(Note(
+            f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap {settings.time_cap_s:g} s "
+            f"before their rate's interval narrowed to ±{settings.precision:.0%}; more --time-cap, or a quieter "
+            "machine, narrows it.", "warning"))
+    idle_capped = [f"{r.name} ±{r.idle_half_width * 100:.1f}" for r in measured
+                   if r.idle_capped and r.idle_half_width is not None]
+    if idle_capped:
+        found.append(Note(
+            f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --idle-time-cap "
+            f"{settings.idle_time_cap_s:g} s "
+            f"before their idle interval narrowed to ±{settings.idle_precision * 100:g} points.", "info"))
+    floors = [r.fetch_floor_ms for r in measured if r.fetch_floor_ms is not None]
+    if floors:
+        raw = [r.idle_fraction_raw for r in measured if r.idle_fraction_raw is not None]
+        found.append(Note(
+            f"Fetch floor: waiting for an always-ready batch behind the same step took {_span(floors, '{:.2f}')} ms "
+            f"here, every pipeline pays it; idle is counted above it (before: {_span(raw, '{:.1%}')}).", "info"))
+    return found
+
+
+def _span(values: list[float], pattern: str) -> str:
+    low, high = pattern.format(min(values)), pattern.format(max(values))
+    return low if low == high else f"{low} to {high}"
+
+
+def consumer_line(run: RunResult) -> str | None:
+    """With a real training step, what each step cost and where it ran, and how busy the GPU was."""
+    if run.settings.consumer != CONSUMER_KERAS:
+        return None
+    measured = [r for r in run.scenarios if r.ok and r.step_p50_ms is not None]
+    if not measured:
+        return None
+    parts = []
+    for result in measured:
+        text = f"{result.name} {result.step_p50_ms:.1f} ms on {result.step_device or '?'}"
+        if result.gpu_utilization_percent is not None:
+            text += f", GPU busy {result.gpu_utilization_percent:.0f}%"
+        parts.append(text)
+    has_gpu = any(r.gpu_utilization_percent is not None for r in measured)
+    gpu = "" if has_gpu else " No GPU utilization: no GPU or NVML here."
+    return ("Consumer: a small Keras model trained on every batch of the idle epochs; median step: "
+            + "; ".join(parts) + "." + gpu)
+
+
+def options_text(options: Mapping[str, object]) -> str:
+    return ", ".join(f"{key}={'on' if value else 'off'}" for key, value in options.items() if key != "explicit")
+
+
+def tf_data_options_line(run: RunResult) -> str | None:
+    """Which tf.data options were in effect, since TensorFlow sets some on its own."""
+    groups: dict[str, list[str]] = {}
+    for result in run.scenarios:
+        if result.ok and result.tf_data_options:
+            groups.setdefault(options_text(result.tf_data_options), []).append(result.name)
+    if not groups:
+        return None
+    return "tf.data options in effect: " + "; ".join(f"{', '.join(n)}: {o}" for o, n in groups.items()) + "."
+
+
+def _fingerprint_text(result: ScenarioResult) -> str:
+    fp = result.fingerprint
+    if fp is None:
+        return "nothing"
+    shape = "x".join(str(n) for n in fp.image_shape)
+    return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
