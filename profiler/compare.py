@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from profiler.errors import ProfilerError
 from profiler.results import STATUS_OK, RunResult, ScenarioResult
 from profiler.stats import CONFIDENCE, mann_whitney_p, median, ratio_interval
+from profiler.units import plain
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Threshold:
         return cls(name, float(value) / 100.0 if percent else float(value), bool(percent))
 
     def describe(self) -> str:
-        return f"{self.limit:.0%}" if self.relative else f"{self.limit:g}"
+        return f"{self.limit:.0%}" if self.relative else plain(self.limit)
 
 
 def parse_thresholds(text: str) -> tuple[Threshold, ...]:

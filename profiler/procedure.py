@@ -25,6 +25,7 @@ from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.session import WorkerSession
 from profiler.settings import CONSUMER_KERAS, MeasureSettings
 from profiler.stats import idle_with_interval, median, median_interval, relative_half_width, warmup_cut
+from profiler.units import plain
 from profiler.worker import ClosingReport
 
 PHASE_WARMUP = "warm-up epoch"
@@ -169,7 +170,7 @@ def measure(
 def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurements) -> None:
     """Paced steps between two floor blocks, until the idle fraction is precise or the time cap."""
     assert measured.warmup is not None
-    step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{settings.step_ms:g} ms/step"
+    step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{plain(settings.step_ms)} ms/step"
     session.phase(f"fetch floor behind {step}")
     measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
     least = settings.idle_epochs * measured.warmup.batches

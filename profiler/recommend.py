@@ -15,6 +15,7 @@ from typing import Any
 from profiler.fits import LONG_REACH
 from profiler.forecast import Prediction
 from profiler.results import DATA_DIFFERS, MODERATELY_INPUT_BOUND_AT, Pick, ScenarioResult
+from profiler.units import plain, significant
 
 # Idle fractions within this of the least idle one count as equally busy. Fetching a ready batch
 # from an eager iterator alone costs about 1 ms a step on a small machine, and that floor moves by
@@ -229,7 +230,7 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
     if unknown:
         reason += f"; {_unknown_text(unknown)}"
     if best.long_reach:
-        reason += f"; the target is over {LONG_REACH:g} times the largest size measured, so these are estimates"
+        reason += f"; the target is over {plain(LONG_REACH)} times the largest size measured, so these are estimates"
     others_tied = tuple(p.name for p in tied if p.name != best.name)
     if others_tied:
         reason += (f". It is tied with {', '.join(others_tied)}: their predicted epochs' ranges overlap, and the "
@@ -277,7 +278,7 @@ def seconds(value: float | None) -> str:
     """Three significant figures: epochs of a sample dataset last from milliseconds to minutes."""
     if value is None:
         return "-"
-    return f"{value:,.0f} s" if value >= 100 else f"{value:.3g} s"
+    return f"{significant(value)} s"
 
 
 def _unknown_text(unknown: Sequence[Prediction]) -> str:

@@ -23,6 +23,7 @@ from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
 from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT
 from profiler.settings import CONSUMER_SLEEP
+from profiler.units import plain
 from profiler.worker import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
@@ -186,7 +187,7 @@ class WorkerSession:
                 last = self.phases[-1][0] if self.phases else "starting"
                 raise WorkerFailure(
                     STATUS_TIMEOUT,
-                    f"no result within --timeout {self.timeout_s:g} s (last phase: {last}); "
+                    f"no result within --timeout {plain(self.timeout_s)} s (last phase: {last}); "
                     "raise --timeout or use smaller data",
                 )
 

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from profiler.units import plain
+
 CONSUMER_SLEEP = "sleep"  # a simulated device step of step_ms
 CONSUMER_KERAS = "keras"  # a real Keras training step on every batch
 CONSUMERS = (CONSUMER_SLEEP, CONSUMER_KERAS)
@@ -100,8 +102,12 @@ class MeasureSettings:
 
     def step_name(self) -> str:
         """The consumer of the idle epochs in words: "20 ms training step" or "real Keras training step"."""
-        return "real Keras training step" if self.consumer == CONSUMER_KERAS else f"{self.step_ms:g} ms training step"
+        if self.consumer == CONSUMER_KERAS:
+            return "real Keras training step"
+        return f"{plain(self.step_ms)} ms training step"
 
     def idle_condition(self) -> str:
         """Under what idle was measured: "at 20 ms/step" or "behind a Keras training step"."""
-        return "behind a Keras training step" if self.consumer == CONSUMER_KERAS else f"at {self.step_ms:g} ms/step"
+        if self.consumer == CONSUMER_KERAS:
+            return "behind a Keras training step"
+        return f"at {plain(self.step_ms)} ms/step"

@@ -22,6 +22,7 @@ from profiler.ceiling import Ceiling
 from profiler.metadata import Metadata
 from profiler.results import DataRecord
 from profiler.settings import MeasureSettings, Target
+from profiler.units import plain, significant
 
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
 FILE_WIDTH = 120
@@ -63,14 +64,56 @@ class _OutputThatMayGo:
 
 
 def terminal_console(stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> Console:
-    """A rich console on ``stream``; a file or a pipe gets FILE_WIDTH columns unless ``width`` says."""
+    """A rich console on ``stream``, as wide as the terminal; a file or a pipe (a CI log) gets FILE_WIDTH
+    columns unless ``width`` or the COLUMNS variable says otherwise."""
     stream = _OutputThatMayGo(stream or sys.stdout)  # type: ignore[assignment]
     # No markup: a name such as "x[/b]" from a results file is text, not a style tag.
     console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False,
                       markup=False)
-    if width is None and not console.is_terminal:
+    if width is None and not console.is_terminal and not _columns_variable():
         console.width = FILE_WIDTH
     return console
+
+
+def _columns_variable() -> int | None:
+    text = os.environ.get("COLUMNS", "")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def fitted_tables(console: Console, title: str, caption: str | None, columns: Sequence[tuple[str, bool]],
+                  rows: Sequence[Sequence[str | Text]]) -> list[Table | Text]:
+    """The table, or, where it is wider than the console, several that each repeat the first column (the
+    names) and hold as many of the others, in order, as fit, then the caption across the width. Figures
+    never wrap, so none is broken in two; only a long name wraps, within a third of the width."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index in range(1, len(columns)):
+        trial = _table(None, None, columns, rows, [0, *current, index], console.width)
+        # Measured unbounded: a table's measure is otherwise clamped to the console's width.
+        if current and console.measure(trial, options=console.options.update_width(1 << 16)).maximum > console.width:
+            groups.append(current)
+            current = []
+        current.append(index)
+    groups.append(current)
+    if len(groups) == 1:
+        return [_table(title, caption, columns, rows, [0, *current], console.width)]
+    tables: list[Table | Text] = [_table(title if number == 0 else None, None, columns, rows, [0, *group],
+                                         console.width) for number, group in enumerate(groups)]
+    return tables + ([Text(caption, style="dim italic")] if caption else [])
+
+
+def _table(title: str | None, caption: str | None, columns: Sequence[tuple[str, bool]],
+           rows: Sequence[Sequence[str | Text]], indexes: list[int], width: int) -> Table:
+    table = results_table(title, caption)
+    for index in indexes:
+        header, right = columns[index]
+        if index == 0:
+            table.add_column(header, overflow="fold", max_width=max(20, width // 3))
+        else:
+            table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    for cells in rows:
+        table.add_row(*(cells[index] for index in indexes))
+    return table
 
 
 class TerminalReporter:
@@ -87,7 +130,7 @@ class TerminalReporter:
             self.console.print(Text.assemble((head, "bold green"), rest))
 
 
-def results_table(title: str, caption: str | None = None) -> Table:
+def results_table(title: str | None, caption: str | None = None) -> Table:
     """The compact table style every terminal report uses."""
     return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
                  title_justify="left", caption_justify="left")
@@ -101,12 +144,12 @@ def rate(value: float | None) -> str:
     """Three significant figures are plenty for a rate that varies by 10% between epochs."""
     if value is None:
         return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return significant(value)
 
 
 def figure(value: float) -> str:
     """A figure of any size: whole numbers from 100 up, three significant figures below."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return significant(value)
 
 
 @dataclass(frozen=True)
@@ -190,7 +233,7 @@ def settings_rows(settings: MeasureSettings, targets: Sequence[Target]) -> list[
         "step_ms": settings.step_ms, "consumer": settings.consumer, "workers": settings.workers,
         "timeout_s": settings.timeout_s,
     }
-    rows = [[key, f"{value:g}" if isinstance(value, float) else str(value)] for key, value in values.items()]
+    rows = [[key, plain(value) if isinstance(value, float) else str(value)] for key, value in values.items()]
     rows.append(["scenarios", ", ".join(target.name for target in targets)])
     return rows
 

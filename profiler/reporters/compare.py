@@ -10,6 +10,7 @@ from profiler.compare import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Compar
 from profiler.reporters.common import TerminalReporter, markdown_table, results_table
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import STATUS_OK
+from profiler.units import significant
 
 _HEADERS = ["Scenario", "Metric", "Base", "New", "Change", "Check"]
 
@@ -35,7 +36,7 @@ def _check_text(change: MetricChange) -> str:
         else:
             parts.append(f"95%: {evidence.low * 100:+.1f} to {evidence.high * 100:+.1f} points")
         if evidence.p_value is not None:
-            parts.append(f"p={evidence.p_value:.2g}")
+            parts.append(f"p={significant(evidence.p_value, 2)}" if evidence.p_value >= 0.001 else "p<0.001")
     return f"{verdict} ({'; '.join(parts)})"
 
 

@@ -10,6 +10,7 @@ from profiler.forecast import ScenarioGrowth
 from profiler.reporters.safe import escaped, terminal_text
 from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
 from profiler.sweep import SweepResult
+from profiler.units import plain
 
 # caption -> file name; the order is the order in the report.
 PLOT_FILES = {
@@ -39,7 +40,7 @@ def _ticker() -> Any:
 def _minor_tick(value: float, _position: int) -> str:
     # Label 2, 3 and 5 of each decade; labelling all eight crowds the axis.
     mantissa = f"{value:.1e}"[:3]
-    return f"{value:g}" if mantissa in ("2.0", "3.0", "5.0") else ""
+    return plain(value) if mantissa in ("2.0", "3.0", "5.0") else ""
 
 
 def _save(figure: Any, path: Path) -> None:
@@ -156,7 +157,7 @@ def _waits(axes: Any, results: list[ScenarioResult], run: RunResult) -> bool:
     axes.set_yscale("log")
     # Plain numbers ("0.4", "6") rather than "4 x 10^-1" on the ticks.
     ticker = _ticker()
-    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _position: f"{value:g}"))
+    axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _position: plain(value)))
     axes.yaxis.set_minor_formatter(ticker.FuncFormatter(_minor_tick))
     axes.set_ylabel("wait per step, ms (log scale)")
     _slant_names(axes)

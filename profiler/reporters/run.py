@@ -14,6 +14,7 @@ from rich.text import Text
 
 from profiler.reporters.common import (
     TerminalReporter,
+    fitted_tables,
     machine_section,
     markdown_answer,
     markdown_notes,
@@ -22,7 +23,6 @@ from profiler.reporters.common import (
     number,
     print_notes,
     rate,
-    results_table,
     settings_rows,
     write_report_files,
 )
@@ -165,7 +165,8 @@ class RunTerminalReporter(TerminalReporter):
 
     def render(self, run: RunResult) -> None:
         run = escaped(run, terminal_text)
-        self.console.print(self.table(run))
+        for table in self.tables(run):
+            self.console.print(table)
         print_notes(self.console, notes(run))
         closing = pick_text(run.recommendation)
         if closing is None:
@@ -173,18 +174,15 @@ class RunTerminalReporter(TerminalReporter):
         else:
             self.print_pick(f"Pick {closing[0]}", closing[1], "")
 
-    def table(self, run: RunResult) -> Table:
-        table = results_table(table_title(run), TABLE_CAPTION)
-        for header, right in COLUMNS:
-            # overflow="fold": wrap a figure rather than cut it short with an ellipsis.
-            table.add_column(header, justify="right" if right else "left", overflow="fold")
-        table.columns[0].no_wrap = True
+    def tables(self, run: RunResult) -> list[Table | Text]:
+        """The comparison, split into tables that fit the console where it is narrow."""
+        rows = []
         for result in run.scenarios:
             cells: list[str | Text] = list(row_cells(result))
             cells[1] = Text(cells[1], style=_verdict_style(result))
             cells[-1] = Text(cells[-1], style="bold red" if result.data_status == DATA_DIFFERS else "green")
-            table.add_row(*cells)
-        return table
+            rows.append(cells)
+        return fitted_tables(self.console, table_title(run), TABLE_CAPTION, COLUMNS, rows)
 
 
 def _verdict_style(result: ScenarioResult) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.results import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult
 from profiler.settings import CONSUMER_KERAS
+from profiler.units import plain
 
 # As pyperf does: warn when the standard deviation passes 10% of the mean.
 NOISY_SPREAD = 0.10
@@ -73,7 +74,8 @@ def _precision_notes(run: RunResult) -> list[Note]:
     capped = [f"{r.name} ±{r.rate_half_width:.0%}" for r in measured if r.rate_capped and r.rate_half_width]
     if capped:
         found.append(Note(
-            f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap {settings.time_cap_s:g} s "
+            f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap "
+            f"{plain(settings.time_cap_s)} s "
             f"before their rate's interval narrowed to ±{settings.precision:.0%}; more --time-cap, or a quieter "
             "machine, narrows it.", "warning"))
     idle_capped = [f"{r.name} ±{r.idle_half_width * 100:.1f}" for r in measured
@@ -81,8 +83,8 @@ def _precision_notes(run: RunResult) -> list[Note]:
     if idle_capped:
         found.append(Note(
             f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --idle-time-cap "
-            f"{settings.idle_time_cap_s:g} s "
-            f"before their idle interval narrowed to ±{settings.idle_precision * 100:g} points.", "info"))
+            f"{plain(settings.idle_time_cap_s)} s "
+            f"before their idle interval narrowed to ±{plain(settings.idle_precision * 100)} points.", "info"))
     floors = [r.fetch_floor_ms for r in measured if r.fetch_floor_ms is not None]
     if floors:
         raw = [r.idle_fraction_raw for r in measured if r.idle_fraction_raw is not None]

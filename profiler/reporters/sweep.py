@@ -5,7 +5,7 @@ Like the run's, the terminal and markdown renderings share their cells and notes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -19,6 +19,7 @@ from profiler.reporters.common import (
     TerminalReporter,
     ceiling_note,
     figure,
+    fitted_tables,
     machine_section,
     markdown_answer,
     markdown_notes,
@@ -26,7 +27,6 @@ from profiler.reporters.common import (
     markdown_table,
     number,
     print_notes,
-    results_table,
     settings_rows,
     write_report_files,
 )
@@ -35,6 +35,7 @@ from profiler.reporters.run import markdown_headers, row_cells
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import STATUS_SKIPPED
 from profiler.sweep import SweepResult
+from profiler.units import significant
 
 GROWTH_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Scenario", False),
@@ -65,7 +66,7 @@ def fit_text(fit: Fit | None, scale: float, error_scale: float) -> str:
     error = f"±{fit.max_error * error_scale:,.0f}"
     if fit.model == CONSTANT:
         return f"flat {error}"
-    return f"{fit.slope * scale:,.3g} {error}"
+    return f"{significant(fit.slope * scale)} {error}"
 
 
 def fit_description(fit: Fit, unit: str, slope_unit: str, slope_scale: float = 1.0) -> str:
@@ -74,8 +75,9 @@ def fit_description(fit: Fit, unit: str, slope_unit: str, slope_scale: float = 1
     if fit.model == CONSTANT:
         return f"constant {figure(fit.intercept)} {unit} (±{figure(fit.max_error)}{left_out})"
     return (
-        f"linear {figure(fit.intercept)} {unit} + {fit.slope * slope_scale:,.3g} {slope_unit} "
-        f"(±{figure(fit.max_error)}; slope {fit.slope_low * slope_scale:,.3g} to {fit.slope_high * slope_scale:,.3g}"
+        f"linear {figure(fit.intercept)} {unit} + {significant(fit.slope * slope_scale)} {slope_unit} "
+        f"(±{figure(fit.max_error)}; slope {significant(fit.slope_low * slope_scale)} to "
+        f"{significant(fit.slope_high * slope_scale)}"
         f"{left_out})"
     )
 
@@ -93,21 +95,21 @@ def growth_cells(growth: ScenarioGrowth, prediction: Prediction | None) -> list[
         if prediction.problem is not None:
             fits = "unknown"
         cells += [
-            _with_interval(prediction.peak_mib, prediction.peak_mib_interval, "{:,.0f}"),
+            _with_interval(prediction.peak_mib, prediction.peak_mib_interval, "{:,.0f}".format),
             fits,
-            _with_interval(prediction.epoch_s, prediction.epoch_s_interval, "{:.3g}"),
+            _with_interval(prediction.epoch_s, prediction.epoch_s_interval, significant),
             number(prediction.idle_fraction, "{:.1%}"),
         ]
     return cells
 
 
-def _with_interval(value: float | None, interval: tuple[float, float] | None, pattern: str) -> str:
+def _with_interval(value: float | None, interval: tuple[float, float] | None, shown: Callable[[float], str]) -> str:
     """'34.2 (29.1-40.5)': a prediction and the range its fit allows."""
     if value is None:
         return "-"
     if interval is None:
-        return pattern.format(value)
-    return f"{pattern.format(value)} ({pattern.format(interval[0])}-{pattern.format(interval[1])})"
+        return shown(value)
+    return f"{shown(value)} ({shown(interval[0])}-{shown(interval[1])})"
 
 
 def sweep_title(sweep: SweepResult) -> str:
@@ -168,34 +170,27 @@ class SweepTerminalReporter(TerminalReporter):
 
     def render(self, sweep: SweepResult) -> None:
         sweep = escaped(sweep, terminal_text)
-        self.console.print(self.table(sweep))
-        if sweep.target_samples is not None:
-            self.console.print(self.target_table(sweep))
+        for table in self.tables(sweep):
+            self.console.print(table)
         print_notes(self.console, sweep_notes(sweep))
         name, rest = advice_text(sweep)
         head = None if name is None else f"Pick {name} for {sweep.target_samples:,} samples"
         self.print_pick(head, rest, "bold yellow")
 
-    def table(self, sweep: SweepResult) -> Table:
-        table = results_table(sweep_title(sweep), GROWTH_CAPTION)
-        for header, right in GROWTH_COLUMNS:
-            table.add_column(header, justify="right" if right else "left", overflow="fold")
-        for index in (0, 1, 3):  # the name and the per-size figures stay on one line; the rest may wrap
-            table.columns[index].no_wrap = True
-        for cells in _rows(sweep):
-            table.add_row(*cells[: len(GROWTH_COLUMNS)])
-        return table
-
-    def target_table(self, sweep: SweepResult) -> Table:
-        table = results_table(f"At {sweep.target_samples:,} samples, in a {sweep.memory_budget_mib:,.0f} MiB budget")
-        table.add_column("Scenario", no_wrap=True)
-        for header, right in TARGET_COLUMNS:
-            table.add_column(header, justify="right" if right else "left", no_wrap=True)
+    def tables(self, sweep: SweepResult) -> list[Table | Text]:
+        """Growth over the measured sizes, then the target's predictions, each split to fit the console."""
+        rows = _rows(sweep)
+        tables = fitted_tables(self.console, sweep_title(sweep), GROWTH_CAPTION, GROWTH_COLUMNS,
+                               [cells[: len(GROWTH_COLUMNS)] for cells in rows])
+        if sweep.target_samples is None:
+            return tables
         fits_column = len(GROWTH_COLUMNS) + 1
-        for cells in _rows(sweep):
+        target_rows: list[list[str | Text]] = []
+        for cells in rows:
             fits = Text(cells[fits_column], style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""))
-            table.add_row(cells[0], cells[fits_column - 1], fits, *cells[fits_column + 1:])
-        return table
+            target_rows.append([cells[0], cells[fits_column - 1], fits, *cells[fits_column + 1:]])
+        title = f"At {sweep.target_samples:,} samples, in a {sweep.memory_budget_mib:,.0f} MiB budget"
+        return tables + fitted_tables(self.console, title, None, (("Scenario", False), *TARGET_COLUMNS), target_rows)
 
 
 class SweepMarkdownReporter:

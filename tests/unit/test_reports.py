@@ -40,6 +40,39 @@ def test_terminal_table_matches_golden():
     _check_golden("table_golden.txt", stream.getvalue())
 
 
+@pytest.mark.parametrize("width", [80, 200])
+def test_terminal_table_at_80_and_200_columns_matches_golden(width):
+    stream = io.StringIO()
+    RunTerminalReporter(stream, width=width, color=False).render(load_run(DATA / "run_base.json"))
+    text = stream.getvalue()
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+    _check_golden(f"table_golden_{width}.txt", text)
+
+
+@pytest.mark.parametrize("width", range(40, 201, 8))
+def test_no_cell_is_ever_broken_whatever_the_width(width):
+    from profiler.reporters.run import row_cells
+
+    run = load_run(DATA / "run_base.json")
+    stream = io.StringIO()
+    RunTerminalReporter(stream, width=width, color=False).render(run)
+    lines = stream.getvalue().splitlines()
+    for result in run.scenarios:
+        for cell in row_cells(result)[1:]:
+            assert any(cell in line for line in lines), f"'{cell}' is broken at {width} columns"
+
+
+def test_a_pipe_takes_its_width_from_columns(monkeypatch):
+    from profiler.reporters.common import FILE_WIDTH, terminal_console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert terminal_console(io.StringIO()).width == FILE_WIDTH
+    monkeypatch.setenv("COLUMNS", "80")
+    assert terminal_console(io.StringIO()).width == 80
+    monkeypatch.setenv("COLUMNS", "200")
+    assert terminal_console(io.StringIO()).width == 200
+
+
 def test_report_command_writes_valid_plots_referenced_by_the_report(tmp_path, capsys):
     assert main(["report", str(DATA / "run_base.json"), "-o", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text()
