@@ -57,6 +57,7 @@ def described(name: str, scenario: Scenario, status: str, error: str | None) -> 
         disk_grows_with_data=scenario.disk_grows_with_data,
         pixels_may_differ=scenario.pixels_may_differ,
         source_hash=source_hash(scenario),
+        snippet=scenario.snippet,
     )
 
 
@@ -74,7 +75,8 @@ def scenario_result(
         described(name, scenario, status, error),
         wall_s=sum(walls) if walls else None,
         rss_interval_ms=first.trace.rss_interval_ms,
-        memory_timeline=thin_timeline(first.trace, first.started),
+        memory_timeline=thin_timeline(first.trace, first.started, since=first.baseline and first.baseline[2]),
+        build_started_s=None if first.baseline is None else round(first.baseline[2] - first.started, 3),
         processes=len(runs),
     )
     values.update(memory_metrics([run.seen for run in runs]))
@@ -224,9 +226,11 @@ def idle_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     )
 
 
-def thin_timeline(trace: MemoryTrace, started: float) -> tuple[tuple[float, float], ...]:
-    """At most TIMELINE_POINTS (seconds since start, MiB) points; each kept point is its bucket's peak."""
-    samples = trace.rss
+def thin_timeline(trace: MemoryTrace, started: float, since: float | None = None) -> tuple[tuple[float, float], ...]:
+    """At most TIMELINE_POINTS (seconds since start, MiB) points from ``since`` (the baseline, where the
+    pipeline's build begins: the import before it is the same for every target); each kept point is its
+    bucket's peak."""
+    samples = [s for s in trace.rss if since is None or s[0] >= since]
     if len(samples) <= TIMELINE_POINTS:
         chosen = list(samples)
     else:

@@ -58,6 +58,9 @@ class ScenarioResult:
     # None: not known (a user's pipeline, measured at one size, may or may not hold its data whole).
     memory_grows_with_data: bool | None = False
     disk_grows_with_data: bool = False
+    # What a scenario that writes the decoded dataset wrote to its scratch folder, measured before removal.
+    disk_written_mib: float | None = None
+    snippet: str = ""  # the code that builds this strategy on a user's files
     source_hash: str | None = None
     wall_s: float | None = None
     # Memory above the baseline (RSS right after importing TensorFlow), whole process tree.
@@ -115,6 +118,8 @@ class ScenarioResult:
     pixels_may_differ: bool = False
     tf_data_options: dict[str, Any] = field(default_factory=dict)
     memory_timeline: tuple[tuple[float, float], ...] = ()  # (seconds since worker start, MiB RSS)
+    # Seconds from the worker's start to its baseline, where the build begins and the timeline starts.
+    build_started_s: float | None = None
     log_path: str | None = None
 
     @property

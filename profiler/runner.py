@@ -34,6 +34,18 @@ def available_memory_mib() -> float:
     return psutil.virtual_memory().available / MIB
 
 
+def files_mib(folder: Path, leave_out: Path) -> float:
+    """MiB of the files under ``folder`` (what a scenario wrote to its scratch folder), its log left out."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink() and path != leave_out:
+                total += path.stat().st_size
+        except OSError:
+            continue  # removed while walking: it is no longer on the disk
+    return total / MIB
+
+
 class Runner:
     """Owns the scratch folder of a run; use as a context manager so it is always removed."""
 
@@ -109,6 +121,7 @@ class Runner:
             return skipped_result(target.name, scenario, refusal)
         runs: list[WorkerRun] = []
         status, error, trace, log_path = STATUS_OK, None, None, None
+        written_mib = None
         for number in range(self.settings.processes):
             session = self._session(target, number)
             after = (target, forecast, number + 1) if number + 1 < self.settings.processes else (
@@ -127,8 +140,12 @@ class Runner:
             if status != STATUS_OK:
                 log_path = session.task.log_path
                 break
+            if number == 0 and scenario.disk_grows_with_data:
+                written_mib = files_mib(session.task.temp_dir, leave_out=session.task.log_path)
             shutil.rmtree(session.task.temp_dir, ignore_errors=True)
         result = scenario_result(target.name, scenario, runs, status, error)
+        if written_mib is not None:
+            result = replace(result, disk_written_mib=written_mib)
         if log_path is not None:
             result = self._with_kept_log(result, log_path, trace, target.file_name)
             shutil.rmtree(log_path.parent, ignore_errors=True)

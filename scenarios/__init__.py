@@ -24,6 +24,7 @@ from scenarios import (
     tfrecord,
     threaded_generator,
 )
+from scenarios._snippets import SNIPPETS
 
 SCENARIOS = (
     preload.SCENARIO,
@@ -41,3 +42,6 @@ SCENARIOS = (
     pydataset_processes.SCENARIO,
     data_service.SCENARIO,
 )
+
+for _scenario in SCENARIOS:
+    _scenario.snippet = SNIPPETS[_scenario.name]

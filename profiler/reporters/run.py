@@ -5,6 +5,7 @@ Both are built from the same cells, notes and closing line, so they never disagr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
@@ -12,6 +13,7 @@ from typing import IO
 from rich.table import Table
 from rich.text import Text
 
+from profiler.reporters.advice import picked, snippet_script
 from profiler.reporters.common import (
     TerminalReporter,
     fitted_tables,
@@ -173,6 +175,11 @@ class RunTerminalReporter(TerminalReporter):
             self.print_pick(None, NO_RECOMMENDATION, "bold red")
         else:
             self.print_pick(f"Pick {closing[0]}", closing[1], "")
+            result = picked(run)
+            if result is not None and result.snippet:
+                self.console.print(Text("Code: the pick on your own files (the whole script is in the report):",
+                                        style="bold"))
+                self.console.print(Text(result.snippet.rstrip(), style="cyan"), soft_wrap=True)
 
     def tables(self, run: RunResult) -> list[Table | Text]:
         """The comparison, split into tables that fit the console where it is narrow."""
@@ -196,6 +203,7 @@ class RunMarkdownReporter:
         self.stream = stream
 
     def render(self, run: RunResult, plots: Mapping[str, str] | None = None) -> None:
+        script = snippet_script(run)  # code goes in a fence as it is, not escaped as text
         run = escaped(run, markdown_text)
         write = self.stream.write
         data = data_description(run)
@@ -213,6 +221,10 @@ class RunMarkdownReporter:
         write(f"\n{TABLE_CAPTION}\n\n")
         found = notes(run)
         write(markdown_notes(found) + ("\n" if found else ""))
+        if script is not None:
+            fence = "`" * max(3, 1 + max((len(run_) for run_ in re.findall("`+", script)), default=0))
+            write(f"## The code\n\nThe pick, built on a folder of images with one subfolder per class (as "
+                  f"`image_dataset_from_directory` reads them):\n\n{fence}python\n{script}{fence}\n\n")
         write(markdown_plots(plots))
         write("## The scenarios\n\n")
         for result in run.scenarios:

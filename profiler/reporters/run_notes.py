@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.results import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult
 from profiler.settings import CONSUMER_KERAS
@@ -23,6 +24,10 @@ def notes(run: RunResult) -> list[Note]:
         found.append(Note(consumer, "info"))
     found += data_notes(run.data, run.settings)
     found += ceiling_note(run.ceiling)
+    found += _above_ceiling_notes(run)
+    disk = disk_note(run)
+    if disk is not None:
+        found.append(disk)
     options_line = tf_data_options_line(run)
     if options_line:
         found.append(Note(options_line, "info"))
@@ -60,6 +65,23 @@ def _not_compared_notes(run: RunResult) -> list[Note]:
         f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not compare; "
         "measure them on the same data (for the built-ins, --data or --image-size) to rank them together.",
         "warning")]
+
+
+def _above_ceiling_notes(run: RunResult) -> list[Note]:
+    """What "of ceiling" above 100% means, for the rows where it appears."""
+    above = [r for r in run.scenarios if r.ok and r.ceiling_fraction is not None and r.ceiling_fraction > 1.0]
+    if not above:
+        return []
+    keep = [r.name for r in above if r.memory_grows_with_data or r.disk_grows_with_data]
+    other = [r.name for r in above if r.name not in keep]
+    parts = []
+    if keep:
+        parts.append(f"{', '.join(keep)} keep the decoded samples (in memory or on disk) after the first epoch, so "
+                     "they skip the reading and decoding the ceiling is made of")
+    if other:
+        parts.append(f"{', '.join(other)} decode every epoch, with a decoder faster here than the OpenCV one the "
+                     "ceiling times, so the ceiling understates what this machine can decode")
+    return [Note("Of ceiling above 100%: " + "; ".join(parts) + ".", "info")]
 
 
 def _precision_notes(run: RunResult) -> list[Note]:

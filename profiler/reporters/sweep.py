@@ -240,7 +240,7 @@ class SweepMarkdownReporter:
 
 
 def write_sweep_report(sweep: SweepResult, folder: Path) -> Path:
-    from profiler.reporters.plots import write_sweep_plots  # matplotlib loads only when a report is made
+    from profiler.reporters.sweep_plots import write_sweep_plots  # matplotlib loads only when a report is made
 
     return write_report_files(
         folder,

@@ -88,6 +88,16 @@ def test_preload_holds_the_dataset_in_memory(image_results, tiny_images):
     assert image_results["preload"].peak_rss_mib >= dataset_mib
 
 
+def test_disk_caches_report_what_they_wrote(image_results, tiny_images):
+    """The decoded dataset is 70 samples of 24x32x3 float32: a cache file or snapshot holds at least that
+    (plus its framing), and the strategies that write nothing report nothing."""
+    decoded_mib = 70 * tiny_images.spec.sample_bytes / (1 << 20)
+    for name in ("cache_file", "snapshot"):
+        written = image_results[name].disk_written_mib
+        assert written is not None and decoded_mib * 0.9 <= written <= decoded_mib * 1.5, (name, written, decoded_mib)
+    assert image_results["generator"].disk_written_mib is None
+
+
 def test_multiprocessing_memory_includes_its_pool(image_results):
     # Each spawned pool process imports numpy and OpenCV: tens of MiB that only a tree sampler sees.
     result = image_results["multiprocessing"]

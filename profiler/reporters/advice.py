@@ -1,0 +1,79 @@
+"""Advice to act on beside the pick: the disk its cache needs, and the code that builds it on a
+user's own files."""
+
+from __future__ import annotations
+
+import math
+
+from profiler.reporters.common import Note
+from profiler.results import RunResult, ScenarioResult
+
+SNIPPET_HEADER = '''import pathlib
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+HEIGHT, WIDTH, BATCH = {height}, {width}, {batch}
+DATA = pathlib.Path("{folder}")  # one subfolder of images per class
+classes = sorted(p.name for p in DATA.iterdir() if p.is_dir())
+paths = [str(f) for c in classes for f in sorted((DATA / c).iterdir()) if f.is_file()]
+labels = np.array([classes.index(pathlib.Path(f).parent.name) for f in paths], np.int32)
+
+
+def load(path):
+    """One image: decoded by OpenCV, resized by area, scaled to [0, 1]."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1]  # OpenCV reads BGR
+    image = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    return (image / 255.0).astype(np.float32)
+
+
+'''
+SNIPPET_FOOTER = '''
+
+if __name__ == "__main__":
+    dataset = make_dataset()
+    # model.fit(dataset, epochs=...)
+'''
+PLACEHOLDER_FOLDER = "path/to/your/images"
+
+
+def picked(run: RunResult) -> ScenarioResult | None:
+    pick = run.recommendation
+    if pick is None or pick.name is None:
+        return None
+    return next((r for r in run.scenarios if r.name == pick.name), None)
+
+
+def snippet_script(run: RunResult) -> str | None:
+    """A whole script that builds the picked strategy on a folder of images, one subfolder per class."""
+    result = picked(run)
+    if result is None or not result.snippet:
+        return None
+    spec = run.data.spec if run.data is not None else None
+    folder = spec.path if spec is not None and spec.kind == "folder" else PLACEHOLDER_FOLDER
+    header = SNIPPET_HEADER.format(height=spec.height if spec else 64, width=spec.width if spec else 64,
+                                   batch=run.settings.batch_size, folder=folder)
+    return header + result.snippet + SNIPPET_FOOTER
+
+
+def disk_note(run: RunResult) -> Note | None:
+    """How much disk the pick's decoded cache takes, measured in this run, at its size and per million."""
+    result = picked(run)
+    if result is None or not result.disk_grows_with_data or not run.samples:
+        return None
+    samples = run.samples
+    if result.disk_written_mib is not None and result.disk_written_mib > 0:
+        per_sample_mib = result.disk_written_mib / samples
+        measured = f"wrote {result.disk_written_mib:,.1f} MiB for the {samples:,} samples of this run"
+    elif run.expected_fingerprint is not None:
+        fp = run.expected_fingerprint
+        per_sample_mib = (math.prod(fp.image_shape) * 4 + 4) / 2**20  # float32 pixels and an int32 label
+        measured = f"writes about {per_sample_mib * samples:,.1f} MiB of decoded samples for this run's {samples:,}"
+    else:
+        return None
+    kind = run.expected_fingerprint.sample_kind if run.expected_fingerprint is not None else "samples of this size"
+    return Note(
+        f"Disk: {result.name} {measured}, about {per_sample_mib * 2**20 / 1024:,.1f} KiB a sample ({kind}): "
+        f"{per_sample_mib * 1e6 / 1024:,.1f} GiB per million samples at this image size, on the disk that holds "
+        "its cache file.", "warning")

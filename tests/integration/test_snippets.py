@@ -1,0 +1,66 @@
+"""The code printed for a pick runs as printed: each built-in's script, on a folder of images with a
+subfolder per class, delivers the samples that load() decodes, every one once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from profiler.reporters.advice import SNIPPET_HEADER
+from scenarios._snippets import SNIPPETS
+
+# Needs a tf.data service cluster to connect to: measured by the data_service scenario instead.
+NOT_RUN_HERE = {"data_service"}
+
+CHECK = '''
+
+if __name__ == "__main__":
+    dataset = make_dataset()
+    if isinstance(dataset, tf.data.Dataset):
+        batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
+    else:  # a keras.utils.PyDataset: Model.fit indexes it
+        batches = [dataset[i] for i in range(len(dataset))]
+    images = np.concatenate([b[0] for b in batches])
+    found = np.concatenate([b[1] for b in batches])
+    expected = np.stack([load(p) for p in paths])
+    # Each delivered image against each decoded one: the closest must be a different one for each.
+    distance = np.abs(images.reshape(len(images), 1, -1) - expected.reshape(1, len(expected), -1)).max(axis=2)
+    closest = distance.argmin(axis=1)
+    difference = float(distance.min(axis=1).max()) if len(set(closest.tolist())) == len(expected) else 1.0
+    print(json.dumps({"first": list(batches[0][0].shape), "dtype": str(images.dtype), "samples": len(images),
+                      "labels": sorted(found.tolist()), "expected": sorted(labels.tolist()),
+                      "difference": difference}))
+'''
+
+
+@pytest.fixture(scope="module")
+def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import cv2
+
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(3)
+    for label, name in enumerate(("cats", "dogs")):
+        (root / name).mkdir()
+        for number in range(5 + label):
+            cv2.imwrite(str(root / name / f"{number}.png"), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    return root
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("name", sorted(set(SNIPPETS) - NOT_RUN_HERE))
+def test_the_snippet_runs_and_delivers_the_folder(name, class_folder, tmp_path):
+    script = tmp_path / "pipeline.py"
+    script.write_text("import json\n" + SNIPPET_HEADER.format(height=16, width=16, batch=4, folder=class_folder)
+                      + SNIPPETS[name] + CHECK)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["first"] == [4, 16, 16, 3] and report["dtype"] == "float32"
+    assert report["samples"] == 11 and report["labels"] == report["expected"] == [0] * 5 + [1] * 6
+    # The same pixels as load() (TensorFlow's decoders may round one level apart at a 2x area resize).
+    assert report["difference"] <= 1.01 / 255

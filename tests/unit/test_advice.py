@@ -1,0 +1,77 @@
+"""Advice beside the pick: the disk a disk cache needs, what "of ceiling" above 100% means, the code."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+from profiler.data import DataSpec
+from profiler.fingerprint import Fingerprint
+from profiler.measure_run import with_results
+from profiler.metadata import Metadata
+from profiler.reporters.advice import PLACEHOLDER_FOLDER, snippet_script
+from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter
+from profiler.results import DataRecord, RunResult, ScenarioResult
+from profiler.settings import MeasureSettings, Target
+
+EXPECTED = Fingerprint(4000, 125, (64, 64, 3), "float32", "int32", "00112233445566ff", "aa")
+
+
+def _run(rows, spec=None):
+    run = RunResult(
+        metadata=Metadata(python="3.11"), settings=MeasureSettings(step_ms=20.0, batch_size=32),
+        targets=tuple(Target.scenario(r.name) for r in rows), data=DataRecord(spec or DataSpec(samples=4000)),
+        expected_fingerprint=EXPECTED, created="2026-11-26T12:00:00+00:00",
+    )
+    return with_results(run, rows)
+
+
+def row(name, idle, rate, **extra):
+    return ScenarioResult(name=name, status="ok", idle_fraction=idle, samples_per_s=rate, peak_rss_mib=30.0,
+                          fingerprint=EXPECTED, fingerprint_matches=True, **extra)
+
+
+def _text(run):
+    terminal, markdown = io.StringIO(), io.StringIO()
+    RunTerminalReporter(terminal, width=200, color=False).render(run)
+    RunMarkdownReporter(markdown).render(run)
+    return " ".join(terminal.getvalue().split()), markdown.getvalue()
+
+
+def test_a_disk_cache_pick_says_how_much_disk_at_this_size_and_per_million():
+    # 4,000 samples wrote 200 MiB: 51.2 KiB a sample, 48.8 GiB per million.
+    cache_file = row("cache_file", 0.0, 30000.0, disk_grows_with_data=True, disk_written_mib=200.0,
+                     ceiling_fraction=2.5, snippet="def make_dataset():\n    return 1\n")
+    run = _run([row("generator", 0.3, 3000.0, ceiling_fraction=0.3), cache_file])
+    assert run.recommendation.name == "cache_file"
+    terminal, markdown = _text(run)
+    for text in (terminal, markdown):
+        assert "Disk: cache_file wrote 200.0 MiB for the 4,000 samples of this run, about 51.2 KiB a sample " \
+               "(64x64x3 float32): 48.8 GiB per million samples at this image size" in text
+        assert "Of ceiling above 100%: cache_file keep the decoded samples" in text
+
+
+def test_no_disk_note_when_the_pick_writes_nothing():
+    run = _run([row("generator_prefetch", 0.0, 3000.0)])
+    assert "Disk:" not in _text(run)[0]
+
+
+def test_a_decoder_faster_than_the_ceilings_is_named_as_the_reason():
+    run = _run([row("parallel_map", 0.0, 6000.0, ceiling_fraction=1.23)])
+    assert "parallel_map decode every epoch, with a decoder faster here than the OpenCV one" in _text(run)[0]
+
+
+def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(tmp_path):
+    snippet = "def make_dataset():\n    return tf.data.Dataset.range(3)\n"
+    run = _run([row("parallel_map", 0.0, 6000.0, snippet=snippet)])
+    terminal, markdown = _text(run)
+    assert "Code: the pick on your own files" in terminal and "return tf.data.Dataset.range(3)" in terminal
+    script = snippet_script(run)
+    assert f'DATA = pathlib.Path("{PLACEHOLDER_FOLDER}")' in script and "HEIGHT, WIDTH, BATCH = 64, 64, 32" in script
+    assert f"```python\n{script}```" in markdown
+    compile(script, "pipeline.py", "exec")  # it is Python as printed
+    folder = tmp_path / "photos"
+    on_folder = replace(run, data=DataRecord(DataSpec(kind="folder", path=str(folder), samples=10, height=96,
+                                                      width=128)))
+    assert f'DATA = pathlib.Path("{folder}")' in snippet_script(on_folder)
+    assert "HEIGHT, WIDTH, BATCH = 96, 128, 32" in snippet_script(on_folder)
