@@ -5,8 +5,9 @@ makes (a fresh worker process, a warm-up epoch left out, several flat-out epochs
 the process tree above the baseline, idle time at a step time the test chooses), and hands the
 epochs to pytest-benchmark, whose own timer times each one, so its tables, ``--benchmark-autosave``,
 ``--benchmark-save`` and ``--benchmark-compare-fail`` work as usual. Memory, idle and first-batch
-figures go into the benchmark's ``extra_info``. The fixture returns the ScenarioResult, so a test
-can also assert budgets directly::
+figures go into the benchmark's ``extra_info`` and into a table at the end of the session, beside
+pytest-benchmark's. The fixture returns the ScenarioResult, so a test can also assert budgets
+directly (a failed assertion shows the result's short summary)::
 
     def test_my_pipeline(pipeline_benchmark):
         result = pipeline_benchmark(make_dataset, step_ms=20)
@@ -29,6 +30,7 @@ from profiler.pipeline import reference_of
 from profiler.procedure import FlatOut, WindowMeasure
 from profiler.results import STATUS_INTERRUPTED, ScenarioResult
 from profiler.settings import MeasureSettings, Target
+from profiler.units import plain, significant
 
 # Figures copied into pytest-benchmark's extra_info, so they are saved with its results.
 EXTRA_INFO = (
@@ -52,10 +54,17 @@ EXTRA_INFO = (
 SMALL_DATA = DataSpec(kind="images", samples=320, height=32, width=32, source_size=64)
 
 
+# Every pipeline measured in the session: (test id, step ms, result), for the summary table.
+MEASURED = pytest.StashKey[list]()
+
+
 class PipelineBenchmark:
     """Callable fixture object; see the module docstring."""
 
-    def __init__(self, benchmark: Any, cache_root: Path, log_dir: Path) -> None:
+    def __init__(self, benchmark: Any, cache_root: Path, log_dir: Path, measured: list | None = None,
+                 test_id: str = "") -> None:
+        self._measured = measured if measured is not None else []
+        self._test_id = test_id
         self._benchmark = benchmark
         self._cache_root = cache_root
         self._log_dir = log_dir
@@ -117,6 +126,7 @@ class PipelineBenchmark:
             {key: getattr(result, key) for key in EXTRA_INFO if getattr(result, key) is not None}
         )
         self._benchmark.extra_info["step_ms"] = plan.settings.step_ms
+        self._measured.append((self._test_id, plan.settings.step_ms, result))
         return result
 
     def _time_epochs(self, measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
@@ -147,9 +157,45 @@ def _traceback(result: ScenarioResult) -> str:
 
 
 @pytest.fixture
-def pipeline_benchmark(benchmark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> PipelineBenchmark:
+def pipeline_benchmark(benchmark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
+                       request: pytest.FixtureRequest) -> PipelineBenchmark:
     """Measure an input pipeline in a fresh process and record it as a pytest-benchmark result."""
-    return PipelineBenchmark(benchmark, _data_cache(tmp_path_factory), tmp_path / "pipeline-logs")
+    measured = request.config.stash.setdefault(MEASURED, [])
+    return PipelineBenchmark(benchmark, _data_cache(tmp_path_factory), tmp_path / "pipeline-logs", measured,
+                             request.node.nodeid)
+
+
+SUMMARY_HEADERS = ("test", "samples/s", "idle", "at step", "wait p95 ms", "peak MiB RSS", "first batch s")
+
+
+def summary_rows(measured: list[tuple[str, float, ScenarioResult]]) -> list[tuple[str, ...]]:
+    """One row of figures per measured pipeline, as the session's closing table shows them."""
+    rows = []
+    for test_id, step_ms, result in measured:
+        idle = "-" if result.idle_fraction is None else f"{result.idle_fraction:.1%}"
+        rows.append((
+            test_id,
+            "-" if result.samples_per_s is None else significant(result.samples_per_s),
+            idle,
+            f"{plain(step_ms)} ms",
+            "-" if result.wait_p95_ms is None else f"{result.wait_p95_ms:.2f}",
+            "-" if result.peak_rss_mib is None else f"{result.peak_rss_mib:+,.0f}",
+            "-" if result.first_batch_s is None else f"{result.first_batch_s:.2f}",
+        ))
+    return rows
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """After pytest-benchmark's timing table: what its columns cannot hold, one line per pipeline."""
+    measured = config.stash.get(MEASURED, [])
+    if not measured:
+        return
+    rows = [SUMMARY_HEADERS, *summary_rows(measured)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEADERS))]
+    terminalreporter.section("pipeline_benchmark: idle, memory and first batch", sep="-")
+    for row in rows:
+        terminalreporter.write_line("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                                              for i, cell in enumerate(row)))
 
 
 def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

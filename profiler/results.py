@@ -48,7 +48,7 @@ def verdict_for(idle_fraction: float | None) -> str | None:
     return NOT_INPUT_BOUND
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ScenarioResult:
     name: str
     status: str
@@ -125,6 +125,18 @@ class ScenarioResult:
     @property
     def ok(self) -> bool:
         return self.status == STATUS_OK
+
+    def __repr__(self) -> str:
+        """A short summary (a failed assertion on a result prints this, not sixty fields)."""
+        if not self.ok:
+            return f"ScenarioResult({self.name!r}, {self.status}: {self.error or 'no error given'})"
+        parts = [
+            None if self.samples_per_s is None else f"{self.samples_per_s:,.0f} samples/s",
+            None if self.idle_fraction is None else f"idle {self.idle_fraction:.1%}",
+            None if self.peak_rss_mib is None else f"peak {self.peak_rss_mib:+,.0f} MiB RSS",
+            None if self.first_batch_s is None else f"first batch {self.first_batch_s:.2f} s",
+        ]
+        return f"ScenarioResult({self.name!r}, {', '.join(p for p in parts if p)})"
 
     @property
     def verdict(self) -> str | None:

@@ -56,6 +56,8 @@ class Scenario:
     memory_grows_with_data: bool | None = False
     # True where the decoded dataset is written to disk, which then needs room for all of it.
     disk_grows_with_data: bool = False
+    # The few lines that build this strategy on a user's files (see profiler.reporters.advice).
+    snippet: str = ""
     # The tf.data options the scenario sets itself; the rest stay at TensorFlow's defaults.
     tf_data_options: str = ""
     # True where the scenario decodes with another library than OpenCV (TensorFlow's image ops),

@@ -17,6 +17,7 @@ from typing import NoReturn, Protocol
 
 from rich.console import Console
 
+from profiler import __version__
 from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
 from profiler.reporters.safe import terminal_text
@@ -58,6 +59,7 @@ def build_parser() -> ArgumentParser:
         prog="python -m profiler",
         description="Measure TensorFlow input-pipeline strategies on this machine and recommend one.",
     )
+    parser.add_argument("--version", action="version", version=f"tf-pipeline-profiler {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for command in COMMANDS.values():
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)

@@ -17,10 +17,13 @@ class ListCommand:
     help = "list the scenarios and what each one does"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--verbose", "-v", action="store_true", help="print each scenario's full description")
+        parser.add_argument("--brief", "-b", action="store_true",
+                            help="one line per scenario: its summary instead of its whole description")
+        # The whole description is the default now; the old flag still works.
+        parser.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
-        ScenarioListReporter(console).render(list(registered().values()), verbose=args.verbose)
+        ScenarioListReporter(console).render(list(registered().values()), verbose=not args.brief)
         return EXIT_OK
 
 

@@ -1,11 +1,13 @@
-"""The table of registered scenarios that ``profiler list`` prints."""
+"""The registered scenarios that ``profiler list`` prints: each with its facts and its whole text,
+wrapped to the console's width (a table's cell would cut or squeeze a long description)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
+from rich.padding import Padding
+from rich.text import Text
 
 from profiler.reporters.safe import terminal_text
 from profiler.scenario import Scenario
@@ -16,17 +18,15 @@ class ScenarioListReporter:
         self.console = console
 
     def render(self, scenarios: Sequence[Scenario], verbose: bool) -> None:
-        table = Table(title="Scenarios, in run order", title_justify="left")
-        table.add_column("Name", no_wrap=True)
-        table.add_column("Memory", no_wrap=True)
-        table.add_column("In 'all'", no_wrap=True)
-        table.add_column("tf.data options set")
-        table.add_column("Description" if verbose else "Summary")
+        self.console.print(Text("Scenarios, in run order", style="bold"))
         for scenario in scenarios:
-            memory = "grows with data" if scenario.memory_grows_with_data else "flat"
+            memory = "grows with the data" if scenario.memory_grows_with_data else "flat"
+            facts = [f"memory {memory}", "opt-in" if scenario.opt_in else "in 'all'",
+                     f"tf.data options: {scenario.tf_data_options or 'defaults'}"]
+            if scenario.disk_grows_with_data:
+                facts.insert(1, "writes the decoded dataset to disk")
             text = terminal_text(scenario.description if verbose else scenario.summary)
             if scenario.opt_in:
                 text += f". Opt-in, {scenario.opt_in}"
-            table.add_row(terminal_text(scenario.name), memory, "opt-in" if scenario.opt_in else "yes",
-                          scenario.tf_data_options or "defaults", text)
-        self.console.print(table)
+            self.console.print(Text.assemble((terminal_text(scenario.name), "bold"), f"  ({'; '.join(facts)})"))
+            self.console.print(Padding(Text(text), (0, 0, 1 if verbose else 0, 4)))

@@ -126,3 +126,24 @@ def test_wrong_return(pipeline_benchmark):
         "*pipeline user_pipelines:os.getcwd failed: TypeError: user_pipelines:os.getcwd returned str: return a "
         "tf.data.Dataset, or a pair (generator function, output_signature)*",
     ])
+
+
+def test_the_session_shows_idle_memory_and_first_batch_and_a_broken_budget_briefly(pytester):
+    _write_user_tests(pytester, '''
+def test_budget(pipeline_benchmark):
+    result = pipeline_benchmark(make_dataset, arguments={"allocate_mib": 96}, step_ms=5, epochs=2, idle_epochs=1)
+    assert result.peak_rss_mib < 16
+''')
+    outcome = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    outcome.assert_outcomes(failed=1)
+    text = outcome.stdout.str()
+    assert "pipeline_benchmark: idle, memory and first batch" in text
+    header = next(line for line in text.splitlines() if line.startswith("test "))
+    assert header.split() == ["test", "samples/s", "idle", "at", "step", "wait", "p95", "ms", "peak", "MiB", "RSS",
+                              "first", "batch", "s"]
+    row = next(line for line in text.splitlines() if line.startswith("test_user.py::test_budget "))
+    _test_id, _rate, idle, step, unit, _wait, peak, first = row.split()
+    assert (step, unit) == ("5", "ms") and idle.endswith("%") and float(first) > 0
+    assert int(peak.replace(",", "")) >= 96  # the block of 96 MiB the pipeline holds
+    # The failed assertion names the result by its short summary, not its sixty fields.
+    assert "ScenarioResult('user_pipelines:make_dataset', " in text and "memory_timeline" not in text

@@ -138,4 +138,26 @@ def test_list_names_every_scenario_without_tensorflow(capsys):
     out = capsys.readouterr().out
     for name in ("preload", "generator", "generator_prefetch", "multiprocessing", "cache"):
         assert name in out
+
+
+def test_list_shows_whole_descriptions_wrapped_at_any_width(capsys, monkeypatch):
+    from profiler.registry import registered
+
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["list"]) == 0
+    words = " ".join(capsys.readouterr().out.split())
+    for scenario in registered().values():
+        assert " ".join(scenario.description.split()) in words, scenario.name  # every word, none cut
+    assert main(["list", "--brief"]) == 0
+    brief = " ".join(capsys.readouterr().out.split())
+    assert " ".join(registered()["parallel_map"].summary.split()) in brief
+
+
+def test_version(capsys):
+    from profiler import __version__
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tf-pipeline-profiler {__version__}"
     assert "tensorflow" not in sys.modules
