@@ -185,6 +185,7 @@ def summary_rows(measured: list[tuple[str, float, ScenarioResult]]) -> list[tupl
     return rows
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's own table
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """After pytest-benchmark's timing table: what its columns cannot hold, one line per pipeline."""
     measured = config.stash.get(MEASURED, [])
