@@ -81,14 +81,15 @@ def _columns_variable() -> int | None:
 
 
 def fitted_tables(console: Console, title: str, caption: str | None, columns: Sequence[tuple[str, bool]],
-                  rows: Sequence[Sequence[str | Text]]) -> list[Table | Text]:
+                  rows: Sequence[Sequence[str | Text]], wrap: Sequence[int] = ()) -> list[Table | Text]:
     """The table, or, where it is wider than the console, several that each repeat the first column (the
     names) and hold as many of the others, in order, as fit, then the caption across the width. Figures
-    never wrap, so none is broken in two; only a long name wraps, within a third of the width."""
+    never wrap, so none is broken in two; only a long name wraps, within a third of the width, and the
+    text columns in ``wrap``, at words, in what the others leave (16 columns at least)."""
     groups: list[list[int]] = []
     current: list[int] = []
     for index in range(1, len(columns)):
-        trial = _table(None, None, columns, rows, [0, *current, index], console.width)
+        trial = _table(None, None, columns, rows, [0, *current, index], console.width, wrap, trial=True)
         # Measured unbounded: a table's measure is otherwise clamped to the console's width.
         if current and console.measure(trial, options=console.options.update_width(1 << 16)).maximum > console.width:
             groups.append(current)
@@ -96,19 +97,26 @@ def fitted_tables(console: Console, title: str, caption: str | None, columns: Se
         current.append(index)
     groups.append(current)
     if len(groups) == 1:
-        return [_table(title, caption, columns, rows, [0, *current], console.width)]
+        return [_table(title, caption, columns, rows, [0, *current], console.width, wrap)]
     tables: list[Table | Text] = [_table(title if number == 0 else None, None, columns, rows, [0, *group],
-                                         console.width) for number, group in enumerate(groups)]
+                                         console.width, wrap) for number, group in enumerate(groups)]
     return tables + ([Text(caption, style="dim italic")] if caption else [])
 
 
 def _table(title: str | None, caption: str | None, columns: Sequence[tuple[str, bool]],
-           rows: Sequence[Sequence[str | Text]], indexes: list[int], width: int) -> Table:
+           rows: Sequence[Sequence[str | Text]], indexes: list[int], width: int, wrap: Sequence[int] = (),
+           trial: bool = False) -> Table:
     table = results_table(title, caption)
     for index in indexes:
         header, right = columns[index]
         if index == 0:
-            table.add_column(header, overflow="fold", max_width=max(20, width // 3))
+            cap = max(20, width // 3)
+            # As wide as the longest name up to the cap: a column that may wrap is otherwise squeezed first.
+            longest = max((len(cells[0] if isinstance(cells[0], str) else cells[0].plain) for cells in rows),
+                          default=len(header))
+            table.add_column(header, overflow="fold", max_width=cap, min_width=min(max(longest, len(header)), cap))
+        elif index in wrap:  # measured at its narrowest; drawn in whatever the other columns leave
+            table.add_column(header, overflow="fold", max_width=16 if trial else None)
         else:
             table.add_column(header, justify="right" if right else "left", no_wrap=True)
     for cells in rows:

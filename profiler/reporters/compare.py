@@ -7,7 +7,7 @@ from typing import IO
 from rich.text import Text
 
 from profiler.compare import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
-from profiler.reporters.common import TerminalReporter, markdown_table, results_table
+from profiler.reporters.common import TerminalReporter, fitted_tables, markdown_table
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results import STATUS_OK
 from profiler.units import significant
@@ -84,9 +84,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
 class ComparisonTerminalReporter(TerminalReporter):
     def render(self, comparison: Comparison) -> None:
         comparison = escaped(comparison, terminal_text)
-        table = results_table(f"{comparison.base_label} -> {comparison.new_label}")
-        for header in _HEADERS:
-            table.add_column(header, justify="right" if header in ("Base", "New", "Change") else "left")
+        rows: list[list[str | Text]] = []
         previous = None
         for row in comparison_rows(comparison):
             check = row[5]
@@ -94,8 +92,11 @@ class ComparisonTerminalReporter(TerminalReporter):
                 VERDICT_PASSED) else ""
             name = row[0] if row[0] != previous else ""
             previous = row[0]
-            table.add_row(name, *row[1:5], Text(row[5], style=style))
-        self.console.print(table)
+            rows.append([name, *row[1:5], Text(row[5], style=style)])
+        columns = tuple((header, header in ("Base", "New", "Change")) for header in _HEADERS)
+        for table in fitted_tables(self.console, f"{comparison.base_label} -> {comparison.new_label}", None,
+                                   columns, rows, wrap=(5,)):
+            self.console.print(table)
         for line in summary_lines(comparison):
             style = "bold red" if line.startswith("FAILED") else "yellow" if line.startswith("Warning") else ""
             self.console.print(Text(line, style=style))

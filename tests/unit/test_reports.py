@@ -62,6 +62,22 @@ def test_no_cell_is_ever_broken_whatever_the_width(width):
             assert any(cell in line for line in lines), f"'{cell}' is broken at {width} columns"
 
 
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_a_comparison_fits_the_width_and_keeps_names_and_figures_whole(width):
+    from profiler.compare import compare_runs, parse_thresholds
+    from profiler.reporters.compare import ComparisonTerminalReporter, comparison_rows
+
+    comparison = compare_runs(load_run(DATA / "run_base.json"), load_run(DATA / "run_new.json"),
+                              parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"))
+    stream = io.StringIO()
+    ComparisonTerminalReporter(stream, width=width, color=False).render(comparison)
+    lines = stream.getvalue().splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    for row in comparison_rows(comparison):
+        for cell in row[:5]:
+            assert any(cell in line for line in lines), f"'{cell}' is broken at {width} columns"
+
+
 def test_a_pipe_takes_its_width_from_columns(monkeypatch):
     from profiler.reporters.common import FILE_WIDTH, terminal_console
 
