@@ -22,7 +22,7 @@ from profiler.fingerprint import Fingerprint, dataset_fingerprint
 from profiler.forecast import MemoryForecast, forecast_peak
 from profiler.metadata import collect_metadata, usable_cpus
 from profiler.pagecache import drop, resident_fraction
-from profiler.pipeline import check_importable
+from profiler.pipesource import check_pipeline
 from profiler.procedure import WindowDriver, until_precise
 from profiler.recommend import recommend
 from profiler.results import DataRecord, RunResult, ScenarioResult
@@ -134,7 +134,7 @@ def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[R
     """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for results."""
     for target in plan.targets:
         if target.is_pipeline:
-            check_importable(target.reference)  # before any data is prepared or worker started
+            check_pipeline(target.reference)  # before any data is prepared or worker started
     source = None if plan.spec is None else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
     if plan.settings.cold and source is not None:

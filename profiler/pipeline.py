@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import ast
 import importlib
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from profiler.errors import ProfilerError
+from profiler.pipesource import PipelineNotImportable, locate, parsed
 from profiler.scenario import PipelineContext, Scenario
-
-
-class PipelineNotImportable(ProfilerError):
-    """The pipeline function cannot be found by name in a fresh process."""
 
 
 def reference_of(function: Callable[..., Any] | str) -> str:
@@ -98,69 +92,24 @@ class PipelineFunction(Scenario):
         )
 
     def source_text(self) -> str | None:
-        # Read the file rather than import it: the parent process must not import TensorFlow.
-        module_name = self.reference.partition(":")[0]
+        # Read the file rather than import it (or its packages): the parent must not import TensorFlow.
         try:
-            spec = importlib.util.find_spec(module_name)
-        except Exception:  # noqa: BLE001 - finding it imports its packages, which may raise anything
+            source = locate(self.reference)
+            return None if source is None else source.read_text(encoding="utf-8", errors="replace")
+        except (ProfilerError, OSError):
             return None
-        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-            return None
-        try:
-            return Path(spec.origin).read_text()
-        except OSError:
-            return None
-
-
-def module_source(reference: str) -> Path | None:
-    """The source file of the module of ``reference``, found on this process's path without importing
-    it (a worker is started with the same path); None where it is importable but has no ``.py`` file.
-    PipelineNotImportable where no such module is on the path at all."""
-    module = reference.partition(":")[0]
-    parts = module.split(".")
-    folders = [Path(entry or ".") for entry in sys.path]
-    for part in parts[:-1]:
-        folders = [folder / part for folder in folders if (folder / part).is_dir()]
-    candidates = [f / f"{parts[-1]}.py" for f in folders] + [f / parts[-1] / "__init__.py" for f in folders]
-    source = next((path for path in candidates if path.is_file()), None)
-    if source is not None:
-        return source
-    try:
-        found = importlib.util.find_spec(parts[0]) is not None
-    except (ImportError, ValueError):
-        found = False
-    if found:
-        return None  # importable some other way (a compiled module, say): the worker will tell
-    where = Path.cwd()
-    raise PipelineNotImportable(f"cannot import module '{module}' of --pipeline {reference} from {where}: run "
-                                "from the folder that holds it, or add that folder to PYTHONPATH")
-
-
-def _function_node(reference: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    source = module_source(reference)
-    if source is None:
-        return None
-    try:
-        tree = ast.parse(source.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
-        return None
-    function = reference.partition(":")[2]
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
-            return node
-    return None
-
-
-def check_importable(reference: str) -> None:
-    """Refuse, before anything is measured, a pipeline whose module a worker could not import."""
-    module_source(reference)
 
 
 def accepts_keyword(reference: str, keyword: str) -> bool | None:
     """Whether the function ``reference`` takes ``keyword`` (or **kwargs), read from its source
-    without importing it (its module may import TensorFlow); None where the source cannot be parsed.
-    PipelineNotImportable where no source of the module is on the path at all."""
-    node = _function_node(reference)
+    without importing it (its module may import TensorFlow); None where the source cannot be read.
+    PipelineNotImportable where the module is not there or does not parse."""
+    found = parsed(reference)
+    if found is None:
+        return None
+    function = reference.partition(":")[2]
+    node = next((n for n in found[1].body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                 and n.name == function), None)
     if node is None:
         return None
     arguments = node.args

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from collections.abc import Iterable, Mapping
 from importlib import metadata
+from pathlib import Path
 
 from profiler.errors import ProfilerError
 from profiler.pipeline import PipelineFunction
@@ -57,12 +59,37 @@ def _registry() -> tuple[dict[str, Scenario], dict[str, str]]:
 
 
 def _load_point(point: metadata.EntryPoint) -> list[Scenario]:
+    if point.name == BUILTIN:
+        _check_not_shadowed(point)
     try:
         loaded = point.load()
     except Exception as error:  # noqa: BLE001 - a broken plugin is named, not a traceback
         raise ProfilerError(f"cannot load the scenarios registered as '{point.name}' ({point.value}): "
                             f"{type(error).__name__}: {error}; fix or uninstall that package") from None
     return _scenarios_in(loaded, point.value)
+
+
+def _check_not_shadowed(point: metadata.EntryPoint) -> None:
+    """Refuse a module of the user's with the built-ins' top-level name ("scenarios.py" in the working
+    folder), found before them on the path; found, not imported: it may import TensorFlow."""
+    top = point.module.split(".")[0]
+    installed = point.dist.locate_file(f"{top}/__init__.py") if point.dist is not None else None
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return
+    if installed is None or spec is None or not spec.origin:
+        return
+    found = Path(spec.origin)
+    if found.resolve() == Path(str(installed)).resolve():
+        return
+    try:
+        text = found.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    if point.attr not in text:  # another checkout of this package (a source tree) defines it; this does not
+        raise ProfilerError(f"'{spec.origin}' hides the built-in strategies (the package '{top}' of "
+                            "tf-pipeline-profiler): rename it, or run from another folder")
 
 
 def _scenarios_in(loaded: object, where: str) -> list[Scenario]:

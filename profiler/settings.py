@@ -8,6 +8,7 @@ once, by ``profiler.storage``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,8 +53,12 @@ class Target:
 
     @property
     def file_name(self) -> str:
-        """The name made safe for a file name: letters, digits, '.', '-' and '_' only."""
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_") or "target"
+        """The name made safe for a file name: letters, digits, '.', '-' and '_' only, at most 80 of them;
+        where that changed it, a hash of the whole name keeps two names apart ("k=1" and "k='1'")."""
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_.") or "target"
+        if safe == self.name.replace(":", "_") and len(safe) <= 80:  # "package.module:function" reads as is
+            return safe
+        return f"{safe[:70]}-{hashlib.sha256(self.name.encode()).hexdigest()[:8]}"
 
     @property
     def is_pipeline(self) -> bool:

@@ -44,6 +44,7 @@ from profiler.lifeline import Lifeline
 from profiler.measure import (
     BatchStream,
     PacedSteps,
+    bad_batch,
     flat_out_epoch,
     flat_out_window,
     paced_steps,
@@ -189,8 +190,10 @@ class _Server:
             return ("floor", self._paced(self._ready(), count, step_s, consumer))
         if command == "fingerprint":
             builder = FingerprintBuilder()
-            for images, labels in self.dataset:
-                builder.add_batch(images, labels)
+            for batch in self.dataset:
+                if not isinstance(batch, tuple | list) or len(batch) != 2 or isinstance(batch[0], dict):
+                    raise ValueError(bad_batch(batch))
+                builder.add_batch(*batch)
             return ("fingerprint", builder.build())
         raise ValueError(f"unknown request {command!r}")
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 import textwrap
 
 _SIGNATURE = (
-    "    signature = (tf.TensorSpec((None, HEIGHT, WIDTH, 3), tf.float32), tf.TensorSpec((None,), tf.int32))\n"
+    "    signature = (tf.TensorSpec((None, HEIGHT, WIDTH, CHANNELS), tf.float32), tf.TensorSpec((None,), tf.int32))\n"
 )
 
 _OPENCV_MAP = '''    def decode(index):
         image = tf.numpy_function(lambda i: load(paths[i]), [index], tf.float32)
-        return tf.ensure_shape(image, (HEIGHT, WIDTH, 3)), tf.gather(labels, index)
+        return tf.ensure_shape(image, (HEIGHT, WIDTH, CHANNELS)), tf.gather(labels, index)
 
     samples = tf.data.Dataset.range(len(paths)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
 '''
 
 _TF_DECODE = '''    def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.io.decode_image(tf.io.read_file(path), channels=CHANNELS, expand_animations=False)
         return tf.image.resize(image, (HEIGHT, WIDTH), method="area") / 255.0, label
 
 '''
@@ -119,7 +119,7 @@ def make_dataset():
 
     def decode(record):
         parsed = tf.io.parse_single_example(record, features)
-        image = tf.io.decode_image(parsed["image"], channels=3, expand_animations=False)
+        image = tf.io.decode_image(parsed["image"], channels=CHANNELS, expand_animations=False)
         image = tf.image.resize(image, (HEIGHT, WIDTH), method="area") / 255.0
         return image, tf.cast(parsed["label"], tf.int32)
 

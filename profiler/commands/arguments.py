@@ -21,7 +21,8 @@ from profiler.data import default_cache_root
 from profiler.errors import ProfilerError
 from profiler.measure_run import RunPlan
 from profiler.metadata import usable_cpus
-from profiler.pipeline import check_importable, reference_of
+from profiler.pipeline import reference_of
+from profiler.pipesource import check_pipeline
 from profiler.registry import ALL, EVERYTHING, parse_selection, resolve
 from profiler.settings import CONSUMERS, MeasureSettings, ServiceSettings, Target
 
@@ -44,6 +45,9 @@ class PipelineArgumentAction(argparse.Action):
             raise ProfilerError("--pipeline-arg comes before any --pipeline: put it after the pipeline it is for")
         key, value = values
         last = targets[-1]
+        if key in last.arguments:
+            raise ProfilerError(f"--pipeline-arg {key} is given twice for --pipeline {last.reference}: give it once "
+                                "(for another value, repeat --pipeline with its own --pipeline-arg)")
         targets[-1] = Target.pipeline(last.reference, {**last.arguments, key: value})
         setattr(namespace, self.dest, targets)
 
@@ -171,7 +175,7 @@ def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
                             "add data_service to --scenario, or leave the option out")
     named = named_apart(targets)
     for target in args.pipelines:
-        check_importable(target.reference)  # before a folder is made or data prepared
+        check_pipeline(target.reference)  # before a folder is made or data prepared
     return named
 
 

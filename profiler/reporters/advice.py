@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-HEIGHT, WIDTH, BATCH = {height}, {width}, {batch}
-DATA = pathlib.Path("{folder}")  # one subfolder of images per class
+HEIGHT, WIDTH, CHANNELS, BATCH = {height}, {width}, {channels}, {batch}
+DATA = pathlib.Path({folder})  # one subfolder of images per class
 classes = sorted(p.name for p in DATA.iterdir() if p.is_dir())
 paths = [str(f) for c in classes for f in sorted((DATA / c).iterdir()) if f.is_file()]
 labels = np.array([classes.index(pathlib.Path(f).parent.name) for f in paths], np.int32)
@@ -23,9 +23,12 @@ labels = np.array([classes.index(pathlib.Path(f).parent.name) for f in paths], n
 
 def load(path):
     """One image: decoded by OpenCV, resized by area, scaled to [0, 1]."""
-    image = cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1]  # OpenCV reads BGR
+    if CHANNELS == 1:
+        image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
+    else:
+        image = cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1]  # OpenCV reads BGR
     image = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-    return (image / 255.0).astype(np.float32)
+    return (image / 255.0).astype(np.float32).reshape(HEIGHT, WIDTH, CHANNELS)
 
 
 '''
@@ -52,9 +55,14 @@ def snippet_script(run: RunResult) -> str | None:
         return None
     spec = run.data.spec if run.data is not None else None
     folder = spec.path if spec is not None and spec.kind == "folder" else PLACEHOLDER_FOLDER
-    header = SNIPPET_HEADER.format(height=spec.height if spec else 64, width=spec.width if spec else 64,
-                                   batch=run.settings.batch_size, folder=folder)
-    return header + result.snippet + SNIPPET_FOOTER
+    return script_for(result.snippet, spec.height if spec else 64, spec.width if spec else 64,
+                      spec.channels if spec else 3, run.settings.batch_size, folder)
+
+
+def script_for(snippet: str, height: int, width: int, channels: int, batch: int, folder: str) -> str:
+    """The whole script: the header for these sizes and this folder (quoted as Python), the snippet, a main."""
+    header = SNIPPET_HEADER.format(height=height, width=width, channels=channels, batch=batch, folder=repr(folder))
+    return header + snippet + SNIPPET_FOOTER
 
 
 def disk_note(run: RunResult) -> Note | None:

@@ -239,7 +239,10 @@ def settings_rows(settings: MeasureSettings, targets: Sequence[Target]) -> list[
     values = {
         "batch_size": settings.batch_size, "epochs": settings.epochs, "idle_epochs": settings.idle_epochs,
         "step_ms": settings.step_ms, "consumer": settings.consumer, "workers": settings.workers,
-        "timeout_s": settings.timeout_s,
+        "timeout_s": settings.timeout_s, "precision_percent": settings.precision * 100,
+        "idle_precision_points": settings.idle_precision * 100, "time_cap_s": settings.time_cap_s,
+        "idle_time_cap_s": settings.idle_time_cap_s, "processes": settings.processes,
+        "cold": "yes" if settings.cold else "no", "shuffle_buffer": settings.shuffle_buffer,
     }
     rows = [[key, plain(value) if isinstance(value, float) else str(value)] for key, value in values.items()]
     rows.append(["scenarios", ", ".join(target.name for target in targets)])

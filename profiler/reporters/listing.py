@@ -29,4 +29,4 @@ class ScenarioListReporter:
             if scenario.opt_in:
                 text += f". Opt-in, {scenario.opt_in}"
             self.console.print(Text.assemble((terminal_text(scenario.name), "bold"), f"  ({'; '.join(facts)})"))
-            self.console.print(Padding(Text(text), (0, 0, 1 if verbose else 0, 4)))
+            self.console.print(Padding(Text(text), (0, 0, 1 if verbose else 0, 4), expand=False))

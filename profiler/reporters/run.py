@@ -158,14 +158,18 @@ def pick_text(pick: Pick | None) -> tuple[str, str] | None:
     if pick.runner_up:
         rest += f" Runner-up: {pick.runner_up}."
     if pick.not_compared:
+        verb = "is" if len(pick.not_compared) == 1 else "are"
         rest += (f" Ranked among the rows that delivered {pick.compared_on}; {', '.join(pick.not_compared)} "
-                 "delivered other data and is not ranked.")
+                 f"delivered other data and {verb} not ranked.")
     return pick.name, rest
 
 class RunTerminalReporter(TerminalReporter):
     """The comparison table, the notes under it and the closing recommendation, via rich."""
 
     def render(self, run: RunResult) -> None:
+        chosen = picked(run)
+        # Code keeps its lines: each is escaped on its own (escaping the record would join them).
+        code = "\n".join(terminal_text(line) for line in chosen.snippet.rstrip().splitlines()) if chosen else ""
         run = escaped(run, terminal_text)
         for table in self.tables(run):
             self.console.print(table)
@@ -175,11 +179,10 @@ class RunTerminalReporter(TerminalReporter):
             self.print_pick(None, NO_RECOMMENDATION, "bold red")
         else:
             self.print_pick(f"Pick {closing[0]}", closing[1], "")
-            result = picked(run)
-            if result is not None and result.snippet:
+            if code:
                 self.console.print(Text("Code: the pick on your own files (the whole script is in the report):",
                                         style="bold"))
-                self.console.print(Text(result.snippet.rstrip(), style="cyan"), soft_wrap=True)
+                self.console.print(Text(code, style="cyan"), soft_wrap=True)
 
     def tables(self, run: RunResult) -> list[Table | Text]:
         """The comparison, split into tables that fit the console where it is narrow."""

@@ -22,7 +22,8 @@ def notes(run: RunResult) -> list[Note]:
     consumer = consumer_line(run)
     if consumer:
         found.append(Note(consumer, "info"))
-    found += data_notes(run.data, run.settings)
+    if run.data is not None:  # pipelines alone read their own data, as they do
+        found += data_notes(run.data, run.settings)
     found += ceiling_note(run.ceiling)
     found += _above_ceiling_notes(run)
     disk = disk_note(run)
@@ -61,10 +62,11 @@ def _not_compared_notes(run: RunResult) -> list[Note]:
         return []
     apart = [r for r in run.scenarios if r.name in pick.not_compared]
     what = "; ".join(f"{r.name} delivered {_fingerprint_text(r)}" for r in apart)
-    return [Note(
-        f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not compare; "
-        "measure them on the same data (for the built-ins, --data or --image-size) to rank them together.",
-        "warning")]
+    fix = ("measure them on the same data (for the built-ins, --data or --image-size) to rank them together"
+           if run.data is not None else "the rows ranked are those that delivered what most rows delivered; "
+           "make the pipelines deliver the same shape to rank them together")
+    return [Note(f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not "
+                 f"compare; {fix}.", "warning")]
 
 
 def _above_ceiling_notes(run: RunResult) -> list[Note]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.reporters.advice import SNIPPET_HEADER
+from profiler.reporters.advice import script_for
 from scenarios._snippets import SNIPPETS
 
 # Needs a tf.data service cluster to connect to: measured by the data_service scenario instead.
@@ -42,7 +42,8 @@ if __name__ == "__main__":
 def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import cv2
 
-    root = tmp_path_factory.mktemp("photos")
+    root = tmp_path_factory.mktemp("photos") / 'my "best" photos\\2026'
+    root.mkdir()
     rng = np.random.default_rng(3)
     for label, name in enumerate(("cats", "dogs")):
         (root / name).mkdir()
@@ -51,16 +52,23 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+# Grey images through the strategies that decode in different ways: OpenCV, TensorFlow, TFRecords.
+GREY = ("generator", "parallel_map", "tfrecord", "snapshot")
+
+
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("name", sorted(set(SNIPPETS) - NOT_RUN_HERE))
-def test_the_snippet_runs_and_delivers_the_folder(name, class_folder, tmp_path):
+@pytest.mark.parametrize(("name", "channels"), [(name, 3) for name in sorted(set(SNIPPETS) - NOT_RUN_HERE)]
+                         + [(name, 1) for name in GREY])
+def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, tmp_path):
     script = tmp_path / "pipeline.py"
-    script.write_text("import json\n" + SNIPPET_HEADER.format(height=16, width=16, batch=4, folder=class_folder)
-                      + SNIPPETS[name] + CHECK)
+    # A folder name that must be quoted as Python: a quote, a backslash and a space.
+    script.write_text("import json\n" + script_for(SNIPPETS[name], 16, 16, channels, 4, str(class_folder))
+                      .replace('if __name__ == "__main__":\n    dataset = make_dataset()\n    # model.fit(dataset, '
+                               'epochs=...)\n', "") + CHECK)
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["first"] == [4, 16, 16, 3] and report["dtype"] == "float32"
+    assert report["first"] == [4, 16, 16, channels] and report["dtype"] == "float32"
     assert report["samples"] == 11 and report["labels"] == report["expected"] == [0] * 5 + [1] * 6
     # The same pixels as load() (TensorFlow's decoders may round one level apart at a 2x area resize).
     assert report["difference"] <= 1.01 / 255

@@ -66,12 +66,21 @@ def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(
     run = _run([row("parallel_map", 0.0, 6000.0, snippet=snippet)])
     terminal, markdown = _text(run)
     assert "Code: the pick on your own files" in terminal and "return tf.data.Dataset.range(3)" in terminal
+    raw = io.StringIO()
+    RunTerminalReporter(raw, width=80, color=False).render(run)
+    assert "def make_dataset():\n    return tf.data.Dataset.range(3)\n" in raw.getvalue()  # its lines kept
     script = snippet_script(run)
-    assert f'DATA = pathlib.Path("{PLACEHOLDER_FOLDER}")' in script and "HEIGHT, WIDTH, BATCH = 64, 64, 32" in script
+    assert f"DATA = pathlib.Path('{PLACEHOLDER_FOLDER}')" in script
+    assert "HEIGHT, WIDTH, CHANNELS, BATCH = 64, 64, 3, 32" in script
     assert f"```python\n{script}```" in markdown
     compile(script, "pipeline.py", "exec")  # it is Python as printed
-    folder = tmp_path / "photos"
+    folder = tmp_path / 'my "photos"\\new'
     on_folder = replace(run, data=DataRecord(DataSpec(kind="folder", path=str(folder), samples=10, height=96,
-                                                      width=128)))
-    assert f'DATA = pathlib.Path("{folder}")' in snippet_script(on_folder)
-    assert "HEIGHT, WIDTH, BATCH = 96, 128, 32" in snippet_script(on_folder)
+                                                      width=128, channels=1)))
+    script = snippet_script(on_folder)
+    assert f"DATA = pathlib.Path({str(folder)!r})" in script
+    assert "HEIGHT, WIDTH, CHANNELS, BATCH = 96, 128, 1, 32" in script
+    compile(script, "pipeline.py", "exec")
+    namespace: dict = {}
+    exec(script.split("classes = ")[0].replace("import cv2\n", "").replace("import tensorflow as tf\n", ""), namespace)
+    assert namespace["DATA"] == folder  # the path arrives as it is, quotes and backslash included

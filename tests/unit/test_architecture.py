@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # (ARCHITECTURE.md explains each layer).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("units", "errors", "codec", "settings", "metadata", "memory", "stats", "isolation", "lifeline", "stopping",
-     "scratch", "confine", "decode", "records", "pagecache", "userscan"),
+     "scratch", "confine", "decode", "records", "pagecache", "userscan", "pipesource"),
     ("data", "fingerprint", "datacache", "userindex", "userdata"),
     ("scenario", "pipeline", "registry", "ceiling", "results"),
     ("measure", "consumer", "worker"),
