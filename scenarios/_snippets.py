@@ -1,51 +1,73 @@
 """Each strategy as the few lines a user pastes to build it on their own files.
 
 A snippet defines ``make_dataset()``; it runs after ``profiler.reporters.advice.SNIPPET_HEADER``,
-which lists the user's files as ``paths`` and ``labels`` and defines ``load(path)`` (OpenCV decode,
-resize, scale to [0, 1]). Building happens inside the function, never at import time, because
-spawned worker processes import the script again.
+which lists the user's files as ``paths`` and ``labels``, defines ``load(path)`` (OpenCV decode,
+resize, scale to [0, 1]) and the constants HEIGHT, WIDTH, CHANNELS, BATCH and AUTOTUNE. Building
+happens inside the function, never at import time, because spawned worker processes import the
+script again. Lines stay within 79 columns, so the code reads in an 80-column log.
 """
 
 from __future__ import annotations
 
 import textwrap
 
-_SIGNATURE = (
-    "    signature = (tf.TensorSpec((None, HEIGHT, WIDTH, CHANNELS), tf.float32), tf.TensorSpec((None,), tf.int32))\n"
-)
+_BATCHES = '''    def batches():
+        for start in range(0, len(paths), BATCH):
+            part = slice(start, start + BATCH)
+            yield np.stack([load(p) for p in paths[part]]), labels[part]
+
+'''
+
+_SIGNATURE = '''    signature = (tf.TensorSpec((None, HEIGHT, WIDTH, CHANNELS), tf.float32),
+                 tf.TensorSpec((None,), tf.int32))
+'''
 
 _OPENCV_MAP = '''    def decode(index):
-        image = tf.numpy_function(lambda i: load(paths[i]), [index], tf.float32)
-        return tf.ensure_shape(image, (HEIGHT, WIDTH, CHANNELS)), tf.gather(labels, index)
+        image = tf.numpy_function(lambda i: load(paths[i]), [index],
+                                  tf.float32)
+        image = tf.ensure_shape(image, (HEIGHT, WIDTH, CHANNELS))
+        return image, tf.gather(labels, index)
 
-    samples = tf.data.Dataset.range(len(paths)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    indices = tf.data.Dataset.range(len(paths))
+    samples = indices.map(decode, num_parallel_calls=AUTOTUNE)
 '''
 
 _TF_DECODE = '''    def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=CHANNELS, expand_animations=False)
-        return tf.image.resize(image, (HEIGHT, WIDTH), method="area") / 255.0, label
+        data = tf.io.read_file(path)
+        image = tf.io.decode_image(data, channels=CHANNELS,
+                                   expand_animations=False)
+        image = tf.image.resize(image, (HEIGHT, WIDTH), method="area")
+        return image / 255.0, label
+
+    files = tf.data.Dataset.from_tensor_slices((paths, labels))
+    samples = files.map(decode, num_parallel_calls=AUTOTUNE)
+'''
+
+_PYDATASET = '''class Images(keras.utils.PyDataset):
+    def __len__(self):
+        return -(-len(paths) // BATCH)
+
+    def __getitem__(self, index):
+        part = slice(index * BATCH, (index + 1) * BATCH)
+        return np.stack([load(p) for p in paths[part]]), labels[part]
+
 
 '''
 
 SNIPPETS = {
     "preload": '''def make_dataset():
-    images = np.stack([load(path) for path in paths])  # the whole decoded dataset in memory
-    return tf.data.Dataset.from_tensor_slices((images, labels)).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    # The whole decoded dataset in memory: it must fit in RAM.
+    images = np.stack([load(path) for path in paths])
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels))
+    return dataset.batch(BATCH).prefetch(AUTOTUNE)
 ''',
     "generator": '''def make_dataset():
-    def batches():
-        for start in range(0, len(paths), BATCH):
-            yield np.stack([load(p) for p in paths[start:start + BATCH]]), labels[start:start + BATCH]
-
-''' + _SIGNATURE + '''    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+''' + _BATCHES + _SIGNATURE + '''    return tf.data.Dataset.from_generator(batches, output_signature=signature)
 ''',
     "generator_prefetch": '''def make_dataset():
-    def batches():
-        for start in range(0, len(paths), BATCH):
-            yield np.stack([load(p) for p in paths[start:start + BATCH]]), labels[start:start + BATCH]
-
-''' + _SIGNATURE + '''    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+''' + _BATCHES + _SIGNATURE + '''    dataset = tf.data.Dataset.from_generator(batches,
+                                             output_signature=signature)
+    return dataset.prefetch(AUTOTUNE)
 ''',
     "multiprocessing": '''import multiprocessing
 
@@ -56,20 +78,24 @@ def make_dataset():
     # spawn: never fork a process that has imported TensorFlow.
     pool = multiprocessing.get_context("spawn").Pool(WORKERS)
 
+    def decode(start):
+        return pool.map_async(load, paths[start:start + BATCH])
+
     def batches():
         starts = range(0, len(paths), BATCH)
-        pending = [pool.map_async(load, paths[s:s + BATCH]) for s in starts[:2]]
+        pending = [decode(start) for start in starts[:2]]
         for number, start in enumerate(starts):
             if number + 2 < len(starts):  # keep two batches decoding ahead
-                pending.append(pool.map_async(load, paths[starts[number + 2]:starts[number + 2] + BATCH]))
+                pending.append(decode(starts[number + 2]))
             yield np.stack(pending.pop(0).get()), labels[start:start + BATCH]
 
-''' + _SIGNATURE + '''    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+''' + _SIGNATURE + '''    dataset = tf.data.Dataset.from_generator(batches,
+                                             output_signature=signature)
+    return dataset.prefetch(AUTOTUNE)
 ''',
     "cache": '''def make_dataset():
 ''' + _OPENCV_MAP + '''    # Decoded once, then served from memory: it must fit in RAM.
-    return samples.cache().batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    return samples.cache().batch(BATCH).prefetch(AUTOTUNE)
 ''',
     "threaded_generator": '''from concurrent.futures import ThreadPoolExecutor
 
@@ -79,82 +105,89 @@ WORKERS = 2
 def make_dataset():
     pool = ThreadPoolExecutor(WORKERS)
 
+    def decode(start):
+        return [pool.submit(load, p) for p in paths[start:start + BATCH]]
+
     def batches():
         starts = list(range(0, len(paths), BATCH))
-        pending = [pool.submit(load, p) for p in paths[starts[0]:starts[0] + BATCH]]
+        pending = decode(starts[0])
         for number, start in enumerate(starts):
-            ahead = starts[number + 1] if number + 1 < len(starts) else None
-            following = [] if ahead is None else [pool.submit(load, p) for p in paths[ahead:ahead + BATCH]]
-            yield np.stack([future.result() for future in pending]), labels[start:start + BATCH]
-            pending = following
+            # The next batch decodes while this one is consumed.
+            last = number + 1 == len(starts)
+            ahead = [] if last else decode(starts[number + 1])
+            images = np.stack([future.result() for future in pending])
+            yield images, labels[start:start + BATCH]
+            pending = ahead
 
 ''' + _SIGNATURE + '''    return tf.data.Dataset.from_generator(batches, output_signature=signature)
 ''',
     "parallel_map": '''def make_dataset():
-''' + _TF_DECODE + '''    dataset = tf.data.Dataset.from_tensor_slices((paths, labels))
-    return dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+''' + _TF_DECODE + '''    return samples.batch(BATCH).prefetch(AUTOTUNE)
 ''',
     "parallel_map_opencv": '''def make_dataset():
-''' + _OPENCV_MAP + '''    return samples.batch(BATCH).prefetch(tf.data.AUTOTUNE)
+''' + _OPENCV_MAP + '''    return samples.batch(BATCH).prefetch(AUTOTUNE)
 ''',
-    "tfrecord": '''SHARDS = "shards"  # a folder on a disk with room for the encoded files once more
+    "tfrecord": '''SHARDS = "shards"  # a folder on a disk with room for the encoded files again
+
+
+def example(path, label):
+    image = pathlib.Path(path).read_bytes()
+    feature = {
+        "image": tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[image])),
+        "label": tf.train.Feature(
+            int64_list=tf.train.Int64List(value=[label])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
 def write_shards(count=8):
     pathlib.Path(SHARDS).mkdir()
     for shard in range(count):
-        with tf.io.TFRecordWriter(f"{SHARDS}/part-{shard:04d}.tfrecord") as writer:
+        name = f"{SHARDS}/part-{shard:04d}.tfrecord"
+        with tf.io.TFRecordWriter(name) as writer:
             for path, label in list(zip(paths, labels))[shard::count]:
-                feature = {
-                    "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[pathlib.Path(path).read_bytes()])),
-                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
-                }
-                writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+                writer.write(example(path, int(label)).SerializeToString())
 
 
 def make_dataset():
     if not pathlib.Path(SHARDS).exists():
         write_shards()
-    features = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64)}
+    features = {"image": tf.io.FixedLenFeature([], tf.string),
+                "label": tf.io.FixedLenFeature([], tf.int64)}
 
     def decode(record):
         parsed = tf.io.parse_single_example(record, features)
-        image = tf.io.decode_image(parsed["image"], channels=CHANNELS, expand_animations=False)
-        image = tf.image.resize(image, (HEIGHT, WIDTH), method="area") / 255.0
-        return image, tf.cast(parsed["label"], tf.int32)
+        image = tf.io.decode_image(parsed["image"], channels=CHANNELS,
+                                   expand_animations=False)
+        image = tf.image.resize(image, (HEIGHT, WIDTH), method="area")
+        return image / 255.0, tf.cast(parsed["label"], tf.int32)
 
     files = tf.data.Dataset.list_files(f"{SHARDS}/*.tfrecord", shuffle=False)
-    records = files.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE)
-    return records.map(decode, num_parallel_calls=tf.data.AUTOTUNE).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    records = files.interleave(tf.data.TFRecordDataset, cycle_length=4,
+                               num_parallel_calls=AUTOTUNE)
+    samples = records.map(decode, num_parallel_calls=AUTOTUNE)
+    return samples.batch(BATCH).prefetch(AUTOTUNE)
 ''',
-    "cache_file": '''CACHE = "decoded.cache"  # a file on a disk with room for the whole decoded dataset
+    "cache_file": '''CACHE = "decoded.cache"  # on a disk with room for the whole decoded dataset
 
 
 def make_dataset():
 ''' + _OPENCV_MAP + '''    # Decoded in the first epoch, read back from the file in every later one.
-    return samples.cache(CACHE).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    return samples.cache(CACHE).batch(BATCH).prefetch(AUTOTUNE)
 ''',
-    "snapshot": '''SNAPSHOT = "decoded-snapshot"  # a folder on a disk with room for the whole decoded dataset
+    "snapshot": '''SNAPSHOT = "decoded-snapshot"  # on a disk with room for the decoded dataset
 
 
 def make_dataset():
     if not pathlib.Path(SNAPSHOT).exists():
 ''' + textwrap.indent(_OPENCV_MAP, "    ") + '''        samples.save(SNAPSHOT)
-    return tf.data.Dataset.load(SNAPSHOT).batch(BATCH).prefetch(tf.data.AUTOTUNE)
+    return tf.data.Dataset.load(SNAPSHOT).batch(BATCH).prefetch(AUTOTUNE)
 ''',
     "pydataset": '''import keras
 
 
-class Images(keras.utils.PyDataset):
-    def __len__(self):
-        return -(-len(paths) // BATCH)
-
-    def __getitem__(self, index):
-        part = slice(index * BATCH, (index + 1) * BATCH)
-        return np.stack([load(p) for p in paths[part]]), labels[part]
-
-
-def make_dataset():
+''' + _PYDATASET + '''def make_dataset():
     # Model.fit runs __getitem__ in a pool of 2 threads.
     return Images(workers=2, use_multiprocessing=False, max_queue_size=10)
 ''',
@@ -163,18 +196,9 @@ def make_dataset():
 import keras
 
 
-class Images(keras.utils.PyDataset):
-    def __len__(self):
-        return -(-len(paths) // BATCH)
-
-    def __getitem__(self, index):
-        part = slice(index * BATCH, (index + 1) * BATCH)
-        return np.stack([load(p) for p in paths[part]]), labels[part]
-
-
-def make_dataset():
-    # Keras starts its pool from the default context, fork on Linux: never fork a process that has
-    # imported TensorFlow.
+''' + _PYDATASET + '''def make_dataset():
+    # Keras starts its pool from the default context, fork on Linux: never
+    # fork a process that has imported TensorFlow.
     multiprocessing.set_start_method("spawn", force=True)
     return Images(workers=2, use_multiprocessing=True, max_queue_size=10)
 ''',
@@ -182,10 +206,10 @@ def make_dataset():
 
 
 def make_dataset():
-''' + _TF_DECODE + '''    samples = tf.data.Dataset.from_tensor_slices((paths, labels))
-    samples = samples.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-    # The workers decode; this process batches what they send.
-    distributed = samples.apply(tf.data.experimental.service.distribute("parallel_epochs", DISPATCHER))
-    return distributed.batch(BATCH).prefetch(tf.data.AUTOTUNE)
+''' + _TF_DECODE + '''    # The service's workers decode; this process batches what they send.
+    service = tf.data.experimental.service
+    distribute = service.distribute("parallel_epochs", DISPATCHER)
+    distributed = samples.apply(distribute)
+    return distributed.batch(BATCH).prefetch(AUTOTUNE)
 ''',
 }

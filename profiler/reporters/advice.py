@@ -15,10 +15,13 @@ import numpy as np
 import tensorflow as tf
 
 HEIGHT, WIDTH, CHANNELS, BATCH = {height}, {width}, {channels}, {batch}
+AUTOTUNE = tf.data.AUTOTUNE
 DATA = pathlib.Path({folder})  # one subfolder of images per class
 classes = sorted(p.name for p in DATA.iterdir() if p.is_dir())
-paths = [str(f) for c in classes for f in sorted((DATA / c).iterdir()) if f.is_file()]
-labels = np.array([classes.index(pathlib.Path(f).parent.name) for f in paths], np.int32)
+paths = [str(f) for c in classes for f in sorted((DATA / c).iterdir())
+         if f.is_file()]
+labels = np.array([classes.index(pathlib.Path(f).parent.name) for f in paths],
+                  np.int32)
 
 
 def load(path):
@@ -26,9 +29,10 @@ def load(path):
     if CHANNELS == 1:
         image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
     else:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1]  # OpenCV reads BGR
+        image = cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1]  # BGR to RGB
     image = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-    return (image / 255.0).astype(np.float32).reshape(HEIGHT, WIDTH, CHANNELS)
+    image = (image / 255.0).astype(np.float32)
+    return image.reshape(HEIGHT, WIDTH, CHANNELS)
 
 
 '''

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from types import SimpleNamespace
 
 from profiler.data import DataSpec
 from profiler.fingerprint import Fingerprint
@@ -81,6 +82,20 @@ def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(
     assert f"DATA = pathlib.Path({str(folder)!r})" in script
     assert "HEIGHT, WIDTH, CHANNELS, BATCH = 96, 128, 1, 32" in script
     compile(script, "pipeline.py", "exec")
-    namespace: dict = {}
+    # The header up to the listing, without OpenCV and TensorFlow (a stand-in gives AUTOTUNE).
+    namespace: dict = {"tf": SimpleNamespace(data=SimpleNamespace(AUTOTUNE=-1))}
     exec(script.split("classes = ")[0].replace("import cv2\n", "").replace("import tensorflow as tf\n", ""), namespace)
     assert namespace["DATA"] == folder  # the path arrives as it is, quotes and backslash included
+
+
+def test_every_builtin_has_a_script_that_compiles_and_reads_in_80_columns():
+    from profiler.reporters.advice import script_for
+    from profiler.registry import registered
+    from scenarios._snippets import SNIPPETS
+
+    assert set(SNIPPETS) == set(registered())
+    for name, snippet in SNIPPETS.items():
+        script = script_for(snippet, 64, 64, 3, 32, "path/to/your/images")
+        compile(script, name, "exec")
+        assert "def make_dataset():" in snippet
+        assert max(len(line) for line in script.splitlines()) <= 79, name
