@@ -89,8 +89,8 @@ def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(
 
 
 def test_every_builtin_has_a_script_that_compiles_and_reads_in_80_columns():
-    from profiler.reporters.advice import script_for
     from profiler.registry import registered
+    from profiler.reporters.advice import script_for
     from scenarios._snippets import SNIPPETS
 
     assert set(SNIPPETS) == set(registered())
