@@ -60,6 +60,18 @@ def plain_log_ticks(axis: Any, values: Sequence[float]) -> None:
     axis.set_minor_formatter(ticker.FuncFormatter(_minor_tick if decades < 3 else lambda value, _position: ""))
 
 
+def symlog_if_outliers(axes: Any, which: str, peaks: Sequence[float], lowest: float) -> None:
+    """A symmetric-log axis where one or two scenarios' peaks sit far above the middle one, which on a
+    linear axis would flatten all the others onto zero: linear up to the middle peak, logarithmic
+    beyond; the axis starts at zero or ``lowest``, below it."""
+    ordered = sorted(peaks)
+    if not ordered or ordered[-1] <= 5 * max(ordered[len(ordered) // 2], 1.0):
+        return
+    getattr(axes, f"set_{which}scale")("symlog", linthresh=max(ordered[len(ordered) // 2], 10.0))
+    plain_ticks(getattr(axes, f"{which}axis"))
+    getattr(axes, f"set_{which}lim")(min(0.0, lowest), None)
+
+
 def plain_ticks(axis: Any) -> None:
     """Plain numbers on a linear or symmetric-log axis ("100", not "10^2")."""
     from matplotlib import ticker

@@ -16,10 +16,10 @@ from profiler.reporters.plotkit import (
     line_style,
     name_rows,
     plain_log_ticks,
-    plain_ticks,
     pyplot,
     rows_figure,
     save,
+    symlog_if_outliers,
 )
 from profiler.reporters.safe import escaped, terminal_text
 from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
@@ -74,13 +74,9 @@ def _memory(results: list[ScenarioResult], run: RunResult, palette: dict[str, An
         axes.plot([p[0] for p in points], [p[1] for p in points], label=result.name, linewidth=1.3,
                   color=palette[result.name], linestyle=line_style(names, result.name))
     axes.axhline(0.0, color="black", linewidth=0.8)
-    peaks = sorted(max(mib - r.baseline_rss_mib for _, mib in r.memory_timeline) for r in drawn)
-    if peaks[-1] > 5 * max(peaks[len(peaks) // 2], 1.0):
-        # One or two strategies far above the rest would flatten them all onto the axis.
-        axes.set_yscale("symlog", linthresh=max(peaks[len(peaks) // 2], 10.0))
-        plain_ticks(axes.yaxis)
-        lowest = min(mib - r.baseline_rss_mib for r in drawn for _, mib in r.memory_timeline)
-        axes.set_ylim(bottom=min(0.0, lowest))
+    above = {r.name: [mib - r.baseline_rss_mib for _, mib in r.memory_timeline] for r in drawn}
+    symlog_if_outliers(axes, "y", [max(values) for values in above.values()],
+                       min(min(values) for values in above.values()))
     baselines = sorted(r.baseline_rss_mib for r in drawn if r.baseline_rss_mib is not None)
     middle = baselines[len(baselines) // 2]
     axes.set_xlabel("seconds since the pipeline's build began")
@@ -103,11 +99,7 @@ def _peaks(results: list[ScenarioResult], run: RunResult, palette: dict[str, Any
         axes.scatter(pss, range(len(rated)), marker="|", s=300, color="black", label="PSS", zorder=3)
         axes.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     name_rows(axes, [r.name for r in rated])
-    middle = sorted(rss)[len(rss) // 2]
-    if max(rss) > 5 * max(middle, 1.0):  # as in the timeline: outliers would flatten the rest
-        axes.set_xscale("symlog", linthresh=max(middle, 10.0))
-        plain_ticks(axes.xaxis)
-        axes.set_xlim(left=min(0.0, min(rss)))
+    symlog_if_outliers(axes, "x", rss, min(rss))
     axes.set_xlabel("peak of the process tree above the baseline (TensorFlow imported), MiB")
     axes.grid(axis="x", alpha=0.3)
     return figure

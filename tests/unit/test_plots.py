@@ -84,3 +84,19 @@ def test_all_plots_are_written_at_fourteen_scenarios(run14, tmp_path):
     assert sorted(written.values()) == ["idle.png", "memory.png", "peaks.png", "throughput.png", "waits.png"]
     for name in written.values():
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_one_strategy_far_above_the_rest_does_not_flatten_them(run14):
+    palette = colours(NAMES)
+    rows = list(run14.scenarios)
+    figure = plots._peaks(rows, run14, palette)
+    try:
+        assert figure.axes[0].get_xscale() == "linear"  # 0 to 130 MiB: all readable on a line
+    finally:
+        pyplot().close(figure)
+    rows[-1] = replace(rows[-1], peak_rss_mib=2000.0)
+    figure = plots._peaks(rows, run14, palette)
+    try:
+        assert figure.axes[0].get_xscale() == "symlog"
+    finally:
+        pyplot().close(figure)
