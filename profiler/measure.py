@@ -37,7 +37,8 @@ def bad_batch(batch: Any) -> str:
     if isinstance(images, dict):
         return (f"the inputs are a dict ({', '.join(map(str, images))}): the profiler measures (images, labels) "
                 "batches; return the images tensor as the first part")
-    if not getattr(labels, "shape", None):
+    shape = getattr(labels, "shape", None)
+    if shape is None or len(tuple(shape)) == 0:  # numpy's () or TensorFlow's TensorShape([])
         return "each element is one sample (its labels have no batch dimension): add .batch(N) to the pipeline"
     return f"each element must be a pair of arrays (images, labels); got {type(images).__name__} and " \
            f"{type(labels).__name__}"

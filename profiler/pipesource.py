@@ -12,6 +12,7 @@ import ast
 import difflib
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 from profiler.errors import ProfilerError
@@ -31,6 +32,8 @@ def locate(reference: str) -> Path | None:
     if not _NAME.match(module):
         raise PipelineNotImportable(f"'{module}' in --pipeline {reference} is not a module name: write it as "
                                     "package.module:function, with dots, not slashes")
+    if module in sys.modules:  # imported already (os.path, say): importable, whatever its form
+        return _source_file(getattr(sys.modules[module], "__file__", None))
     parts = module.split(".")
     try:
         top = importlib.util.find_spec(parts[0])  # a top-level name: found, not imported
@@ -105,13 +108,25 @@ def check_pipeline(reference: str) -> None:
                                     f"{reference}{suggestion}: name a function defined at its top level")
 
 
+# Module-level code that can bind names no statement shows: only running the module would tell.
+_DYNAMIC_CALLS = {"globals", "vars", "exec", "eval", "setattr", "__import__"}
+
+
 def top_level_names(tree: ast.Module) -> set[str] | None:
     """Names a module binds at its top level (in conditional blocks too); None where it cannot be known
-    without running it (a star import, a module-level __getattr__)."""
+    without running it (a star import, a module-level __getattr__, globals() or exec, a match)."""
     names: set[str] = set()
     pending: list[ast.stmt] = list(tree.body)
     while pending:
         node = pending.pop()
+        if isinstance(node, ast.Match):
+            return None
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for inner in _module_level_nodes(node):
+                if isinstance(inner, ast.NamedExpr) and isinstance(inner.target, ast.Name):
+                    names.add(inner.target.id)
+                if isinstance(inner, ast.Name) and inner.id in _DYNAMIC_CALLS:
+                    return None
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             names.add(node.name)
             if node.name == "__getattr__":
@@ -130,3 +145,16 @@ def top_level_names(tree: ast.Module) -> set[str] | None:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 pending.extend(getattr(node, field, []) or [])
     return names
+
+
+def _module_level_nodes(node: ast.AST) -> list[ast.AST]:
+    """The expressions of one statement, without descending into nested statements, functions or lambdas
+    (those are walked as statements of their own, or run later)."""
+    found: list[ast.AST] = []
+    pending = [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)]
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        if not isinstance(child, ast.Lambda | ast.stmt):
+            pending.extend(ast.iter_child_nodes(child))
+    return found

@@ -63,8 +63,9 @@ def _not_compared_notes(run: RunResult) -> list[Note]:
     apart = [r for r in run.scenarios if r.name in pick.not_compared]
     what = "; ".join(f"{r.name} delivered {_fingerprint_text(r)}" for r in apart)
     fix = ("measure them on the same data (for the built-ins, --data or --image-size) to rank them together"
-           if run.data is not None else "the rows ranked are those that delivered what most rows delivered; "
-           "make the pipelines deliver the same shape to rank them together")
+           if run.data is not None else "the rows ranked are those that delivered what most rows delivered (the "
+           "first listed, where as many delivered each); make the pipelines deliver the same shape to rank them "
+           "together")
     return [Note(f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not "
                  f"compare; {fix}.", "warning")]
 

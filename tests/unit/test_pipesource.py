@@ -28,6 +28,10 @@ def modules(tmp_path, monkeypatch):
     (package / "pipelines.py").write_text("def make():\n    pass\n")
     (tmp_path / "shop_broken.py").write_text("def make(:\n")
     (tmp_path / "shop_star.py").write_text("from os.path import *\n")
+    # Modules that bind names no plain statement shows: only running them could tell, so they pass.
+    (tmp_path / "shop_walrus.py").write_text("def _m():\n    pass\n\n(make := _m)\n")
+    (tmp_path / "shop_match.py").write_text("import sys\nmatch sys.platform:\n    case _:\n        make = 1\n")
+    (tmp_path / "shop_globals.py").write_text("for name in ['make']:\n    globals()[name] = print\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -38,6 +42,10 @@ def test_a_module_and_function_that_exist_pass_without_being_imported(modules):
     check_pipeline("shop_data:extra")  # defined in a conditional block
     check_pipeline("shop_pkg.pipelines:make")
     check_pipeline("shop_star:join")  # a star import: only a worker can tell
+    check_pipeline("shop_walrus:make")
+    check_pipeline("shop_match:make")
+    check_pipeline("shop_globals:make")
+    check_pipeline("os.path:join")  # a module that is no package, yet has a submodule once imported
     assert "shop_pkg" not in sys.modules and "shop_data" not in sys.modules
     assert locate("shop_pkg.pipelines:make") == modules / "shop_pkg" / "pipelines.py"
 
@@ -85,7 +93,8 @@ def test_top_level_names_unknown_where_the_module_decides_at_run_time():
 def test_a_module_named_like_the_builtins_is_named_not_imported(tmp_path, monkeypatch):
     from profiler.registry import BUILTIN, ENTRY_POINT_GROUP, _check_not_shadowed
 
-    (tmp_path / "scenarios.py").write_text("raise RuntimeError('the user module was imported')\n")
+    # Naming SCENARIOS does not make it the built-ins' package.
+    (tmp_path / "scenarios.py").write_text("SCENARIOS = []\nraise RuntimeError('the user module was imported')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "scenarios", raising=False)
     (point,) = [p for p in metadata.entry_points(group=ENTRY_POINT_GROUP) if p.name == BUILTIN]
@@ -102,6 +111,24 @@ def test_a_module_named_like_the_builtins_is_named_not_imported(tmp_path, monkey
 ])
 def test_an_element_that_is_not_a_batch_is_named(element, expected):
     assert expected in bad_batch(element)
+
+
+class _ScalarShape:
+    """As TensorFlow's TensorShape([]): true (its rank is known), yet no dimension."""
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self):
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def test_a_tensorflow_scalar_label_is_one_sample():
+    label = type("EagerTensor", (), {"shape": _ScalarShape()})()
+    assert "each element is one sample" in bad_batch((np.zeros((8, 8, 3)), label))
 
 
 def test_counting_a_batch_that_is_not_one_says_what_it_is():
