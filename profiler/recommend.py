@@ -32,11 +32,13 @@ def busy_cut(least_idle: float) -> tuple[float, bool]:
 
 def comparable(results: Sequence[ScenarioResult], reference: str | None) -> tuple[str | None, list[ScenarioResult]]:
     """(what the ranked rows delivered, the rows that delivered something else). ``reference`` is what the
-    dataset delivers; without one, the data most rows delivered (the first listed of equals) is it."""
+    dataset delivers; without one, the data most rows delivered (the first listed of equals) is it. A
+    row checked against the dataset is judged by that check (a mismatch is noted as such), not here."""
     delivered = [r.delivered for r in results if r.ok and r.delivered is not None]
     if reference is None and delivered:
         reference = max(delivered, key=lambda d: (delivered.count(d), -delivered.index(d)))
-    apart = [r for r in results if r.ok and r.delivered is not None and r.delivered != reference]
+    apart = [r for r in results
+             if r.ok and r.data_status is None and r.delivered is not None and r.delivered != reference]
     return reference, apart
 
 

@@ -110,3 +110,11 @@ def test_one_function_with_two_argument_sets_is_two_targets_named_by_their_argum
         named_apart([Target.pipeline("m:f", {"k": 1}), Target.pipeline("m:f", {"k": 1})])
     with pytest.raises(ProfilerError, match="'generator' is listed twice: name each scenario once"):
         named_apart([Target.scenario("generator"), Target.scenario("generator")])
+
+
+def test_a_builtin_that_delivered_wrong_data_is_noted_once_as_wrong():
+    wrong = row("liar", LARGE, 0.0, 9000.0, matches=False)  # checked against the dataset: it differs
+    run = _run([row("generator", SMALL, 0.01, 3000.0), wrong])
+    assert run.recommendation.name == "generator" and run.recommendation.not_compared == ()
+    terminal, _ = _rendered(run)
+    assert "liar: delivered different data from the dataset" in terminal and "Not ranked" not in terminal
