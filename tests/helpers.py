@@ -13,6 +13,14 @@ def profiler_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "profiler", *args]
 
 
+def interruptible_profiler_command(*args: str) -> list[str]:
+    """The CLI as a terminal's foreground job runs it, Ctrl-C delivered: a suite started as a background
+    job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own."""
+    start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+             "sys.argv[0] = 'profiler'; runpy.run_module('profiler', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", start, *args]
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """The environment for running the CLI in a child, with this checkout and the test fakes importable."""
     env = dict(os.environ)

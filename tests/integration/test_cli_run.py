@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from profiler.storage import FORMAT_VERSION
-from tests.helpers import MARK, marked_processes, profiler_command, subprocess_env
+from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 
 REQUIRED_KEYS = {
     "name", "status", "error", "baseline_rss_mib", "peak_rss_mib", "peak_pss_mib", "ru_maxrss_mib",
@@ -109,7 +109,7 @@ def _interrupt_after_first(process: subprocess.Popen, out: Path, file_name: str,
 
 def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
     process = subprocess.Popen(
-        profiler_command(
+        interruptible_profiler_command(
             "run", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:REAL_DATA",
             "--timeout", "120", "--output", str(workdir / "out"), *SMALL,
         ),
@@ -196,7 +196,7 @@ def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
 
 def test_ctrl_c_during_a_sweep_keeps_the_sizes_measured(workdir):
     process = subprocess.Popen(
-        profiler_command(
+        interruptible_profiler_command(
             "sweep", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG", "--samples", "40,80",
             "--timeout", "120", "--output", str(workdir / "out"), *SMALL[2:],
         ),
