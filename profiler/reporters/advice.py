@@ -63,6 +63,16 @@ def snippet_script(run: RunResult) -> str | None:
                       spec.channels if spec else 3, run.settings.batch_size, folder)
 
 
+def script_caveat(kind: str) -> str:
+    """What the script leaves to the user whose data is not a folder of images."""
+    if kind == "tfrecord":
+        return ("This run read TFRecords, and the script reads image files: keep its `make_dataset()` and build "
+                "`samples` from your records as the `tfrecord` strategy's script does (`TFRecordDataset`, "
+                "`parse_single_example`, then the same decode), with `SHARDS` set to your files.")
+    return ("This run read a pair of .npy arrays, and the script reads image files: load the arrays with "
+            "`np.load(..., mmap_mode='r')` and replace `load(paths[i])` with the array's row `i`.")
+
+
 def script_for(snippet: str, height: int, width: int, channels: int, batch: int, folder: str) -> str:
     """The whole script: the header for these sizes and this folder (quoted as Python), the snippet, a main."""
     header = SNIPPET_HEADER.format(height=height, width=width, channels=channels, batch=batch, folder=repr(folder))

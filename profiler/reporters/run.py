@@ -13,7 +13,7 @@ from typing import IO
 from rich.table import Table
 from rich.text import Text
 
-from profiler.reporters.advice import picked, snippet_script
+from profiler.reporters.advice import picked, script_caveat, snippet_script
 from profiler.reporters.common import (
     TerminalReporter,
     fitted_tables,
@@ -183,6 +183,8 @@ class RunTerminalReporter(TerminalReporter):
                 self.console.print(Text("Code: the pick on your own files (the whole script is in the report):",
                                         style="bold"))
                 self.console.print(Text(code, style="cyan"), soft_wrap=True)
+                if run.data is not None and run.data.spec.kind in ("tfrecord", "npy"):
+                    self.console.print(Text(script_caveat(run.data.spec.kind), style="dim"))
 
     def tables(self, run: RunResult) -> list[Table | Text]:
         """The comparison, split into tables that fit the console where it is narrow."""
@@ -228,6 +230,8 @@ class RunMarkdownReporter:
             fence = "`" * max(3, 1 + max((len(run_) for run_ in re.findall("`+", script)), default=0))
             write(f"## The code\n\nThe pick, built on a folder of images with one subfolder per class (as "
                   f"`image_dataset_from_directory` reads them):\n\n{fence}python\n{script}{fence}\n\n")
+            if run.data is not None and run.data.spec.kind in ("tfrecord", "npy"):
+                write(f"{script_caveat(run.data.spec.kind)}\n\n")
         write(markdown_plots(plots))
         write("## The scenarios\n\n")
         for result in run.scenarios:

@@ -99,3 +99,13 @@ def test_every_builtin_has_a_script_that_compiles_and_reads_in_80_columns():
         compile(script, name, "exec")
         assert "def make_dataset():" in snippet
         assert max(len(line) for line in script.splitlines()) <= 79, name
+
+
+def test_the_script_says_what_to_change_for_records_and_arrays():
+    snippet = "def make_dataset():\n    return tf.data.Dataset.range(3)\n"
+    for kind, words in (("tfrecord", "This run read TFRecords"), ("npy", "This run read a pair of .npy arrays")):
+        run = _run([row("parallel_map", 0.0, 6000.0, snippet=snippet)],
+                   DataSpec(kind=kind, path="/data/x", samples=4000))
+        terminal, markdown = _text(run)
+        assert words in terminal and words in markdown
+    assert "This run read" not in _text(_run([row("parallel_map", 0.0, 6000.0, snippet=snippet)]))[1]
