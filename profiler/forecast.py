@@ -83,7 +83,9 @@ def growth_of(name: str, runs: Sequence[RunResult]) -> ScenarioGrowth:
             disk = disk or result.disk_grows_with_data
             if result.ok and result.peak_rss_mib is not None and _epoch(result) is not None:
                 measured.append((size, result))
-                usable = usable and result.data_status != DATA_DIFFERS
+                # Wrong data, or data unlike the rest (a pipeline of other images): not to be ranked with them.
+                apart = run.recommendation is not None and name in run.recommendation.not_compared
+                usable = usable and result.data_status != DATA_DIFFERS and not apart
             else:
                 not_measured.append(NotMeasured(size, result.status, result.error or ""))
     sizes = tuple(size for size, _ in measured)

@@ -127,8 +127,8 @@ def sweep_notes(sweep: SweepResult) -> list[Note]:
             severity = "warning" if item.status == STATUS_SKIPPED else "error"
             found.append(Note(f"{growth.name} at {item.samples:,} samples: {item.status}: {item.reason}", severity))
         if not growth.data_usable and growth.sizes:
-            found.append(Note(f"{growth.name}: delivered different data from the dataset; left out of the pick",
-                              "error"))
+            found.append(Note(f"{growth.name}: delivered different data from the dataset (or, a pipeline, other "
+                              "samples than the rest); left out of the pick", "error"))
     for prediction in sweep.predictions:
         if prediction.problem is not None:
             found.append(Note(f"{prediction.name}: no prediction: its {prediction.problem}", "warning"))

@@ -147,3 +147,14 @@ def test_sweep_file_round_trip_and_kind_checks(tmp_path):
     save_run(sweep.runs[0], run_path)
     with pytest.raises(ProfilerError, match="not 'profiler sweep'"):
         load_sweep(run_path)
+
+
+def test_a_pipeline_that_delivered_other_samples_is_left_out_of_the_pick():
+    from profiler.results import Pick
+
+    sweep = sweep_of(LAWS, budget=100000.0)
+    fastest = sweep.advice.name
+    runs = tuple(replace(run, recommendation=Pick("x", "because", not_compared=(fastest,),
+                                                   compared_on="64x64x3 float32")) for run in sweep.runs)
+    apart = replace(sweep, runs=runs)
+    assert apart.advice.name not in (None, fastest)
