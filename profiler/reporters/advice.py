@@ -3,8 +3,6 @@ user's own files."""
 
 from __future__ import annotations
 
-import math
-
 from profiler.reporters.common import Note
 from profiler.results import RunResult, ScenarioResult
 
@@ -88,9 +86,8 @@ def disk_note(run: RunResult) -> Note | None:
     if result.disk_written_mib is not None and result.disk_written_mib > 0:
         per_sample_mib = result.disk_written_mib / samples
         measured = f"wrote {result.disk_written_mib:,.1f} MiB for the {samples:,} samples of this run"
-    elif run.expected_fingerprint is not None:
-        fp = run.expected_fingerprint
-        per_sample_mib = (math.prod(fp.image_shape) * 4 + 4) / 2**20  # float32 pixels and an int32 label
+    elif run.data is not None:  # results without the measured figure: the decoded size, with an int32 label
+        per_sample_mib = (run.data.spec.sample_bytes + 4) / 2**20
         measured = f"writes about {per_sample_mib * samples:,.1f} MiB of decoded samples for this run's {samples:,}"
     else:
         return None

@@ -92,17 +92,32 @@ def _peaks(results: list[ScenarioResult], run: RunResult, palette: dict[str, Any
         return None
     figure, axes = rows_figure(len(rated))
     rss = [r.peak_rss_mib or 0.0 for r in rated]
-    axes.barh(range(len(rated)), rss, color=[palette[r.name] for r in rated], label="RSS")
+    _bars(axes, rated, rss, palette, label="RSS")
     pss = [r.peak_pss_mib for r in rated]
     if all(value is not None for value in pss):
         # PSS counts memory shared between processes once: a pool's workers share TensorFlow's pages.
         axes.scatter(pss, range(len(rated)), marker="|", s=300, color="black", label="PSS", zorder=3)
-        axes.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
-    name_rows(axes, [r.name for r in rated])
+        _legend_below(axes, 2)
     symlog_if_outliers(axes, "x", rss, min(rss))
     axes.set_xlabel("peak of the process tree above the baseline (TensorFlow imported), MiB")
     axes.grid(axis="x", alpha=0.3)
     return figure
+
+
+def _bars(axes: Any, rated: list[ScenarioResult], values: list[float], palette: dict[str, Any],
+          intervals: list[tuple[float, float]] | None = None, label: str | None = None) -> None:
+    """One sideways bar per scenario, in the table's order and its colour, with its 95% interval if given."""
+    errors = None if intervals is None else [
+        [max(0.0, value - low) for value, (low, _) in zip(values, intervals, strict=True)],
+        [max(0.0, high - value) for value, (_, high) in zip(values, intervals, strict=True)],
+    ]
+    axes.barh(range(len(rated)), values, xerr=errors, capsize=3, color=[palette[r.name] for r in rated], label=label)
+    name_rows(axes, [r.name for r in rated])
+
+
+def _legend_below(axes: Any, columns: int) -> None:
+    # Below the axes: inside, it would cover a bar.
+    axes.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=columns, frameon=False)
 
 
 def _throughput(results: list[ScenarioResult], run: RunResult, palette: dict[str, Any]) -> Any:
@@ -113,10 +128,7 @@ def _throughput(results: list[ScenarioResult], run: RunResult, palette: dict[str
     medians = [r.samples_per_s or 0.0 for r in rated]
     # The same interval the table shows, so the plot and the table never disagree.
     intervals = [r.samples_per_s_ci or (m, m) for r, m in zip(rated, medians, strict=True)]
-    below = [max(0.0, m - low) for m, (low, _) in zip(medians, intervals, strict=True)]
-    above = [max(0.0, high - m) for m, (_, high) in zip(medians, intervals, strict=True)]
-    axes.barh(range(len(rated)), medians, xerr=[below, above], capsize=3, color=[palette[r.name] for r in rated])
-    name_rows(axes, [r.name for r in rated])
+    _bars(axes, rated, medians, palette, intervals)
     axes.set_xscale("log")
     plain_log_ticks(axes.xaxis, [low for low, _ in intervals] + [high for _, high in intervals] + medians)
     axes.set_xlabel("samples/s (median, 95% interval), log scale")
@@ -137,16 +149,12 @@ def _idle(results: list[ScenarioResult], run: RunResult, palette: dict[str, Any]
     axes.axvspan(100 * MODERATELY_INPUT_BOUND_AT, 100 * INPUT_BOUND_AT, color="tab:orange", alpha=0.12,
                  label="moderately input-bound (5-20%)")
     axes.axvspan(100 * INPUT_BOUND_AT, top, color="tab:red", alpha=0.08, label="input-bound (20% and more)")
-    errors = [[100 * (r.idle_fraction - r.idle_fraction_ci[0]) if r.idle_fraction_ci and r.idle_fraction is not None
-               else 0.0 for r in rated],
-              [100 * (r.idle_fraction_ci[1] - r.idle_fraction) if r.idle_fraction_ci and r.idle_fraction is not None
-               else 0.0 for r in rated]]
-    axes.barh(range(len(rated)), idle, xerr=errors, capsize=3, color=[palette[r.name] for r in rated])
-    name_rows(axes, [r.name for r in rated])
+    intervals = [(100 * r.idle_fraction_ci[0], 100 * r.idle_fraction_ci[1]) if r.idle_fraction_ci else (value, value)
+                 for r, value in zip(rated, idle, strict=True)]
+    _bars(axes, rated, idle, palette, intervals)
     axes.set_xlim(0, top)
     axes.set_xlabel(f"idle % {run.settings.idle_condition()} (95% interval)")
-    # Below the axes: inside, it would cover a bar.
-    axes.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
+    _legend_below(axes, 3)
     axes.grid(axis="x", alpha=0.3)
     return figure
 
