@@ -70,13 +70,14 @@ def scenario_result(
 ) -> ScenarioResult:
     """Combine what the workers measured with what the parent sampled into one result."""
     first = runs[0].seen
+    build_at = None if first.baseline is None else first.baseline[2]  # the baseline is taken as the build starts
     walls = [run.seen.wall_s for run in runs if run.seen.wall_s is not None]
     values: dict[str, Any] = dict(
         described(name, scenario, status, error),
         wall_s=sum(walls) if walls else None,
         rss_interval_ms=first.trace.rss_interval_ms,
-        memory_timeline=thin_timeline(first.trace, first.started, since=first.baseline and first.baseline[2]),
-        build_started_s=None if first.baseline is None else round(first.baseline[2] - first.started, 3),
+        memory_timeline=thin_timeline(first.trace, first.started, since=build_at),
+        build_started_s=None if build_at is None else round(build_at - first.started, 3),
         processes=len(runs),
     )
     values.update(memory_metrics([run.seen for run in runs]))

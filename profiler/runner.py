@@ -85,7 +85,7 @@ class Runner:
     def new_task(self, target: Target) -> WorkerTask:
         if self._scratch is None:
             raise RuntimeError("Runner must be used as a context manager")
-        temp_dir = Path(tempfile.mkdtemp(prefix=f"{target.file_name[:80]}-", dir=self._scratch))
+        temp_dir = Path(tempfile.mkdtemp(prefix=f"{target.file_name}-", dir=self._scratch))
         return WorkerTask(
             target=target,
             source=self.source,
