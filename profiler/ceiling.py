@@ -1,22 +1,29 @@
 """What this machine can do at most for this data, whatever the pipeline.
 
 The work of one sample (read + decode + resize + normalize) is timed in a tight loop, on one core,
-in a fresh process; the ceiling is that rate times the usable cores. Where the data is files on
-disk, their read rate is measured too (from disk in a cold run), and the ceiling is the lower of the two. A pipeline's
-samples/s as a fraction of the ceiling says how much of the machine it turns into batches.
+in a fresh process, with every decoder that can do it (profiler.decoders); the ceiling is the
+fastest one's rate times the usable cores. Where the data is files on disk, their read rate is
+measured too (from disk in a cold run), and the ceiling is the lower of the two. A pipeline's
+samples/s as a fraction of the ceiling says how much of the machine it turns into batches. The
+same process breaks the strategies' work down into stages (profiler.stages).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from profiler.data import DataSource
+from profiler.decoders import OPENCV, DecoderRate, decoder_rates
 from profiler.pagecache import drop
+from profiler.stages import StageBreakdown, breakdown, data_stages, ready_batch_fetch
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
 # one slow sample do not matter.
@@ -33,6 +40,9 @@ class Ceiling:
     read_mb_per_s: float | None = None  # None for memory-mapped arrays
     mb_per_sample: float | None = None
     cold: bool = False  # the read rate was measured with the files dropped from the page cache
+    decoder: str = OPENCV  # the decoder whose work_per_sample_s this is: the fastest one timed
+    decoders: tuple[DecoderRate, ...] = ()  # every decoder timed, the strategies' OpenCV first
+    stages: StageBreakdown | None = None
 
     @property
     def compute_samples_per_s(self) -> float:
@@ -79,30 +89,61 @@ def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float,
     return total / 1e6 / elapsed, total / 1e6
 
 
-def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, cold: bool, conn: Any) -> None:
+def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, cold: bool, batch_size: int,
+             conn: Any) -> None:
+    _quiet()
     try:
         per_sample, measured = time_work(work or source.load_sample, source.num_samples)
         read_mb_per_s = mb_per_sample = None
         if source.spec.form != "arrays" and work is None:
             read_mb_per_s, megabytes = read_rate(source.files(), cold)
             mb_per_sample = megabytes / source.stored_samples()
-        conn.send(("ok", Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample, cold)))
+        ceiling = Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample, cold)
+        conn.send(("ok", ceiling if work is not None else _with_decoders_and_stages(ceiling, source, batch_size)))
     except BaseException as error:  # noqa: BLE001 - reported to the parent as a one-line reason
         conn.send(("error", f"{type(error).__name__}: {error}"))
     finally:
         conn.close()
 
 
+def _quiet() -> None:
+    """TensorFlow's import writes to the terminal from C++; this process answers through its pipe."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+
+
+def _with_decoders_and_stages(ceiling: Ceiling, source: DataSource, batch_size: int) -> Ceiling:
+    """The ceiling set by the fastest decoder, with the strategies' work broken down into stages.
+
+    OpenCV was timed before TensorFlow was imported here, so TensorFlow's threads do not touch it.
+    """
+    opencv = DecoderRate(OPENCV, ceiling.work_per_sample_s, ceiling.measured_samples,
+                         "OpenCV's decode and area resize, as the strategies decode")
+    rates = decoder_rates(source, opencv) if source.spec.form != "arrays" else (opencv,)
+    fastest = min(rates, key=lambda rate: rate.work_per_sample_s)
+    samples = [source.load_sample(index % source.num_samples) for index in range(batch_size)]
+    labels = np.asarray(source.labels[:batch_size], dtype=np.int32)
+    batch = (np.stack(samples), np.resize(labels, batch_size))
+    stages = breakdown(data_stages(source, ready_batch_fetch(batch)), batch_size, ceiling.cores)
+    return replace(ceiling, work_per_sample_s=fastest.work_per_sample_s, measured_samples=fastest.measured_samples,
+                   decoder=fastest.name, decoders=rates, stages=stages)
+
+
 def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] | None = None,
-                    cold: bool = False) -> Ceiling:
-    """Measure in a fresh spawned process (no TensorFlow there), so nothing else shares its core.
+                    cold: bool = False, batch_size: int = 32) -> Ceiling:
+    """Measure in a fresh spawned process, so nothing else shares its core; TensorFlow is imported
+    there only after OpenCV was timed.
 
     ``work`` replaces the dataset's own decode; it must be importable by name (a module-level
     function), as any target of a spawned process.
     """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_measure, args=(source, cores, work, cold, sender), name="profiler-ceiling")
+    process = context.Process(target=_measure, args=(source, cores, work, cold, batch_size, sender),
+                              name="profiler-ceiling")
     process.start()
     sender.close()
     try:

@@ -40,6 +40,11 @@ def decode_image(path: str, spec: Any, index: int | None = None) -> np.ndarray:
 
 def decode_encoded(encoded: bytes, spec: Any, index: int | None = None, what: str = "an encoded image") -> np.ndarray:
     """The same as decode_image, from the bytes of an encoded file (as stored in a TFRecord)."""
+    return normalized(decode_pixels(encoded, spec, what), spec, index)
+
+
+def decode_pixels(encoded: bytes, spec: Any, what: str = "an encoded image") -> np.ndarray:
+    """The decode alone: uint8 pixels at the stored size, RGB order (or one channel)."""
     cv2 = _cv2()
     image = None
     if encoded:
@@ -48,6 +53,11 @@ def decode_encoded(encoded: bytes, spec: Any, index: int | None = None, what: st
         raise OSError(f"OpenCV could not decode {what}")
     if spec.channels == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
+
+
+def normalized(image: np.ndarray, spec: Any, index: int | None = None) -> np.ndarray:
+    """What follows the decode: area resize to the target size, float32 in [0, 1], augmented."""
     return augmented(resized(image, spec).astype(np.float32) * np.float32(1.0 / 255.0), spec, index)
 
 

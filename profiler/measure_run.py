@@ -140,7 +140,7 @@ def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[R
     if plan.settings.cold and source is not None:
         _check_cold(source, events)
     if ceiling is None and plan.measure_ceiling and source is not None:
-        ceiling = _measure_ceiling(source, events, plan.settings.cold)
+        ceiling = _measure_ceiling(source, events, plan.settings.cold, plan.settings.batch_size)
     run = RunResult(
         metadata=collect_metadata(),
         settings=plan.settings,
@@ -220,11 +220,11 @@ def data_record(source: DataSource) -> DataRecord:
                       bytes_per_file=summary.bytes_per_file, formats=summary.formats, index=str(source.root))
 
 
-def _measure_ceiling(source: DataSource, events: RunEvents, cold: bool) -> Ceiling | None:
+def _measure_ceiling(source: DataSource, events: RunEvents, cold: bool, batch_size: int) -> Ceiling | None:
     """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
     events.measuring_ceiling()
     try:
-        ceiling = measure_ceiling(source, usable_cpus(), cold=cold)
+        ceiling = measure_ceiling(source, usable_cpus(), cold=cold, batch_size=batch_size)
     except RuntimeError as error:
         events.ceiling_measured(None, str(error))
         return None

@@ -182,8 +182,12 @@ def markdown_notes(found: Sequence[Note]) -> str:
 def ceiling_text(ceiling: Ceiling) -> str:
     text = (
         f"{ceiling.samples_per_s:,.0f} samples/s: {ceiling.work_per_sample_s * 1000:.2f} ms of work per sample "
-        f"on one core, {ceiling.cores} usable core(s)"
+        f"on one core with the {ceiling.decoder} decoder, {ceiling.cores} usable core(s)"
     )
+    others = [f"{rate.name} {rate.work_per_sample_s * 1000:.2f} ms" for rate in ceiling.decoders
+              if rate.name != ceiling.decoder]
+    if others:
+        text += f" (the fastest decoder timed; also {', '.join(others)})"
     if ceiling.read_mb_per_s:
         where = "from disk (dropped from the page cache first)" if ceiling.cold else "from the page cache"
         text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s {where}"

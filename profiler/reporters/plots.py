@@ -22,6 +22,7 @@ from profiler.reporters.plotkit import (
     symlog_if_outliers,
 )
 from profiler.reporters.safe import escaped, terminal_text
+from profiler.reporters.stages import write_stages_plot
 from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
 
 # caption -> file name; the order is the order in the report.
@@ -57,6 +58,8 @@ def write_run_plots(run: RunResult, folder: Path) -> dict[str, str]:
             written[caption] = name
         finally:
             plt.close(figure)
+    if run.ceiling is not None and run.ceiling.stages is not None:
+        written["Where one sample's time goes"] = write_stages_plot(run.ceiling.stages, folder)
     return written
 
 

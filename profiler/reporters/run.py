@@ -30,6 +30,7 @@ from profiler.reporters.common import (
 )
 from profiler.reporters.run_notes import notes, options_text
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
+from profiler.reporters.stages import stages_markdown
 from profiler.results import (
     DATA_DIFFERS,
     INPUT_BOUND,
@@ -226,6 +227,8 @@ class RunMarkdownReporter:
         write(f"\n{TABLE_CAPTION}\n\n")
         found = notes(run)
         write(markdown_notes(found) + ("\n" if found else ""))
+        if run.ceiling is not None and run.ceiling.stages is not None:
+            write("## Where one sample's time goes\n\n" + stages_markdown(run.ceiling.stages))
         if script is not None:
             fence = "`" * max(3, 1 + max((len(run_) for run_ in re.findall("`+", script)), default=0))
             write(f"## The code\n\nThe pick, built on a folder of images with one subfolder per class (as "

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
+from profiler.reporters.stages import bounding_sentence
 from profiler.results import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult
 from profiler.settings import CONSUMER_KERAS
 from profiler.units import plain
@@ -26,6 +27,8 @@ def notes(run: RunResult) -> list[Note]:
         found += data_notes(run.data, run.settings)
     found += ceiling_note(run.ceiling)
     found += _above_ceiling_notes(run)
+    if run.ceiling is not None and run.ceiling.stages is not None:
+        found.append(Note(bounding_sentence(run.ceiling.stages), "info"))
     disk = disk_note(run)
     if disk is not None:
         found.append(disk)
@@ -82,8 +85,10 @@ def _above_ceiling_notes(run: RunResult) -> list[Note]:
         parts.append(f"{', '.join(keep)} keep the decoded samples (in memory or on disk) after the first epoch, so "
                      "they skip the reading and decoding the ceiling is made of")
     if other:
-        parts.append(f"{', '.join(other)} decode every epoch, with a decoder faster here than the OpenCV one the "
-                     "ceiling times, so the ceiling understates what this machine can decode")
+        decoder = run.ceiling.decoder if run.ceiling is not None else "OpenCV"
+        parts.append(f"{', '.join(other)} decode every epoch, faster than the {decoder} decoder the ceiling was set "
+                     "by; results written before the ceiling timed every decoder read so, and a decoder the "
+                     "ceiling does not time would too")
     return [Note("Of ceiling above 100%: " + "; ".join(parts) + ".", "info")]
 
 

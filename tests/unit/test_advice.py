@@ -59,7 +59,7 @@ def test_no_disk_note_when_the_pick_writes_nothing():
 
 def test_a_decoder_faster_than_the_ceilings_is_named_as_the_reason():
     run = _run([row("parallel_map", 0.0, 6000.0, ceiling_fraction=1.23)])
-    assert "parallel_map decode every epoch, with a decoder faster here than the OpenCV one" in _text(run)[0]
+    assert "parallel_map decode every epoch, faster than the OpenCV decoder the ceiling was set by" in _text(run)[0]
 
 
 def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(tmp_path):

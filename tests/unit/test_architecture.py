@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("units", "errors", "codec", "settings", "metadata", "memory", "stats", "isolation", "lifeline", "stopping",
      "scratch", "confine", "decode", "records", "pagecache", "userscan", "pipesource"),
     ("data", "fingerprint", "datacache", "userindex", "userdata"),
-    ("scenario", "pipeline", "registry", "ceiling", "results"),
+    ("scenario", "pipeline", "registry", "decoders", "stages", "ceiling", "results"),
     ("measure", "consumer", "worker"),
     ("fits", "forecast", "recommend", "sweep", "compare", "storage"),
     ("session", "procedure", "metrics", "runner"),

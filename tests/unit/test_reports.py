@@ -93,7 +93,7 @@ def test_report_command_writes_valid_plots_referenced_by_the_report(tmp_path, ca
     assert main(["report", str(DATA / "run_base.json"), "-o", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
-    assert sorted(images) == ["idle.png", "memory.png", "peaks.png", "throughput.png", "waits.png"]
+    assert sorted(images) == ["idle.png", "memory.png", "peaks.png", "stages.png", "throughput.png", "waits.png"]
     for name in images:
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG_MAGIC), name

@@ -1,0 +1,75 @@
+"""Where one sample's time goes (profiler.stages) and which decoder set the ceiling, in words, a
+table and a plot; shared by the run's report and the tuning report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from profiler.ceiling import Ceiling
+from profiler.reporters.common import markdown_table
+from profiler.reporters.plotkit import name_rows, plain_log_ticks, pyplot, rows_figure, save
+from profiler.stages import CONSUMER, StageBreakdown
+
+STAGES_PLOT = "stages.png"
+_WORDS = {"read": "reading the stored bytes", "decode": "decoding", "resize+normalize": "resizing and normalizing",
+          "batch": "stacking samples into batches", CONSUMER: "the consumer taking ready batches"}
+
+
+def decoder_text(ceiling: Ceiling) -> str:
+    """Which decoder set the ceiling, among those timed: "OpenCV (opencv; also timed: tensorflow 3,095/s)"."""
+    others = [f"{rate.name} {rate.samples_per_s:,.0f}/s" for rate in ceiling.decoders if rate.name != ceiling.decoder]
+    also = f"; also timed on one core: {', '.join(others)}" if others else ""
+    return f"decoder {ceiling.decoder}, the fastest timed{also}"
+
+
+def bounding_sentence(stages: StageBreakdown) -> str:
+    """The stage that bounds the work, in one sentence."""
+    bound = stages.bounding
+    work = (f"all the work before the consumer allows {stages.work_samples_per_s:,.0f} samples/s on "
+            f"{stages.cores} core(s)")
+    if not bound.parallel:
+        return (f"The consumer bounds this data: one thread taking ready batches allows "
+                f"{stages.samples_per_s(bound):,.0f} samples/s, while {work}.")
+    return (f"{_WORDS.get(bound.name, bound.name).capitalize()} bounds this data: {stages.share(bound):.0%} of one "
+            f"sample's cost ({bound.alone_s * 1e6:,.1f} µs on one core); {work}.")
+
+
+def stage_rows(stages: StageBreakdown) -> list[list[str]]:
+    return [[stage.name, f"{stage.alone_s * 1e6:,.1f}", f"{stage.cumulative_s * 1e6:,.1f}",
+             f"{stages.samples_per_s(stage):,.0f}", f"{stages.share(stage):.0%}"] for stage in stages.stages]
+
+
+STAGE_HEADERS = ["Stage", "µs/sample alone", "µs/sample cumulative", "Samples/s it allows", "Share"]
+
+
+def stages_markdown(stages: StageBreakdown) -> str:
+    """The section of a report: the sentence, the table and what the columns mean."""
+    return (f"{bounding_sentence(stages)}\n\n"
+            + markdown_table(STAGE_HEADERS, stage_rows(stages), [False, True, True, True, True])
+            + f"\nEach stage timed in a tight loop on one core in a fresh process, alone (on the output of the "
+              f"stage before, made beforehand) and cumulatively (the chain up to it); the strategies' "
+              f"{stages.decoder} work, batches of {stages.batch_size}. Samples/s it allows: the stage alone on "
+              f"{stages.cores} core(s), or on one thread for the consumer. Share: of the stages' summed cost.\n\n")
+
+
+def write_stages_plot(stages: StageBreakdown, folder: Path) -> str:
+    """One sideways bar per stage: the samples/s it allows, its share written beside it."""
+    plt = pyplot()
+    names = [stage.name for stage in stages.stages]
+    figure, axes = rows_figure(len(names))
+    try:
+        rates = [stages.samples_per_s(stage) for stage in stages.stages]
+        bound = stages.bounding.name
+        bars = axes.barh(range(len(names)), rates, color=["tab:red" if n == bound else "tab:blue" for n in names])
+        for bar, stage in zip(bars, stages.stages, strict=True):
+            axes.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {stages.share(stage):.0%}",
+                      va="center", fontsize=8)
+        axes.set_xscale("log")
+        plain_log_ticks(axes.xaxis, rates)
+        name_rows(axes, names)
+        axes.set_xlabel("samples/s the stage alone allows (log scale); red: the bound")
+        axes.set_title("Where one sample's time goes")
+        save(figure, folder / STAGES_PLOT)
+    finally:
+        plt.close(figure)
+    return STAGES_PLOT
