@@ -16,6 +16,8 @@ from typing import Any
 
 import psutil
 
+from profiler.results import AutotuneValue
+
 
 def batch_length(batch: Any) -> int:
     """Real samples in a batch (a partial last batch counts what it holds)."""
@@ -118,6 +120,7 @@ class BatchStream:
         # kept in ``untimed_s`` and left out of the windows and waits.
         self.before_epoch = before_epoch
         self.untimed_s = 0.0
+        self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
 
     def clock(self) -> float:
         """perf_counter without the untimed work: what windows and epoch ends are stamped with."""
@@ -128,7 +131,8 @@ class BatchStream:
             started = time.perf_counter()
             self.before_epoch()
             self.untimed_s += time.perf_counter() - started
-        return iter(self.dataset)
+        self.last_iterator = iter(self.dataset)
+        return self.last_iterator
 
     def finish_epoch(self) -> None:
         """Consume, untimed, what is left of the current epoch."""
@@ -249,3 +253,24 @@ def percentile(values: list[float] | tuple[float, ...], fraction: float) -> floa
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def autotune_values(iterator: Any) -> tuple[AutotuneValue, ...]:
+    """The tunable values tf.data's autotuning model holds for a tf.data iterator; () for any other.
+
+    TensorFlow exposes the model as a raw op (IteratorGetModelProto); ``state_value`` is what the
+    running ops use, ``value`` what the model last proposed.
+    """
+    resource = getattr(iterator, "_iterator_resource", None)
+    if resource is None:
+        return ()
+    try:
+        import tensorflow as tf
+        from tensorflow.core.framework import model_pb2
+
+        model = model_pb2.ModelProto()
+        model.ParseFromString(tf.raw_ops.IteratorGetModelProto(iterator=resource).numpy())
+    except Exception:  # noqa: BLE001 - autotuning off, or a TensorFlow without the op: nothing to report
+        return ()
+    return tuple(AutotuneValue(node.name, parameter.name, float(parameter.state_value))
+                 for _, node in sorted(model.nodes.items()) for parameter in node.parameters if parameter.tunable)

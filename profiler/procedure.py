@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
+from profiler.results import AutotuneValue
 from profiler.session import WorkerSession
 from profiler.settings import CONSUMER_KERAS, MeasureSettings
 from profiler.stats import idle_with_interval, median, median_interval, relative_half_width, warmup_cut
@@ -76,6 +77,7 @@ class Measurements:
     idle_capped: bool = False
     fingerprint: Fingerprint | None = None
     closing: ClosingReport | None = None
+    autotune: tuple[AutotuneValue, ...] = ()
 
 
 def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:
@@ -158,6 +160,7 @@ def measure(
     cpu_after = session.tree_cpu_seconds()
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     measured.flat_out = replace(flat_out, cpu_s=cpu, samples=sum(w.samples for w in taken))
+    measured.autotune = session.autotune()  # before the paced phase starts a new iterator
     _paced(session, settings, measured)
     if on_unmeasured is not None:
         on_unmeasured()

@@ -38,6 +38,15 @@ DATA_CLOSE = "close"  # same samples, shapes and labels; some pixels one roundin
 DATA_DIFFERS = "differs"
 
 
+@dataclass(frozen=True)
+class AutotuneValue:
+    """A value tf.data's autotuning chose, read from the pipeline's iterator after the flat-out phase."""
+
+    node: str  # the dataset op, such as "ParallelMapV2" or "Prefetch"
+    parameter: str  # "parallelism", "buffer_size"
+    value: float
+
+
 def verdict_for(idle_fraction: float | None) -> str | None:
     if idle_fraction is None:
         return None
@@ -117,6 +126,7 @@ class ScenarioResult:
     # one level apart: for them, matching samples are enough.
     pixels_may_differ: bool = False
     tf_data_options: dict[str, Any] = field(default_factory=dict)
+    autotune: tuple[AutotuneValue, ...] = ()  # what tf.data's autotuning had chosen by the end of the flat-out phase
     memory_timeline: tuple[tuple[float, float], ...] = ()  # (seconds since worker start, MiB RSS)
     # Seconds from the worker's start to its baseline, where the build begins and the timeline starts.
     build_started_s: float | None = None

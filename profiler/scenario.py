@@ -21,6 +21,26 @@ from profiler.settings import ServiceSettings
 Batch = tuple[Any, Any]
 
 
+AUTOTUNE = "AUTOTUNE"  # a knob's value where tf.data picks it (tf.data.AUTOTUNE in the pipeline)
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A setting of a strategy that ``tune`` measures: its value untuned and the others worth trying."""
+
+    name: str
+    default: Any  # what the strategy does untuned; None: the run's --workers
+    values: tuple[Any, ...] = ()  # tried besides the default
+    threads: bool = False  # also try 1 up to twice the usable cores
+    code: str = ""  # the line that sets it in the strategy's code, "{value}" filled in
+    what: str = ""  # in words, for the report
+
+    def choices(self, cores: int, default: Any) -> tuple[Any, ...]:
+        """Every value to try besides ``default``, in order, none twice."""
+        counts = tuple(range(1, 2 * cores + 1)) if self.threads else ()
+        return tuple(value for value in dict.fromkeys((*counts, *self.values)) if value != default)
+
+
 @dataclass(frozen=True)
 class PipelineContext:
     """What a scenario gets to build its pipeline from."""
@@ -35,6 +55,12 @@ class PipelineContext:
     network_private: bool = True
     # Shows the user a line at once, while the run goes on (an exposure they accepted, say).
     warn: Callable[[str], None] = field(default=lambda text: None, compare=False)
+    knobs: dict[str, Any] = field(default_factory=dict)  # values ``tune`` set; the rest stay at their default
+
+    def setting(self, knob: Knob, tensorflow: Any = None) -> Any:
+        """The value of ``knob`` for this build; AUTOTUNE as ``tf.data.AUTOTUNE`` where ``tensorflow`` is given."""
+        value = self.knobs.get(knob.name, knob.default)
+        return tensorflow.data.AUTOTUNE if tensorflow is not None and value == AUTOTUNE else value
 
 
 class Scenario:
@@ -68,6 +94,8 @@ class Scenario:
     data_kinds: tuple[str, ...] = ("images", "records", "arrays")
     # Why the scenario is left out of --scenario all (slow to start, say); empty: it is in.
     opt_in: str = ""
+    # What ``tune`` may set, the knob with the most effect first (its search goes in this order).
+    knobs: tuple[Knob, ...] = ()
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError
@@ -87,6 +115,18 @@ class Scenario:
         build the pipeline unless the user accepted the exposure.
         """
         return False
+
+    def knob_choices(self, knob: Knob, spec: DataSpec, source: DataSource | None, cores: int,
+                     default: Any) -> tuple[Any, ...]:
+        """The values of ``knob`` worth trying on this data besides ``default``."""
+        return knob.choices(cores, default)
+
+    def check_knobs(self, knobs: dict[str, Any]) -> None:
+        """Refuse a knob this scenario does not have, naming those it has."""
+        unknown = sorted(set(knobs) - {knob.name for knob in self.knobs})
+        if unknown:
+            have = ", ".join(knob.name for knob in self.knobs) or "none"
+            raise ValueError(f"{self.name} has no setting {', '.join(unknown)} (it has: {have})")
 
     def validate(self) -> None:
         """Fail early, in the worker and before TensorFlow is imported, when the scenario cannot run."""

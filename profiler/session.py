@@ -21,7 +21,7 @@ from profiler import confine
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
-from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT
+from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, AutotuneValue
 from profiler.settings import CONSUMER_SLEEP
 from profiler.units import plain
 from profiler.worker import ClosingReport, WorkerTask, worker_main
@@ -147,6 +147,10 @@ class WorkerSession:
     def floor(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedSteps:
         """The consumer fed from an always-ready source of one of the pipeline's batches."""
         return self._request(("floor", steps, step_s, consumer), "floor")[1]
+
+    def autotune(self) -> tuple[AutotuneValue, ...]:
+        """What tf.data's autotuning chose for the stream's iterator, as it stands now."""
+        return self._request(("autotune",), "autotune")[1]
 
     def fingerprint(self) -> Fingerprint:
         return self._request(("fingerprint",), "fingerprint")[1]

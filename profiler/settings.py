@@ -33,6 +33,7 @@ class Target:
     arguments: dict[str, Any] = field(default_factory=dict)  # a pipeline's keyword arguments
     # The row's name where the reference alone is not unique: one function with two argument sets.
     label: str = ""
+    knobs: dict[str, Any] = field(default_factory=dict)  # a scenario's settings, as ``tune`` tries them
 
     @classmethod
     def scenario(cls, reference: str) -> Target:
@@ -41,6 +42,12 @@ class Target:
     @classmethod
     def pipeline(cls, reference: str, arguments: dict[str, Any] | None = None) -> Target:
         return cls(PIPELINE, reference, dict(arguments or {}))
+
+    @classmethod
+    def tuned(cls, reference: str, knobs: dict[str, Any]) -> Target:
+        """The scenario with these settings, named by them: "parallel_map[prefetch=4]"."""
+        shown = ", ".join(f"{key}={value}" for key, value in knobs.items())
+        return cls(SCENARIO, reference, label=f"{reference}[{shown}]" if knobs else "", knobs=dict(knobs))
 
     @property
     def name(self) -> str:

@@ -10,6 +10,7 @@ time), builds the pipeline and reports ("built", seconds). Then it answers one r
   stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
 - ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
   always-ready source of a batch of this pipeline: what fetching costs when nothing is late;
+- ("autotune",) -> ("autotune", values): what tf.data's autotuning chose for the stream's iterator;
 - ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
@@ -44,6 +45,7 @@ from profiler.lifeline import Lifeline
 from profiler.measure import (
     BatchStream,
     PacedSteps,
+    autotune_values,
     bad_batch,
     flat_out_epoch,
     flat_out_window,
@@ -117,6 +119,7 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
 
     scenario = load(task.target, task.entry_point)
     scenario.validate()
+    scenario.check_knobs(task.target.knobs)
     private = _network_checked(task.service) if scenario.needs_private_network(task.service) else True
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
@@ -129,8 +132,9 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     baseline_rss, baseline_pss = own_memory_mib()
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
     context = PipelineContext(
-        source=task.source, batch_size=task.batch_size, workers=task.workers, temp_dir=task.temp_dir,
-        service=task.service, network_private=private, warn=lambda text: conn.send(("warning", text)),
+        source=task.source, batch_size=task.batch_size, workers=task.target.knobs.get("workers") or task.workers,
+        temp_dir=task.temp_dir, service=task.service, network_private=private,
+        warn=lambda text: conn.send(("warning", text)), knobs=dict(task.target.knobs),
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
     build_started = time.perf_counter()
@@ -188,6 +192,8 @@ class _Server:
         if command == "floor":
             count, step_s, consumer = request[1:4]
             return ("floor", self._paced(self._ready(), count, step_s, consumer))
+        if command == "autotune":
+            return ("autotune", autotune_values(self.stream.last_iterator))
         if command == "fingerprint":
             builder = FingerprintBuilder()
             for batch in self.dataset:

@@ -41,7 +41,7 @@ def without_prefetch_injection(tf: Any, dataset: Any) -> Any:
     return dataset.with_options(options)
 
 
-def opencv_sample_map(tf: Any, source: DataSource) -> Any:
+def opencv_sample_map(tf: Any, source: DataSource, parallelism: Any = None) -> Any:
     """Dataset.range(N).map(OpenCV decode, AUTOTUNE): one decoded (image, label) per element.
 
     The decode runs in tf.numpy_function, which forgets static shapes; tf.ensure_shape puts them
@@ -58,18 +58,36 @@ def opencv_sample_map(tf: Any, source: DataSource) -> Any:
         return tf.ensure_shape(image, sample_shape), tf.ensure_shape(label, ())
 
     return tf.data.Dataset.range(source.num_samples).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        decode, num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism, deterministic=True
     )
 
 
-def tensorflow_decode_map(tf: Any, source: DataSource) -> Any:
+def opencv_batch_map(tf: Any, source: DataSource, batch_size: int, parallelism: Any) -> Any:
+    """Dataset.range(N).batch(B).map(OpenCV decode of the whole batch): one numpy_function per batch."""
+    labels = source.labels.astype(np.int32)
+    shape = (None, *source.spec.sample_shape)
+
+    def load(indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        images, _ = source.load_range(int(indices[0]), int(indices[-1]) + 1)
+        return images, labels[indices]
+
+    def decode(indices: Any) -> tuple[Any, Any]:
+        images, batch_labels = tf.numpy_function(load, [indices], (tf.float32, tf.int32))
+        return tf.ensure_shape(images, shape), tf.ensure_shape(batch_labels, (None,))
+
+    return tf.data.Dataset.range(source.num_samples).batch(batch_size).map(
+        decode, num_parallel_calls=parallelism, deterministic=True)
+
+
+def tensorflow_decode_map(tf: Any, source: DataSource, parallelism: Any = None, ratio: int = 1) -> Any:
     """Encoded images read, decoded and resized by TensorFlow's own ops, in parallel (AUTOTUNE).
 
     Files are sliced by path (``from_tensor_slices``); TFRecords are read in order by
     ``TFRecordDataset``, keeping the records of the run's samples. No Python runs per sample, so
     the graph can also run in other processes (tf.data service workers). JPEG decoding uses the
     accurate integer DCT, as OpenCV's libjpeg does, and the area average is rounded half up, as
-    OpenCV rounds it: the pixels equal OpenCV's at whole-number downscale factors.
+    OpenCV rounds it: the pixels equal OpenCV's at whole-number downscale factors. ``ratio`` above
+    1 decodes JPEGs at that reduced scale (tune's ``decode_ratio``), whose pixels are close, not equal.
     """
     spec = source.spec
     if spec.form == "arrays":
@@ -82,7 +100,7 @@ def tensorflow_decode_map(tf: Any, source: DataSource) -> Any:
     def decode(encoded: Any, label: Any, shift: Any) -> tuple[Any, Any]:
         image = tf.cond(
             tf.io.is_jpeg(encoded),
-            lambda: tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE"),
+            lambda: tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE", ratio=ratio),
             lambda: tf.io.decode_image(encoded, channels=spec.channels, expand_animations=False),
         )
         image = tf.floor(tf.image.resize(image, size, method="area") + 0.5) * scale
@@ -94,11 +112,11 @@ def tensorflow_decode_map(tf: Any, source: DataSource) -> Any:
     if spec.form == "images":
         slices = tf.data.Dataset.from_tensor_slices((source.image_paths(), labels, shifts))
         return slices.map(lambda path, label, shift: decode(tf.io.read_file(path), label, shift),
-                          num_parallel_calls=tf.data.AUTOTUNE)
-    return _records_dataset(tf, source, shifts, decode)
+                          num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism)
+    return _records_dataset(tf, source, shifts, decode, parallelism)
 
 
-def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any) -> Any:
+def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any, parallelism: Any = None) -> Any:
     """TFRecordDataset over each of the user's files in order, keeping the records of the run's samples.
 
     Each file's records are numbered from its first record's number across all files, so the
@@ -122,7 +140,7 @@ def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: An
         tf.data.Dataset.from_tensor_slices((files, starts))
         .flat_map(lambda file, start: tf.data.TFRecordDataset(file).enumerate(start))
         .filter(lambda number, record: number < len(keep) and tf.gather(keep, tf.minimum(number, len(keep) - 1)))
-        .map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(parse, num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism)
     )
 
 

@@ -6,8 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.scenario import PipelineContext, Scenario
+from profiler.data import DataSource, DataSpec
+from profiler.decoders import reduction
+from profiler.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import tensorflow_decode_map
+from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
+
+DECODE_RATIO = Knob("decode_ratio", 1, code="tf.io.decode_jpeg(data, channels=CHANNELS, ratio={value})",
+                    what="JPEGs decoded at 1/ratio scale before the resize (pixels close to, not equal to, "
+                         "the full decode's)")
 
 
 class ParallelMapScenario(Scenario):
@@ -27,13 +34,22 @@ class ParallelMapScenario(Scenario):
     )
     pixels_may_differ = True
     data_kinds = ("images", "records")
+    knobs = (MAP_PARALLELISM, DECODE_RATIO, PREFETCH, THREADPOOL, RAM_BUDGET)
+
+    def knob_choices(self, knob: Knob, spec: DataSpec, source: DataSource | None, cores: int,
+                     default: Any) -> tuple[Any, ...]:
+        if knob is DECODE_RATIO:  # only where the JPEG is at least twice the target size
+            most = reduction(source) if source is not None else 1
+            return tuple(ratio for ratio in (2, 4, 8) if ratio <= most and ratio != default)
+        return super().knob_choices(knob, spec, source, cores, default)
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf
 
-        dataset = tensorflow_decode_map(tf, ctx.source).batch(ctx.batch_size).prefetch(tf.data.AUTOTUNE)
-        yield dataset
+        samples = tensorflow_decode_map(tf, ctx.source, ctx.setting(MAP_PARALLELISM, tf), ctx.setting(DECODE_RATIO))
+        dataset = samples.batch(ctx.batch_size).prefetch(ctx.setting(PREFETCH, tf))
+        yield with_tuned_options(tf, dataset, ctx)
 
 
 SCENARIO = ParallelMapScenario()

@@ -6,8 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.scenario import PipelineContext, Scenario
-from scenarios._shared import opencv_sample_map
+from profiler.scenario import Knob, PipelineContext, Scenario
+from scenarios._shared import opencv_batch_map, opencv_sample_map
+from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
+
+# Per batch: the indices batched first, then one numpy_function decodes the whole batch.
+DECODE_UNIT = Knob("decode", "per sample", ("per batch",),
+                   code="Dataset.range(N).batch(BATCH).map(decode_batch)  # decode {value}",
+                   what="one numpy_function per sample, then batch; or batch the indices, then one per batch")
 
 
 class ParallelMapOpenCVScenario(Scenario):
@@ -21,16 +27,18 @@ class ParallelMapOpenCVScenario(Scenario):
         "tf.data options: defaults (autotune on, deterministic order)."
     )
 
+    knobs = (MAP_PARALLELISM, DECODE_UNIT, PREFETCH, THREADPOOL, RAM_BUDGET)
+
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
         import tensorflow as tf
 
-        dataset = (
-            opencv_sample_map(tf, ctx.source)
-            .batch(ctx.batch_size)
-            .prefetch(tf.data.AUTOTUNE)
-        )
-        yield dataset
+        parallelism = ctx.setting(MAP_PARALLELISM, tf)
+        if ctx.setting(DECODE_UNIT) == "per batch":
+            batches = opencv_batch_map(tf, ctx.source, ctx.batch_size, parallelism)
+        else:
+            batches = opencv_sample_map(tf, ctx.source, parallelism).batch(ctx.batch_size)
+        yield with_tuned_options(tf, batches.prefetch(ctx.setting(PREFETCH, tf)), ctx)
 
 
 SCENARIO = ParallelMapOpenCVScenario()

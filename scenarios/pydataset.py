@@ -8,12 +8,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from profiler.scenario import PipelineContext, Scenario
+from scenarios._tuning import WORKERS
 
 
 class PyDatasetScenario(Scenario):
     """Indexing a PyDataset directly runs serially: its workers only act behind Keras's adapter,
     which fit() builds from it. This scenario builds the same adapter and iterates the
     tf.data.Dataset that fit() would iterate."""
+
+    knobs = (WORKERS,)
 
     memory_grows_with_data = False
 

@@ -9,14 +9,19 @@ from typing import Any
 
 from profiler.data import DataSource, publish_folder
 from profiler.decode import decode_encoded
-from profiler.scenario import PipelineContext, Scenario
+from profiler.scenario import AUTOTUNE, Knob, PipelineContext, Scenario
+from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
 
 SHARDS = 8
+SHARD_COUNT = Knob("shards", SHARDS, (2, 4, 16), code="write_shards(count={value})",
+                   what="TFRecord files the data is written as")
+CYCLE_LENGTH = Knob("cycle_length", AUTOTUNE, threads=True, code="cycle_length={value}  # in the interleave",
+                    what="shards read at once (AUTOTUNE: all of them)")
 
 
-def write_shards(tf: Any, source: DataSource, folder: Path) -> None:
+def write_shards(tf: Any, source: DataSource, folder: Path, count: int = SHARDS) -> None:
     """Encoded images as they are stored, or decoded arrays as raw float32 bytes, plus label and index."""
-    shards = min(SHARDS, source.num_samples)
+    shards = min(count, source.num_samples)
     writers = [tf.io.TFRecordWriter(str(folder / f"shard-{n:02d}.tfrecord")) for n in range(shards)]
     try:
         def payload(index: int) -> bytes:
@@ -39,6 +44,7 @@ def write_shards(tf: Any, source: DataSource, folder: Path) -> None:
 
 class TFRecordScenario(Scenario):
     name = "tfrecord"
+    knobs = (MAP_PARALLELISM, SHARD_COUNT, CYCLE_LENGTH, PREFETCH, THREADPOOL, RAM_BUDGET)
     summary = "sharded TFRecords, interleave(num_parallel_calls), parallel decode, batch, prefetch"
     description = (
         f"The dataset written once as {SHARDS} TFRecord shards (kept beside the generated data, "
@@ -57,8 +63,9 @@ class TFRecordScenario(Scenario):
         source = ctx.source
         spec = source.spec
         # Arrays are stored decoded, so augmented ones are stored apart.
-        name = f"tfrecord-v2-{SHARDS}" + ("-augmented" if spec.augment and spec.form == "arrays" else "")
-        folder = publish_folder(source.work_root / name, lambda staging: write_shards(tf, source, staging))
+        count = int(ctx.setting(SHARD_COUNT))
+        name = f"tfrecord-v2-{count}" + ("-augmented" if spec.augment and spec.form == "arrays" else "")
+        folder = publish_folder(source.work_root / name, lambda staging: write_shards(tf, source, staging, count))
         features = {
             "data": tf.io.FixedLenFeature([], tf.string),
             "label": tf.io.FixedLenFeature([], tf.int64),
@@ -81,15 +88,15 @@ class TFRecordScenario(Scenario):
             tf.data.Dataset.from_tensor_slices(shards)
             .interleave(
                 tf.data.TFRecordDataset,
-                cycle_length=len(shards),
+                cycle_length=len(shards) if ctx.setting(CYCLE_LENGTH) == AUTOTUNE else ctx.setting(CYCLE_LENGTH),
                 num_parallel_calls=tf.data.AUTOTUNE,
                 deterministic=False,
             )
-            .map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+            .map(decode, num_parallel_calls=ctx.setting(MAP_PARALLELISM, tf), deterministic=False)
             .batch(ctx.batch_size)
-            .prefetch(tf.data.AUTOTUNE)
+            .prefetch(ctx.setting(PREFETCH, tf))
         )
-        yield dataset
+        yield with_tuned_options(tf, dataset, ctx)
 
 
 SCENARIO = TFRecordScenario()

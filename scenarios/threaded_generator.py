@@ -11,10 +11,12 @@ import numpy as np
 
 from profiler.scenario import PipelineContext, Scenario
 from scenarios._shared import output_signature, without_prefetch_injection
+from scenarios._tuning import WORKERS
 
 
 class ThreadedGeneratorScenario(Scenario):
     name = "threaded_generator"
+    knobs = (WORKERS,)
     tf_data_options = "inject_prefetch=False"
     summary = "from_generator; a thread pool decodes the samples of each batch, one batch ahead"
     description = (

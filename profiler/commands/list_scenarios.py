@@ -12,7 +12,7 @@ from profiler.reporters.listing import ScenarioListReporter
 
 
 class ListCommand:
-    order = 3
+    order = 4
     name = "list"
     help = "list the scenarios and what each one does"
 

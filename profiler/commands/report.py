@@ -16,7 +16,7 @@ from profiler.sweep import SweepResult
 
 
 class ReportCommand:
-    order = 4
+    order = 5
     name = "report"
     help = "render the markdown report and plots from a saved results.json"
 

@@ -20,9 +20,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data", "fingerprint", "datacache", "userindex", "userdata"),
     ("scenario", "pipeline", "registry", "decoders", "stages", "ceiling", "results"),
     ("measure", "consumer", "worker"),
-    ("fits", "forecast", "recommend", "sweep", "compare", "storage"),
+    ("fits", "forecast", "recommend", "sweep", "compare", "storage", "tuned"),
     ("session", "procedure", "metrics", "runner"),
-    ("measure_run",),
+    ("measure_run", "tune"),
     ("reporters",),
     ("commands", "pytest_plugin", "__main__"),
 )

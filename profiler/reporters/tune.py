@@ -1,0 +1,207 @@
+"""A tuning shown live, as a table per strategy in the terminal, and as ``report.md`` with the stages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.text import Text
+
+from profiler.reporters.common import (
+    TerminalReporter,
+    ceiling_text,
+    fitted_tables,
+    machine_section,
+    markdown_answer,
+    markdown_plots,
+    markdown_table,
+    settings_rows,
+    write_report_files,
+)
+from profiler.reporters.progress import RunProgress, result_line
+from profiler.reporters.safe import escaped, markdown_text, terminal_text
+from profiler.reporters.stages import bounding_sentence, stages_markdown, write_stages_plot
+from profiler.results import RunResult, ScenarioResult
+from profiler.tune import TuneEvents
+from profiler.tuned import TunedStrategy, TuneResult, usable
+
+COLUMNS = (("Knob", False), ("Value", False), ("Samples/s\n±95%", True), ("Of\nceiling", True), ("Data", False),
+           ("Kept", False))
+
+
+class TuneProgress(RunProgress, TuneEvents):
+    """The data and the ceiling once, then a line per round and per configuration measured."""
+
+    def __init__(self, console: Console, results_path: Path) -> None:
+        super().__init__(console, results_path)
+        self._started = False
+
+    def preparing_data(self, spec: Any) -> None:
+        if not self._started:
+            super().preparing_data(spec)
+
+    def data_ready(self, source: Any, generated: bool) -> None:
+        if not self._started:
+            super().data_ready(source, generated)
+
+    def run_started(self, run: RunResult) -> None:
+        if not self._started:
+            self._started = True
+            self.say(f"Tuning on {run.data.description if run.data else 'the data'}, every configuration in a fresh "
+                     f"process; results go to {self.results_path}")
+        self._start_targets()
+
+    def round_started(self, text: str) -> None:
+        self._stop()
+        self.console.print(Text(terminal_text(text), style="bold"))
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        self._display.remove_task(self._tasks.pop(result.name))
+        line = result_line(result)
+        if result.ok and result.samples_per_s is not None:
+            line.append(f": {rate_text(result)}")
+        self._display.console.print(line)
+
+
+def rate_text(result: ScenarioResult) -> str:
+    """"8,123 samples/s ±3% (67% of ceiling)"."""
+    width = result.rate_half_width
+    text = f"{result.samples_per_s:,.0f} samples/s" + (f" ±{width:.0%}" if width is not None else "")
+    return text + (f" ({result.ceiling_fraction:.0%} of ceiling)" if result.ceiling_fraction is not None else "")
+
+
+def trial_rows(tuned: TunedStrategy) -> list[list[str]]:
+    rows = []
+    for trial in tuned.trials:
+        result = trial.result
+        kept = "best so far" if trial.knob and tuned.best.settings.get(trial.knob) == trial.value and \
+            tuned.default.settings.get(trial.knob) != trial.value else ""
+        rate = f"{result.samples_per_s:,.0f} ±{result.rate_half_width or 0:.0%}" if usable(result) else \
+            (result.error or result.status)[:60]
+        fraction = f"{result.ceiling_fraction:.0%}" if result.ceiling_fraction is not None else "-"
+        rows.append([trial.knob or "(defaults)", "" if not trial.knob else str(trial.value), rate, fraction,
+                     result.data_status or "-", kept])
+    return rows
+
+
+def snippet_lines(tuned: TunedStrategy) -> list[str]:
+    """The lines that set the tuned values, each with the default it replaces."""
+    knobs = {knob.name: knob for knob in tuned.knobs}
+    lines = [f"{knobs[name].code.format(value=value)}  # default: {knobs[name].default}" if name in knobs
+             else f"# {name} = {value}" for name, value in tuned.changed.items()]
+    if any(line.startswith("options.") for line in lines):
+        lines = ["options = tf.data.Options()", *lines, "dataset = dataset.with_options(options)"]
+    return lines
+
+
+def verdict(tuned: TunedStrategy) -> str:
+    """The tuned result in one paragraph: the settings, the rates before and after, the gain."""
+    best, default = tuned.best, tuned.default
+    if not tuned.changed:
+        return (f"{tuned.name}: no setting beat the defaults beyond noise"
+                + (f" ({default.samples_per_s:,.0f} samples/s" if default.samples_per_s else "")
+                + (f", {default.ceiling_fraction:.0%} of ceiling)" if default.ceiling_fraction is not None else ")")
+                + "; keep them.")
+    settings = ", ".join(f"{name}={value}" for name, value in tuned.changed.items())
+    gain = ""
+    if tuned.gain is not None:
+        interval = f" (95% interval {tuned.gain_ci[0]:.2f}x-{tuned.gain_ci[1]:.2f}x)" if tuned.gain_ci else ""
+        gain = f": {tuned.gain:.2f}x{interval}, measured side by side"
+    return (f"{tuned.name} with {settings}: {_rate(best.samples_per_s, best.ceiling_fraction)} against "
+            f"{_rate(default.samples_per_s, default.ceiling_fraction)} at the defaults{gain}.")
+
+
+def _rate(samples_per_s: float | None, fraction: float | None) -> str:
+    if samples_per_s is None:
+        return "no rate"
+    return f"{samples_per_s:,.0f} samples/s" + (f" ({fraction:.0%} of ceiling)" if fraction is not None else "")
+
+
+def autotune_text(tuned: TunedStrategy) -> str:
+    if not tuned.autotune:
+        return "tf.data's autotuning exposed no values for this strategy (autotune off, or not a tf.data map)"
+    values = ", ".join(f"{value.node} {value.parameter} {value.value:g}" for value in tuned.autotune)
+    return f"At the defaults, tf.data's autotuning had chosen: {values}"
+
+
+def _wall(result: TuneResult) -> str:
+    if result.wall_s is None:
+        return ""
+    minutes, seconds = divmod(round(result.wall_s), 60)
+    return f"Tuning took {minutes} min {seconds} s." if minutes else f"Tuning took {seconds} s."
+
+
+class TuneTerminalReporter(TerminalReporter):
+    def render(self, result: TuneResult) -> None:
+        result = escaped(result, terminal_text)
+        say = self.console.print
+        if result.ceiling is not None:
+            say(Text(f"Ceiling: {ceiling_text(result.ceiling)}."))
+            if result.ceiling.stages is not None:
+                say(Text(bounding_sentence(result.ceiling.stages)))
+        for tuned in result.tuned:
+            for table in fitted_tables(self.console, f"{tuned.name}: one knob at a time", None, COLUMNS,
+                                       trial_rows(tuned)):
+                say(table)
+            say(Text(autotune_text(tuned) + ".", style="dim"))
+            say(Text(verdict(tuned), style="bold"))
+            lines = snippet_lines(tuned)
+            if lines:
+                say(Text("Code: in the strategy's make_dataset() (see 'list' or the report):", style="bold"))
+                say(Text("\n".join(lines), style="cyan"), soft_wrap=True)
+        if not result.tuned:
+            say(Text("Nothing was tuned: no strategy with settings was measured at its defaults.", style="bold red"))
+        if result.interrupted:
+            say(Text("Stopped early: what was measured is above and in the results.", style="yellow"))
+        say(Text(_wall(result)))
+
+
+class TuneMarkdownReporter:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def render(self, result: TuneResult, plots: Mapping[str, str] | None = None) -> None:
+        raw = result
+        result = escaped(result, markdown_text)
+        write = self.stream.write
+        data = result.data.description if result.data is not None else "the data"
+        write("# Tuning report\n\n")
+        write(f"**The question:** which settings make the fastest strategies turn most of this machine into "
+              f"batches of {result.settings.batch_size}, for {data}?\n\n")
+        first = result.tuned[0] if result.tuned else None
+        write(markdown_answer(first.name if first else None, verdict(first) if first else "nothing was tuned"))
+        if result.ceiling is not None:
+            write(f"Ceiling: {ceiling_text(result.ceiling)}.\n\n")
+            if result.ceiling.stages is not None:
+                write("## Where one sample's time goes\n\n" + stages_markdown(result.ceiling.stages))
+        if result.candidates:
+            rows = [[name, f"{rate:,.0f}"] for name, rate in sorted(result.candidates.items(), key=lambda i: -i[1])]
+            write("## At their defaults\n\n" + markdown_table(["Strategy", "Samples/s"], rows, [False, True]) + "\n")
+        for tuned, original in zip(result.tuned, raw.tuned, strict=True):
+            write(f"## {tuned.name}\n\n{verdict(tuned)}\n\n{autotune_text(tuned)}.\n\n")
+            write(markdown_table([name.replace("\n", " ") for name, _ in COLUMNS], trial_rows(tuned),
+                                 [right for _, right in COLUMNS]))
+            lines = snippet_lines(original)
+            if lines:
+                code = "\n".join(lines)
+                write(f"\nThe settings, in the strategy's code below:\n\n```python\n{code}\n```\n")
+            if original.snippet:
+                write(f"\nThe strategy at its defaults:\n\n```python\n{original.snippet.rstrip()}\n```\n")
+            write("\n")
+        write(f"## How the search went\n\n{result.search.capitalize()}. {_wall(result)}\n\n")
+        write(markdown_plots(plots))
+        write("## The tuning\n\n")
+        write(markdown_table(["Setting", "Value"], [["data", data], *settings_rows(result.settings, ())],
+                             [False, False]))
+        write("\n" + machine_section(result.metadata, f"the tuning of {result.created}"))
+
+
+def write_tune_report(result: TuneResult, folder: Path) -> Path:
+    def plots(target: Path) -> dict[str, str]:
+        if result.ceiling is None or result.ceiling.stages is None:
+            return {}
+        return {"Where one sample's time goes": write_stages_plot(result.ceiling.stages, target)}
+
+    return write_report_files(folder, plots, lambda stream, drawn: TuneMarkdownReporter(stream).render(result, drawn))

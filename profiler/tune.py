@@ -1,0 +1,186 @@
+"""``measure_tune``: the best settings of a strategy's knobs, each configuration measured by ``measure_run``.
+
+A quick run measures every strategy that has knobs (or those named) at their defaults; the best
+one or two are tuned one knob at a time (profiler.tuned.SEARCH says how and why), every
+configuration in a fresh worker as a run measures it, against the ceiling of the quick run. The
+growing TuneResult goes to ``save`` after every round, so nothing measured is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from profiler.ceiling import Ceiling
+from profiler.data import DataSource
+from profiler.measure_run import RunEvents, RunPlan, measure_run, prepare_source
+from profiler.metadata import collect_metadata, usable_cpus
+from profiler.registry import registered, resolve
+from profiler.results import RunResult, ScenarioResult
+from profiler.scenario import Scenario
+from profiler.settings import Target
+from profiler.storage import now
+from profiler.tuned import (
+    KnobRecord,
+    Trial,
+    TunedStrategy,
+    TuneResult,
+    beats,
+    configuration,
+    gain_of,
+    usable,
+)
+
+CONFIRM_PROCESSES = 2  # fresh workers each for the default and the best, side by side, at the end
+
+
+@dataclass(frozen=True)
+class TunePlan:
+    run: RunPlan  # the data, the settings, and as targets the strategies to measure at their defaults
+    named: bool = False  # the strategies were named: tune each; else the best ``top`` of the quick run
+    top: int = 2
+
+
+class TuneEvents(RunEvents):
+    """A run's events, and the start of each round of the search."""
+
+    def round_started(self, text: str) -> None: ...
+
+
+def tunable(spec: Any) -> tuple[Target, ...]:
+    """Every scenario of --scenario all that has knobs and can read the data."""
+    return tuple(Target.scenario(name) for name, scenario in registered().items()
+                 if scenario.knobs and not scenario.opt_in and scenario.cannot_serve(spec) is None)
+
+
+def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
+                 save: Callable[[TuneResult], None] | None = None, log_dir: Path | None = None) -> TuneResult:
+    """Tune ``plan``'s strategies; Ctrl-C ends it with what was measured (``interrupted``)."""
+    events = events or TuneEvents()
+    save = save or (lambda result: None)
+    started = time.monotonic()
+    settings = plan.run.settings
+    result = TuneResult(collect_metadata(), settings, None, None, now())
+
+    def keep(update: TuneResult) -> None:
+        nonlocal result
+        result = replace(update, wall_s=time.monotonic() - started)
+        save(result)
+
+    try:
+        events.round_started("The strategies named, at their defaults" if plan.named else
+                             "Every strategy that has settings to tune, at its defaults")
+        quick = measure_run(plan.run, events=events, log_dir=_under(log_dir, "defaults"))
+        keep(replace(result, data=quick.data, ceiling=quick.ceiling, interrupted=quick.interrupted,
+                     candidates={r.name: r.samples_per_s for r in quick.scenarios if usable(r)}))
+        if quick.interrupted:
+            return result
+        assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
+        source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
+        for default in _chosen(quick, plan):
+            search = _Search(resolve(default.name), default, plan.run, quick.ceiling, source, events,
+                             _under(log_dir, default.name))
+            for tuned in search.rounds():
+                keep(replace(result, tuned=(*result.tuned[: _index(result, default.name)], tuned)))
+            if search.interrupted:
+                keep(replace(result, interrupted=True))
+                break
+    except KeyboardInterrupt:
+        keep(replace(result, interrupted=True))
+    return result
+
+
+def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
+    measured = [r for r in quick.scenarios if usable(r)]
+    if plan.named:
+        return measured
+    return sorted(measured, key=lambda r: r.samples_per_s or 0.0, reverse=True)[: plan.top]
+
+
+def _index(result: TuneResult, name: str) -> int:
+    """Where ``name``'s entry goes in ``result.tuned``: its place if there, else the end."""
+    names = [tuned.name for tuned in result.tuned]
+    return names.index(name) if name in names else len(names)
+
+
+def _under(log_dir: Path | None, name: str) -> Path | None:
+    return None if log_dir is None else log_dir / name
+
+
+class _Search:
+    """One strategy's knobs, one at a time from the best so far; each round yields the record so far."""
+
+    def __init__(self, scenario: Scenario, default: ScenarioResult, plan: RunPlan, ceiling: Ceiling | None,
+                 source: DataSource, events: TuneEvents, log_dir: Path | None) -> None:
+        self.scenario, self.plan, self.ceiling, self.source = scenario, plan, ceiling, source
+        self.events, self.log_dir = events, log_dir
+        self.defaults = {knob.name: plan.settings.workers if knob.default is None else knob.default
+                         for knob in scenario.knobs}
+        self.default = default
+        self.best, self.best_settings = default, dict(self.defaults)
+        self.trials = [Trial("", None, default)]
+        self.knobs: list[KnobRecord] = []
+        self.interrupted = False
+
+    def rounds(self) -> Any:
+        cores = usable_cpus()
+        for knob in self.scenario.knobs:
+            current = self.best_settings[knob.name]
+            values = self.scenario.knob_choices(knob, self.plan.spec, self.source, cores, current)
+            self.knobs.append(KnobRecord(knob.name, self.defaults[knob.name], values, knob.what, knob.code))
+            if not values:
+                continue
+            self.events.round_started(f"{self.scenario.name}: {knob.name} = {', '.join(map(str, values))}, the "
+                                      f"rest at {_shown(self._changed(self.best_settings)) or 'their defaults'}")
+            targets = [Target.tuned(self.scenario.name, self._changed({**self.best_settings, knob.name: value}))
+                       for value in values]
+            run = self._measure(targets, knob.name)
+            for value, result in zip(values, run.scenarios, strict=False):
+                self.trials.append(Trial(knob.name, value, result))
+                if beats(result, self.best) and (result.samples_per_s or 0.0) > (self.best.samples_per_s or 0.0):
+                    self.best, self.best_settings = result, {**self.best_settings, knob.name: value}
+            yield self._record(self.default, self.best, None)
+            if run.interrupted:
+                self.interrupted = True
+                return
+        yield self._confirmed()
+
+    def _confirmed(self) -> TunedStrategy:
+        """The default and the best measured again side by side, for the gain; the same where nothing beat it."""
+        changed = self._changed(self.best_settings)
+        if not changed:
+            return self._record(self.default, self.default, (1.0, None))
+        self.events.round_started(f"{self.scenario.name}: the defaults and {_shown(changed)}, side by side")
+        settings = replace(self.plan.settings, processes=max(CONFIRM_PROCESSES, self.plan.settings.processes))
+        run = self._measure([Target.scenario(self.scenario.name), Target.tuned(self.scenario.name, changed)],
+                            "confirm", settings)
+        if run.interrupted or len(run.scenarios) < 2:
+            self.interrupted = True
+            return self._record(self.default, self.best, None)
+        default, best = run.scenarios
+        return self._record(default, best, gain_of(default, best))
+
+    def _measure(self, targets: list[Target], name: str, settings: Any = None) -> RunResult:
+        plan = replace(self.plan, targets=tuple(targets), settings=settings or self.plan.settings,
+                       measure_ceiling=False)
+        return measure_run(plan, events=self.events, ceiling=self.ceiling, log_dir=_under(self.log_dir, name))
+
+    def _changed(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {name: value for name, value in settings.items() if self.defaults[name] != value}
+
+    def _record(self, default: ScenarioResult, best: ScenarioResult,
+                gain: tuple[float | None, tuple[float, float] | None] | None) -> TunedStrategy:
+        return TunedStrategy(
+            name=self.scenario.name, knobs=tuple(self.knobs), default=configuration(self.defaults, default),
+            best=configuration(self.best_settings, best), trials=tuple(self.trials),
+            gain=None if gain is None else gain[0], gain_ci=None if gain is None else gain[1],
+            autotune=self.default.autotune, snippet=self.scenario.snippet,
+        )
+
+
+def _shown(settings: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in settings.items())
+
