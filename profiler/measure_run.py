@@ -89,11 +89,13 @@ def measure_run(
     forecast: Callable[[str], MemoryForecast | None] | None = None,
     driver: WindowDriver = until_precise,
     available_mib: Callable[[], float] = available_memory_mib,
+    trace_dir: Path | None = None,
 ) -> RunResult:
     """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was measured.
 
     ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's
-    expected peak from earlier sizes, so one that would not fit is skipped.
+    expected peak from earlier sizes, so one that would not fit is skipped; ``trace_dir``: where
+    each target's TensorBoard profile of one paced epoch goes, in a folder named after it.
     """
     events = events or RunEvents()
     save = save or (lambda run: None)
@@ -108,7 +110,7 @@ def measure_run(
         def on_warning(name: str, text: str) -> None:
             events.warning(name, text, samples)
 
-        with Runner(source, plan.settings, log_dir, on_phase, available_mib, on_warning) as runner:
+        with Runner(source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir) as runner:
             for number, target in enumerate(plan.targets):
                 events.target_started(target, samples)
                 after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None

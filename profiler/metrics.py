@@ -118,6 +118,7 @@ def _measured_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         ru_maxrss_mib=max(m.closing.ru_maxrss_mib for m in measured if m.closing is not None),
         tf_data_options=first.closing.tf_data_options,
         autotune=first.autotune,
+        trace_files=tuple(path for m in measured for path in m.trace_files),
         build_s=statistics.median(builds),
         # Both measured from the moment the pipeline started being built.
         first_batch_s=statistics.median(build + warmup.first_batch_s for build, warmup in warmups),

@@ -10,7 +10,8 @@
    until the idle fraction's interval is within ``idle_precision``, or the time cap; before and
    after it, the same consumer fed from an always-ready source of one of its batches, whose
    wait is the fetch floor that every pipeline pays.
-4. One more epoch, fingerprinted, to check the data; then the worker closes.
+4. With a trace folder, one more paced epoch under TensorFlow's profiler, for TensorBoard.
+5. One more epoch, fingerprinted, to check the data; then the worker closes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from profiler.worker import ClosingReport
 
 PHASE_WARMUP = "warm-up epoch"
 PHASE_VERIFY = "checking delivered data"
+PHASE_TRACE = "tracing one paced epoch for TensorBoard"
 # The first count of windows whose order-statistic interval of the median leaves out both extremes.
 MIN_WINDOWS = 9
 # Steps of each block: the floor's, before and after the paced phase, and the paced phase's requests.
@@ -78,6 +80,7 @@ class Measurements:
     fingerprint: Fingerprint | None = None
     closing: ClosingReport | None = None
     autotune: tuple[AutotuneValue, ...] = ()
+    trace_files: tuple[str, ...] = ()
 
 
 def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:
@@ -164,6 +167,9 @@ def measure(
     _paced(session, settings, measured)
     if on_unmeasured is not None:
         on_unmeasured()
+    if session.task.trace_dir is not None:  # after every figure: the profiler's cost is in none of them
+        session.phase(PHASE_TRACE)
+        measured.trace_files = session.profile(measured.warmup.batches, settings.step_s, settings.consumer)
     session.phase(PHASE_VERIFY)
     measured.fingerprint = session.fingerprint()
     measured.closing = session.close()

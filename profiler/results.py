@@ -127,6 +127,7 @@ class ScenarioResult:
     pixels_may_differ: bool = False
     tf_data_options: dict[str, Any] = field(default_factory=dict)
     autotune: tuple[AutotuneValue, ...] = ()  # what tf.data's autotuning had chosen by the end of the flat-out phase
+    trace_files: tuple[str, ...] = ()  # TensorBoard profiles of one paced epoch (run --trace)
     memory_timeline: tuple[tuple[float, float], ...] = ()  # (seconds since worker start, MiB RSS)
     # Seconds from the worker's start to its baseline, where the build begins and the timeline starts.
     build_started_s: float | None = None

@@ -57,8 +57,10 @@ class Runner:
         on_phase: PhaseCallback | None = None,
         available_mib: Callable[[], float] = available_memory_mib,
         on_warning: PhaseCallback | None = None,
+        trace_dir: Path | None = None,
     ) -> None:
         self.source = source
+        self.trace_dir = trace_dir  # each target's TensorBoard profile goes into a folder of its own here
         self.available_mib = available_mib
         self.settings = settings
         self.log_dir = log_dir
@@ -99,6 +101,7 @@ class Runner:
             cold=self.settings.cold,
             # A user's pipeline brings its own order and augmentation.
             shuffle_buffer=0 if target.is_pipeline else self.settings.shuffle_buffer,
+            trace_dir=None if self.trace_dir is None else self.trace_dir / target.file_name,
         )
 
     def run(

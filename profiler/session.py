@@ -148,6 +148,10 @@ class WorkerSession:
         """The consumer fed from an always-ready source of one of the pipeline's batches."""
         return self._request(("floor", steps, step_s, consumer), "floor")[1]
 
+    def profile(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP) -> tuple[str, ...]:
+        """The next epoch's first ``steps`` behind the consumer, traced for TensorBoard; the files written."""
+        return self._request(("trace", steps, step_s, consumer), "trace")[1]
+
     def autotune(self) -> tuple[AutotuneValue, ...]:
         """What tf.data's autotuning chose for the stream's iterator, as it stands now."""
         return self._request(("autotune",), "autotune")[1]

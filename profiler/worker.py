@@ -10,6 +10,8 @@ time), builds the pipeline and reports ("built", seconds). Then it answers one r
   stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
 - ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
   always-ready source of a batch of this pipeline: what fetching costs when nothing is late;
+- ("trace", steps, step_s, consumer) -> ("trace", files): the next epoch's first ``steps`` paced, under
+  TensorFlow's profiler, written to the task's trace folder for TensorBoard;
 - ("autotune",) -> ("autotune", values): what tf.data's autotuning chose for the stream's iterator;
 - ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
@@ -71,6 +73,7 @@ class WorkerTask:
     timeout_s: float | None = None  # the worker's own deadline, counted from "go" (profiler.lifeline)
     cold: bool = False  # drop the data's files from the page cache before every epoch (profiler.pagecache)
     shuffle_buffer: int = 0
+    trace_dir: Path | None = None  # where ("trace", ...) writes a TensorBoard profile
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,8 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
         # What exists now lives as long as the worker: leave it out of every later collection, so
         # a full one does not walk TensorFlow's few hundred thousand objects inside a timed window.
         gc.freeze()
-        server = _Server(dataset, task.source.spec.classes if task.source is not None else None, _cold(task))
+        server = _Server(dataset, task.source.spec.classes if task.source is not None else None, _cold(task),
+                         task.trace_dir)
         while (request := conn.recv())[0] != "close":
             conn.send(server.answer(request))
         options = _tf_data_options(dataset)
@@ -159,8 +163,10 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
 class _Server:
     """Answers the parent's requests on one open pipeline."""
 
-    def __init__(self, dataset: Any, classes: int | None, before_epoch: Callable[[], None] | None) -> None:
+    def __init__(self, dataset: Any, classes: int | None, before_epoch: Callable[[], None] | None,
+                 trace_dir: Path | None = None) -> None:
         self.dataset = dataset
+        self.trace_dir = trace_dir
         self.before_epoch = before_epoch
         self.stream = BatchStream(dataset, before_epoch)
         self.classes = classes
@@ -192,6 +198,8 @@ class _Server:
         if command == "floor":
             count, step_s, consumer = request[1:4]
             return ("floor", self._paced(self._ready(), count, step_s, consumer))
+        if command == "trace":
+            return ("trace", self._traced(*request[1:4]))
         if command == "autotune":
             return ("autotune", autotune_values(self.stream.last_iterator))
         if command == "fingerprint":
@@ -208,6 +216,20 @@ class _Server:
         with GpuUtilization() as gpu:
             measured = paced_steps(stream, step, count)
         return replace(measured, device=step.device, gpu_utilization_percent=gpu.mean())
+
+    def _traced(self, count: int, step_s: float, consumer: str) -> tuple[str, ...]:
+        """One paced epoch under TensorFlow's profiler (which starts no server); the files it wrote."""
+        if self.trace_dir is None:
+            raise RuntimeError("this worker was given no trace folder")
+        import tensorflow as tf
+
+        self.stream.finish_epoch()
+        tf.profiler.experimental.start(str(self.trace_dir))
+        try:
+            self._paced(self.stream, count, step_s, consumer)
+        finally:
+            tf.profiler.experimental.stop()
+        return tuple(sorted(str(path) for path in self.trace_dir.rglob("*.xplane.pb")))
 
     def _ready(self) -> Iterator[Any]:
         if self.ready is None:

@@ -15,6 +15,8 @@ from profiler.reporters.run import RunTerminalReporter, write_run_report
 from profiler.results import exit_code
 from profiler.storage import RESULTS_FILE, KeepLastGood, new_run_folder, save_run
 
+TRACE_FOLDER = "trace"
+
 
 class RunCommand:
     order = 1
@@ -23,7 +25,10 @@ class RunCommand:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_data_arguments(parser)
-        add_measurement_arguments(parser, pipelines=True)
+        group = add_measurement_arguments(parser, pipelines=True)
+        group.add_argument("--trace", action="store_true",
+                           help="after measuring, trace one paced epoch of each scenario with TensorFlow's profiler "
+                                "into the run's folder (trace/), for TensorBoard's input-pipeline analyzer")
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         samples = spec_from(args, args.samples).samples
@@ -34,7 +39,8 @@ class RunCommand:
             path = folder / RESULTS_FILE
             progress = RunProgress(console, path)
             save = KeepLastGood(save_run, path)
-            run = measure_run(plan, events=progress, save=save, log_dir=folder / "logs")
+            run = measure_run(plan, events=progress, save=save, log_dir=folder / "logs",
+                              trace_dir=folder / TRACE_FOLDER if args.trace else None)
         report_line = write_report_or_say_why(lambda: write_run_report(run, folder), path)
         RunTerminalReporter(console.file).render(run)
         console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)

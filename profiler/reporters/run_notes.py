@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
+from pathlib import Path
 
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
@@ -29,6 +31,7 @@ def notes(run: RunResult) -> list[Note]:
     found += _above_ceiling_notes(run)
     if run.ceiling is not None and run.ceiling.stages is not None:
         found.append(Note(bounding_sentence(run.ceiling.stages), "info"))
+    found += _trace_notes(run)
     disk = disk_note(run)
     if disk is not None:
         found.append(disk)
@@ -71,6 +74,18 @@ def _not_compared_notes(run: RunResult) -> list[Note]:
            "together")
     return [Note(f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not "
                  f"compare; {fix}.", "warning")]
+
+
+def _trace_notes(run: RunResult) -> list[Note]:
+    """Where the TensorBoard profiles are, and how to open them."""
+    traced = [r for r in run.scenarios if r.trace_files]
+    if not traced:
+        return []
+    # Each file lies in TARGET/plugins/profile/STAMP/: TensorBoard takes the folder above the targets.
+    folder = Path(traced[0].trace_files[0]).parents[4]
+    return [Note(f"Traces: one paced epoch of {', '.join(r.name for r in traced)} under TensorFlow's profiler; "
+                 f"open them with: tensorboard --logdir {shlex.quote(str(folder))} (Profile, input-pipeline "
+                 "analyzer).", "info")]
 
 
 def _above_ceiling_notes(run: RunResult) -> list[Note]:
