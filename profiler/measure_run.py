@@ -93,9 +93,8 @@ def measure_run(
 ) -> RunResult:
     """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was measured.
 
-    ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's
-    expected peak from earlier sizes, so one that would not fit is skipped; ``trace_dir``: where
-    each target's TensorBoard profile of one paced epoch goes, in a folder named after it.
+    ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's expected
+    peak from earlier sizes, so one that would not fit is skipped; ``trace_dir``: TensorBoard profiles.
     """
     events = events or RunEvents()
     save = save or (lambda run: None)

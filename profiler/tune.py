@@ -177,7 +177,7 @@ class _Search:
             name=self.scenario.name, knobs=tuple(self.knobs), default=configuration(self.defaults, default),
             best=configuration(self.best_settings, best), trials=tuple(self.trials),
             gain=None if gain is None else gain[0], gain_ci=None if gain is None else gain[1],
-            autotune=self.default.autotune, snippet=self.scenario.snippet,
+            autotune=self.default.autotune, snippet=self.scenario.snippet, best_result=best,
         )
 
 

@@ -65,6 +65,8 @@ class TunedStrategy:
     gain_ci: tuple[float, float] | None = None
     autotune: tuple[AutotuneValue, ...] = ()  # what autotuning chose in the default configuration
     snippet: str = ""  # the strategy's code as printed with a pick
+    # The best configuration's measurement that its figures come from (the side-by-side one, at the end).
+    best_result: ScenarioResult | None = None
 
     @property
     def changed(self) -> dict[str, Any]:

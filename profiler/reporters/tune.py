@@ -9,6 +9,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.text import Text
 
+from profiler.ceiling import Ceiling
 from profiler.reporters.common import (
     TerminalReporter,
     ceiling_text,
@@ -119,6 +120,19 @@ def _rate(samples_per_s: float | None, fraction: float | None) -> str:
     return f"{samples_per_s:,.0f} samples/s" + (f" ({fraction:.0%} of ceiling)" if fraction is not None else "")
 
 
+def gap_text(result: ScenarioResult, ceiling: Ceiling | None) -> str:
+    """Why a rate stays below the ceiling, from the CPU it used: more work per sample, or idle cores."""
+    if ceiling is None or not result.ok or not result.cpu_s or not result.samples_per_epoch or \
+            not result.samples_per_s:
+        return ""
+    per_sample_s = result.cpu_s / result.samples_per_epoch
+    most = ceiling.cores / per_sample_s  # every core busy at this CPU cost per sample
+    return (f"It used {per_sample_s * 1e6:,.0f} µs of CPU per sample (its whole process tree, flat out) against the "
+            f"ceiling's {ceiling.work_per_sample_s * 1e6:,.0f} µs: on {ceiling.cores} core(s) that allows at most "
+            f"{most:,.0f} samples/s ({most / ceiling.samples_per_s:.0%} of the ceiling), of which it reached "
+            f"{result.samples_per_s / most:.0%}; the rest of the time cores stood idle.")
+
+
 def autotune_text(tuned: TunedStrategy) -> str:
     if not tuned.autotune:
         return "tf.data's autotuning exposed no values for this strategy (autotune off, or not a tf.data map)"
@@ -147,6 +161,8 @@ class TuneTerminalReporter(TerminalReporter):
                 say(table)
             say(Text(autotune_text(tuned) + ".", style="dim"))
             say(Text(verdict(tuned), style="bold"))
+            if tuned.best_result is not None and gap_text(tuned.best_result, result.ceiling):
+                say(Text(gap_text(tuned.best_result, result.ceiling)))
             lines = snippet_lines(tuned)
             if lines:
                 say(Text("Code: in the strategy's make_dataset() (see 'list' or the report):", style="bold"))
@@ -180,7 +196,8 @@ class TuneMarkdownReporter:
             rows = [[name, f"{rate:,.0f}"] for name, rate in sorted(result.candidates.items(), key=lambda i: -i[1])]
             write("## At their defaults\n\n" + markdown_table(["Strategy", "Samples/s"], rows, [False, True]) + "\n")
         for tuned, original in zip(result.tuned, raw.tuned, strict=True):
-            write(f"## {tuned.name}\n\n{verdict(tuned)}\n\n{autotune_text(tuned)}.\n\n")
+            gap = gap_text(tuned.best_result, result.ceiling) if tuned.best_result is not None else ""
+            write(f"## {tuned.name}\n\n{verdict(tuned)} {gap}\n\n{autotune_text(tuned)}.\n\n")
             write(markdown_table([name.replace("\n", " ") for name, _ in COLUMNS], trial_rows(tuned),
                                  [right for _, right in COLUMNS]))
             lines = snippet_lines(original)

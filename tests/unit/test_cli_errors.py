@@ -62,7 +62,7 @@ def isolated(tmp_path, monkeypatch):
         (["run", "--pipeline", "just_a_module"], "'just_a_module' does not name a function"),
         (["run", "--pipeline", "m:f", "--pipeline-arg", "no-equals"], "'no-equals' is not KEY=VALUE"),
         (["run", "--pipeline", "m:f", "--pipeline", "m:f"], "'m:f' is listed twice"),
-        ([], "no command given: use one of run, sweep, list, report, compare"),
+        ([], "no command given: use one of run, sweep, tune, list, report, compare"),
         (["sweep", "--samples", "100,x"], "in '100,x': 'x' is not a whole number"),
         (["sweep", "--samples", "100,0,200"], "in '100,0,200': got 0"),
         (["sweep", "--samples", "100,200", "--batch-size", "101"], "larger than the smallest size 100"),
