@@ -27,7 +27,7 @@ KIND_RUN = "run"
 KIND_SWEEP = "sweep"
 RESULTS_FILE = "results.json"
 SWEEP_FILE = "sweep.json"
-_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'"}
+_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'", "tune": "'profiler tune'"}
 
 
 def run_to_json(run: RunResult) -> dict[str, Any]:

@@ -31,10 +31,11 @@ from profiler.tuned import (
     beats,
     configuration,
     gain_of,
+    pooled,
     usable,
 )
 
-CONFIRM_PROCESSES = 2  # fresh workers each for the default and the best, side by side, at the end
+CONFIRM_ROUNDS = 2  # fresh workers each for the defaults and the best, alternating, at the end
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class _Search:
     def __init__(self, scenario: Scenario, default: ScenarioResult, plan: RunPlan, ceiling: Ceiling | None,
                  source: DataSource, events: TuneEvents, log_dir: Path | None) -> None:
         self.scenario, self.plan, self.ceiling, self.source = scenario, plan, ceiling, source
+        self.reference = default.name  # a registered name, or module:ATTRIBUTE
         self.events, self.log_dir = events, log_dir
         self.defaults = {knob.name: plan.settings.workers if knob.default is None else knob.default
                          for knob in scenario.knobs}
@@ -133,15 +135,21 @@ class _Search:
             self.knobs.append(KnobRecord(knob.name, self.defaults[knob.name], values, knob.what, knob.code))
             if not values:
                 continue
-            self.events.round_started(f"{self.scenario.name}: {knob.name} = {', '.join(map(str, values))}, the "
-                                      f"rest at {_shown(self._changed(self.best_settings)) or 'their defaults'}")
-            targets = [Target.tuned(self.scenario.name, self._changed({**self.best_settings, knob.name: value}))
-                       for value in values]
+            self.events.round_started(f"{self.reference}: {knob.name} = {', '.join(map(str, values))}, beside "
+                                      f"{_shown(self._changed(self.best_settings)) or 'the defaults'} again")
+            # The best so far is measured again first: this machine's speed drifts, and each value is
+            # compared with the best as measured beside it, in the same round.
+            targets = [Target.tuned(self.reference, self._changed({**self.best_settings, knob.name: value}))
+                       for value in (current, *values)]
             run = self._measure(targets, knob.name)
-            for value, result in zip(values, run.scenarios, strict=False):
+            again, *tried = run.scenarios
+            self.trials.append(Trial(knob.name, current, again, again=True))
+            best = again if usable(again) else self.best
+            for value, result in zip(values, tried, strict=False):
                 self.trials.append(Trial(knob.name, value, result))
-                if beats(result, self.best) and (result.samples_per_s or 0.0) > (self.best.samples_per_s or 0.0):
-                    self.best, self.best_settings = result, {**self.best_settings, knob.name: value}
+                if beats(result, best) and (result.samples_per_s or 0.0) > (best.samples_per_s or 0.0):
+                    best, self.best_settings = result, {**self.best_settings, knob.name: value}
+            self.best = best
             yield self._record(self.default, self.best, None)
             if run.interrupted:
                 self.interrupted = True
@@ -149,23 +157,22 @@ class _Search:
         yield self._confirmed()
 
     def _confirmed(self) -> TunedStrategy:
-        """The default and the best measured again side by side, for the gain; the same where nothing beat it."""
+        """The defaults and the best measured again, alternating (ABAB: the machine's drift falls on both),
+        for the gain; where nothing beat the defaults, nothing more is measured."""
         changed = self._changed(self.best_settings)
         if not changed:
             return self._record(self.default, self.default, (1.0, None))
-        self.events.round_started(f"{self.scenario.name}: the defaults and {_shown(changed)}, side by side")
-        settings = replace(self.plan.settings, processes=max(CONFIRM_PROCESSES, self.plan.settings.processes))
-        run = self._measure([Target.scenario(self.scenario.name), Target.tuned(self.scenario.name, changed)],
-                            "confirm", settings)
-        if run.interrupted or len(run.scenarios) < 2:
-            self.interrupted = True
+        self.events.round_started(f"{self.reference}: the defaults and {_shown(changed)}, alternating")
+        pair = [Target.scenario(self.reference), Target.tuned(self.reference, changed)]
+        run = self._measure(pair * CONFIRM_ROUNDS, "confirm")
+        defaults, bests = list(run.scenarios[0::2]), list(run.scenarios[1::2])
+        if run.interrupted or len(bests) < CONFIRM_ROUNDS or not all(map(usable, defaults + bests)):
+            self.interrupted = run.interrupted
             return self._record(self.default, self.best, None)
-        default, best = run.scenarios
-        return self._record(default, best, gain_of(default, best))
+        return self._record(pooled(defaults), pooled(bests), gain_of(pooled(defaults), pooled(bests)))
 
-    def _measure(self, targets: list[Target], name: str, settings: Any = None) -> RunResult:
-        plan = replace(self.plan, targets=tuple(targets), settings=settings or self.plan.settings,
-                       measure_ceiling=False)
+    def _measure(self, targets: list[Target], name: str) -> RunResult:
+        plan = replace(self.plan, targets=tuple(targets), measure_ceiling=False)
         return measure_run(plan, events=self.events, ceiling=self.ceiling, log_dir=_under(self.log_dir, name))
 
     def _changed(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +181,7 @@ class _Search:
     def _record(self, default: ScenarioResult, best: ScenarioResult,
                 gain: tuple[float | None, tuple[float, float] | None] | None) -> TunedStrategy:
         return TunedStrategy(
-            name=self.scenario.name, knobs=tuple(self.knobs), default=configuration(self.defaults, default),
+            name=self.reference, knobs=tuple(self.knobs), default=configuration(self.defaults, default),
             best=configuration(self.best_settings, best), trials=tuple(self.trials),
             gain=None if gain is None else gain[0], gain_ci=None if gain is None else gain[1],
             autotune=self.default.autotune, snippet=self.scenario.snippet, best_result=best,

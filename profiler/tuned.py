@@ -6,7 +6,7 @@ interval lies above the best's median rate, and it delivered the same samples as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +15,16 @@ from profiler.codec import encode
 from profiler.metadata import Metadata
 from profiler.results import AutotuneValue, DataRecord, ScenarioResult
 from profiler.settings import MeasureSettings
-from profiler.stats import ratio_interval
+from profiler.stats import median, pooled_median_interval, ratio_interval
 from profiler.storage import FORMAT_VERSION, write_json
 
 KIND_TUNE = "tune"
 TUNE_FILE = "tune.json"
 SEARCH = ("one knob at a time, in the strategy's order (the knob with the most effect first), each from the "
-          "best settings so far; a value is kept where its rate's 95% interval lies above the best median so "
-          "far. Knobs of an input pipeline interact little, so one pass costs the sum of their values, not "
-          "their product; the default and the best are then measured again, side by side, for the gain")
+          "best settings so far, which are measured again beside the values tried; a value is kept where its "
+          "rate's 95% interval lies above the best's median in that round. Knobs of an input pipeline interact "
+          "little, so one pass costs the sum of their values, not their product; the defaults and the best "
+          "are then measured again, alternating, two workers each, for the gain")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Trial:
     knob: str  # the knob this trial changed; "" for the default configuration
     value: Any
     result: ScenarioResult
+    again: bool = False  # the best so far, measured again beside the values of this knob
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,20 @@ def gain_of(default: ScenarioResult, best: ScenarioResult) -> tuple[float | None
     if len(default.window_samples_per_s) < 2 or len(best.window_samples_per_s) < 2:
         return gain, None
     return gain, ratio_interval(default.window_samples_per_s, best.window_samples_per_s)
+
+
+def pooled(results: list[ScenarioResult]) -> ScenarioResult:
+    """Several workers' measurements of one configuration as one: windows pooled, median and interval
+    from a two-level bootstrap (profiler.stats), the CPU per epoch their median."""
+    first = results[0]
+    groups = [result.window_samples_per_s for result in results]
+    rate = median([rate for group in groups for rate in group])
+    cpus = [result.cpu_s for result in results if result.cpu_s is not None]
+    return replace(first, samples_per_s=rate, samples_per_s_ci=pooled_median_interval(groups),
+                   window_samples_per_s=tuple(rate for group in groups for rate in group),
+                   processes=len(results), cpu_s=median(cpus) if cpus else None,
+                   ceiling_fraction=None if first.ceiling_fraction is None or not first.samples_per_s else
+                   first.ceiling_fraction * rate / first.samples_per_s)
 
 
 def tune_to_json(result: TuneResult) -> dict[str, Any]:

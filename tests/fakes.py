@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.scenario import PipelineContext, Scenario
+from profiler.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import numpy_batches
 
 MIB = 1 << 20
@@ -151,6 +151,27 @@ class RealDataScenario(_Fake):
         yield Epochs()
 
 
+class PeakedScenario(_Fake):
+    """The dataset's own batches, each after a wait that depends on its ``threads`` knob as a pool's would:
+    shorter up to 3 threads, longer past them (contention), so the rate peaks at 3 whatever the CPU."""
+
+    name = "peaked"
+    WAIT_S = {1: 0.040, 2: 0.024, 3: 0.016, 4: 0.022, 5: 0.028}
+    knobs = (Knob("threads", 1, (2, 3, 4, 5), code="threads = {value}"), Knob("flavour", "plain", ("salted",)))
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        wait_s = self.WAIT_S[ctx.setting(self.knobs[0])]
+
+        class Epochs:
+            def __iter__(self) -> Iterator[Any]:
+                for batch in numpy_batches(ctx.source, ctx.batch_size):
+                    time.sleep(wait_s)
+                    yield batch
+
+        yield Epochs()
+
+
 class CrashScenario(_Fake):
     name = "crash"
 
@@ -219,6 +240,7 @@ GROW_512KIB_PER_SAMPLE = PerSampleAllocateScenario("grow_512kib_per_sample", per
 CONSTANT_80MB = PerSampleAllocateScenario("constant_80mb", per_sample_kib=0, base_mib=80)
 CHILD_ALLOCATE_200MB = ChildAllocateScenario("child_allocate_200mb", 200)
 REAL_DATA = RealDataScenario()
+PEAKED = PeakedScenario()
 CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()

@@ -25,6 +25,8 @@ class ScenarioListReporter:
                      f"tf.data options: {scenario.tf_data_options or 'defaults'}"]
             if scenario.disk_grows_with_data:
                 facts.insert(1, "writes the decoded dataset to disk")
+            if scenario.knobs:
+                facts.append("tune sets: " + ", ".join(knob.name for knob in scenario.knobs))
             text = terminal_text(scenario.description if verbose else scenario.summary)
             if scenario.opt_in:
                 text += f". Opt-in, {scenario.opt_in}"

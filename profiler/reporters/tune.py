@@ -74,24 +74,31 @@ def rate_text(result: ScenarioResult) -> str:
 
 
 def trial_rows(tuned: TunedStrategy) -> list[list[str]]:
+    """One row per configuration, in the order measured; the best so far, measured again in a round, "in use"."""
     rows = []
     for trial in tuned.trials:
         result = trial.result
-        kept = "best so far" if trial.knob and tuned.best.settings.get(trial.knob) == trial.value and \
-            tuned.default.settings.get(trial.knob) != trial.value else ""
+        kept = not trial.again and bool(trial.knob) and tuned.best.settings.get(trial.knob) == trial.value \
+            and tuned.default.settings.get(trial.knob) != trial.value
         rate = f"{result.samples_per_s:,.0f} ±{result.rate_half_width or 0:.0%}" if usable(result) else \
             (result.error or result.status)[:60]
         fraction = f"{result.ceiling_fraction:.0%}" if result.ceiling_fraction is not None else "-"
-        rows.append([trial.knob or "(defaults)", "" if not trial.knob else str(trial.value), rate, fraction,
-                     result.data_status or "-", kept])
+        value = "" if not trial.knob else f"{trial.value}" + (" (in use)" if trial.again else "")
+        rows.append([trial.knob or "(defaults)", value, rate, fraction, result.data_status or "-",
+                     "kept" if kept else ""])
     return rows
 
 
 def snippet_lines(tuned: TunedStrategy) -> list[str]:
     """The lines that set the tuned values, each with the default it replaces."""
     knobs = {knob.name: knob for knob in tuned.knobs}
-    lines = [f"{knobs[name].code.format(value=value)}  # default: {knobs[name].default}" if name in knobs
-             else f"# {name} = {value}" for name, value in tuned.changed.items()]
+    lines = []
+    for name, value in tuned.changed.items():
+        if name not in knobs or not knobs[name].code:
+            lines.append(f"# {name} = {value}")
+            continue
+        code, _, where = knobs[name].code.format(value=value).partition("  # ")
+        lines.append(f"{code}  # {where + '; ' if where else ''}default: {knobs[name].default}")
     if any(line.startswith("options.") for line in lines):
         lines = ["options = tf.data.Options()", *lines, "dataset = dataset.with_options(options)"]
     return lines
@@ -165,7 +172,8 @@ class TuneTerminalReporter(TerminalReporter):
                 say(Text(gap_text(tuned.best_result, result.ceiling)))
             lines = snippet_lines(tuned)
             if lines:
-                say(Text("Code: in the strategy's make_dataset() (see 'list' or the report):", style="bold"))
+                say(Text("Code: the lines to change in the strategy's make_dataset() (the report has it whole):",
+                         style="bold"))
                 say(Text("\n".join(lines), style="cyan"), soft_wrap=True)
         if not result.tuned:
             say(Text("Nothing was tuned: no strategy with settings was measured at its defaults.", style="bold red"))

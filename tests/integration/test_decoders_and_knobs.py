@@ -1,0 +1,72 @@
+"""The ceiling's decoders, strategies' knobs, autotune's values and the TensorBoard trace, with real TensorFlow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from profiler.ceiling import measure_ceiling
+from profiler.data import DataSpec, prepare_data
+from profiler.measure_run import RunPlan, measure_run
+from profiler.settings import MeasureSettings, Target
+from tests.conftest import TINY_BATCH
+
+pytestmark = pytest.mark.tensorflow
+
+QUICK = MeasureSettings(batch_size=TINY_BATCH, epochs=1, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
+                        time_cap_s=0.5, idle_time_cap_s=0.2, window_s=0.02)
+# Decoded every epoch: each must stay under a ceiling set by the fastest decoder.
+DECODING = ("generator", "threaded_generator", "parallel_map", "parallel_map_opencv", "tfrecord")
+
+
+def test_the_ceiling_is_the_fastest_of_every_decoder_reduced_scale_included(data_cache):
+    source, _ = prepare_data(DataSpec(samples=40, height=16, width=16, source_size=64, seed=3), data_cache)
+    ceiling = measure_ceiling(source, cores=2, batch_size=8)
+    names = [decoder.name for decoder in ceiling.decoders]
+    assert names == ["opencv", "tensorflow", "tensorflow_reduced_4"]  # 64 px to 16 allows a 1/4 decode
+    fastest = min(ceiling.decoders, key=lambda decoder: decoder.work_per_sample_s)
+    assert (ceiling.decoder, ceiling.work_per_sample_s) == (fastest.name, fastest.work_per_sample_s)
+    assert [stage.name for stage in ceiling.stages.stages] == ["read", "decode", "resize+normalize", "batch",
+                                                                 "consumer"]
+    png, _ = prepare_data(DataSpec(samples=40, height=16, width=16, source_size=64, image_format="png", seed=3),
+                          data_cache)
+    assert [decoder.name for decoder in measure_ceiling(png, cores=2, batch_size=8).decoders] == ["opencv",
+                                                                                                 "tensorflow"]
+
+
+def test_no_strategy_that_decodes_every_epoch_beats_the_ceiling_on_256_px_jpegs_to_96(data_cache, tmp_path):
+    spec = DataSpec(samples=96, height=96, width=96, source_size=256, seed=5)
+    plan = RunPlan(QUICK, tuple(Target.scenario(name) for name in DECODING), spec, data_cache)
+    run = measure_run(plan, log_dir=tmp_path)
+    assert run.ceiling is not None and run.ceiling.decoder != "opencv"  # TensorFlow decodes faster here
+    fractions = {r.name: r.ceiling_fraction for r in run.scenarios}
+    assert all(r.ok for r in run.scenarios), {r.name: r.error for r in run.scenarios}
+    assert all(0 < fraction <= 1.0 for fraction in fractions.values()), fractions
+
+
+def test_knobs_reach_the_pipeline_autotune_is_read_and_one_epoch_is_traced(tiny_images, data_cache, tmp_path):
+    targets = (Target.tuned("parallel_map", {"map_parallelism": 1, "prefetch": 2}),
+               Target.tuned("parallel_map", {"no_such_knob": 1}))
+    plan = RunPlan(QUICK, targets, tiny_images.spec, data_cache, measure_ceiling=False)
+    tuned, refused = measure_run(plan, log_dir=tmp_path / "logs", trace_dir=tmp_path / "trace").scenarios
+    assert tuned.ok and tuned.name == "parallel_map[map_parallelism=1, prefetch=2]"
+    # Parallelism fixed at 1 and a prefetch of 2: autotuning has nothing left to choose but a fused
+    # map's own buffer, if any; with AUTOTUNE it reports the parallelism it chose.
+    assert all(value.parameter != "parallelism" or value.value == 1 for value in tuned.autotune)
+    assert not refused.ok and "parallel_map has no setting no_such_knob" in refused.error
+    (trace,) = tuned.trace_files
+    assert Path(trace).is_file() and Path(trace).parent.parent.name == "profile"
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2  # TensorBoard's profile plugin reads this format
+
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(Path(trace).read_bytes())
+    events = {metadata.name for plane in space.planes for metadata in plane.event_metadata.values()}
+    assert any(name.startswith("Iterator::") for name in events), sorted(events)[:20]
+
+
+def test_autotune_reports_the_parallelism_it_chose(tiny_images, data_cache, tmp_path):
+    plan = RunPlan(QUICK, (Target.scenario("parallel_map"),), tiny_images.spec, data_cache, measure_ceiling=False)
+    (result,) = measure_run(plan, log_dir=tmp_path).scenarios
+    chosen = {(value.node, value.parameter): value.value for value in result.autotune}
+    assert any(parameter == "parallelism" and value >= 1 for (_, parameter), value in chosen.items()), chosen

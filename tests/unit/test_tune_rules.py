@@ -1,0 +1,129 @@
+"""The tuner's rules on constructed results: what counts as better, the gain, the knobs' values, the code."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from profiler.ceiling import Ceiling
+from profiler.metadata import Metadata
+from profiler.reporters.tune import TuneMarkdownReporter, TuneTerminalReporter, gap_text, snippet_lines, verdict
+from profiler.results import ScenarioResult
+from profiler.scenario import AUTOTUNE, Knob, PipelineContext
+from profiler.settings import MeasureSettings, Target
+from profiler.tuned import (
+    Configuration,
+    KnobRecord,
+    Trial,
+    TunedStrategy,
+    TuneResult,
+    beats,
+    gain_of,
+    pooled,
+    tune_to_json,
+    usable,
+)
+
+
+def measured(rate: float, low: float, high: float, windows=(), **extra) -> ScenarioResult:
+    values = dict(name="s", status="ok", samples_per_s=rate, samples_per_s_ci=(low, high),
+                  window_samples_per_s=tuple(windows), samples_match=True)
+    return ScenarioResult(**{**values, **extra})
+
+
+def test_a_setting_is_kept_only_beyond_noise():
+    best = measured(1000.0, 950.0, 1050.0)
+    assert beats(measured(1100.0, 1010.0, 1190.0), best)  # its interval's low end above 1,000
+    assert not beats(measured(1100.0, 990.0, 1190.0), best)  # faster, but within noise
+    assert not beats(measured(900.0, 850.0, 950.0), best)
+
+
+def test_a_setting_that_delivers_other_samples_or_fails_is_never_kept():
+    best = measured(1000.0, 950.0, 1050.0)
+    other = measured(5000.0, 4900.0, 5100.0, samples_match=False)
+    failed = ScenarioResult(name="s", status="failed", error="boom")
+    assert not usable(other) and not beats(other, best)
+    assert not usable(failed) and not beats(failed, best)
+
+
+def test_workers_of_one_configuration_pool_their_windows():
+    first = measured(1000.0, 990.0, 1010.0, windows=[990.0, 1000.0, 1010.0], cpu_s=0.2, ceiling_fraction=0.5)
+    second = measured(2000.0, 1990.0, 2010.0, windows=[1990.0, 2000.0, 2010.0], cpu_s=0.4, ceiling_fraction=1.0)
+    both = pooled([first, second])
+    assert both.samples_per_s == pytest.approx(1500.0) and both.processes == 2
+    assert len(both.window_samples_per_s) == 6 and both.cpu_s == pytest.approx(0.3)
+    assert both.ceiling_fraction == pytest.approx(0.75)
+    low, high = both.samples_per_s_ci
+    assert low < 1500 < high  # two workers that disagree widen it: the interval spans both
+
+
+def test_the_gain_is_the_ratio_of_medians_with_an_interval_around_it():
+    default = measured(1000.0, 980.0, 1020.0, windows=[990.0, 1000.0, 1010.0, 995.0, 1005.0, 1000.0])
+    best = measured(1500.0, 1470.0, 1530.0, windows=[1490.0, 1500.0, 1510.0, 1495.0, 1505.0, 1500.0])
+    gain, (low, high) = gain_of(default, best)
+    assert gain == pytest.approx(1.5)
+    assert low <= 1.5 <= high and high - low < 0.1
+
+
+def test_a_knob_tries_every_thread_count_up_to_twice_the_cores_and_its_values_once():
+    knob = Knob("map_parallelism", AUTOTUNE, (2, 8), threads=True)
+    assert knob.choices(2, AUTOTUNE) == (1, 2, 3, 4, 8)
+    assert knob.choices(2, 3) == (1, 2, 4, 8, )  # the value in use is not measured again
+    ctx = PipelineContext(source=None, batch_size=4, workers=2, temp_dir=None, knobs={"map_parallelism": 3})
+    assert ctx.setting(knob) == 3
+    assert PipelineContext(source=None, batch_size=4, workers=2, temp_dir=None).setting(knob) == AUTOTUNE
+
+
+def test_a_tuned_target_is_named_by_its_settings():
+    target = Target.tuned("parallel_map", {"map_parallelism": 2, "prefetch": 4})
+    assert target.name == "parallel_map[map_parallelism=2, prefetch=4]" and target.reference == "parallel_map"
+    assert Target.tuned("parallel_map", {}).name == "parallel_map"
+
+
+def _tuned() -> TunedStrategy:
+    knobs = (KnobRecord("map_parallelism", AUTOTUNE, (1, 2), code="num_parallel_calls={value}"),
+             KnobRecord("private_threadpool", 0, (2,), code="options.threading.private_threadpool_size = {value}"))
+    default = measured(6000.0, 5900.0, 6100.0, ceiling_fraction=0.5)
+    best = measured(9000.0, 8900.0, 9100.0, ceiling_fraction=0.75, cpu_s=0.4, samples_per_epoch=1000)
+    return TunedStrategy(
+        "parallel_map", knobs,
+        Configuration({"map_parallelism": AUTOTUNE, "private_threadpool": 0}, 6000.0, (5900.0, 6100.0), 0.5),
+        Configuration({"map_parallelism": 2, "private_threadpool": 2}, 9000.0, (8900.0, 9100.0), 0.75),
+        (Trial("", None, default), Trial("map_parallelism", 2, best)), gain=1.5, gain_ci=(1.45, 1.55),
+        best_result=best,
+    )
+
+
+def test_the_code_sets_only_what_changed_with_the_default_it_replaces():
+    lines = snippet_lines(_tuned())
+    assert lines == ["options = tf.data.Options()", "num_parallel_calls=2  # default: AUTOTUNE",
+                     "options.threading.private_threadpool_size = 2  # default: 0",
+                     "dataset = dataset.with_options(options)"]
+    assert verdict(_tuned()) == ("parallel_map with map_parallelism=2, private_threadpool=2: 9,000 samples/s (75% of "
+                                 "ceiling) against 6,000 samples/s (50% of ceiling) at the defaults: 1.50x (95% "
+                                 "interval 1.45x-1.55x), measured side by side.")
+
+
+def test_the_gap_to_the_ceiling_is_split_into_cpu_per_sample_and_idle_cores():
+    ceiling = Ceiling(0.000150, 2, 1000)  # 13,333 samples/s
+    # 400 µs of CPU a sample: 2 cores allow 5,000/s, 38% of the ceiling; 9,000/s is impossible then,
+    # so take 4,000/s: 80% of that.
+    text = gap_text(measured(4000.0, 3900.0, 4100.0, cpu_s=0.4, samples_per_epoch=1000), ceiling)
+    assert "400 µs of CPU per sample" in text and "at most 5,000 samples/s (38% of the ceiling)" in text
+    assert "it reached 80%" in text
+
+
+def test_the_results_file_holds_default_and_best_with_their_rates():
+    result = TuneResult(Metadata(python="3.11"), MeasureSettings(), None, None, "2026-11-26T12:00:00+00:00",
+                        tuned=(_tuned(),))
+    data = tune_to_json(result)
+    assert data["kind"] == "tune" and data["format_version"] == 2
+    entry = data["tuned"][0]
+    assert entry["default"]["settings"]["map_parallelism"] == AUTOTUNE and entry["default"]["samples_per_s"] == 6000
+    assert entry["best"]["settings"]["map_parallelism"] == 2 and entry["best"]["samples_per_s"] == 9000
+    terminal, markdown = io.StringIO(), io.StringIO()
+    TuneTerminalReporter(terminal, width=120, color=False).render(result)
+    TuneMarkdownReporter(markdown).render(result)
+    assert "num_parallel_calls=2  # default: AUTOTUNE" in terminal.getvalue()
+    assert "## parallel_map" in markdown.getvalue() and "1.50x" in markdown.getvalue()
