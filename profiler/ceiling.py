@@ -23,7 +23,7 @@ import numpy as np
 from profiler.data import DataSource
 from profiler.decoders import OPENCV, DecoderRate, decoder_rates
 from profiler.pagecache import drop
-from profiler.stages import StageBreakdown, breakdown, data_stages, ready_batch_fetch
+from profiler.stages import StageBreakdown, breakdown, data_stages, generator_feed, ready_batch_fetch
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
 # one slow sample do not matter.
@@ -127,7 +127,8 @@ def _with_decoders_and_stages(ceiling: Ceiling, source: DataSource, batch_size: 
     samples = [source.load_sample(index % source.num_samples) for index in range(batch_size)]
     labels = np.asarray(source.labels[:batch_size], dtype=np.int32)
     batch = (np.stack(samples), np.resize(labels, batch_size))
-    stages = breakdown(data_stages(source, ready_batch_fetch(batch)), batch_size, ceiling.cores)
+    stages = breakdown(data_stages(source, ready_batch_fetch(batch), generator_feed(batch)), batch_size,
+                       ceiling.cores)
     return replace(ceiling, work_per_sample_s=fastest.work_per_sample_s, measured_samples=fastest.measured_samples,
                    decoder=fastest.name, decoders=rates, stages=stages)
 

@@ -1,8 +1,9 @@
 """Where one sample's time goes: each stage of the work timed alone and cumulatively, on one core.
 
 As DS-Analyzer does it: read the stored bytes only; decode them; resize and normalize the decoded
-pixels; stack samples into a batch; and the consumer's own floor, the cost of taking a batch
-that is already made from a tf.data iterator. Each stage is timed alone on the output of the
+pixels; stack samples into a batch; hand a batch made in Python to tf.data (``from_generator``,
+as the Python strategies do); and the consumer's own floor, the cost of taking a batch that is
+already made from a tf.data iterator. Each stage is timed alone on the output of the
 stage before it (made beforehand), and the chain up to each stage is timed too, so the two can
 be checked against each other. The stages before the consumer can run on every core; the
 consumer takes batches in one thread, whatever the cores. Runs in the ceiling's fresh process.
@@ -24,6 +25,7 @@ READ = "read"
 DECODE = "decode"
 RESIZE = "resize+normalize"
 BATCH = "batch"
+FEED = "feed"
 CONSUMER = "consumer"
 _CYCLE = 64  # samples made beforehand for the stages timed alone
 
@@ -52,9 +54,14 @@ class StageBreakdown:
         return stage.alone_s / sum(each.alone_s for each in self.stages)
 
     @property
+    def work_s(self) -> float:
+        """One sample's work in the stages every core can share (all but the feed and the consumer)."""
+        return sum(stage.alone_s for stage in self.stages if stage.parallel)
+
+    @property
     def work_samples_per_s(self) -> float:
         """The stages before the consumer, together, on every core."""
-        return self.cores / sum(stage.alone_s for stage in self.stages if stage.parallel)
+        return self.cores / self.work_s
 
     @property
     def bounding(self) -> StageTiming:
@@ -74,6 +81,7 @@ class StageWork:
     steps: tuple[tuple[str, Callable[[Any, int], Any]], ...]
     batch: Callable[[list[Any]], Any]
     consume: Callable[[], Any] | None = None  # takes one ready batch; None: not timed
+    feed: Callable[[], Any] | None = None  # hands one batch made in Python to tf.data; None: not timed
 
 
 def breakdown(work: StageWork, batch_size: int, cores: int, min_s: float = 0.25,
@@ -92,11 +100,12 @@ def breakdown(work: StageWork, batch_size: int, cores: int, min_s: float = 0.25,
     samples = [made[i % len(made)] for i in range(batch_size)]
     per_batch, _ = timed(lambda i: work.batch(samples), 1, min_s)
     stages.append(StageTiming(BATCH, per_batch / batch_size, stages[-1].cumulative_s + per_batch / batch_size))
-    if work.consume is not None:
-        consume = work.consume
-        per_batch, _ = timed(lambda i: consume(), 1, min_s)
-        stages.append(StageTiming(CONSUMER, per_batch / batch_size, stages[-1].cumulative_s + per_batch / batch_size,
-                                  parallel=False))
+    # One thread each, whatever the cores: a pipeline has one generator and one consumer.
+    for name, serial in ((FEED, work.feed), (CONSUMER, work.consume)):
+        if serial is not None:
+            per_batch, _ = timed(lambda i, serial=serial: serial(), 1, min_s)
+            stages.append(StageTiming(name, per_batch / batch_size, stages[-1].cumulative_s + per_batch / batch_size,
+                                      parallel=False))
     return StageBreakdown(tuple(stages), cores, batch_size, decoder)
 
 
@@ -107,16 +116,17 @@ def _chain(work: StageWork, upto: int, index: int) -> Any:
     return value
 
 
-def data_stages(source: DataSource, consume: Callable[[], Any] | None) -> StageWork:
+def data_stages(source: DataSource, consume: Callable[[], Any] | None,
+                feed: Callable[[], Any] | None = None) -> StageWork:
     """The strategies' own OpenCV work on ``source`` as stages (the arrays of a .npy have no decode)."""
     spec = source.spec
     if spec.form == "arrays":  # nothing to decode: the read and any resize are one stage
-        return StageWork(source.num_samples, source.load_sample, (), _stack, consume)
+        return StageWork(source.num_samples, source.load_sample, (), _stack, consume, feed)
     steps: tuple[tuple[str, Callable[[Any, int], Any]], ...] = (
         (DECODE, lambda encoded, index: decode_pixels(encoded, spec)),
         (RESIZE, lambda image, index: normalized(image, spec, index)),
     )
-    return StageWork(source.num_samples, source.encoded, steps, _stack, consume)
+    return StageWork(source.num_samples, source.encoded, steps, _stack, consume, feed)
 
 
 def _stack(samples: Sequence[np.ndarray]) -> np.ndarray:
@@ -128,5 +138,21 @@ def ready_batch_fetch(batch: Any) -> Callable[[], Any]:
     import tensorflow as tf
 
     batches = iter(tf.data.Dataset.from_tensors(batch).repeat())
+    next(batches)
+    return lambda: next(batches)
+
+
+def generator_feed(batch: tuple[Any, Any]) -> Callable[[], Any]:
+    """Handing one numpy batch to tf.data through ``from_generator``, as the Python strategies do."""
+    import tensorflow as tf
+
+    images, labels = batch
+    signature = (tf.TensorSpec((None, *images.shape[1:]), tf.float32), tf.TensorSpec((None,), tf.int32))
+
+    def repeat() -> Any:
+        while True:
+            yield images, labels
+
+    batches = iter(tf.data.Dataset.from_generator(repeat, output_signature=signature))
     next(batches)
     return lambda: next(batches)

@@ -8,11 +8,12 @@ from pathlib import Path
 from profiler.ceiling import Ceiling
 from profiler.reporters.common import markdown_table
 from profiler.reporters.plotkit import name_rows, plain_log_ticks, pyplot, rows_figure, save
-from profiler.stages import CONSUMER, StageBreakdown
+from profiler.stages import CONSUMER, FEED, StageBreakdown
 
 STAGES_PLOT = "stages.png"
 _WORDS = {"read": "reading the stored bytes", "decode": "decoding", "resize+normalize": "resizing and normalizing",
-          "batch": "stacking samples into batches", CONSUMER: "the consumer taking ready batches"}
+          "batch": "stacking samples into batches", FEED: "handing batches made in Python to tf.data",
+          CONSUMER: "the consumer taking ready batches"}
 
 
 def decoder_text(ceiling: Ceiling) -> str:
@@ -28,10 +29,15 @@ def bounding_sentence(stages: StageBreakdown) -> str:
     work = (f"all the work before the consumer allows {stages.work_samples_per_s:,.0f} samples/s on "
             f"{stages.cores} core(s)")
     if not bound.parallel:
-        return (f"The consumer bounds this data: one thread taking ready batches allows "
+        return (f"{_WORDS.get(bound.name, bound.name).capitalize()} bounds this data: in one thread it allows "
                 f"{stages.samples_per_s(bound):,.0f} samples/s, while {work}.")
-    return (f"{_WORDS.get(bound.name, bound.name).capitalize()} bounds this data: {stages.share(bound):.0%} of one "
-            f"sample's cost ({bound.alone_s * 1e6:,.1f} µs on one core); {work}.")
+    sentence = (f"{_WORDS.get(bound.name, bound.name).capitalize()} bounds this data: {stages.share(bound):.0%} of "
+                f"one sample's cost ({bound.alone_s * 1e6:,.1f} µs on one core); {work}.")
+    feed = next((stage for stage in stages.stages if stage.name == FEED), None)
+    if feed is not None:
+        sentence += (f" A pipeline that makes batches in Python also pays {feed.alone_s * 1e6:,.1f} µs a sample to "
+                     f"hand them to tf.data, {feed.alone_s / stages.work_s:.0%} of that work again.")
+    return sentence
 
 
 def stage_rows(stages: StageBreakdown) -> list[list[str]]:
@@ -49,7 +55,8 @@ def stages_markdown(stages: StageBreakdown) -> str:
             + f"\nEach stage timed in a tight loop on one core in a fresh process, alone (on the output of the "
               f"stage before, made beforehand) and cumulatively (the chain up to it); the strategies' "
               f"{stages.decoder} work, batches of {stages.batch_size}. Samples/s it allows: the stage alone on "
-              f"{stages.cores} core(s), or on one thread for the consumer. Share: of the stages' summed cost.\n\n")
+              f"{stages.cores} core(s), or in one thread for the feed and the consumer. Share: of the stages' "
+              "summed cost.\n\n")
 
 
 def write_stages_plot(stages: StageBreakdown, folder: Path) -> str:

@@ -28,7 +28,7 @@ def test_the_ceiling_is_the_fastest_of_every_decoder_reduced_scale_included(data
     fastest = min(ceiling.decoders, key=lambda decoder: decoder.work_per_sample_s)
     assert (ceiling.decoder, ceiling.work_per_sample_s) == (fastest.name, fastest.work_per_sample_s)
     assert [stage.name for stage in ceiling.stages.stages] == ["read", "decode", "resize+normalize", "batch",
-                                                                 "consumer"]
+                                                                 "feed", "consumer"]
     png, _ = prepare_data(DataSpec(samples=40, height=16, width=16, source_size=64, image_format="png", seed=3),
                           data_cache)
     assert [decoder.name for decoder in measure_ceiling(png, cores=2, batch_size=8).decoders] == ["opencv",

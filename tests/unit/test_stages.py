@@ -58,4 +58,4 @@ def test_a_consumer_slower_than_all_the_work_on_every_core_is_the_bound():
     assert consumer.name == CONSUMER and not consumer.parallel
     assert consumer.alone_s == pytest.approx(0.010, rel=0.15)
     assert stages.bounding is consumer
-    assert bounding_sentence(stages).startswith("The consumer bounds this data")
+    assert bounding_sentence(stages).startswith("The consumer taking ready batches bounds this data: in one thread")
