@@ -63,7 +63,7 @@ class TunedStrategy:
     default: Configuration
     best: Configuration
     trials: tuple[Trial, ...] = ()
-    gain: float | None = None  # best over default, measured side by side at the end
+    gain: float | None = None  # best over default, measured alternately at the end
     gain_ci: tuple[float, float] | None = None
     autotune: tuple[AutotuneValue, ...] = ()  # what autotuning chose in the default configuration
     snippet: str = ""  # the strategy's code as printed with a pick

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -156,7 +156,7 @@ class PeakedScenario(_Fake):
     shorter up to 3 threads, longer past them (contention), so the rate peaks at 3 whatever the CPU."""
 
     name = "peaked"
-    WAIT_S = {1: 0.040, 2: 0.024, 3: 0.016, 4: 0.022, 5: 0.028}
+    WAIT_S: ClassVar[dict[int, float]] = {1: 0.040, 2: 0.024, 3: 0.016, 4: 0.022, 5: 0.028}
     knobs = (Knob("threads", 1, (2, 3, 4, 5), code="threads = {value}"), Knob("flavour", "plain", ("salted",)))
 
     @contextmanager

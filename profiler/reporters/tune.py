@@ -116,7 +116,7 @@ def verdict(tuned: TunedStrategy) -> str:
     gain = ""
     if tuned.gain is not None:
         interval = f" (95% interval {tuned.gain_ci[0]:.2f}x-{tuned.gain_ci[1]:.2f}x)" if tuned.gain_ci else ""
-        gain = f": {tuned.gain:.2f}x{interval}, measured side by side"
+        gain = f": {tuned.gain:.2f}x{interval}, the two measured alternately"
     return (f"{tuned.name} with {settings}: {_rate(best.samples_per_s, best.ceiling_fraction)} against "
             f"{_rate(default.samples_per_s, default.ceiling_fraction)} at the defaults{gain}.")
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import time
 
 import pytest
 
 from profiler.storage import FORMAT_VERSION
 from tests.fakes import PEAKED
-from tests.helpers import MARK, profiler_command, subprocess_env
+from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 
 SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
          "--time-cap", "1", "--idle-time-cap", "0.2", "--idle-epochs", "1", "--step-ms", "2"]
@@ -62,3 +64,36 @@ def test_the_report_and_terminal_give_the_settings_and_the_code(tuned):
     assert "# Tuning report" in report and "threads=3" in report and "threads = 3  # default: 1" in report
     assert "stages.png" in report and (folder / "stages.png").read_bytes().startswith(b"\x89PNG")
     assert "threads=3" in completed.stdout and "Code:" in completed.stdout
+
+
+def test_ctrl_c_keeps_the_rounds_measured_and_leaves_nothing(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    env = subprocess_env(TMPDIR=str(tmp_path / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+                         **{MARK: str(tmp_path)})
+    process = subprocess.Popen(
+        interruptible_profiler_command("tune", "--scenario", "tests.fakes:PEAKED", "--output", str(tmp_path / "out"),
+                                       *SMALL),
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:  # until the first round of the search is saved
+            found = list((tmp_path / "out").glob("*/tune.json"))
+            if found and json.loads(found[0].read_text())["tuned"]:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no round of the search finished")
+        time.sleep(1.0)  # the next round is running
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    (path,) = (tmp_path / "out").glob("*/tune.json")
+    data = json.loads(path.read_text())
+    assert data["interrupted"] is True and data["tuned"][0]["trials"]
+    assert (path.parent / "report.md").is_file() and "Stopped early" in stdout
+    assert "Traceback" not in stderr
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert marked_processes(str(tmp_path)) == []

@@ -81,7 +81,8 @@ def test_memory_is_drawn_above_the_baseline_from_the_build(run14):
 
 def test_all_plots_are_written_at_fourteen_scenarios(run14, tmp_path):
     written = plots.write_run_plots(run14, tmp_path)
-    assert sorted(written.values()) == ["idle.png", "memory.png", "peaks.png", "stages.png", "throughput.png", "waits.png"]
+    assert sorted(written.values()) == ["idle.png", "memory.png", "peaks.png", "stages.png", "throughput.png",
+                                        "waits.png"]
     for name in written.values():
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
 

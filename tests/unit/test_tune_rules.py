@@ -102,7 +102,7 @@ def test_the_code_sets_only_what_changed_with_the_default_it_replaces():
                      "dataset = dataset.with_options(options)"]
     assert verdict(_tuned()) == ("parallel_map with map_parallelism=2, private_threadpool=2: 9,000 samples/s (75% of "
                                  "ceiling) against 6,000 samples/s (50% of ceiling) at the defaults: 1.50x (95% "
-                                 "interval 1.45x-1.55x), measured side by side.")
+                                 "interval 1.45x-1.55x), the two measured alternately.")
 
 
 def test_the_gap_to_the_ceiling_is_split_into_cpu_per_sample_and_idle_cores():
