@@ -83,7 +83,7 @@ def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
         source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
         for default in _chosen(quick, plan):
             search = _Search(resolve(default.name), default, plan.run, quick.ceiling, source, events,
-                             _under(log_dir, default.name))
+                             _under(log_dir, Target.scenario(default.name).file_name))
             for tuned in search.rounds():
                 keep(replace(result, tuned=(*result.tuned[: _index(result, default.name)], tuned)))
             if search.interrupted:

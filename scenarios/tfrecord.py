@@ -15,6 +15,9 @@ from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL,
 SHARDS = 8
 SHARD_COUNT = Knob("shards", SHARDS, (2, 4, 16), code="write_shards(count={value})",
                    what="TFRecord files the data is written as")
+INTERLEAVE_PARALLELISM = Knob("interleave_parallelism", AUTOTUNE, threads=True,
+                              code="num_parallel_calls={value}  # in the interleave",
+                              what="threads reading shards, at most the cycle length")
 CYCLE_LENGTH = Knob("cycle_length", AUTOTUNE, threads=True, code="cycle_length={value}  # in the interleave",
                     what="shards read at once (AUTOTUNE: all of them)")
 
@@ -44,7 +47,7 @@ def write_shards(tf: Any, source: DataSource, folder: Path, count: int = SHARDS)
 
 class TFRecordScenario(Scenario):
     name = "tfrecord"
-    knobs = (MAP_PARALLELISM, SHARD_COUNT, CYCLE_LENGTH, PREFETCH, THREADPOOL, RAM_BUDGET)
+    knobs = (MAP_PARALLELISM, SHARD_COUNT, CYCLE_LENGTH, INTERLEAVE_PARALLELISM, PREFETCH, THREADPOOL, RAM_BUDGET)
     summary = "sharded TFRecords, interleave(num_parallel_calls), parallel decode, batch, prefetch"
     description = (
         f"The dataset written once as {SHARDS} TFRecord shards (kept beside the generated data, "
@@ -84,12 +87,16 @@ class TFRecordScenario(Scenario):
             )
 
         shards = sorted(str(path) for path in folder.glob("shard-*.tfrecord"))
+        cycle = len(shards) if ctx.setting(CYCLE_LENGTH) == AUTOTUNE else int(ctx.setting(CYCLE_LENGTH))
+        readers = ctx.setting(INTERLEAVE_PARALLELISM, tf)
+        # tf.data refuses more reading threads than shards read at once: those beyond would have nothing to do.
+        readers = readers if readers == tf.data.AUTOTUNE else min(int(readers), cycle)
         dataset = (
             tf.data.Dataset.from_tensor_slices(shards)
             .interleave(
                 tf.data.TFRecordDataset,
-                cycle_length=len(shards) if ctx.setting(CYCLE_LENGTH) == AUTOTUNE else ctx.setting(CYCLE_LENGTH),
-                num_parallel_calls=tf.data.AUTOTUNE,
+                cycle_length=cycle,
+                num_parallel_calls=readers,
                 deterministic=False,
             )
             .map(decode, num_parallel_calls=ctx.setting(MAP_PARALLELISM, tf), deterministic=False)

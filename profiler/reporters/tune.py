@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -210,10 +211,9 @@ class TuneMarkdownReporter:
                                  [right for _, right in COLUMNS]))
             lines = snippet_lines(original)
             if lines:
-                code = "\n".join(lines)
-                write(f"\nThe settings, in the strategy's code below:\n\n```python\n{code}\n```\n")
+                write(f"\nThe settings, in the strategy's code below:\n\n{fenced(chr(10).join(lines))}")
             if original.snippet:
-                write(f"\nThe strategy at its defaults:\n\n```python\n{original.snippet.rstrip()}\n```\n")
+                write(f"\nThe strategy at its defaults:\n\n{fenced(original.snippet.rstrip())}")
             write("\n")
         write(f"## How the search went\n\n{result.search.capitalize()}. {_wall(result)}\n\n")
         write(markdown_plots(plots))
@@ -221,6 +221,12 @@ class TuneMarkdownReporter:
         write(markdown_table(["Setting", "Value"], [["data", data], *settings_rows(result.settings, ())],
                              [False, False]))
         write("\n" + machine_section(result.metadata, f"the tuning of {result.created}"))
+
+
+def fenced(code: str) -> str:
+    """``code`` in a fence longer than any run of backticks in it: code goes in as it is, unescaped."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
+    return f"{fence}python\n{code}\n{fence}\n"
 
 
 def write_tune_report(result: TuneResult, folder: Path) -> Path:

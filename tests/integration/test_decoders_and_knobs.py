@@ -70,3 +70,18 @@ def test_autotune_reports_the_parallelism_it_chose(tiny_images, data_cache, tmp_
     (result,) = measure_run(plan, log_dir=tmp_path).scenarios
     chosen = {(value.node, value.parameter): value.value for value in result.autotune}
     assert any(parameter == "parallelism" and value >= 1 for (_, parameter), value in chosen.items()), chosen
+
+
+def test_every_built_in_knob_value_that_changes_the_pipeline_still_delivers_the_dataset(tiny_images, data_cache,
+                                                                                       tmp_path):
+    targets = (
+        Target.tuned("tfrecord", {"shards": 2, "cycle_length": 1, "interleave_parallelism": 4, "map_parallelism": 1,
+                                  "private_threadpool": 2, "autotune_ram_budget_mib": 256}),
+        Target.tuned("parallel_map_opencv", {"decode": "per batch", "map_parallelism": 2, "prefetch": 1}),
+        Target.tuned("multiprocessing", {"transfer": "memory map", "workers": 3}),
+        Target.tuned("threaded_generator", {"workers": 1}),
+    )
+    run = measure_run(RunPlan(QUICK, targets, tiny_images.spec, data_cache, measure_ceiling=False),
+                      log_dir=tmp_path)
+    assert {r.name: (r.status, r.error) for r in run.scenarios} == {t.name: ("ok", None) for t in targets}
+    assert all(r.data_status == "same" for r in run.scenarios), {r.name: r.data_status for r in run.scenarios}
