@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from profiler.data import DataSource
-from profiler.decoders import OPENCV, DecoderRate, decoder_rates
+from profiler.decoders import ARRAYS, OPENCV, DecoderRate, decoder_rates, timed
 from profiler.pagecache import drop
+from profiler.scratch import SCRATCH_PREFIX, owned_folder, release
 from profiler.stages import StageBreakdown, breakdown, data_stages, generator_feed, ready_batch_fetch
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
@@ -67,14 +70,7 @@ class Ceiling:
 
 def time_work(work: Callable[[int], Any], count: int) -> tuple[float, int]:
     """Seconds per call of ``work(index)`` in a tight loop, cycling over ``count`` indices."""
-    done = 0
-    started = time.perf_counter()
-    while True:
-        work(done % count)
-        done += 1
-        elapsed = time.perf_counter() - started
-        if elapsed >= MIN_SECONDS and done >= MIN_SAMPLES:
-            return elapsed / done, done
+    return timed(work, count, MIN_SECONDS, MIN_SAMPLES)
 
 
 def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float, float]:
@@ -90,8 +86,10 @@ def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float,
 
 
 def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, cold: bool, batch_size: int,
-             conn: Any) -> None:
+             scratch: str, conn: Any) -> None:
     _quiet()
+    # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
     try:
         per_sample, measured = time_work(work or source.load_sample, source.num_samples)
         read_mb_per_s = mb_per_sample = None
@@ -120,9 +118,11 @@ def _with_decoders_and_stages(ceiling: Ceiling, source: DataSource, batch_size: 
 
     OpenCV was timed before TensorFlow was imported here, so TensorFlow's threads do not touch it.
     """
-    opencv = DecoderRate(OPENCV, ceiling.work_per_sample_s, ceiling.measured_samples,
-                         "OpenCV's decode and area resize, as the strategies decode")
-    rates = decoder_rates(source, opencv) if source.spec.form != "arrays" else (opencv,)
+    arrays = source.spec.form == "arrays"
+    opencv = DecoderRate(ARRAYS if arrays else OPENCV, ceiling.work_per_sample_s, ceiling.measured_samples,
+                         "reading the stored arrays" if arrays else "OpenCV's decode and area resize, as the "
+                         "strategies decode")
+    rates = (opencv,) if arrays else decoder_rates(source, opencv)
     fastest = min(rates, key=lambda rate: rate.work_per_sample_s)
     samples = [source.load_sample(index % source.num_samples) for index in range(batch_size)]
     labels = np.asarray(source.labels[:batch_size], dtype=np.int32)
@@ -143,11 +143,12 @@ def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] |
     """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_measure, args=(source, cores, work, cold, batch_size, sender),
+    scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
+    process = context.Process(target=_measure, args=(source, cores, work, cold, batch_size, str(scratch), sender),
                               name="profiler-ceiling")
-    process.start()
-    sender.close()
     try:
+        process.start()
+        sender.close()
         if not receiver.poll(_TIMEOUT_S):
             raise RuntimeError(f"measuring the ceiling took over {_TIMEOUT_S:g} s")
         status, value = receiver.recv()
@@ -158,6 +159,8 @@ def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] |
             process.kill()
         process.join(5)
         receiver.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+        release(scratch)
     if status != "ok":
         raise RuntimeError(f"measuring the ceiling failed: {value}")
     return value

@@ -18,6 +18,7 @@ from profiler.data import DataSource
 from profiler.decode import decoded_shape
 
 OPENCV = "opencv"
+ARRAYS = "arrays"  # stored decoded: reading them is the whole work
 TENSORFLOW = "tensorflow"
 # Samples cycled over while timing: enough to leave one image's quirks out, few enough to hold.
 _CYCLE = 256

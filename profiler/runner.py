@@ -18,7 +18,7 @@ from profiler.procedure import Measurements, WindowDriver, measure, until_precis
 from profiler.registry import entry_point_of, load
 from profiler.results import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
 from profiler.scenario import Scenario
-from profiler.scratch import owned_folder, release, remove_abandoned
+from profiler.scratch import SCRATCH_PREFIX, owned_folder, release, remove_abandoned
 from profiler.session import WorkerFailure, WorkerSession
 from profiler.settings import MeasureSettings, Target
 from profiler.stopping import stop_reason
@@ -26,7 +26,6 @@ from profiler.units import MIB
 from profiler.worker import WorkerTask
 
 PhaseCallback = Callable[[str, str], None]
-SCRATCH_PREFIX = "tf-pipeline-profiler-"
 
 
 def available_memory_mib() -> float:

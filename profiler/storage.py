@@ -169,6 +169,7 @@ def load_results(path: Path) -> RunResult | SweepResult:
     data = read_results_json(path)
     if results_kind(data) == KIND_SWEEP:
         return _decoded(SweepResult, _sweep_fields(data), path)  # type: ignore[no-any-return]
+    _expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tuning's report is the report.md beside it)")
     return _decoded(RunResult, _run_fields(data), path)  # type: ignore[no-any-return]
 
 

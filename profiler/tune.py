@@ -51,10 +51,10 @@ class TuneEvents(RunEvents):
     def round_started(self, text: str) -> None: ...
 
 
-def tunable(spec: Any) -> tuple[Target, ...]:
-    """Every scenario of --scenario all that has knobs and can read the data."""
+def tunable(spec: Any, opt_in: bool = False) -> tuple[Target, ...]:
+    """Every scenario of --scenario all (``opt_in``: everything) that has knobs and can read the data."""
     return tuple(Target.scenario(name) for name, scenario in registered().items()
-                 if scenario.knobs and not scenario.opt_in and scenario.cannot_serve(spec) is None)
+                 if scenario.knobs and (opt_in or not scenario.opt_in) and scenario.cannot_serve(spec) is None)
 
 
 def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
@@ -76,7 +76,8 @@ def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
                              "Every strategy that has settings to tune, at its defaults")
         quick = measure_run(plan.run, events=events, log_dir=_under(log_dir, "defaults"))
         keep(replace(result, data=quick.data, ceiling=quick.ceiling, interrupted=quick.interrupted,
-                     candidates={r.name: r.samples_per_s for r in quick.scenarios if usable(r)}))
+                     candidates={r.name: r.samples_per_s for r in quick.scenarios if usable(r)},
+                     targets=plan.run.targets))
         if quick.interrupted:
             return result
         assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
@@ -161,7 +162,7 @@ class _Search:
         for the gain; where nothing beat the defaults, nothing more is measured."""
         changed = self._changed(self.best_settings)
         if not changed:
-            return self._record(self.default, self.default, (1.0, None))
+            return self._record(self.default, self.default, (1.0, None), complete=True)
         self.events.round_started(f"{self.reference}: the defaults and {_shown(changed)}, alternating")
         pair = [Target.scenario(self.reference), Target.tuned(self.reference, changed)]
         run = self._measure(pair * CONFIRM_ROUNDS, "confirm")
@@ -169,7 +170,7 @@ class _Search:
         if run.interrupted or len(bests) < CONFIRM_ROUNDS or not all(map(usable, defaults + bests)):
             self.interrupted = run.interrupted
             return self._record(self.default, self.best, None)
-        return self._record(pooled(defaults), pooled(bests), gain_of(pooled(defaults), pooled(bests)))
+        return self._record(pooled(defaults), pooled(bests), gain_of(pooled(defaults), pooled(bests)), complete=True)
 
     def _measure(self, targets: list[Target], name: str) -> RunResult:
         plan = replace(self.plan, targets=tuple(targets), measure_ceiling=False)
@@ -179,12 +180,14 @@ class _Search:
         return {name: value for name, value in settings.items() if self.defaults[name] != value}
 
     def _record(self, default: ScenarioResult, best: ScenarioResult,
-                gain: tuple[float | None, tuple[float, float] | None] | None) -> TunedStrategy:
+                gain: tuple[float | None, tuple[float, float] | None] | None, complete: bool = False) -> TunedStrategy:
+        # With no knob changed, "best" is the defaults: their figures, not a later measurement of the same.
+        best = best if self._changed(self.best_settings) else default
         return TunedStrategy(
             name=self.reference, knobs=tuple(self.knobs), default=configuration(self.defaults, default),
             best=configuration(self.best_settings, best), trials=tuple(self.trials),
             gain=None if gain is None else gain[0], gain_ci=None if gain is None else gain[1],
-            autotune=self.default.autotune, snippet=self.scenario.snippet, best_result=best,
+            autotune=self.default.autotune, snippet=self.scenario.snippet, best_result=best, complete=complete,
         )
 
 

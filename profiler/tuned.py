@@ -14,7 +14,7 @@ from profiler.ceiling import Ceiling
 from profiler.codec import encode
 from profiler.metadata import Metadata
 from profiler.results import AutotuneValue, DataRecord, ScenarioResult
-from profiler.settings import MeasureSettings
+from profiler.settings import MeasureSettings, Target
 from profiler.stats import median, pooled_median_interval, ratio_interval
 from profiler.storage import FORMAT_VERSION, write_json
 
@@ -67,13 +67,21 @@ class TunedStrategy:
     gain_ci: tuple[float, float] | None = None
     autotune: tuple[AutotuneValue, ...] = ()  # what autotuning chose in the default configuration
     snippet: str = ""  # the strategy's code as printed with a pick
-    # The best configuration's measurement that its figures come from (the side-by-side one, at the end).
+    # The measurement ``best``'s figures come from (the alternating one at the end, where there was one).
     best_result: ScenarioResult | None = None
+    complete: bool = False  # every knob tried and, where a value was kept, the final comparison made
 
     @property
     def changed(self) -> dict[str, Any]:
         """The knobs the best configuration sets apart from their default."""
         return {name: value for name, value in self.best.settings.items() if self.default.settings.get(name) != value}
+
+    @property
+    def gained(self) -> bool:
+        """The final comparison found the best faster than the defaults beyond noise (its interval above 1x)."""
+        if self.gain is None or not self.changed:
+            return False
+        return self.gain_ci[0] > 1.0 if self.gain_ci is not None else self.gain > 1.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class TuneResult:
     created: str
     search: str = SEARCH
     candidates: dict[str, float] = field(default_factory=dict)  # the quick run's samples/s, where it ran
+    targets: tuple[Target, ...] = ()  # the strategies measured at their defaults
     tuned: tuple[TunedStrategy, ...] = ()
     wall_s: float | None = None
     interrupted: bool = False

@@ -20,7 +20,7 @@ PICKLE = "pickle"
 MEMORY_MAP = "memory map"
 # How a decoded batch comes back: pickled through the pool's pipe, or written by the pool process
 # into one of the slots of a file mapped into memory by every process, so only labels travel.
-TRANSFER = Knob("transfer", PICKLE, (MEMORY_MAP,), code="# transfer: {value}",
+TRANSFER = Knob("transfer", PICKLE, (MEMORY_MAP,),
                 what="decoded batches pickled back through the pool's pipe, or written into slots of a file "
                      "mapped into every process's memory")
 

@@ -12,7 +12,8 @@ from profiler.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import tensorflow_decode_map
 from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
 
-DECODE_RATIO = Knob("decode_ratio", 1, code="tf.io.decode_jpeg(data, channels=CHANNELS, ratio={value})",
+DECODE_RATIO = Knob("decode_ratio", 1,
+                    code="image = tf.io.decode_jpeg(data, channels=CHANNELS, ratio={value})  # for decode_image",
                     what="JPEGs decoded at 1/ratio scale before the resize (pixels close to, not equal to, "
                          "the full decode's)")
 

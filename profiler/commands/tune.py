@@ -11,7 +11,7 @@ from profiler.commands.argtypes import bounded_int
 from profiler.commands.arguments import add_measurement_arguments, check_batch_size, run_plan
 from profiler.commands.data_options import add_data_arguments, spec_from
 from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
-from profiler.registry import ALL, registered
+from profiler.registry import ALL, EVERYTHING, registered
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.tune import TuneProgress, TuneTerminalReporter, write_tune_report
 from profiler.stopping import exit_code_after_stop
@@ -41,13 +41,13 @@ class TuneCommand:
         samples = spec_from(args, args.samples).samples
         if samples:
             check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
-        named = args.scenario != ALL
+        named = args.scenario not in (ALL, EVERYTHING)
         plan = run_plan(args, args.samples)
         assert plan.spec is not None
         if named:
             _check_tunable([target.name for target in plan.targets])
         else:
-            plan = replace(plan, targets=tunable(plan.spec))
+            plan = replace(plan, targets=tunable(plan.spec, opt_in=args.scenario == EVERYTHING))
         with new_run_folder(args.output) as folder:
             path = folder / TUNE_FILE
             progress = TuneProgress(console, path)
@@ -68,8 +68,9 @@ def _check_tunable(names: list[str]) -> None:
     without = [name for name in names if name in scenarios and not scenarios[name].knobs]
     if without:
         have = ", ".join(name for name, scenario in scenarios.items() if scenario.knobs)
-        raise ProfilerError(f"{', '.join(without)} has nothing to tune: name strategies with settings ({have}), or "
-                            "leave --scenario out to tune the fastest of them")
+        verb = "has" if len(without) == 1 else "have"
+        raise ProfilerError(f"{', '.join(without)} {verb} nothing to tune: name strategies with settings ({have}), "
+                            "or leave --scenario out to tune the fastest of them")
 
 
 COMMAND = TuneCommand()

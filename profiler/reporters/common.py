@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from profiler.ceiling import Ceiling
+from profiler.decoders import ARRAYS
 from profiler.metadata import Metadata
 from profiler.results import DataRecord
 from profiler.settings import MeasureSettings, Target
@@ -180,9 +181,10 @@ def markdown_notes(found: Sequence[Note]) -> str:
 
 
 def ceiling_text(ceiling: Ceiling) -> str:
+    how = "reading the stored arrays" if ceiling.decoder == ARRAYS else f"with the {ceiling.decoder} decoder"
     text = (
         f"{ceiling.samples_per_s:,.0f} samples/s: {ceiling.work_per_sample_s * 1000:.2f} ms of work per sample "
-        f"on one core with the {ceiling.decoder} decoder, {ceiling.cores} usable core(s)"
+        f"on one core {how}, {ceiling.cores} usable core(s)"
     )
     others = [f"{rate.name} {rate.work_per_sample_s * 1000:.2f} ms" for rate in ceiling.decoders
               if rate.name != ceiling.decoder]

@@ -29,6 +29,6 @@ class ScenarioListReporter:
                 facts.append("tune sets: " + ", ".join(knob.name for knob in scenario.knobs))
             text = terminal_text(scenario.description if verbose else scenario.summary)
             if scenario.opt_in:
-                text += f". Opt-in, {scenario.opt_in}"
+                text = f"{text.rstrip('.')}. Opt-in, {scenario.opt_in}"
             self.console.print(Text.assemble((terminal_text(scenario.name), "bold"), f"  ({'; '.join(facts)})"))
             self.console.print(Padding(Text(text), (0, 0, 1 if verbose else 0, 4), expand=False))

@@ -29,15 +29,19 @@ def bounding_sentence(stages: StageBreakdown) -> str:
     work = (f"all the work before the consumer allows {stages.work_samples_per_s:,.0f} samples/s on "
             f"{stages.cores} core(s)")
     if not bound.parallel:
-        return (f"{_WORDS.get(bound.name, bound.name).capitalize()} bounds this data: in one thread it allows "
+        return (f"{_capital(_WORDS.get(bound.name, bound.name))} bounds this data: in one thread it allows "
                 f"{stages.samples_per_s(bound):,.0f} samples/s, while {work}.")
-    sentence = (f"{_WORDS.get(bound.name, bound.name).capitalize()} bounds this data: {stages.share(bound):.0%} of "
+    sentence = (f"{_capital(_WORDS.get(bound.name, bound.name))} bounds this data: {stages.share(bound):.0%} of "
                 f"one sample's cost ({bound.alone_s * 1e6:,.1f} µs on one core); {work}.")
     feed = next((stage for stage in stages.stages if stage.name == FEED), None)
     if feed is not None:
         sentence += (f" A pipeline that makes batches in Python also pays {feed.alone_s * 1e6:,.1f} µs a sample to "
                      f"hand them to tf.data, {feed.alone_s / stages.work_s:.0%} of that work again.")
     return sentence
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def stage_rows(stages: StageBreakdown) -> list[list[str]]:

@@ -91,12 +91,15 @@ def trial_rows(tuned: TunedStrategy) -> list[list[str]]:
 
 
 def snippet_lines(tuned: TunedStrategy) -> list[str]:
-    """The lines that set the tuned values, each with the default it replaces."""
+    """The lines that set the tuned values, each with the default it replaces; none unless they gained."""
+    if not tuned.gained:
+        return []
     knobs = {knob.name: knob for knob in tuned.knobs}
     lines = []
     for name, value in tuned.changed.items():
         if name not in knobs or not knobs[name].code:
-            lines.append(f"# {name} = {value}")
+            what = f": {knobs[name].what}" if name in knobs and knobs[name].what else ""
+            lines.append(f"# {name} = {value}{what}")
             continue
         code, _, where = knobs[name].code.format(value=value).partition("  # ")
         lines.append(f"{code}  # {where + '; ' if where else ''}default: {knobs[name].default}")
@@ -106,20 +109,29 @@ def snippet_lines(tuned: TunedStrategy) -> list[str]:
 
 
 def verdict(tuned: TunedStrategy) -> str:
-    """The tuned result in one paragraph: the settings, the rates before and after, the gain."""
+    """The tuned result in one paragraph: the settings, the rates before and after, the gain, what to do."""
     best, default = tuned.best, tuned.default
-    if not tuned.changed:
-        return (f"{tuned.name}: no setting beat the defaults beyond noise"
-                + (f" ({default.samples_per_s:,.0f} samples/s" if default.samples_per_s else "")
-                + (f", {default.ceiling_fraction:.0%} of ceiling)" if default.ceiling_fraction is not None else ")")
-                + "; keep them.")
     settings = ", ".join(f"{name}={value}" for name, value in tuned.changed.items())
+    if not tuned.complete:
+        if not tuned.changed:
+            return (f"{tuned.name}: stopped before the search finished; no setting had beaten the defaults "
+                    f"({_rate(default.samples_per_s, default.ceiling_fraction)}) so far.")
+        return (f"{tuned.name}: stopped before the search finished; the best so far, {settings}, measured "
+                f"{_rate(best.samples_per_s, best.ceiling_fraction)} in its round, not yet compared with the defaults "
+                f"({_rate(default.samples_per_s, default.ceiling_fraction)} at the start).")
+    if not tuned.changed:
+        return (f"{tuned.name}: no setting beat the defaults beyond noise "
+                f"({_rate(default.samples_per_s, default.ceiling_fraction)}); keep them.")
     gain = ""
     if tuned.gain is not None:
         interval = f" (95% interval {tuned.gain_ci[0]:.2f}x-{tuned.gain_ci[1]:.2f}x)" if tuned.gain_ci else ""
         gain = f": {tuned.gain:.2f}x{interval}, the two measured alternately"
-    return (f"{tuned.name} with {settings}: {_rate(best.samples_per_s, best.ceiling_fraction)} against "
-            f"{_rate(default.samples_per_s, default.ceiling_fraction)} at the defaults{gain}.")
+    measured = (f"{_rate(best.samples_per_s, best.ceiling_fraction)} against "
+                f"{_rate(default.samples_per_s, default.ceiling_fraction)} at the defaults{gain}")
+    if not tuned.gained:
+        return f"{tuned.name}: keep the defaults. The best of the search, {settings}, measured {measured}: no gain " \
+               "beyond noise."
+    return f"{tuned.name} with {settings}: {measured}."
 
 
 def _rate(samples_per_s: float | None, fraction: float | None) -> str:
@@ -177,7 +189,8 @@ class TuneTerminalReporter(TerminalReporter):
                          style="bold"))
                 say(Text("\n".join(lines), style="cyan"), soft_wrap=True)
         if not result.tuned:
-            say(Text("Nothing was tuned: no strategy with settings was measured at its defaults.", style="bold red"))
+            say(Text("Stopped before any strategy was tuned." if result.interrupted else
+                     "Nothing was tuned: no strategy with settings was measured at its defaults.", style="bold red"))
         if result.interrupted:
             say(Text("Stopped early: what was measured is above and in the results.", style="yellow"))
         say(Text(_wall(result)))
@@ -195,8 +208,7 @@ class TuneMarkdownReporter:
         write("# Tuning report\n\n")
         write(f"**The question:** which settings make the fastest strategies turn most of this machine into "
               f"batches of {result.settings.batch_size}, for {data}?\n\n")
-        first = result.tuned[0] if result.tuned else None
-        write(markdown_answer(first.name if first else None, verdict(first) if first else "nothing was tuned"))
+        write(_answer(result))
         if result.ceiling is not None:
             write(f"Ceiling: {ceiling_text(result.ceiling)}.\n\n")
             if result.ceiling.stages is not None:
@@ -215,10 +227,11 @@ class TuneMarkdownReporter:
             if original.snippet:
                 write(f"\nThe strategy at its defaults:\n\n{fenced(original.snippet.rstrip())}")
             write("\n")
-        write(f"## How the search went\n\n{result.search.capitalize()}. {_wall(result)}\n\n")
+        stopped = " It was stopped before it finished." if result.interrupted else ""
+        write(f"## How the search went\n\n{sentence(result.search)}.{stopped} {_wall(result)}\n\n")
         write(markdown_plots(plots))
         write("## The tuning\n\n")
-        write(markdown_table(["Setting", "Value"], [["data", data], *settings_rows(result.settings, ())],
+        write(markdown_table(["Setting", "Value"], [["data", data], *settings_rows(result.settings, result.targets)],
                              [False, False]))
         write("\n" + machine_section(result.metadata, f"the tuning of {result.created}"))
 
@@ -227,6 +240,24 @@ def fenced(code: str) -> str:
     """``code`` in a fence longer than any run of backticks in it: code goes in as it is, unescaped."""
     fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", code)), default=0))
     return f"{fence}python\n{code}\n{fence}\n"
+
+
+def _answer(result: TuneResult) -> str:
+    """The pick: the first strategy whose tuned settings gained, or why there is none."""
+    if result.interrupted:
+        return markdown_answer(None, "the tuning was stopped before it finished (Ctrl-C or a signal): below is what "
+                                     "was measured; run it again for an answer.")
+    gained = next((tuned for tuned in result.tuned if tuned.gained), None)
+    if gained is not None:
+        return markdown_answer(gained.name, f": {verdict(gained)}")
+    if result.tuned:
+        return markdown_answer(None, "keep the defaults: " + " ".join(verdict(tuned) for tuned in result.tuned))
+    return markdown_answer(None, "nothing was tuned: no strategy with settings was measured at its defaults.")
+
+
+def sentence(text: str) -> str:
+    """``text`` with its first letter made a capital, the rest left as it is."""
+    return text[:1].upper() + text[1:]
 
 
 def write_tune_report(result: TuneResult, folder: Path) -> Path:

@@ -172,9 +172,10 @@ def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
     first, second = "user_pipelines:make(batches=4, delay_s=0.001)", "user_pipelines:make(batches=6)"
     assert data["targets"] == [
         {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 4, "delay_s": 0.001},
-         "label": first},
-        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 6}, "label": second},
-        *({"kind": "pipeline", "reference": name, "arguments": {}, "label": ""} for name in pipelines[2:]),
+         "label": first, "knobs": {}},
+        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 6}, "label": second,
+         "knobs": {}},
+        *({"kind": "pipeline", "reference": name, "arguments": {}, "label": "", "knobs": {}} for name in pipelines[2:]),
     ]
     assert data["data"] is None and data["ceiling"] is None  # no built-in scenario: no dataset to prepare
     by_name = {s["name"]: s for s in data["scenarios"]}

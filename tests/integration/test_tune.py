@@ -97,3 +97,12 @@ def test_ctrl_c_keeps_the_rounds_measured_and_leaves_nothing(tmp_path):
     assert "Traceback" not in stderr
     assert list((tmp_path / "tmp").iterdir()) == []
     assert marked_processes(str(tmp_path)) == []
+
+
+def test_report_and_compare_refuse_a_tuning_in_one_line(tuned):
+    _, _, folder = tuned
+    path = str(folder / "tune.json")
+    for argv in (("report", path), ("compare", path, path)):
+        completed = subprocess.run(profiler_command(*argv), capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 2 and "written by 'profiler tune'" in completed.stderr, completed.stderr
+        assert "Traceback" not in completed.stderr and len(completed.stderr.strip().splitlines()) == 1

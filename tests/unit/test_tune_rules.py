@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 
@@ -91,7 +92,7 @@ def _tuned() -> TunedStrategy:
         Configuration({"map_parallelism": AUTOTUNE, "private_threadpool": 0}, 6000.0, (5900.0, 6100.0), 0.5),
         Configuration({"map_parallelism": 2, "private_threadpool": 2}, 9000.0, (8900.0, 9100.0), 0.75),
         (Trial("", None, default), Trial("map_parallelism", 2, best)), gain=1.5, gain_ci=(1.45, 1.55),
-        best_result=best,
+        best_result=best, complete=True,
     )
 
 
@@ -103,6 +104,29 @@ def test_the_code_sets_only_what_changed_with_the_default_it_replaces():
     assert verdict(_tuned()) == ("parallel_map with map_parallelism=2, private_threadpool=2: 9,000 samples/s (75% of "
                                  "ceiling) against 6,000 samples/s (50% of ceiling) at the defaults: 1.50x (95% "
                                  "interval 1.45x-1.55x), the two measured alternately.")
+
+
+def test_a_best_whose_final_comparison_shows_no_gain_beyond_noise_is_not_recommended():
+    tuned = replace(_tuned(), gain=0.99, gain_ci=(0.68, 1.37))
+    assert not tuned.gained and snippet_lines(tuned) == []
+    assert verdict(tuned).startswith("parallel_map: keep the defaults. The best of the search, map_parallelism=2, "
+                                     "private_threadpool=2, measured 9,000 samples/s")
+    assert verdict(tuned).endswith("0.99x (95% interval 0.68x-1.37x), the two measured alternately: no gain beyond "
+                                   "noise.")
+
+
+def test_a_search_stopped_early_says_so_and_recommends_nothing():
+    tuned = replace(_tuned(), gain=None, gain_ci=None, complete=False)
+    assert snippet_lines(tuned) == []
+    assert "stopped before the search finished; the best so far, map_parallelism=2, private_threadpool=2, " \
+           "measured 9,000 samples/s (75% of ceiling) in its round, not yet compared" in verdict(tuned)
+    result = TuneResult(Metadata(python="3.11"), MeasureSettings(), None, None, "2026-11-26T12:00:00+00:00",
+                        tuned=(tuned,), interrupted=True)
+    markdown = io.StringIO()
+    TuneMarkdownReporter(markdown).render(result)
+    assert "**The answer:** the tuning was stopped before it finished" in markdown.getvalue()
+    assert "It was stopped before it finished." in markdown.getvalue() and "```python\nnum_parallel" not in \
+        markdown.getvalue()
 
 
 def test_the_gap_to_the_ceiling_is_split_into_cpu_per_sample_and_idle_cores():
@@ -127,3 +151,4 @@ def test_the_results_file_holds_default_and_best_with_their_rates():
     TuneMarkdownReporter(markdown).render(result)
     assert "num_parallel_calls=2  # default: AUTOTUNE" in terminal.getvalue()
     assert "## parallel_map" in markdown.getvalue() and "1.50x" in markdown.getvalue()
+    assert "**The answer: pick `parallel_map`**: parallel_map with map_parallelism=2" in markdown.getvalue()
