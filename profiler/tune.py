@@ -96,10 +96,16 @@ def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
 
 
 def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
+    """The strategies to tune: those named, or the ``top`` whose rate's interval reaches highest, so that a fast
+    strategy measured on a noisy stretch is not passed over for a steadier, slower one."""
     measured = [r for r in quick.scenarios if usable(r)]
     if plan.named:
         return measured
-    return sorted(measured, key=lambda r: r.samples_per_s or 0.0, reverse=True)[: plan.top]
+    return sorted(measured, key=_reach, reverse=True)[: plan.top]
+
+
+def _reach(result: ScenarioResult) -> float:
+    return result.samples_per_s_ci[1] if result.samples_per_s_ci else result.samples_per_s or 0.0
 
 
 def _index(result: TuneResult, name: str) -> int:

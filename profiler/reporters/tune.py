@@ -120,8 +120,8 @@ def verdict(tuned: TunedStrategy) -> str:
                 f"{_rate(best.samples_per_s, best.ceiling_fraction)} in its round, not yet compared with the defaults "
                 f"({_rate(default.samples_per_s, default.ceiling_fraction)} at the start).")
     if not tuned.changed:
-        return (f"{tuned.name}: no setting beat the defaults beyond noise "
-                f"({_rate(default.samples_per_s, default.ceiling_fraction)}); keep them.")
+        return (f"{tuned.name}: no setting beat the defaults beyond noise; keep them. At the defaults it delivered "
+                f"{_rate(default.samples_per_s, default.ceiling_fraction)}.")
     gain = ""
     if tuned.gain is not None:
         interval = f" (95% interval {tuned.gain_ci[0]:.2f}x-{tuned.gain_ci[1]:.2f}x)" if tuned.gain_ci else ""
