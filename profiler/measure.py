@@ -131,6 +131,7 @@ class BatchStream:
             started = time.perf_counter()
             self.before_epoch()
             self.untimed_s += time.perf_counter() - started
+        self.last_iterator = None  # let go of the spent one first, as next() does
         self.last_iterator = iter(self.dataset)
         return self.last_iterator
 
