@@ -116,8 +116,7 @@ class Scenario:
         """
         return False
 
-    def knob_choices(self, knob: Knob, spec: DataSpec, source: DataSource | None, cores: int,
-                     default: Any) -> tuple[Any, ...]:
+    def knob_choices(self, knob: Knob, source: DataSource | None, cores: int, default: Any) -> tuple[Any, ...]:
         """The values of ``knob`` worth trying on this data besides ``default``."""
         return knob.choices(cores, default)
 

@@ -83,10 +83,11 @@ def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
         assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
         source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
         for default in _chosen(quick, plan):
+            done = result.tuned  # the strategies tuned before this one; its record follows them
             search = _Search(resolve(default.name), default, plan.run, quick.ceiling, source, events,
                              _under(log_dir, Target.scenario(default.name).file_name))
             for tuned in search.rounds():
-                keep(replace(result, tuned=(*result.tuned[: _index(result, default.name)], tuned)))
+                keep(replace(result, tuned=(*done, tuned)))
             if search.interrupted:
                 keep(replace(result, interrupted=True))
                 break
@@ -106,12 +107,6 @@ def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
 
 def _reach(result: ScenarioResult) -> float:
     return result.samples_per_s_ci[1] if result.samples_per_s_ci else result.samples_per_s or 0.0
-
-
-def _index(result: TuneResult, name: str) -> int:
-    """Where ``name``'s entry goes in ``result.tuned``: its place if there, else the end."""
-    names = [tuned.name for tuned in result.tuned]
-    return names.index(name) if name in names else len(names)
 
 
 def _under(log_dir: Path | None, name: str) -> Path | None:
@@ -138,7 +133,7 @@ class _Search:
         cores = usable_cpus()
         for knob in self.scenario.knobs:
             current = self.best_settings[knob.name]
-            values = self.scenario.knob_choices(knob, self.plan.spec, self.source, cores, current)
+            values = self.scenario.knob_choices(knob, self.source, cores, current)
             self.knobs.append(KnobRecord(knob.name, self.defaults[knob.name], values, knob.what, knob.code))
             if not values:
                 continue

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.data import DataSource, DataSpec
+from profiler.data import DataSource
 from profiler.decoders import reduction
 from profiler.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import tensorflow_decode_map
@@ -37,12 +37,11 @@ class ParallelMapScenario(Scenario):
     data_kinds = ("images", "records")
     knobs = (MAP_PARALLELISM, DECODE_RATIO, PREFETCH, THREADPOOL, RAM_BUDGET)
 
-    def knob_choices(self, knob: Knob, spec: DataSpec, source: DataSource | None, cores: int,
-                     default: Any) -> tuple[Any, ...]:
+    def knob_choices(self, knob: Knob, source: DataSource | None, cores: int, default: Any) -> tuple[Any, ...]:
         if knob is DECODE_RATIO:  # only where the JPEG is at least twice the target size
             most = reduction(source) if source is not None else 1
             return tuple(ratio for ratio in (2, 4, 8) if ratio <= most and ratio != default)
-        return super().knob_choices(knob, spec, source, cores, default)
+        return super().knob_choices(knob, source, cores, default)
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
