@@ -17,7 +17,7 @@ from typing import Any
 from profiler.measure import WindowTiming, percentile
 from profiler.memory import MemoryTrace
 from profiler.procedure import IDLE_BLOCK, FlatOut, Measurements, rates_kept, steady_steps
-from profiler.results import STATUS_OK, STATUS_SKIPPED, ScenarioResult
+from profiler.results import STATUS_OK, STATUS_SKIPPED, TRAINER, RoleCpu, ScenarioResult
 from profiler.scenario import Scenario
 from profiler.stats import idle_with_interval, median, pooled_median_interval
 
@@ -126,6 +126,8 @@ def _measured_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         batches_per_epoch=first.warmup.batches,
         samples_per_epoch=first.warmup.samples,
         fingerprint=first.fingerprint,
+        cpu_roles=cpu_roles([m.flat_out for m in measured if m.flat_out is not None]),
+        service_workers=first.helpers.service_workers,
     )
     values.update(rate_metrics(measured))
     values.update(idle_metrics(measured))
@@ -163,6 +165,19 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         epoch_s=tuple(e for phase in phases for e in _epoch_times(phase.windows)),
         cpu_s=_cpu_per_epoch(phases, per_epoch),
     )
+
+
+def cpu_roles(phases: Sequence[FlatOut]) -> tuple[RoleCpu, ...]:
+    """Each role's CPU per sample over the flat-out phases that split it, the trainer first."""
+    read = [phase for phase in phases if phase.cpu_by_role_s and phase.samples]
+    if not read:
+        return ()
+    samples = sum(phase.samples for phase in read)
+    spent: dict[str, float] = {TRAINER: 0.0}
+    for phase in read:
+        for role, seconds in phase.cpu_by_role_s.items():
+            spent[role] = spent.get(role, 0.0) + seconds
+    return tuple(RoleCpu(role, seconds / samples * 1e6) for role, seconds in spent.items())
 
 
 def _cpu_per_epoch(phases: list[FlatOut], per_epoch: int) -> float | None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.results import AutotuneValue
+from profiler.scenario import Helpers
 from profiler.session import WorkerSession
 from profiler.settings import CONSUMER_KERAS, MeasureSettings
 from profiler.stats import idle_with_interval, median, median_interval, relative_half_width, warmup_cut
@@ -58,6 +59,8 @@ class FlatOut:
     # window counted: read by the parent before and after, never between two windows.
     cpu_s: float | None = None
     samples: int = 0
+    # The same CPU split by role, where the pipeline named the processes it started.
+    cpu_by_role_s: dict[str, float] = field(default_factory=dict)
 
 
 WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
@@ -81,6 +84,7 @@ class Measurements:
     closing: ClosingReport | None = None
     autotune: tuple[AutotuneValue, ...] = ()
     trace_files: tuple[str, ...] = ()
+    helpers: Helpers = field(default_factory=Helpers)
 
 
 def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:
@@ -148,7 +152,7 @@ def measure(
     ``on_unmeasured`` is called once nothing more is timed (the data check and the close are left),
     where the next worker may start importing without disturbing a figure.
     """
-    measured = Measurements(build_s=session.build_s)
+    measured = Measurements(build_s=session.build_s, helpers=session.helpers)
     session.phase(PHASE_WARMUP)
     measured.warmup = session.epoch()
     taken: list[WindowTiming] = []
@@ -158,11 +162,12 @@ def measure(
         taken.append(session.window(batches, restart))
         return taken[-1]
 
-    cpu_before = session.tree_cpu_seconds()
+    cpu_before, roles_before = session.tree_cpu_seconds(), _roles(session)
     flat_out = driver(window, measured.warmup, settings)
-    cpu_after = session.tree_cpu_seconds()
+    cpu_after, roles_after = session.tree_cpu_seconds(), _roles(session)
     cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    measured.flat_out = replace(flat_out, cpu_s=cpu, samples=sum(w.samples for w in taken))
+    by_role = {role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()}
+    measured.flat_out = replace(flat_out, cpu_s=cpu, samples=sum(w.samples for w in taken), cpu_by_role_s=by_role)
     measured.autotune = session.autotune()  # before the paced phase starts a new iterator
     _paced(session, settings, measured)
     if on_unmeasured is not None:
@@ -174,6 +179,10 @@ def measure(
     measured.fingerprint = session.fingerprint()
     measured.closing = session.close()
     return measured
+
+
+def _roles(session: WorkerSession) -> dict[str, float]:
+    return session.cpu_seconds_by_role() if session.helpers.roles else {}
 
 
 def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurements) -> None:

@@ -57,6 +57,17 @@ def verdict_for(idle_fraction: float | None) -> str | None:
     return NOT_INPUT_BOUND
 
 
+TRAINER = "trainer"  # the role of the worker's own process: it runs the pipeline's consumer
+
+
+@dataclass(frozen=True)
+class RoleCpu:
+    """The CPU one role's processes used over the flat-out phase, per sample consumed."""
+
+    role: str  # "trainer", "dispatcher", "service workers"
+    cpu_us_per_sample: float
+
+
 @dataclass(frozen=True, repr=False)
 class ScenarioResult:
     name: str
@@ -99,6 +110,9 @@ class ScenarioResult:
     warmup_windows: int = 0  # leading windows left out as warm-up
     rate_capped: bool = False  # the time cap ended the windows before the interval was narrow enough
     cpu_s: float | None = None  # tree CPU seconds per flat-out epoch
+    # Where the pipeline named the processes it started: the CPU of each role, the trainer first.
+    cpu_roles: tuple[RoleCpu, ...] = ()
+    service_workers: int | None = None  # tf.data service workers that served it
     processes: int = 1  # fresh workers whose measurements were pooled
     # samples_per_s over what this machine can do at most for this data (see profiler.ceiling).
     ceiling_fraction: float | None = None

@@ -41,6 +41,15 @@ class Knob:
         return tuple(value for value in dict.fromkeys((*counts, *self.values)) if value != default)
 
 
+@dataclass
+class Helpers:
+    """What a pipeline started or reached beyond its own process, told to the runner once it is built."""
+
+    # pid -> role ("dispatcher", say) of each process it started: the CPU of each role is measured.
+    roles: dict[int, str] = field(default_factory=dict)
+    service_workers: int | None = None  # tf.data service workers serving it, started or found
+
+
 @dataclass(frozen=True)
 class PipelineContext:
     """What a scenario gets to build its pipeline from."""
@@ -56,6 +65,7 @@ class PipelineContext:
     # Shows the user a line at once, while the run goes on (an exposure they accepted, say).
     warn: Callable[[str], None] = field(default=lambda text: None, compare=False)
     knobs: dict[str, Any] = field(default_factory=dict)  # values ``tune`` set; the rest stay at their default
+    helpers: Helpers = field(default_factory=Helpers)  # filled in by ``open``
 
     def setting(self, knob: Knob, tensorflow: Any = None) -> Any:
         """The value of ``knob`` for this build; AUTOTUNE as ``tf.data.AUTOTUNE`` where ``tensorflow`` is given."""

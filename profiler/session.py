@@ -21,7 +21,8 @@ from profiler import confine
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
 from profiler.memory import MemoryTrace, TreeMemorySampler, kill_tree
-from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, AutotuneValue
+from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, TRAINER, AutotuneValue
+from profiler.scenario import Helpers
 from profiler.settings import CONSUMER_SLEEP
 from profiler.units import plain
 from profiler.worker import ClosingReport, WorkerTask, worker_main
@@ -63,6 +64,7 @@ class WorkerSession:
         self.phases: list[tuple[str, float]] = []
         self.baseline: tuple[float, float, float] | None = None  # RSS MiB, PSS MiB, unix time
         self.build_s: float | None = None
+        self.helpers = Helpers()  # what the pipeline started beside the worker, once built
         self.started = 0.0  # unix time the worker was spawned
         self.went = 0.0  # ...and told to build its pipeline
         self.wall_s: float | None = None
@@ -101,7 +103,7 @@ class WorkerSession:
             with contextlib.suppress(BrokenPipeError, OSError):
                 # A worker that failed while it waited has said why: the reply below reads it.
                 self._receiver.send(("go",))
-            self.build_s = self._await("built")[1]
+            _, self.build_s, self.helpers = self._await("built")
         except BaseException:
             self.__exit__()
             raise
@@ -131,6 +133,24 @@ class WorkerSession:
                 continue
             total += times.user + times.system + times.children_user + times.children_system
         return total or None
+
+    def cpu_seconds_by_role(self) -> dict[str, float]:
+        """CPU seconds so far of each role: the worker's own process is the trainer; a process the
+        pipeline named (``Helpers.roles``) counts under its role, with the processes it started."""
+        pids = {process.pid: process for process in self._sampler.processes()}
+        totals: dict[str, float] = {}
+        for pid, process in pids.items():
+            try:
+                times = process.cpu_times()
+                owner = pid
+                while owner not in self.helpers.roles and owner != self._process.pid and owner in pids:
+                    owner = pids[owner].ppid()
+            except psutil.Error:
+                continue
+            role = TRAINER if owner == self._process.pid else self.helpers.roles.get(owner, TRAINER)
+            spent = times.user + times.system + times.children_user + times.children_system
+            totals[role] = totals.get(role, 0.0) + spent
+        return totals
 
     def epoch(self) -> EpochTiming:
         """One epoch of a fresh iterator, flat out."""

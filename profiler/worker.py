@@ -1,7 +1,8 @@
 """The measuring process: one fresh spawned interpreter per scenario, driven over a pipe.
 
 The worker imports TensorFlow and waits for ("go",); then it reports ("baseline", rss, pss, unix
-time), builds the pipeline and reports ("built", seconds). Then it answers one request at a time until asked to close:
+time), builds the pipeline and reports ("built", seconds, Helpers). Then it answers one request
+at a time until asked to close:
 
 - ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
 - ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
@@ -143,7 +144,7 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     build_started = time.perf_counter()
     with scenario.open(context) as opened:
         dataset = _shuffled(opened, task) if task.shuffle_buffer else opened
-        conn.send(("built", time.perf_counter() - build_started))
+        conn.send(("built", time.perf_counter() - build_started, context.helpers))
         # What exists now lives as long as the worker: leave it out of every later collection, so
         # a full one does not walk TensorFlow's few hundred thousand objects inside a timed window.
         gc.freeze()

@@ -5,11 +5,16 @@ race for a port. TensorFlow's servers take no address to listen on: they listen 
 The worker that starts the cluster has therefore moved into a network namespace whose only
 interface is loopback (``Scenario.needs_private_network``), which its servers inherit; nothing
 outside it can reach them. Each server ends itself if the worker dies (``profiler.lifeline``).
+
+Each worker server is held to one core (round robin over the cores this process may use), set
+before TensorFlow is imported so that its thread pools are sized for it: a worker is then a core's
+worth of work, and the rate per worker says what one core of this machine delivers.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import signal
 from multiprocessing.process import BaseProcess
@@ -30,8 +35,10 @@ def _serve_dispatcher(addresses: Any) -> None:
     server.join()
 
 
-def _serve_worker(dispatcher_address: str, addresses: Any) -> None:
+def _serve_worker(dispatcher_address: str, addresses: Any, core: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
     Lifeline.of_this_process().start()
     import tensorflow as tf
 
@@ -46,8 +53,9 @@ def _serve_worker(dispatcher_address: str, addresses: Any) -> None:
 class LocalCluster:
     """Start with ``start()``, always ``stop()``; ``target`` is the dispatcher's grpc:// address."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, pinned: bool = True) -> None:
         self.workers = workers
+        self.cores = sorted(os.sched_getaffinity(0)) if pinned else []
         self.target = ""
         self.processes: list[BaseProcess] = []
         self.addresses: list[str] = []  # HOST:PORT of the dispatcher, then of each worker
@@ -63,7 +71,8 @@ class LocalCluster:
         for number in range(self.workers):
             worker = context.Process(
                 target=_serve_worker,
-                args=(self.target.removeprefix("grpc://"), addresses),
+                args=(self.target.removeprefix("grpc://"), addresses,
+                      self.cores[number % len(self.cores)] if self.cores else None),
                 name=f"tf-data-worker-{number}",
             )
             worker.start()
@@ -71,6 +80,11 @@ class LocalCluster:
         for _ in range(self.workers):
             self.addresses.append(self._expect(addresses, "worker"))
         return self
+
+    def roles(self) -> dict[int, str]:
+        """pid -> role of every server process, for the CPU each role uses."""
+        return {process.pid: "dispatcher" if number == 0 else "service workers"
+                for number, process in enumerate(self.processes) if process.pid is not None}
 
     def ports(self) -> list[int]:
         return [int(address.rsplit(":", 1)[1]) for address in self.addresses]

@@ -89,11 +89,31 @@ def tensorflow_decode_map(tf: Any, source: DataSource, parallelism: Any = None, 
     OpenCV rounds it: the pixels equal OpenCV's at whole-number downscale factors. ``ratio`` above
     1 decodes JPEGs at that reduced scale (tune's ``decode_ratio``), whose pixels are close, not equal.
     """
+    decode, shifts = tensorflow_sample_decoder(tf, source, ratio)
+    calls = tf.data.AUTOTUNE if parallelism is None else parallelism
+    if source.spec.form == "images":
+        slices = tf.data.Dataset.from_tensor_slices((source.image_paths(), source.labels.astype(np.int32), shifts))
+        return slices.map(lambda path, label, shift: decode(tf.io.read_file(path), label, shift),
+                          num_parallel_calls=calls)
+    files, starts, keep, parse = records_parser(tf, source, shifts, decode)
+    return (
+        tf.data.Dataset.from_tensor_slices((files, starts))
+        .flat_map(lambda file, start: tf.data.TFRecordDataset(file).enumerate(start))
+        .filter(keep)
+        .map(parse, num_parallel_calls=calls)
+    )
+
+
+def tensorflow_sample_decoder(tf: Any, source: DataSource, ratio: int = 1, scaled: bool = True) -> tuple[Any, Any]:
+    """``decode(encoded, label, shift) -> (image, label)`` in TensorFlow's ops, and each sample's shift.
+
+    Unscaled (``scaled=False``), the image is the rounded pixel values as uint8: a quarter of the
+    bytes to move, and ``float32 * (1/255)`` of them equals the scaled image exactly.
+    """
     spec = source.spec
     if spec.form == "arrays":
         raise ValueError("this scenario decodes encoded images: run it on image files or TFRecords")
     size = (spec.height, spec.width)
-    scale = np.float32(1.0 / 255.0)
     count = source.num_samples
     shifts = augment_table(spec, count) if spec.augment else np.zeros((count, 3), dtype=np.int32)
 
@@ -103,45 +123,43 @@ def tensorflow_decode_map(tf: Any, source: DataSource, parallelism: Any = None, 
             lambda: tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE", ratio=ratio),
             lambda: tf.io.decode_image(encoded, channels=spec.channels, expand_animations=False),
         )
-        image = tf.floor(tf.image.resize(image, size, method="area") + 0.5) * scale
-        if spec.augment:
+        image = tf.floor(tf.image.resize(image, size, method="area") + 0.5)
+        if spec.augment:  # a shift, zero fill and flip: the same before or after the scaling
             image = _tensorflow_augment(tf, image, shift, spec)
+        image = image * SCALE if scaled else tf.cast(image, tf.uint8)
         return tf.ensure_shape(image, spec.sample_shape), label
 
-    labels = source.labels.astype(np.int32)
-    if spec.form == "images":
-        slices = tf.data.Dataset.from_tensor_slices((source.image_paths(), labels, shifts))
-        return slices.map(lambda path, label, shift: decode(tf.io.read_file(path), label, shift),
-                          num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism)
-    return _records_dataset(tf, source, shifts, decode, parallelism)
+    return decode, shifts
 
 
-def _records_dataset(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any, parallelism: Any = None) -> Any:
-    """TFRecordDataset over each of the user's files in order, keeping the records of the run's samples.
+SCALE = np.float32(1.0 / 255.0)
+
+
+def records_parser(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any) -> tuple[Any, ...]:
+    """For TFRecordDataset over each of the user's files in order, enumerated from the file's start:
+    (files, starts, keep(number, record), parse(number, record) -> decoded sample).
 
     Each file's records are numbered from its first record's number across all files, so the
     numbers hold wherever a file is read (a tf.data service worker reads the files it is given).
     """
     spec = source.spec
     files, starts, records = source.record_plan()  # type: ignore[attr-defined]
-    keep = np.zeros(int(records.max()) + 1, dtype=bool)
-    keep[records] = True
-    position = np.zeros(len(keep), dtype=np.int64)
+    kept = np.zeros(int(records.max()) + 1, dtype=bool)
+    kept[records] = True
+    position = np.zeros(len(kept), dtype=np.int64)
     position[records] = np.arange(source.num_samples)
     features = {spec.image_key: tf.io.FixedLenFeature([], tf.string),
                 spec.label_key: tf.io.FixedLenFeature([], tf.int64)}
+
+    def keep(number: Any, record: Any) -> Any:
+        return number < len(kept) and tf.gather(kept, tf.minimum(number, len(kept) - 1))
 
     def parse(number: Any, record: Any) -> tuple[Any, Any]:
         parsed = tf.io.parse_single_example(record, features)
         return decode(parsed[spec.image_key], tf.cast(parsed[spec.label_key], tf.int32),
                       tf.gather(shifts, tf.gather(position, number)))
 
-    return (
-        tf.data.Dataset.from_tensor_slices((files, starts))
-        .flat_map(lambda file, start: tf.data.TFRecordDataset(file).enumerate(start))
-        .filter(lambda number, record: number < len(keep) and tf.gather(keep, tf.minimum(number, len(keep) - 1)))
-        .map(parse, num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism)
-    )
+    return files, starts, keep, parse
 
 
 def _tensorflow_augment(tf: Any, image: Any, shift: Any, spec: Any) -> Any:

@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.scenario import PipelineContext, Scenario
+from profiler.scenario import Knob, PipelineContext, Scenario
 from profiler.settings import ServiceSettings
-from scenarios._shared import tensorflow_decode_map
+from scenarios._service_batches import Epochs, trainer_batches, worker_batches
+
+COMPRESSION = Knob("compression", "none", ("AUTO",),
+                   code='compression={value!r}  # in tf.data.experimental.service.distribute',
+                   what="how workers compress batches before sending (AUTO: snappy, worth it on a slow network)")
+# How long a cluster of the user's may take to show its workers.
+_COUNT_TIMEOUT_S = 60.0
 
 
 class DataServiceScenario(Scenario):
     name = "data_service"
-    summary = "tf.data service: dispatcher + --service-workers processes decode, the trainer batches"
+    summary = "tf.data service: dispatcher + --service-workers processes decode and batch, one job for all epochs"
     description = (
         "The parallel_map decode (TensorFlow ops only: tf.data service workers cannot run Python "
         "functions) runs on tf.data service workers: the runner starts a dispatcher and --service-"
-        "workers worker servers as separate local processes and stops them afterwards (in a private "
-        "network namespace whose only interface is loopback: TensorFlow's servers listen on every "
-        "interface and authenticate no one), or uses an existing cluster given with --dispatcher "
-        "grpc://HOST:PORT (its workers must see the dataset files at the same paths). Processing "
-        "mode: distributed epoch with dynamic sharding, so every sample arrives exactly once per "
-        "epoch and rates count each sample once. The trainer's process batches, so batches are the "
-        "same as in the other scenarios; the service moves single samples, a cost that batching on "
-        "the workers would cut. Each server process imports TensorFlow: seconds of start-up and "
+        "workers worker servers as separate local processes, each worker held to one core, and stops "
+        "them afterwards (in a private network namespace whose only interface is loopback: "
+        "TensorFlow's servers listen on every interface and authenticate no one), or uses an existing "
+        "cluster given with --dispatcher grpc://HOST:PORT (its workers must see the dataset files at "
+        "the same paths). Processing mode: distributed epoch with dynamic sharding, each split a "
+        "batch's worth of samples (or a TFRecord file); the workers decode, batch and send uint8 "
+        "pixels, which the trainer scales to float32. The splits repeat, so one job serves every "
+        "epoch and its start-up is paid once; the trainer cuts the stream into epochs that hold "
+        "every sample once. Each server process imports TensorFlow: seconds of start-up and "
         "hundreds of MiB each, all counted in the process tree's memory. Wins when one machine's "
-        "cores cannot decode fast enough and other machines can. tf.data options: defaults."
+        "cores cannot decode fast enough and other machines can (see `python -m profiler scale`)."
     )
     pixels_may_differ = True
     data_kinds = ("images", "records")
     opt_in = "slow: starts a dispatcher and worker processes, each importing TensorFlow"
+    tf_data_options = "defaults; compression off (the service's default, AUTO, spends CPU to save network)"
+    knobs = (COMPRESSION,)
 
     def needs_private_network(self, service: ServiceSettings) -> bool:
         return service.dispatcher is None  # a cluster of the user's own is reached over the network
@@ -48,20 +59,50 @@ class DataServiceScenario(Scenario):
             if not target:
                 cluster = LocalCluster(ctx.service.workers).start()
                 target = cluster.target
+                ctx.helpers.roles.update(cluster.roles())
+                ctx.helpers.service_workers = ctx.service.workers
                 if not ctx.network_private:
                     ports = ", ".join(str(port) for port in cluster.ports())
                     ctx.warn(f"the tf.data service listens on every network interface, unauthenticated, on TCP "
                              f"ports {ports} until this scenario ends (--service-on-all-interfaces)")
-            dataset = (
-                tensorflow_decode_map(tf, ctx.source)
-                .apply(service.distribute(processing_mode=service.ShardingPolicy.DYNAMIC, service=target))
-                .batch(ctx.batch_size)
-                .prefetch(tf.data.AUTOTUNE)
-            )
-            yield dataset
+            else:
+                ctx.helpers.service_workers = count_workers(tf, target)
+            assert ctx.source is not None
+            endless, chunks = worker_batches(tf, ctx.source, ctx.batch_size)
+            compression = ctx.setting(COMPRESSION)
+            distributed = endless.apply(service.distribute(
+                processing_mode=service.ShardingPolicy.DYNAMIC, service=target,
+                compression=None if compression == "none" else compression))
+            yield Epochs(trainer_batches(tf, distributed), chunks, ctx.batch_size)
         finally:
             if cluster is not None:
                 cluster.stop()
+
+
+def count_workers(tf: Any, target: str) -> int:
+    """How many workers a cluster has: a job that is not sharded gets one element from each."""
+    service = tf.data.experimental.service
+    one_each = tf.data.Dataset.range(1).apply(service.distribute(processing_mode=service.ShardingPolicy.OFF,
+                                                                 service=target))
+    answers: queue.Queue[Any] = queue.Queue()
+
+    def count() -> None:
+        try:
+            answers.put(sum(1 for _ in one_each))
+        except Exception as error:  # noqa: BLE001 - handed to the caller's thread
+            answers.put(error)
+
+    threading.Thread(target=count, daemon=True, name="count-service-workers").start()
+    try:
+        answer = answers.get(timeout=_COUNT_TIMEOUT_S)
+    except queue.Empty:
+        raise RuntimeError(f"no tf.data service worker answered through {target} within {_COUNT_TIMEOUT_S:g} s: "
+                           "start workers that register with this dispatcher, or check the address") from None
+    if isinstance(answer, Exception):
+        raise RuntimeError(f"could not reach the tf.data service at {target}: {answer}") from None
+    if answer == 0:
+        raise RuntimeError(f"the tf.data service at {target} has no workers: start some for this dispatcher")
+    return int(answer)
 
 
 SCENARIO = DataServiceScenario()

@@ -32,6 +32,7 @@ def notes(run: RunResult) -> list[Note]:
     if run.ceiling is not None and run.ceiling.stages is not None:
         found.append(Note(bounding_sentence(run.ceiling.stages), "info"))
     found += _trace_notes(run)
+    found += [Note(text, "info") for result in run.scenarios if (text := service_line(result, run.settings.batch_size))]
     disk = disk_note(run)
     if disk is not None:
         found.append(disk)
@@ -86,6 +87,23 @@ def _trace_notes(run: RunResult) -> list[Note]:
     return [Note(f"Traces: one paced epoch of {', '.join(r.name for r in traced)} under TensorFlow's profiler; "
                  f"open them with: tensorboard --logdir {shlex.quote(str(folder))} (Profile, input-pipeline "
                  "analyzer).", "info")]
+
+
+def service_line(result: ScenarioResult, batch_size: int) -> str | None:
+    """A tf.data service row's one-off start-up apart from its steady rate, per worker, and the CPU each
+    role spends on a batch (the trainer's and the dispatcher's do not shrink with more workers)."""
+    if not result.service_workers or result.samples_per_s is None or result.build_s is None:
+        return None
+    workers = result.service_workers
+    text = (f"{result.name}: {result.build_s:.1f} s to start the servers and "
+            f"{(result.first_batch_s or result.build_s) - result.build_s:.2f} s more to the job's first batch, paid once; "
+            f"then {result.samples_per_s:,.0f} samples/s from {workers} worker(s), "
+            f"{result.samples_per_s / workers:,.0f} per worker")
+    if result.cpu_roles:
+        spent = ", ".join(f"{role.role} {role.cpu_us_per_sample * batch_size / 1000:.2f} ms"
+                          for role in result.cpu_roles)
+        text += f". CPU per batch of {batch_size}: {spent}"
+    return text + ". How many workers a training step needs: python -m profiler scale."
 
 
 def _above_ceiling_notes(run: RunResult) -> list[Note]:
