@@ -225,3 +225,15 @@ def _running(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the cores this process may use have spent busy (any process), since boot."""
+    try:
+        per_cpu = psutil.cpu_times(percpu=True)
+        usable = os.sched_getaffinity(0)
+    except (OSError, AttributeError, psutil.Error):
+        return None
+    return sum(times.user + times.system + getattr(times, "nice", 0.0) + getattr(times, "irq", 0.0)
+               + getattr(times, "softirq", 0.0) + getattr(times, "steal", 0.0)
+               for number, times in enumerate(per_cpu) if number in usable)

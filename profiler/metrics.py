@@ -128,6 +128,7 @@ def _measured_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         fingerprint=first.fingerprint,
         cpu_roles=cpu_roles([m.flat_out for m in measured if m.flat_out is not None]),
         service_workers=first.helpers.service_workers,
+        other_busy_cores=other_busy_cores([m.flat_out for m in measured if m.flat_out is not None]),
     )
     values.update(rate_metrics(measured))
     values.update(idle_metrics(measured))
@@ -178,6 +179,15 @@ def cpu_roles(phases: Sequence[FlatOut]) -> tuple[RoleCpu, ...]:
         for role, seconds in phase.cpu_by_role_s.items():
             spent[role] = spent.get(role, 0.0) + seconds
     return tuple(RoleCpu(role, seconds / samples * 1e6) for role, seconds in spent.items())
+
+
+def other_busy_cores(phases: Sequence[FlatOut]) -> float | None:
+    """Cores busy with other processes than the pipeline's over the flat-out phases, on average."""
+    read = [p for p in phases if p.busy_cpu_s is not None and p.cpu_s is not None and p.wall_s]
+    if not read:
+        return None
+    others = sum((p.busy_cpu_s or 0.0) - (p.cpu_s or 0.0) for p in read) / sum(p.wall_s or 0.0 for p in read)
+    return max(0.0, others)
 
 
 def _cpu_per_epoch(phases: list[FlatOut], per_epoch: int) -> float | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from profiler.fingerprint import Fingerprint
 from profiler.measure import EpochTiming, PacedSteps, WindowTiming
+from profiler.memory import busy_cpu_seconds
 from profiler.results import AutotuneValue
 from profiler.scenario import Helpers
 from profiler.session import WorkerSession
@@ -61,6 +62,9 @@ class FlatOut:
     samples: int = 0
     # The same CPU split by role, where the pipeline named the processes it started.
     cpu_by_role_s: dict[str, float] = field(default_factory=dict)
+    # Every usable core's busy seconds over the phase, whoever used them, and the phase's length.
+    busy_cpu_s: float | None = None
+    wall_s: float | None = None
 
 
 WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
@@ -162,12 +166,15 @@ def measure(
         taken.append(session.window(batches, restart))
         return taken[-1]
 
-    cpu_before, roles_before = session.tree_cpu_seconds(), _roles(session)
+    cpu_before, roles_before, busy_before = session.tree_cpu_seconds(), _roles(session), busy_cpu_seconds()
+    started = time.monotonic()
     flat_out = driver(window, measured.warmup, settings)
-    cpu_after, roles_after = session.tree_cpu_seconds(), _roles(session)
-    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    by_role = {role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()}
-    measured.flat_out = replace(flat_out, cpu_s=cpu, samples=sum(w.samples for w in taken), cpu_by_role_s=by_role)
+    wall = time.monotonic() - started
+    cpu_after, roles_after, busy_after = session.tree_cpu_seconds(), _roles(session), busy_cpu_seconds()
+    measured.flat_out = replace(
+        flat_out, cpu_s=_spent(cpu_before, cpu_after), samples=sum(w.samples for w in taken),
+        cpu_by_role_s={role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()},
+        busy_cpu_s=_spent(busy_before, busy_after), wall_s=wall)
     measured.autotune = session.autotune()  # before the paced phase starts a new iterator
     _paced(session, settings, measured)
     if on_unmeasured is not None:
@@ -179,6 +186,10 @@ def measure(
     measured.fingerprint = session.fingerprint()
     measured.closing = session.close()
     return measured
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
 
 
 def _roles(session: WorkerSession) -> dict[str, float]:

@@ -113,6 +113,9 @@ class ScenarioResult:
     # Where the pipeline named the processes it started: the CPU of each role, the trainer first.
     cpu_roles: tuple[RoleCpu, ...] = ()
     service_workers: int | None = None  # tf.data service workers that served it
+    # Usable cores kept busy over the flat-out phase by other processes than the pipeline's (the
+    # profiler's own sampling, other work on the machine): what the pipeline could not have.
+    other_busy_cores: float | None = None
     processes: int = 1  # fresh workers whose measurements were pooled
     # samples_per_s over what this machine can do at most for this data (see profiler.ceiling).
     ceiling_fraction: float | None = None

@@ -106,6 +106,9 @@ class Scenario:
     opt_in: str = ""
     # What ``tune`` may set, the knob with the most effect first (its search goes in this order).
     knobs: tuple[Knob, ...] = ()
+    # True where the pipeline runs on tf.data service workers, ServiceSettings.workers of them when it
+    # starts its own: ``scale`` measures it at several counts.
+    scales: bool = False
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError

@@ -27,7 +27,8 @@ KIND_RUN = "run"
 KIND_SWEEP = "sweep"
 RESULTS_FILE = "results.json"
 SWEEP_FILE = "sweep.json"
-_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'", "tune": "'profiler tune'"}
+_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'", "tune": "'profiler tune'",
+               "scale": "'profiler scale'"}
 
 
 def run_to_json(run: RunResult) -> dict[str, Any]:
@@ -169,7 +170,7 @@ def load_results(path: Path) -> RunResult | SweepResult:
     data = read_results_json(path)
     if results_kind(data) == KIND_SWEEP:
         return _decoded(SweepResult, _sweep_fields(data), path)  # type: ignore[no-any-return]
-    _expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tuning's report is the report.md beside it)")
+    _expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tuning's or scale's report is the report.md beside it)")
     return _decoded(RunResult, _run_fields(data), path)  # type: ignore[no-any-return]
 
 

@@ -68,7 +68,9 @@ def _chunks_of_files(source: DataSource, starts: np.ndarray, batch_size: int) ->
 
 
 def trainer_batches(tf: Any, distributed: Any) -> Any:
-    """The distributed stream with its pixels scaled back to float32 (exactly the scaled decode's)."""
+    """The distributed stream with uint8 pixels scaled back to float32 (exactly the scaled decode's)."""
+    if distributed.element_spec[0].dtype != tf.uint8:
+        return distributed.prefetch(tf.data.AUTOTUNE)
     return distributed.map(lambda images, labels, chunk: (tf.cast(images, tf.float32) * SCALE, labels, chunk),
                            num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -90,6 +92,14 @@ class Epochs:
         self._held: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
         self._epoch = 0
         self._open: Iterator[Any] | None = None
+
+    @property
+    def element_spec(self) -> Any:
+        """As a tf.data pipeline's: each batch comes from one, so the fetch floor is measured on one."""
+        return self.stream.element_spec[:2]
+
+    def options(self) -> Any:
+        return self.stream.options()
 
     def __iter__(self) -> Iterator[tuple[Any, Any]]:
         if self._open is not None:  # an epoch left unfinished: its batches are not the next one's

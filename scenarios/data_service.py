@@ -35,13 +35,15 @@ class DataServiceScenario(Scenario):
         "epoch and its start-up is paid once; the trainer cuts the stream into epochs that hold "
         "every sample once. Each server process imports TensorFlow: seconds of start-up and "
         "hundreds of MiB each, all counted in the process tree's memory. Wins when one machine's "
-        "cores cannot decode fast enough and other machines can (see `python -m profiler scale`)."
+        "cores cannot decode fast enough and other machines can (see `python -m profiler scale`). "
+        "tf.data options: defaults; the service's compression off (its default, AUTO, spends CPU to "
+        "save network)."
     )
     pixels_may_differ = True
     data_kinds = ("images", "records")
     opt_in = "slow: starts a dispatcher and worker processes, each importing TensorFlow"
-    tf_data_options = "defaults; compression off (the service's default, AUTO, spends CPU to save network)"
     knobs = (COMPRESSION,)
+    scales = True
 
     def needs_private_network(self, service: ServiceSettings) -> bool:
         return service.dispatcher is None  # a cluster of the user's own is reached over the network
@@ -67,8 +69,7 @@ class DataServiceScenario(Scenario):
                              f"ports {ports} until this scenario ends (--service-on-all-interfaces)")
             else:
                 ctx.helpers.service_workers = count_workers(tf, target)
-            assert ctx.source is not None
-            endless, chunks = worker_batches(tf, ctx.source, ctx.batch_size)
+            endless, chunks = self.worker_batches(tf, ctx)
             compression = ctx.setting(COMPRESSION)
             distributed = endless.apply(service.distribute(
                 processing_mode=service.ShardingPolicy.DYNAMIC, service=target,
@@ -77,6 +78,12 @@ class DataServiceScenario(Scenario):
         finally:
             if cluster is not None:
                 cluster.stop()
+
+
+    def worker_batches(self, tf: Any, ctx: PipelineContext) -> tuple[Any, int]:
+        """The endless dataset the workers run, of (images, labels, chunk), and the chunks in an epoch."""
+        assert ctx.source is not None
+        return worker_batches(tf, ctx.source, ctx.batch_size)
 
 
 def count_workers(tf: Any, target: str) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 
 from profiler.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import numpy_batches
+from scenarios.data_service import DataServiceScenario
 
 MIB = 1 << 20
 
@@ -172,6 +173,32 @@ class PeakedScenario(_Fake):
         yield Epochs()
 
 
+class SleepyService(DataServiceScenario):
+    """tf.data service workers whose every batch costs a sleep of ``BATCH_S`` and next to no CPU: a worker
+    delivers batch_size / BATCH_S samples/s, n workers n times that, whatever the cores."""
+
+    name = "sleepy_service"
+    summary = description = "test fake"
+    data_kinds = ("arrays",)
+    pixels_may_differ = False
+    BATCH_S = 0.040
+
+    def worker_batches(self, tf: Any, ctx: PipelineContext) -> tuple[Any, int]:
+        from tensorflow.python.data.experimental.ops import testing
+
+        assert ctx.source is not None
+        count, size = ctx.source.num_samples, ctx.batch_size
+        images, labels = (tf.constant(part) for part in ctx.source.load_range(0, count))
+        chunks = -(-count // size)
+
+        def batch(chunk: Any) -> tuple[Any, Any, Any]:
+            low = chunk * size
+            return images[low:low + size], labels[low:low + size], chunk
+
+        endless = tf.data.Dataset.range(chunks).repeat().map(batch).apply(testing.sleep(int(self.BATCH_S * 1e6)))
+        return endless, chunks
+
+
 class CrashScenario(_Fake):
     name = "crash"
 
@@ -241,6 +268,7 @@ CONSTANT_80MB = PerSampleAllocateScenario("constant_80mb", per_sample_kib=0, bas
 CHILD_ALLOCATE_200MB = ChildAllocateScenario("child_allocate_200mb", 200)
 REAL_DATA = RealDataScenario()
 PEAKED = PeakedScenario()
+SLEEPY_SERVICE = SleepyService()
 CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()

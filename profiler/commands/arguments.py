@@ -170,7 +170,7 @@ def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
     service_options = [option for option, given in (("--dispatcher", args.dispatcher is not None),
                                                      ("--service-on-all-interfaces", args.service_on_all_interfaces))
                        if given]
-    if service_options and not any(target.name == "data_service" for target in targets):
+    if service_options and not any(not t.is_pipeline and resolve(t.reference).scales for t in targets):
         raise ProfilerError(f"{service_options[0]} is for the data_service scenario, which is not selected: "
                             "add data_service to --scenario, or leave the option out")
     named = named_apart(targets)

@@ -15,7 +15,7 @@ from profiler.storage import load_run
 
 
 class CompareCommand:
-    order = 6
+    order = 7
     name = "compare"
     help = "compare two results.json files; exit 1 when a check fails"
 

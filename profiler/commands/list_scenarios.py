@@ -12,7 +12,7 @@ from profiler.reporters.listing import ScenarioListReporter
 
 
 class ListCommand:
-    order = 4
+    order = 5
     name = "list"
     help = "list the scenarios and what each one does"
 

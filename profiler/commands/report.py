@@ -16,7 +16,7 @@ from profiler.sweep import SweepResult
 
 
 class ReportCommand:
-    order = 5
+    order = 6
     name = "report"
     help = "render the markdown report and plots from a saved results.json"
 

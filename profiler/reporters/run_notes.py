@@ -95,8 +95,9 @@ def service_line(result: ScenarioResult, batch_size: int) -> str | None:
     if not result.service_workers or result.samples_per_s is None or result.build_s is None:
         return None
     workers = result.service_workers
+    job_s = (result.first_batch_s or result.build_s) - result.build_s
     text = (f"{result.name}: {result.build_s:.1f} s to start the servers and "
-            f"{(result.first_batch_s or result.build_s) - result.build_s:.2f} s more to the job's first batch, paid once; "
+            f"{job_s:.2f} s more to the job's first batch, paid once; "
             f"then {result.samples_per_s:,.0f} samples/s from {workers} worker(s), "
             f"{result.samples_per_s / workers:,.0f} per worker")
     if result.cpu_roles:

@@ -20,9 +20,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("data", "fingerprint", "datacache", "userindex", "userdata"),
     ("scenario", "pipeline", "registry", "decoders", "stages", "ceiling", "results"),
     ("measure", "consumer", "worker"),
-    ("fits", "forecast", "recommend", "sweep", "compare", "storage", "tuned"),
+    ("fits", "forecast", "recommend", "sweep", "compare", "storage", "tuned", "scaled"),
     ("session", "procedure", "metrics", "runner"),
-    ("measure_run", "tune"),
+    ("measure_run", "tune", "scale"),
     ("reporters",),
     ("commands", "pytest_plugin", "__main__"),
 )

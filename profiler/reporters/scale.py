@@ -1,0 +1,240 @@
+"""A scale measurement shown live, as a table of worker counts with the advice, and as ``report.md``
+with a plot of the rate against workers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.text import Text
+
+from profiler.reporters.common import (
+    TerminalReporter,
+    fitted_tables,
+    machine_section,
+    markdown_answer,
+    markdown_plots,
+    markdown_table,
+    settings_rows,
+    write_report_files,
+)
+from profiler.reporters.plotkit import DPI, pyplot, save
+from profiler.reporters.progress import RunProgress, result_line
+from profiler.reporters.safe import escaped, markdown_text, terminal_text
+from profiler.reporters.tune import rate_text
+from profiler.results import RunResult, ScenarioResult
+from profiler.scale import ScaleEvents
+from profiler.scaled import Advice, ScaleFit, ScalePoint, ScaleResult, predicted_from_fewest
+from profiler.units import plain
+
+COLUMNS = (("Workers", True), ("Samples/s\n±95%", True), ("Per\nworker", True), ("Predicted\nfrom fewest", True),
+           ("Trainer\nµs/sample", True), ("Dispatcher\nµs/sample", True), ("Workers\nµs/sample", True),
+           ("Start-up\ns", True), ("Idle", True))
+PLOT_FILE = "rate_vs_workers.png"
+
+
+class ScaleProgress(RunProgress, ScaleEvents):
+    """The data once, then a line per count measured."""
+
+    def __init__(self, console: Console, results_path: Path) -> None:
+        super().__init__(console, results_path)
+        self._started = False
+
+    def preparing_data(self, spec: Any) -> None:
+        if not self._started:
+            super().preparing_data(spec)
+
+    def data_ready(self, source: Any, generated: bool) -> None:
+        if not self._started:
+            super().data_ready(source, generated)
+
+    def run_started(self, run: RunResult) -> None:
+        if not self._started:
+            self._started = True
+            self.say(f"Measuring the tf.data service on {run.data.description if run.data else 'the data'}, each "
+                     f"count of workers in a fresh process; results go to {self.results_path}")
+        self._start_targets()
+
+    def count_started(self, text: str) -> None:
+        self._stop()
+        self.console.print(Text(terminal_text(text), style="bold"))
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        self._display.remove_task(self._tasks.pop(result.name))
+        line = result_line(result)
+        if result.ok and result.samples_per_s is not None:
+            line.append(f": {rate_text(result)}")
+        self._display.console.print(line)
+
+
+def _number(value: float | None, pattern: str = "{:,.0f}") -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def point_rows(result: ScaleResult) -> list[list[str]]:
+    rows = []
+    for point in result.points:
+        if not point.ok:
+            rows.append([str(point.workers), point.error or point.status, *["-"] * (len(COLUMNS) - 2)])
+            continue
+        assert point.samples_per_s is not None
+        low, high = point.samples_per_s_ci or (point.samples_per_s, point.samples_per_s)
+        width = max(point.samples_per_s - low, high - point.samples_per_s) / point.samples_per_s
+        predicted = None if result.dispatcher else predicted_from_fewest(result.points, result.cores, point.workers)
+        rows.append([
+            str(point.workers), f"{point.samples_per_s:,.0f} ±{width:.0%}",
+            _number(point.samples_per_s / point.workers), _number(predicted),
+            _number(point.trainer_us_per_sample), _number(point.dispatcher_us_per_sample),
+            _number(point.workers_us_per_sample), _number(point.startup_s, "{:.1f}"),
+            _number(None if point.idle_fraction is None else 100 * point.idle_fraction, "{:.1f}%"),
+        ])
+    return rows
+
+
+def fit_text(scale: ScaleFit, cores: int) -> str:
+    low, high = scale.per_worker_range
+    counts = ", ".join(str(count) for count in scale.counts_fitted)
+    text = (f"One worker (one core of this machine) delivers {scale.per_worker_samples_per_s:,.0f} samples/s "
+            f"({low:,.0f} to {high:,.0f}), fitted on {counts} worker(s)")
+    limits = []
+    if scale.trainer_limit_samples_per_s:
+        limits.append(f"the trainer's receiving at {scale.trainer_limit_samples_per_s:,.0f} samples/s "
+                      f"({cores} core(s) over its CPU per sample)")
+    if scale.dispatcher_limit_samples_per_s:
+        limits.append(f"the dispatcher at {scale.dispatcher_limit_samples_per_s:,.0f} (one core over its CPU per "
+                      "sample)")
+    if limits:
+        text += "; more workers stop adding where " + " or ".join(limits) + " is reached"
+    if scale.local_limit_samples_per_s:
+        text += (f". On this machine all roles share {cores} core(s), less what other processes kept busy: at "
+                 f"most {scale.local_limit_samples_per_s:,.0f} samples/s here, whatever the count")
+    return text + "."
+
+
+def advice_text(advice: Advice) -> str:
+    accelerators = f"{advice.accelerators} accelerator{'s' if advice.accelerators > 1 else ''}"
+    need = (f"To keep a {plain(advice.step_ms)} ms step busy at batch {advice.batch_size} on {accelerators} takes "
+            f"{advice.required_samples_per_s:,.0f} samples/s")
+    span = ""
+    if advice.workers_range and advice.workers_range[0] != advice.workers_range[1]:
+        span = f" ({advice.workers_range[0]} to {advice.workers_range[1]} within the measured range)"
+    if advice.cluster_workers is not None:
+        have = (f"The cluster's {advice.cluster_workers} worker(s) delivered "
+                f"{advice.per_worker_samples_per_s * advice.cluster_workers:,.0f} samples/s, "
+                f"{advice.per_worker_samples_per_s:,.0f} per worker")
+        if advice.keeps_busy:
+            return f"{need}. {have}: it keeps the step busy."
+        return (f"{need}. {have}: it does not keep the step busy; it needs about {advice.workers_needed} worker(s) "
+                f"like these{span}, {advice.more_workers} more.")
+    if advice.workers_needed is None:
+        return (f"{need}: no number of workers delivers that to one trainer, whose {advice.bound_by} is the "
+                "bound (above); a larger batch per step, or several trainers, each with its own job, would.")
+    kind = "one core" if advice.worker_cores == 1 else f"{advice.worker_cores} cores"
+    return (f"{need}: about {advice.workers_needed} worker(s) of {kind} at this machine's speed per core{span}, "
+            f"each delivering {advice.per_worker_samples_per_s:,.0f} samples/s.")
+
+
+def _answer(result: ScaleResult) -> str:
+    if result.advice is not None:
+        text = advice_text(result.advice)
+        return text if not result.interrupted else text + " (Stopped early: fewer counts than planned.)"
+    if result.interrupted:
+        return "Stopped before a count of workers was measured: run it again for an answer."
+    return "No count of workers was measured: see the table for why."
+
+
+def _wall(result: ScaleResult) -> str:
+    if result.wall_s is None:
+        return ""
+    minutes, seconds = divmod(round(result.wall_s), 60)
+    return f"Measuring took {minutes} min {seconds} s." if minutes else f"Measuring took {seconds} s."
+
+
+class ScaleTerminalReporter(TerminalReporter):
+    def render(self, result: ScaleResult) -> None:
+        result = escaped(result, terminal_text)
+        say = self.console.print
+        title = f"tf.data service at {result.dispatcher}" if result.dispatcher else "tf.data service by local workers"
+        for table in fitted_tables(self.console, title, None, COLUMNS, point_rows(result)):
+            say(table)
+        if result.fit is not None:
+            say(Text(fit_text(result.fit, result.cores)))
+        say(Text(_answer(result), style="bold" if result.advice is not None else "bold red"))
+        say(Text(_wall(result)))
+
+
+class ScaleMarkdownReporter:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def render(self, result: ScaleResult, plots: Mapping[str, str] | None = None) -> None:
+        result = escaped(result, markdown_text)
+        write = self.stream.write
+        data = result.data.description if result.data is not None else "the data"
+        write("# Scale report\n\n")
+        write(f"**The question:** how many tf.data service workers keep a training step of "
+              f"{plain(result.settings.step_ms)} ms busy, at batch {result.settings.batch_size}, on {data}?\n\n")
+        write(markdown_answer(None, _answer(result)))
+        write("## Rate against workers\n\n")
+        write(markdown_table([name.replace("\n", " ") for name, _ in COLUMNS], point_rows(result),
+                             [right for _, right in COLUMNS]))
+        if result.fit is not None:
+            write(f"\n{fit_text(result.fit, result.cores)}\n")
+        write(f"\nEach count ran in a fresh process as `run` measures it: the rate is the median flat-out window, "
+              f"the CPU per sample each role's processes used over those windows, the start-up the time to the job's "
+              f"first batch (servers included, paid once), idle the share of the {plain(result.settings.step_ms)} ms "
+              f"step spent waiting. Local workers are held to one core each. {_wall(result)}\n\n")
+        write(markdown_plots(plots))
+        write("## The measurement\n\n")
+        write(markdown_table(["Setting", "Value"], [["data", data], *settings_rows(result.settings, ())],
+                             [False, False]))
+        write("\n" + machine_section(result.metadata, f"the scale measurement of {result.created}"))
+
+
+def write_scale_plot(result: ScaleResult, folder: Path) -> dict[str, str]:
+    """Measured rates with their intervals, the fit on this machine and beyond it, and the rate the step needs."""
+    measured = [p for p in result.points if p.ok]
+    if not measured:
+        return {}
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(9, 5.2), dpi=DPI)
+    try:
+        _draw(axes, result, measured)
+        save(figure, folder / PLOT_FILE)
+    finally:
+        plt.close(figure)
+    return {"Samples/s against workers": PLOT_FILE}
+
+
+def _draw(axes: Any, result: ScaleResult, measured: list[ScalePoint]) -> None:
+    rates = [p.samples_per_s or 0.0 for p in measured]
+    lows = [r - (p.samples_per_s_ci or (r, r))[0] for p, r in zip(measured, rates, strict=True)]
+    highs = [(p.samples_per_s_ci or (r, r))[1] - r for p, r in zip(measured, rates, strict=True)]
+    axes.errorbar([p.workers for p in measured], rates, yerr=[lows, highs], fmt="o", color="black", capsize=4,
+                  label="measured (95% interval)")
+    most = max(p.workers for p in measured)
+    if result.advice is not None and result.advice.workers_needed:
+        most = max(most, result.advice.workers_needed)
+    if result.fit is not None:
+        counts = list(range(1, most + 1))
+        axes.plot(counts, [result.fit.samples_per_s(n, local=True) for n in counts], ":", color="tab:blue",
+                  label="fit, on this machine's cores")
+        axes.plot(counts, [result.fit.samples_per_s(n) for n in counts], "-", color="tab:blue",
+                  label="fit, workers on machines of their own")
+    if result.advice is not None:
+        axes.axhline(result.advice.required_samples_per_s, color="tab:red", linestyle="--",
+                     label=f"needed for a {plain(result.advice.step_ms)} ms step")
+    axes.set_xlabel("tf.data service workers")
+    axes.set_ylabel("samples/s")
+    axes.set_xticks(range(1, most + 1) if most <= 20 else axes.get_xticks())
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize=8)
+    axes.set_title("Samples/s against tf.data service workers")
+
+
+def write_scale_report(result: ScaleResult, folder: Path) -> Path:
+    return write_report_files(folder, lambda target: write_scale_plot(result, target),
+                              lambda stream, drawn: ScaleMarkdownReporter(stream).render(result, drawn))

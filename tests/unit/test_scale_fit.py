@@ -1,0 +1,109 @@
+"""The scale fit and its advice, on points whose rates and CPU are constructed to known values."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from profiler.codec import decode
+from profiler.metadata import collect_metadata
+from profiler.results import STATUS_OK
+from profiler.scaled import (
+    SCALE_FILE,
+    ScalePoint,
+    ScaleResult,
+    advise,
+    advise_cluster,
+    fit,
+    predicted_from_fewest,
+    required_rate,
+    save_scale,
+)
+from profiler.settings import MeasureSettings
+
+
+def _point(workers: int, rate: float, half: float = 0.05, trainer: float = 50.0, dispatcher: float = 5.0,
+           worker: float = 200.0, other: float = 0.0) -> ScalePoint:
+    return ScalePoint(workers, STATUS_OK, samples_per_s=rate, samples_per_s_ci=(rate * (1 - half), rate * (1 + half)),
+                      trainer_us_per_sample=trainer, dispatcher_us_per_sample=dispatcher,
+                      workers_us_per_sample=worker, other_busy_cores=other)
+
+
+def test_workers_that_cost_no_cpu_fit_their_per_worker_rate_and_the_limits_their_cpu():
+    # 200 samples/s a worker, 10 us of CPU per sample in all: nothing here holds them back.
+    points = tuple(_point(n, 200.0 * n, trainer=4.0, dispatcher=1.0, worker=5.0) for n in (1, 2, 3))
+    scale = fit(points, cores=2)
+    assert scale.per_worker_samples_per_s == pytest.approx(200.0)
+    assert scale.per_worker_range == pytest.approx((190.0, 210.0))
+    assert scale.counts_fitted == (1, 2, 3)
+    assert scale.trainer_limit_samples_per_s == pytest.approx(2 * 1e6 / 4.0)
+    assert scale.dispatcher_limit_samples_per_s == pytest.approx(1e6 / 1.0)
+    assert scale.samples_per_s(5) == pytest.approx(1000.0)
+
+
+def test_counts_that_fill_the_cores_are_left_out_of_the_per_worker_rate_and_the_fewest_predict_them():
+    # One worker: 4,000 samples/s at 250 us in all = one core busy; two: 7,000 at 280 us = 1.96 cores.
+    one = _point(1, 4000.0, trainer=50.0, dispatcher=5.0, worker=195.0, other=0.1)
+    two = _point(2, 7000.0, trainer=60.0, dispatcher=5.0, worker=215.0)
+    scale = fit((one, two), cores=2)
+    assert scale.counts_fitted == (1,)
+    assert scale.per_worker_samples_per_s == pytest.approx(4000.0)
+    # Here: the 1.9 cores others left free over the 250 us every role spends on a sample.
+    assert scale.local_limit_samples_per_s == pytest.approx(1.9e6 / 250.0)
+    assert predicted_from_fewest((one, two), 2, 2) == pytest.approx(7600.0)
+    # Beyond this machine, workers add until the trainer's receiving (2 cores / 60 us) stops them.
+    assert scale.samples_per_s(100) == pytest.approx(2e6 / 60.0)
+    assert scale.bound_by == "trainer"
+
+
+def test_the_advice_is_the_fewest_workers_whose_rate_reaches_the_step_and_its_range_the_intervals():
+    scale = fit((_point(1, 200.0, half=0.10, trainer=4.0, dispatcher=1.0, worker=5.0),), cores=2)
+    advice = advise(scale, step_ms=15.0, batch_size=8, accelerators=1, worker_cores=1)
+    assert advice.required_samples_per_s == pytest.approx(8 * 1000 / 15)
+    assert advice.workers_needed == math.ceil(533.33 / 200) == 3
+    assert advice.workers_range == (3, 3)  # 533/220 and 533/180 both round up to 3
+    four = advise(scale, step_ms=15.0, batch_size=8, accelerators=4, worker_cores=1)
+    assert four.workers_needed == math.ceil(4 * 533.33 / 200) == 11
+    assert four.workers_range == (10, 12)
+    # Workers of 4 cores deliver 4 times a one-core worker's rate.
+    wide = advise(scale, step_ms=15.0, batch_size=8, accelerators=4, worker_cores=4)
+    assert wide.workers_needed == 3 and wide.per_worker_samples_per_s == pytest.approx(800.0)
+
+
+def test_no_worker_count_is_advised_where_the_trainer_cannot_receive_the_rate():
+    scale = fit((_point(1, 4000.0, trainer=100.0, dispatcher=5.0, worker=150.0),), cores=2)
+    advice = advise(scale, step_ms=1.0, batch_size=64, accelerators=1, worker_cores=1)
+    assert advice.required_samples_per_s == pytest.approx(64_000.0)
+    assert scale.trainer_limit_samples_per_s == pytest.approx(20_000.0)
+    assert advice.workers_needed is None and advice.bound_by == "trainer"
+
+
+def test_a_cluster_is_judged_on_its_own_measured_rate_per_worker():
+    cluster = _point(2, 400.0, half=0.05)
+    short = advise_cluster(cluster, step_ms=15.0, batch_size=8, accelerators=1)
+    assert short.cluster_workers == 2 and short.keeps_busy is False
+    assert short.workers_needed == 3 and short.more_workers == 1
+    enough = advise_cluster(cluster, step_ms=50.0, batch_size=8, accelerators=1)
+    assert enough.keeps_busy is True and enough.more_workers == 0
+
+
+def test_a_step_of_zero_needs_an_endless_rate():
+    assert required_rate(0.0, 32, 1) == math.inf
+
+
+def test_scale_json_has_its_kind_the_rates_the_fit_and_the_advice(tmp_path):
+    points = (_point(1, 200.0, worker=5.0), _point(2, 400.0, worker=5.0))
+    scale = fit(points, cores=2)
+    advice = advise(scale, 15.0, 8, 1, 1)
+    result = ScaleResult(collect_metadata(), MeasureSettings(), None, "now", 2, points, scale, advice)
+    save_scale(result, tmp_path / SCALE_FILE)
+    data = json.loads((tmp_path / SCALE_FILE).read_text())
+    assert data["kind"] == "scale" and data["format_version"] == 2
+    assert [p["samples_per_s"] for p in data["points"]] == [200.0, 400.0]
+    assert data["advice"]["workers_needed"] == 3
+    assert data["fit"]["predicted_from_fewest"]["2"] == pytest.approx(400.0)
+    fields = {k: v for k, v in data.items() if k not in ("format_version", "kind")}
+    fields["fit"] = {k: v for k, v in fields["fit"].items() if not k.startswith("predicted")}
+    assert decode(ScaleResult, fields) == result
