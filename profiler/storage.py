@@ -170,7 +170,7 @@ def load_results(path: Path) -> RunResult | SweepResult:
     data = read_results_json(path)
     if results_kind(data) == KIND_SWEEP:
         return _decoded(SweepResult, _sweep_fields(data), path)  # type: ignore[no-any-return]
-    _expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tuning's or scale's report is the report.md beside it)")
+    _expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tune's or scale's report is its report.md)")
     return _decoded(RunResult, _run_fields(data), path)  # type: ignore[no-any-return]
 
 

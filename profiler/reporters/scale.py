@@ -214,13 +214,13 @@ def _draw(axes: Any, result: ScaleResult, measured: list[ScalePoint]) -> None:
     highs = [(p.samples_per_s_ci or (r, r))[1] - r for p, r in zip(measured, rates, strict=True)]
     axes.errorbar([p.workers for p in measured], rates, yerr=[lows, highs], fmt="o", color="black", capsize=4,
                   label="measured (95% interval)")
-    most = max(p.workers for p in measured)
-    if result.advice is not None and result.advice.workers_needed:
-        most = max(most, result.advice.workers_needed)
+    here = max(p.workers for p in measured)
+    # Far enough to show where workers of their own stop adding, or the count advised.
+    most = max(4, 2 * here, (result.advice.workers_needed or 0) + 1 if result.advice is not None else 0)
     if result.fit is not None:
         counts = list(range(1, most + 1))
-        axes.plot(counts, [result.fit.samples_per_s(n, local=True) for n in counts], ":", color="tab:blue",
-                  label="fit, on this machine's cores")
+        axes.plot(counts[:here], [result.fit.samples_per_s(n, local=True) for n in counts[:here]], ":",
+                  color="tab:blue", label="fit, on this machine's cores")
         axes.plot(counts, [result.fit.samples_per_s(n) for n in counts], "-", color="tab:blue",
                   label="fit, workers on machines of their own")
     if result.advice is not None:

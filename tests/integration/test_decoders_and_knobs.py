@@ -89,8 +89,11 @@ def test_every_built_in_knob_value_that_changes_the_pipeline_still_delivers_the_
         Target.tuned("parallel_map_opencv", {"decode": "per batch", "map_parallelism": 2, "prefetch": 1}),
         Target.tuned("multiprocessing", {"transfer": "memory map", "workers": 3}),
         Target.tuned("threaded_generator", {"workers": 1}),
+        Target.tuned("data_service", {"compression": "AUTO"}),
     )
     run = measure_run(RunPlan(QUICK, targets, tiny_images.spec, data_cache, measure_ceiling=False),
                       log_dir=tmp_path)
     assert {r.name: (r.status, r.error) for r in run.scenarios} == {t.name: ("ok", None) for t in targets}
-    assert all(r.data_status == "same" for r in run.scenarios), {r.name: r.data_status for r in run.scenarios}
+    # TensorFlow's decode (the service's) may round a pixel apart from OpenCV's: "close" is its "same".
+    assert all(r.data_status in (("same", "close") if r.pixels_may_differ else ("same",)) for r in run.scenarios), \
+        {r.name: r.data_status for r in run.scenarios}

@@ -77,8 +77,10 @@ def test_every_strategy_serves_a_folder_of_mixed_formats_and_sizes(on_folder):
 
 def test_strategies_serve_tfrecords_with_the_same_samples(made, on_folder):
     source = _source(str(made["records"] / "*.tfrecord"), made["cache"])
-    results, expected = _measure(source, ["generator", "multiprocessing", "parallel_map", "tfrecord"])
+    # data_service: the workers batch each file's records apart; the trainer joins the short batches.
+    results, expected = _measure(source, ["generator", "multiprocessing", "parallel_map", "tfrecord", "data_service"])
     _assert_same_data(results, source)
+    assert results["data_service"].fingerprint.batches == expected.batches
     assert source.summary().skipped_files == len(userfiles.BAD)  # the same bad samples as in the folder
     folder_generator = on_folder[0]["generator"]
     assert results["generator"].fingerprint == folder_generator.fingerprint == expected
@@ -96,7 +98,7 @@ def test_tensorflow_augments_exactly_as_numpy_does(data_cache):
     # 48 -> 24 is a whole-number scale, where TensorFlow's decode equals OpenCV's to the pixel.
     spec = DataSpec(kind="images", samples=24, height=24, width=24, source_size=48, seed=3, augment=True)
     source, _ = prepare_data(spec, data_cache)
-    results, expected = _measure(source, ["parallel_map", "generator", "tfrecord"])
+    results, expected = _measure(source, ["parallel_map", "generator", "tfrecord", "data_service"])
     plain = dataset_fingerprint(prepare_data(replace(spec, augment=False), data_cache)[0], BATCH)
     assert expected.checksum != plain.checksum and expected.labels_checksum == plain.labels_checksum
     for name, result in results.items():
