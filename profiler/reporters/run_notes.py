@@ -9,7 +9,7 @@ from pathlib import Path
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.reporters.stages import bounding_sentence
-from profiler.results import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult
+from profiler.results import DATA_CLOSE, DATA_DIFFERS, TRAINER, RunResult, ScenarioResult
 from profiler.settings import CONSUMER_KERAS
 from profiler.units import plain
 
@@ -91,19 +91,25 @@ def _trace_notes(run: RunResult) -> list[Note]:
 
 def service_line(result: ScenarioResult, batch_size: int) -> str | None:
     """A tf.data service row's one-off start-up apart from its steady rate, per worker, and the CPU each
-    role spends on a batch (the trainer's and the dispatcher's do not shrink with more workers)."""
+    role spends on a batch: the transfer's (the trainer's and the dispatcher's) does not shrink with workers."""
     if not result.service_workers or result.samples_per_s is None or result.build_s is None:
         return None
     workers = result.service_workers
     job_s = (result.first_batch_s or result.build_s) - result.build_s
-    text = (f"{result.name}: {result.build_s:.1f} s to start the servers and "
-            f"{job_s:.2f} s more to the job's first batch, paid once; "
-            f"then {result.samples_per_s:,.0f} samples/s from {workers} worker(s), "
-            f"{result.samples_per_s / workers:,.0f} per worker")
-    if result.cpu_roles:
-        spent = ", ".join(f"{role.role} {role.cpu_us_per_sample * batch_size / 1000:.2f} ms"
-                          for role in result.cpu_roles)
-        text += f". CPU per batch of {batch_size}: {spent}"
+    text = (f"{result.name}: {result.build_s:.1f} s to build (servers started, or a cluster's workers counted) "
+            f"and {job_s:.2f} s more to the job's first batch, paid once; then {result.samples_per_s:,.0f} "
+            f"samples/s from {workers} worker(s), {result.samples_per_s / workers:,.0f} per worker")
+    per_batch = {role.role: role.cpu_us_per_sample * batch_size / 1000 for role in result.cpu_roles}
+    if not per_batch and result.cpu_s and result.samples_per_epoch:  # a cluster of the user's: the tree is the trainer
+        per_batch = {TRAINER: result.cpu_s / result.samples_per_epoch * batch_size * 1000}
+    if TRAINER in per_batch:
+        trainer, dispatcher = per_batch[TRAINER], per_batch.get("dispatcher")
+        parts = f"the trainer receiving {trainer:.2f} ms" + (f", the dispatcher {dispatcher:.2f} ms"
+                                                             if dispatcher is not None else "")
+        text += (f". CPU per batch of {batch_size}: the transfer {trainer + (dispatcher or 0.0):.2f} ms ({parts}), "
+                 "which more workers do not share")
+        if "service workers" in per_batch:
+            text += f"; the workers' decoding and sending {per_batch['service workers']:.2f} ms"
     return text + ". How many workers a training step needs: python -m profiler scale."
 
 

@@ -77,7 +77,7 @@ def point_rows(result: ScaleResult) -> list[list[str]]:
     rows = []
     for point in result.points:
         if not point.ok:
-            rows.append([str(point.workers), point.error or point.status, *["-"] * (len(COLUMNS) - 2)])
+            rows.append([str(point.workers or "?"), point.error or point.status, *["-"] * (len(COLUMNS) - 2)])
             continue
         assert point.samples_per_s is not None
         low, high = point.samples_per_s_ci or (point.samples_per_s, point.samples_per_s)

@@ -107,3 +107,19 @@ def test_scale_json_has_its_kind_the_rates_the_fit_and_the_advice(tmp_path):
     fields = {k: v for k, v in data.items() if k not in ("format_version", "kind")}
     fields["fit"] = {k: v for k, v in fields["fit"].items() if not k.startswith("predicted")}
     assert decode(ScaleResult, fields) == result
+
+
+def test_a_service_row_note_parts_start_up_from_the_steady_rate_and_prices_the_transfer():
+    from profiler.reporters.run_notes import service_line
+    from profiler.results import RoleCpu, ScenarioResult
+
+    result = ScenarioResult(
+        "data_service", STATUS_OK, build_s=5.0, first_batch_s=5.25, samples_per_s=6000.0, service_workers=2,
+        cpu_roles=(RoleCpu("trainer", 50.0), RoleCpu("dispatcher", 5.0), RoleCpu("service workers", 200.0)))
+    text = service_line(result, batch_size=32)
+    assert "5.0 s to build" in text and "0.25 s more to the job's first batch" in text
+    assert "6,000 samples/s from 2 worker(s), 3,000 per worker" in text
+    # 32 samples x 55 us = 1.76 ms of transfer, of which the trainer 1.60 and the dispatcher 0.16.
+    assert "the transfer 1.76 ms (the trainer receiving 1.60 ms, the dispatcher 0.16 ms)" in text
+    assert "decoding and sending 6.40 ms" in text
+    assert service_line(ScenarioResult("parallel_map", STATUS_OK, build_s=0.1, samples_per_s=9000.0), 32) is None
