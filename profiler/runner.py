@@ -118,6 +118,7 @@ class Runner:
         """
         scenario = load(target)
         cannot = None if target.is_pipeline or self.source is None else scenario.cannot_serve(self.source.spec)
+        cannot = cannot or scenario.cannot_measure(self.settings)
         refusal = cannot or self.memory_refusal(scenario, forecast) or self.disk_refusal(scenario)
         if refusal is not None:
             return skipped_result(target.name, scenario, refusal)

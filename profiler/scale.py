@@ -41,7 +41,8 @@ def measure_scale(plan: ScalePlan, *, events: ScaleEvents | None = None,
     started = time.monotonic()
     settings = plan.run.settings
     cores = usable_cpus()
-    result = ScaleResult(collect_metadata(), settings, None, now(), cores, dispatcher=settings.service.dispatcher)
+    result = ScaleResult(collect_metadata(), settings, None, now(), cores, plan.counts,
+                         dispatcher=settings.service.dispatcher)
 
     def keep(update: ScaleResult) -> None:
         nonlocal result
@@ -71,7 +72,8 @@ def _with_fit(result: ScaleResult, plan: ScalePlan) -> ScaleResult:
         point = next((p for p in result.points if p.ok), None)
         if point is None:
             return result
-        return replace(result, advice=advise_cluster(point, settings.step_ms, settings.batch_size, plan.accelerators))
+        return replace(result, advice=advise_cluster(point, settings.step_ms, settings.batch_size, plan.accelerators,
+                                                     result.cores))
     scale = fit(result.points, result.cores)
     if scale is None:
         return result

@@ -61,6 +61,8 @@ class ScalePoint:
 
 def point_of(workers: int, result: ScenarioResult) -> ScalePoint:
     roles = {role.role: role.cpu_us_per_sample for role in result.cpu_roles}
+    if not roles and result.cpu_s and result.samples_per_epoch:  # a cluster of the user's: the tree is the trainer
+        roles[TRAINER] = result.cpu_s / result.samples_per_epoch * 1e6
     return ScalePoint(
         workers=result.service_workers or workers, status=result.status, error=result.error,
         samples_per_s=result.samples_per_s, samples_per_s_ci=result.samples_per_s_ci,
@@ -129,9 +131,15 @@ def fit(points: tuple[ScalePoint, ...], cores: int) -> ScaleFit | None:
         per_worker_samples_per_s=point, per_worker_range=(low, high), counts_fitted=tuple(p.workers for p in fitted),
         trainer_limit_samples_per_s=_limit(cores, fastest.trainer_us_per_sample),
         dispatcher_limit_samples_per_s=_limit(1, fastest.dispatcher_us_per_sample),
-        local_limit_samples_per_s=_limit(cores - min(first.other_busy_cores or 0.0, cores - 0.5),
-                                         first.cpu_us_per_sample),
+        local_limit_samples_per_s=_limit(_free_cores(first, cores), first.cpu_us_per_sample),
     )
+
+
+def _free_cores(point: ScalePoint, cores: int) -> float:
+    """The cores other processes left the roles, never fewer than the roles were seen to use: the load
+    of others and the roles' own are read apart and can add up to more than the cores."""
+    used = (point.samples_per_s or 0.0) * (point.cpu_us_per_sample or 0.0) / 1e6
+    return max(cores - (point.other_busy_cores or 0.0), used)
 
 
 def predicted_from_fewest(points: tuple[ScalePoint, ...], cores: int, workers: int) -> float | None:
@@ -187,21 +195,25 @@ def _workers_for(required: float, per_worker: float) -> int:
     return max(1, math.ceil(required / per_worker - 1e-9)) if math.isfinite(required) else 0
 
 
-def advise_cluster(point: ScalePoint, step_ms: float, batch_size: int, accelerators: int) -> Advice:
+def advise_cluster(point: ScalePoint, step_ms: float, batch_size: int, accelerators: int, cores: int) -> Advice:
     """An existing cluster of ``point.workers`` workers: per worker what it measured, all together
-    (bounds and all) whether that keeps the step busy."""
+    (bounds and all) whether that keeps the step busy; no count where this trainer could not receive the rate."""
     assert point.samples_per_s is not None
     required = required_rate(step_ms, batch_size, accelerators)
     per_worker = point.samples_per_s / point.workers
     low = (point.samples_per_s_ci or (point.samples_per_s,) * 2)[0]
     high = (point.samples_per_s_ci or (point.samples_per_s,) * 2)[1]
-    needed = _workers_for(required, per_worker)
+    trainer_limit = _limit(cores, point.trainer_us_per_sample)
+    enough = trainer_limit is None or required <= trainer_limit
+    needed = _workers_for(required, per_worker) if enough else None
     return Advice(
         step_ms=step_ms, batch_size=batch_size, accelerators=accelerators, worker_cores=0,
         required_samples_per_s=required, per_worker_samples_per_s=per_worker, workers_needed=needed,
-        workers_range=(_workers_for(required, high / point.workers), _workers_for(required, low / point.workers)),
-        bound_by="workers", cluster_workers=point.workers, keeps_busy=point.samples_per_s >= required,
-        more_workers=max(0, needed - point.workers),
+        workers_range=(_workers_for(required, high / point.workers), _workers_for(required, low / point.workers))
+        if enough else None,
+        bound_by="workers" if enough else TRAINER, cluster_workers=point.workers,
+        keeps_busy=point.samples_per_s >= required,
+        more_workers=None if needed is None else max(0, needed - point.workers),
     )
 
 
@@ -212,6 +224,7 @@ class ScaleResult:
     data: DataRecord | None
     created: str
     cores: int  # this machine's usable cores: the local counts' bound
+    counts_planned: tuple[int, ...] = ()  # the local counts to measure; empty for a cluster of the user's
     points: tuple[ScalePoint, ...] = ()
     fit: ScaleFit | None = None
     advice: Advice | None = None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.data import DataSource, DataSpec
-from profiler.settings import ServiceSettings
+from profiler.settings import MeasureSettings, ServiceSettings
 
 # A batch is (images, labels): float32 [B, H, W, C] and int32 [B], numpy arrays or eager tensors.
 Batch = tuple[Any, Any]
@@ -119,6 +119,10 @@ class Scenario:
             return None
         words = {"images": "image files", "records": "TFRecord files", "arrays": "arrays"}
         return f"cannot read {words[spec.form]}, only {' or '.join(words[kind] for kind in self.data_kinds)}"
+
+    def cannot_measure(self, settings: MeasureSettings) -> str | None:
+        """Why this scenario cannot be measured as ``settings`` ask (--cold, --shuffle-buffer), or None."""
+        return None
 
     def needs_private_network(self, service: ServiceSettings) -> bool:
         """True where the pipeline starts servers that would listen beyond loopback.

@@ -1,10 +1,13 @@
 """A local tf.data service cluster: one dispatcher and N workers, each in a spawned process.
 
-Each server picks a free port itself and reports its address back over a queue, so two runs never
-race for a port. TensorFlow's servers take no address to listen on: they listen on every interface.
-The worker that starts the cluster has therefore moved into a network namespace whose only
-interface is loopback (``Scenario.needs_private_network``), which its servers inherit; nothing
-outside it can reach them. Each server ends itself if the worker dies (``profiler.lifeline``).
+Each server picks a free port itself (port 0) and reports its address back over a pipe of its
+own, so two runs never race for a port, and no semaphore outlives a killed run. TensorFlow's
+servers take no address to listen on: they listen on every interface. The worker that starts the
+cluster has therefore moved into a network namespace whose only interface is loopback
+(``Scenario.needs_private_network``), which its servers inherit; nothing outside it can reach
+them. Each server ends itself if the worker dies (``profiler.lifeline``), and the worker ends
+itself, saying which, if a server dies while it is measuring (``watch``): a trainer whose server is
+gone would wait for its batches until the timeout.
 
 Each worker server is held to one core (round robin over the cores this process may use), set
 before TensorFlow is imported so that its thread pools are sized for it: a worker is then a core's
@@ -15,27 +18,34 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
-import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from profiler.lifeline import Lifeline
 
 _START_TIMEOUT_S = 120.0
+_WATCH_S = 0.5
+SERVER_DIED_EXIT = 70  # the exit status of a worker whose tf.data service server died
 
 
-def _serve_dispatcher(addresses: Any) -> None:
+def _serve_dispatcher(reply: Connection) -> None:
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     Lifeline.of_this_process().start()
     import tensorflow as tf
 
     server = tf.data.experimental.service.DispatchServer(tf.data.experimental.service.DispatcherConfig(port=0))
-    addresses.put(("dispatcher", server.target))
+    reply.send(server.target)
+    reply.close()
     server.join()
 
 
-def _serve_worker(dispatcher_address: str, addresses: Any, core: int | None) -> None:
+def _serve_worker(reply: Connection, dispatcher_address: str, core: int | None) -> None:
+    import signal
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if core is not None:
         os.sched_setaffinity(0, {core})
@@ -46,7 +56,8 @@ def _serve_worker(dispatcher_address: str, addresses: Any, core: int | None) -> 
         dispatcher_address=dispatcher_address, worker_address="localhost:%port%", port=0
     )
     server = tf.data.experimental.service.WorkerServer(config)
-    addresses.put(("worker", server._address))
+    reply.send(server._address)
+    reply.close()
     server.join()
 
 
@@ -59,27 +70,38 @@ class LocalCluster:
         self.target = ""
         self.processes: list[BaseProcess] = []
         self.addresses: list[str] = []  # HOST:PORT of the dispatcher, then of each worker
+        self._stopping = threading.Event()
 
     def start(self) -> LocalCluster:
         context = multiprocessing.get_context("spawn")
-        addresses = context.Queue()
-        dispatcher = context.Process(target=_serve_dispatcher, args=(addresses,), name="tf-data-dispatcher")
-        dispatcher.start()
-        self.processes.append(dispatcher)
-        self.target = self._expect(addresses, "dispatcher")
+        self.target = self._expect(*self._spawn(context, "tf-data-dispatcher", _serve_dispatcher))
         self.addresses.append(self.target.removeprefix("grpc://"))
-        for number in range(self.workers):
-            worker = context.Process(
-                target=_serve_worker,
-                args=(self.target.removeprefix("grpc://"), addresses,
-                      self.cores[number % len(self.cores)] if self.cores else None),
-                name=f"tf-data-worker-{number}",
-            )
-            worker.start()
-            self.processes.append(worker)
-        for _ in range(self.workers):
-            self.addresses.append(self._expect(addresses, "worker"))
+        replies = [self._spawn(context, f"tf-data-worker-{number}", _serve_worker, self.addresses[0],
+                               self.cores[number % len(self.cores)] if self.cores else None)
+                   for number in range(self.workers)]
+        self.addresses += [self._expect(process, reply) for process, reply in replies]
         return self
+
+    def _spawn(self, context: multiprocessing.context.SpawnContext, name: str, target: object,
+               *args: object) -> tuple[BaseProcess, Connection]:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=target, args=(sender, *args), name=name)
+        process.start()
+        sender.close()  # the server's end only: its death reads as EOF here
+        self.processes.append(process)
+        return process, receiver
+
+    @staticmethod
+    def _expect(process: BaseProcess, reply: Connection) -> str:
+        try:
+            if reply.poll(_START_TIMEOUT_S):
+                return str(reply.recv())
+        except EOFError:
+            raise RuntimeError(f"the tf.data service server {process.name} exited while starting "
+                               f"(exit status {process.exitcode})") from None
+        finally:
+            reply.close()
+        raise RuntimeError(f"the tf.data service server {process.name} did not start within {_START_TIMEOUT_S:g} s")
 
     def roles(self) -> dict[int, str]:
         """pid -> role of every server process, for the CPU each role uses."""
@@ -89,16 +111,22 @@ class LocalCluster:
     def ports(self) -> list[int]:
         return [int(address.rsplit(":", 1)[1]) for address in self.addresses]
 
-    def _expect(self, addresses: Any, role: str) -> str:
-        try:
-            got_role, address = addresses.get(timeout=_START_TIMEOUT_S)
-        except queue.Empty:
-            raise RuntimeError(f"the tf.data service {role} did not start within {_START_TIMEOUT_S:g} s") from None
-        if got_role != role:
-            raise RuntimeError(f"expected the {role} to report, got the {got_role}")
-        return address
+    def watch(self) -> LocalCluster:
+        """End this process, naming the server, if one dies before ``stop``."""
+
+        def watching() -> None:
+            while not self._stopping.wait(_WATCH_S):
+                dead = next((p for p in self.processes if not p.is_alive()), None)
+                if dead is not None and not self._stopping.is_set():
+                    print(f"the tf.data service server {dead.name} (pid {dead.pid}) died with exit status "
+                          f"{dead.exitcode}: its batches will never come", file=sys.stderr, flush=True)
+                    os._exit(SERVER_DIED_EXIT)
+
+        threading.Thread(target=watching, daemon=True, name="watch-tf-data-servers").start()
+        return self
 
     def stop(self) -> None:
+        self._stopping.set()
         for process in reversed(self.processes):  # workers first, then the dispatcher
             if process.is_alive():
                 process.terminate()

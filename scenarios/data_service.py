@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from profiler.scenario import Knob, PipelineContext, Scenario
-from profiler.settings import ServiceSettings
+from profiler.settings import MeasureSettings, ServiceSettings
 from scenarios._service_batches import Epochs, trainer_batches, worker_batches
 
 COMPRESSION = Knob("compression", "none", ("AUTO",),
@@ -45,6 +45,13 @@ class DataServiceScenario(Scenario):
     knobs = (COMPRESSION,)
     scales = True
 
+    def cannot_measure(self, settings: MeasureSettings) -> str | None:
+        if settings.cold:  # the page-cache drop is untimed, and the workers go on decoding through it
+            return "cannot time cold reads: its workers read ahead across epochs while the page cache is dropped"
+        if settings.shuffle_buffer:
+            return "cannot take --shuffle-buffer: its workers batch the samples, and batches arrive as they are made"
+        return None
+
     def needs_private_network(self, service: ServiceSettings) -> bool:
         return service.dispatcher is None  # a cluster of the user's own is reached over the network
 
@@ -59,7 +66,7 @@ class DataServiceScenario(Scenario):
         target = ctx.service.dispatcher
         try:
             if not target:
-                cluster = LocalCluster(ctx.service.workers).start()
+                cluster = LocalCluster(ctx.service.workers).start().watch()
                 target = cluster.target
                 ctx.helpers.roles.update(cluster.roles())
                 ctx.helpers.service_workers = ctx.service.workers
@@ -89,12 +96,12 @@ class DataServiceScenario(Scenario):
 def count_workers(tf: Any, target: str) -> int:
     """How many workers a cluster has: a job that is not sharded gets one element from each."""
     service = tf.data.experimental.service
-    one_each = tf.data.Dataset.range(1).apply(service.distribute(processing_mode=service.ShardingPolicy.OFF,
-                                                                 service=target))
     answers: queue.Queue[Any] = queue.Queue()
 
     def count() -> None:
-        try:
+        try:  # registering the dataset waits on the dispatcher too: all of it under the time limit
+            one_each = tf.data.Dataset.range(1).apply(service.distribute(
+                processing_mode=service.ShardingPolicy.OFF, service=target))
             answers.put(sum(1 for _ in one_each))
         except Exception as error:  # noqa: BLE001 - handed to the caller's thread
             answers.put(error)
@@ -104,7 +111,7 @@ def count_workers(tf: Any, target: str) -> int:
         answer = answers.get(timeout=_COUNT_TIMEOUT_S)
     except queue.Empty:
         raise RuntimeError(f"no tf.data service worker answered through {target} within {_COUNT_TIMEOUT_S:g} s: "
-                           "start workers that register with this dispatcher, or check the address") from None
+                           "check that it is a tf.data service dispatcher with workers registered") from None
     if isinstance(answer, Exception):
         raise RuntimeError(f"could not reach the tf.data service at {target}: {answer}") from None
     if answer == 0:

@@ -55,6 +55,16 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+MAX_STEP_MS = 60_000.0  # a training step of a minute: longer ones wait minutes for each figure
+
+
+def step_ms(text: str) -> float:
+    value = non_negative_float(text)
+    if value > MAX_STEP_MS:
+        raise argparse.ArgumentTypeError(f"got {text}: pass a step of at most {MAX_STEP_MS:,.0f} ms")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = non_negative_float(text)
     if value == 0:

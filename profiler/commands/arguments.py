@@ -8,12 +8,12 @@ from typing import Any
 
 from profiler.commands.argtypes import (
     bounded_int,
-    non_negative_float,
     path_argument,
     percentage,
     pipeline_argument,
     positive_float,
     positive_int,
+    step_ms,
 )
 from profiler.commands.checks import check_batch_memory, check_dispatcher
 from profiler.commands.data_options import spec_from
@@ -123,7 +123,7 @@ def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSett
                           "epochs (default: %(default)g)")
     run.add_argument("--processes", type=positive_int, default=settings.processes,
                      help="fresh worker processes per scenario, their measurements pooled (default: %(default)s)")
-    run.add_argument("--step-ms", type=non_negative_float, default=settings.step_ms,
+    run.add_argument("--step-ms", type=step_ms, default=settings.step_ms,
                      help="simulated training step per batch, in ms (default: %(default)s)")
     run.add_argument("--consumer", choices=CONSUMERS, default=settings.consumer,
                      help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
@@ -161,11 +161,15 @@ def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
         references = [] if args.pipelines else parse_selection(ALL)
     if args.scenario not in (None, ALL, EVERYTHING):
         spec = spec_from(args, 1)
+        asked = MeasureSettings(cold=args.cold, shuffle_buffer=args.shuffle_buffer)
         for reference in references:
             problem = resolve(reference).cannot_serve(spec)
             if problem:
                 raise ProfilerError(f"scenario '{reference}' {problem}: "
                                     "leave it out of --scenario or pass other --data")
+            problem = resolve(reference).cannot_measure(asked)
+            if problem:
+                raise ProfilerError(f"scenario '{reference}' {problem}: leave it out of --scenario, or the option")
     targets = [Target.scenario(ref) for ref in references] + list(args.pipelines)
     service_options = [option for option, given in (("--dispatcher", args.dispatcher is not None),
                                                      ("--service-on-all-interfaces", args.service_on_all_interfaces))

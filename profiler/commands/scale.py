@@ -12,15 +12,18 @@ from profiler.commands.arguments import add_measurement_arguments, check_batch_s
 from profiler.commands.data_options import add_data_arguments, spec_from
 from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.metadata import usable_cpus
-from profiler.registry import resolve
+from profiler.registry import ALL, EVERYTHING, resolve
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.scale import ScaleProgress, ScaleTerminalReporter, write_scale_report
 from profiler.scale import ScalePlan, measure_scale
 from profiler.scaled import SCALE_FILE, save_scale
+from profiler.settings import CONSUMER_SLEEP, MeasureSettings
 from profiler.stopping import exit_code_after_stop
 from profiler.storage import KeepLastGood, new_run_folder
+from profiler.units import plain
 
 SERVICE_SCENARIO = "data_service"
+MIN_STEP_MS = 0.1
 
 
 class ScaleCommand:
@@ -34,14 +37,14 @@ class ScaleCommand:
         group = add_measurement_arguments(parser, pipelines=False)
         parser.set_defaults(scenario=SERVICE_SCENARIO, service_workers=None)
         group.add_argument("--max-workers", type=bounded_int(1, max_workers(), "eight per usable CPU"),
-                           default=usable_cpus(), metavar="N",
+                           default=None, metavar="N",
                            help="measure 1 up to N local workers, one core each (default: usable CPUs, "
                                 "%(default)s)")
         group.add_argument("--accelerators", type=bounded_int(1, 100_000, "accelerators"), default=1, metavar="K",
                            help="accelerators the trainer feeds, each taking a batch per step (default: %(default)s)")
-        group.add_argument("--worker-cores", type=bounded_int(1, 4096, "cores"), default=1, metavar="C",
+        group.add_argument("--worker-cores", type=bounded_int(1, 4096, "cores"), default=None, metavar="C",
                            help="cores of each machine the workers will run on: the advice counts workers of "
-                                "C cores, at this machine's measured rate per core (default: %(default)s)")
+                                "C cores, at this machine's measured rate per core (default: 1)")
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         _check(args)
@@ -50,13 +53,14 @@ class ScaleCommand:
             check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
         args.service_workers = 1
         plan = run_plan(args, args.samples)
-        counts = () if args.dispatcher else tuple(range(1, args.max_workers + 1))
+        counts = () if args.dispatcher else tuple(range(1, (args.max_workers or usable_cpus()) + 1))
         with new_run_folder(args.output) as folder:
             path = folder / SCALE_FILE
             progress = ScaleProgress(console, path)
             save = KeepLastGood(save_scale, path)
             result = measure_scale(ScalePlan(replace(plan, measure_ceiling=False), counts, args.accelerators,
-                                             args.worker_cores), events=progress, save=save, log_dir=folder / "logs")
+                                             args.worker_cores or 1), events=progress, save=save,
+                                   log_dir=folder / "logs")
         report_line = write_report_or_say_why(lambda: write_scale_report(result, folder), path)
         ScaleTerminalReporter(console.file).render(result)
         console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
@@ -70,13 +74,22 @@ def _check(args: argparse.Namespace) -> None:
     """Refuse what scale cannot measure, in one line, before anything is prepared."""
     if args.service_workers is not None:
         raise ProfilerError("--service-workers is chosen by scale: use --max-workers N to measure 1 to N workers")
-    if args.step_ms <= 0:
-        raise ProfilerError("--step-ms 0 would need batches infinitely fast: give your training step's length in ms")
-    if "," in args.scenario or not getattr(resolve(args.scenario), "scales", False):
+    if args.step_ms < MIN_STEP_MS:
+        raise ProfilerError(f"--step-ms {args.step_ms:g} asks for batches faster than any accelerator takes "
+                            f"them: give your training step's length, {plain(MIN_STEP_MS)} ms or more")
+    if args.consumer != CONSUMER_SLEEP:
+        raise ProfilerError("scale keeps a step of --step-ms busy, and --consumer keras times its own: leave "
+                            "--consumer out")
+    if args.scenario in (ALL, EVERYTHING) or "," in args.scenario or not getattr(resolve(args.scenario), "scales",
+                                                                                  False):
         raise ProfilerError(f"scale measures one strategy that runs on tf.data service workers, not "
                             f"'{args.scenario}': leave --scenario out ({SERVICE_SCENARIO})")
-    if args.dispatcher and args.max_workers != usable_cpus():
-        raise ProfilerError("--max-workers is for workers started here, and --dispatcher uses your cluster's: "
+    problem = resolve(args.scenario).cannot_measure(MeasureSettings(cold=args.cold, shuffle_buffer=args.shuffle_buffer))
+    if problem:
+        raise ProfilerError(f"{args.scenario} {problem}: leave the option out")
+    if args.dispatcher and (args.max_workers is not None or args.worker_cores is not None):
+        option = "--max-workers" if args.max_workers is not None else "--worker-cores"
+        raise ProfilerError(f"{option} is for workers started here, and --dispatcher measures your cluster's: "
                             "give one of them")
 
 

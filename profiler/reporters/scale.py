@@ -77,7 +77,7 @@ def point_rows(result: ScaleResult) -> list[list[str]]:
     rows = []
     for point in result.points:
         if not point.ok:
-            rows.append([str(point.workers or "?"), point.error or point.status, *["-"] * (len(COLUMNS) - 2)])
+            rows.append([str(point.workers or "?"), point.status, *["-"] * (len(COLUMNS) - 2)])
             continue
         assert point.samples_per_s is not None
         low, high = point.samples_per_s_ci or (point.samples_per_s, point.samples_per_s)
@@ -103,8 +103,8 @@ def fit_text(scale: ScaleFit, cores: int) -> str:
         limits.append(f"the trainer's receiving at {scale.trainer_limit_samples_per_s:,.0f} samples/s "
                       f"({cores} core(s) over its CPU per sample)")
     if scale.dispatcher_limit_samples_per_s:
-        limits.append(f"the dispatcher at {scale.dispatcher_limit_samples_per_s:,.0f} (one core over its CPU per "
-                      "sample)")
+        limits.append(f"the dispatcher at {scale.dispatcher_limit_samples_per_s:,.0f} samples/s (one core over "
+                      "its CPU per sample)")
     if limits:
         text += "; more workers stop adding where " + " or ".join(limits) + " is reached"
     if scale.local_limit_samples_per_s:
@@ -129,11 +129,18 @@ def advice_text(advice: Advice) -> str:
         return (f"{need}. {have}: it does not keep the step busy; it needs about {advice.workers_needed} worker(s) "
                 f"like these{span}, {advice.more_workers} more.")
     if advice.workers_needed is None:
-        return (f"{need}: no number of workers delivers that to one trainer, whose {advice.bound_by} is the "
-                "bound (above); a larger batch per step, or several trainers, each with its own job, would.")
+        what = "the trainer's receiving" if advice.bound_by == "trainer" else "the dispatcher"
+        return (f"{need}: no number of workers delivers that to one trainer, since {what} takes at most less "
+                "(above); a larger batch per step, or several trainers, each with its own job, would.")
     kind = "one core" if advice.worker_cores == 1 else f"{advice.worker_cores} cores"
     return (f"{need}: about {advice.workers_needed} worker(s) of {kind} at this machine's speed per core{span}, "
             f"each delivering {advice.per_worker_samples_per_s:,.0f} samples/s.")
+
+
+def failures(result: ScaleResult) -> list[str]:
+    """Why each count that failed did, one line each, for below the table."""
+    return [f"{f'{point.workers} worker(s)' if point.workers else 'The cluster'}: {point.status}: {point.error}"
+            for point in result.points if not point.ok]
 
 
 def _answer(result: ScaleResult) -> str:
@@ -142,7 +149,7 @@ def _answer(result: ScaleResult) -> str:
         return text if not result.interrupted else text + " (Stopped early: fewer counts than planned.)"
     if result.interrupted:
         return "Stopped before a count of workers was measured: run it again for an answer."
-    return "No count of workers was measured: see the table for why."
+    return "Nothing was measured: see why above."
 
 
 def _wall(result: ScaleResult) -> str:
@@ -159,6 +166,8 @@ class ScaleTerminalReporter(TerminalReporter):
         title = f"tf.data service at {result.dispatcher}" if result.dispatcher else "tf.data service by local workers"
         for table in fitted_tables(self.console, title, None, COLUMNS, point_rows(result)):
             say(table)
+        for line in failures(result):
+            say(Text(line, style="red"))
         if result.fit is not None:
             say(Text(fit_text(result.fit, result.cores)))
         say(Text(_answer(result), style="bold" if result.advice is not None else "bold red"))
@@ -180,6 +189,7 @@ class ScaleMarkdownReporter:
         write("## Rate against workers\n\n")
         write(markdown_table([name.replace("\n", " ") for name, _ in COLUMNS], point_rows(result),
                              [right for _, right in COLUMNS]))
+        write("".join(f"\n- {line}" for line in failures(result)) + ("\n" if failures(result) else ""))
         if result.fit is not None:
             write(f"\n{fit_text(result.fit, result.cores)}\n")
         write(f"\nEach count ran in a fresh process as `run` measures it: the rate is the median flat-out window, "

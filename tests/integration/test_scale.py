@@ -7,6 +7,7 @@ at the advised count must bear out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -106,6 +107,25 @@ def _servers_up(process: subprocess.Popen, mark: str, count: int) -> None:
     pytest.fail("the tf.data service servers never started")
 
 
+def _serving(process: subprocess.Popen, mark: str) -> None:
+    """Wait until the dispatcher and the worker listen (in the private namespace the servers share)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        spawned = sorted((p for p in marked_processes(mark) if "spawn_main" in " ".join(_cmdline(p))),
+                         key=lambda p: p.create_time())
+        listening = 0
+        for table in ("tcp", "tcp6"):
+            path = Path(f"/proc/{spawned[-1].pid}/net/{table}") if spawned else None
+            with contextlib.suppress(OSError):
+                listening += sum(line.split()[3] == "0A" for line in path.read_text().splitlines()[1:])
+        if listening >= 2:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"scale ended before its servers listened: {process.communicate()}")
+        time.sleep(0.2)
+    pytest.fail("the tf.data service servers never listened")
+
+
 def _cmdline(process: psutil.Process) -> list[str]:
     try:
         return process.cmdline()
@@ -120,7 +140,7 @@ def _gone_within(mark: str, seconds: float) -> list[psutil.Process]:
     return left
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "crash", "timeout"])
+@pytest.mark.parametrize("how", ["ctrl-c", "crash", "server", "timeout"])
 def test_every_way_of_ending_stops_every_server(tmp_path, how):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
@@ -134,13 +154,16 @@ def test_every_way_of_ending_stops_every_server(tmp_path, how):
     try:
         if how != "timeout":
             _servers_up(process, str(tmp_path), 2)
-            time.sleep(1.0)
-        if how == "ctrl-c":
+            _serving(process, str(tmp_path))
+            time.sleep(1.5)
+        if how == "timeout":
+            pass
+        elif how == "ctrl-c":
             process.send_signal(signal.SIGINT)
-        elif how == "crash":  # the trainer's process dies: its servers must follow it
-            trainer = min((p for p in marked_processes(str(tmp_path)) if "spawn_main" in " ".join(_cmdline(p))),
-                          key=lambda p: p.create_time())
-            os.kill(trainer.pid, signal.SIGKILL)
+        else:  # the trainer's process dies, and its servers must follow it; or a server, and the trainer must
+            spawned = sorted((p for p in marked_processes(str(tmp_path)) if "spawn_main" in " ".join(_cmdline(p))),
+                             key=lambda p: p.create_time())
+            os.kill(spawned[0 if how == "crash" else -1].pid, signal.SIGKILL)
         stdout, stderr = process.communicate(timeout=300)
     finally:
         process.kill()
@@ -157,6 +180,8 @@ def test_every_way_of_ending_stops_every_server(tmp_path, how):
         assert process.returncode == 1, stderr + stdout  # no count measured: no advice
         (point,) = data["points"]
         assert point["status"] == ("timeout" if how == "timeout" else "crashed"), point
+        if how == "server":  # said at once, not after the timeout
+            assert "tf.data service server tf-data-worker-0" in point["error"] and "died" in point["error"], point
 
 
 def test_report_and_compare_refuse_a_scale_json_in_one_line(scaled):

@@ -82,10 +82,10 @@ def test_no_worker_count_is_advised_where_the_trainer_cannot_receive_the_rate():
 
 def test_a_cluster_is_judged_on_its_own_measured_rate_per_worker():
     cluster = _point(2, 400.0, half=0.05)
-    short = advise_cluster(cluster, step_ms=15.0, batch_size=8, accelerators=1)
+    short = advise_cluster(cluster, step_ms=15.0, batch_size=8, accelerators=1, cores=2)
     assert short.cluster_workers == 2 and short.keeps_busy is False
     assert short.workers_needed == 3 and short.more_workers == 1
-    enough = advise_cluster(cluster, step_ms=50.0, batch_size=8, accelerators=1)
+    enough = advise_cluster(cluster, step_ms=50.0, batch_size=8, accelerators=1, cores=2)
     assert enough.keeps_busy is True and enough.more_workers == 0
 
 
@@ -97,7 +97,7 @@ def test_scale_json_has_its_kind_the_rates_the_fit_and_the_advice(tmp_path):
     points = (_point(1, 200.0, worker=5.0), _point(2, 400.0, worker=5.0))
     scale = fit(points, cores=2)
     advice = advise(scale, 15.0, 8, 1, 1)
-    result = ScaleResult(collect_metadata(), MeasureSettings(), None, "now", 2, points, scale, advice)
+    result = ScaleResult(collect_metadata(), MeasureSettings(), None, "now", 2, (1, 2), points, scale, advice)
     save_scale(result, tmp_path / SCALE_FILE)
     data = json.loads((tmp_path / SCALE_FILE).read_text())
     assert data["kind"] == "scale" and data["format_version"] == 2
@@ -123,3 +123,18 @@ def test_a_service_row_note_parts_start_up_from_the_steady_rate_and_prices_the_t
     assert "the transfer 1.76 ms (the trainer receiving 1.60 ms, the dispatcher 0.16 ms)" in text
     assert "decoding and sending 6.40 ms" in text
     assert service_line(ScenarioResult("parallel_map", STATUS_OK, build_s=0.1, samples_per_s=9000.0), 32) is None
+
+
+def test_a_cluster_too_fast_for_this_trainer_gets_no_worker_count():
+    # The trainer spends 100 us a sample receiving: 2 cores take at most 20,000 samples/s.
+    cluster = _point(2, 4000.0, trainer=100.0)
+    advice = advise_cluster(cluster, step_ms=1.0, batch_size=64, accelerators=1, cores=2)
+    assert advice.workers_needed is None and advice.more_workers is None and advice.bound_by == "trainer"
+
+
+def test_the_limit_here_never_falls_below_the_rate_it_was_read_at():
+    # Others kept 0.8 of 2 cores busy, and the roles 1.5 (read apart, they add up to more than 2).
+    one = _point(1, 6000.0, trainer=50.0, dispatcher=0.0, worker=200.0, other=0.8)
+    scale = fit((one,), cores=2)
+    assert scale.local_limit_samples_per_s == pytest.approx(6000.0)
+    assert predicted_from_fewest((one,), 2, 1) == pytest.approx(6000.0)
