@@ -159,3 +159,48 @@ class SweepProgress(RunProgress):
 
     def sweep_finished(self) -> None:
         self._stop()
+
+
+class SeriesProgress(RunProgress):
+    """Several runs shown as one: the data once, a heading per round, a line per target with its rate.
+    ``intro`` is said once, before the first run's targets."""
+
+    def __init__(self, console: Console, results_path: Path) -> None:
+        super().__init__(console, results_path)
+        self._started = False
+
+    def intro(self, run: RunResult) -> str:
+        raise NotImplementedError
+
+    def preparing_data(self, spec: DataSpec) -> None:
+        if not self._started:
+            super().preparing_data(spec)
+
+    def data_ready(self, source: DataSource, generated: bool) -> None:
+        if not self._started:
+            super().data_ready(source, generated)
+
+    def run_started(self, run: RunResult) -> None:
+        if not self._started:
+            self._started = True
+            self.say(self.intro(run))
+        self._start_targets()
+
+    def heading(self, text: str) -> None:
+        self._stop()
+        self.console.print(Text(terminal_text(text), style="bold"))
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        self._display.remove_task(self._tasks.pop(result.name))
+        line = result_line(result)
+        if result.ok and result.samples_per_s is not None:
+            line.append(f": {rate_text(result)}")
+        self._display.console.print(line)
+
+
+def rate_text(result: ScenarioResult) -> str:
+    """"8,123 samples/s ±3% (67% of ceiling)"."""
+    width = result.rate_half_width
+    text = f"{result.samples_per_s:,.0f} samples/s" + (f" ±{width:.0%}" if width is not None else "")
+    return text + (f" ({result.ceiling_fraction:.0%} of ceiling)" if result.ceiling_fraction is not None else "")
+

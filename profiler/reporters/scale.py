@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from rich.console import Console
 from rich.text import Text
 
 from profiler.reporters.common import (
@@ -21,10 +20,9 @@ from profiler.reporters.common import (
     write_report_files,
 )
 from profiler.reporters.plotkit import DPI, pyplot, save
-from profiler.reporters.progress import RunProgress, result_line
+from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
-from profiler.reporters.tune import rate_text
-from profiler.results import RunResult, ScenarioResult
+from profiler.results import RunResult
 from profiler.scale import ScaleEvents
 from profiler.scaled import Advice, ScaleFit, ScalePoint, ScaleResult, predicted_from_fewest
 from profiler.units import plain
@@ -35,38 +33,15 @@ COLUMNS = (("Workers", True), ("Samples/s\n±95%", True), ("Per\nworker", True),
 PLOT_FILE = "rate_vs_workers.png"
 
 
-class ScaleProgress(RunProgress, ScaleEvents):
+class ScaleProgress(SeriesProgress, ScaleEvents):
     """The data once, then a line per count measured."""
 
-    def __init__(self, console: Console, results_path: Path) -> None:
-        super().__init__(console, results_path)
-        self._started = False
-
-    def preparing_data(self, spec: Any) -> None:
-        if not self._started:
-            super().preparing_data(spec)
-
-    def data_ready(self, source: Any, generated: bool) -> None:
-        if not self._started:
-            super().data_ready(source, generated)
-
-    def run_started(self, run: RunResult) -> None:
-        if not self._started:
-            self._started = True
-            self.say(f"Measuring the tf.data service on {run.data.description if run.data else 'the data'}, each "
-                     f"count of workers in a fresh process; results go to {self.results_path}")
-        self._start_targets()
+    def intro(self, run: RunResult) -> str:
+        return (f"Measuring the tf.data service on {run.data.description if run.data else 'the data'}, each "
+                f"count of workers in a fresh process; results go to {self.results_path}")
 
     def count_started(self, text: str) -> None:
-        self._stop()
-        self.console.print(Text(terminal_text(text), style="bold"))
-
-    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        self._display.remove_task(self._tasks.pop(result.name))
-        line = result_line(result)
-        if result.ok and result.samples_per_s is not None:
-            line.append(f": {rate_text(result)}")
-        self._display.console.print(line)
+        self.heading(text)
 
 
 def _number(value: float | None, pattern: str = "{:,.0f}") -> str:

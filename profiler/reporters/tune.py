@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from rich.console import Console
 from rich.text import Text
 
 from profiler.ceiling import Ceiling
@@ -22,7 +21,7 @@ from profiler.reporters.common import (
     settings_rows,
     write_report_files,
 )
-from profiler.reporters.progress import RunProgress, result_line
+from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import bounding_sentence, stages_markdown, write_stages_plot
 from profiler.results import RunResult, ScenarioResult
@@ -33,45 +32,15 @@ COLUMNS = (("Knob", False), ("Value", False), ("Samples/s\n±95%", True), ("Of\n
            ("Kept", False))
 
 
-class TuneProgress(RunProgress, TuneEvents):
+class TuneProgress(SeriesProgress, TuneEvents):
     """The data and the ceiling once, then a line per round and per configuration measured."""
 
-    def __init__(self, console: Console, results_path: Path) -> None:
-        super().__init__(console, results_path)
-        self._started = False
-
-    def preparing_data(self, spec: Any) -> None:
-        if not self._started:
-            super().preparing_data(spec)
-
-    def data_ready(self, source: Any, generated: bool) -> None:
-        if not self._started:
-            super().data_ready(source, generated)
-
-    def run_started(self, run: RunResult) -> None:
-        if not self._started:
-            self._started = True
-            self.say(f"Tuning on {run.data.description if run.data else 'the data'}, every configuration in a fresh "
-                     f"process; results go to {self.results_path}")
-        self._start_targets()
+    def intro(self, run: RunResult) -> str:
+        return (f"Tuning on {run.data.description if run.data else 'the data'}, every configuration in a fresh "
+                f"process; results go to {self.results_path}")
 
     def round_started(self, text: str) -> None:
-        self._stop()
-        self.console.print(Text(terminal_text(text), style="bold"))
-
-    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        self._display.remove_task(self._tasks.pop(result.name))
-        line = result_line(result)
-        if result.ok and result.samples_per_s is not None:
-            line.append(f": {rate_text(result)}")
-        self._display.console.print(line)
-
-
-def rate_text(result: ScenarioResult) -> str:
-    """"8,123 samples/s ±3% (67% of ceiling)"."""
-    width = result.rate_half_width
-    text = f"{result.samples_per_s:,.0f} samples/s" + (f" ±{width:.0%}" if width is not None else "")
-    return text + (f" ({result.ceiling_fraction:.0%} of ceiling)" if result.ceiling_fraction is not None else "")
+        self.heading(text)
 
 
 def trial_rows(tuned: TunedStrategy) -> list[list[str]]:

@@ -27,7 +27,10 @@ BATCH = 8
 STEP_MS = 15.0  # needs 8 / 0.015 = 533 samples/s: three workers of 200, where two leave the step idle
 PER_WORKER = BATCH / SLEEPY_SERVICE.BATCH_S
 SMALL = ["--scenario", "tests.fakes:SLEEPY_SERVICE", "--data", "arrays", "--samples", "64", "--image-size", "8",
-         "--batch-size", str(BATCH), "--step-ms", str(STEP_MS), "--time-cap", "1", "--idle-time-cap", "1.5"]
+         "--batch-size", str(BATCH), "--step-ms", str(STEP_MS), "--time-cap", "1", "--idle-time-cap", "3",
+         # The service holds batches made ahead (two workers' worth fill about 30 steps): enough paced
+         # steps that a count too small to keep up has run dry and waits.
+         "--idle-epochs", "10"]
 
 
 def _scale(workdir: Path, *extra: str, timeout_s: float = 600) -> tuple[subprocess.CompletedProcess, dict, Path]:
