@@ -58,6 +58,8 @@ def verdict_for(idle_fraction: float | None) -> str | None:
 
 
 TRAINER = "trainer"  # the role of the worker's own process: it runs the pipeline's consumer
+DISPATCHER = "dispatcher"  # the roles of a local tf.data service's servers
+SERVICE_WORKERS = "service workers"
 
 
 @dataclass(frozen=True)
@@ -295,3 +297,13 @@ def exit_code(results: tuple[ScenarioResult, ...] | list[ScenarioResult], interr
     if interrupted:
         return exit_code_after_stop()
     return EXIT_OK if all(r.status in (STATUS_OK, STATUS_SKIPPED) for r in results) else EXIT_FAILED
+
+
+def cpu_us_per_sample_by_role(result: ScenarioResult) -> dict[str, float]:
+    """Each role's CPU per sample; where the pipeline named no process (a cluster of the user's), the
+    whole tree is the trainer's."""
+    roles = {role.role: role.cpu_us_per_sample for role in result.cpu_roles}
+    if not roles and result.cpu_s and result.samples_per_epoch:
+        roles[TRAINER] = result.cpu_s / result.samples_per_epoch * 1e6
+    return roles
+

@@ -19,16 +19,23 @@ from typing import Any
 
 from profiler.codec import encode
 from profiler.metadata import Metadata
-from profiler.results import TRAINER, DataRecord, ScenarioResult
+from profiler.results import (
+    DISPATCHER,
+    SERVICE_WORKERS,
+    TRAINER,
+    DataRecord,
+    ScenarioResult,
+    cpu_us_per_sample_by_role,
+)
 from profiler.settings import MeasureSettings
 from profiler.storage import FORMAT_VERSION, write_json
 
 KIND_SCALE = "scale"
 SCALE_FILE = "scale.json"
 # A count whose roles together kept this share of the cores busy was held back by this machine.
-CORE_BOUND = 0.85
-DISPATCHER = "dispatcher"
-SERVICE_WORKERS = "service workers"
+CORE_BOUND_FRACTION = 0.85
+# A count within this share of the trainer's or the dispatcher's limit was held back by it.
+LIMIT_BOUND_FRACTION = 0.9
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,7 @@ class ScalePoint:
 
 
 def point_of(workers: int, result: ScenarioResult) -> ScalePoint:
-    roles = {role.role: role.cpu_us_per_sample for role in result.cpu_roles}
-    if not roles and result.cpu_s and result.samples_per_epoch:  # a cluster of the user's: the tree is the trainer
-        roles[TRAINER] = result.cpu_s / result.samples_per_epoch * 1e6
+    roles = cpu_us_per_sample_by_role(result)
     return ScalePoint(
         workers=result.service_workers or workers, status=result.status, error=result.error,
         samples_per_s=result.samples_per_s, samples_per_s_ci=result.samples_per_s_ci,
@@ -79,7 +84,7 @@ class ScaleFit:
     per sample."""
 
     per_worker_samples_per_s: float
-    per_worker_range: tuple[float, float]  # from the rates' 95% intervals
+    per_worker_samples_per_s_range: tuple[float, float]  # from the rates' 95% intervals
     counts_fitted: tuple[int, ...]  # the counts not held back by this machine's cores
     trainer_limit_samples_per_s: float | None  # this machine's cores / the trainer's CPU per sample
     dispatcher_limit_samples_per_s: float | None  # one core / the dispatcher's CPU per sample
@@ -107,14 +112,18 @@ class ScaleFit:
 
 
 def fit(points: tuple[ScalePoint, ...], cores: int) -> ScaleFit | None:
-    """The per-worker rate through the origin, by least squares, over the counts this machine's cores
-    did not hold back (the fewest workers always counts); the limits from the CPU the roles spent."""
+    """The per-worker rate through the origin, by least squares, over the counts that nothing but their
+    workers held back: neither this machine's free cores nor the trainer's or the dispatcher's limit
+    (the fewest workers where every count was); the limits from the CPU the roles spent."""
     usable = [p for p in points if p.ok]
     if not usable:
         return None
-    free = [p for p in usable if p.cpu_us_per_sample is None
-            or p.samples_per_s * p.cpu_us_per_sample / 1e6 < CORE_BOUND * cores]  # type: ignore[operator]
-    fitted = free or usable[:1]
+    # Part of the trainer's and the dispatcher's CPU goes by the second (heartbeats), not by the sample:
+    # the fastest count spreads it thinnest, as a cluster at the rate the advice is for would.
+    fastest = max(usable, key=lambda p: p.samples_per_s or 0.0)
+    trainer, dispatcher = _limit(cores, fastest.trainer_us_per_sample), _limit(1, fastest.dispatcher_us_per_sample)
+    serial = min([limit for limit in (trainer, dispatcher) if limit] or [math.inf])
+    fitted = [p for p in usable if not _held_back(p, cores, serial)] or usable[:1]
     squares = sum(p.workers ** 2 for p in fitted)
 
     def through_origin(rates: list[float]) -> float:
@@ -123,16 +132,24 @@ def fit(points: tuple[ScalePoint, ...], cores: int) -> ScaleFit | None:
     point = through_origin([p.samples_per_s for p in fitted])  # type: ignore[misc]
     low = through_origin([(p.samples_per_s_ci or (p.samples_per_s,) * 2)[0] for p in fitted])  # type: ignore[misc]
     high = through_origin([(p.samples_per_s_ci or (p.samples_per_s,) * 2)[1] for p in fitted])  # type: ignore[misc]
-    first = fitted[0]
-    # Part of the trainer's and the dispatcher's CPU goes by the second (heartbeats), not by the sample:
-    # the fastest count spreads it thinnest, as a cluster at the rate the advice is for would.
-    fastest = max(usable, key=lambda p: p.samples_per_s or 0.0)
     return ScaleFit(
-        per_worker_samples_per_s=point, per_worker_range=(low, high), counts_fitted=tuple(p.workers for p in fitted),
-        trainer_limit_samples_per_s=_limit(cores, fastest.trainer_us_per_sample),
-        dispatcher_limit_samples_per_s=_limit(1, fastest.dispatcher_us_per_sample),
-        local_limit_samples_per_s=_limit(_free_cores(first, cores), first.cpu_us_per_sample),
+        per_worker_samples_per_s=point, per_worker_samples_per_s_range=(low, high),
+        counts_fitted=tuple(p.workers for p in fitted), trainer_limit_samples_per_s=trainer,
+        dispatcher_limit_samples_per_s=dispatcher,
+        local_limit_samples_per_s=_limit(_free_cores(fitted[0], cores), fitted[0].cpu_us_per_sample),
     )
+
+
+def _held_back(point: ScalePoint, cores: int, serial_limit: float) -> bool:
+    """The count's roles kept the cores others left busy, or its rate reached the trainer's or the
+    dispatcher's limit: more workers would not have added their share."""
+    rate = point.samples_per_s or 0.0
+    if rate >= LIMIT_BOUND_FRACTION * serial_limit:
+        return True
+    if point.cpu_us_per_sample is None:
+        return False
+    free = cores - (point.other_busy_cores or 0.0)
+    return rate * point.cpu_us_per_sample / 1e6 >= CORE_BOUND_FRACTION * free
 
 
 def _free_cores(point: ScalePoint, cores: int) -> float:
@@ -179,7 +196,7 @@ def required_rate(step_ms: float, batch_size: int, accelerators: int) -> float:
 def advise(scale: ScaleFit, step_ms: float, batch_size: int, accelerators: int, worker_cores: int) -> Advice:
     required = required_rate(step_ms, batch_size, accelerators)
     per_worker = scale.per_worker_samples_per_s * worker_cores
-    low, high = (rate * worker_cores for rate in scale.per_worker_range)
+    low, high = (rate * worker_cores for rate in scale.per_worker_samples_per_s_range)
     serial = scale.serial_limit_samples_per_s
     enough = serial is None or required <= serial
     return Advice(

@@ -83,8 +83,9 @@ class Epochs:
     a file's end are joined into full ones, so an epoch has as many batches as the others' do.
     """
 
-    def __init__(self, stream: Any, chunks: int, batch_size: int) -> None:
+    def __init__(self, stream: Any, chunks: int, batch_size: int, concat: Any = None) -> None:
         self.stream = stream
+        self.concat = concat  # joins short batches: tf.concat unless given (numpy's, in tests)
         self.chunks = chunks
         self.batch_size = batch_size
         self._iterator: Iterator[Any] | None = None
@@ -109,13 +110,16 @@ class Epochs:
         return self._open
 
     def _epoch_batches(self) -> Iterator[tuple[Any, Any]]:
-        import tensorflow as tf
+        if self.concat is None:
+            import tensorflow as tf
 
+            self.concat = tf.concat
+        concat = self.concat
         epoch, left = self._epoch, self.chunks
         short: list[tuple[Any, Any]] = []
         for images, labels in self._held.pop(epoch, []):
             left -= 1
-            yield from self._whole(tf, images, labels, short)
+            yield from self._whole(concat, images, labels, short)
         if self._iterator is None:
             self._iterator = iter(self.stream)
         while left:
@@ -130,13 +134,13 @@ class Epochs:
                 self._held[arrived].append((images, labels))
                 continue
             left -= 1
-            yield from self._whole(tf, images, labels, short)
+            yield from self._whole(concat, images, labels, short)
         if short:
-            yield tf.concat([part[0] for part in short], 0), tf.concat([part[1] for part in short], 0)
+            yield concat([part[0] for part in short], 0), concat([part[1] for part in short], 0)
         self._epoch += 1
         self._open = None
 
-    def _whole(self, tf: Any, images: Any, labels: Any, short: list[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+    def _whole(self, concat: Any, images: Any, labels: Any, short: list[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
         """The batch if it is full; else it waits in ``short`` until enough have come to make one."""
         if int(labels.shape[0]) == self.batch_size:
             yield images, labels
@@ -144,8 +148,8 @@ class Epochs:
         short.append((images, labels))
         if sum(int(part[1].shape[0]) for part in short) < self.batch_size:
             return
-        joined_images = tf.concat([part[0] for part in short], 0)
-        joined_labels = tf.concat([part[1] for part in short], 0)
+        joined_images = concat([part[0] for part in short], 0)
+        joined_labels = concat([part[1] for part in short], 0)
         short.clear()
         rest = joined_labels.shape[0] - self.batch_size
         if rest:

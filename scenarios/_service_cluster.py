@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from profiler.lifeline import Lifeline
+from profiler.results import DISPATCHER, SERVICE_WORKERS
 
 _START_TIMEOUT_S = 120.0
 _WATCH_S = 0.5
@@ -71,15 +72,21 @@ class LocalCluster:
         self.processes: list[BaseProcess] = []
         self.addresses: list[str] = []  # HOST:PORT of the dispatcher, then of each worker
         self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def start(self) -> LocalCluster:
+        """Every server started and listening; those started before a failure are stopped with it."""
         context = multiprocessing.get_context("spawn")
-        self.target = self._expect(*self._spawn(context, "tf-data-dispatcher", _serve_dispatcher))
-        self.addresses.append(self.target.removeprefix("grpc://"))
-        replies = [self._spawn(context, f"tf-data-worker-{number}", _serve_worker, self.addresses[0],
-                               self.cores[number % len(self.cores)] if self.cores else None)
-                   for number in range(self.workers)]
-        self.addresses += [self._expect(process, reply) for process, reply in replies]
+        try:
+            self.target = self._expect(*self._spawn(context, "tf-data-dispatcher", _serve_dispatcher))
+            self.addresses.append(self.target.removeprefix("grpc://"))
+            replies = [self._spawn(context, f"tf-data-worker-{number}", _serve_worker, self.addresses[0],
+                                   self.cores[number % len(self.cores)] if self.cores else None)
+                       for number in range(self.workers)]
+            self.addresses += [self._expect(process, reply) for process, reply in replies]
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _spawn(self, context: multiprocessing.context.SpawnContext, name: str, target: object,
@@ -105,7 +112,7 @@ class LocalCluster:
 
     def roles(self) -> dict[int, str]:
         """pid -> role of every server process, for the CPU each role uses."""
-        return {process.pid: "dispatcher" if number == 0 else "service workers"
+        return {process.pid: DISPATCHER if number == 0 else SERVICE_WORKERS
                 for number, process in enumerate(self.processes) if process.pid is not None}
 
     def ports(self) -> list[int]:
@@ -122,11 +129,14 @@ class LocalCluster:
                           f"{dead.exitcode}: its batches will never come", file=sys.stderr, flush=True)
                     os._exit(SERVER_DIED_EXIT)
 
-        threading.Thread(target=watching, daemon=True, name="watch-tf-data-servers").start()
+        self._watcher = threading.Thread(target=watching, daemon=True, name="watch-tf-data-servers")
+        self._watcher.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(2 * _WATCH_S)
         for process in reversed(self.processes):  # workers first, then the dispatcher
             if process.is_alive():
                 process.terminate()

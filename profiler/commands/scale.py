@@ -38,8 +38,8 @@ class ScaleCommand:
         parser.set_defaults(scenario=SERVICE_SCENARIO, service_workers=None)
         group.add_argument("--max-workers", type=bounded_int(1, max_workers(), "eight per usable CPU"),
                            default=None, metavar="N",
-                           help="measure 1 up to N local workers, one core each (default: usable CPUs, "
-                                "%(default)s)")
+                           help=f"measure 1 up to N local workers, one core each (default: the usable CPUs, "
+                                f"{usable_cpus()})")
         group.add_argument("--accelerators", type=bounded_int(1, 100_000, "accelerators"), default=1, metavar="K",
                            help="accelerators the trainer feeds, each taking a batch per step (default: %(default)s)")
         group.add_argument("--worker-cores", type=bounded_int(1, 4096, "cores"), default=None, metavar="C",

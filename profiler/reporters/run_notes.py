@@ -9,7 +9,16 @@ from pathlib import Path
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.reporters.stages import bounding_sentence
-from profiler.results import DATA_CLOSE, DATA_DIFFERS, TRAINER, RunResult, ScenarioResult
+from profiler.results import (
+    DATA_CLOSE,
+    DATA_DIFFERS,
+    DISPATCHER,
+    SERVICE_WORKERS,
+    TRAINER,
+    RunResult,
+    ScenarioResult,
+    cpu_us_per_sample_by_role,
+)
 from profiler.settings import CONSUMER_KERAS
 from profiler.units import plain
 
@@ -99,17 +108,15 @@ def service_line(result: ScenarioResult, batch_size: int) -> str | None:
     text = (f"{result.name}: {result.build_s:.1f} s to build (servers started, or a cluster's workers counted) "
             f"and {job_s:.2f} s more to the job's first batch, paid once; then {result.samples_per_s:,.0f} "
             f"samples/s from {workers} worker(s), {result.samples_per_s / workers:,.0f} per worker")
-    per_batch = {role.role: role.cpu_us_per_sample * batch_size / 1000 for role in result.cpu_roles}
-    if not per_batch and result.cpu_s and result.samples_per_epoch:  # a cluster of the user's: the tree is the trainer
-        per_batch = {TRAINER: result.cpu_s / result.samples_per_epoch * batch_size * 1000}
+    per_batch = {role: us * batch_size / 1000 for role, us in cpu_us_per_sample_by_role(result).items()}
     if TRAINER in per_batch:
-        trainer, dispatcher = per_batch[TRAINER], per_batch.get("dispatcher")
+        trainer, dispatcher = per_batch[TRAINER], per_batch.get(DISPATCHER)
         parts = f"the trainer receiving {trainer:.2f} ms" + (f", the dispatcher {dispatcher:.2f} ms"
                                                              if dispatcher is not None else "")
         text += (f". CPU per batch of {batch_size}: the transfer {trainer + (dispatcher or 0.0):.2f} ms ({parts}), "
                  "which more workers do not share")
-        if "service workers" in per_batch:
-            text += f"; the workers' decoding and sending {per_batch['service workers']:.2f} ms"
+        if SERVICE_WORKERS in per_batch:
+            text += f"; the workers' decoding and sending {per_batch[SERVICE_WORKERS]:.2f} ms"
     return text + ". How many workers a training step needs: python -m profiler scale."
 
 

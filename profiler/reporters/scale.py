@@ -69,7 +69,7 @@ def point_rows(result: ScaleResult) -> list[list[str]]:
 
 
 def fit_text(scale: ScaleFit, cores: int) -> str:
-    low, high = scale.per_worker_range
+    low, high = scale.per_worker_samples_per_s_range
     counts = ", ".join(str(count) for count in scale.counts_fitted)
     text = (f"One worker (one core of this machine) delivers {scale.per_worker_samples_per_s:,.0f} samples/s "
             f"({low:,.0f} to {high:,.0f}), fitted on {counts} worker(s)")

@@ -55,7 +55,7 @@ def test_rates_grow_with_workers_as_the_sleep_says(scaled):
     for workers, rate in rates.items():
         assert rate == pytest.approx(workers * PER_WORKER, rel=0.15), rates
     assert data["fit"]["per_worker_samples_per_s"] == pytest.approx(PER_WORKER, rel=0.15)
-    low, high = data["fit"]["per_worker_range"]
+    low, high = data["fit"]["per_worker_samples_per_s_range"]
     assert low <= data["fit"]["per_worker_samples_per_s"] <= high
 
 

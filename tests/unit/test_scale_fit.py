@@ -36,7 +36,7 @@ def test_workers_that_cost_no_cpu_fit_their_per_worker_rate_and_the_limits_their
     points = tuple(_point(n, 200.0 * n, trainer=4.0, dispatcher=1.0, worker=5.0) for n in (1, 2, 3))
     scale = fit(points, cores=2)
     assert scale.per_worker_samples_per_s == pytest.approx(200.0)
-    assert scale.per_worker_range == pytest.approx((190.0, 210.0))
+    assert scale.per_worker_samples_per_s_range == pytest.approx((190.0, 210.0))
     assert scale.counts_fitted == (1, 2, 3)
     assert scale.trainer_limit_samples_per_s == pytest.approx(2 * 1e6 / 4.0)
     assert scale.dispatcher_limit_samples_per_s == pytest.approx(1e6 / 1.0)
@@ -138,3 +138,21 @@ def test_the_limit_here_never_falls_below_the_rate_it_was_read_at():
     scale = fit((one,), cores=2)
     assert scale.local_limit_samples_per_s == pytest.approx(6000.0)
     assert predicted_from_fewest((one,), 2, 1) == pytest.approx(6000.0)
+
+
+def test_counts_held_at_the_dispatcher_s_limit_are_left_out_of_the_per_worker_rate():
+    # 1,000 samples/s a worker on 16 cores, the dispatcher at 250 us a sample: at most 4,000 in all.
+    points = tuple(_point(n, min(1000.0 * n, 4000.0), trainer=10.0, dispatcher=250.0, worker=5.0)
+                   for n in range(1, 9))
+    scale = fit(points, cores=16)
+    assert scale.dispatcher_limit_samples_per_s == pytest.approx(4000.0)
+    assert scale.counts_fitted == (1, 2, 3)
+    assert scale.per_worker_samples_per_s == pytest.approx(1000.0)
+    assert scale.bound_by == "dispatcher"
+
+
+def test_a_count_is_held_back_by_the_cores_other_processes_left_free():
+    # Another job keeps one of two cores busy: 1.2 cores of roles fill what is left.
+    one = _point(1, 2000.0, trainer=50.0, dispatcher=5.0, worker=195.0, other=1.0)
+    two = _point(2, 4800.0, trainer=50.0, dispatcher=5.0, worker=195.0, other=1.0)
+    assert fit((one, two), cores=2).counts_fitted == (1,)
