@@ -36,6 +36,11 @@ class ScaleCommand:
         add_data_arguments(parser)
         group = add_measurement_arguments(parser, pipelines=False)
         parser.set_defaults(scenario=SERVICE_SCENARIO, service_workers=None)
+        for action in parser._actions:  # run's words for these two do not hold here
+            if "--scenario" in action.option_strings:
+                action.help = f"a strategy that runs on tf.data service workers (default: {SERVICE_SCENARIO})"
+            elif "--service-workers" in action.option_strings:
+                action.help = argparse.SUPPRESS
         group.add_argument("--max-workers", type=bounded_int(1, max_workers(), "eight per usable CPU"),
                            default=None, metavar="N",
                            help=f"measure 1 up to N local workers, one core each (default: the usable CPUs, "
