@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from rich.console import Console
 
@@ -63,7 +62,7 @@ class ScaleCommand:
             path = folder / SCALE_FILE
             progress = ScaleProgress(console, path)
             save = KeepLastGood(save_scale, path)
-            result = measure_scale(ScalePlan(replace(plan, measure_ceiling=False), counts, args.accelerators,
+            result = measure_scale(ScalePlan(plan, counts, args.accelerators,
                                              args.worker_cores or 1), events=progress, save=save,
                                    log_dir=folder / "logs")
         report_line = write_report_or_say_why(lambda: write_scale_report(result, folder), path)

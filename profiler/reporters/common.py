@@ -306,3 +306,12 @@ def write_report_or_say_why(write: Callable[[], Path], results_path: Path) -> st
         return (f"The report could not be written ({type(error).__name__}: {error}); "
                 f"make it later with 'python -m profiler report {results_path}'")
     return f"Report: {path} (made in {time.perf_counter() - started:.1f} s)"
+
+
+def took_text(what: str, wall_s: float | None) -> str:
+    """"Tuning took 5 min 26 s.", or nothing where the time is not known."""
+    if wall_s is None:
+        return ""
+    minutes, seconds = divmod(round(wall_s), 60)
+    return f"{what} took {minutes} min {seconds} s." if minutes else f"{what} took {seconds} s."
+

@@ -17,6 +17,7 @@ from profiler.reporters.common import (
     markdown_plots,
     markdown_table,
     settings_rows,
+    took_text,
     write_report_files,
 )
 from profiler.reporters.plotkit import DPI, pyplot, save
@@ -128,10 +129,7 @@ def _answer(result: ScaleResult) -> str:
 
 
 def _wall(result: ScaleResult) -> str:
-    if result.wall_s is None:
-        return ""
-    minutes, seconds = divmod(round(result.wall_s), 60)
-    return f"Measuring took {minutes} min {seconds} s." if minutes else f"Measuring took {seconds} s."
+    return took_text("Measuring", result.wall_s)
 
 
 class ScaleTerminalReporter(TerminalReporter):

@@ -19,6 +19,7 @@ from profiler.reporters.common import (
     markdown_plots,
     markdown_table,
     settings_rows,
+    took_text,
     write_report_files,
 )
 from profiler.reporters.progress import SeriesProgress
@@ -130,10 +131,7 @@ def autotune_text(tuned: TunedStrategy) -> str:
 
 
 def _wall(result: TuneResult) -> str:
-    if result.wall_s is None:
-        return ""
-    minutes, seconds = divmod(round(result.wall_s), 60)
-    return f"Tuning took {minutes} min {seconds} s." if minutes else f"Tuning took {seconds} s."
+    return took_text("Tuning", result.wall_s)
 
 
 class TuneTerminalReporter(TerminalReporter):
