@@ -51,5 +51,5 @@ def no_leftover_children():
     assert not alive, f"child processes left behind: {[p.cmdline() for p in alive]}"
 
 
-
-pytest_plugins = ["pytester"]
+# tests.tiers marks the slow and bench tiers by folder and guards the fast one.
+pytest_plugins = ["pytester", "tests.tiers"]

@@ -15,8 +15,6 @@ from profiler.results import STATUS_OK
 from profiler.runner import Runner
 from profiler.settings import MeasureSettings, Target
 
-pytestmark = pytest.mark.tensorflow
-
 
 @pytest.fixture(scope="module")
 def measured(data_cache):

@@ -14,8 +14,6 @@ from profiler.scale import ScalePlan, measure_scale
 from profiler.scaled import predicted_from_fewest
 from profiler.settings import MeasureSettings, Target
 
-pytestmark = [pytest.mark.tensorflow, pytest.mark.bench]
-
 
 def test_two_workers_are_predicted_from_one_within_a_fifth(data_cache):
     plan = RunPlan(MeasureSettings(time_cap_s=4.0), (Target.scenario("data_service"),), DataSpec(),

@@ -10,8 +10,6 @@ import pytest
 
 from profiler.registry import registered
 
-pytestmark = [pytest.mark.bench, pytest.mark.tensorflow]
-
 
 @pytest.mark.parametrize("name", list(registered()))
 def test_scenario(pipeline_benchmark, name):

@@ -39,7 +39,6 @@ def _results(workdir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.mark.tensorflow
 def test_run_prints_the_table_and_writes_versioned_json(workdir):
     completed = subprocess.run(
         profiler_command("run", "--scenario", "generator,preload", "--output", str(workdir / "out"), *SMALL),
@@ -154,7 +153,6 @@ def raises():
 '''
 
 
-@pytest.mark.tensorflow
 def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
     """One function with two argument sets gives two rows named by their arguments; the title says what
     the pipelines delivered, since no built-in dataset was measured."""
@@ -216,3 +214,17 @@ def test_ctrl_c_during_a_sweep_keeps_the_sizes_measured(workdir):
     assert (path.parent / "report.md").exists()
     assert list((workdir / "tmp").iterdir()) == []
     assert marked_processes(str(workdir)) == []
+
+
+def test_entry_point_exit_code_and_no_traceback(workdir):
+    completed = subprocess.run(
+        profiler_command("run", "--samples", "0"),
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip() == "error: argument --samples: got 0: pass a positive integer (1 or more) " \
+        "(see 'python -m profiler run --help')"

@@ -13,7 +13,6 @@ from profiler.settings import CONSUMER_KERAS, MeasureSettings, Target
 from tests.conftest import TINY_BATCH
 
 
-@pytest.mark.tensorflow
 def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tiny_images, no_leftover_children):
     # slow_30ms makes each batch on request in 30 ms, with nothing read ahead, so whatever the
     # training step costs, every steady-state wait is the 30 ms of making the next batch.

@@ -8,15 +8,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import pytest
-
 from profiler.ceiling import measure_ceiling
 from profiler.data import DataSpec, prepare_data
 from profiler.measure_run import RunPlan, measure_run
 from profiler.settings import MeasureSettings, Target
 from tests.conftest import TINY_BATCH
-
-pytestmark = pytest.mark.tensorflow
 
 QUICK = MeasureSettings(batch_size=TINY_BATCH, epochs=1, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
                         time_cap_s=0.5, idle_time_cap_s=0.2, window_s=0.02)

@@ -153,7 +153,6 @@ def _data_service_servers_up(process: subprocess.Popen, mark: str) -> None:
     pytest.fail("the tf.data service servers never started")
 
 
-@pytest.mark.tensorflow
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
 def test_stopping_the_parent_during_a_data_service_run_leaves_no_server_behind(tmp_path, stop):
     env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),

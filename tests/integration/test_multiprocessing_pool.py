@@ -6,12 +6,8 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 from tests.conftest import TINY_BATCH
 from tests.helpers import subprocess_env
-
-pytestmark = pytest.mark.tensorflow
 
 SCRIPT = textwrap.dedent(
     """

@@ -70,7 +70,6 @@ def test_the_gate_flags_a_fake_made_25_percent_slower_and_not_the_unchanged_one(
     assert all(_flagged(base, new) for base, new in zip(steady, slower, strict=False))
 
 
-@pytest.mark.tensorflow
 def test_always_ready_pipelines_idle_within_a_point_of_the_fetch_floor(tiny_images):
     # Preloaded and cached batches are ready whenever the 20 ms step asks: what is left of their wait
     # is the cost of fetching any ready batch, which the fetch floor takes off. The truth is 0: its

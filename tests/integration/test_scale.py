@@ -21,8 +21,6 @@ import pytest
 from tests.fakes import SLEEPY_SERVICE
 from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 
-pytestmark = pytest.mark.tensorflow
-
 BATCH = 8
 STEP_MS = 15.0  # needs 8 / 0.015 = 533 samples/s: three workers of 200, where two leave the step idle
 PER_WORKER = BATCH / SLEEPY_SERVICE.BATCH_S

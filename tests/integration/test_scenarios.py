@@ -13,8 +13,6 @@ from profiler.runner import Runner
 from profiler.settings import MeasureSettings, ServiceSettings, Target
 from tests.conftest import TINY_BATCH
 
-pytestmark = pytest.mark.tensorflow
-
 SETTINGS = MeasureSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
                            time_cap_s=0.3, idle_time_cap_s=0.3, window_s=0.02)
 

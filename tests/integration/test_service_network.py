@@ -79,7 +79,6 @@ def test_a_server_on_every_interface_of_the_private_namespace_is_unreachable_fro
         child.join()
 
 
-@pytest.mark.tensorflow
 def test_no_process_of_a_data_service_run_listens_outside_its_private_namespace(tmp_path):
     scratch = tmp_path / "tmp"
     scratch.mkdir()

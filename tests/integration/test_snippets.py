@@ -56,7 +56,6 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 GREY = ("generator", "parallel_map", "tfrecord", "snapshot")
 
 
-@pytest.mark.tensorflow
 @pytest.mark.parametrize(("name", "channels"), [(name, 3) for name in sorted(set(SNIPPETS) - NOT_RUN_HERE)]
                          + [(name, 1) for name in GREY])
 def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, tmp_path):
@@ -91,7 +90,6 @@ if __name__ == "__main__":
 '''
 
 
-@pytest.mark.tensorflow
 def test_the_data_service_snippet_serves_every_sample_once_an_epoch_from_two_workers(class_folder, tmp_path):
     from scenarios._service_cluster import LocalCluster
 

@@ -87,7 +87,6 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
 
 
 
-@pytest.mark.tensorflow
 def test_preload_peak_at_twice_the_largest_size_is_predicted_within_15_percent(data_cache, no_leftover_children):
     spec = replace(TINY_SPEC, height=64, width=64, source_size=64)
     settings = replace(SETTINGS, epochs=1, timeout_s=180.0)
@@ -116,7 +115,6 @@ def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(tin
     assert streaming.status == STATUS_OK, "a scenario without a forecast is not held back"
 
 
-@pytest.mark.tensorflow
 def test_epoch_time_predicted_far_beyond_the_sizes_grows_with_the_samples(data_cache, no_leftover_children):
     settings = replace(SETTINGS, workers=2, time_cap_s=0.5, timeout_s=180.0)
     swept = measure_sweep(plan(data_cache, (250, 500, 1000), ["cache", "generator_prefetch"], settings,

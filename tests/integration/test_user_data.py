@@ -24,8 +24,6 @@ from profiler.userscan import locate
 from tests import userfiles
 from tests.helpers import profiler_command, subprocess_env
 
-pytestmark = pytest.mark.tensorflow
-
 BATCH = 4
 SETTINGS = MeasureSettings(batch_size=BATCH, workers=2, epochs=1, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
                            time_cap_s=0.2, idle_time_cap_s=0.2, window_s=0.02)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 
 from profiler.commands import main
-from tests.helpers import profiler_command, subprocess_env
 
 
 @pytest.fixture
@@ -126,20 +124,6 @@ def test_unwritable_data_dir(isolated, capsys):
     assert main(argv) == 2
     line = capsys.readouterr().err.strip()
     assert "cannot write the dataset cache" in line and "pass --data-dir" in line
-
-
-def test_entry_point_exit_code_and_no_traceback(isolated):
-    completed = subprocess.run(
-        profiler_command("run", "--samples", "0"),
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 2
-    assert "Traceback" not in completed.stderr
-    assert completed.stderr.strip() == "error: argument --samples: got 0: pass a positive integer (1 or more) " \
-        "(see 'python -m profiler run --help')"
 
 
 @pytest.mark.parametrize(
