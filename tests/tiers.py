@@ -65,7 +65,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _tier_of(item: pytest.Item) -> str | None:
-    parts = Path(str(item.path)).parts
+    path = Path(str(item.path))
+    # Relative to the root, so that a checkout inside a folder named "integration" stays fast.
+    parts = path.relative_to(item.config.rootpath).parts if path.is_relative_to(item.config.rootpath) else path.parts
     if BENCH_FOLDER in parts:
         return "bench"
     if SLOW_FOLDER in parts:
