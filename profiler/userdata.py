@@ -5,7 +5,8 @@ keras.utils.image_dataset_from_directory labels them), draws a seeded subset whe
 for one, and decodes every chosen sample once: one that does not decode is skipped, the same for
 every strategy, or, with --on-bad-file fail, stops the run before anything is measured. The
 result is an index in the profiler's cache, keyed by the listing (names, sizes and times) and the
-options; the user's files are only ever read.
+options; the user's files are only ever read. The index records a checksum of each of its files; one
+damaged or edited since (cut short, labels changed by hand) is built again, never read as it is.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +23,7 @@ import numpy as np
 
 from profiler.data import DataSource, DataSpec, publish_folder
 from profiler.decode import decode_encoded, from_array
+from profiler.errors import ProfilerError
 from profiler.records import DamagedRecords, parse_example, read_record, record_offsets
 from profiler.userindex import BadFile, choose
 from profiler.userscan import (
@@ -35,6 +38,8 @@ from profiler.userscan import (
 
 _INDEX = "index.npz"
 SUMMARY = "summary.json"
+CHECKSUMS = "checksums.json"
+_RECORDED = (_INDEX, "spec.json", SUMMARY)  # the index's files, whose checksums CHECKSUMS holds
 INDEX_VERSION = 2
 # Bad samples named in the results and the report; all of them are counted.
 NAMED_BAD = 5
@@ -126,7 +131,9 @@ def prepare_user_data(spec: DataSpec, cache_root: Path, on_bad_file: str = "skip
               spec.width, spec.channels]
     key = hashlib.sha256(json.dumps({"listing": listing.signature, "spec": fields, "v": INDEX_VERSION}).encode())
     folder = Path(cache_root) / f"user-{kind}-{spec.samples or 'all'}-{key.hexdigest()[:12]}"
-    if not (folder / SUMMARY).exists():
+    if folder.exists() and not _intact(folder):
+        _discard(folder)
+    if not folder.exists():
         publish_folder(folder, lambda staging: _build(spec, listing, staging, on_bad_file, on_progress))
     summary = json.loads((folder / SUMMARY).read_text())
     if on_bad_file == "fail" and summary["skipped_files"]:  # an index built before, skipping
@@ -134,6 +141,27 @@ def prepare_user_data(spec: DataSpec, cache_root: Path, on_bad_file: str = "skip
                       "or remove or replace the file")
     settled = json.loads((folder / "spec.json").read_text())
     return UserDataSource(replace(spec, **settled), folder)
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in _RECORDED}
+
+
+def _intact(folder: Path) -> bool:
+    """Every file of the index is there and as it was built."""
+    try:
+        return bool(json.loads((folder / CHECKSUMS).read_text()) == _checksums(folder))
+    except (OSError, ValueError):
+        return False
+
+
+def _discard(folder: Path) -> None:
+    """Remove an index damaged or edited since it was built, with what was derived from it."""
+    try:
+        shutil.rmtree(folder)
+    except OSError as error:
+        raise ProfilerError(f"the index of your data in '{folder}' is damaged or was edited, and cannot be "
+                            f"removed ({error.strerror or error}): remove the folder, and it is built again") from None
 
 
 def count_samples(spec: DataSpec) -> int:
@@ -229,3 +257,4 @@ def _build(spec: DataSpec, listing: _Listing, folder: Path, on_bad_file: str,
     summary = Summary(len(listing.entries), len(choice.bad), tuple(choice.bad[:NAMED_BAD]),
                       describe_sizes(choice.shapes), float(np.mean(choice.sizes)), tuple(sorted(set(choice.formats))))
     (folder / SUMMARY).write_text(json.dumps(summary.__dict__))
+    (folder / CHECKSUMS).write_text(json.dumps(_checksums(folder)))

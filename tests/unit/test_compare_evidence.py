@@ -1,0 +1,204 @@
+"""compare's evidence on constructed runs: the idle intervals, the windows the rank test needs, its p-value.
+
+Every expected figure is derived here by hand from what the test builds: the idle fraction from the
+paced waits it constructs (the definition in profiler.stats.idle_with_interval), the combined idle
+interval from the two runs' own intervals, and Mann-Whitney p-values from ranks counted by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from profiler.compare import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.measure import PacedSteps
+from profiler.metadata import Metadata
+from profiler.metrics import idle_metrics
+from profiler.procedure import Measurements
+from profiler.reporters.compare import comparison_rows
+from profiler.results import RunResult, ScenarioResult
+from profiler.settings import MeasureSettings
+from profiler.stats import mann_whitney_p
+
+STEP_S = 0.020
+FLOOR_S = 0.001
+STEPS = 48
+
+
+def _run(*results: ScenarioResult) -> RunResult:
+    return RunResult(Metadata(), MeasureSettings(), (), None, scenarios=results)
+
+
+def _paced_result(waits: list[float], name: str = "s") -> ScenarioResult:
+    """A result whose idle figures come from paced steps of these waits behind a 20 ms step."""
+    paced = PacedSteps(tuple(waits), (STEP_S,) * len(waits), (False,) * len(waits))
+    floor = PacedSteps((FLOOR_S,) * 8, (STEP_S,) * 8, (False,) * 8)
+    measured = Measurements(paced=[paced], floor=[floor, floor])
+    return ScenarioResult(name=name, status="ok", **idle_metrics([measured]))
+
+
+def _waits(mean_s: float, seed: int) -> list[float]:
+    rng = random.Random(seed)
+    return [mean_s + rng.uniform(-0.0005, 0.0005) for _ in range(STEPS)]
+
+
+def _idle_by_hand(waits: list[float]) -> float:
+    """(sum of waits - steps x the floor) / (that + sum of steps)."""
+    above = sum(waits) - len(waits) * FLOOR_S
+    return above / (above + len(waits) * STEP_S)
+
+
+def _idle_change(base: ScenarioResult, new: ScenarioResult, fail_on: str = DEFAULT_FAIL_ON):
+    comparison = compare_runs(_run(base), _run(new), parse_thresholds(fail_on))
+    (scenario,) = comparison.scenarios
+    (change,) = [c for c in scenario.changes if c.metric == "idle_fraction"]
+    row = next(row for row in comparison_rows(comparison) if row[1] == "idle")
+    return comparison, change, row[5]
+
+
+def _half_width(result: ScenarioResult) -> float:
+    low, high = result.idle_fraction_ci
+    return max(result.idle_fraction - low, high - result.idle_fraction)
+
+
+def test_idle_that_grew_beyond_its_limit_and_beyond_both_intervals_is_a_regression():
+    base_waits, new_waits = _waits(0.004, 1), _waits(0.010, 2)
+    base, new = _paced_result(base_waits), _paced_result(new_waits)
+    # Idle is about 3/23 (13%) in the base run and 9/29 (31%) in the new one: 18 points more.
+    assert base.idle_fraction == pytest.approx(_idle_by_hand(base_waits), rel=1e-12)
+    assert new.idle_fraction == pytest.approx(_idle_by_hand(new_waits), rel=1e-12)
+    difference = _idle_by_hand(new_waits) - _idle_by_hand(base_waits)
+    assert 0.17 < difference < 0.19
+    comparison, change, check = _idle_change(base, new)
+    width = math.hypot(_half_width(base), _half_width(new))
+    assert 0 < width < 0.01  # waits that scatter by ±0.5 ms: narrow intervals, both non-degenerate
+    evidence = change.evidence
+    assert not evidence.relative and evidence.p_value is None
+    assert evidence.low == pytest.approx(difference - width, abs=1e-12)
+    assert evidence.high == pytest.approx(difference + width, abs=1e-12)
+    assert evidence.significant
+    assert change.verdict == "REGRESSION" and comparison.failed
+    assert comparison.regressions == [("s", "idle_fraction")]
+    assert check == (f"REGRESSION (limit 0.05; 95%: {(difference - width) * 100:+.1f} to "
+                     f"{(difference + width) * 100:+.1f} points)")
+
+
+def test_the_same_waits_in_another_order_are_no_change_and_the_interval_holds_zero():
+    waits = _waits(0.006, 3)
+    shuffled = list(waits)
+    random.Random(4).shuffle(shuffled)
+    base, new = _paced_result(waits), _paced_result(shuffled)
+    assert new.idle_fraction == pytest.approx(base.idle_fraction, abs=1e-12)  # the same sums
+    comparison, change, check = _idle_change(base, new)
+    assert change.evidence.low < 0 < change.evidence.high and not change.evidence.significant
+    assert change.verdict == "ok" and not comparison.failed
+    assert check == "ok (limit 0.05)"  # a passed check prints no interval
+
+
+def _with_idle(idle: float, low: float, high: float) -> ScenarioResult:
+    return ScenarioResult(name="s", status="ok", idle_fraction=idle, idle_fraction_ci=(low, high))
+
+
+def test_the_combined_interval_is_the_difference_plus_minus_the_root_sum_of_squares_of_half_widths():
+    # Half-widths are the larger side: 0.03 for the base, 0.04 for the new run; sqrt(0.03² + 0.04²) = 0.05.
+    base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.20, 0.18, 0.24)
+    _, change, check = _idle_change(base, new)
+    assert (change.evidence.low, change.evidence.high) == pytest.approx((0.05, 0.15), abs=1e-12)
+    assert change.evidence.significant and change.verdict == "REGRESSION"
+    assert check == "REGRESSION (limit 0.05; 95%: +5.0 to +15.0 points)"
+
+
+def test_a_change_beyond_the_limit_within_the_intervals_is_not_significant():
+    # 6 points worse against a limit of 5, but sqrt(0.03² + 0.06²) = 0.0671 > 0.06: -0.7 to +12.7 points.
+    base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.16, 0.10, 0.22)
+    comparison, change, check = _idle_change(base, new)
+    assert change.worse_by == pytest.approx(0.06)
+    assert not change.evidence.significant
+    assert change.verdict == "not significant" and not comparison.failed
+    assert check == "not significant (limit 0.05; 95%: -0.7 to +12.7 points)"
+
+
+def test_idle_improving_beyond_the_intervals_passes():
+    _, change, _ = _idle_change(_with_idle(0.20, 0.18, 0.24), _with_idle(0.10, 0.08, 0.13))
+    assert change.evidence.significant and change.evidence.high == pytest.approx(-0.05)
+    assert change.verdict == "ok"
+
+
+@pytest.mark.parametrize("missing", ["base interval", "new interval", "new idle"])
+def test_without_both_intervals_the_limit_alone_decides(missing):
+    base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.30, 0.28, 0.32)
+    if missing == "base interval":
+        base = ScenarioResult(name="s", status="ok", idle_fraction=0.10)
+    elif missing == "new interval":
+        new = ScenarioResult(name="s", status="ok", idle_fraction=0.30)
+    if missing == "new idle":
+        _, change, _ = _idle_change(base, ScenarioResult(name="s", status="ok"))
+        assert change.evidence is None and change.verdict == "ok"  # nothing to compare: no check fails
+        return
+    _, change, _ = _idle_change(base, new)
+    assert change.evidence is None and change.verdict == "REGRESSION"
+
+
+def _rated(windows: list[float]) -> ScenarioResult:
+    ordered = sorted(windows)
+    middle = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
+    return ScenarioResult(name="s", status="ok", samples_per_s=middle, window_samples_per_s=tuple(windows))
+
+
+def _rate_change(base_windows: list[float], new_windows: list[float]):
+    comparison = compare_runs(_run(_rated(base_windows)), _run(_rated(new_windows)),
+                              parse_thresholds("samples_per_s:10%"))
+    return next(c for c in comparison.scenarios[0].changes if c.metric == "samples_per_s")
+
+
+NOISY = [600.0, 1400.0, 1000.0, 700.0, 1300.0, 1000.0, 800.0, 1200.0, 900.0, 1100.0]
+
+
+def test_too_few_windows_in_either_run_leave_the_limit_alone_to_decide():
+    # 20% slower, within the new run's spread: with enough windows, the test calls it noise...
+    assert _rate_change(NOISY, [0.8 * w for w in NOISY]).verdict == "not significant"
+    # ...but with fewer than three windows in either run nothing is tested, and the limit decides,
+    # even where the other run has ten (two wholly apart from ten reach p = 0.041 < 0.05 by the same
+    # arithmetic as below: U = 0, mean 10, variance 2*10*13/12, z = 9.5/4.655 = 2.041).
+    change = _rate_change([1000.0, 1010.0], [0.8 * w for w in NOISY])
+    assert change.evidence is None and change.verdict == "REGRESSION"
+    change = _rate_change(NOISY, [800.0, 805.0])
+    assert change.evidence is None and change.verdict == "REGRESSION"
+
+
+def test_runs_too_short_for_any_p_value_below_5_percent_are_not_tested():
+    # Three windows each, wholly apart: the smallest p-value three against three can reach is
+    # 0.081 (see below), so the test could never call a change real: the limit decides.
+    change = _rate_change([1000.0, 1010.0, 1020.0], [800.0, 810.0, 820.0])
+    assert change.evidence is None and change.verdict == "REGRESSION"
+    # Four against four, wholly apart, reach 0.030: the test runs and calls the drop real.
+    change = _rate_change([1000.0, 1010.0, 1020.0, 1030.0], [800.0, 810.0, 820.0, 830.0])
+    assert change.evidence is not None and change.evidence.significant and change.verdict == "REGRESSION"
+    assert change.evidence.p_value == pytest.approx(math.erfc(7.5 / math.sqrt(12) / math.sqrt(2)))
+
+
+def test_mann_whitney_p_of_samples_wholly_apart_by_hand():
+    # Four against four, wholly apart: U = (1+2+3+4) - 4*5/2 = 0, its mean 4*4/2 = 8, its variance
+    # 4*4*(8+1)/12 = 12; with the continuity correction z = (8 - 0.5)/sqrt(12) = 2.1651, and the
+    # two-sided normal p = erfc(z / sqrt 2) = 0.0304 (a normal table: 2 x (1 - 0.98481)).
+    assert mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(0.030383, abs=5e-6)
+    assert mann_whitney_p([5, 6, 7, 8], [1, 2, 3, 4]) == pytest.approx(0.030383, abs=5e-6)
+    # Three against three: U = 0, mean 4.5, variance 3*3*7/12 = 5.25, z = 4/sqrt(5.25) = 1.7457, p = 0.0809.
+    assert mann_whitney_p([1, 2, 3], [4, 5, 6]) == pytest.approx(0.080856, abs=5e-6)
+
+
+def test_mann_whitney_p_with_ties_by_hand():
+    # a = 1, 2, 2 and b = 2, 3, 3. Ranks: 1 -> 1; the three 2s share 2, 3, 4 -> 3 each; the two 3s share
+    # 5, 6 -> 5.5. a's ranks sum to 1 + 3 + 3 = 7, so U = 7 - 3*4/2 = 1, against a mean of 4.5.
+    # Tie correction: (3³ - 3) + (2³ - 2) = 30; variance = 3*3/12 * (7 - 30/(6*5)) = 0.75 * 6 = 4.5.
+    # z = (|1 - 4.5| - 0.5) / sqrt(4.5) = 3 / (3/sqrt 2) = sqrt 2, and p = erfc(sqrt 2 / sqrt 2) = erfc(1).
+    assert mann_whitney_p([1, 2, 2], [2, 3, 3]) == pytest.approx(0.157299207050285, rel=1e-12)
+
+
+def test_mann_whitney_p_where_nothing_can_be_told():
+    assert mann_whitney_p([], [1.0, 2.0]) == 1.0
+    assert mann_whitney_p([3.0, 3.0], [3.0, 3.0, 3.0]) == 1.0  # all tied: no variance
+    # Interleaved evenly: U = 4*4/2 exactly, z below 0, p = 1.
+    assert mann_whitney_p([1, 4, 5, 8], [2, 3, 6, 7]) == 1.0

@@ -1,0 +1,128 @@
+"""What the worker answers to each request, driven in this process on a plain list of batches.
+
+The dataset is 70 samples in batches of 16: five batches an epoch, the last one of 6. The stream runs
+on across epochs: which window holds which batches, how many samples, which epochs it saw end and
+whether it began one follow from that alone (an epoch's end is seen when the next batch is asked for).
+Only counts and marks are checked, never a duration.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from profiler.fingerprint import FingerprintBuilder
+from profiler.measure import EpochTiming, PacedSteps, WindowTiming
+from profiler.settings import CONSUMER_SLEEP
+from profiler.worker import _Server
+
+SIZES = [16, 16, 16, 16, 6]
+
+
+class Epochs:
+    """Re-iterable: every iteration is an epoch of the same five batches; counts the epochs begun."""
+
+    def __init__(self) -> None:
+        self.begun = 0
+        start = np.cumsum([0, *SIZES])
+        self.batches = [(np.full((n, 2, 2, 1), i, np.float32), np.arange(a, a + n, dtype=np.int32))
+                        for i, (a, n) in enumerate(zip(start, SIZES, strict=False))]
+
+    def __iter__(self):
+        self.begun += 1
+        return iter(self.batches)
+
+
+@pytest.fixture
+def served():
+    dataset = Epochs()
+    server = _Server(dataset, classes=10, before_epoch=None)
+    kind, warmup = server.answer(("epoch",))
+    assert kind == "epoch" and isinstance(warmup, EpochTiming)
+    assert (warmup.batches, warmup.samples) == (5, 70)
+    return server, dataset
+
+
+def _window(server, batches: int, restart: bool = False) -> WindowTiming:
+    kind, window = server.answer(("window", batches, restart))
+    assert kind == "window" and window.seconds >= 0
+    return window
+
+
+def test_windows_continue_the_stream_across_epochs(served):
+    server, dataset = served
+    first = _window(server, 7, restart=True)  # a whole epoch (70) and two batches of the next (32)
+    assert (first.batches, first.samples, first.epochs_ended, first.began_epoch) == (7, 102, 1, True)
+    assert len(first.epoch_ends) == 1 and first.started <= first.epoch_ends[0]
+    second = _window(server, 3)  # the rest of that epoch: 16 + 16 + 6; its end not seen yet
+    assert (second.samples, second.epochs_ended, second.began_epoch) == (38, 0, False)
+    third = _window(server, 2)  # the next batch begins an epoch, and shows the last one ended
+    assert (third.samples, third.epochs_ended, third.began_epoch) == (32, 1, True)
+    assert dataset.begun == 1 + 3  # the warm-up's epoch, then three of the stream
+
+
+def test_a_window_that_crosses_into_an_epoch_did_not_begin_one(served):
+    server, _ = served
+    _window(server, 3, restart=True)
+    window = _window(server, 3)  # the 4th and 5th batches (16 + 6), then the next epoch's first (16)
+    assert (window.samples, window.epochs_ended, window.began_epoch) == (38, 1, False)
+
+
+def test_a_restart_finishes_the_epoch_untimed_and_starts_the_next(served):
+    server, _ = served
+    _window(server, 2, restart=True)
+    window = _window(server, 5, restart=True)  # the 3 batches left are consumed untimed
+    assert (window.samples, window.epochs_ended, window.began_epoch) == (70, 0, True)
+
+
+def test_paced_steps_mark_the_steps_that_begin_an_epoch(served):
+    server, _ = served
+    kind, paced = server.answer(("paced", 12, 0.0, CONSUMER_SLEEP, True))
+    assert kind == "paced" and isinstance(paced, PacedSteps)
+    assert paced.epoch_starts == (True, False, False, False, False) * 2 + (True, False)
+    assert len(paced.waits_s) == len(paced.steps_s) == 12 and min(paced.waits_s + paced.steps_s) >= 0
+    assert paced.device == "simulated"
+    # Without a restart the stream goes on: 3 batches of the third epoch are left.
+    _, more = server.answer(("paced", 4, 0.0, CONSUMER_SLEEP, False))
+    assert more.epoch_starts == (False, False, False, True)
+
+
+def test_the_floor_serves_the_warm_up_s_first_batch_and_never_begins_an_epoch(served):
+    server, dataset = served
+    begun = dataset.begun
+    kind, floor = server.answer(("floor", 6, 0.0, CONSUMER_SLEEP))
+    assert kind == "floor" and floor.epoch_starts == (False,) * 6 and len(floor.waits_s) == 6
+    assert dataset.begun == begun  # an always-ready source: the pipeline is not read
+
+
+def test_the_floor_needs_a_warm_up_batch():
+    with pytest.raises(RuntimeError, match="warm-up"):
+        _Server(Epochs(), classes=10, before_epoch=None).answer(("floor", 2, 0.0, CONSUMER_SLEEP))
+
+
+def test_the_fingerprint_is_of_one_whole_epoch(served):
+    server, dataset = served
+    _window(server, 2, restart=True)  # mid-epoch: the fingerprint's epoch is a fresh, whole one
+    kind, fingerprint = server.answer(("fingerprint",))
+    builder = FingerprintBuilder()
+    for images, labels in dataset.batches:
+        builder.add_batch(images, labels)
+    assert kind == "fingerprint" and fingerprint == builder.build()
+    assert (fingerprint.samples, fingerprint.batches) == (70, 5)
+
+
+def test_elements_that_are_not_batches_and_unknown_requests_are_refused():
+    server = _Server([{"image": 1, "label": 2}], classes=None, before_epoch=None)
+    with pytest.raises(ValueError, match="dict"):
+        server.answer(("fingerprint",))
+    with pytest.raises(ValueError, match="unknown request 'reboot'"):
+        server.answer(("reboot",))
+
+
+def test_every_epoch_of_the_stream_runs_the_hook_before_it():
+    dataset, calls = Epochs(), []
+    server = _Server(dataset, classes=10, before_epoch=lambda: calls.append(dataset.begun))
+    server.answer(("epoch",))
+    server.answer(("window", 12, True))  # two whole epochs and the first 2 batches of a third
+    # Run before each epoch's iterator is made: the warm-up's, then the stream's three.
+    assert calls == [0, 1, 2, 3] and dataset.begun == 4
