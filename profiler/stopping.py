@@ -2,7 +2,8 @@
 
 ``timeout``, a cancelled CI job and ``docker stop`` send SIGTERM; a closed terminal sends SIGHUP.
 Python's default for both is to die on the spot, leaving workers, scratch folders and an
-unwritten report behind. Raised as a KeyboardInterrupt, each takes the path Ctrl-C takes.
+unwritten report behind. Raised as a KeyboardInterrupt, each takes the path Ctrl-C takes. The
+first stop signal decides: the ones after it, while the run stops, are let go.
 """
 
 from __future__ import annotations
@@ -27,19 +28,28 @@ class Terminated(KeyboardInterrupt):
 
 
 _received: list[Terminated] = []
+# The stop signals acted on within termination_handled: the first only. Once the run is stopping, a
+# second one (a Ctrl-C pressed twice, SIGTERM after Ctrl-C) must not cut its cleanup short: workers
+# ended, scratch folders removed, results and report written. SIGKILL still ends it at once.
+_acted_on: list[int] = []
 
 
 @contextlib.contextmanager
 def termination_handled() -> Iterator[None]:
-    """Within, SIGTERM and SIGHUP raise ``Terminated`` in the main thread (elsewhere: nothing changes).
+    """Within, SIGTERM and SIGHUP raise ``Terminated`` in the main thread (elsewhere: nothing changes), and
+    Ctrl-C raises KeyboardInterrupt as before; after the first of them, the next ones are let go.
 
     The handlers before are put back afterwards: a program that calls the command line in-process
-    (a test suite) keeps its own.
+    (a test suite) keeps its own. A SIGINT that was ignored (a background job) stays ignored.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, _raise_terminated) for number in (signal.SIGTERM, signal.SIGHUP)}
+    numbers = [signal.SIGTERM, signal.SIGHUP]
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        numbers.append(signal.SIGINT)
+    _acted_on.clear()
+    previous = {number: signal.signal(number, _stop) for number in numbers}
     try:
         yield
     finally:
@@ -47,7 +57,12 @@ def termination_handled() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _raise_terminated(number: int, frame: FrameType | None) -> None:
+def _stop(number: int, frame: FrameType | None) -> None:
+    if _acted_on:  # the run is stopping already: let it finish doing so
+        return
+    _acted_on.append(number)
+    if number == signal.SIGINT:
+        raise KeyboardInterrupt
     stop = Terminated(number)
     _received.append(stop)
     raise stop

@@ -5,6 +5,8 @@ They need no TensorFlow: a dataset is any re-iterable of (images, labels) batche
 
 from __future__ import annotations
 
+import itertools
+import json
 import multiprocessing
 import os
 import queue
@@ -13,6 +15,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,6 +38,11 @@ def _tiny_batch(size: int = 4) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((size, 2, 2, 1), np.float32), np.zeros(size, np.int32)
 
 
+# Where SlowBatches writes, one JSON line per epoch, when each batch was asked for and handed over: the
+# consumer's waits as they really were, a sleep that a busy host stretched included.
+BATCH_LOG_ENV = "FAKE_BATCH_LOG"
+
+
 class SlowBatches:
     """Batches that each take ``delay_s`` to produce, in the consumer's thread or a producer thread."""
 
@@ -41,11 +50,16 @@ class SlowBatches:
         self.delay_s, self.batches, self.read_ahead = delay_s, batches, read_ahead
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        if not self.read_ahead:
-            for _ in range(self.batches):
-                time.sleep(self.delay_s)
-                yield _tiny_batch()
-            return
+        batches = self._read_ahead() if self.read_ahead else self._in_turn()
+        log = os.environ.get(BATCH_LOG_ENV)
+        return batches if log is None else _logged(batches, log)
+
+    def _in_turn(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for _ in range(self.batches):
+            time.sleep(self.delay_s)
+            yield _tiny_batch()
+
+    def _read_ahead(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         ready: queue.Queue = queue.Queue(maxsize=4)
 
         def produce() -> None:
@@ -57,6 +71,72 @@ class SlowBatches:
         threading.Thread(target=produce, daemon=True).start()
         while (batch := ready.get()) is not None:
             yield batch
+
+
+def _logged(batches: Iterator[Any], path: str) -> Iterator[Any]:
+    """``batches``, stamping with perf_counter (CLOCK_MONOTONIC: one clock for every process) when each was
+    asked for and when it was handed over; the epoch's stamps are appended to ``path`` when it ends."""
+    asked: list[float] = []
+    handed: list[float] = []
+    try:
+        while True:
+            asked.append(time.perf_counter())
+            try:
+                batch = next(batches)
+            except StopIteration:
+                asked.pop()
+                return
+            handed.append(time.perf_counter())
+            yield batch
+    finally:
+        with open(path, "a") as log:
+            log.write(json.dumps({"pid": os.getpid(), "asked": asked[:len(handed)], "handed": handed}) + "\n")
+
+
+@dataclass(frozen=True)
+class RecordedPaced:
+    """The paced phase as SlowBatches recorded it: the wait of each steady batch and of each epoch's first,
+    in milliseconds, in the order the consumer took them."""
+
+    steady_ms: tuple[float, ...]
+    epoch_start_ms: tuple[float, ...]
+    misfit_ms: float  # the largest gap between a wait the tool reported and the recorded one
+
+
+def recorded_paced(path: Path, reported_ms: tuple[float, ...] | list[float], block: int,
+                   step_ms: float = 0.0) -> RecordedPaced:
+    """The stretch of the recorded batches that the paced phase consumed, matched to the waits the tool
+    reported (``wait_ms``, the steady ones in order).
+
+    The paced phase starts an epoch, takes whole blocks of ``block`` steps, and between two batches runs a
+    step of ``step_ms`` at least (a sleep never ends early); among the stretches of that shape with as many
+    steady batches as ``reported_ms``, the one whose recorded waits lie closest to the reported ones.
+    """
+    taken = [(index == 0, asked * 1000.0, handed * 1000.0)
+             for line in Path(path).read_text().splitlines()
+             for epoch in [json.loads(line)]
+             for index, (asked, handed) in enumerate(zip(epoch["asked"], epoch["handed"], strict=True))]
+    best: RecordedPaced | None = None
+    for start in (k for k, (first, _, _) in enumerate(taken) if first):
+        end = start
+        steady: list[float] = []
+        while len(steady) < len(reported_ms) and end < len(taken):
+            if not taken[end][0]:
+                steady.append(taken[end][2] - taken[end][1])
+            end += 1
+        stop = start + -(-(end - start) // block) * block  # the rest of the last block: epoch starts only
+        stretch = taken[start:stop]
+        whole = stop <= len(taken) and all(first for first, _, _ in taken[end:stop])
+        shaped = whole and len(steady) == len(reported_ms)
+        paced = all(later[1] - earlier[2] >= step_ms for earlier, later in itertools.pairwise(stretch))
+        if not (shaped and paced):
+            continue
+        misfit = max(abs(wait - truth) for wait, truth in zip(reported_ms, steady, strict=True))
+        if best is None or misfit < best.misfit_ms:
+            starts = tuple(handed - asked for first, asked, handed in stretch if first)
+            best = RecordedPaced(tuple(steady), starts, misfit)
+    assert best is not None, f"no stretch of the {len(taken)} recorded batches holds {len(reported_ms)} steady ones"
+    return best
 
 
 class SlowScenario(_Fake):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,8 +123,8 @@ def test_a_shuffle_buffer_shows_its_size_in_the_peak(data_cache):
     assert abs(grown_mib - expected_mib) <= 0.10 * expected_mib, (peaks, expected_mib)
 
 
-def _many_bitmaps(folder: Path, count: int = 3000, side: int = 180) -> Path:
-    """About 290 MiB of small files: per-file reads are where a disk is slower than memory."""
+def many_bitmaps(folder: Path, count: int, side: int = 180) -> Path:
+    """``count`` small files of about 95 KiB: per-file reads are where a disk is slower than memory."""
     base = userfiles.photo(side, side, 0)
     header = userfiles.encode(base, ".bmp")[:-base.nbytes]
     for index in range(count):
@@ -134,22 +136,42 @@ def _many_bitmaps(folder: Path, count: int = 3000, side: int = 180) -> Path:
     return folder
 
 
-def test_a_cold_run_reads_from_disk_and_leaves_other_files_cached(tmp_path):
-    folder = _many_bitmaps(tmp_path / "bitmaps")
-    source = _source(str(folder), tmp_path / "cache")
-    assert source.num_samples == 3000 and source.summary().skipped_files == 0
-    other = tmp_path / "unrelated.bin"
-    other.write_bytes(np.random.default_rng(0).bytes(8 << 20))
-    other.read_bytes()
-    if resident_fraction([other]) != 1.0:
+def cached_file(path: Path) -> Path:
+    """A file of 8 MiB read just now, so in the page cache; skips where the filesystem keeps none."""
+    path.write_bytes(np.random.default_rng(0).bytes(8 << 20))
+    path.read_bytes()
+    if resident_fraction([path]) != 1.0:
         pytest.skip("this filesystem keeps no page cache (tmpfs?): there is no cold read to measure")
-    settings = replace(SETTINGS, batch_size=500, time_cap_s=2.0, idle_time_cap_s=0.3)
-    warm = _measure(source, ["generator"], settings)[0]["generator"]
-    cold = _measure(source, ["generator"], replace(settings, cold=True))[0]["generator"]
-    for result in (warm, cold):
-        assert result.status == STATUS_OK and result.data_status == "same", result.error
-    assert cold.first_batch_s > warm.first_batch_s
-    assert cold.samples_per_s < warm.samples_per_s
+    return path
+
+
+def test_a_cold_run_drops_only_the_data_from_the_page_cache(tmp_path):
+    # Whether a cold run is slower depends on this machine's disk: tests/benchmarks/test_cold_reads.py.
+    folder = many_bitmaps(tmp_path / "bitmaps", count=200)
+    source = _source(str(folder), tmp_path / "cache")
+    assert source.num_samples == 200 and source.summary().skipped_files == 0
+    other = cached_file(tmp_path / "unrelated.bin")
+    files = sorted(folder.rglob("*.bmp"))
+    assert resident_fraction(files) == 1.0  # written and indexed just now: all in the page cache
+    seen: list[float] = []
+    done = threading.Event()
+
+    def watch() -> None:  # the data's share in the page cache, all along: a drop shows as less than all
+        while not done.is_set():
+            fraction = resident_fraction(files)
+            if fraction is not None:
+                seen.append(fraction)
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        cold = _measure(source, ["generator"], replace(SETTINGS, batch_size=50, cold=True))[0]["generator"]
+    finally:
+        done.set()
+        watcher.join()
+    assert cold.status == STATUS_OK and cold.data_status == "same", cold.error
+    assert seen and min(seen) < 1.0, "the data's files never left the page cache"
     # Only the data's own pages were dropped; what a user had cached otherwise stays.
     assert resident_fraction([other]) == 1.0
 
