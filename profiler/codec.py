@@ -3,8 +3,9 @@
 One generic mapping for every frozen dataclass of the results, so a field added to a record is
 saved and read without a line of serialising code. Decoding refuses what does not fit the
 annotation (a string where a number belongs, a missing field without a default, a non-finite
-number) with the path of the offending value, such as ``scenarios[2].peak_rss_mib``. A key that
-is no field is refused too: a field renamed without an upgrade step must not vanish silently.
+number, a number outside the range its name implies: see ``_limits``) with the path of the
+offending value, such as ``scenarios[2].peak_rss_mib``. A key that is no field is refused too: a
+field renamed without an upgrade step must not vanish silently.
 """
 
 from __future__ import annotations
@@ -87,25 +88,63 @@ def _decode_record(kind: type, data: Any, where: str) -> Any:
     return kind(**values)
 
 
-# Names say their unit, and the unit says the range: durations and rates are never negative, an
-# idle fraction lies in [0, 1], an interval's low end is not above its high end.
-_NON_NEGATIVE_SUFFIXES = ("_s", "_ms", "_per_s", "_per_s_ci", "_percent")
+# Names say their unit, and the unit says the range: durations, rates, quantities per something,
+# cores and memory are never negative (save a peak, counted from a baseline it may fall below); an
+# idle fraction lies in [0, 1], a percentage in [0, 100]; an interval's low end is not above its high end.
+# A whole number counts something, so it is never negative either (see _decode_scalar), and the
+# counts below are at least 1. A precision is a share of its figure, above 0 and at most 1; a time
+# per call that was measured is above 0.
+_NON_NEGATIVE_SUFFIXES = ("_s", "_ms", "_fraction", "_cores", "_mib")
+_AT_LEAST_ONE = frozenset({"batch_size", "epochs", "idle_epochs", "processes", "workers", "cores", "window_batches",
+                           "measured_samples", "height", "width", "channels", "source_size", "classes"})
+_ABOVE_ZERO = frozenset({"timeout_s", "time_cap_s", "idle_time_cap_s", "window_s", "work_per_sample_s", "alone_s",
+                         "cumulative_s"})
+_NOT_EMPTY = frozenset({"stages"})  # a stage breakdown times at least the read
+_SHARES = frozenset({"precision", "idle_precision"})
+_SEED_HIGH = 2**32 - 1  # numpy's seeds are unsigned 32-bit numbers
+
+
+def _limits(name: str) -> tuple[float | None, float | None, bool]:
+    """The lowest and highest value a field of this name may hold, and whether the lowest is excluded."""
+    if name in _SHARES:
+        return 0.0, 1.0, True
+    if name in _ABOVE_ZERO:
+        return 0.0, None, True
+    if name.startswith("idle_fraction"):
+        return 0.0, 1.0, False
+    if name.endswith("_percent"):
+        return 0.0, 100.0, False
+    if name in _AT_LEAST_ONE:
+        return 1, None, False
+    if name == "seed":
+        return 0, _SEED_HIGH, False
+    if "_per_" in name or (name.endswith(_NON_NEGATIVE_SUFFIXES) and not name.startswith("peak_")):
+        return 0.0, None, False
+    return None, None, False
 
 
 def _check_range(name: str, value: Any, where: str) -> None:
+    if name in _NOT_EMPTY and value == ():
+        raise DecodeError(f"{where}: expected at least one item, got an empty list")
     numbers = [v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, (int, float))
                and not isinstance(v, bool)]
-    low_limit, high_limit = None, None
-    if name.startswith("idle_fraction"):
-        low_limit, high_limit = 0.0, 1.0
-    elif name.endswith(_NON_NEGATIVE_SUFFIXES) or "_per_s" in name:
-        low_limit = 0.0
+    low_limit, high_limit, open_low = _limits(name)
     for number in numbers:
-        if (low_limit is not None and number < low_limit) or (high_limit is not None and number > high_limit):
-            span = f"from {low_limit:g} to {high_limit:g}" if high_limit is not None else "of 0 or more"
-            raise DecodeError(f"{where}: {number:g} is out of range, expected a number {span}")
+        too_low = low_limit is not None and (number <= low_limit if open_low else number < low_limit)
+        if too_low or (high_limit is not None and number > high_limit):
+            raise DecodeError(f"{where}: {number:g} is out of range, expected a number "
+                              f"{_span(low_limit, high_limit, open_low)}")
     if name.endswith("_ci") and len(numbers) == 2 and numbers[0] > numbers[1]:
         raise DecodeError(f"{where}: the interval's low end {numbers[0]:g} is above its high end {numbers[1]:g}")
+
+
+def _span(low: float | None, high: float | None, open_low: bool) -> str:
+    def shown(limit: float | None) -> str:
+        return f"{limit:,}" if isinstance(limit, int) else f"{limit:g}"
+
+    if high is None:
+        return f"above {shown(low)}" if open_low else f"of {shown(low)} or more"
+    return f"above {shown(low)} and at most {shown(high)}" if open_low else f"from {shown(low)} to {shown(high)}"
 
 
 def _decode_union(options: tuple[Any, ...], data: Any, where: str) -> Any:
@@ -145,6 +184,8 @@ def _decode_scalar(hint: Any, data: Any, where: str) -> Any:
     if hint is int:
         if isinstance(data, bool) or not isinstance(data, int):
             raise DecodeError(f"{where}: expected a whole number, got {_kind_of(data)}")
+        if data < 0:  # a whole number in the results counts something
+            raise DecodeError(f"{where}: {data} is out of range, expected a whole number of 0 or more")
         return data
     if hint in (str, bool):
         if not isinstance(data, hint):

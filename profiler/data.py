@@ -21,7 +21,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -36,6 +36,9 @@ USER_KINDS = ("folder", "tfrecord", "npy")
 # What a strategy reads: encoded image files, encoded images inside TFRecords, or arrays.
 FORMS = {"images": "images", "folder": "images", "tfrecord": "records", "arrays": "arrays", "npy": "arrays"}
 IMAGE_FORMATS = ("jpeg", "png")
+# The same names, as a results file may hold them.
+DataKind = Literal["images", "arrays", "folder", "tfrecord", "npy"]
+ImageFormat = Literal["jpeg", "png"]
 _EXTENSIONS = {"jpeg": ".jpg", "png": ".png"}
 _MANIFEST = "spec.json"
 
@@ -55,13 +58,13 @@ def default_cache_root() -> Path:
 class DataSpec:
     """Everything that determines the bytes of a synthetic dataset and what a pipeline yields."""
 
-    kind: str = "images"
+    kind: DataKind = "images"
     samples: int = 1000
     height: int = 64
     width: int = 64
     channels: int = 3
     source_size: int = 128
-    image_format: str = "jpeg"
+    image_format: ImageFormat = "jpeg"
     classes: int = 10
     seed: int = 0
     augment: bool = False  # the seeded shift and flip of profiler.decode, applied by every strategy

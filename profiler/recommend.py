@@ -123,7 +123,8 @@ def break_tie(tied: list[Any], listed: list[Any], keys: list[Callable[[Any], flo
         if len(known) < len(keep):
             continue  # a figure some of them lack cannot decide between them
         least = min(known)
-        keep = [item for item in keep if (values[id(item)] or 0.0) < least + 1.0]
+        # A difference, not least + 1: at 2**53 and beyond adding one is lost to rounding.
+        keep = [item for item in keep if (values[id(item)] or 0.0) - least < 1.0]
     return min(keep, key=lambda item: next(i for i, other in enumerate(listed) if other is item))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from profiler.ceiling import Ceiling
 from profiler.data import DataSpec
@@ -24,7 +24,9 @@ STATUS_CRASHED = "crashed"  # the worker died without a result (signal, exit, ki
 STATUS_TIMEOUT = "timeout"
 STATUS_INTERRUPTED = "interrupted"  # stopped by Ctrl-C, SIGTERM or SIGHUP
 STATUS_SKIPPED = "skipped"  # not started: its predicted memory exceeds what is available
-STATUSES = (STATUS_OK, STATUS_FAILED, STATUS_CRASHED, STATUS_TIMEOUT, STATUS_INTERRUPTED, STATUS_SKIPPED)
+# The statuses a results file may hold, in this order.
+Status = Literal["ok", "failed", "crashed", "timeout", "interrupted", "skipped"]
+STATUSES: tuple[str, ...] = get_args(Status)
 
 INPUT_BOUND = "input-bound"
 MODERATELY_INPUT_BOUND = "moderately input-bound"
@@ -73,7 +75,7 @@ class RoleCpu:
 @dataclass(frozen=True, repr=False)
 class ScenarioResult:
     name: str
-    status: str
+    status: Status
     error: str | None = None
     summary: str = ""
     description: str = ""

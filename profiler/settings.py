@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from profiler.units import plain
 
 CONSUMER_SLEEP = "sleep"  # a simulated device step of step_ms
 CONSUMER_KERAS = "keras"  # a real Keras training step on every batch
-CONSUMERS = (CONSUMER_SLEEP, CONSUMER_KERAS)
+Consumer = Literal["sleep", "keras"]
+CONSUMERS: tuple[str, ...] = get_args(Consumer)
 
 SCENARIO = "scenario"
 PIPELINE = "pipeline"
@@ -94,7 +95,7 @@ class MeasureSettings:
     idle_epochs: int = 1  # paced epochs consumed at least, for idle time
     step_ms: float = 20.0
     timeout_s: float = 300.0
-    consumer: str = CONSUMER_SLEEP
+    consumer: Consumer = CONSUMER_SLEEP
     service: ServiceSettings = field(default_factory=ServiceSettings)
     # Flat-out windows go on until the 95% interval of the median rate is within this share of it...
     precision: float = 0.03

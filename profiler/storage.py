@@ -215,7 +215,7 @@ def _expect_kind(data: dict[str, Any], kind: str, path: Path, wanted: str) -> No
     found = results_kind(data)
     if found != kind:
         raise ProfilerError(
-            f"'{path}' was written by {_WRITTEN_BY.get(found, 'another command')}, not "
+            f"'{path}' has kind '{found}', written by {_WRITTEN_BY.get(found, 'no command')}, not "
             f"{_WRITTEN_BY[kind]}: pass {wanted}"
         )
 

@@ -160,9 +160,12 @@ def test_markdown_comparison_matches_golden(runs):
                      base_label="base.json", new_label="new.json")
     )
     path = DATA / "compare_golden.md"
-    if os.environ.get("UPDATE_GOLDEN"):
+    if os.environ.get("UPDATE_GOLDEN"):  # an update run rewrites the file and passes nothing
+        changed = not path.exists() or path.read_text() != stream.getvalue()
         path.write_text(stream.getvalue())
-    assert stream.getvalue() == path.read_text()
+        pytest.fail(f"UPDATE_GOLDEN: rewrote {path.name} ({'changed' if changed else 'no change'}): review the diff "
+                    "and run again without UPDATE_GOLDEN", pytrace=False)
+    assert stream.getvalue() == path.read_text(), f"{path.name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
 
 
 @pytest.mark.parametrize(

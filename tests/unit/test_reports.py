@@ -1,6 +1,7 @@
 """The markdown report and the terminal table, pinned by golden files; plots checked as real PNGs.
 
 Regenerate the golden files after an intended change with: UPDATE_GOLDEN=1 python -m pytest tests/unit
+(the tests that rewrite a file fail, saying so: review the diff, then run again without it).
 """
 
 from __future__ import annotations
@@ -21,23 +22,34 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _check_golden(name: str, text: str) -> None:
-    path = DATA / name
+def _check_golden(texts: dict[str, str]) -> None:
+    """Each golden file in tests/data, by name, against the text rendered now.
+
+    With UPDATE_GOLDEN set, every one is rewritten and the test fails: an update run passes nothing,
+    so a run that had the variable set is never mistaken for a check.
+    """
     if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text(), f"{name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
+        changed = [name for name, text in texts.items()
+                   if not (DATA / name).exists() or (DATA / name).read_text() != text]
+        for name, text in texts.items():
+            (DATA / name).write_text(text)
+        what = f"changed: {', '.join(changed)}" if changed else "no change"
+        pytest.fail(f"UPDATE_GOLDEN: rewrote {', '.join(texts)} ({what}): review the diff and run again without "
+                    "UPDATE_GOLDEN", pytrace=False)
+    for name, text in texts.items():
+        assert text == (DATA / name).read_text(), f"{name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
 
 
 def test_markdown_report_matches_golden():
     stream = io.StringIO()
     RunMarkdownReporter(stream).render(load_run(DATA / "run_base.json"), {"Memory": "memory.png"})
-    _check_golden("report_golden.md", stream.getvalue())
+    _check_golden({"report_golden.md": stream.getvalue()})
 
 
 def test_terminal_table_matches_golden():
     stream = io.StringIO()
     RunTerminalReporter(stream, width=120, color=False).render(load_run(DATA / "run_base.json"))
-    _check_golden("table_golden.txt", stream.getvalue())
+    _check_golden({"table_golden.txt": stream.getvalue()})
 
 
 @pytest.mark.parametrize("width", [80, 200])
@@ -46,7 +58,7 @@ def test_terminal_table_at_80_and_200_columns_matches_golden(width):
     RunTerminalReporter(stream, width=width, color=False).render(load_run(DATA / "run_base.json"))
     text = stream.getvalue()
     assert max(len(line.rstrip()) for line in text.splitlines()) <= width
-    _check_golden(f"table_golden_{width}.txt", text)
+    _check_golden({f"table_golden_{width}.txt": text})
 
 
 @pytest.mark.parametrize("width", range(40, 201, 8))
@@ -154,12 +166,10 @@ def test_sweep_report_and_table_match_golden():
     from profiler.storage import load_sweep
 
     sweep = load_sweep(DATA / "sweep.json")
-    stream = io.StringIO()
-    SweepMarkdownReporter(stream).render(sweep, {"Peak memory": "memory_vs_samples.png"})
-    _check_golden("sweep_report_golden.md", stream.getvalue())
-    stream = io.StringIO()
-    SweepTerminalReporter(stream, width=120, color=False).render(sweep)
-    _check_golden("sweep_table_golden.txt", stream.getvalue())
+    report, table = io.StringIO(), io.StringIO()
+    SweepMarkdownReporter(report).render(sweep, {"Peak memory": "memory_vs_samples.png"})
+    SweepTerminalReporter(table, width=120, color=False).render(sweep)
+    _check_golden({"sweep_report_golden.md": report.getvalue(), "sweep_table_golden.txt": table.getvalue()})
 
 
 def test_report_command_renders_a_sweep_with_both_plots(tmp_path, capsys):

@@ -163,3 +163,13 @@ def test_tied_strategies_are_named_and_the_tie_broken_by_the_stated_rule():
     assert recommend([disk, cheap], at=AT).name == "cheap"
     near = replace(disk, name="near", cpu_s=0.19)
     assert recommend([disk, near], at=AT).name == "cache_file"
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**60])
+def test_a_tie_is_broken_the_same_at_any_magnitude(scale):
+    from profiler.recommend import break_tie
+
+    items = [object(), object(), object()]
+    figures = {id(items[0]): 3.0 * scale, id(items[1]): 3.0 * scale, id(items[2]): 5.0 * scale}
+    # Both of the least are kept; the first of them in the listed order wins, whatever order they come in.
+    assert break_tie(items[::-1], items, [lambda item: figures[id(item)]]) is items[0]

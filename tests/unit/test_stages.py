@@ -1,4 +1,10 @@
-"""The stage breakdown against stages whose cost is a known sleep, and the bound it names."""
+"""The stage breakdown against fake stages that record how long they slept, and the bound it names.
+
+Each fake stage reads ``time.perf_counter`` around its sleep, and a spy on the breakdown's timer
+notes when each timed loop began and ended. A loop's figure per call can then be neither less than
+the time its calls recorded (they ran inside it) nor more than the loop's own span: bounds taken
+from what happened on this machine, however busy it is, rather than from the nominal sleeps.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +12,137 @@ import time
 
 import pytest
 
+from profiler import stages as stages_module
 from profiler.reporters.stages import bounding_sentence
-from profiler.stages import BATCH, CONSUMER, StageWork, breakdown
+from profiler.stages import BATCH, CONSUMER, DECODE, READ, RESIZE, StageWork, breakdown
 
-READ_S, DECODE_S, RESIZE_S, BATCH_PER_SAMPLE_S = 0.006, 0.015, 0.003, 0.001
+READ_S, DECODE_S, RESIZE_S, BATCH_PER_SAMPLE_S, CONSUME_S = 0.006, 0.015, 0.003, 0.001, 0.020
+ROUNDING = 1e-9  # the bounds are exact; this covers only the rounding of sums of floats
 
 
-def _costing(seconds: float):
-    def step(value, index):
+class Recorder:
+    """The fake stages: each sleeps and records (stage, entered, left) from ``time.perf_counter``."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float, float]] = []
+
+    def sleep(self, stage: str, seconds: float) -> None:
+        entered = time.perf_counter()
         time.sleep(seconds)
-        return value
+        self.calls.append((stage, entered, time.perf_counter()))
 
-    return step
+    def read(self, index: int) -> int:
+        self.sleep(READ, READ_S)
+        return index
+
+    def step(self, stage: str, seconds: float):
+        def run(value, index):
+            self.sleep(stage, seconds)
+            return value
+
+        return stage, run
+
+    def batch(self, per_sample_s: float):
+        def run(samples: list) -> list:
+            self.sleep(BATCH, per_sample_s * len(samples))
+            return samples
+
+        return run
 
 
-def _read(index: int) -> int:
-    time.sleep(READ_S)
-    return index
+@pytest.fixture
+def loops(monkeypatch) -> list[tuple[float, float]]:
+    """(began, ended) of every loop the breakdown timed, read just outside the timer it calls."""
+    spans: list[tuple[float, float]] = []
+    timer = stages_module.timed
+
+    def spy(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return timer(*args, **kwargs)
+        finally:
+            spans.append((began, time.perf_counter()))
+
+    monkeypatch.setattr(stages_module, "timed", spy)
+    return spans
 
 
-def _batch(samples: list) -> list:
-    time.sleep(BATCH_PER_SAMPLE_S * len(samples))
-    return samples
+def _bounds(recorder: Recorder, spans: list[tuple[float, float]]) -> dict[frozenset[str], tuple[float, float]]:
+    """For each timed loop, keyed by the stages its calls ran: (least, most) seconds per call of the loop.
+
+    Least: the sleeps its calls recorded, which lie inside the timer's reading. Most: the loop's span.
+    """
+    found = {}
+    for began, ended in spans:
+        inside = [call for call in recorder.calls if began <= call[1] and call[2] <= ended]
+        counts = {name: sum(1 for call in inside if call[0] == name) for name in {call[0] for call in inside}}
+        assert len(set(counts.values())) == 1, f"a loop ran its stages unevenly: {counts}"
+        calls = next(iter(counts.values()))
+        slept = sum(left - entered for _, entered, left in inside)
+        assert frozenset(counts) not in found, f"{sorted(counts)} timed twice"
+        found[frozenset(counts)] = (slept / calls, (ended - began) / calls)
+    return found
 
 
-def test_each_stage_is_measured_within_15_percent_and_decode_bounds():
-    work = StageWork(8, _read, (("decode", _costing(DECODE_S)), ("resize+normalize", _costing(RESIZE_S))), _batch)
+def _within(figure: float, bounds: tuple[float, float], what: str) -> None:
+    least, most = bounds
+    assert least * (1 - ROUNDING) <= figure <= most * (1 + ROUNDING), (
+        f"{what}: {figure * 1e3:.4f} ms, but its calls recorded {least * 1e3:.4f} ms and its loop lasted "
+        f"{most * 1e3:.4f} ms a sample")
+
+
+def _per_sample(bounds: tuple[float, float], batch_size: int) -> tuple[float, float]:
+    return bounds[0] / batch_size, bounds[1] / batch_size
+
+
+def test_each_stage_is_measured_as_its_calls_recorded_and_decode_bounds(loops):
+    recorder = Recorder()
+    work = StageWork(8, recorder.read, (recorder.step(DECODE, DECODE_S), recorder.step(RESIZE, RESIZE_S)),
+                     recorder.batch(BATCH_PER_SAMPLE_S))
     stages = breakdown(work, batch_size=4, cores=2, min_s=0.05)
-    alone = {stage.name: stage.alone_s for stage in stages.stages}
-    assert alone["read"] == pytest.approx(READ_S, rel=0.15)
-    assert alone["decode"] == pytest.approx(DECODE_S, rel=0.15)
-    assert alone["resize+normalize"] == pytest.approx(RESIZE_S, rel=0.15)
-    assert alone[BATCH] == pytest.approx(BATCH_PER_SAMPLE_S, rel=0.15)
+    found = _bounds(recorder, loops)
+    # Each stage alone on the output of the one before, and the chain up to each stage.
+    chain_decode, chain_resize = frozenset({READ, DECODE}), frozenset({READ, DECODE, RESIZE})
+    assert set(found) == {frozenset({READ}), frozenset({DECODE}), frozenset({RESIZE}), frozenset({BATCH}),
+                          chain_decode, chain_resize}
+    alone_bounds = {name: found[frozenset({name})] for name in (READ, DECODE, RESIZE)}
+    alone_bounds[BATCH] = _per_sample(found[frozenset({BATCH})], 4)
+    assert [stage.name for stage in stages.stages] == [READ, DECODE, RESIZE, BATCH]
+    for stage in stages.stages:
+        _within(stage.alone_s, alone_bounds[stage.name], f"{stage.name} alone")
     cumulative = {stage.name: stage.cumulative_s for stage in stages.stages}
-    assert cumulative["decode"] == pytest.approx(READ_S + DECODE_S, rel=0.15)
-    assert cumulative["resize+normalize"] == pytest.approx(READ_S + DECODE_S + RESIZE_S, rel=0.15)
-    assert stages.bounding.name == "decode"
-    total = READ_S + DECODE_S + RESIZE_S + BATCH_PER_SAMPLE_S
-    assert stages.share(stages.bounding) == pytest.approx(DECODE_S / total, rel=0.15)
-    assert stages.samples_per_s(stages.bounding) == pytest.approx(2 / DECODE_S, rel=0.15)
+    _within(cumulative[READ], found[frozenset({READ})], "read cumulative")
+    _within(cumulative[DECODE], found[chain_decode], "decode cumulative")
+    _within(cumulative[RESIZE], found[chain_resize], "resize+normalize cumulative")
+    _within(cumulative[BATCH], (found[chain_resize][0] + alone_bounds[BATCH][0],
+                                found[chain_resize][1] + alone_bounds[BATCH][1]), "batch cumulative")
+
+    # What the calls recorded makes decode the costliest stage beyond doubt, so it is the bound.
+    decode_least, decode_most = alone_bounds[DECODE]
+    assert decode_least > max(most for name, (_, most) in alone_bounds.items() if name != DECODE), alone_bounds
+    assert stages.bounding.name == DECODE
+    least_total = sum(least for least, _ in alone_bounds.values())
+    most_total = sum(most for _, most in alone_bounds.values())
+    share = stages.share(stages.bounding)
+    assert decode_least / most_total * (1 - ROUNDING) <= share <= decode_most / least_total * (1 + ROUNDING)
+    rate = stages.samples_per_s(stages.bounding)
+    assert 2 / decode_most * (1 - ROUNDING) <= rate <= 2 / decode_least * (1 + ROUNDING)
     assert bounding_sentence(stages).startswith("Decoding bounds this data")
 
 
-def test_a_consumer_slower_than_all_the_work_on_every_core_is_the_bound():
-    def consume():
-        time.sleep(0.020)  # one thread: 2 samples per 20 ms, 100/s, against 2 cores / 6 ms = 333/s
-
-    work = StageWork(4, _read, (), lambda samples: samples, consume)
+def test_a_consumer_slower_than_all_the_work_on_every_core_is_the_bound(loops):
+    recorder = Recorder()
+    work = StageWork(4, recorder.read, (), recorder.batch(0.0), lambda: recorder.sleep(CONSUMER, CONSUME_S))
     stages = breakdown(work, batch_size=2, cores=2, min_s=0.05)
+    found = _bounds(recorder, loops)
+    assert set(found) == {frozenset({READ}), frozenset({BATCH}), frozenset({CONSUMER})}
     consumer = stages.stages[-1]
     assert consumer.name == CONSUMER and not consumer.parallel
-    assert consumer.alone_s == pytest.approx(0.010, rel=0.15)
+    consumer_least, consumer_most = _per_sample(found[frozenset({CONSUMER})], 2)
+    _within(consumer.alone_s, (consumer_least, consumer_most), "consumer alone")
+    # What the calls recorded: the consumer's one thread, at its fastest, is slower than the work
+    # (read and batch) on both cores at its slowest; so it is the bound.
+    work_most = found[frozenset({READ})][1] + _per_sample(found[frozenset({BATCH})], 2)[1]
+    assert 1 / consumer_least < 2 / work_most, (consumer_least, work_most)
     assert stages.bounding is consumer
     assert bounding_sentence(stages).startswith("The consumer taking ready batches bounds this data: in one thread")
