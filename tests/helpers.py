@@ -29,6 +29,19 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_probe(source: str, folder: Path, *args: str, timeout_s: float) -> object:
+    """Run ``source`` as a script in a fresh interpreter of this checkout; the JSON its last line prints."""
+    import json
+    import subprocess
+
+    script = folder / "probe.py"
+    script.write_text(source)
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          timeout=timeout_s, env=subprocess_env(), cwd=REPO_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 MARK = "PROFILER_TEST_MARK"
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import statistics
-import subprocess
-import sys
 import time
 
 import psutil
@@ -16,7 +13,7 @@ from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_OK, STATUS_TI
 from profiler.runner import Runner
 from profiler.settings import MeasureSettings, Target
 from tests.fakes import BATCH_LOG_ENV, recorded_paced
-from tests.helpers import REPO_ROOT, subprocess_env
+from tests.helpers import run_probe
 
 STEP_MS = 20.0
 
@@ -55,12 +52,8 @@ if __name__ == "__main__":
 
 
 def test_memory_of_child_processes_counts(data_cache, tmp_path, no_leftover_children):
-    script = tmp_path / "small_parent.py"
-    script.write_text(SMALL_PARENT)
-    done = subprocess.run([sys.executable, str(script), str(data_cache)], capture_output=True, text=True,
-                          timeout=180, env=subprocess_env(), cwd=REPO_ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    status, error, peak_rss, peak_pss, ru_maxrss, baseline = json.loads(done.stdout.strip().splitlines()[-1])
+    status, error, peak_rss, peak_pss, ru_maxrss, baseline = run_probe(SMALL_PARENT, tmp_path, str(data_cache),
+                                                                        timeout_s=180)
     assert status == STATUS_OK, error
     assert peak_rss >= 200
     assert peak_pss >= 200

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import psutil
 import pytest
 
@@ -17,7 +13,7 @@ from profiler.results import STATUS_OK
 from profiler.runner import Runner
 from profiler.settings import MeasureSettings, ServiceSettings, Target
 from tests.conftest import TINY_BATCH
-from tests.helpers import REPO_ROOT, subprocess_env
+from tests.helpers import run_probe
 
 SETTINGS = MeasureSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
                            time_cap_s=0.3, idle_time_cap_s=0.3, window_s=0.02)
@@ -115,8 +111,10 @@ def test_disk_caches_report_what_they_wrote(image_results, tiny_images):
     assert image_results["generator"].disk_written_mib is None
 
 
-# One pool process as the multiprocessing scenario starts it (spawned, its initializer run, a batch decoded),
-# from a bare parent: its resident and its unique memory, in MiB.
+# The pool the multiprocessing scenario starts (as many processes, spawned, their initializer run, a batch
+# decoded by each), from a bare parent: its processes' resident and unique memory summed, in MiB. Unique:
+# pages no other process maps, so they count whole in PSS; pages the pool's processes share (the same
+# libraries) are unique to none of them, here as in the scenario.
 POOL_PROCESS = """
 import json, multiprocessing, sys
 import psutil
@@ -125,28 +123,23 @@ from scenarios.multiprocessing_pool import _decode_range, _open_source
 from tests.conftest import TINY_SPEC
 if __name__ == "__main__":
     source, _ = prepare_data(TINY_SPEC, sys.argv[1])
-    with multiprocessing.get_context("spawn").Pool(1, initializer=_open_source, initargs=(source, None)) as pool:
-        pool.apply(_decode_range, ((0, 16),))
-        (member,) = [psutil.Process(process.pid) for process in pool._pool]
-        info = member.memory_full_info()
-        print(json.dumps([info.rss / 2**20, info.uss / 2**20]))
+    size = int(sys.argv[2])
+    with multiprocessing.get_context("spawn").Pool(size, initializer=_open_source, initargs=(source, None)) as pool:
+        pool.map(_decode_range, [(0, 16)] * (4 * size), chunksize=1)
+        members = [psutil.Process(process.pid).memory_full_info() for process in pool._pool]
+        print(json.dumps([sum(m.rss for m in members) / 2**20, sum(m.uss for m in members) / 2**20]))
 """
 
 
 def test_multiprocessing_memory_includes_its_pool(image_results, data_cache, tmp_path):
-    probe = tmp_path / "pool_process.py"
-    probe.write_text(POOL_PROCESS)
-    done = subprocess.run([sys.executable, str(probe), str(data_cache)], capture_output=True, text=True,
-                          timeout=120, env=subprocess_env(), cwd=REPO_ROOT)
-    assert done.returncode == 0, done.stderr[-2000:]
-    rss_mib, uss_mib = json.loads(done.stdout.strip().splitlines()[-1])
-    result = image_results["multiprocessing"]
-    # The worker's tree holds SETTINGS.workers such processes beside the worker, all above its baseline: their
-    # resident memory counts whole, and their unique pages count whole in PSS too. (A tenth off for what a
-    # process of the same code may hold less.)
     pool = SETTINGS.workers
-    assert result.peak_rss_mib >= 0.9 * pool * rss_mib, (result.peak_rss_mib, rss_mib)
-    assert result.peak_pss_mib >= 0.9 * pool * uss_mib, (result.peak_pss_mib, uss_mib)
+    rss_mib, uss_mib = run_probe(POOL_PROCESS, tmp_path, str(data_cache), str(pool), timeout_s=120)
+    result = image_results["multiprocessing"]
+    # The worker's tree holds such a pool beside the worker, all above its baseline: its resident memory
+    # counts whole, and its unique pages count whole in PSS too. (A tenth off for what a process of the
+    # same code may hold less.)
+    assert result.peak_rss_mib >= 0.9 * rss_mib, (result.peak_rss_mib, rss_mib)
+    assert result.peak_pss_mib >= 0.9 * uss_mib, (result.peak_pss_mib, uss_mib)
 
 
 def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_children):

@@ -94,6 +94,19 @@ def _load(kind: type, path: Path, derived: dict[str, tuple[str, ...]]) -> object
     return decode(kind, record, str(path))
 
 
+def _the_finished_row_is_kept(tmp_path: Path, stdout: str, scratch: Path, stopped_by: str) -> None:
+    """QUICK's row saved as measured, HANG's marked interrupted by the signal, the report written,
+    nothing left running or on disk."""
+    results = _only("*/results.json", tmp_path / "out")
+    run = load_run(results)
+    assert run.interrupted is True
+    assert [(r.name, r.status, r.error) for r in run.scenarios] == [
+        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", f"stopped by {stopped_by}"),
+    ]
+    assert (results.parent / "report.md").is_file() and "Run interrupted" in stdout
+    _nothing_left(tmp_path, scratch)
+
+
 def test_sighup_ends_a_run_as_a_hangup_and_keeps_what_was_measured(tmp_path):
     process, scratch, pid_file = _start(tmp_path, profiler_command(
         "run", "--scenario", STUCK, "--timeout", "300", "--output", str(tmp_path / "out"), *TINY))
@@ -103,14 +116,7 @@ def test_sighup_ends_a_run_as_a_hangup_and_keeps_what_was_measured(tmp_path):
         stdout, _ = _ended(process, 128 + signal.SIGHUP)
     finally:
         _end(process)
-    results = _only("*/results.json", tmp_path / "out")
-    run = load_run(results)
-    assert run.interrupted is True
-    assert [(r.name, r.status, r.error) for r in run.scenarios] == [
-        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", "stopped by SIGHUP"),
-    ]
-    assert (results.parent / "report.md").is_file() and "Run interrupted" in stdout
-    _nothing_left(tmp_path, scratch)
+    _the_finished_row_is_kept(tmp_path, stdout, scratch, "SIGHUP")
 
 
 def test_sigterm_ends_a_sweep_and_keeps_the_sizes_measured(tmp_path):
@@ -289,14 +295,7 @@ def test_a_second_signal_during_the_cleanup_does_not_cut_it_short(tmp_path, when
         stdout, _ = _ended(process, 130)
     finally:
         _end(process)
-    results = _only("*/results.json", tmp_path / "out")
-    run = load_run(results)
-    assert run.interrupted is True
-    assert [(r.name, r.status, r.error) for r in run.scenarios] == [
-        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", "stopped by Ctrl-C"),
-    ]
-    assert (results.parent / "report.md").is_file() and "Run interrupted" in stdout
-    _nothing_left(tmp_path, scratch)
+    _the_finished_row_is_kept(tmp_path, stdout, scratch, "Ctrl-C")
 
 
 USER_TESTS = '''
