@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import importlib.abc
+import itertools
 import multiprocessing.process
 import os
 import subprocess
@@ -52,9 +53,10 @@ class _TensorFlowGuard(importlib.abc.MetaPathFinder):
 
 
 def _starts_the_cli(args: object) -> bool:
-    words = [str(a) for a in args] if isinstance(args, (list, tuple)) else [str(args)]
-    text = " ".join(words)
-    return "-m profiler" in text or "run_module('profiler'" in text or "tf-pipeline-profiler" in text
+    words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
+    module = any(word == "-m" and following == "profiler" for word, following in itertools.pairwise(words))
+    script = any(Path(word).name == "tf-pipeline-profiler" for word in words)
+    return module or script or any("run_module('profiler'" in word for word in words)
 
 
 def pytest_configure(config: pytest.Config) -> None:

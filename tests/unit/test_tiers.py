@@ -77,3 +77,17 @@ def test_starts_a_python_child():
     subprocess.run([sys.executable, "-c", "print('hello')"], check=True)
 """})
     _run(pytester, "-q", "-m", "slow").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(("argv", "cli"), [
+    (["/venv/bin/python", "-m", "profiler", "run"], True),
+    (["/venv/bin/tf-pipeline-profiler", "list"], True),
+    (["/venv/bin/python", "-c", "import runpy; runpy.run_module('profiler', run_name='__main__')"], True),
+    # A Python that lives in a folder named after the project is no CLI.
+    (["/tmp/tf-pipeline-profiler-ci.x1/bin/python", "-c", "print(1)"], False),
+    (["/venv/bin/python", "-m", "profiler_extra"], False),
+])
+def test_the_cli_is_told_from_other_children(argv, cli):
+    from tests.tiers import _starts_the_cli
+
+    assert _starts_the_cli(argv) is cli
