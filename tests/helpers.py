@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -31,9 +33,6 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 def run_probe(source: str, folder: Path, *args: str, timeout_s: float) -> object:
     """Run ``source`` as a script in a fresh interpreter of this checkout; the JSON its last line prints."""
-    import json
-    import subprocess
-
     script = folder / "probe.py"
     script.write_text(source)
     done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
