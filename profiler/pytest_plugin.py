@@ -1,6 +1,6 @@
 """pytest plugin: the ``pipeline_benchmark`` fixture.
 
-It measures an input pipeline through ``profiler.measure_run``, the same call ``profiler run``
+It measures an input pipeline through ``profiler.drivers.run``, the same call ``profiler run``
 makes (a fresh worker process, a warm-up epoch left out, several flat-out epochs, peak memory of
 the process tree above the baseline, idle time at a step time the test chooses), and hands the
 epochs to pytest-benchmark, whose own timer times each one, so its tables, ``--benchmark-autosave``,
@@ -23,14 +23,14 @@ from typing import Any
 
 import pytest
 
-from profiler.data import DataSpec
-from profiler.measure import EpochTiming, WindowTiming
-from profiler.measure_run import RunPlan, measure_run
-from profiler.pipeline import reference_of
-from profiler.procedure import FlatOut, WindowMeasure
-from profiler.results import STATUS_INTERRUPTED, ScenarioResult
-from profiler.settings import MeasureSettings, Target
-from profiler.units import plain, significant
+from profiler.base.settings import MeasureSettings, Target
+from profiler.base.units import plain, significant
+from profiler.data.synthetic import DataSpec
+from profiler.drivers.run import RunPlan, measure_run
+from profiler.measuring.procedure import FlatOut, WindowMeasure
+from profiler.results.records import STATUS_INTERRUPTED, ScenarioResult
+from profiler.strategy.pipeline_adapter import reference_of
+from profiler.worker.loops import EpochTiming, WindowTiming
 
 # Figures copied into pytest-benchmark's extra_info, so they are saved with its results.
 EXTRA_INFO = (

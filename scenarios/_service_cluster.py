@@ -5,7 +5,7 @@ own, so two runs never race for a port, and no semaphore outlives a killed run. 
 servers take no address to listen on: they listen on every interface. The worker that starts the
 cluster has therefore moved into a network namespace whose only interface is loopback
 (``Scenario.needs_private_network``), which its servers inherit; nothing outside it can reach
-them. Each server ends itself if the worker dies (``profiler.lifeline``), and the worker ends
+them. Each server ends itself if the worker dies (``profiler.system.lifeline``), and the worker ends
 itself, saying which, if a server dies while it is measuring (``watch``): a trainer whose server is
 gone would wait for its batches until the timeout.
 
@@ -23,8 +23,8 @@ import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from profiler.lifeline import Lifeline
-from profiler.results import DISPATCHER, SERVICE_WORKERS
+from profiler.results.records import DISPATCHER, SERVICE_WORKERS
+from profiler.system.lifeline import Lifeline
 
 _START_TIMEOUT_S = 120.0
 _WATCH_S = 0.5

@@ -1,4 +1,4 @@
-"""Helpers the built-in strategies share; the scenario interface itself is profiler.scenario."""
+"""Helpers the built-in strategies share; the scenario interface itself is profiler.strategy.scenario."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from profiler.data import DataSource
-from profiler.decode import augment_table, max_shift
-from profiler.scenario import PipelineContext
+from profiler.data.sample_work import augment_table, max_shift
+from profiler.data.synthetic import DataSource
+from profiler.strategy.scenario import PipelineContext
 
 
 def output_signature(tf: Any, source: DataSource) -> tuple[Any, Any]:
@@ -163,7 +163,7 @@ def records_parser(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any)
 
 
 def _tensorflow_augment(tf: Any, image: Any, shift: Any, spec: Any) -> Any:
-    """profiler.decode.augmented with TensorFlow's ops: the same shift, zero fill and flip."""
+    """profiler.data.sample_work.augmented with TensorFlow's ops: the same shift, zero fill and flip."""
     rows, columns = max_shift(spec)
     padded = tf.pad(image, [[rows, rows], [columns, columns], [0, 0]])
     out = tf.slice(padded, [rows - shift[0], columns - shift[1], 0], [spec.height, spec.width, spec.channels])

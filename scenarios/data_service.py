@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.scenario import Knob, PipelineContext, Scenario
-from profiler.settings import MeasureSettings, ServiceSettings
+from profiler.base.settings import MeasureSettings, ServiceSettings
+from profiler.strategy.scenario import Knob, PipelineContext, Scenario
 from scenarios._service_batches import Epochs, trainer_batches, worker_batches
 
 COMPRESSION = Knob("compression", "none", ("AUTO",),

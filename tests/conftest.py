@@ -5,7 +5,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from profiler.data import DataSource, DataSpec, prepare_data
+from profiler.data.synthetic import DataSource, DataSpec, prepare_data
 
 # Tiny but not trivial: 70 samples in batches of 16 leave a partial last batch of 6.
 TINY_SPEC = DataSpec(kind="images", samples=70, height=24, width=32, source_size=48, seed=7)

@@ -13,11 +13,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from profiler.measure import EpochTiming, PacedSteps, WindowTiming
-from profiler.scenario import Helpers
-from profiler.session import WorkerSession
-from profiler.settings import Target
-from profiler.worker import ClosingReport, WorkerTask
+from profiler.base.settings import Target
+from profiler.measuring.worker_session import WorkerSession
+from profiler.strategy.scenario import Helpers
+from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
+from profiler.worker.main import ClosingReport, WorkerTask
 
 WORKER_PID = 100
 

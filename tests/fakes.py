@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from profiler.scenario import Knob, PipelineContext, Scenario
+from profiler.strategy.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import numpy_batches
 from scenarios.data_service import DataServiceScenario
 

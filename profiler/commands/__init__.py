@@ -18,10 +18,10 @@ from typing import NoReturn, Protocol
 from rich.console import Console
 
 from profiler import __version__
-from profiler.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
+from profiler.base.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
 from profiler.reporters.safe import terminal_text
-from profiler.stopping import Terminated, exit_code_after_stop, stop_reason, stopped, termination_handled
+from profiler.system.stopping import Terminated, exit_code_after_stop, stop_reason, stopped, termination_handled
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.commands.argtypes import path_argument
-from profiler.compare import DEFAULT_FAIL_ON, METRICS, compare_runs, parse_thresholds
-from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
+from profiler.analysis.comparison import DEFAULT_FAIL_ON, METRICS, compare_runs, parse_thresholds
+from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
+from profiler.commands.value_parsers import path_argument
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
-from profiler.storage import load_run
+from profiler.results.files import load_run
 
 
 class CompareCommand:

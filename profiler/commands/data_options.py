@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from profiler.commands.argtypes import bounded_int, path_argument, positive_int
-from profiler.data import DATA_KINDS, IMAGE_FORMATS, DataSpec, default_cache_root
-from profiler.errors import ProfilerError
-from profiler.userscan import locate
+from profiler.base.errors import ProfilerError
+from profiler.commands.value_parsers import bounded_int, path_argument, positive_int
+from profiler.data.synthetic import DATA_KINDS, IMAGE_FORMATS, DataSpec, default_cache_root
+from profiler.data.user_scan import locate
 
 # The largest side of an image, delivered or stored: 8192 x 8192 x 3 float32 is 768 MiB a sample.
 MAX_IMAGE_SIDE = 8192

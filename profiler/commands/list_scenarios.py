@@ -6,9 +6,9 @@ import argparse
 
 from rich.console import Console
 
-from profiler.errors import EXIT_OK
-from profiler.registry import registered
+from profiler.base.errors import EXIT_OK
 from profiler.reporters.listing import ScenarioListReporter
+from profiler.strategy.registry import registered
 
 
 class ListCommand:

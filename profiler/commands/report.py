@@ -7,12 +7,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.commands.argtypes import path_argument
-from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
+from profiler.analysis.sweep_result import SweepResult
+from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
+from profiler.commands.value_parsers import path_argument
 from profiler.reporters.run import write_run_report
 from profiler.reporters.sweep import write_sweep_report
-from profiler.storage import load_results
-from profiler.sweep import SweepResult
+from profiler.results.files import load_results
 
 
 class ReportCommand:

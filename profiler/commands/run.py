@@ -6,14 +6,14 @@ import argparse
 
 from rich.console import Console
 
-from profiler.commands.arguments import add_measurement_arguments, check_batch_size, run_plan
 from profiler.commands.data_options import add_data_arguments, spec_from
-from profiler.measure_run import measure_run
+from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
+from profiler.drivers.run import measure_run
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import RunProgress
 from profiler.reporters.run import RunTerminalReporter, write_run_report
-from profiler.results import exit_code
-from profiler.storage import RESULTS_FILE, KeepLastGood, new_run_folder, save_run
+from profiler.results.files import RESULTS_FILE, KeepLastGood, new_run_folder, save_run
+from profiler.results.records import exit_code
 
 TRACE_FOLDER = "trace"
 

@@ -6,20 +6,20 @@ import argparse
 
 from rich.console import Console
 
-from profiler.commands.argtypes import bounded_int
-from profiler.commands.arguments import add_measurement_arguments, check_batch_size, max_workers, run_plan
+from profiler.analysis.scale_result import SCALE_FILE, save_scale
+from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
+from profiler.base.metadata import usable_cpus
+from profiler.base.settings import CONSUMER_SLEEP, MeasureSettings
+from profiler.base.units import plain
 from profiler.commands.data_options import add_data_arguments, spec_from
-from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
-from profiler.metadata import usable_cpus
-from profiler.registry import ALL, EVERYTHING, resolve
+from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, max_workers, run_plan
+from profiler.commands.value_parsers import bounded_int
+from profiler.drivers.scale import ScalePlan, measure_scale
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.scale import ScaleProgress, ScaleTerminalReporter, write_scale_report
-from profiler.scale import ScalePlan, measure_scale
-from profiler.scaled import SCALE_FILE, save_scale
-from profiler.settings import CONSUMER_SLEEP, MeasureSettings
-from profiler.stopping import exit_code_after_stop
-from profiler.storage import KeepLastGood, new_run_folder
-from profiler.units import plain
+from profiler.results.files import KeepLastGood, new_run_folder
+from profiler.strategy.registry import ALL, EVERYTHING, resolve
+from profiler.system.stopping import exit_code_after_stop
 
 SERVICE_SCENARIO = "data_service"
 MIN_STEP_MS = 0.1

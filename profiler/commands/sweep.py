@@ -6,21 +6,21 @@ import argparse
 
 from rich.console import Console
 
-from profiler.commands.argtypes import memory_size, positive_int, sample_sizes
-from profiler.commands.arguments import add_measurement_arguments, check_batch_size, run_plan
-from profiler.commands.checks import check_disk, check_sizes_pipelines
+from profiler.analysis.fits import MIN_SIZES
+from profiler.analysis.sweep_result import DEFAULT_BUDGET_SHARE
+from profiler.base.errors import ProfilerError
 from profiler.commands.data_options import add_data_arguments, spec_from
-from profiler.errors import ProfilerError
-from profiler.fits import MIN_SIZES
-from profiler.measure_run import DataCacheError, SweepPlan, measure_sweep
+from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.preflight import check_disk, check_sizes_pipelines
+from profiler.commands.value_parsers import memory_size, positive_int, sample_sizes
+from profiler.data.user_data import count_samples
+from profiler.drivers.run import DataCacheError, SweepPlan, measure_sweep
+from profiler.measuring.runner import available_memory_mib
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import SweepProgress
 from profiler.reporters.sweep import SweepTerminalReporter, write_sweep_report
-from profiler.results import exit_code
-from profiler.runner import available_memory_mib
-from profiler.storage import SWEEP_FILE, KeepLastGood, new_run_folder, save_sweep
-from profiler.sweep import DEFAULT_BUDGET_SHARE
-from profiler.userdata import count_samples
+from profiler.results.files import SWEEP_FILE, KeepLastGood, new_run_folder, save_sweep
+from profiler.results.records import exit_code
 
 DEFAULT_SIZES = "1000,2000,4000,8000"
 

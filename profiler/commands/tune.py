@@ -7,17 +7,17 @@ from dataclasses import replace
 
 from rich.console import Console
 
-from profiler.commands.argtypes import bounded_int
-from profiler.commands.arguments import add_measurement_arguments, check_batch_size, run_plan
+from profiler.analysis.tune_result import TUNE_FILE, save_tune
+from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.data_options import add_data_arguments, spec_from
-from profiler.errors import EXIT_FAILED, EXIT_OK, ProfilerError
-from profiler.registry import ALL, EVERYTHING, registered
+from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.value_parsers import bounded_int
+from profiler.drivers.tune import TunePlan, measure_tune, tunable
 from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.tune import TuneProgress, TuneTerminalReporter, write_tune_report
-from profiler.stopping import exit_code_after_stop
-from profiler.storage import KeepLastGood, new_run_folder
-from profiler.tune import TunePlan, measure_tune, tunable
-from profiler.tuned import TUNE_FILE, save_tune
+from profiler.results.files import KeepLastGood, new_run_folder
+from profiler.strategy.registry import ALL, EVERYTHING, registered
+from profiler.system.stopping import exit_code_after_stop
 
 TUNE_TIME_CAP_S = 6.0
 

@@ -4,7 +4,7 @@ user's own files."""
 from __future__ import annotations
 
 from profiler.reporters.common import Note
-from profiler.results import RunResult, ScenarioResult
+from profiler.results.records import RunResult, ScenarioResult
 
 SNIPPET_HEADER = '''import pathlib
 

@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from profiler.ceiling import Ceiling
-from profiler.decoders import ARRAYS
-from profiler.metadata import Metadata
-from profiler.results import DataRecord
-from profiler.settings import MeasureSettings, Target
-from profiler.units import plain, significant
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.base.units import plain, significant
+from profiler.ceiling.decoder_rates import ARRAYS
+from profiler.ceiling.limit import Ceiling
+from profiler.results.records import DataRecord
 
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
 FILE_WIDTH = 120

@@ -6,11 +6,11 @@ from typing import IO
 
 from rich.text import Text
 
-from profiler.compare import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
+from profiler.analysis.comparison import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
+from profiler.base.units import significant
 from profiler.reporters.common import TerminalReporter, fitted_tables, markdown_table
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
-from profiler.results import STATUS_OK
-from profiler.units import significant
+from profiler.results.records import STATUS_OK
 
 _HEADERS = ["Scenario", "Metric", "Base", "New", "Change", "Check"]
 

@@ -10,7 +10,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from profiler.reporters.safe import terminal_text
-from profiler.scenario import Scenario
+from profiler.strategy.scenario import Scenario
 
 
 class ScenarioListReporter:

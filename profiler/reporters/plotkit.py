@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from profiler.units import significant
+from profiler.base.units import significant
 
 DPI = 110
 # Ten distinct hues first, then their lighter shades: fourteen scenarios never share a colour, and a

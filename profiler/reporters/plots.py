@@ -23,7 +23,7 @@ from profiler.reporters.plotkit import (
 )
 from profiler.reporters.safe import escaped, terminal_text
 from profiler.reporters.stages import write_stages_plot
-from profiler.results import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
+from profiler.results.records import INPUT_BOUND_AT, MODERATELY_INPUT_BOUND_AT, RunResult, ScenarioResult
 
 # caption -> file name; the order is the order in the report.
 PLOT_FILES = {

@@ -10,13 +10,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from profiler.ceiling import Ceiling
-from profiler.data import DataSource, DataSpec
-from profiler.measure_run import RunEvents
+from profiler.base.settings import Target
+from profiler.ceiling.limit import Ceiling
+from profiler.data.synthetic import DataSource, DataSpec
+from profiler.drivers.run import RunEvents
 from profiler.reporters.common import ceiling_text
 from profiler.reporters.safe import escaped, terminal_text
-from profiler.results import STATUS_SKIPPED, RunResult, ScenarioResult
-from profiler.settings import Target
+from profiler.results.records import STATUS_SKIPPED, RunResult, ScenarioResult
 
 
 def result_line(result: ScenarioResult, where: str = "") -> Text:

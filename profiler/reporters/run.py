@@ -31,7 +31,7 @@ from profiler.reporters.common import (
 from profiler.reporters.run_notes import notes, options_text
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import stages_markdown
-from profiler.results import (
+from profiler.results.records import (
     DATA_DIFFERS,
     INPUT_BOUND,
     MODERATELY_INPUT_BOUND,

@@ -6,10 +6,12 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
+from profiler.base.settings import CONSUMER_KERAS
+from profiler.base.units import plain
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.reporters.stages import bounding_sentence
-from profiler.results import (
+from profiler.results.records import (
     DATA_CLOSE,
     DATA_DIFFERS,
     DISPATCHER,
@@ -19,8 +21,6 @@ from profiler.results import (
     ScenarioResult,
     cpu_us_per_sample_by_role,
 )
-from profiler.settings import CONSUMER_KERAS
-from profiler.units import plain
 
 # As pyperf does: warn when the standard deviation passes 10% of the mean.
 NOISY_SPREAD = 0.10

@@ -9,6 +9,9 @@ from typing import IO, Any
 
 from rich.text import Text
 
+from profiler.analysis.scale_result import Advice, ScaleFit, ScalePoint, ScaleResult, predicted_from_fewest
+from profiler.base.units import plain
+from profiler.drivers.scale import ScaleEvents
 from profiler.reporters.common import (
     TerminalReporter,
     fitted_tables,
@@ -23,10 +26,7 @@ from profiler.reporters.common import (
 from profiler.reporters.plotkit import DPI, pyplot, save
 from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
-from profiler.results import RunResult
-from profiler.scale import ScaleEvents
-from profiler.scaled import Advice, ScaleFit, ScalePoint, ScaleResult, predicted_from_fewest
-from profiler.units import plain
+from profiler.results.records import RunResult
 
 COLUMNS = (("Workers", True), ("Samples/s\n±95%", True), ("Per\nworker", True), ("Predicted\nfrom fewest", True),
            ("Trainer\nµs/sample", True), ("Dispatcher\nµs/sample", True), ("Workers\nµs/sample", True),

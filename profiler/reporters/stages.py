@@ -1,14 +1,14 @@
-"""Where one sample's time goes (profiler.stages) and which decoder set the ceiling, in words, a
+"""Where one sample's time goes (profiler.ceiling.stage_times) and which decoder set the ceiling, in words, a
 table and a plot; shared by the run's report and the tuning report."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from profiler.ceiling import Ceiling
+from profiler.ceiling.limit import Ceiling
+from profiler.ceiling.stage_times import CONSUMER, FEED, StageBreakdown
 from profiler.reporters.common import markdown_table
 from profiler.reporters.plotkit import name_rows, plain_log_ticks, pyplot, rows_figure, save
-from profiler.stages import CONSUMER, FEED, StageBreakdown
 
 STAGES_PLOT = "stages.png"
 _WORDS = {"read": "reading the stored bytes", "decode": "decoding", "resize+normalize": "resizing and normalizing",

@@ -12,8 +12,10 @@ from typing import IO
 from rich.table import Table
 from rich.text import Text
 
-from profiler.fits import CONSTANT, Fit
-from profiler.forecast import Prediction, ScenarioGrowth
+from profiler.analysis.fits import CONSTANT, Fit
+from profiler.analysis.forecast import Prediction, ScenarioGrowth
+from profiler.analysis.sweep_result import SweepResult
+from profiler.base.units import significant
 from profiler.reporters.common import (
     Note,
     TerminalReporter,
@@ -33,9 +35,7 @@ from profiler.reporters.common import (
 from profiler.reporters.run import COLUMNS as RUN_COLUMNS
 from profiler.reporters.run import markdown_headers, row_cells
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
-from profiler.results import STATUS_SKIPPED
-from profiler.sweep import SweepResult
-from profiler.units import significant
+from profiler.results.records import STATUS_SKIPPED
 
 GROWTH_COLUMNS: tuple[tuple[str, bool], ...] = (
     ("Scenario", False),

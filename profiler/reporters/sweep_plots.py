@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from profiler.forecast import ScenarioGrowth
+from profiler.analysis.forecast import ScenarioGrowth
+from profiler.analysis.sweep_result import SweepResult
 from profiler.reporters.plotkit import DPI, colours, plain_log_ticks, pyplot, save
 from profiler.reporters.safe import escaped, terminal_text
-from profiler.sweep import SweepResult
 
 SWEEP_PLOT_FILES = {
     "Peak memory against dataset size": "memory_vs_samples.png",

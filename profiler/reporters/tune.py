@@ -9,7 +9,9 @@ from typing import IO
 
 from rich.text import Text
 
-from profiler.ceiling import Ceiling
+from profiler.analysis.tune_result import TunedStrategy, TuneResult, usable
+from profiler.ceiling.limit import Ceiling
+from profiler.drivers.tune import TuneEvents
 from profiler.reporters.common import (
     TerminalReporter,
     ceiling_text,
@@ -25,9 +27,7 @@ from profiler.reporters.common import (
 from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import bounding_sentence, stages_markdown, write_stages_plot
-from profiler.results import RunResult, ScenarioResult
-from profiler.tune import TuneEvents
-from profiler.tuned import TunedStrategy, TuneResult, usable
+from profiler.results.records import RunResult, ScenarioResult
 
 COLUMNS = (("Knob", False), ("Value", False), ("Samples/s\n±95%", True), ("Of\nceiling", True), ("Data", False),
            ("Kept", False))

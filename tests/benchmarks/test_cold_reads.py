@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from profiler.results import STATUS_OK
+from profiler.results.records import STATUS_OK
 from tests.integration.test_user_data import SETTINGS, _measure, _source, cached_file, many_bitmaps
 
 

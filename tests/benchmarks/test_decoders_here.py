@@ -7,10 +7,10 @@ what holds anywhere: the ceiling is the fastest decoder's, and every rate is set
 
 from __future__ import annotations
 
-from profiler.ceiling import measure_ceiling
-from profiler.data import DataSpec, prepare_data
-from profiler.measure_run import RunPlan, measure_run
-from profiler.settings import Target
+from profiler.base.settings import Target
+from profiler.ceiling.limit import measure_ceiling
+from profiler.data.synthetic import DataSpec, prepare_data
+from profiler.drivers.run import RunPlan, measure_run
 from tests.integration.test_decoders_and_knobs import DECODING, QUICK
 
 # 256 px JPEGs decoded to 96: TensorFlow may decode at a reduced scale, OpenCV decodes in full.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from profiler.data import prepare_data
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.synthetic import prepare_data
+from profiler.measuring.runner import Runner
 from profiler.pytest_plugin import SMALL_DATA
-from profiler.results import STATUS_OK
-from profiler.runner import Runner
-from profiler.settings import MeasureSettings, Target
+from profiler.results.records import STATUS_OK
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_always_ready_pipelines_idle_at_most_one_percent_above_the_fetch_floor(m
 
 @pytest.mark.bench
 def test_known_per_sample_cost_is_measured_within_ten_percent(data_cache):
-    from profiler.ceiling import measure_ceiling
+    from profiler.ceiling.limit import measure_ceiling
     from tests.integration.test_ceiling import spin_2ms
 
     source, _ = prepare_data(SMALL_DATA, data_cache)

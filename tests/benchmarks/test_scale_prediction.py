@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from profiler.data import DataSpec
-from profiler.measure_run import RunPlan
-from profiler.scale import ScalePlan, measure_scale
-from profiler.scaled import predicted_from_fewest
-from profiler.settings import MeasureSettings, Target
+from profiler.analysis.scale_result import predicted_from_fewest
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.synthetic import DataSpec
+from profiler.drivers.run import RunPlan
+from profiler.drivers.scale import ScalePlan, measure_scale
 
 
 def test_two_workers_are_predicted_from_one_within_a_fifth(data_cache):

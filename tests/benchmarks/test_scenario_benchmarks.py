@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from profiler.registry import registered
+from profiler.strategy.registry import registered
 
 
 @pytest.mark.parametrize("name", list(registered()))

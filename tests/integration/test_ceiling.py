@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from profiler.ceiling import Ceiling, measure_ceiling
-from profiler.codec import decode, encode
+from profiler.base.codec import decode, encode
+from profiler.ceiling.limit import Ceiling, measure_ceiling
 
 
 def spin_2ms(index: int) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from profiler.storage import FORMAT_VERSION
+from profiler.results.files import FORMAT_VERSION
 from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 
 REQUIRED_KEYS = {

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from profiler.consumer import GpuUtilization
-from profiler.procedure import PACED_BLOCK
-from profiler.results import STATUS_OK
-from profiler.runner import Runner
-from profiler.settings import CONSUMER_KERAS, MeasureSettings, Target
+from profiler.base.settings import CONSUMER_KERAS, MeasureSettings, Target
+from profiler.measuring.procedure import PACED_BLOCK
+from profiler.measuring.runner import Runner
+from profiler.results.records import STATUS_OK
+from profiler.worker.consumer import GpuUtilization
 from tests.conftest import TINY_BATCH
 from tests.fakes import BATCH_LOG_ENV, recorded_paced
 

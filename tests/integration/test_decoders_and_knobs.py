@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from profiler.ceiling import measure_ceiling
-from profiler.data import DataSpec, prepare_data
-from profiler.measure_run import RunPlan, measure_run
-from profiler.settings import MeasureSettings, Target
+from profiler.base.settings import MeasureSettings, Target
+from profiler.ceiling.limit import measure_ceiling
+from profiler.data.synthetic import DataSpec, prepare_data
+from profiler.drivers.run import RunPlan, measure_run
 from tests.conftest import TINY_BATCH
 
 QUICK = MeasureSettings(batch_size=TINY_BATCH, epochs=1, idle_epochs=1, step_ms=2.0, timeout_s=180.0,

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from profiler.scratch import owned_folder, release
+from profiler.system.scratch import owned_folder, release
 from tests.helpers import MARK, marked_processes, profiler_command, subprocess_env
 
 TINY = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",

@@ -16,8 +16,8 @@ SCRIPT = textwrap.dedent(
 
     import psutil
 
-    from profiler.registry import registered
-    from profiler.scenario import PipelineContext
+    from profiler.strategy.registry import registered
+    from profiler.strategy.scenario import PipelineContext
 
     def pool_processes():
         return [p for p in psutil.Process().children()

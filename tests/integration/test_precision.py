@@ -10,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.compare import compare_runs, parse_thresholds
-from profiler.metadata import Metadata
-from profiler.results import MODERATELY_INPUT_BOUND_AT, STATUS_OK, RunResult
-from profiler.runner import Runner
-from profiler.settings import MeasureSettings, Target
+from profiler.analysis.comparison import compare_runs, parse_thresholds
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.measuring.runner import Runner
+from profiler.results.records import MODERATELY_INPUT_BOUND_AT, STATUS_OK, RunResult
 
 FAKES = "tests.fakes:"
 GATE = parse_thresholds("samples_per_s:10%")

@@ -8,10 +8,10 @@ import time
 import psutil
 import pytest
 
-from profiler.procedure import PACED_BLOCK
-from profiler.results import STATUS_CRASHED, STATUS_FAILED, STATUS_OK, STATUS_TIMEOUT
-from profiler.runner import Runner
-from profiler.settings import MeasureSettings, Target
+from profiler.base.settings import MeasureSettings, Target
+from profiler.measuring.procedure import PACED_BLOCK
+from profiler.measuring.runner import Runner
+from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_OK, STATUS_TIMEOUT
 from tests.fakes import BATCH_LOG_ENV, recorded_paced
 from tests.helpers import run_probe
 
@@ -40,7 +40,7 @@ def test_known_allocation_shows_in_peak_rss(tiny_images, no_leftover_children):
 # kernel keeps the high-water mark of the copy made before exec), and this session's is not small.
 SMALL_PARENT = """
 import json, sys
-from profiler.data import prepare_data
+from profiler.data.synthetic import prepare_data
 from tests.conftest import TINY_SPEC
 from tests.integration.test_runner_fakes import run
 if __name__ == "__main__":

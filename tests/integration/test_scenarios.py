@@ -5,13 +5,13 @@ from __future__ import annotations
 import psutil
 import pytest
 
-from profiler.data import DataSpec, prepare_data
-from profiler.fingerprint import dataset_fingerprint
-from profiler.measure_run import checked
-from profiler.registry import registered
-from profiler.results import STATUS_OK
-from profiler.runner import Runner
-from profiler.settings import MeasureSettings, ServiceSettings, Target
+from profiler.base.settings import MeasureSettings, ServiceSettings, Target
+from profiler.data.fingerprint import dataset_fingerprint
+from profiler.data.synthetic import DataSpec, prepare_data
+from profiler.drivers.run import checked
+from profiler.measuring.runner import Runner
+from profiler.results.records import STATUS_OK
+from profiler.strategy.registry import registered
 from tests.conftest import TINY_BATCH
 from tests.helpers import run_probe
 
@@ -118,7 +118,7 @@ def test_disk_caches_report_what_they_wrote(image_results, tiny_images):
 POOL_PROCESS = """
 import json, multiprocessing, sys
 import psutil
-from profiler.data import prepare_data
+from profiler.data.synthetic import prepare_data
 from scenarios.multiprocessing_pool import _decode_range, _open_source
 from tests.conftest import TINY_SPEC
 if __name__ == "__main__":

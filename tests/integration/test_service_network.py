@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from profiler.isolation import IsolationUnavailable, enter_private_network
+from profiler.system.network_namespace import IsolationUnavailable, enter_private_network
 from tests.helpers import profiler_command, subprocess_env
 
 

@@ -1,9 +1,9 @@
 """Stop signals from outside, to every command that measures: the documented exit status, nothing left running,
 nothing measured lost.
 
-profiler.stopping: SIGTERM and SIGHUP end a run the way Ctrl-C does, with 128 + the signal's number (143, 129),
+profiler.system.stopping: SIGTERM and SIGHUP end a run the way Ctrl-C does, with 128 + the signal's number (143, 129),
 Ctrl-C with 130; the first stop signal decides, and the ones after it do not cut the cleanup short. A worker and
-the tf.data service servers below it end themselves when their parent dies (profiler.lifeline).
+the tf.data service servers below it end themselves when their parent dies (profiler.system.lifeline).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from profiler.codec import decode
-from profiler.scaled import ScaleResult
-from profiler.storage import load_run, load_sweep, read_results_json
-from profiler.tuned import TuneResult
+from profiler.analysis.scale_result import ScaleResult
+from profiler.analysis.tune_result import TuneResult
+from profiler.base.codec import decode
+from profiler.results.files import load_run, load_sweep, read_results_json
 from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 from tests.integration.test_faults import TINY, _gone_within, _wait_for_grandchild
 from tests.integration.test_scale import SMALL as SCALE_SMALL
@@ -244,7 +244,7 @@ def test_sigterm_ends_a_scale_mid_count_and_its_servers_listen_on_loopback_only(
     finally:
         _end(process)
     # TensorFlow's servers take a port but no address: reachable over loopback only means a loopback address, or
-    # a network namespace whose only interface is loopback (profiler.isolation).
+    # a network namespace whose only interface is loopback (profiler.system.network_namespace).
     reachable = [(address, port, interfaces) for address, port, interfaces in sockets
                  if not ipaddress.ip_address(address).is_loopback and interfaces != ("lo",)]
     assert reachable == [], reachable
@@ -265,7 +265,7 @@ def test_sigkill_of_a_scale_leaves_no_server_or_worker_behind(tmp_path):
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         # Nobody is left to clean up: the trainer's worker finds its parent gone (its pipe closed, or its lifeline)
-        # and stops its servers, and a server whose worker is gone ends itself (profiler.lifeline).
+        # and stops its servers, and a server whose worker is gone ends itself (profiler.system.lifeline).
         left = _gone_within(str(tmp_path), 15)
         assert left == [], [_cmdline(p) for p in left]
     finally:

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.data import prepare_data
-from profiler.fits import CONSTANT, LINEAR
-from profiler.measure_run import RunPlan, SweepPlan, measure_sweep
-from profiler.results import STATUS_OK, STATUS_SKIPPED
-from profiler.runner import Runner
-from profiler.settings import MeasureSettings, Target
+from profiler.analysis.fits import CONSTANT, LINEAR
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.synthetic import prepare_data
+from profiler.drivers.run import RunPlan, SweepPlan, measure_sweep
+from profiler.measuring.runner import Runner
+from profiler.results.records import STATUS_OK, STATUS_SKIPPED
 from tests.conftest import TINY_SPEC
 from tests.helpers import profiler_command, subprocess_env
 

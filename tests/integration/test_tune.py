@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from profiler.storage import FORMAT_VERSION
+from profiler.results.files import FORMAT_VERSION
 from tests.fakes import PEAKED
 from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 

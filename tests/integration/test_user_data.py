@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.data import DataSpec, prepare_data
-from profiler.fingerprint import dataset_fingerprint
-from profiler.measure_run import checked
-from profiler.pagecache import resident_fraction
-from profiler.registry import registered
-from profiler.results import STATUS_OK, STATUS_SKIPPED
-from profiler.runner import Runner
-from profiler.settings import MeasureSettings, Target
-from profiler.userdata import prepare_user_data
-from profiler.userscan import locate
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.fingerprint import dataset_fingerprint
+from profiler.data.synthetic import DataSpec, prepare_data
+from profiler.data.user_data import prepare_user_data
+from profiler.data.user_scan import locate
+from profiler.drivers.run import checked
+from profiler.measuring.runner import Runner
+from profiler.results.records import STATUS_OK, STATUS_SKIPPED
+from profiler.strategy.registry import registered
+from profiler.system.page_cache import resident_fraction
 from tests import userfiles
 from tests.helpers import profiler_command, subprocess_env
 

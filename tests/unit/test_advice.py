@@ -6,14 +6,14 @@ import io
 from dataclasses import replace
 from types import SimpleNamespace
 
-from profiler.data import DataSpec
-from profiler.fingerprint import Fingerprint
-from profiler.measure_run import with_results
-from profiler.metadata import Metadata
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.fingerprint import Fingerprint
+from profiler.data.synthetic import DataSpec
+from profiler.drivers.run import with_results
 from profiler.reporters.advice import PLACEHOLDER_FOLDER, snippet_script
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter
-from profiler.results import DataRecord, RunResult, ScenarioResult
-from profiler.settings import MeasureSettings, Target
+from profiler.results.records import DataRecord, RunResult, ScenarioResult
 
 EXPECTED = Fingerprint(4000, 125, (64, 64, 3), "float32", "int32", "00112233445566ff", "aa")
 
@@ -89,8 +89,8 @@ def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(
 
 
 def test_every_builtin_has_a_script_that_compiles_and_reads_in_80_columns():
-    from profiler.registry import registered
     from profiler.reporters.advice import script_for
+    from profiler.strategy.registry import registered
     from scenarios._snippets import SNIPPETS
 
     assert set(SNIPPETS) == set(registered())

@@ -131,7 +131,7 @@ def test_unwritable_data_dir(isolated, capsys):
     [("16GiB", 16 * 1024), ("16G", 16 * 1024), ("512MiB", 512), ("1.5 gib", 1536), ("2GB", 2e9 / 2**20)],
 )
 def test_memory_budget_units(text, mib):
-    from profiler.commands.argtypes import memory_size
+    from profiler.commands.value_parsers import memory_size
 
     assert memory_size(text) == pytest.approx(mib)
 
@@ -144,7 +144,7 @@ def test_list_names_every_scenario_without_tensorflow(capsys):
 
 
 def test_list_shows_whole_descriptions_wrapped_at_any_width(capsys, monkeypatch):
-    from profiler.registry import registered
+    from profiler.strategy.registry import registered
 
     monkeypatch.setenv("COLUMNS", "60")
     assert main(["list"]) == 0

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from profiler.analysis.comparison import Threshold, compare_runs, parse_thresholds
+from profiler.base.errors import ProfilerError
 from profiler.commands import main
-from profiler.compare import Threshold, compare_runs, parse_thresholds
-from profiler.errors import ProfilerError
 from profiler.reporters.compare import ComparisonMarkdownReporter
-from profiler.storage import load_run, save_run
+from profiler.results.files import load_run, save_run
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 BASE_V1, NEW_V1 = DATA / "run_base.json", DATA / "run_new.json"

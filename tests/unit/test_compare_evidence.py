@@ -1,7 +1,7 @@
 """compare's evidence on constructed runs: the idle intervals, the windows the rank test needs, its p-value.
 
 Every expected figure is derived here by hand from what the test builds: the idle fraction from the
-paced waits it constructs (the definition in profiler.stats.idle_with_interval), the combined idle
+paced waits it constructs (the definition in profiler.base.stats.idle_with_interval), the combined idle
 interval from the two runs' own intervals, and Mann-Whitney p-values from ranks counted by hand.
 """
 
@@ -12,15 +12,15 @@ import random
 
 import pytest
 
-from profiler.compare import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
-from profiler.measure import PacedSteps
-from profiler.metadata import Metadata
-from profiler.metrics import idle_metrics
-from profiler.procedure import Measurements
+from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings
+from profiler.base.stats import mann_whitney_p
+from profiler.measuring.metrics import idle_metrics
+from profiler.measuring.procedure import Measurements
 from profiler.reporters.compare import comparison_rows
-from profiler.results import RunResult, ScenarioResult
-from profiler.settings import MeasureSettings
-from profiler.stats import mann_whitney_p
+from profiler.results.records import RunResult, ScenarioResult
+from profiler.worker.loops import PacedSteps
 
 STEP_S = 0.020
 FLOOR_S = 0.001

@@ -30,19 +30,19 @@ from typing import Any
 
 import pytest
 
-from profiler.codec import DecodeError, decode
+from profiler.analysis.scale_result import ScalePoint, ScaleResult, advise, fit, scale_to_json
+from profiler.analysis.sweep_result import SweepResult
+from profiler.analysis.tune_result import Configuration, KnobRecord, Trial, TunedStrategy, TuneResult, tune_to_json
+from profiler.base.codec import DecodeError, decode
+from profiler.base.errors import ProfilerError
+from profiler.base.metadata import Machine, Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.ceiling.decoder_rates import DecoderRate
+from profiler.ceiling.stage_times import StageBreakdown, StageTiming
 from profiler.commands import main
-from profiler.decoders import DecoderRate
-from profiler.errors import ProfilerError
-from profiler.metadata import Machine, Metadata
-from profiler.results import STATUS_OK, TRAINER, AutotuneValue, RoleCpu, ScenarioResult
-from profiler.scaled import ScalePoint, ScaleResult, advise, fit, scale_to_json
-from profiler.scenario import AUTOTUNE
-from profiler.settings import MeasureSettings, Target
-from profiler.stages import StageBreakdown, StageTiming
-from profiler.storage import load_results, load_sweep, sweep_to_json
-from profiler.sweep import SweepResult
-from profiler.tuned import Configuration, KnobRecord, Trial, TunedStrategy, TuneResult, tune_to_json
+from profiler.results.files import load_results, load_sweep, sweep_to_json
+from profiler.results.records import STATUS_OK, TRAINER, AutotuneValue, RoleCpu, ScenarioResult
+from profiler.strategy.scenario import AUTOTUNE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SWEEP = ROOT / "reports" / "example-sweep" / "sweep.json"

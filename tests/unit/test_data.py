@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from profiler.data import DataSpec, prepare_data
+from profiler.data.synthetic import DataSpec, prepare_data
 
 SPEC = DataSpec(kind="images", samples=12, height=16, width=20, source_size=32, seed=3)
 
@@ -41,7 +41,7 @@ def test_incomplete_cache_folder_is_regenerated(tmp_path):
 
 
 def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
-    import profiler.data as data
+    import profiler.data.synthetic as data
 
     def fail(*args, **kwargs):
         raise KeyboardInterrupt
@@ -79,7 +79,7 @@ def test_arrays_are_memory_mapped_and_match_the_stored_values(tmp_path):
 
 
 def test_batch_bounds_end_with_a_partial_batch():
-    from profiler.data import DataSource
+    from profiler.data.synthetic import DataSource
 
     source = DataSource(DataSpec(samples=70), root=".")
     bounds = source.batch_bounds(16)

@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from profiler.codec import decode, encode
-from profiler.fingerprint import Fingerprint, FingerprintBuilder
+from profiler.base.codec import decode, encode
+from profiler.data.fingerprint import Fingerprint, FingerprintBuilder
 
 
 def _data(n=10):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from profiler.codec import decode, encode
-from profiler.fits import CONSTANT, LINEAR, MIN_SIZES, Fit, fit_epoch_time, fit_memory
+from profiler.analysis.fits import CONSTANT, LINEAR, MIN_SIZES, Fit, fit_epoch_time, fit_memory
+from profiler.base.codec import decode, encode
 
 SIZES = (1000, 2000, 4000, 8000)
 

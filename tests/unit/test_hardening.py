@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from profiler import datacache, worker
-from profiler.confine import NETWORK_ENV, PRIVATE
-from profiler.data import SIZES_FILE, DataSpec
-from profiler.datacache import NotEnoughDisk
-from profiler.measure_run import DataCacheError, RunEvents, prepare_source
-from profiler.scratch import owned_folder, release, remove_abandoned
-from profiler.settings import ServiceSettings
-from profiler.storage import KeepLastGood, load_run, save_run, write_json
+from profiler.base.settings import ServiceSettings
+from profiler.data import dataset_cache as datacache
+from profiler.data.dataset_cache import NotEnoughDisk
+from profiler.data.synthetic import SIZES_FILE, DataSpec
+from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
+from profiler.results.files import KeepLastGood, load_run, save_run, write_json
+from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
+from profiler.system.scratch import owned_folder, release, remove_abandoned
+from profiler.worker import main as worker
 from tests.helpers import subprocess_env
 
 Usage = namedtuple("Usage", "total used free")
@@ -117,7 +118,7 @@ def test_without_a_private_network_the_service_is_refused_unless_accepted(monkey
 def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
     # A folder made by a process that has ended: its lock went with it.
     made = subprocess.run(
-        [sys.executable, "-c", "import sys; from profiler.scratch import owned_folder; "
+        [sys.executable, "-c", "import sys; from profiler.system.scratch import owned_folder; "
          "print(owned_folder(sys.argv[1], 'run-'))", str(tmp_path)],
         capture_output=True, text=True, check=True, env=subprocess_env(),
     )
@@ -126,7 +127,7 @@ def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
     # One held by a live process, as another container's run sharing this folder would: kept,
     # whatever its name says about process ids.
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from profiler.scratch import owned_folder; "
+        [sys.executable, "-c", "import sys, time; from profiler.system.scratch import owned_folder; "
          "print(owned_folder(sys.argv[1], 'run-'), flush=True); time.sleep(60)", str(tmp_path)],
         stdout=subprocess.PIPE, text=True, env=subprocess_env(),
     )

@@ -30,7 +30,7 @@ SEED = 20261126
 BAD_VALUES = ["inf", "-inf", "nan", "NaN", "1e400", "-1e400", "-1", "0", "-0", "1e10", "9" * 40, "", " ", "abc",
               "1.5.2", "0x10", "1_000", "\x1b[31m", "$(reboot)", "10%", "1e-400", "١٢"]
 # option -> whether a value is acceptable (the oracle): the bounds of each option's argument type
-# (profiler/commands/argtypes.py, data_options.py), read the way Python reads a number, so "1_000"
+# (profiler/commands/value_parsers.py, data_options.py), read the way Python reads a number, so "1_000"
 # and Arabic-Indic digits count. The help states few of them: --step-ms's cap of 60,000 ms and
 # --seed's 32 bits are in the types and their error messages only.
 NUMERIC = {

@@ -11,10 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from profiler import procedure
-from profiler.measure import EpochTiming, PacedSteps, WindowTiming, percentile
-from profiler.memory import MemoryTrace
-from profiler.metrics import (
+from profiler.base.settings import MeasureSettings
+from profiler.measuring import procedure
+from profiler.measuring.metrics import (
     TIMELINE_POINTS,
     MemorySeen,
     WorkerRun,
@@ -24,10 +23,11 @@ from profiler.metrics import (
     scenario_result,
     thin_timeline,
 )
-from profiler.procedure import FlatOut, Measurements, measure
-from profiler.results import DISPATCHER, SERVICE_WORKERS, TRAINER, RoleCpu
-from profiler.scenario import Scenario
-from profiler.settings import MeasureSettings
+from profiler.measuring.procedure import FlatOut, Measurements, measure
+from profiler.results.records import DISPATCHER, SERVICE_WORKERS, TRAINER, RoleCpu
+from profiler.strategy.scenario import Scenario
+from profiler.system.memory import MemoryTrace
+from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming, percentile
 from tests.fake_session import WORKER_PID, FakeClock, FakeProcess, ScriptedSession
 
 WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, cpu_s=0.1)

@@ -8,16 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.commands.arguments import named_apart
-from profiler.data import DataSpec
-from profiler.errors import ProfilerError
-from profiler.fingerprint import Fingerprint
-from profiler.measure_run import with_results
-from profiler.metadata import Metadata
-from profiler.recommend import recommend
+from profiler.analysis.recommend import recommend
+from profiler.base.errors import ProfilerError
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.commands.measure_options import named_apart
+from profiler.data.fingerprint import Fingerprint
+from profiler.data.synthetic import DataSpec
+from profiler.drivers.run import with_results
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter
-from profiler.results import DataRecord, RunResult, ScenarioResult
-from profiler.settings import MeasureSettings, Target
+from profiler.results.records import DataRecord, RunResult, ScenarioResult
 
 AT = "at 20 ms/step"
 SMALL = Fingerprint(4000, 125, (64, 64, 3), "float32", "int32", "00112233445566ff", "aa")

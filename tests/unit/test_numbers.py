@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from profiler.compare import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.base.units import plain, significant
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter
 from profiler.reporters.sweep import SweepMarkdownReporter, SweepTerminalReporter
-from profiler.storage import load_run, load_sweep
-from profiler.units import plain, significant
+from profiler.results.files import load_run, load_sweep
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLE = Path(__file__).resolve().parents[2] / "reports" / "example" / "results.json"

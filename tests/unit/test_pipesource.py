@@ -8,10 +8,10 @@ from importlib import metadata
 import numpy as np
 import pytest
 
+from profiler.base.errors import ProfilerError
 from profiler.commands import main
-from profiler.errors import ProfilerError
-from profiler.measure import bad_batch, batch_length
-from profiler.pipesource import PipelineNotImportable, check_pipeline, locate, top_level_names
+from profiler.strategy.pipeline_source import PipelineNotImportable, check_pipeline, locate, top_level_names
+from profiler.worker.loops import bad_batch, batch_length
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_top_level_names_unknown_where_the_module_decides_at_run_time():
 
 
 def test_a_module_named_like_the_builtins_is_named_not_imported(tmp_path, monkeypatch):
-    from profiler.registry import BUILTIN, ENTRY_POINT_GROUP, _check_not_shadowed
+    from profiler.strategy.registry import BUILTIN, ENTRY_POINT_GROUP, _check_not_shadowed
 
     # Naming SCENARIOS does not make it the built-ins' package.
     (tmp_path / "scenarios.py").write_text("SCENARIOS = []\nraise RuntimeError('the user module was imported')\n")

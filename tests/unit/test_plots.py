@@ -10,7 +10,7 @@ import pytest
 
 from profiler.reporters import plots
 from profiler.reporters.plotkit import colours, pyplot
-from profiler.storage import load_run
+from profiler.results.files import load_run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 NAMES = ["preload", "generator", "generator_prefetch", "multiprocessing", "cache", "threaded_generator",

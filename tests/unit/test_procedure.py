@@ -12,11 +12,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from profiler import procedure
-from profiler.measure import EpochTiming, WindowTiming
-from profiler.procedure import PHASE_VERIFY, PHASE_WARMUP, measure, rates_kept, until_precise
-from profiler.settings import MeasureSettings
-from profiler.stats import median_interval
+from profiler.base.settings import MeasureSettings
+from profiler.base.stats import median_interval
+from profiler.measuring import procedure
+from profiler.measuring.procedure import PHASE_VERIFY, PHASE_WARMUP, measure, rates_kept, until_precise
+from profiler.worker.loops import EpochTiming, WindowTiming
 from tests.fake_session import FakeClock, ScriptedSession
 
 BATCH = 32

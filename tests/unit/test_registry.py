@@ -6,9 +6,9 @@ import pkgutil
 import pytest
 
 import scenarios
-from profiler.errors import ProfilerError
-from profiler.registry import parse_selection, registered, resolve
-from profiler.scenario import Scenario
+from profiler.base.errors import ProfilerError
+from profiler.strategy.registry import parse_selection, registered, resolve
+from profiler.strategy.scenario import Scenario
 
 
 def test_every_scenario_module_is_registered():

@@ -16,7 +16,7 @@ import pytest
 
 from profiler.commands import main
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter, write_run_report
-from profiler.storage import FORMAT_VERSION, load_run
+from profiler.results.files import FORMAT_VERSION, load_run
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -76,7 +76,7 @@ def test_no_cell_is_ever_broken_whatever_the_width(width):
 
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_a_comparison_fits_the_width_and_keeps_names_and_figures_whole(width):
-    from profiler.compare import compare_runs, parse_thresholds
+    from profiler.analysis.comparison import compare_runs, parse_thresholds
     from profiler.reporters.compare import ComparisonTerminalReporter, comparison_rows
 
     comparison = compare_runs(load_run(DATA / "run_base.json"), load_run(DATA / "run_new.json"),
@@ -163,7 +163,7 @@ def test_report_of_a_missing_file(tmp_path, capsys):
 
 def test_sweep_report_and_table_match_golden():
     from profiler.reporters.sweep import SweepMarkdownReporter, SweepTerminalReporter
-    from profiler.storage import load_sweep
+    from profiler.results.files import load_sweep
 
     sweep = load_sweep(DATA / "sweep.json")
     report, table = io.StringIO(), io.StringIO()

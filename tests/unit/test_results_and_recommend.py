@@ -6,15 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.data import DataSpec
-from profiler.errors import ProfilerError
-from profiler.fingerprint import Fingerprint
-from profiler.metadata import Metadata
-from profiler.recommend import recommend
+from profiler.analysis.recommend import recommend
+from profiler.base.errors import ProfilerError
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.fingerprint import Fingerprint
+from profiler.data.synthetic import DataSpec
 from profiler.reporters.run import RunTerminalReporter
-from profiler.results import DataRecord, Pick, RunResult, ScenarioResult, verdict_for
-from profiler.settings import MeasureSettings, Target
-from profiler.storage import FORMAT_VERSION, load_run, save_run
+from profiler.results.files import FORMAT_VERSION, load_run, save_run
+from profiler.results.records import DataRecord, Pick, RunResult, ScenarioResult, verdict_for
 
 AT = "at 20 ms/step"
 FINGERPRINT = Fingerprint(70, 5, (24, 32, 3), "float32", "int32", "00112233445566ff")
@@ -167,7 +167,7 @@ def test_tied_strategies_are_named_and_the_tie_broken_by_the_stated_rule():
 
 @pytest.mark.parametrize("scale", [1.0, 2.0**60])
 def test_a_tie_is_broken_the_same_at_any_magnitude(scale):
-    from profiler.recommend import break_tie
+    from profiler.analysis.recommend import break_tie
 
     items = [object(), object(), object()]
     figures = {id(items[0]): 3.0 * scale, id(items[1]): 3.0 * scale, id(items[2]): 5.0 * scale}

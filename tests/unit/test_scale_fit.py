@@ -7,10 +7,7 @@ import math
 
 import pytest
 
-from profiler.codec import decode
-from profiler.metadata import collect_metadata
-from profiler.results import STATUS_OK
-from profiler.scaled import (
+from profiler.analysis.scale_result import (
     SCALE_FILE,
     ScalePoint,
     ScaleResult,
@@ -21,7 +18,10 @@ from profiler.scaled import (
     required_rate,
     save_scale,
 )
-from profiler.settings import MeasureSettings
+from profiler.base.codec import decode
+from profiler.base.metadata import collect_metadata
+from profiler.base.settings import MeasureSettings
+from profiler.results.records import STATUS_OK
 
 
 def _point(workers: int, rate: float, half: float = 0.05, trainer: float = 50.0, dispatcher: float = 5.0,
@@ -111,7 +111,7 @@ def test_scale_json_has_its_kind_the_rates_the_fit_and_the_advice(tmp_path):
 
 def test_a_service_row_note_parts_start_up_from_the_steady_rate_and_prices_the_transfer():
     from profiler.reporters.run_notes import service_line
-    from profiler.results import RoleCpu, ScenarioResult
+    from profiler.results.records import RoleCpu, ScenarioResult
 
     result = ScenarioResult(
         "data_service", STATUS_OK, build_s=5.0, first_batch_s=5.25, samples_per_s=6000.0, service_workers=2,

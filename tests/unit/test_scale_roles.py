@@ -12,14 +12,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from profiler import procedure
-from profiler.measure import EpochTiming
-from profiler.metrics import cpu_roles
-from profiler.procedure import FlatOut, measure
-from profiler.results import DISPATCHER, SERVICE_WORKERS, TRAINER, RoleCpu, ScenarioResult, cpu_us_per_sample_by_role
-from profiler.scaled import point_of
-from profiler.scenario import Helpers
-from profiler.settings import MeasureSettings
+from profiler.analysis.scale_result import point_of
+from profiler.base.settings import MeasureSettings
+from profiler.measuring import procedure
+from profiler.measuring.metrics import cpu_roles
+from profiler.measuring.procedure import FlatOut, measure
+from profiler.results.records import (
+    DISPATCHER,
+    SERVICE_WORKERS,
+    TRAINER,
+    RoleCpu,
+    ScenarioResult,
+    cpu_us_per_sample_by_role,
+)
+from profiler.strategy.scenario import Helpers
+from profiler.worker.loops import EpochTiming
 from tests.fake_session import WORKER_PID, FakeClock, FakeProcess, FakeSampler, ScriptedSession
 
 WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, cpu_s=0.1)

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from profiler import stages as stages_module
+from profiler.ceiling import stage_times as stages_module
+from profiler.ceiling.stage_times import BATCH, CONSUMER, DECODE, READ, RESIZE, StageWork, breakdown
 from profiler.reporters.stages import bounding_sentence
-from profiler.stages import BATCH, CONSUMER, DECODE, READ, RESIZE, StageWork, breakdown
 
 READ_S, DECODE_S, RESIZE_S, BATCH_PER_SAMPLE_S, CONSUME_S = 0.006, 0.015, 0.003, 0.001, 0.020
 ROUNDING = 1e-9  # the bounds are exact; this covers only the rounding of sums of floats

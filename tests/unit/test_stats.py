@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from profiler.stats import (
+from profiler.base.stats import (
     idle_with_interval,
     mann_whitney_p,
     median_interval,

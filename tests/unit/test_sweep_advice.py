@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.data import DataSpec
-from profiler.errors import ProfilerError
-from profiler.forecast import NotMeasured, forecast_peak
-from profiler.metadata import Metadata
-from profiler.results import STATUS_OK, STATUS_SKIPPED, DataRecord, RunResult, ScenarioResult
-from profiler.settings import MeasureSettings, Target
-from profiler.storage import load_run, load_sweep, save_run, save_sweep
-from profiler.sweep import SweepResult
+from profiler.analysis.forecast import NotMeasured, forecast_peak
+from profiler.analysis.sweep_result import SweepResult
+from profiler.base.errors import ProfilerError
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.synthetic import DataSpec
+from profiler.results.files import load_run, load_sweep, save_run, save_sweep
+from profiler.results.records import STATUS_OK, STATUS_SKIPPED, DataRecord, RunResult, ScenarioResult
 
 SIZES = (1000, 2000, 4000, 8000)
 BASELINE = 500.0
@@ -150,7 +150,7 @@ def test_sweep_file_round_trip_and_kind_checks(tmp_path):
 
 
 def test_a_pipeline_that_delivered_other_samples_is_left_out_of_the_pick():
-    from profiler.results import Pick
+    from profiler.results.records import Pick
 
     sweep = sweep_of(LAWS, budget=100000.0)
     fastest = sweep.advice.name

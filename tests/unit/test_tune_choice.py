@@ -12,14 +12,15 @@ from dataclasses import replace
 
 import pytest
 
-from profiler import tune, tuned
-from profiler.data import DataSpec
-from profiler.measure_run import RunPlan
-from profiler.metadata import Metadata
-from profiler.results import RunResult, ScenarioResult
-from profiler.scenario import Knob, Scenario
-from profiler.settings import MeasureSettings, Target
-from profiler.tune import TunePlan, measure_tune, tunable
+from profiler.analysis import tune_result as tuned
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.data.synthetic import DataSpec
+from profiler.drivers import tune
+from profiler.drivers.run import RunPlan
+from profiler.drivers.tune import TunePlan, measure_tune, tunable
+from profiler.results.records import RunResult, ScenarioResult
+from profiler.strategy.scenario import Knob, Scenario
 
 SPEC = DataSpec(kind="images", samples=64, height=8, width=8)
 

@@ -7,13 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.ceiling import Ceiling
-from profiler.metadata import Metadata
-from profiler.reporters.tune import TuneMarkdownReporter, TuneTerminalReporter, gap_text, snippet_lines, verdict
-from profiler.results import ScenarioResult
-from profiler.scenario import AUTOTUNE, Knob, PipelineContext
-from profiler.settings import MeasureSettings, Target
-from profiler.tuned import (
+from profiler.analysis.tune_result import (
     Configuration,
     KnobRecord,
     Trial,
@@ -25,6 +19,12 @@ from profiler.tuned import (
     tune_to_json,
     usable,
 )
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.ceiling.limit import Ceiling
+from profiler.reporters.tune import TuneMarkdownReporter, TuneTerminalReporter, gap_text, snippet_lines, verdict
+from profiler.results.records import ScenarioResult
+from profiler.strategy.scenario import AUTOTUNE, Knob, PipelineContext
 
 
 def measured(rate: float, low: float, high: float, windows=(), **extra) -> ScenarioResult:

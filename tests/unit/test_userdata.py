@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.data import DataSpec
-from profiler.decode import augment_parameters, augmented
-from profiler.errors import ProfilerError
-from profiler.fingerprint import dataset_fingerprint
-from profiler.measure import BatchStream, flat_out_window
-from profiler.pagecache import drop, resident_fraction
-from profiler.records import feature_keys, parse_example, record_offsets
-from profiler.userdata import BadFile, count_samples, prepare_user_data
-from profiler.userscan import DataNotFound, list_folder, locate
+from profiler.base.errors import ProfilerError
+from profiler.data.fingerprint import dataset_fingerprint
+from profiler.data.sample_work import augment_parameters, augmented
+from profiler.data.synthetic import DataSpec
+from profiler.data.tfrecord_reader import feature_keys, parse_example, record_offsets
+from profiler.data.user_data import BadFile, count_samples, prepare_user_data
+from profiler.data.user_scan import DataNotFound, list_folder, locate
+from profiler.system.page_cache import drop, resident_fraction
+from profiler.worker.loops import BatchStream, flat_out_window
 from tests import userfiles
 
 

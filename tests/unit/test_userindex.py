@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler import userdata
-from profiler.data import DataSpec
-from profiler.errors import ProfilerError
-from profiler.userdata import SUMMARY, prepare_user_data
-from profiler.userscan import locate
+from profiler.base.errors import ProfilerError
+from profiler.data import user_data as userdata
+from profiler.data.synthetic import DataSpec
+from profiler.data.user_data import SUMMARY, prepare_user_data
+from profiler.data.user_scan import locate
 from tests import userfiles
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from profiler.fingerprint import FingerprintBuilder
-from profiler.measure import EpochTiming, PacedSteps, WindowTiming
-from profiler.settings import CONSUMER_SLEEP
-from profiler.worker import _Server
+from profiler.base.settings import CONSUMER_SLEEP
+from profiler.data.fingerprint import FingerprintBuilder
+from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
+from profiler.worker.main import _Server
 
 SIZES = [16, 16, 16, 16, 6]
 

@@ -1,0 +1,283 @@
+"""Compare two runs metric by metric, with regression checks parsed from ``metric:10%``.
+
+A change counts as a regression only when it is worse than its limit and, where the runs carry
+what it takes, a test says it is real at 95%: the Mann-Whitney U test on the two runs' window
+rates for throughput, the two idle intervals for idle time. The logic only;
+``profiler.reporters.compare`` renders a Comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from profiler.base.errors import ProfilerError
+from profiler.base.stats import CONFIDENCE, mann_whitney_p, median, ratio_interval
+from profiler.base.units import plain
+from profiler.results.records import STATUS_OK, RunResult, ScenarioResult
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How sure a change is: its 95% interval (in the change's own terms) and whether it is real."""
+
+    low: float
+    high: float
+    significant: bool
+    relative: bool  # the interval is of the relative change; else of the absolute difference
+    p_value: float | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    higher_is_better: bool
+    pattern: str  # how one value is shown
+    # What the two runs say about whether a change of this metric is real, where they say anything.
+    evidence: Callable[[ScenarioResult, ScenarioResult, str], Evidence | None] | None = None
+
+
+# The fewest windows per run for the rank test to mean something.
+_MIN_WINDOWS = 3
+
+
+def _windows(result: ScenarioResult, metric: str) -> list[float]:
+    """The run's window rates, scaled so that their median is the rate it reports for ``metric``."""
+    windows = list(result.window_samples_per_s)
+    reported = getattr(result, metric)
+    if len(windows) < _MIN_WINDOWS or not reported:
+        return []
+    middle = median(windows)
+    return [w * reported / middle for w in windows] if middle > 0 else []
+
+
+def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
+    """None where the windows are too few for the test to call anything real: the limit decides."""
+    old, current = _windows(base, metric), _windows(new, metric)
+    if not old or not current:
+        return None
+    alpha = 1.0 - CONFIDENCE
+    apart = [float(i) for i in range(len(old) + len(current))]
+    if mann_whitney_p(apart[: len(old)], apart[len(old):]) >= alpha:  # even runs that do not overlap at all
+        return None
+    low, high = ratio_interval(old, current)
+    p_value = mann_whitney_p(old, current)
+    # Real only where the rank test and the interval of the ratio agree.
+    real = p_value < alpha and (high < 1.0 or low > 1.0)
+    return Evidence(low - 1.0, high - 1.0, real, relative=True, p_value=p_value)
+
+
+def _idle_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
+    """The difference of the idle fractions, its half-width from both runs' own intervals."""
+    if base.idle_fraction is None or new.idle_fraction is None:
+        return None
+    if base.idle_half_width is None or new.idle_half_width is None:
+        return None
+    difference = new.idle_fraction - base.idle_fraction
+    width = (base.idle_half_width**2 + new.idle_half_width**2) ** 0.5
+    return Evidence(difference - width, difference + width, abs(difference) > width, relative=False)
+
+
+METRICS: dict[str, Metric] = {
+    metric.name: metric
+    for metric in (
+        Metric("samples_per_s", "samples/s", True, "{:,.0f}", _rate_evidence),
+        Metric("batches_per_s", "batches/s", True, "{:,.1f}", _rate_evidence),
+        Metric("idle_fraction", "idle", False, "{:.1%}", _idle_evidence),
+        Metric("wait_p95_ms", "wait p95 ms", False, "{:.2f}"),
+        Metric("first_batch_s", "first batch s", False, "{:.2f}"),
+        Metric("warmup_epoch_s", "warm-up s", False, "{:.2f}"),
+        Metric("peak_rss_mib", "peak RSS MiB", False, "{:+,.0f}"),
+        Metric("peak_pss_mib", "peak PSS MiB", False, "{:+,.0f}"),
+        Metric("cpu_s", "CPU s/epoch", False, "{:.2f}"),
+    )
+}
+
+# Names from results format 1, still accepted in --fail-on.
+_ALIASES = {"peak_rss_mb": "peak_rss_mib", "peak_pss_mb": "peak_pss_mib"}
+DEFAULT_FAIL_ON = "samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"
+_THRESHOLD = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """How much worse a metric may get: relative (``10%``) or absolute in its own unit (``0.05``)."""
+
+    metric: str
+    limit: float
+    relative: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Threshold:
+        match = _THRESHOLD.match(text)
+        if not match:
+            raise ProfilerError(
+                f"cannot read the check '{text}': write METRIC:N% (relative) or METRIC:N (absolute), "
+                "such as samples_per_s:10%"
+            )
+        name, value, percent = match.groups()
+        name = _ALIASES.get(name, name)
+        if name not in METRICS:
+            raise ProfilerError(f"unknown metric '{name}' in --fail-on: choose from {', '.join(METRICS)}")
+        return cls(name, float(value) / 100.0 if percent else float(value), bool(percent))
+
+    def describe(self) -> str:
+        return f"{self.limit:.0%}" if self.relative else plain(self.limit)
+
+
+def parse_thresholds(text: str) -> tuple[Threshold, ...]:
+    thresholds = tuple(Threshold.parse(part) for part in text.split(",") if part.strip())
+    if not thresholds:  # a gate with nothing to check would pass whatever happened
+        raise ProfilerError(
+            f"--fail-on '{text}' names no check: pass at least one METRIC:LIMIT, such as samples_per_s:10%"
+        )
+    names = [t.metric for t in thresholds]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ProfilerError(f"metric '{repeated[0]}' appears twice in --fail-on: give it one threshold")
+    return thresholds
+
+
+VERDICT_REGRESSION = "REGRESSION"
+VERDICT_NOISE = "not significant"
+VERDICT_PASSED = "ok"
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    metric: str
+    base: float | None
+    new: float | None
+    threshold: Threshold | None
+    evidence: Evidence | None = None  # None: the runs carry nothing to test the change with
+
+    @property
+    def change(self) -> float | None:
+        """Relative change, new against base."""
+        if self.base is None or self.new is None or self.base == 0:
+            return None
+        return (self.new - self.base) / abs(self.base)
+
+    @property
+    def worse_by(self) -> float | None:
+        """How much worse, in the threshold's terms (relative or absolute); negative when better."""
+        if self.base is None or self.new is None:
+            return None
+        sign = -1.0 if METRICS[self.metric].higher_is_better else 1.0
+        if self.threshold is not None and not self.threshold.relative:
+            return sign * (self.new - self.base)
+        change = self.change
+        return None if change is None else sign * change
+
+    @property
+    def verdict(self) -> str | None:
+        if self.threshold is None:
+            return None
+        worse = self.worse_by
+        if worse is None or worse <= self.threshold.limit:
+            return VERDICT_PASSED
+        if self.evidence is not None and not self.evidence.significant:
+            return VERDICT_NOISE
+        return VERDICT_REGRESSION
+
+
+@dataclass(frozen=True)
+class ScenarioComparison:
+    name: str
+    base_status: str
+    new_status: str
+    changes: tuple[MetricChange, ...]
+
+    @property
+    def broke(self) -> bool:
+        """Completed in the base run, not in the new one."""
+        return self.base_status == STATUS_OK and self.new_status != STATUS_OK
+
+    @property
+    def failed(self) -> bool:
+        return self.broke or any(c.verdict == VERDICT_REGRESSION for c in self.changes)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base_label: str
+    new_label: str
+    thresholds: tuple[Threshold, ...]
+    scenarios: tuple[ScenarioComparison, ...]
+    only_in_base: tuple[str, ...]
+    only_in_new: tuple[str, ...]
+    warnings: tuple[str, ...]
+    # Completed in the base run and absent from the new one (an interrupted or killed run, say):
+    # a gate that passed on them would pass on a run that measured nothing.
+    missing: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.missing) or any(s.failed for s in self.scenarios)
+
+    @property
+    def regressions(self) -> list[tuple[str, str]]:
+        found = [(s.name, c.metric) for s in self.scenarios for c in s.changes if c.verdict == VERDICT_REGRESSION]
+        return found + [(s.name, "status") for s in self.scenarios if s.broke] + [
+            (name, "missing") for name in self.missing]
+
+
+def compare_runs(
+    base: RunResult, new: RunResult, thresholds: Sequence[Threshold], base_label: str = "base", new_label: str = "new"
+) -> Comparison:
+    by_metric = {t.metric: t for t in thresholds}
+    base_results = {r.name: r for r in base.scenarios}
+    new_results = {r.name: r for r in new.scenarios}
+    common = [name for name in base_results if name in new_results]
+    warnings = list(_run_warnings(base, new))
+    scenarios = []
+    for name in common:
+        old, current = base_results[name], new_results[name]
+        if old.source_hash and current.source_hash and old.source_hash != current.source_hash:
+            warnings.append(f"{name}: the scenario's source changed between the runs; figures may differ for it")
+        changes = tuple(
+            MetricChange(metric.name, getattr(old, metric.name), getattr(current, metric.name),
+                         by_metric.get(metric.name),
+                         metric.evidence(old, current, metric.name) if metric.evidence else None)
+            for metric in METRICS.values()
+        )
+        scenarios.append(ScenarioComparison(name, old.status, current.status, changes))
+    return Comparison(
+        base_label=base_label,
+        new_label=new_label,
+        thresholds=tuple(thresholds),
+        scenarios=tuple(scenarios),
+        only_in_base=tuple(name for name in base_results if name not in new_results),
+        only_in_new=tuple(name for name in new_results if name not in base_results),
+        warnings=tuple(warnings),
+        missing=tuple(name for name, result in base_results.items()
+                      if name not in new_results and result.status == STATUS_OK),
+    )
+
+
+def _run_warnings(base: RunResult, new: RunResult) -> list[str]:
+    warnings = []
+    base_machine, new_machine = base.metadata.machine, new.metadata.machine
+    if base_machine.machine_id != new_machine.machine_id:
+        warnings.append(
+            f"the runs come from different machines ({base_machine.hostname}, {base_machine.cpu_count} CPUs "
+            f"against {new_machine.hostname}, {new_machine.cpu_count} CPUs): differences may be the machines'"
+        )
+    differing = [
+        key
+        for key in ("batch_size", "step_ms", "epochs", "idle_epochs", "workers")
+        if getattr(base.settings, key) != getattr(new.settings, key)
+    ]
+    base_spec = base.data.spec if base.data else None
+    new_spec = new.data.spec if new.data else None
+    data_keys = ("kind", "samples", "height", "width", "channels", "source_size", "image_format", "seed")
+    differing += [f"data {key}" for key in data_keys if getattr(base_spec, key, None) != getattr(new_spec, key, None)]
+    if differing:
+        warnings.append(f"the runs used different settings ({', '.join(differing)}): figures do not compare directly")
+    base_tf = base.metadata.packages.get("tensorflow")
+    new_tf = new.metadata.packages.get("tensorflow")
+    if base_tf != new_tf:
+        warnings.append(f"TensorFlow changed between the runs ({base_tf} -> {new_tf})")
+    return warnings

@@ -1,0 +1,318 @@
+"""The one library call that measures: ``measure_run``, used by ``run``, by each size of ``sweep``
+(``measure_sweep``) and by the pytest fixture.
+
+It prepares the synthetic data, works out the fingerprint every scenario must deliver, measures
+the machine's ceiling, runs each target in a fresh worker, checks the data each delivered,
+recommends, and hands the growing RunResult to ``save`` after every target, so nothing measured
+is lost. What to show while it works goes to a ``RunEvents`` object; it prints nothing itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from profiler.analysis.forecast import MemoryForecast, forecast_peak
+from profiler.analysis.recommend import recommend
+from profiler.analysis.sweep_result import SweepResult
+from profiler.base.errors import ProfilerError
+from profiler.base.metadata import collect_metadata, usable_cpus
+from profiler.base.settings import MeasureSettings, Target
+from profiler.ceiling.limit import Ceiling, measure_ceiling
+from profiler.data.dataset_cache import DamagedCache, NotEnoughDisk, check_room, damaged_files, repair
+from profiler.data.fingerprint import Fingerprint, dataset_fingerprint
+from profiler.data.synthetic import DataSource, DataSpec, prepare_data
+from profiler.data.user_data import UserDataSource, prepare_user_data
+from profiler.measuring.procedure import WindowDriver, until_precise
+from profiler.measuring.runner import Runner, available_memory_mib
+from profiler.results.files import now
+from profiler.results.records import DataRecord, RunResult, ScenarioResult
+from profiler.strategy.pipeline_source import check_pipeline
+from profiler.system.page_cache import drop, resident_fraction
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What to measure and on which data; ``spec`` None: only pipelines that bring their own data."""
+
+    settings: MeasureSettings
+    targets: tuple[Target, ...]
+    spec: DataSpec | None
+    cache_root: Path | None = None
+    measure_ceiling: bool = True
+    on_bad_file: str = "skip"  # a user's sample that does not decode: "skip" it, or "fail" the run
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    run: RunPlan  # its spec sets everything but the size
+    sizes: tuple[int, ...]  # ascending
+    target_samples: int | None = None
+    memory_budget_mib: float = 0.0
+    budget_basis: str = ""
+
+
+class RunEvents:
+    """What a measurement reports while it works; subclasses show it (see profiler.reporters.progress)."""
+
+    def preparing_data(self, spec: DataSpec) -> None: ...
+    def data_progress(self, done: int, total: int) -> None: ...
+    def data_ready(self, source: DataSource, generated: bool) -> None: ...
+    def measuring_ceiling(self) -> None: ...
+    def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None: ...
+    def run_started(self, run: RunResult) -> None: ...
+    def target_started(self, target: Target, samples: int | None) -> None: ...
+    def phase(self, name: str, phase: str, samples: int | None) -> None: ...
+    def warning(self, name: str, text: str, samples: int | None) -> None: ...
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None: ...
+    def finished(self) -> None: ...
+
+
+class DataCacheError(ProfilerError):
+    """The synthetic dataset could not be written; a sweep's command adds where the sizes so far are."""
+
+    def __init__(self, samples: int, cache_root: Path, reason: str,
+                 fix: str = ": pass --data-dir with a writable folder") -> None:
+        super().__init__(f"cannot write the dataset cache in '{cache_root}' ({reason}){fix}")
+        self.samples, self.cache_root, self.reason = samples, cache_root, reason
+
+
+def measure_run(
+    plan: RunPlan,
+    *,
+    events: RunEvents | None = None,
+    save: Callable[[RunResult], None] | None = None,
+    log_dir: Path | None = None,
+    ceiling: Ceiling | None = None,
+    forecast: Callable[[str], MemoryForecast | None] | None = None,
+    driver: WindowDriver = until_precise,
+    available_mib: Callable[[], float] = available_memory_mib,
+    trace_dir: Path | None = None,
+) -> RunResult:
+    """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was measured.
+
+    ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's expected
+    peak from earlier sizes, so one that would not fit is skipped; ``trace_dir``: TensorBoard profiles.
+    """
+    events = events or RunEvents()
+    save = save or (lambda run: None)
+    results: list[ScenarioResult] = []
+    try:
+        run, source = _start(plan, events, ceiling)
+        samples = run.samples
+
+        def on_phase(name: str, phase: str) -> None:
+            events.phase(name, phase, samples)
+
+        def on_warning(name: str, text: str) -> None:
+            events.warning(name, text, samples)
+
+        with Runner(source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir) as runner:
+            for number, target in enumerate(plan.targets):
+                events.target_started(target, samples)
+                after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None
+                following = None if after is None else (after, forecast(after.name) if forecast else None)
+                result = runner.run(target, forecast(target.name) if forecast else None, driver, following)
+                results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
+                run = with_results(run, results, interrupted=runner.interrupted)
+                save(run)
+                events.target_finished(results[-1], samples)
+                if runner.interrupted:
+                    break
+    except KeyboardInterrupt:
+        if not results:  # nothing measured yet: there is nothing to keep
+            raise
+        run = with_results(run, results, interrupted=True)
+        save(run)
+    finally:
+        events.finished()
+    return run
+
+
+def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[RunResult, DataSource | None]:
+    """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for results."""
+    for target in plan.targets:
+        if target.is_pipeline:
+            check_pipeline(target.reference)  # before any data is prepared or worker started
+    source = None if plan.spec is None else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
+    expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
+    if plan.settings.cold and source is not None:
+        _check_cold(source, events)
+    if ceiling is None and plan.measure_ceiling and source is not None:
+        ceiling = _measure_ceiling(source, events, plan.settings.cold, plan.settings.batch_size)
+    run = RunResult(
+        metadata=collect_metadata(),
+        settings=plan.settings,
+        targets=plan.targets,
+        data=None if source is None else data_record(source),
+        expected_fingerprint=expected,
+        created=now(),
+        ceiling=ceiling,
+        data_dir=str(plan.cache_root or ""),
+    )
+    events.run_started(run)
+    return run, source
+
+
+def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
+                   on_bad_file: str = "skip") -> DataSource:
+    """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is cached."""
+    if cache_root is None:
+        raise ValueError("the data needs a cache folder")
+    events.preparing_data(spec)
+    if spec.is_user_data:
+        try:
+            source: DataSource = prepare_user_data(spec, cache_root, on_bad_file, events.data_progress)
+        except OSError as error:
+            raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
+        events.data_ready(source, True)
+        return source
+    try:
+        check_room(cache_root, spec)
+        source, generated = prepare_data(spec, cache_root, on_progress=events.data_progress)
+        if not generated:
+            source, generated = _intact(source, cache_root, events)
+    except NotEnoughDisk as error:
+        raise DataCacheError(spec.samples, cache_root, str(error),
+                             fix=": use fewer --samples or a smaller --image-size, or pass --data-dir on a disk "
+                                 "with room") from None
+    except OSError as error:
+        raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
+    events.data_ready(source, generated)
+    return source
+
+
+def _intact(source: DataSource, cache_root: Path, events: RunEvents) -> tuple[DataSource, bool]:
+    """The cached dataset, checked, with damaged files written again; or, if it cannot be trusted, anew."""
+    try:
+        damaged = damaged_files(source)
+        if damaged:
+            repair(source, damaged)
+            events.warning("data", f"{len(damaged)} damaged file(s) of the cached dataset in '{source.root}' "
+                                   f"({', '.join(damaged[:3])}{', ...' if len(damaged) > 3 else ''}) were written "
+                                   "again, and what was derived from them will be rebuilt", None)
+        return source, False
+    except DamagedCache as problem:
+        events.warning("data", f"the cached dataset cannot be trusted ({problem}): generating it again", None)
+        shutil.rmtree(source.root, ignore_errors=True)
+        check_room(cache_root, source.spec)
+        return prepare_data(source.spec, cache_root, on_progress=events.data_progress)
+
+
+def _check_cold(source: DataSource, events: RunEvents) -> None:
+    """Say so where the system keeps the data's pages after a drop (tmpfs): cold figures would be warm."""
+    sample = source.files()[:64]
+    drop(sample)
+    resident = resident_fraction(sample)
+    if resident is not None and resident > 0.5:
+        events.warning("data", f"{resident:.0%} of the data's pages stayed in memory after the drop (a filesystem "
+                               "kept in memory, such as tmpfs?): the --cold figures are warm ones here", None)
+
+
+def data_record(source: DataSource) -> DataRecord:
+    """What the results say of the data: the spec, where it is, and for a user's data what it holds."""
+    if not isinstance(source, UserDataSource):
+        return DataRecord(source.spec, str(source.root))
+    summary = source.summary()
+    return DataRecord(source.spec, source.spec.path, found=summary.found, skipped_files=summary.skipped_files,
+                      skipped_examples=summary.skipped_examples, typical_size=summary.typical_size,
+                      bytes_per_file=summary.bytes_per_file, formats=summary.formats, index=str(source.root))
+
+
+def _measure_ceiling(source: DataSource, events: RunEvents, cold: bool, batch_size: int) -> Ceiling | None:
+    """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
+    events.measuring_ceiling()
+    try:
+        ceiling = measure_ceiling(source, usable_cpus(), cold=cold, batch_size=batch_size)
+    except RuntimeError as error:
+        events.ceiling_measured(None, str(error))
+        return None
+    events.ceiling_measured(ceiling, None)
+    return ceiling
+
+
+def checked(
+    result: ScenarioResult, target: Target, expected: Fingerprint | None, ceiling: Ceiling | None
+) -> ScenarioResult:
+    """A scenario's result with its data compared to the dataset's and its rate to the ceiling.
+
+    A user's pipeline brings its own data: there is nothing to compare it with.
+    """
+    if target.is_pipeline:
+        return result
+    if expected is not None and result.fingerprint is not None:
+        result = replace(
+            result,
+            fingerprint_matches=result.fingerprint == expected,
+            samples_match=result.fingerprint.same_samples(expected),
+        )
+    if ceiling is not None and result.samples_per_s is not None:
+        result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
+    return result
+
+
+def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False) -> RunResult:
+    """``run`` holding ``results``, with the recommendation they lead to."""
+    expected = run.expected_fingerprint
+    pick = recommend(results, run.settings.idle_condition(), None if expected is None else expected.sample_kind)
+    return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
+
+
+def sized_targets(targets: tuple[Target, ...], size: int) -> tuple[Target, ...]:
+    """A sweep's targets at one size: a user's pipeline builds that many samples (its ``samples`` keyword)."""
+    return tuple(Target.pipeline(t.reference, {**t.arguments, "samples": size}) if t.is_pipeline else t
+                 for t in targets)
+
+
+def measure_sweep(
+    plan: SweepPlan,
+    *,
+    events: RunEvents | None = None,
+    save: Callable[[SweepResult], None] | None = None,
+    log_dir: Path | None = None,
+    available_mib: Callable[[], float] = available_memory_mib,
+) -> SweepResult:
+    """``measure_run`` at each size, smallest first; ``save`` gets the sweep after every target.
+
+    Before a target starts at a larger size, its peak there is forecast from the smaller sizes,
+    and a target that would not fit in the memory available is skipped instead of started. The
+    ceiling is measured once, at the smallest size. Ctrl-C ends the sweep with what was measured.
+    """
+    assert plan.run.spec is not None, "a sweep measures at sizes of a dataset"
+    spec = plan.run.spec
+    sweep = SweepResult(
+        metadata=collect_metadata(), settings=plan.run.settings, targets=plan.run.targets,
+        spec=replace(spec, samples=plan.sizes[0]), sizes=plan.sizes, created=now(),
+        target_samples=plan.target_samples, memory_budget_mib=plan.memory_budget_mib,
+        budget_basis=plan.budget_basis, data_dir=str(plan.run.cache_root or ""),
+    )
+    save = save or (lambda sweep: None)
+
+    def keep(run: RunResult) -> None:
+        nonlocal sweep
+        earlier = tuple(r for r in sweep.runs if r.samples != run.samples)
+        runs = (*earlier, run) if run.scenarios else earlier  # a size stopped before any result adds nothing
+        sweep = replace(sweep, runs=runs, ceiling=run.ceiling, interrupted=run.interrupted)
+        save(sweep)
+
+    try:
+        for number, size in enumerate(plan.sizes):
+            measured = sweep.runs
+            first = plan.run.measure_ceiling and number == 0  # the ceiling is measured once
+            run = measure_run(
+                replace(plan.run, spec=replace(spec, samples=size), measure_ceiling=first,
+                        targets=sized_targets(plan.run.targets, size)),
+                events=events, save=keep, log_dir=None if log_dir is None else log_dir / str(size),
+                ceiling=sweep.ceiling, available_mib=available_mib,
+                forecast=lambda name, size=size, measured=measured: forecast_peak(measured, name, size),
+            )
+            if run.interrupted:
+                break
+    except KeyboardInterrupt:
+        if not sweep.runs:  # nothing measured yet: there is nothing to keep
+            raise
+        sweep = replace(sweep, interrupted=True)
+        save(sweep)
+    return sweep

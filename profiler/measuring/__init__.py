@@ -1,0 +1,1 @@
+"""Layer 7, parent side: fresh workers per target, driven through the one measuring procedure, their figures derived."""

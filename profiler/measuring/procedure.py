@@ -1,0 +1,238 @@
+"""The measuring procedure every worker is driven through, for every caller.
+
+1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
+2. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
+   where six epochs fit in the time cap), taken one after another from a stream that runs across epochs;
+   more windows until the 95% interval of the median window rate is within ``precision``, or
+   the time cap. Leading windows that stand apart from the rest (autotuning ramping up) are left
+   out as warm-up.
+3. Paced: the same stream, restarted at an epoch boundary, consumed behind the training step
+   until the idle fraction's interval is within ``idle_precision``, or the time cap; before and
+   after it, the same consumer fed from an always-ready source of one of its batches, whose
+   wait is the fetch floor that every pipeline pays.
+4. With a trace folder, one more paced epoch under TensorFlow's profiler, for TensorBoard.
+5. One more epoch, fingerprinted, to check the data; then the worker closes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
+from profiler.base.stats import idle_with_interval, median, median_interval, relative_half_width, warmup_cut
+from profiler.base.units import plain
+from profiler.data.fingerprint import Fingerprint
+from profiler.measuring.worker_session import WorkerSession
+from profiler.results.records import AutotuneValue
+from profiler.strategy.scenario import Helpers
+from profiler.system.memory import busy_cpu_seconds
+from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
+from profiler.worker.main import ClosingReport
+
+PHASE_WARMUP = "warm-up epoch"
+PHASE_VERIFY = "checking delivered data"
+PHASE_TRACE = "tracing one paced epoch for TensorBoard"
+# The first count of windows whose order-statistic interval of the median leaves out both extremes.
+MIN_WINDOWS = 9
+# Steps of each block: the floor's, before and after the paced phase, and the paced phase's requests.
+FLOOR_STEPS = 8
+PACED_BLOCK = 16
+# Steady steps resampled together for the idle interval.
+IDLE_BLOCK = 8
+_CALIBRATION_TRIES = 6
+# Windows hold whole epochs where this many fit in the flat-out time cap; the cap stops no phase
+# before it has this many windows, the fewest whose range is a 95% interval of their median.
+WHOLE_EPOCHS_WITHIN_CAP = 6
+FEWEST_WINDOWS = 6
+
+
+@dataclass(frozen=True)
+class FlatOut:
+    """The flat-out phase: the windows that count, their size, and whether the time cap ended them."""
+
+    windows: tuple[WindowTiming, ...]
+    window_batches: int
+    capped: bool = False
+    # CPU seconds of the whole process tree over the phase, and the samples it consumed, every
+    # window counted: read by the parent before and after, never between two windows.
+    cpu_s: float | None = None
+    samples: int = 0
+    # The same CPU split by role, where the pipeline named the processes it started.
+    cpu_by_role_s: dict[str, float] = field(default_factory=dict)
+    # Every usable core's busy seconds over the phase, whoever used them, and the phase's length.
+    busy_cpu_s: float | None = None
+    wall_s: float | None = None
+
+
+WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
+# Given a function that measures one window, the warm-up epoch and the settings, a window driver
+# takes the flat-out phase's windows. The default measures until precise; the pytest fixture hands
+# each window, an epoch long, to pytest-benchmark's timer.
+WindowDriver = Callable[[WindowMeasure, EpochTiming, MeasureSettings], FlatOut]
+
+
+@dataclass
+class Measurements:
+    """What one worker delivered, filled in as it goes; a failure leaves the rest empty."""
+
+    build_s: float | None = None
+    warmup: EpochTiming | None = None
+    flat_out: FlatOut | None = None
+    paced: list[PacedSteps] = field(default_factory=list)
+    floor: list[PacedSteps] = field(default_factory=list)
+    idle_capped: bool = False
+    fingerprint: Fingerprint | None = None
+    closing: ClosingReport | None = None
+    autotune: tuple[AutotuneValue, ...] = ()
+    trace_files: tuple[str, ...] = ()
+    helpers: Helpers = field(default_factory=Helpers)
+
+
+def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:
+    """Window rates in samples/s, the leading warm-up windows left out."""
+    rates = [window.samples_per_s for window in windows]
+    return rates[warmup_cut(rates):]
+
+
+def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
+    kept = rates_kept(windows)
+    return len(kept) >= MIN_WINDOWS and relative_half_width(median(kept), median_interval(kept)) <= precision
+
+
+def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
+    """Windows until the median rate is precise, or the time cap; either way over ``settings.epochs``
+    epochs at least, and the cap waits for FEWEST_WINDOWS windows."""
+    batches, first = _calibrated(measure, warmup, settings)
+    windows = [first]
+    started = time.monotonic()
+    least = settings.epochs * warmup.batches
+    while True:
+        covered = sum(window.batches for window in windows) >= least
+        if covered and rate_is_precise(windows, settings.precision):
+            return FlatOut(tuple(windows), batches)
+        enough = covered and len(rates_kept(windows)) >= FEWEST_WINDOWS
+        if enough and time.monotonic() - started >= settings.time_cap_s:
+            return FlatOut(tuple(windows), batches, capped=True)
+        windows.append(measure(batches, False))
+
+
+def _calibrated(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> tuple[int, WindowTiming]:
+    """The window size in batches and a first window that lasted ``window_s``, growing the size as pyperf
+    calibrates its loops.
+
+    Where an epoch is short beside the time cap, windows hold whole epochs, starting at an epoch:
+    every window then holds the same number of epoch starts, whose cost stays in proportion (a
+    window of a third of an epoch holds a start one time in three, and the rates split in two).
+    """
+    per_epoch = warmup.batches
+    steady_s = warmup.seconds - warmup.first_batch_s
+    rate = (per_epoch - 1) / steady_s if per_epoch > 1 and steady_s > 0 else per_epoch / max(warmup.seconds, 1e-6)
+    whole = per_epoch / rate <= settings.time_cap_s / WHOLE_EPOCHS_WITHIN_CAP
+    batches = _aligned(math.ceil(settings.window_s * rate), per_epoch, whole)
+    window = measure(batches, True)
+    for _ in range(_CALIBRATION_TRIES):
+        if window.seconds >= settings.window_s:
+            break
+        batches = _aligned(math.ceil(batches * 1.2 * settings.window_s / max(window.seconds, 1e-6)), per_epoch, whole)
+        window = measure(batches, batches % per_epoch == 0)
+    return batches, window
+
+
+def _aligned(batches: int, per_epoch: int, whole: bool) -> int:
+    """At least one batch; whole epochs where ``whole`` or once a window holds an epoch or more."""
+    batches = max(1, batches)
+    return per_epoch * math.ceil(batches / per_epoch) if whole or batches >= per_epoch else batches
+
+
+def measure(
+    session: WorkerSession, settings: MeasureSettings, driver: WindowDriver = until_precise,
+    on_unmeasured: Callable[[], None] | None = None,
+) -> Measurements:
+    """Drive one worker through the whole procedure; ``session`` raises WorkerFailure if it fails.
+
+    ``on_unmeasured`` is called once nothing more is timed (the data check and the close are left),
+    where the next worker may start importing without disturbing a figure.
+    """
+    measured = Measurements(build_s=session.build_s, helpers=session.helpers)
+    session.phase(PHASE_WARMUP)
+    measured.warmup = session.epoch()
+    taken: list[WindowTiming] = []
+
+    def window(batches: int, restart: bool) -> WindowTiming:
+        session.phase(f"flat out, window {len(taken) + 1}")
+        taken.append(session.window(batches, restart))
+        return taken[-1]
+
+    cpu_before, roles_before, busy_before = session.tree_cpu_seconds(), _roles(session), busy_cpu_seconds()
+    started = time.monotonic()
+    flat_out = driver(window, measured.warmup, settings)
+    wall = time.monotonic() - started
+    cpu_after, roles_after, busy_after = session.tree_cpu_seconds(), _roles(session), busy_cpu_seconds()
+    measured.flat_out = replace(
+        flat_out, cpu_s=_spent(cpu_before, cpu_after), samples=sum(w.samples for w in taken),
+        cpu_by_role_s={role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()},
+        busy_cpu_s=_spent(busy_before, busy_after), wall_s=wall)
+    measured.autotune = session.autotune()  # before the paced phase starts a new iterator
+    _paced(session, settings, measured)
+    if on_unmeasured is not None:
+        on_unmeasured()
+    if session.task.trace_dir is not None:  # after every figure: the profiler's cost is in none of them
+        session.phase(PHASE_TRACE)
+        measured.trace_files = session.profile(measured.warmup.batches, settings.step_s, settings.consumer)
+    session.phase(PHASE_VERIFY)
+    measured.fingerprint = session.fingerprint()
+    measured.closing = session.close()
+    return measured
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def _roles(session: WorkerSession) -> dict[str, float]:
+    return session.cpu_seconds_by_role() if session.helpers.roles else {}
+
+
+def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurements) -> None:
+    """Paced steps between two floor blocks, until the idle fraction is precise or the time cap."""
+    assert measured.warmup is not None
+    step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{plain(settings.step_ms)} ms/step"
+    session.phase(f"fetch floor behind {step}")
+    measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
+    least = settings.idle_epochs * measured.warmup.batches
+    started = time.monotonic()
+    done = 0
+    while True:
+        session.phase(f"paced behind {step}, {done} steps")
+        measured.paced.append(session.paced(PACED_BLOCK, settings.step_s, settings.consumer, restart=done == 0))
+        done += PACED_BLOCK
+        if done < least:
+            continue
+        if _idle_is_precise(measured, settings.idle_precision):
+            break
+        if time.monotonic() - started >= settings.idle_time_cap_s:
+            measured.idle_capped = True
+            break
+    session.phase(f"fetch floor behind {step}")
+    measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
+
+
+def steady_steps(paced: list[PacedSteps]) -> tuple[list[float], list[float]]:
+    """(waits, steps) of the paced steps that did not begin an epoch."""
+    pairs = [(w, s) for block in paced for w, s, first in zip(block.waits_s, block.steps_s, block.epoch_starts,
+                                                               strict=True) if not first]
+    return [w for w, _ in pairs], [s for _, s in pairs]
+
+
+def _idle_is_precise(measured: Measurements, precision: float) -> bool:
+    waits, steps = steady_steps(measured.paced)
+    if len(waits) < 2 * IDLE_BLOCK:
+        return False
+    floor = [w for block in measured.floor for w in block.waits_s]
+    # Fewer resamples than the reported interval: this runs between two paced blocks, where the
+    # pipeline refills its buffers untimed, and it only decides whether to go on.
+    point, (low, high) = idle_with_interval(waits, steps, floor, IDLE_BLOCK, resamples=300)
+    return max(point - low, high - point) <= precision

@@ -1,0 +1,277 @@
+"""The loops that run inside the worker: flat out for throughput, paced for accelerator idle time.
+
+A pipeline is consumed as one stream of batches, epoch after epoch, with no gap at the epoch
+boundaries: flat-out windows and paced steps continue it, so the cost of starting each epoch
+(iterator creation, empty prefetch buffers) stays in the rates in proportion; the paced steps
+mark which step began an epoch, whose wait idle reports apart. Nothing here
+imports TensorFlow; a dataset is anything re-iterable that yields (images, labels).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+from profiler.results.records import AutotuneValue
+
+
+def batch_length(batch: Any) -> int:
+    """Real samples in a batch (a partial last batch counts what it holds)."""
+    try:
+        return int(batch[1].shape[0])
+    except (TypeError, IndexError, KeyError, AttributeError):
+        raise ValueError(bad_batch(batch)) from None
+
+
+def bad_batch(batch: Any) -> str:
+    """What is wrong with an element that is not a batch of (images, labels), and the fix."""
+    if isinstance(batch, dict):
+        return (f"each element is a dict ({', '.join(map(str, batch))}): deliver (images, labels) pairs, such as "
+                "with .map(lambda d: (d['image'], d['label']))")
+    if not isinstance(batch, tuple | list) or len(batch) != 2:
+        parts = f"{len(batch)} parts" if isinstance(batch, tuple | list) else type(batch).__name__
+        return f"each element must be a pair (images, labels); got {parts}"
+    images, labels = batch
+    if isinstance(images, dict):
+        return (f"the inputs are a dict ({', '.join(map(str, images))}): the profiler measures (images, labels) "
+                "batches; return the images tensor as the first part")
+    shape = getattr(labels, "shape", None)
+    if shape is None or len(tuple(shape)) == 0:  # numpy's () or TensorFlow's TensorShape([])
+        return "each element is one sample (its labels have no batch dimension): add .batch(N) to the pipeline"
+    return f"each element must be a pair of arrays (images, labels); got {type(images).__name__} and " \
+           f"{type(labels).__name__}"
+
+
+def tree_cpu_seconds() -> float:
+    """User + system CPU seconds of this process, its live descendants and its reaped children."""
+    me = psutil.Process()
+    times = me.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in me.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += child_times.user + child_times.system
+    return total
+
+
+# Epoch ends kept per window: enough for every epoch that lasts a few ms, bounded for smaller ones.
+MAX_EPOCH_ENDS = 256
+
+
+class EmptyPipeline(RuntimeError):
+    """The pipeline delivered no batch in an epoch."""
+
+
+@dataclass(frozen=True)
+class EpochTiming:
+    seconds: float
+    first_batch_s: float
+    batches: int
+    samples: int
+    cpu_s: float
+
+
+@dataclass(frozen=True)
+class WindowTiming:
+    """A stretch of the flat-out stream: a fixed number of batches, timed in the worker."""
+
+    started: float  # perf_counter in the worker, less the untimed work before it (BatchStream.clock)
+    seconds: float
+    batches: int
+    samples: int
+    epoch_ends: tuple[float, ...] = ()  # perf_counter stamps of the epochs that ended within it...
+    epochs_ended: int = 0  # ...of which there were this many: tiny epochs end by the thousand
+    began_epoch: bool = False  # its first batch was the first of an epoch
+
+    @property
+    def samples_per_s(self) -> float:
+        return self.samples / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class PacedSteps:
+    """Steps of a training loop: per batch, the wait for it, the step, and whether it began an epoch."""
+
+    waits_s: tuple[float, ...]
+    steps_s: tuple[float, ...]
+    epoch_starts: tuple[bool, ...]
+    device: str = ""  # where the step ran: "simulated", or a TensorFlow device such as "GPU:0"
+    gpu_utilization_percent: float | None = None  # mean NVML utilization, where a GPU could be read
+
+
+class BatchStream:
+    """A dataset's batches, epoch after epoch; ``finish_epoch`` makes the next batch begin an epoch.
+
+    An iterator is never dropped halfway: some pipelines cannot start the next one while one is
+    unfinished (Keras's PyDataset adapter waits for it), and a training loop does not drop them.
+    """
+
+    def __init__(self, dataset: Iterable[Any], before_epoch: Callable[[], None] | None = None) -> None:
+        self.dataset = dataset
+        self._iterator: Iterator[Any] | None = None
+        self.epoch_ends: list[float] = []
+        # Runs before each epoch's iterator is made (the cold run's page-cache drop); its time is
+        # kept in ``untimed_s`` and left out of the windows and waits.
+        self.before_epoch = before_epoch
+        self.untimed_s = 0.0
+        self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
+
+    def clock(self) -> float:
+        """perf_counter without the untimed work: what windows and epoch ends are stamped with."""
+        return time.perf_counter() - self.untimed_s
+
+    def _new_iterator(self) -> Iterator[Any]:
+        if self.before_epoch is not None:
+            started = time.perf_counter()
+            self.before_epoch()
+            self.untimed_s += time.perf_counter() - started
+        self.last_iterator = None  # let go of the spent one first, as next() does
+        self.last_iterator = iter(self.dataset)
+        return self.last_iterator
+
+    def finish_epoch(self) -> None:
+        """Consume, untimed, what is left of the current epoch."""
+        while self._iterator is not None:
+            try:
+                next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+
+    def next(self) -> tuple[Any, bool]:
+        """The next batch, and whether it is the first of an epoch."""
+        first = self._iterator is None
+        if self._iterator is None:
+            self._iterator = self._new_iterator()
+        try:
+            return next(self._iterator), first
+        except StopIteration:
+            if first:
+                raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
+        self.epoch_ends.append(self.clock())
+        # Let go of the spent iterator before making the next: some pipelines allow one at a time
+        # (Keras's PyDataset adapter waits for the first to finish).
+        self._iterator = None
+        self._iterator = self._new_iterator()
+        try:
+            return next(self._iterator), True
+        except StopIteration:
+            raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
+
+
+def flat_out_epoch(dataset: Iterable[Any], on_first_batch: Callable[[Any], None] | None = None) -> EpochTiming:
+    """Consume one epoch as fast as the pipeline delivers it; ``on_first_batch`` sees its first batch."""
+    cpu_before = tree_cpu_seconds()
+    started = time.perf_counter()
+    first_batch_s = 0.0
+    batches = samples = 0
+    for batch in dataset:
+        if batches == 0:
+            first_batch_s = time.perf_counter() - started
+            if on_first_batch is not None:
+                on_first_batch(batch)
+        batches += 1
+        samples += batch_length(batch)
+    seconds = time.perf_counter() - started
+    if batches == 0:
+        raise EmptyPipeline("the pipeline delivered no batch in an epoch")
+    return EpochTiming(seconds, first_batch_s, batches, samples, tree_cpu_seconds() - cpu_before)
+
+
+def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
+    """Consume ``batches`` batches of the stream as fast as they come.
+
+    Nothing else happens between two windows but the request for the next: whatever ran there
+    (reading CPU times walks every process) would let prefetch buffers fill, untimed.
+    """
+    stream.epoch_ends.clear()
+    samples = 0
+    began = False
+    started = stream.clock()
+    for number in range(batches):
+        batch, first = stream.next()
+        began = began or (first and number == 0)
+        samples += batch_length(batch)
+    seconds = stream.clock() - started
+    ends = stream.epoch_ends
+    return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began)
+
+
+def paced_steps(stream: BatchStream | Iterator[Any], step: Callable[[Any], None], count: int) -> PacedSteps:
+    """Consume ``count`` batches as a training loop does: wait for a batch, run ``step`` on it, repeat.
+
+    With the simulated step (profiler.worker.consumer.SleepStep) the step sleeps rather than spins: a GPU
+    computing leaves the host CPU free for the input pipeline, and a busy loop here would steal a
+    core from it. The wait for the first batch of an epoch includes creating its iterator, which a
+    training loop pays at every epoch too. A plain iterator (the always-ready source of the fetch
+    floor) never starts an epoch.
+    """
+    waits: list[float] = []
+    steps: list[float] = []
+    starts: list[bool] = []
+    device_free_at = time.perf_counter()
+    for _ in range(count):
+        untimed = stream.untimed_s if isinstance(stream, BatchStream) else 0.0
+        if isinstance(stream, BatchStream):
+            batch, first = stream.next()
+            untimed = stream.untimed_s - untimed
+        else:
+            batch, first = next(stream), False
+        received = time.perf_counter()
+        waits.append(received - device_free_at - untimed)
+        starts.append(first)
+        step(batch)
+        device_free_at = time.perf_counter()
+        steps.append(device_free_at - received)
+    return PacedSteps(tuple(waits), tuple(steps), tuple(starts))
+
+
+def ready_batches(dataset: Any, batch: Any) -> Iterator[Any]:
+    """An always-ready source of ``batch``, served the way ``dataset`` serves its own.
+
+    For a tf.data pipeline, a tf.data pipeline repeating the batch, so that fetching it costs what
+    fetching any ready batch from an eager iterator costs; for any other iterable, the batch itself.
+    """
+    element_spec = getattr(dataset, "element_spec", None)
+    if element_spec is not None:
+        import tensorflow as tf
+
+        return iter(tf.data.Dataset.from_tensors(batch).repeat())
+    return iter(lambda: batch, None)
+
+
+def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:
+    """Linear-interpolated percentile; ``fraction`` in [0, 1]."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def autotune_values(iterator: Any) -> tuple[AutotuneValue, ...]:
+    """The tunable values tf.data's autotuning model holds for a tf.data iterator; () for any other.
+
+    TensorFlow exposes the model as a raw op (IteratorGetModelProto); ``state_value`` is what the
+    running ops use, ``value`` what the model last proposed.
+    """
+    resource = getattr(iterator, "_iterator_resource", None)
+    if resource is None:
+        return ()
+    try:
+        import tensorflow as tf
+        from tensorflow.core.framework import model_pb2
+
+        model = model_pb2.ModelProto()
+        model.ParseFromString(tf.raw_ops.IteratorGetModelProto(iterator=resource).numpy())
+    except Exception:  # noqa: BLE001 - autotuning off, or a TensorFlow without the op: nothing to report
+        return ()
+    return tuple(AutotuneValue(node.name, parameter.name, float(parameter.state_value))
+                 for _, node in sorted(model.nodes.items()) for parameter in node.parameters if parameter.tunable)

@@ -1,0 +1,318 @@
+"""The measuring process: one fresh spawned interpreter per scenario, driven over a pipe.
+
+The worker imports TensorFlow and waits for ("go",); then it reports ("baseline", rss, pss, unix
+time), builds the pipeline and reports ("built", seconds, Helpers). Then it answers one request
+at a time until asked to close:
+
+- ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
+- ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
+  out; the stream runs on across epochs, or, with ``restart``, first finishes the current one untimed;
+- ("paced", steps, step_s, consumer, restart) -> ("paced", PacedSteps): the next ``steps`` of the
+  stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
+- ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
+  always-ready source of a batch of this pipeline: what fetching costs when nothing is late;
+- ("trace", steps, step_s, consumer) -> ("trace", files): the next epoch's first ``steps`` paced, under
+  TensorFlow's profiler, written to the task's trace folder for TensorBoard;
+- ("autotune",) -> ("autotune", values): what tf.data's autotuning chose for the stream's iterator;
+- ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
+- ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
+
+Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
+driven one window at a time lets the parent decide when a figure is precise enough, and time
+windows with any timer it likes (pytest-benchmark's included), while they run here, in a process
+of its own.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing.util
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from profiler.base.settings import CONSUMER_KERAS, ServiceSettings, Target
+from profiler.data.fingerprint import FingerprintBuilder
+from profiler.data.synthetic import DataSource
+from profiler.system.lifeline import Lifeline
+from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
+from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
+from profiler.worker.loops import (
+    BatchStream,
+    PacedSteps,
+    autotune_values,
+    bad_batch,
+    flat_out_epoch,
+    flat_out_window,
+    paced_steps,
+    ready_batches,
+)
+
+PHASE_IMPORT = "importing TensorFlow"
+PHASE_BUILD = "building pipeline"
+
+
+@dataclass(frozen=True)
+class WorkerTask:
+    target: Target
+    source: DataSource | None
+    batch_size: int
+    workers: int
+    temp_dir: Path
+    log_path: Path
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    entry_point: str | None = None  # where a registered scenario comes from (profiler.strategy.registry)
+    timeout_s: float | None = None  # the worker's own deadline, counted from "go" (profiler.system.lifeline)
+    cold: bool = False  # drop the data's files from the page cache before every epoch (profiler.system.page_cache)
+    shuffle_buffer: int = 0
+    trace_dir: Path | None = None  # where ("trace", ...) writes a TensorBoard profile
+
+
+@dataclass(frozen=True)
+class ClosingReport:
+    ru_maxrss_mib: float
+    tf_data_options: dict[str, Any] = field(default_factory=dict)
+
+
+def worker_main(task: WorkerTask, conn: Connection) -> None:
+    """Entry point of the spawned worker."""
+    # Ctrl-C reaches the whole foreground process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    lifeline = Lifeline.of_this_process().start()
+    _redirect_output(task.log_path)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Temporary files of TensorFlow (autograph's generated modules) and of the pipeline go into
+    # the scenario's scratch folder, which the parent removes whatever way the worker ends.
+    os.environ["TMPDIR"] = str(task.temp_dir)
+    tempfile.tempdir = str(task.temp_dir)
+    try:
+        _serve(task, conn, lifeline)
+    except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
+        summary = f"{type(error).__name__}: {error}".splitlines()[0][:300]
+        conn.send(("error", summary, traceback.format_exc()))
+    finally:
+        conn.close()
+    _exit_at_once()
+
+
+def _exit_at_once() -> None:
+    """End without TensorFlow's teardown, which takes seconds and which the parent would cut short.
+
+    multiprocessing's exit handler runs first: it unlinks the semaphores a pipeline's process pool
+    made, which a kill would leave for the resource tracker to report as leaked when the run ends.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    multiprocessing.util._exit_function()  # what a normal exit runs; public in all but name
+    os._exit(0)
+
+
+def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
+    from profiler.strategy.registry import load
+    from profiler.strategy.scenario import PipelineContext
+    from profiler.system.memory import own_memory_mib
+
+    scenario = load(task.target, task.entry_point)
+    scenario.validate()
+    scenario.check_knobs(task.target.knobs)
+    private = _network_checked(task.service) if scenario.needs_private_network(task.service) else True
+    if scenario.requires_tensorflow:
+        conn.send(("phase", PHASE_IMPORT, time.time()))
+        import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
+    # A worker may be started while the one before it finishes: it builds nothing until told to.
+    if conn.recv()[0] != "go":
+        raise ValueError("the first request must be 'go'")
+    if task.timeout_s is not None:
+        lifeline.set_deadline(task.timeout_s)
+    baseline_rss, baseline_pss = own_memory_mib()
+    conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
+    context = PipelineContext(
+        source=task.source, batch_size=task.batch_size, workers=task.target.knobs.get("workers") or task.workers,
+        temp_dir=task.temp_dir, service=task.service, network_private=private,
+        warn=lambda text: conn.send(("warning", text)), knobs=dict(task.target.knobs),
+    )
+    conn.send(("phase", PHASE_BUILD, time.time()))
+    build_started = time.perf_counter()
+    with scenario.open(context) as opened:
+        dataset = _shuffled(opened, task) if task.shuffle_buffer else opened
+        conn.send(("built", time.perf_counter() - build_started, context.helpers))
+        # What exists now lives as long as the worker: leave it out of every later collection, so
+        # a full one does not walk TensorFlow's few hundred thousand objects inside a timed window.
+        gc.freeze()
+        server = _Server(dataset, task.source.spec.classes if task.source is not None else None, _cold(task),
+                         task.trace_dir)
+        while (request := conn.recv())[0] != "close":
+            conn.send(server.answer(request))
+        options = _tf_data_options(dataset)
+    ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    conn.send(("closed", ClosingReport(ru_maxrss, options)))
+    conn.close()
+    # Now, while the dataset is still referenced: releasing it runs TensorFlow's destructors, which
+    # can wait on threads for seconds (a generator's prefetch waiting on a terminated pool).
+    _exit_at_once()
+
+
+class _Server:
+    """Answers the parent's requests on one open pipeline."""
+
+    def __init__(self, dataset: Any, classes: int | None, before_epoch: Callable[[], None] | None,
+                 trace_dir: Path | None = None) -> None:
+        self.dataset = dataset
+        self.trace_dir = trace_dir
+        self.before_epoch = before_epoch
+        self.stream = BatchStream(dataset, before_epoch)
+        self.classes = classes
+        self.keras_step: KerasStep | None = None
+        # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
+        # first timed step, and the fetch floor serves it. A second, throwaway iterator would do too,
+        # but not every pipeline allows two at once (Keras's PyDataset adapter waits for the first).
+        self.kept: list[Any] = []
+        self.ready: Iterator[Any] | None = None
+
+    def answer(self, request: tuple[Any, ...]) -> tuple[Any, ...]:
+        command = request[0]
+        if command in ("epoch", "fingerprint"):
+            self.stream.finish_epoch()  # one iterator at a time: some pipelines allow no second
+        if command == "epoch":
+            if self.before_epoch is not None:
+                self.before_epoch()
+            return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
+        if command == "window":
+            batches, restart = request[1], request[2]
+            if restart:
+                self.stream.finish_epoch()
+            return ("window", flat_out_window(self.stream, batches))
+        if command == "paced":
+            count, step_s, consumer, restart = request[1:5]
+            if restart:
+                self.stream.finish_epoch()
+            return ("paced", self._paced(self.stream, count, step_s, consumer))
+        if command == "floor":
+            count, step_s, consumer = request[1:4]
+            return ("floor", self._paced(self._ready(), count, step_s, consumer))
+        if command == "trace":
+            return ("trace", self._traced(*request[1:4]))
+        if command == "autotune":
+            return ("autotune", autotune_values(self.stream.last_iterator))
+        if command == "fingerprint":
+            builder = FingerprintBuilder()
+            for batch in self.dataset:
+                if not isinstance(batch, tuple | list) or len(batch) != 2 or isinstance(batch[0], dict):
+                    raise ValueError(bad_batch(batch))
+                builder.add_batch(*batch)
+            return ("fingerprint", builder.build())
+        raise ValueError(f"unknown request {command!r}")
+
+    def _paced(self, stream: BatchStream | Iterator[Any], count: int, step_s: float, consumer: str) -> PacedSteps:
+        step = self._keras() if consumer == CONSUMER_KERAS else SleepStep(step_s)
+        with GpuUtilization() as gpu:
+            measured = paced_steps(stream, step, count)
+        return replace(measured, device=step.device, gpu_utilization_percent=gpu.mean())
+
+    def _traced(self, count: int, step_s: float, consumer: str) -> tuple[str, ...]:
+        """One paced epoch under TensorFlow's profiler (which starts no server); the files it wrote."""
+        if self.trace_dir is None:
+            raise RuntimeError("this worker was given no trace folder")
+        import tensorflow as tf
+
+        self.stream.finish_epoch()
+        tf.profiler.experimental.start(str(self.trace_dir))
+        try:
+            self._paced(self.stream, count, step_s, consumer)
+        finally:
+            tf.profiler.experimental.stop()
+        return tuple(sorted(str(path) for path in self.trace_dir.rglob("*.xplane.pb")))
+
+    def _ready(self) -> Iterator[Any]:
+        if self.ready is None:
+            if not self.kept:
+                raise RuntimeError("the fetch floor needs a batch from the warm-up epoch")
+            self.ready = ready_batches(self.dataset, self.kept[0])
+        return self.ready
+
+    def _keras(self) -> KerasStep:
+        if self.keras_step is None:
+            self.keras_step = KerasStep(self.classes)
+            if self.kept:
+                self.keras_step.prepare(self.kept[0])
+        return self.keras_step
+
+
+def _shuffled(dataset: Any, task: WorkerTask) -> Any:
+    """The strategy's batches through one seeded shuffle buffer of samples, batched again."""
+    if not hasattr(dataset, "unbatch"):
+        raise TypeError("--shuffle-buffer needs a tf.data pipeline, and this one is not")
+    seed = task.source.spec.seed if task.source is not None else 0
+    return dataset.unbatch().shuffle(task.shuffle_buffer, seed=seed).batch(task.batch_size)
+
+
+def _cold(task: WorkerTask) -> Callable[[], None] | None:
+    """What drops every file the pipeline reads from the page cache, for --cold."""
+    if not task.cold or task.source is None:
+        return None
+    from profiler.system.page_cache import drop
+
+    paths = [*task.source.cold_paths(), task.temp_dir]
+    return lambda: drop(paths)
+
+
+# tf.data's documented defaults for options left unset (reported as None by TensorFlow).
+_TF_DATA_DEFAULTS = {"inject_prefetch": True, "autotune": True, "deterministic": True}
+
+
+def _tf_data_options(dataset: Any) -> dict[str, Any]:
+    """The tf.data options in effect on the final dataset, and which of them were set explicitly."""
+    read = getattr(dataset, "options", None)
+    if read is None:
+        return {}
+    options = read()
+    explicit = {
+        "inject_prefetch": options.experimental_optimization.inject_prefetch,
+        "autotune": options.autotune.enabled,
+        "deterministic": options.deterministic,
+    }
+    effective: dict[str, Any] = {
+        name: _TF_DATA_DEFAULTS[name] if value is None else bool(value)
+        for name, value in explicit.items()
+    }
+    effective["explicit"] = sorted(name for name, value in explicit.items() if value is not None)
+    return effective
+
+
+class NetworkNotPrivate(Exception):
+    """The pipeline's servers would listen on every interface and the user has not accepted that."""
+
+
+def _network_checked(service: ServiceSettings) -> bool:
+    """True in a private network namespace (see profiler.system.namespace_launcher); False where none could be made and the
+    user accepted the exposure; else the run of this pipeline is refused."""
+    state = os.environ.get(NETWORK_ENV, "open: the worker was not started through profiler.system.namespace_launcher")
+    if state == PRIVATE:
+        return True
+    if service.on_all_interfaces:
+        return False
+    problem = state.removeprefix("open: ")
+    raise NetworkNotPrivate(
+        f"no private network namespace on this system ({problem}), so the tf.data service's servers "
+        "would listen on every network interface, unauthenticated: pass --service-on-all-interfaces to "
+        "accept that for this run, or --dispatcher grpc://HOST:PORT to use a cluster of your own"
+    )
+
+
+def _redirect_output(log_path: Path) -> None:
+    # TensorFlow's C++ logging writes to fd 2 directly; keep it out of the progress display.
+    handle = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    os.close(handle)
