@@ -11,7 +11,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from profiler.data.synthetic import DataSource
+from profiler.strategy import DataSource
 
 
 class SyntheticPyDataset(keras.utils.PyDataset):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.data.synthetic import DataSource
+from profiler.strategy import DataSource
 from scenarios._shared import SCALE, records_parser, tensorflow_sample_decoder
 
 # Splits decoded at once by one worker: a worker pinned to one core still overlaps reading and decoding.

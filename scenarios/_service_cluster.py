@@ -23,8 +23,7 @@ import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
-from profiler.results.records import DISPATCHER, SERVICE_WORKERS
-from profiler.system.lifeline import Lifeline
+from profiler.strategy import DISPATCHER, SERVICE_WORKERS, Lifeline
 
 _START_TIMEOUT_S = 120.0
 _WATCH_S = 0.5

@@ -7,9 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.data.sample_work import augment_table, max_shift
-from profiler.data.synthetic import DataSource
-from profiler.strategy.scenario import PipelineContext
+from profiler.strategy import DataSource, PipelineContext, augment_table, max_shift
 
 
 def output_signature(tf: Any, source: DataSource) -> tuple[Any, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from profiler.strategy.scenario import AUTOTUNE, Knob, PipelineContext
+from profiler.strategy import AUTOTUNE, Knob, PipelineContext
 
 MAP_PARALLELISM = Knob("map_parallelism", AUTOTUNE, threads=True, code="num_parallel_calls={value}  # in the map",
                        what="threads of the decoding map")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.strategy.scenario import PipelineContext, Scenario
+from profiler.strategy import PipelineContext, Scenario
 from scenarios._shared import opencv_sample_map
 
 

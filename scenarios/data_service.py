@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.base.settings import MeasureSettings, ServiceSettings
-from profiler.strategy.scenario import Knob, PipelineContext, Scenario
+from profiler.strategy import Knob, MeasureSettings, PipelineContext, Scenario, ServiceSettings
 from scenarios._service_batches import Epochs, trainer_batches, worker_batches
 
 COMPRESSION = Knob("compression", "none", ("AUTO",),

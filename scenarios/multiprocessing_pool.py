@@ -11,8 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.data.synthetic import DataSource
-from profiler.strategy.scenario import Knob, PipelineContext, Scenario
+from profiler.strategy import DataSource, Knob, PipelineContext, Scenario
 from scenarios._shared import output_signature, without_prefetch_injection
 from scenarios._tuning import WORKERS
 

@@ -6,9 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.ceiling.decoder_rates import reduction
-from profiler.data.synthetic import DataSource
-from profiler.strategy.scenario import Knob, PipelineContext, Scenario
+from profiler.strategy import DataSource, Knob, PipelineContext, Scenario, reduction
 from scenarios._shared import tensorflow_decode_map
 from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.strategy.scenario import Knob, PipelineContext, Scenario
+from profiler.strategy import Knob, PipelineContext, Scenario
 from scenarios._shared import opencv_batch_map, opencv_sample_map
 from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
 

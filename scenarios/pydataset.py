@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from profiler.strategy.scenario import PipelineContext, Scenario
+from profiler.strategy import PipelineContext, Scenario
 from scenarios._tuning import WORKERS
 
 

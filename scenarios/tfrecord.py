@@ -7,9 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from profiler.data.sample_work import decode_encoded
-from profiler.data.synthetic import DataSource, publish_folder
-from profiler.strategy.scenario import AUTOTUNE, Knob, PipelineContext, Scenario
+from profiler.strategy import AUTOTUNE, DataSource, Knob, PipelineContext, Scenario, decode_encoded, publish_folder
 from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
 
 SHARDS = 8

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from profiler.strategy.scenario import PipelineContext, Scenario
+from profiler.strategy import PipelineContext, Scenario
 from scenarios._shared import output_signature, without_prefetch_injection
 from scenarios._tuning import WORKERS
 

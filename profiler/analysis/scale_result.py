@@ -21,14 +21,8 @@ from profiler.base.codec import encode
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings
 from profiler.results.files import FORMAT_VERSION, write_json
-from profiler.results.records import (
-    DISPATCHER,
-    SERVICE_WORKERS,
-    TRAINER,
-    DataRecord,
-    ScenarioResult,
-    cpu_us_per_sample_by_role,
-)
+from profiler.results.records import DataRecord, ScenarioResult, cpu_us_per_sample_by_role
+from profiler.strategy.scenario import DISPATCHER, SERVICE_WORKERS, TRAINER
 
 KIND_SCALE = "scale"
 SCALE_FILE = "scale.json"

@@ -7,12 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.analysis.sweep_result import SweepResult
+from profiler.analysis.sweep_result import SweepResult, load_results
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.value_parsers import path_argument
 from profiler.reporters.run import write_run_report
 from profiler.reporters.sweep import write_sweep_report
-from profiler.results.files import load_results
 
 
 class ReportCommand:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 
-from profiler.analysis.scale_result import SCALE_FILE, save_scale
+from profiler.analysis.scale_result import SCALE_FILE, ScaleResult, save_scale
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.base.metadata import usable_cpus
 from profiler.base.settings import CONSUMER_SLEEP, MeasureSettings
 from profiler.base.units import plain
 from profiler.commands.data_options import add_data_arguments, spec_from
+from profiler.commands.measure_command import MeasureCommand
 from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, max_workers, run_plan
 from profiler.commands.value_parsers import bounded_int
+from profiler.drivers.run import RunEvents
 from profiler.drivers.scale import ScalePlan, measure_scale
-from profiler.reporters.common import write_report_or_say_why
-from profiler.reporters.scale import ScaleProgress, ScaleTerminalReporter, write_scale_report
-from profiler.results.files import KeepLastGood, new_run_folder
+from profiler.reporters.progress import SeriesProgress
+from profiler.reporters.scale import ScaleTerminalReporter, scale_intro, write_scale_report
 from profiler.strategy.registry import ALL, EVERYTHING, resolve
 from profiler.system.stopping import exit_code_after_stop
 
@@ -25,11 +28,15 @@ SERVICE_SCENARIO = "data_service"
 MIN_STEP_MS = 0.1
 
 
-class ScaleCommand:
+class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
     order = 4
     name = "scale"
     help = ("measure the tf.data service with 1, 2, ... local workers (or your cluster) and say how many workers "
             "keep a training step busy")
+    results_file = SCALE_FILE
+    save = staticmethod(save_scale)
+    write_report = staticmethod(write_scale_report)
+    terminal_reporter = ScaleTerminalReporter
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_data_arguments(parser)
@@ -50,7 +57,7 @@ class ScaleCommand:
                            help="cores of each machine the workers will run on: the advice counts workers of "
                                 "C cores, at this machine's measured rate per core (default: 1)")
 
-    def run(self, args: argparse.Namespace, console: Console) -> int:
+    def plan(self, args: argparse.Namespace) -> ScalePlan:
         _check(args)
         samples = spec_from(args, args.samples).samples
         if samples:
@@ -58,17 +65,16 @@ class ScaleCommand:
         args.service_workers = 1
         plan = run_plan(args, args.samples)
         counts = () if args.dispatcher else tuple(range(1, (args.max_workers or usable_cpus()) + 1))
-        with new_run_folder(args.output) as folder:
-            path = folder / SCALE_FILE
-            progress = ScaleProgress(console, path)
-            save = KeepLastGood(save_scale, path)
-            result = measure_scale(ScalePlan(plan, counts, args.accelerators,
-                                             args.worker_cores or 1), events=progress, save=save,
-                                   log_dir=folder / "logs")
-        report_line = write_report_or_say_why(lambda: write_scale_report(result, folder), path)
-        ScaleTerminalReporter(console.file).render(result)
-        console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
-        console.print(report_line, markup=False)
+        return ScalePlan(plan, counts, args.accelerators, args.worker_cores or 1)
+
+    def progress(self, console: Console, path: Path, plan: ScalePlan) -> RunEvents:
+        return SeriesProgress(console, path, scale_intro)
+
+    def measure(self, args: argparse.Namespace, plan: ScalePlan, events: RunEvents,
+                save: Callable[[ScaleResult], None], folder: Path) -> ScaleResult:
+        return measure_scale(plan, events=events, save=save, log_dir=folder / "logs")
+
+    def exit_code(self, result: ScaleResult) -> int:
         if result.interrupted:
             return exit_code_after_stop()
         return EXIT_OK if result.advice is not None else EXIT_FAILED

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 
 from profiler.analysis.fits import MIN_SIZES
-from profiler.analysis.sweep_result import DEFAULT_BUDGET_SHARE
+from profiler.analysis.sweep_result import DEFAULT_BUDGET_SHARE, SweepResult, save_sweep
 from profiler.base.errors import ProfilerError
 from profiler.commands.data_options import add_data_arguments, spec_from
+from profiler.commands.measure_command import MeasureCommand
 from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
 from profiler.commands.preflight import check_disk, check_sizes_pipelines
 from profiler.commands.value_parsers import memory_size, positive_int, sample_sizes
 from profiler.data.user_data import count_samples
-from profiler.drivers.run import DataCacheError, SweepPlan, measure_sweep
+from profiler.drivers.run import DataCacheError, RunEvents
+from profiler.drivers.sweep import SweepPlan, measure_sweep
 from profiler.measuring.runner import available_memory_mib
-from profiler.reporters.common import write_report_or_say_why
 from profiler.reporters.progress import SweepProgress
 from profiler.reporters.sweep import SweepTerminalReporter, write_sweep_report
-from profiler.results.files import SWEEP_FILE, KeepLastGood, new_run_folder, save_sweep
+from profiler.results.files import SWEEP_FILE
 from profiler.results.records import exit_code
 
 DEFAULT_SIZES = "1000,2000,4000,8000"
@@ -32,11 +35,15 @@ def default_budget() -> tuple[float, str]:
     )
 
 
-class SweepCommand:
+class SweepCommand(MeasureCommand[SweepPlan, SweepResult]):
     order = 2
     name = "sweep"
     help = ("measure scenarios at several dataset sizes, fit how memory and epoch time grow, and "
             "pick for the full size")
+    results_file = SWEEP_FILE
+    save = staticmethod(save_sweep)
+    write_report = staticmethod(write_sweep_report)
+    terminal_reporter = SweepTerminalReporter
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_data_arguments(
@@ -55,40 +62,44 @@ class SweepCommand:
                            help="memory the training job may use, such as 16GiB (default: "
                                 f"{DEFAULT_BUDGET_SHARE * 100:.0f}%% of the memory available when the sweep starts)")
 
-    def run(self, args: argparse.Namespace, console: Console) -> int:
+    def plan(self, args: argparse.Namespace) -> SweepPlan:
         sizes, full = sweep_sizes(args)
         check_batch_size(args.batch_size, sizes[0], f"the smallest size {sizes[0]}", "larger --samples")
         run = run_plan(args, sizes[0])
         check_disk([spec_from(args, size) for size in sizes], run.cache_root)
         check_sizes_pipelines(run.targets)
-        budget, basis = default_budget() if args.memory_budget is None else (args.memory_budget,
-                                                                            "set with --memory-budget")
-        plan = SweepPlan(run=run, sizes=sizes, target_samples=args.target_samples or full,
+        if args.memory_budget is None:
+            budget, basis = default_budget()
+        else:
+            budget, basis = args.memory_budget, "set with --memory-budget"
+        return SweepPlan(run=run, sizes=sizes, target_samples=args.target_samples or full,
                          memory_budget_mib=budget, budget_basis=basis)
-        with new_run_folder(args.output) as folder:
-            path = folder / SWEEP_FILE
-            notes = []
-            if len(sizes) < MIN_SIZES:
-                notes.append(f"Note: {len(sizes)} size(s) give no trend to trust; pass at least {MIN_SIZES} "
-                             "--samples values to extrapolate.")
-            progress = SweepProgress(console, path, sizes, notes)
-            save = KeepLastGood(save_sweep, path)
-            try:
-                sweep = measure_sweep(plan, events=progress, save=save, log_dir=folder / "logs")
-            except DataCacheError as error:
-                if error.samples == sizes[0]:
-                    raise
-                raise ProfilerError(
-                    f"cannot write the dataset of {error.samples:,} samples in '{error.cache_root}' ({error.reason}): "
-                    f"free disk space or pass --data-dir with room; the sizes measured so far are in {path}"
-                ) from None
-            finally:
-                progress.sweep_finished()
-        report_line = write_report_or_say_why(lambda: write_sweep_report(sweep, folder), path)
-        SweepTerminalReporter(console.file).render(sweep)
-        console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
-        console.print(report_line, markup=False)
-        return exit_code([r for run in sweep.runs for r in run.scenarios], sweep.interrupted)
+
+    def progress(self, console: Console, path: Path, plan: SweepPlan) -> RunEvents:
+        notes = []
+        if len(plan.sizes) < MIN_SIZES:
+            notes.append(f"Note: {len(plan.sizes)} size(s) give no trend to trust; pass at least "
+                         f"{MIN_SIZES} --samples values to extrapolate.")
+        return SweepProgress(console, path, plan.sizes, notes)
+
+    def measure(self, args: argparse.Namespace, plan: SweepPlan, events: RunEvents,
+                save: Callable[[SweepResult], None], folder: Path) -> SweepResult:
+        assert isinstance(events, SweepProgress)
+        try:
+            return measure_sweep(plan, events=events, save=save, log_dir=folder / "logs")
+        except DataCacheError as error:
+            if error.samples == plan.sizes[0]:
+                raise
+            raise ProfilerError(
+                f"cannot write the dataset of {error.samples:,} samples in '{error.cache_root}' "
+                f"({error.reason}): free disk space or pass --data-dir with room; the sizes measured "
+                f"so far are in {folder / SWEEP_FILE}"
+            ) from None
+        finally:
+            events.sweep_finished()
+
+    def exit_code(self, result: SweepResult) -> int:
+        return exit_code([r for run in result.runs for r in run.scenarios], result.interrupted)
 
 
 def sweep_sizes(args: argparse.Namespace) -> tuple[tuple[int, ...], int | None]:

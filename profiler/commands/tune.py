@@ -3,30 +3,37 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from rich.console import Console
 
-from profiler.analysis.tune_result import TUNE_FILE, save_tune
+from profiler.analysis.tune_result import TUNE_FILE, TuneResult, save_tune
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.data_options import add_data_arguments, spec_from
+from profiler.commands.measure_command import MeasureCommand
 from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
 from profiler.commands.value_parsers import bounded_int
+from profiler.drivers.run import RunEvents
 from profiler.drivers.tune import TunePlan, measure_tune, tunable
-from profiler.reporters.common import write_report_or_say_why
-from profiler.reporters.tune import TuneProgress, TuneTerminalReporter, write_tune_report
-from profiler.results.files import KeepLastGood, new_run_folder
+from profiler.reporters.progress import SeriesProgress
+from profiler.reporters.tune import TuneTerminalReporter, tune_intro, write_tune_report
 from profiler.strategy.registry import ALL, EVERYTHING, registered
 from profiler.system.stopping import exit_code_after_stop
 
 TUNE_TIME_CAP_S = 6.0
 
 
-class TuneCommand:
+class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
     order = 3
     name = "tune"
     help = ("measure the settings of the fastest strategies one at a time on your data and print the best, its "
             "gain and the code that sets it")
+    results_file = TUNE_FILE
+    save = staticmethod(save_tune)
+    write_report = staticmethod(write_tune_report)
+    terminal_reporter = TuneTerminalReporter
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_data_arguments(parser)
@@ -37,7 +44,7 @@ class TuneCommand:
                            help="tune the N fastest strategies of the quick run at their defaults (default: "
                                 "%(default)s); ignored where --scenario names them")
 
-    def run(self, args: argparse.Namespace, console: Console) -> int:
+    def plan(self, args: argparse.Namespace) -> TunePlan:
         samples = spec_from(args, args.samples).samples
         if samples:
             check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
@@ -48,16 +55,16 @@ class TuneCommand:
             _check_tunable([target.name for target in plan.targets])
         else:
             plan = replace(plan, targets=tunable(plan.spec, opt_in=args.scenario == EVERYTHING))
-        with new_run_folder(args.output) as folder:
-            path = folder / TUNE_FILE
-            progress = TuneProgress(console, path)
-            save = KeepLastGood(save_tune, path)
-            result = measure_tune(TunePlan(plan, named=named, top=args.top), events=progress, save=save,
-                                  log_dir=folder / "logs")
-        report_line = write_report_or_say_why(lambda: write_tune_report(result, folder), path)
-        TuneTerminalReporter(console.file).render(result)
-        console.print(f"Results: {path}" if save.problem is None else f"Warning: {save.problem}.", markup=False)
-        console.print(report_line, markup=False)
+        return TunePlan(plan, named=named, top=args.top)
+
+    def progress(self, console: Console, path: Path, plan: TunePlan) -> RunEvents:
+        return SeriesProgress(console, path, tune_intro)
+
+    def measure(self, args: argparse.Namespace, plan: TunePlan, events: RunEvents,
+                save: Callable[[TuneResult], None], folder: Path) -> TuneResult:
+        return measure_tune(plan, events=events, save=save, log_dir=folder / "logs")
+
+    def exit_code(self, result: TuneResult) -> int:
         if result.interrupted:
             return exit_code_after_stop()
         return EXIT_OK if result.tuned else EXIT_FAILED  # a setting that fails is a finding, not a failure

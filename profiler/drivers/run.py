@@ -1,5 +1,5 @@
-"""The one library call that measures: ``measure_run``, used by ``run``, by each size of ``sweep``
-(``measure_sweep``) and by the pytest fixture.
+"""The one library call that measures: ``measure_run``, used by ``run``, by each step of a sweep,
+a tuning and a scale measurement (``profiler.drivers``), and by the pytest fixture.
 
 It prepares the synthetic data, works out the fingerprint every scenario must deliver, measures
 the machine's ceiling, runs each target in a fresh worker, checks the data each delivered,
@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from profiler.analysis.forecast import MemoryForecast, forecast_peak
+from profiler.analysis.forecast import MemoryForecast
 from profiler.analysis.recommend import recommend
-from profiler.analysis.sweep_result import SweepResult
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.settings import MeasureSettings, Target
@@ -45,15 +44,6 @@ class RunPlan:
     on_bad_file: str = "skip"  # a user's sample that does not decode: "skip" it, or "fail" the run
 
 
-@dataclass(frozen=True)
-class SweepPlan:
-    run: RunPlan  # its spec sets everything but the size
-    sizes: tuple[int, ...]  # ascending
-    target_samples: int | None = None
-    memory_budget_mib: float = 0.0
-    budget_basis: str = ""
-
-
 class RunEvents:
     """What a measurement reports while it works; subclasses show it (see profiler.reporters.progress)."""
 
@@ -68,6 +58,8 @@ class RunEvents:
     def warning(self, name: str, text: str, samples: int | None) -> None: ...
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None: ...
     def finished(self) -> None: ...
+    def step_started(self, text: str) -> None:
+        """A series (a sweep, a tuning, a scale measurement) starts its next step."""
 
 
 class DataCacheError(ProfilerError):
@@ -258,61 +250,3 @@ def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted:
     expected = run.expected_fingerprint
     pick = recommend(results, run.settings.idle_condition(), None if expected is None else expected.sample_kind)
     return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
-
-
-def sized_targets(targets: tuple[Target, ...], size: int) -> tuple[Target, ...]:
-    """A sweep's targets at one size: a user's pipeline builds that many samples (its ``samples`` keyword)."""
-    return tuple(Target.pipeline(t.reference, {**t.arguments, "samples": size}) if t.is_pipeline else t
-                 for t in targets)
-
-
-def measure_sweep(
-    plan: SweepPlan,
-    *,
-    events: RunEvents | None = None,
-    save: Callable[[SweepResult], None] | None = None,
-    log_dir: Path | None = None,
-    available_mib: Callable[[], float] = available_memory_mib,
-) -> SweepResult:
-    """``measure_run`` at each size, smallest first; ``save`` gets the sweep after every target.
-
-    Before a target starts at a larger size, its peak there is forecast from the smaller sizes,
-    and a target that would not fit in the memory available is skipped instead of started. The
-    ceiling is measured once, at the smallest size. Ctrl-C ends the sweep with what was measured.
-    """
-    assert plan.run.spec is not None, "a sweep measures at sizes of a dataset"
-    spec = plan.run.spec
-    sweep = SweepResult(
-        metadata=collect_metadata(), settings=plan.run.settings, targets=plan.run.targets,
-        spec=replace(spec, samples=plan.sizes[0]), sizes=plan.sizes, created=now(),
-        target_samples=plan.target_samples, memory_budget_mib=plan.memory_budget_mib,
-        budget_basis=plan.budget_basis, data_dir=str(plan.run.cache_root or ""),
-    )
-    save = save or (lambda sweep: None)
-
-    def keep(run: RunResult) -> None:
-        nonlocal sweep
-        earlier = tuple(r for r in sweep.runs if r.samples != run.samples)
-        runs = (*earlier, run) if run.scenarios else earlier  # a size stopped before any result adds nothing
-        sweep = replace(sweep, runs=runs, ceiling=run.ceiling, interrupted=run.interrupted)
-        save(sweep)
-
-    try:
-        for number, size in enumerate(plan.sizes):
-            measured = sweep.runs
-            first = plan.run.measure_ceiling and number == 0  # the ceiling is measured once
-            run = measure_run(
-                replace(plan.run, spec=replace(spec, samples=size), measure_ceiling=first,
-                        targets=sized_targets(plan.run.targets, size)),
-                events=events, save=keep, log_dir=None if log_dir is None else log_dir / str(size),
-                ceiling=sweep.ceiling, available_mib=available_mib,
-                forecast=lambda name, size=size, measured=measured: forecast_peak(measured, name, size),
-            )
-            if run.interrupted:
-                break
-    except KeyboardInterrupt:
-        if not sweep.runs:  # nothing measured yet: there is nothing to keep
-            raise
-        sweep = replace(sweep, interrupted=True)
-        save(sweep)
-    return sweep

@@ -8,7 +8,6 @@ lost to Ctrl-C.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from profiler.analysis.scale_result import ScaleResult, advise, advise_cluster, fit, point_of
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.drivers.run import RunEvents, RunPlan, measure_run
+from profiler.drivers.series import Series, measure_series
 from profiler.results.files import now
 
 
@@ -27,43 +27,37 @@ class ScalePlan:
     worker_cores: int = 1  # cores of each worker machine the advice is for
 
 
-class ScaleEvents(RunEvents):
-    """A run's events, and the start of each count."""
-
-    def count_started(self, text: str) -> None: ...
-
-
-def measure_scale(plan: ScalePlan, *, events: ScaleEvents | None = None,
-                  save: Callable[[ScaleResult], None] | None = None, log_dir: Path | None = None) -> ScaleResult:
+def measure_scale(
+    plan: ScalePlan,
+    *,
+    events: RunEvents | None = None,
+    save: Callable[[ScaleResult], None] | None = None,
+    log_dir: Path | None = None,
+) -> ScaleResult:
     """Measure every count of ``plan`` (or the user's cluster); Ctrl-C ends it with what was measured."""
-    events = events or ScaleEvents()
-    save = save or (lambda result: None)
-    started = time.monotonic()
+    events = events or RunEvents()
     settings = plan.run.settings
-    cores = usable_cpus()
-    result = ScaleResult(collect_metadata(), settings, None, now(), cores, plan.counts,
-                         dispatcher=settings.service.dispatcher)
+    first = ScaleResult(collect_metadata(), settings, None, now(), usable_cpus(), plan.counts,
+                        dispatcher=settings.service.dispatcher)
+    return measure_series(first, lambda series: _counts(plan, series, events, log_dir), save)
 
-    def keep(update: ScaleResult) -> None:
-        nonlocal result
-        result = replace(update, wall_s=time.monotonic() - started)
-        save(result)
 
-    counts = plan.counts or (0,)  # 0: the user's cluster, whose workers the scenario counts
-    try:
-        for count in counts:
-            where = f"the cluster at {settings.service.dispatcher}" if not count else f"{count} local worker(s)"
-            events.count_started(f"{plan.run.targets[0].name} with {where}")
-            service = replace(settings.service, workers=count or settings.service.workers)
-            run = measure_run(replace(plan.run, settings=replace(settings, service=service), measure_ceiling=False),
-                              events=events, log_dir=None if log_dir is None else log_dir / f"workers-{count}")
-            points = (*result.points, *(point_of(count, r) for r in run.scenarios[:1]))
-            keep(_with_fit(replace(result, data=run.data, points=points, interrupted=run.interrupted), plan))
-            if run.interrupted:
-                break
-    except KeyboardInterrupt:
-        keep(replace(result, interrupted=True))
-    return result
+def _counts(plan: ScalePlan, series: Series[ScaleResult], events: RunEvents, log_dir: Path | None) -> None:
+    settings = plan.run.settings
+    for count in plan.counts or (0,):  # 0: the user's cluster, whose workers the scenario counts
+        where = f"the cluster at {settings.service.dispatcher}" if not count else f"{count} local worker(s)"
+        events.step_started(f"{plan.run.targets[0].name} with {where}")
+        service = replace(settings.service, workers=count or settings.service.workers)
+        run = measure_run(
+            replace(plan.run, settings=replace(settings, service=service), measure_ceiling=False),
+            events=events,
+            log_dir=None if log_dir is None else log_dir / f"workers-{count}",
+        )
+        points = (*series.result.points, *(point_of(count, r) for r in run.scenarios[:1]))
+        update = replace(series.result, data=run.data, points=points, interrupted=run.interrupted)
+        series.keep(_with_fit(update, plan))
+        if run.interrupted:
+            return
 
 
 def _with_fit(result: ScaleResult, plan: ScalePlan) -> ScaleResult:

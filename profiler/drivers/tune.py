@@ -8,7 +8,6 @@ growing TuneResult goes to ``save`` after every round, so nothing measured is lo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from profiler.base.settings import Target
 from profiler.ceiling.limit import Ceiling
 from profiler.data.synthetic import DataSource
 from profiler.drivers.run import RunEvents, RunPlan, measure_run, prepare_source
+from profiler.drivers.series import Series, measure_series
 from profiler.results.files import now
 from profiler.results.records import RunResult, ScenarioResult
 from profiler.strategy.registry import registered, resolve
@@ -45,55 +45,49 @@ class TunePlan:
     top: int = 2
 
 
-class TuneEvents(RunEvents):
-    """A run's events, and the start of each round of the search."""
-
-    def round_started(self, text: str) -> None: ...
-
-
 def tunable(spec: Any, opt_in: bool = False) -> tuple[Target, ...]:
     """Every scenario of --scenario all (``opt_in``: everything) that has knobs and can read the data."""
     return tuple(Target.scenario(name) for name, scenario in registered().items()
                  if scenario.knobs and (opt_in or not scenario.opt_in) and scenario.cannot_serve(spec) is None)
 
 
-def measure_tune(plan: TunePlan, *, events: TuneEvents | None = None,
-                 save: Callable[[TuneResult], None] | None = None, log_dir: Path | None = None) -> TuneResult:
+def measure_tune(
+    plan: TunePlan,
+    *,
+    events: RunEvents | None = None,
+    save: Callable[[TuneResult], None] | None = None,
+    log_dir: Path | None = None,
+) -> TuneResult:
     """Tune ``plan``'s strategies; Ctrl-C ends it with what was measured (``interrupted``)."""
-    events = events or TuneEvents()
-    save = save or (lambda result: None)
-    started = time.monotonic()
-    settings = plan.run.settings
-    result = TuneResult(collect_metadata(), settings, None, None, now())
+    events = events or RunEvents()
+    first = TuneResult(collect_metadata(), plan.run.settings, None, None, now())
+    return measure_series(first, lambda series: _tune(plan, series, events, log_dir), save)
 
-    def keep(update: TuneResult) -> None:
-        nonlocal result
-        result = replace(update, wall_s=time.monotonic() - started)
-        save(result)
 
-    try:
-        events.round_started("The strategies named, at their defaults" if plan.named else
-                             "Every strategy that has settings to tune, at its defaults")
-        quick = measure_run(plan.run, events=events, log_dir=_under(log_dir, "defaults"))
-        keep(replace(result, data=quick.data, ceiling=quick.ceiling, interrupted=quick.interrupted,
-                     candidates={r.name: r.samples_per_s for r in quick.scenarios if usable(r)},
-                     targets=plan.run.targets))
-        if quick.interrupted:
-            return result
-        assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
-        source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
-        for default in _chosen(quick, plan):
-            done = result.tuned  # the strategies tuned before this one; its record follows them
-            search = _Search(resolve(default.name), default, plan.run, quick.ceiling, source, events,
-                             _under(log_dir, Target.scenario(default.name).file_name))
-            for tuned in search.rounds():
-                keep(replace(result, tuned=(*done, tuned)))
-            if search.interrupted:
-                keep(replace(result, interrupted=True))
-                break
-    except KeyboardInterrupt:
-        keep(replace(result, interrupted=True))
-    return result
+def _tune(plan: TunePlan, series: Series[TuneResult], events: RunEvents, log_dir: Path | None) -> None:
+    """The strategies at their defaults, then each chosen one's knobs, round by round."""
+    events.step_started(
+        "The strategies named, at their defaults"
+        if plan.named
+        else "Every strategy that has settings to tune, at its defaults"
+    )
+    quick = measure_run(plan.run, events=events, log_dir=_under(log_dir, "defaults"))
+    candidates = {r.name: r.samples_per_s for r in quick.scenarios if usable(r)}
+    series.keep(replace(series.result, data=quick.data, ceiling=quick.ceiling, candidates=candidates,
+                        interrupted=quick.interrupted, targets=plan.run.targets))
+    if quick.interrupted:
+        return
+    assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
+    source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
+    for default in _chosen(quick, plan):
+        done = series.result.tuned  # the strategies tuned before this one; its record follows them
+        search = _Search(resolve(default.name), default, plan.run, quick.ceiling, source, events,
+                         _under(log_dir, Target.scenario(default.name).file_name))
+        for tuned in search.rounds():
+            series.keep(replace(series.result, tuned=(*done, tuned)))
+        if search.interrupted:
+            series.stopped()
+            return
 
 
 def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
@@ -117,7 +111,7 @@ class _Search:
     """One strategy's knobs, one at a time from the best so far; each round yields the record so far."""
 
     def __init__(self, scenario: Scenario, default: ScenarioResult, plan: RunPlan, ceiling: Ceiling | None,
-                 source: DataSource, events: TuneEvents, log_dir: Path | None) -> None:
+                 source: DataSource, events: RunEvents, log_dir: Path | None) -> None:
         self.scenario, self.plan, self.ceiling, self.source = scenario, plan, ceiling, source
         self.reference = default.name  # a registered name, or module:ATTRIBUTE
         self.events, self.log_dir = events, log_dir
@@ -137,7 +131,7 @@ class _Search:
             self.knobs.append(KnobRecord(knob.name, self.defaults[knob.name], values, knob.what, knob.code))
             if not values:
                 continue
-            self.events.round_started(f"{self.reference}: {knob.name} = {', '.join(map(str, values))}, beside "
+            self.events.step_started(f"{self.reference}: {knob.name} = {', '.join(map(str, values))}, beside "
                                       f"{_shown(self._changed(self.best_settings)) or 'the defaults'} again")
             # The best so far is measured again first: this machine's speed drifts, and each value is
             # compared with the best as measured beside it, in the same round.
@@ -164,7 +158,7 @@ class _Search:
         changed = self._changed(self.best_settings)
         if not changed:
             return self._record(self.default, self.default, (1.0, None), complete=True)
-        self.events.round_started(f"{self.reference}: the defaults and {_shown(changed)}, alternating")
+        self.events.step_started(f"{self.reference}: the defaults and {_shown(changed)}, alternating")
         pair = [Target.scenario(self.reference), Target.tuned(self.reference, changed)]
         run = self._measure(pair * CONFIRM_ROUNDS, "confirm")
         defaults, bests = list(run.scenarios[0::2]), list(run.scenarios[1::2])

@@ -16,8 +16,8 @@ from typing import Any
 
 from profiler.base.stats import idle_with_interval, median, pooled_median_interval
 from profiler.measuring.procedure import IDLE_BLOCK, FlatOut, Measurements, rates_kept, steady_steps
-from profiler.results.records import STATUS_OK, STATUS_SKIPPED, TRAINER, RoleCpu, ScenarioResult
-from profiler.strategy.scenario import Scenario
+from profiler.results.records import STATUS_OK, STATUS_SKIPPED, RoleCpu, ScenarioResult
+from profiler.strategy.scenario import TRAINER, Scenario
 from profiler.system.memory import MemoryTrace
 from profiler.worker.loops import WindowTiming, percentile
 

@@ -20,8 +20,8 @@ import psutil
 from profiler.base.settings import CONSUMER_SLEEP
 from profiler.base.units import plain
 from profiler.data.fingerprint import Fingerprint
-from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, TRAINER, AutotuneValue
-from profiler.strategy.scenario import Helpers
+from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, AutotuneValue
+from profiler.strategy.scenario import TRAINER, Helpers
 from profiler.system import namespace_launcher as confine
 from profiler.system.memory import MemoryTrace, TreeMemorySampler, kill_tree
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming

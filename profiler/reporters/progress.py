@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -162,15 +162,16 @@ class SweepProgress(RunProgress):
 
 
 class SeriesProgress(RunProgress):
-    """Several runs shown as one: the data once, a heading per round, a line per target with its rate.
-    ``intro`` is said once, before the first run's targets."""
+    """Several runs shown as one: the data once, a heading per step, a line per target with its rate.
 
-    def __init__(self, console: Console, results_path: Path) -> None:
+    ``intro`` says once, before the first run's targets, what the series measures; the results
+    path is appended.
+    """
+
+    def __init__(self, console: Console, results_path: Path, intro: Callable[[RunResult], str]) -> None:
         super().__init__(console, results_path)
+        self.intro = intro
         self._started = False
-
-    def intro(self, run: RunResult) -> str:
-        raise NotImplementedError
 
     def preparing_data(self, spec: DataSpec) -> None:
         if not self._started:
@@ -183,10 +184,10 @@ class SeriesProgress(RunProgress):
     def run_started(self, run: RunResult) -> None:
         if not self._started:
             self._started = True
-            self.say(self.intro(run))
+            self.say(f"{self.intro(run)}; results go to {self.results_path}")
         self._start_targets()
 
-    def heading(self, text: str) -> None:
+    def step_started(self, text: str) -> None:
         self._stop()
         self.console.print(Text(terminal_text(text), style="bold"))
 

@@ -11,16 +11,8 @@ from profiler.base.units import plain
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.reporters.stages import bounding_sentence
-from profiler.results.records import (
-    DATA_CLOSE,
-    DATA_DIFFERS,
-    DISPATCHER,
-    SERVICE_WORKERS,
-    TRAINER,
-    RunResult,
-    ScenarioResult,
-    cpu_us_per_sample_by_role,
-)
+from profiler.results.records import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult, cpu_us_per_sample_by_role
+from profiler.strategy.scenario import DISPATCHER, SERVICE_WORKERS, TRAINER
 
 # As pyperf does: warn when the standard deviation passes 10% of the mean.
 NOISY_SPREAD = 0.10

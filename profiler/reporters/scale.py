@@ -11,7 +11,6 @@ from rich.text import Text
 
 from profiler.analysis.scale_result import Advice, ScaleFit, ScalePoint, ScaleResult, predicted_from_fewest
 from profiler.base.units import plain
-from profiler.drivers.scale import ScaleEvents
 from profiler.reporters.common import (
     TerminalReporter,
     fitted_tables,
@@ -24,7 +23,6 @@ from profiler.reporters.common import (
     write_report_files,
 )
 from profiler.reporters.plotkit import DPI, pyplot, save
-from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results.records import RunResult
 
@@ -34,15 +32,10 @@ COLUMNS = (("Workers", True), ("Samples/s\n±95%", True), ("Per\nworker", True),
 PLOT_FILE = "rate_vs_workers.png"
 
 
-class ScaleProgress(SeriesProgress, ScaleEvents):
-    """The data once, then a line per count measured."""
-
-    def intro(self, run: RunResult) -> str:
-        return (f"Measuring the tf.data service on {run.data.description if run.data else 'the data'}, each "
-                f"count of workers in a fresh process; results go to {self.results_path}")
-
-    def count_started(self, text: str) -> None:
-        self.heading(text)
+def scale_intro(run: RunResult) -> str:
+    """What a scale measurement's progress says first."""
+    data = run.data.description if run.data else "the data"
+    return f"Measuring the tf.data service on {data}, each count of workers in a fresh process"
 
 
 def _number(value: float | None, pattern: str = "{:,.0f}") -> str:

@@ -11,7 +11,6 @@ from rich.text import Text
 
 from profiler.analysis.tune_result import TunedStrategy, TuneResult, usable
 from profiler.ceiling.limit import Ceiling
-from profiler.drivers.tune import TuneEvents
 from profiler.reporters.common import (
     TerminalReporter,
     ceiling_text,
@@ -24,7 +23,6 @@ from profiler.reporters.common import (
     took_text,
     write_report_files,
 )
-from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import bounding_sentence, stages_markdown, write_stages_plot
 from profiler.results.records import RunResult, ScenarioResult
@@ -33,15 +31,10 @@ COLUMNS = (("Knob", False), ("Value", False), ("Samples/s\n±95%", True), ("Of\n
            ("Kept", False))
 
 
-class TuneProgress(SeriesProgress, TuneEvents):
-    """The data and the ceiling once, then a line per round and per configuration measured."""
-
-    def intro(self, run: RunResult) -> str:
-        return (f"Tuning on {run.data.description if run.data else 'the data'}, every configuration in a fresh "
-                f"process; results go to {self.results_path}")
-
-    def round_started(self, text: str) -> None:
-        self.heading(text)
+def tune_intro(run: RunResult) -> str:
+    """What a tuning's progress says first."""
+    data = run.data.description if run.data else "the data"
+    return f"Tuning on {data}, every configuration in a fresh process"
 
 
 def trial_rows(tuned: TunedStrategy) -> list[list[str]]:

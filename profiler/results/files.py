@@ -1,8 +1,10 @@
 """Results files: versioned JSON written atomically, older versions upgraded on read.
 
 Every record is serialised here and nowhere else. A file carries ``format_version`` and ``kind``
-(``run`` or ``sweep``). Version 1 files are upgraded on read (``update_to_2``); a newer version
-is refused with advice, since its fields cannot be known.
+(``run``, ``sweep``, ``tune`` or ``scale``). Version 1 files are upgraded on read
+(``profiler.results.upgrade``); a newer version is refused with advice, since its fields cannot be
+known. A sweep's, a tuning's and a scale measurement's files are written by their own modules in
+``profiler.analysis`` through ``write_json``.
 """
 
 from __future__ import annotations
@@ -17,14 +19,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from profiler.analysis.sweep_result import SweepResult
 from profiler.base.codec import DecodeError, decode, encode
 from profiler.base.errors import ProfilerError
 from profiler.results.records import RunResult
+from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_to_2
 
 FORMAT_VERSION = 2
-KIND_RUN = "run"
-KIND_SWEEP = "sweep"
 RESULTS_FILE = "results.json"
 SWEEP_FILE = "sweep.json"
 _WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'", "tune": "'profiler tune'",
@@ -44,27 +44,8 @@ def run_to_json(run: RunResult) -> dict[str, Any]:
     return data
 
 
-def sweep_to_json(sweep: SweepResult) -> dict[str, Any]:
-    data = {"format_version": FORMAT_VERSION, "kind": KIND_SWEEP, **encode(sweep)}
-    data["runs"] = [run_to_json(run) for run in sweep.runs]
-    if sweep.ceiling is not None:
-        data["ceiling"].update(samples_per_s=sweep.ceiling.samples_per_s, bound_by=sweep.ceiling.bound_by)
-    data["fits"] = [
-        {"name": g.name, "sizes": list(g.sizes), "memory": encode(g.memory), "epoch_s": encode(g.epoch),
-         "baseline_rss_mib": g.baseline_rss_mib}
-        for g in sweep.growths
-    ]
-    data["predictions"] = encode(sweep.predictions)
-    data["advice"] = encode(sweep.advice)
-    return data
-
-
 def save_run(run: RunResult, path: Path) -> None:
     write_json(run_to_json(run), path)
-
-
-def save_sweep(sweep: SweepResult, path: Path) -> None:
-    write_json(sweep_to_json(sweep), path)
 
 
 class KeepLastGood:
@@ -148,46 +129,26 @@ def read_results_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def results_kind(data: dict[str, Any]) -> str:
-    return str(data.get("kind", KIND_RUN))  # a version 1 run's file may predate the key
-
-
 def load_run(path: Path) -> RunResult:
     """Read a run's results file, refusing one of another kind, an unknown version or a malformed one."""
     data = read_results_json(path)
-    _expect_kind(data, KIND_RUN, path, "a results.json written by 'profiler run'")
-    return _decoded(RunResult, _run_fields(data), path)
-
-
-def load_sweep(path: Path) -> SweepResult:
-    data = read_results_json(path)
-    _expect_kind(data, KIND_SWEEP, path, "a sweep.json written by 'profiler sweep'")
-    return _decoded(SweepResult, _sweep_fields(data), path)
-
-
-def load_results(path: Path) -> RunResult | SweepResult:
-    """A run's or a sweep's results, whichever the file holds."""
-    data = read_results_json(path)
-    if results_kind(data) == KIND_SWEEP:
-        return _decoded(SweepResult, _sweep_fields(data), path)  # type: ignore[no-any-return]
-    _expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tune's or scale's report is its report.md)")
-    return _decoded(RunResult, _run_fields(data), path)  # type: ignore[no-any-return]
+    expect_kind(data, KIND_RUN, path, "a results.json written by 'profiler run'")
+    return decoded(RunResult, run_fields(data), path)
 
 
 # The keys run_to_json and sweep_to_json add for readers: dropped on load, since they are derived.
 _DERIVED_RUN = ("format_version", "kind")
 _DERIVED_CEILING = ("samples_per_s", "bound_by")
-_DERIVED_SWEEP = ("format_version", "kind", "fits", "predictions", "advice")
 _DERIVED_SCENARIO = ("verdict", "windows")
 
 
-def _run_fields(data: Any) -> Any:
+def run_fields(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     fields = {key: value for key, value in data.items() if key not in _DERIVED_RUN}
     if isinstance(fields.get("data"), dict):
         fields["data"] = {key: value for key, value in fields["data"].items() if key != "description"}
-    fields["ceiling"] = _ceiling_fields(fields.get("ceiling"))
+    fields["ceiling"] = ceiling_fields(fields.get("ceiling"))
     if isinstance(fields.get("scenarios"), list):
         fields["scenarios"] = [
             {key: value for key, value in entry.items() if key not in _DERIVED_SCENARIO} if isinstance(entry, dict)
@@ -197,21 +158,13 @@ def _run_fields(data: Any) -> Any:
     return fields
 
 
-def _sweep_fields(data: dict[str, Any]) -> dict[str, Any]:
-    fields = {key: value for key, value in data.items() if key not in _DERIVED_SWEEP}
-    fields["ceiling"] = _ceiling_fields(fields.get("ceiling"))
-    if isinstance(fields.get("runs"), list):
-        fields["runs"] = [_run_fields(run) for run in fields["runs"]]
-    return fields
-
-
-def _ceiling_fields(ceiling: Any) -> Any:
+def ceiling_fields(ceiling: Any) -> Any:
     if not isinstance(ceiling, dict):
         return ceiling
     return {key: value for key, value in ceiling.items() if key not in _DERIVED_CEILING}
 
 
-def _expect_kind(data: dict[str, Any], kind: str, path: Path, wanted: str) -> None:
+def expect_kind(data: dict[str, Any], kind: str, path: Path, wanted: str) -> None:
     found = results_kind(data)
     if found != kind:
         raise ProfilerError(
@@ -220,7 +173,7 @@ def _expect_kind(data: dict[str, Any], kind: str, path: Path, wanted: str) -> No
         )
 
 
-def _decoded(kind: type[Any], data: dict[str, Any], path: Path) -> Any:
+def decoded(kind: type[Any], data: dict[str, Any], path: Path) -> Any:
     try:
         return decode(kind, data, "results")
     except DecodeError as error:
@@ -265,86 +218,3 @@ def _create_run_folder(output: Path) -> Path:
     raise ProfilerError(f"output folder '{output}' has too many runs for {stamp}: pass another --output")
 
 
-# Version 1 named MiB figures "_mb" and kept the settings, targets and data as loose dicts.
-_RENAMED_1 = {
-    "baseline_rss_mb": "baseline_rss_mib", "baseline_pss_mb": "baseline_pss_mib", "peak_rss_mb": "peak_rss_mib",
-    "peak_pss_mb": "peak_pss_mib", "ru_maxrss_mb": "ru_maxrss_mib", "gpu_utilization": "gpu_utilization_percent",
-}
-_SETTINGS_1 = ("batch_size", "workers", "epochs", "idle_epochs", "step_ms", "timeout_s", "consumer")
-_SPEC_1 = ("kind", "samples", "height", "width", "channels", "source_size", "image_format", "classes", "seed")
-
-
-def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """A version 1 file's content in the version 2 layout."""
-    if results_kind(data) == KIND_SWEEP:
-        return _sweep_1_to_2(data)
-    return _run_1_to_2(data)
-
-
-def _run_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    upgraded = {**data, **_options_1_to_2(data.get("options")), "format_version": 2, "kind": KIND_RUN}
-    upgraded.pop("options", None)
-    upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
-    old = data.get("data")
-    if isinstance(old, dict):
-        spec = {key: old[key] for key in _SPEC_1 if key in old}
-        upgraded["data"] = {"spec": spec, "path": str(old.get("path", ""))} if spec else None
-    scenarios = data.get("scenarios")
-    if isinstance(scenarios, list):
-        upgraded["scenarios"] = [_renamed(entry) for entry in scenarios]
-    return upgraded
-
-
-def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    options = _mapping(data.get("options"))
-    upgraded = {**data, **_options_1_to_2(data.get("options")), "format_version": 2, "kind": KIND_SWEEP}
-    for old_key in ("options", "data", "fits", "predictions", "advice"):
-        upgraded.pop(old_key, None)
-    upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
-    upgraded["sizes"] = options.get("sizes", [])
-    runs = data.get("runs") if isinstance(data.get("runs"), list) else []
-    upgraded["runs"] = [_run_1_to_2(run) if isinstance(run, dict) else run for run in runs]
-    old = _mapping(data.get("data"))
-    first = upgraded["runs"][0].get("data") if upgraded["runs"] and isinstance(upgraded["runs"][0], dict) else None
-    samples = (first or {}).get("spec", {}).get("samples", min(upgraded["sizes"] or [0]))
-    upgraded["spec"] = {**{key: old[key] for key in _SPEC_1 if key in old}, "samples": samples}
-    if "memory_budget_mb" in upgraded:
-        upgraded["memory_budget_mib"] = upgraded.pop("memory_budget_mb")
-    return upgraded
-
-
-def _options_1_to_2(options: Any) -> dict[str, Any]:
-    if not isinstance(options, dict):
-        return {"settings": options}  # the decoder refuses it, naming the field
-    service = _mapping(options.get("scenario_options"))
-    settings = {key: options[key] for key in _SETTINGS_1 if key in options}
-    settings["service"] = {"workers": service.get("service_workers", 2), "dispatcher": service.get("dispatcher")}
-    arguments = _mapping(options.get("pipeline_arguments"))
-    names = options.get("scenarios", [])
-    if not isinstance(names, list):
-        return {"settings": settings, "targets": names}  # the decoder refuses it, naming the field
-    targets = [
-        {"kind": "pipeline", "reference": name, "arguments": arguments[name]} if name in arguments
-        else {"kind": "scenario", "reference": name}
-        for name in names
-    ]
-    return {"settings": settings, "targets": targets, "data_dir": str(options.get("data_dir", ""))}
-
-
-def _metadata_1_to_2(metadata: Any) -> Any:
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("machine"), dict):
-        return metadata if metadata is not None else {}
-    machine = dict(metadata["machine"])
-    if "memory_total_mb" in machine:
-        machine["memory_total_mib"] = machine.pop("memory_total_mb")
-    return {**metadata, "machine": machine}
-
-
-def _renamed(entry: Any) -> Any:
-    if not isinstance(entry, dict):
-        return entry
-    return {_RENAMED_1.get(key, key): value for key, value in entry.items()}
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}

@@ -16,6 +16,7 @@ from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.limit import Ceiling
 from profiler.data.fingerprint import Fingerprint
 from profiler.data.synthetic import DataSpec
+from profiler.strategy.scenario import TRAINER
 from profiler.system.stopping import exit_code_after_stop
 
 STATUS_OK = "ok"
@@ -57,11 +58,6 @@ def verdict_for(idle_fraction: float | None) -> str | None:
     if idle_fraction >= MODERATELY_INPUT_BOUND_AT:
         return MODERATELY_INPUT_BOUND
     return NOT_INPUT_BOUND
-
-
-TRAINER = "trainer"  # the role of the worker's own process: it runs the pipeline's consumer
-DISPATCHER = "dispatcher"  # the roles of a local tf.data service's servers
-SERVICE_WORKERS = "service workers"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,13 @@ class Knob:
         return tuple(value for value in dict.fromkeys((*counts, *self.values)) if value != default)
 
 
+# The roles of the processes a measurement splits its CPU by: the worker's own process, which runs
+# the consumer, and the servers of a local tf.data service.
+TRAINER = "trainer"
+DISPATCHER = "dispatcher"
+SERVICE_WORKERS = "service workers"
+
+
 @dataclass
 class Helpers:
     """What a pipeline started or reached beyond its own process, told to the runner once it is built."""

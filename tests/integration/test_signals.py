@@ -22,9 +22,10 @@ import psutil
 import pytest
 
 from profiler.analysis.scale_result import ScaleResult
+from profiler.analysis.sweep_result import load_sweep
 from profiler.analysis.tune_result import TuneResult
 from profiler.base.codec import decode
-from profiler.results.files import load_run, load_sweep, read_results_json
+from profiler.results.files import load_run, read_results_json
 from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
 from tests.integration.test_faults import TINY, _gone_within, _wait_for_grandchild
 from tests.integration.test_scale import SMALL as SCALE_SMALL

@@ -11,7 +11,8 @@ import pytest
 from profiler.analysis.fits import CONSTANT, LINEAR
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import prepare_data
-from profiler.drivers.run import RunPlan, SweepPlan, measure_sweep
+from profiler.drivers.run import RunPlan
+from profiler.drivers.sweep import SweepPlan, measure_sweep
 from profiler.measuring.runner import Runner
 from profiler.results.records import STATUS_OK, STATUS_SKIPPED
 from tests.conftest import TINY_SPEC

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from profiler.analysis.scale_result import ScalePoint, ScaleResult, advise, fit, scale_to_json
-from profiler.analysis.sweep_result import SweepResult
+from profiler.analysis.sweep_result import SweepResult, load_results, load_sweep, sweep_to_json
 from profiler.analysis.tune_result import Configuration, KnobRecord, Trial, TunedStrategy, TuneResult, tune_to_json
 from profiler.base.codec import DecodeError, decode
 from profiler.base.errors import ProfilerError
@@ -40,9 +40,8 @@ from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.decoder_rates import DecoderRate
 from profiler.ceiling.stage_times import StageBreakdown, StageTiming
 from profiler.commands import main
-from profiler.results.files import load_results, load_sweep, sweep_to_json
-from profiler.results.records import STATUS_OK, TRAINER, AutotuneValue, RoleCpu, ScenarioResult
-from profiler.strategy.scenario import AUTOTUNE
+from profiler.results.records import STATUS_OK, AutotuneValue, RoleCpu, ScenarioResult
+from profiler.strategy.scenario import AUTOTUNE, TRAINER
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SWEEP = ROOT / "reports" / "example-sweep" / "sweep.json"

@@ -24,8 +24,8 @@ from profiler.measuring.metrics import (
     thin_timeline,
 )
 from profiler.measuring.procedure import FlatOut, Measurements, measure
-from profiler.results.records import DISPATCHER, SERVICE_WORKERS, TRAINER, RoleCpu
-from profiler.strategy.scenario import Scenario
+from profiler.results.records import RoleCpu
+from profiler.strategy.scenario import DISPATCHER, SERVICE_WORKERS, TRAINER, Scenario
 from profiler.system.memory import MemoryTrace
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming, percentile
 from tests.fake_session import WORKER_PID, FakeClock, FakeProcess, ScriptedSession

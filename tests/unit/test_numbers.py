@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.analysis.sweep_result import load_sweep
 from profiler.base.units import plain, significant
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter
 from profiler.reporters.sweep import SweepMarkdownReporter, SweepTerminalReporter
-from profiler.results.files import load_run, load_sweep
+from profiler.results.files import load_run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 EXAMPLE = Path(__file__).resolve().parents[2] / "reports" / "example" / "results.json"

@@ -162,8 +162,8 @@ def test_report_of_a_missing_file(tmp_path, capsys):
 
 
 def test_sweep_report_and_table_match_golden():
+    from profiler.analysis.sweep_result import load_sweep
     from profiler.reporters.sweep import SweepMarkdownReporter, SweepTerminalReporter
-    from profiler.results.files import load_sweep
 
     sweep = load_sweep(DATA / "sweep.json")
     report, table = io.StringIO(), io.StringIO()

@@ -17,15 +17,8 @@ from profiler.base.settings import MeasureSettings
 from profiler.measuring import procedure
 from profiler.measuring.metrics import cpu_roles
 from profiler.measuring.procedure import FlatOut, measure
-from profiler.results.records import (
-    DISPATCHER,
-    SERVICE_WORKERS,
-    TRAINER,
-    RoleCpu,
-    ScenarioResult,
-    cpu_us_per_sample_by_role,
-)
-from profiler.strategy.scenario import Helpers
+from profiler.results.records import RoleCpu, ScenarioResult, cpu_us_per_sample_by_role
+from profiler.strategy.scenario import DISPATCHER, SERVICE_WORKERS, TRAINER, Helpers
 from profiler.worker.loops import EpochTiming
 from tests.fake_session import WORKER_PID, FakeClock, FakeProcess, FakeSampler, ScriptedSession
 

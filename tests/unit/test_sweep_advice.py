@@ -7,12 +7,12 @@ from dataclasses import replace
 import pytest
 
 from profiler.analysis.forecast import NotMeasured, forecast_peak
-from profiler.analysis.sweep_result import SweepResult
+from profiler.analysis.sweep_result import SweepResult, load_sweep, save_sweep
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import DataSpec
-from profiler.results.files import load_run, load_sweep, save_run, save_sweep
+from profiler.results.files import load_run, save_run
 from profiler.results.records import STATUS_OK, STATUS_SKIPPED, DataRecord, RunResult, ScenarioResult
 
 SIZES = (1000, 2000, 4000, 8000)

@@ -1,0 +1,103 @@
+"""Import paths of earlier releases, kept working: each old module name is its new module.
+
+A strategy written against ``profiler.scenario`` or ``profiler.settings`` still loads. The old
+flat modules are found by a finder on ``sys.meta_path``, which hands back the module at its new
+path (one module object under two names, so ``isinstance`` and patches agree), with a
+DeprecationWarning that names the new path. The old modules whose names are now folders
+(``profiler.data``, say) forward their attributes from the folder's ``__init__`` instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import pkgutil
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Any
+
+# Old module -> its module now. Old names that are folders now are forwarded by forward_to.
+MOVED = {
+    "units": "base.units", "errors": "base.errors", "settings": "base.settings",
+    "codec": "base.codec", "stats": "base.stats", "metadata": "base.metadata",
+    "memory": "system.memory", "isolation": "system.network_namespace",
+    "confine": "system.namespace_launcher", "lifeline": "system.lifeline",
+    "stopping": "system.stopping", "scratch": "system.scratch", "pagecache": "system.page_cache",
+    "datacache": "data.dataset_cache", "fingerprint": "data.fingerprint",
+    "decode": "data.sample_work", "records": "data.tfrecord_reader", "userdata": "data.user_data",
+    "userindex": "data.user_index", "userscan": "data.user_scan",
+    "scenario": "strategy.scenario", "pipeline": "strategy.pipeline_adapter",
+    "pipesource": "strategy.pipeline_source", "registry": "strategy.registry",
+    "decoders": "ceiling.decoder_rates", "stages": "ceiling.stage_times",
+    "storage": "results.files", "measure": "worker.loops", "consumer": "worker.consumer",
+    "fits": "analysis.fits", "forecast": "analysis.forecast", "recommend": "analysis.recommend",
+    "compare": "analysis.comparison", "sweep": "analysis.sweep_result",
+    "tuned": "analysis.tune_result", "scaled": "analysis.scale_result",
+    "runner": "measuring.runner", "session": "measuring.worker_session",
+    "procedure": "measuring.procedure", "metrics": "measuring.metrics",
+    "measure_run": "drivers.run", "tune": "drivers.tune", "scale": "drivers.scale",
+}
+PACKAGE = "profiler"
+
+
+def _warn(old: str, new: str) -> None:
+    warnings.warn(f"{old} moved to {new}: import it from there (the old path will be removed)",
+                  DeprecationWarning, stacklevel=3)
+
+
+class _Alias(importlib.abc.Loader):
+    """Loads an old name as the module at its new path."""
+
+    def __init__(self, new: str) -> None:
+        self.new = new
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        _warn(spec.name, self.new)
+        module = importlib.import_module(self.new)
+        self.own_spec = module.__spec__
+        return module
+
+    def exec_module(self, module: ModuleType) -> None:
+        # The import system set the alias's spec on the shared module; the module keeps its own.
+        module.__spec__ = self.own_spec
+
+
+class MovedFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        old = fullname.removeprefix(PACKAGE + ".")
+        if fullname == old or old not in MOVED:
+            return None
+        return importlib.util.spec_from_loader(fullname, _Alias(f"{PACKAGE}.{MOVED[old]}"))
+
+
+def install() -> None:
+    if not any(isinstance(finder, MovedFinder) for finder in sys.meta_path):
+        sys.meta_path.append(MovedFinder())
+
+
+def moved_module(name: str) -> ModuleType | None:
+    """``profiler.<name>`` of an earlier release, for ``from profiler import <name>``."""
+    if name not in MOVED:
+        return None
+    return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+def forward_to(package: str, module: str, path: Iterable[str]) -> Callable[[str], Any]:
+    """A folder's ``__getattr__`` that hands out the attributes of the module its name once was."""
+    own = {info.name for info in pkgutil.iter_modules(list(path))}
+
+    def __getattr__(name: str) -> Any:
+        if name in own or name.startswith("__"):
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        try:
+            value = getattr(importlib.import_module(module), name)
+        except AttributeError:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
+        _warn(f"{package}.{name}", f"{module}.{name}")
+        return value
+
+    return __getattr__

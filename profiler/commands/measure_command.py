@@ -1,0 +1,69 @@
+"""What every command that measures does, written once: run, sweep, tune and scale subclass it.
+
+A new dated folder; the live progress; the library call, which hands the growing result to a
+save after every step, so nothing measured is lost; the report; the table; where the results
+went; the exit code. A subclass says only what differs: its options, its plan, its library call
+and its renderings.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+from rich.console import Console
+
+from profiler.drivers.run import RunEvents
+from profiler.reporters.common import write_report_or_say_why
+from profiler.results.files import KeepLastGood, new_run_folder
+
+Plan = TypeVar("Plan")
+Result = TypeVar("Result")
+
+
+class Renderer(Protocol):
+    def render(self, result: Any) -> None: ...
+
+
+class MeasureCommand(Generic[Plan, Result]):
+    name: ClassVar[str]
+    help: ClassVar[str]
+    order: ClassVar[int]
+    results_file: ClassVar[str]  # written into the run's folder after every step
+    # The saver of the results file and the report writer (staticmethods), and the terminal table.
+    save: Callable[[Result, Path], None]
+    write_report: Callable[[Result, Path], Path]
+    terminal_reporter: Callable[[Any], Renderer]
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        raise NotImplementedError
+
+    def plan(self, args: argparse.Namespace) -> Plan:
+        """The typed plan of the arguments, refused in one line (ProfilerError) before anything starts."""
+        raise NotImplementedError
+
+    def progress(self, console: Console, path: Path, plan: Plan) -> RunEvents:
+        raise NotImplementedError
+
+    def measure(self, args: argparse.Namespace, plan: Plan, events: RunEvents,
+                save: Callable[[Result], None], folder: Path) -> Result:
+        raise NotImplementedError
+
+    def exit_code(self, result: Result) -> int:
+        raise NotImplementedError
+
+    def run(self, args: argparse.Namespace, console: Console) -> int:
+        plan = self.plan(args)
+        with new_run_folder(args.output) as folder:
+            path = folder / self.results_file
+            save = KeepLastGood(self.save, path)
+            result = self.measure(args, plan, self.progress(console, path, plan), save, folder)
+        # The report is written before anything is printed: a terminal gone (SIGHUP) cannot cost it.
+        report_line = write_report_or_say_why(lambda: self.write_report(result, folder), path)
+        self.terminal_reporter(console.file).render(result)
+        saved = f"Results: {path}" if save.problem is None else f"Warning: {save.problem}."
+        console.print(saved, markup=False)
+        console.print(report_line, markup=False)
+        return self.exit_code(result)
