@@ -105,12 +105,12 @@ def ranked_with_ties(results: Sequence[ScenarioResult]) -> tuple[list[ScenarioRe
 
 
 # How a tie is broken, in order; a figure decides only where the two differ by more than its noise.
-TIE_RULE = (
-    "no disk before disk, then less CPU per sample (by more than 10%), then less peak memory (by more "
-    "than 16 MiB), then the order of the scenario list"
-)
 _CPU_MARGIN = 0.10
 _MEMORY_MARGIN_MIB = 16.0
+TIE_RULE = (
+    f"no disk before disk, then less CPU per sample (by more than {_CPU_MARGIN:.0%}), then less peak "
+    f"memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then the order of the scenario list"
+)
 
 
 def break_tie(tied: list[Any], listed: list[Any], keys: list[Callable[[Any], float | None]]) -> Any:
@@ -241,7 +241,10 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
     return Pick(best.name, reason, others[0].name if others else None, others_tied)
 
 
-TARGET_TIE_RULE = "no disk before disk, then less peak memory (by more than 16 MiB), then the order of the list"
+TARGET_TIE_RULE = (
+    f"no disk before disk, then less peak memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then the "
+    "order of the list"
+)
 
 
 def _predictions_with_ties(candidates: list[Prediction]) -> tuple[list[Prediction], list[Prediction]]:

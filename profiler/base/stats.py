@@ -214,3 +214,14 @@ def pairwise_lines(xs: list[float], ys: list[float]) -> tuple[tuple[float, float
     lines = [(s, ys[i] - s * xs[i]) for i in range(len(xs)) for j in range(len(xs)) if xs[j] > xs[i]
              for s in [max(0.0, (ys[j] - ys[i]) / (xs[j] - xs[i]))]]
     return (min(s for s, _ in lines), max(s for s, _ in lines)), (min(c for _, c in lines), max(c for _, c in lines))
+
+
+def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:
+    """Linear-interpolated percentile; ``fraction`` in [0, 1]."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

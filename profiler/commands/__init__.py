@@ -1,4 +1,4 @@
-"""The command line: ``python -m profiler run|sweep|list|report|compare``.
+"""The command line: ``python -m profiler run|sweep|tune|scale|list|report|compare``.
 
 Each command is a small module of this package with a ``COMMAND`` object: it turns its arguments
 into typed settings, calls the library and hands the result to a reporter. A new module with a

@@ -1,4 +1,4 @@
-"""The data options that run and sweep share, and arguments -> the DataSpec they describe."""
+"""The data options that run, sweep, tune and scale share, and arguments -> the DataSpec they describe."""
 
 from __future__ import annotations
 

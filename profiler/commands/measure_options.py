@@ -1,4 +1,4 @@
-"""Argument types, the option groups that run and sweep share, and arguments -> typed plans."""
+"""The measuring options that run, sweep, tune and scale share, and arguments -> the typed RunPlan."""
 
 from __future__ import annotations
 

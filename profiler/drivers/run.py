@@ -22,7 +22,7 @@ from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.limit import Ceiling, measure_ceiling
 from profiler.data.dataset_cache import DamagedCache, NotEnoughDisk, check_room, damaged_files, repair
 from profiler.data.fingerprint import Fingerprint, dataset_fingerprint
-from profiler.data.synthetic import DataSource, DataSpec, prepare_data
+from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.data.user_data import UserDataSource, prepare_user_data
 from profiler.measuring.procedure import WindowDriver, until_precise
 from profiler.measuring.runner import Runner, available_memory_mib
@@ -39,7 +39,7 @@ class RunPlan:
     settings: MeasureSettings
     targets: tuple[Target, ...]
     spec: DataSpec | None
-    cache_root: Path | None = None
+    cache_root: Path | None = None  # None: default_cache_root(), as the command line does
     measure_ceiling: bool = True
     on_bad_file: str = "skip"  # a user's sample that does not decode: "skip" it, or "fail" the run
 
@@ -150,9 +150,11 @@ def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[R
 
 def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
                    on_bad_file: str = "skip") -> DataSource:
-    """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is cached."""
-    if cache_root is None:
-        raise ValueError("the data needs a cache folder")
+    """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is cached.
+
+    Without ``cache_root``, the one the command line uses by default (``default_cache_root``).
+    """
+    cache_root = cache_root or default_cache_root()
     events.preparing_data(spec)
     if spec.is_user_data:
         try:

@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiler.base.stats import idle_with_interval, median, pooled_median_interval
+from profiler.base.stats import idle_with_interval, median, percentile, pooled_median_interval
 from profiler.measuring.procedure import IDLE_BLOCK, FlatOut, Measurements, rates_kept, steady_steps
 from profiler.results.records import STATUS_OK, STATUS_SKIPPED, RoleCpu, ScenarioResult
 from profiler.strategy.scenario import TRAINER, Scenario
 from profiler.system.memory import MemoryTrace
-from profiler.worker.loops import WindowTiming, percentile
+from profiler.worker.loops import WindowTiming
 
 # The memory timeline kept in results is thinned to at most this many points, peaks preserved.
 TIMELINE_POINTS = 400

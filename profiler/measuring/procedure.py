@@ -35,8 +35,9 @@ from profiler.worker.main import ClosingReport
 PHASE_WARMUP = "warm-up epoch"
 PHASE_VERIFY = "checking delivered data"
 PHASE_TRACE = "tracing one paced epoch for TensorBoard"
-# The first count of windows whose order-statistic interval of the median leaves out both extremes.
-MIN_WINDOWS = 9
+# A median counts as precise from this many windows: the first count whose order-statistic interval
+# of the median leaves out both extremes.
+WINDOWS_FOR_PRECISION = 9
 # Steps of each block: the floor's, before and after the paced phase, and the paced phase's requests.
 FLOOR_STEPS = 8
 PACED_BLOCK = 16
@@ -46,7 +47,7 @@ _CALIBRATION_TRIES = 6
 # Windows hold whole epochs where this many fit in the flat-out time cap; the cap stops no phase
 # before it has this many windows, the fewest whose range is a 95% interval of their median.
 WHOLE_EPOCHS_WITHIN_CAP = 6
-FEWEST_WINDOWS = 6
+WINDOWS_BEFORE_CAP = 6
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,12 @@ def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[f
 
 def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
     kept = rates_kept(windows)
-    return len(kept) >= MIN_WINDOWS and relative_half_width(median(kept), median_interval(kept)) <= precision
+    return len(kept) >= WINDOWS_FOR_PRECISION and relative_half_width(median(kept), median_interval(kept)) <= precision
 
 
 def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
     """Windows until the median rate is precise, or the time cap; either way over ``settings.epochs``
-    epochs at least, and the cap waits for FEWEST_WINDOWS windows."""
+    epochs at least, and the cap waits for WINDOWS_BEFORE_CAP windows."""
     batches, first = _calibrated(measure, warmup, settings)
     windows = [first]
     started = time.monotonic()
@@ -113,7 +114,7 @@ def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: Measure
         covered = sum(window.batches for window in windows) >= least
         if covered and rate_is_precise(windows, settings.precision):
             return FlatOut(tuple(windows), batches)
-        enough = covered and len(rates_kept(windows)) >= FEWEST_WINDOWS
+        enough = covered and len(rates_kept(windows)) >= WINDOWS_BEFORE_CAP
         if enough and time.monotonic() - started >= settings.time_cap_s:
             return FlatOut(tuple(windows), batches, capped=True)
         windows.append(measure(batches, False))

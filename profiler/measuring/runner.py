@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -45,6 +46,22 @@ def files_mib(folder: Path, leave_out: Path) -> float:
     return total / MIB
 
 
+class Turn(NamedTuple):
+    """One worker's turn: the target, its memory forecast, and which of its processes this is."""
+
+    target: Target
+    forecast: MemoryForecast | None
+    process: int
+
+
+class EarlyWorker(NamedTuple):
+    """A worker started ahead of its turn, importing TensorFlow while the one before finishes."""
+
+    target: Target
+    process: int
+    session: WorkerSession
+
+
 class Runner:
     """Owns the scratch folder of a run; use as a context manager so it is always removed."""
 
@@ -66,7 +83,7 @@ class Runner:
         self.on_phase = on_phase or (lambda name, phase: None)
         self.on_warning = on_warning or (lambda name, text: None)
         self._scratch: Path | None = None
-        self._early: tuple[Target, int, WorkerSession] | None = None  # a worker started ahead of its turn
+        self._early: EarlyWorker | None = None  # a worker started ahead of its turn
         self.interrupted = False
 
     def __enter__(self) -> Runner:
@@ -77,7 +94,7 @@ class Runner:
     def __exit__(self, *exc_info: object) -> None:
         early, self._early = self._early, None
         if early is not None:  # started for a target that never came: it must not outlive the run
-            early[2].__exit__()
+            early.session.__exit__()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             release(self._scratch)
@@ -127,8 +144,7 @@ class Runner:
         written_mib = None
         for number in range(self.settings.processes):
             session = self._session(target, number)
-            after = (target, forecast, number + 1) if number + 1 < self.settings.processes else (
-                None if following is None else (*following, 0))
+            after = self._next_turn(Turn(target, forecast, number), following)
             measured = Measurements()
             try:
                 with session:
@@ -157,10 +173,10 @@ class Runner:
     def _session(self, target: Target, number: int) -> WorkerSession:
         """The worker started early for this target and process, or a new one."""
         early, self._early = self._early, None
-        if early is not None and early[:2] == (target, number):
-            return early[2]
+        if early is not None and (early.target, early.process) == (target, number):
+            return early.session
         if early is not None:
-            early[2].__exit__()
+            early.session.__exit__()
         processes = self.settings.processes
         where = f" (process {number + 1}/{processes})" if processes > 1 else ""
         return WorkerSession(self.new_task(target), self.settings.timeout_s,
@@ -168,7 +184,13 @@ class Runner:
                              lambda text: self.on_warning(target.name, text),
                              private_network=load(target).needs_private_network(self.settings.service))
 
-    def _start_early(self, after: tuple[Target, MemoryForecast | None, int] | None) -> None:
+    def _next_turn(self, turn: Turn, following: tuple[Target, MemoryForecast | None] | None) -> Turn | None:
+        """The turn after ``turn``: this target's next process, else the first of ``following``."""
+        if turn.process + 1 < self.settings.processes:
+            return turn._replace(process=turn.process + 1)
+        return None if following is None else Turn(*following, 0)
+
+    def _start_early(self, after: Turn | None) -> None:
         if after is None or self._early is not None:
             return
         target, forecast, number = after
@@ -178,7 +200,7 @@ class Runner:
         except Exception:  # noqa: BLE001 - its own turn reports what is wrong with it, not this one's
             return
         session = self._session(target, number)
-        self._early = (target, number, session.start())
+        self._early = EarlyWorker(target, number, session.start())
 
     def memory_refusal(self, scenario: Scenario, forecast: MemoryForecast | None) -> str | None:
         """Why the scenario must not start for lack of memory, or None when it may."""

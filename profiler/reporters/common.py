@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from rich import box
 from rich.console import Console
@@ -81,7 +81,14 @@ def _columns_variable() -> int | None:
     return int(text) if text.isdigit() and int(text) > 0 else None
 
 
-def fitted_tables(console: Console, title: str, caption: str | None, columns: Sequence[tuple[str, bool]],
+class Column(NamedTuple):
+    """A table's column: its header, and whether its figures align right."""
+
+    header: str
+    right: bool = False
+
+
+def fitted_tables(console: Console, title: str, caption: str | None, columns: Sequence[Column],
                   rows: Sequence[Sequence[str | Text]], wrap: Sequence[int] = ()) -> list[Table | Text]:
     """The table, or, where it is wider than the console, several that each repeat the first column (the
     names) and hold as many of the others, in order, as fit, then the caption across the width. Figures
@@ -104,7 +111,7 @@ def fitted_tables(console: Console, title: str, caption: str | None, columns: Se
     return tables + ([Text(caption, style="dim italic")] if caption else [])
 
 
-def _table(title: str | None, caption: str | None, columns: Sequence[tuple[str, bool]],
+def _table(title: str | None, caption: str | None, columns: Sequence[Column],
            rows: Sequence[Sequence[str | Text]], indexes: list[int], width: int, wrap: Sequence[int] = (),
            trial: bool = False) -> Table:
     table = results_table(title, caption)

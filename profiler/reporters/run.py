@@ -15,6 +15,7 @@ from rich.text import Text
 
 from profiler.reporters.advice import picked, script_caveat, snippet_script
 from profiler.reporters.common import (
+    Column,
     TerminalReporter,
     fitted_tables,
     machine_section,
@@ -46,17 +47,17 @@ _VERDICT_STYLE = {INPUT_BOUND: "red", MODERATELY_INPUT_BOUND: "yellow"}
 _VERDICT_CELL = {INPUT_BOUND: "yes", MODERATELY_INPUT_BOUND: "moderately", NOT_INPUT_BOUND: "no"}
 
 # (header, right-aligned); "\n" marks where the terminal may break a header.
-COLUMNS: tuple[tuple[str, bool], ...] = (
-    ("Scenario", False),
-    ("Input-\nbound", False),
-    ("Idle\n±95%", True),
-    ("Wait ms\np50/p95", True),
-    ("Samples/s\n±95%", True),
-    ("Of\nceiling", True),
-    ("First batch/\nwarm-up s", True),
-    ("Peak MiB\nRSS/PSS", True),
-    ("CPU\ns/epoch", True),
-    ("Data", False),
+COLUMNS: tuple[Column, ...] = (
+    Column("Scenario"),
+    Column("Input-\nbound"),
+    Column("Idle\n±95%", right=True),
+    Column("Wait ms\np50/p95", right=True),
+    Column("Samples/s\n±95%", right=True),
+    Column("Of\nceiling", right=True),
+    Column("First batch/\nwarm-up s", right=True),
+    Column("Peak MiB\nRSS/PSS", right=True),
+    Column("CPU\ns/epoch", right=True),
+    Column("Data"),
 )
 
 TABLE_CAPTION = (
@@ -103,7 +104,7 @@ def table_title(run: RunResult) -> str:
     return f"Input pipelines feeding a {run.settings.step_name()}: {description}{_batch_text(run)}{shuffled}{reads}"
 
 
-def markdown_headers(columns: tuple[tuple[str, bool], ...]) -> list[str]:
+def markdown_headers(columns: tuple[Column, ...]) -> list[str]:
     return [header.replace("-\n", "-").replace("\n", " ") for header, _ in columns]
 
 

@@ -12,6 +12,7 @@ from rich.text import Text
 from profiler.analysis.scale_result import Advice, ScaleFit, ScalePoint, ScaleResult, predicted_from_fewest
 from profiler.base.units import plain
 from profiler.reporters.common import (
+    Column,
     TerminalReporter,
     fitted_tables,
     machine_section,
@@ -26,9 +27,9 @@ from profiler.reporters.plotkit import DPI, pyplot, save
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results.records import RunResult
 
-COLUMNS = (("Workers", True), ("Samples/s\n±95%", True), ("Per\nworker", True), ("Predicted\nfrom fewest", True),
-           ("Trainer\nµs/sample", True), ("Dispatcher\nµs/sample", True), ("Workers\nµs/sample", True),
-           ("Start-up\ns", True), ("Idle", True))
+COLUMNS = (Column("Workers", right=True), Column("Samples/s\n±95%", right=True), Column("Per\nworker", right=True), Column("Predicted\nfrom fewest", right=True),
+           Column("Trainer\nµs/sample", right=True), Column("Dispatcher\nµs/sample", right=True), Column("Workers\nµs/sample", right=True),
+           Column("Start-up\ns", right=True), Column("Idle", right=True))
 PLOT_FILE = "rate_vs_workers.png"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from profiler.ceiling.limit import Ceiling
 from profiler.ceiling.stage_times import CONSUMER, FEED, StageBreakdown
 from profiler.reporters.common import markdown_table
 from profiler.reporters.plotkit import name_rows, plain_log_ticks, pyplot, rows_figure, save
@@ -14,13 +13,6 @@ STAGES_PLOT = "stages.png"
 _WORDS = {"read": "reading the stored bytes", "decode": "decoding", "resize+normalize": "resizing and normalizing",
           "batch": "stacking samples into batches", FEED: "handing batches made in Python to tf.data",
           CONSUMER: "the consumer taking ready batches"}
-
-
-def decoder_text(ceiling: Ceiling) -> str:
-    """Which decoder set the ceiling, among those timed: "OpenCV (opencv; also timed: tensorflow 3,095/s)"."""
-    others = [f"{rate.name} {rate.samples_per_s:,.0f}/s" for rate in ceiling.decoders if rate.name != ceiling.decoder]
-    also = f"; also timed on one core: {', '.join(others)}" if others else ""
-    return f"decoder {ceiling.decoder}, the fastest timed{also}"
 
 
 def bounding_sentence(stages: StageBreakdown) -> str:

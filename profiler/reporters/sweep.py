@@ -17,6 +17,7 @@ from profiler.analysis.forecast import Prediction, ScenarioGrowth
 from profiler.analysis.sweep_result import SweepResult
 from profiler.base.units import significant
 from profiler.reporters.common import (
+    Column,
     Note,
     TerminalReporter,
     ceiling_note,
@@ -37,18 +38,18 @@ from profiler.reporters.run import markdown_headers, row_cells
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results.records import STATUS_SKIPPED
 
-GROWTH_COLUMNS: tuple[tuple[str, bool], ...] = (
-    ("Scenario", False),
-    ("Peak MiB\nper size", True),
-    ("Memory KiB\nper sample", True),
-    ("Epoch ms\nper size", True),
-    ("Epoch ms per\n1k samples", True),
+GROWTH_COLUMNS: tuple[Column, ...] = (
+    Column("Scenario"),
+    Column("Peak MiB\nper size", right=True),
+    Column("Memory KiB\nper sample", right=True),
+    Column("Epoch ms\nper size", right=True),
+    Column("Epoch ms per\n1k samples", right=True),
 )
-TARGET_COLUMNS: tuple[tuple[str, bool], ...] = (
-    ("Peak MiB\nat target", True),
-    ("Fits", False),
-    ("Epoch s\nat target", True),
-    ("Idle", True),
+TARGET_COLUMNS: tuple[Column, ...] = (
+    Column("Peak MiB\nat target", right=True),
+    Column("Fits"),
+    Column("Epoch s\nat target", right=True),
+    Column("Idle", right=True),
 )
 GROWTH_CAPTION = (
     "Peak: whole process tree above its baseline (TensorFlow imported), at each measured size. Epoch: the "
@@ -156,7 +157,7 @@ def advice_text(sweep: SweepResult) -> tuple[str | None, str]:
     return advice.name, rest
 
 
-def _columns(sweep: SweepResult) -> tuple[tuple[str, bool], ...]:
+def _columns(sweep: SweepResult) -> tuple[Column, ...]:
     return GROWTH_COLUMNS if sweep.target_samples is None else GROWTH_COLUMNS + TARGET_COLUMNS
 
 
@@ -190,7 +191,7 @@ class SweepTerminalReporter(TerminalReporter):
             fits = Text(cells[fits_column], style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""))
             target_rows.append([cells[0], cells[fits_column - 1], fits, *cells[fits_column + 1:]])
         title = f"At {sweep.target_samples:,} samples, in a {sweep.memory_budget_mib:,.0f} MiB budget"
-        return tables + fitted_tables(self.console, title, None, (("Scenario", False), *TARGET_COLUMNS), target_rows)
+        return tables + fitted_tables(self.console, title, None, (Column("Scenario"), *TARGET_COLUMNS), target_rows)
 
 
 class SweepMarkdownReporter:

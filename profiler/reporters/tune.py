@@ -12,6 +12,7 @@ from rich.text import Text
 from profiler.analysis.tune_result import TunedStrategy, TuneResult, usable
 from profiler.ceiling.limit import Ceiling
 from profiler.reporters.common import (
+    Column,
     TerminalReporter,
     ceiling_text,
     fitted_tables,
@@ -27,8 +28,8 @@ from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import bounding_sentence, stages_markdown, write_stages_plot
 from profiler.results.records import RunResult, ScenarioResult
 
-COLUMNS = (("Knob", False), ("Value", False), ("Samples/s\n±95%", True), ("Of\nceiling", True), ("Data", False),
-           ("Kept", False))
+COLUMNS = (Column("Knob"), Column("Value"), Column("Samples/s\n±95%", right=True), Column("Of\nceiling", right=True), Column("Data"),
+           Column("Kept"))
 
 
 def tune_intro(run: RunResult) -> str:

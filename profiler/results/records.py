@@ -202,14 +202,6 @@ class ScenarioResult:
         return len(self.window_samples_per_s)
 
     @property
-    def cpu_cores_busy(self) -> float | None:
-        """Average number of cores the tree kept busy during a flat-out epoch."""
-        if self.cpu_s is None or not self.epoch_s:
-            return None
-        epoch = statistics.median(self.epoch_s)
-        return self.cpu_s / epoch if epoch > 0 else None
-
-    @property
     def delivered(self) -> str | None:
         """What one delivered sample is, from its own batches: "64x64x3 float32"; None where unknown."""
         fp = self.fingerprint

@@ -245,17 +245,6 @@ def ready_batches(dataset: Any, batch: Any) -> Iterator[Any]:
     return iter(lambda: batch, None)
 
 
-def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:
-    """Linear-interpolated percentile; ``fraction`` in [0, 1]."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    position = fraction * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def autotune_values(iterator: Any) -> tuple[AutotuneValue, ...]:
     """The tunable values tf.data's autotuning model holds for a tf.data iterator; () for any other.
 

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from profiler.base.settings import MeasureSettings
+from profiler.base.stats import percentile
 from profiler.measuring import procedure
 from profiler.measuring.metrics import (
     TIMELINE_POINTS,
@@ -27,7 +28,7 @@ from profiler.measuring.procedure import FlatOut, Measurements, measure
 from profiler.results.records import RoleCpu
 from profiler.strategy.scenario import DISPATCHER, SERVICE_WORKERS, TRAINER, Scenario
 from profiler.system.memory import MemoryTrace
-from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming, percentile
+from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from tests.fake_session import WORKER_PID, FakeClock, FakeProcess, ScriptedSession
 
 WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, cpu_s=0.1)

@@ -1,0 +1,109 @@
+"""The names users import: the library's exports, the plugin API, and the paths of earlier releases.
+
+A strategy written against the flat module paths of 0.2 (``profiler.scenario``, ``profiler.data``)
+must still load, as one module object under both names, with a warning naming the new path;
+results files written by 0.2 must still load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+import profiler
+from profiler.analysis.sweep_result import SweepResult, load_results
+from profiler.base.moved import MOVED
+from profiler.results.records import RunResult
+from profiler.strategy import registry
+
+ROOT = Path(__file__).resolve().parents[2]
+# Strategies as a third party wrote them for 0.2, importing every module they could by its old path.
+OLD_STYLE = textwrap.dedent('''
+    from profiler.data import DataSource
+    from profiler.decode import augment_table
+    from profiler.scenario import Knob, PipelineContext, Scenario
+    from profiler.settings import MeasureSettings
+    import profiler.storage as storage
+
+    PREFETCH = Knob("prefetch", 2, (1, 4))
+
+
+    class OldStyle(Scenario):
+        name = "old_style"
+        description = "written against the 0.2 import paths"
+        knobs = (PREFETCH,)
+
+        def open(self, ctx: PipelineContext):
+            raise NotImplementedError
+
+
+    SCENARIO = OldStyle()
+    SAVE_RUN = storage.save_run
+''')
+
+
+def test_every_public_name_resolves_to_what_its_module_defines():
+    for name in profiler.__all__:
+        assert getattr(profiler, name) is not None, name
+    assert profiler.measure_run.__module__ == "profiler.drivers.run"
+    assert profiler.SweepResult is SweepResult
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'measure_everything'"):
+        _ = profiler.measure_everything
+
+
+def test_importing_the_package_loads_no_driver():
+    # A spawned worker and the namespace launcher import the package first: it must stay light.
+    code = "import sys, profiler; print(sorted(m for m in sys.modules if m.startswith('profiler.')))"
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "['profiler.base', 'profiler.base.moved']"
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_each_old_module_path_is_its_new_module(old, monkeypatch):
+    monkeypatch.delitem(sys.modules, f"profiler.{old}", raising=False)  # an alias made by an earlier test
+    with pytest.warns(DeprecationWarning, match=f"profiler.{old} moved to profiler.{MOVED[old]}"):
+        module = importlib.import_module(f"profiler.{old}")
+    assert module is importlib.import_module(f"profiler.{MOVED[old]}")
+    assert module.__spec__.name == f"profiler.{MOVED[old]}", "the module keeps its own spec"
+
+
+def test_old_names_of_folders_forward_with_a_warning():
+    from profiler.data.synthetic import DataSource
+
+    with pytest.warns(DeprecationWarning, match="profiler.data.synthetic.DataSource"):
+        from profiler.data import DataSource as old
+    assert old is DataSource
+    with pytest.raises(ImportError):
+        from profiler.data import no_such_name  # noqa: F401
+
+
+def test_a_strategy_written_against_the_old_paths_loads(tmp_path, monkeypatch):
+    (tmp_path / "old_style_strategies.py").write_text(OLD_STYLE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        scenario = registry.resolve("old_style_strategies:SCENARIO")
+    assert scenario.name == "old_style"
+    assert [knob.name for knob in scenario.knobs] == ["prefetch"]
+    module = sys.modules["old_style_strategies"]
+    from profiler.results.files import save_run
+
+    assert module.SAVE_RUN is save_run
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "reports").rglob("*.json")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_results_files_written_before_the_folders_still_load(path):
+    loaded = load_results(path)
+    assert isinstance(loaded, (RunResult, SweepResult))
+    runs = loaded.runs if isinstance(loaded, SweepResult) else (loaded,)
+    assert runs and all(run.scenarios for run in runs)
