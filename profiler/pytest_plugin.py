@@ -61,8 +61,14 @@ MEASURED = pytest.StashKey[list]()
 class PipelineBenchmark:
     """Callable fixture object; see the module docstring."""
 
-    def __init__(self, benchmark: Any, cache_root: Path, log_dir: Path, measured: list | None = None,
-                 test_id: str = "") -> None:
+    def __init__(
+        self,
+        benchmark: Any,
+        cache_root: Path,
+        log_dir: Path,
+        measured: list | None = None,
+        test_id: str = "",
+    ) -> None:
         self._measured = measured if measured is not None else []
         self._test_id = test_id
         self._benchmark = benchmark
@@ -88,8 +94,13 @@ class PipelineBenchmark:
         every process adds its own rounds and the figures are pooled.
         """
         target = Target.pipeline(reference_of(pipeline), arguments)
-        settings = MeasureSettings(epochs=epochs, idle_epochs=idle_epochs, step_ms=step_ms, timeout_s=timeout_s,
-                                   processes=processes)
+        settings = MeasureSettings(
+            epochs=epochs,
+            idle_epochs=idle_epochs,
+            step_ms=step_ms,
+            timeout_s=timeout_s,
+            processes=processes,
+        )
         return self._measure(RunPlan(settings, (target,), spec=None))
 
     def scenario(
@@ -106,22 +117,40 @@ class PipelineBenchmark:
         processes: int = 1,
     ) -> ScenarioResult:
         """Measure one of the built-in scenarios on synthetic data (generated once, cached)."""
-        settings = MeasureSettings(batch_size=batch_size, workers=workers, epochs=epochs, idle_epochs=idle_epochs,
-                                   step_ms=step_ms, timeout_s=timeout_s, processes=processes)
-        plan = RunPlan(settings, (Target.scenario(name),), spec=data, cache_root=self._cache_root,
-                       measure_ceiling=False)
+        settings = MeasureSettings(
+            batch_size=batch_size,
+            workers=workers,
+            epochs=epochs,
+            idle_epochs=idle_epochs,
+            step_ms=step_ms,
+            timeout_s=timeout_s,
+            processes=processes,
+        )
+        plan = RunPlan(
+            settings,
+            (Target.scenario(name),),
+            spec=data,
+            cache_root=self._cache_root,
+            measure_ceiling=False,
+        )
         return self._measure(plan)
 
     def _measure(self, plan: RunPlan) -> ScenarioResult:
         if self._used:
-            raise RuntimeError("pipeline_benchmark measures one pipeline per test; write one test per pipeline")
+            raise RuntimeError(
+                "pipeline_benchmark measures one pipeline per test; write one test per pipeline"
+            )
         self._used = True
         run = measure_run(plan, log_dir=self._log_dir, driver=self._time_epochs)
         (result,) = run.scenarios
         if result.status == STATUS_INTERRUPTED:
-            raise KeyboardInterrupt  # Ctrl-C stops the test session, as it would without the fixture
+            # Ctrl-C stops the test session, as it would without the fixture
+            raise KeyboardInterrupt
         if not result.ok:
-            pytest.fail(f"pipeline {result.name} {result.status}: {result.error}{_traceback(result)}", pytrace=False)
+            pytest.fail(
+                f"pipeline {result.name} {result.status}: {result.error}{_traceback(result)}",
+                pytrace=False,
+            )
         self._benchmark.extra_info.update(
             {key: getattr(result, key) for key in EXTRA_INFO if getattr(result, key) is not None}
         )
@@ -129,8 +158,11 @@ class PipelineBenchmark:
         self._measured.append((self._test_id, plan.settings.step_ms, result))
         return result
 
-    def _time_epochs(self, measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
-        """One window per round, each exactly an epoch, so rounds compare between runs of any length."""
+    def _time_epochs(
+        self, measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings
+    ) -> FlatOut:
+        """One window per round, each exactly an epoch, so rounds compare between runs of any
+        length."""
         per_epoch = warmup.batches
         windows: list[WindowTiming] = []
 
@@ -138,12 +170,14 @@ class PipelineBenchmark:
             windows.append(measure(per_epoch, not windows))
 
         if getattr(self._benchmark, "disabled", False) or self._timed:
-            # --benchmark-disable, or a process after the first (pytest-benchmark times one series per
+            # --benchmark-disable, or a process after the first (pytest-benchmark times one series
+            # per
             # test): measure anyway, so the result and its budgets have every process's epochs.
             for _ in range(settings.epochs):
                 one_epoch()
         else:
-            # pytest-benchmark times each round with its own timer; the warm-up epoch is already behind.
+            # pytest-benchmark times each round with its own timer; the warm-up epoch is already
+            # behind.
             self._benchmark.pedantic(one_epoch, rounds=settings.epochs, iterations=1)
             self._timed = True
         return FlatOut(tuple(windows), per_epoch)
@@ -157,15 +191,32 @@ def _traceback(result: ScenarioResult) -> str:
 
 
 @pytest.fixture
-def pipeline_benchmark(benchmark: Any, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-                       request: pytest.FixtureRequest) -> PipelineBenchmark:
+def pipeline_benchmark(
+    benchmark: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> PipelineBenchmark:
     """Measure an input pipeline in a fresh process and record it as a pytest-benchmark result."""
     measured = request.config.stash.setdefault(MEASURED, [])
-    return PipelineBenchmark(benchmark, _data_cache(tmp_path_factory), tmp_path / "pipeline-logs", measured,
-                             request.node.nodeid)
+    return PipelineBenchmark(
+        benchmark,
+        _data_cache(tmp_path_factory),
+        tmp_path / "pipeline-logs",
+        measured,
+        request.node.nodeid,
+    )
 
 
-SUMMARY_HEADERS = ("test", "samples/s", "idle", "at step", "wait p95 ms", "peak MiB RSS", "first batch s")
+SUMMARY_HEADERS = (
+    "test",
+    "samples/s",
+    "idle",
+    "at step",
+    "wait p95 ms",
+    "peak MiB RSS",
+    "first batch s",
+)
 
 
 def summary_rows(measured: list[tuple[str, float, ScenarioResult]]) -> list[tuple[str, ...]]:
@@ -173,21 +224,24 @@ def summary_rows(measured: list[tuple[str, float, ScenarioResult]]) -> list[tupl
     rows = []
     for test_id, step_ms, result in measured:
         idle = "-" if result.idle_fraction is None else f"{result.idle_fraction:.1%}"
-        rows.append((
-            test_id,
-            "-" if result.samples_per_s is None else significant(result.samples_per_s),
-            idle,
-            f"{plain(step_ms)} ms",
-            "-" if result.wait_p95_ms is None else f"{result.wait_p95_ms:.2f}",
-            "-" if result.peak_rss_mib is None else f"{result.peak_rss_mib:+,.0f}",
-            "-" if result.first_batch_s is None else f"{result.first_batch_s:.2f}",
-        ))
+        rows.append(
+            (
+                test_id,
+                "-" if result.samples_per_s is None else significant(result.samples_per_s),
+                idle,
+                f"{plain(step_ms)} ms",
+                "-" if result.wait_p95_ms is None else f"{result.wait_p95_ms:.2f}",
+                "-" if result.peak_rss_mib is None else f"{result.peak_rss_mib:+,.0f}",
+                "-" if result.first_batch_s is None else f"{result.first_batch_s:.2f}",
+            )
+        )
     return rows
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's own table
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """After pytest-benchmark's timing table: what its columns cannot hold, one line per pipeline."""
+    """After pytest-benchmark's timing table: what its columns cannot hold, one line per
+    pipeline."""
     measured = config.stash.get(MEASURED, [])
     if not measured:
         return
@@ -195,8 +249,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEADERS))]
     terminalreporter.section("pipeline_benchmark: idle, memory and first batch", sep="-")
     for row in rows:
-        terminalreporter.write_line("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
-                                              for i, cell in enumerate(row)))
+        terminalreporter.write_line(
+            "  ".join(
+                cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
+                for i, cell in enumerate(row)
+            )
+        )
 
 
 def _data_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,7 +1,7 @@
 """A keras.utils.PyDataset over the synthetic data.
 
-It lives in a module of its own, importable by name, because Keras's process workers receive
-it pickled; the scenarios import it only inside ``open``, because importing Keras imports TensorFlow.
+It lives in a module of its own, importable by name, because Keras's process workers receive it
+pickled; the scenarios import it only inside ``open``, because importing Keras imports TensorFlow.
 """
 
 from __future__ import annotations

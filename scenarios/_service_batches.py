@@ -20,12 +20,14 @@ import numpy as np
 from profiler.strategy import DataSource
 from scenarios._shared import SCALE, records_parser, tensorflow_sample_decoder
 
-# Splits decoded at once by one worker: a worker pinned to one core still overlaps reading and decoding.
+# Splits decoded at once by one worker: a worker pinned to one core still overlaps reading and
+# decoding.
 _SPLITS_IN_FLIGHT = 4
 
 
 def worker_batches(tf: Any, source: DataSource, batch_size: int) -> tuple[Any, int]:
-    """The endless dataset the workers run, of (uint8 images, labels, chunk), and the chunks in an epoch."""
+    """The endless dataset the workers run, of (uint8 images, labels, chunk), and the chunks in an
+    epoch."""
     decode, shifts = tensorflow_sample_decoder(tf, source, scaled=False)
     if source.spec.form == "images":
         paths = tf.constant(source.image_paths())
@@ -36,28 +38,50 @@ def worker_batches(tf: Any, source: DataSource, batch_size: int) -> tuple[Any, i
         def split_batches(chunk: Any) -> Any:
             low = chunk * batch_size
             high = tf.minimum(low + batch_size, source.num_samples)
-            part = tf.data.Dataset.from_tensor_slices((paths[low:high], labels[low:high], shifts_t[low:high]))
-            batched = part.map(lambda path, label, shift: decode(tf.io.read_file(path), label, shift))
+            part = tf.data.Dataset.from_tensor_slices(
+                (paths[low:high], labels[low:high], shifts_t[low:high])
+            )
+            batched = part.map(
+                lambda path, label, shift: decode(tf.io.read_file(path), label, shift)
+            )
             return batched.batch(batch_size).map(lambda images, labels_: (images, labels_, chunk))
 
         splits = tf.data.Dataset.range(chunks)
     else:
         files, starts, keep, parse = records_parser(tf, source, shifts, decode)
         first_chunk, chunks = _chunks_of_files(source, starts, batch_size)
-        files_t, starts_t, first_t = tf.constant(files), tf.constant(starts), tf.constant(first_chunk)
+        files_t, starts_t, first_t = (
+            tf.constant(files),
+            tf.constant(starts),
+            tf.constant(first_chunk),
+        )
 
         def split_batches(file: Any) -> Any:
-            records = tf.data.TFRecordDataset(files_t[file]).enumerate(starts_t[file]).filter(keep).map(parse)
-            return records.batch(batch_size).enumerate().map(
-                lambda number, batch: (batch[0], batch[1], first_t[file] + number))
+            records = (
+                tf.data.TFRecordDataset(files_t[file])
+                .enumerate(starts_t[file])
+                .filter(keep)
+                .map(parse)
+            )
+            return (
+                records.batch(batch_size)
+                .enumerate()
+                .map(lambda number, batch: (batch[0], batch[1], first_t[file] + number))
+            )
 
         splits = tf.data.Dataset.range(len(files))
-    endless = splits.repeat().interleave(split_batches, cycle_length=_SPLITS_IN_FLIGHT,
-                                         num_parallel_calls=_SPLITS_IN_FLIGHT, deterministic=False)
+    endless = splits.repeat().interleave(
+        split_batches,
+        cycle_length=_SPLITS_IN_FLIGHT,
+        num_parallel_calls=_SPLITS_IN_FLIGHT,
+        deterministic=False,
+    )
     return endless, chunks
 
 
-def _chunks_of_files(source: DataSource, starts: np.ndarray, batch_size: int) -> tuple[np.ndarray, int]:
+def _chunks_of_files(
+    source: DataSource, starts: np.ndarray, batch_size: int
+) -> tuple[np.ndarray, int]:
     """The number of each file's first batch, and the batches of all files, where a file's kept
     records are batched on their own."""
     _, _, records = source.record_plan()  # type: ignore[attr-defined]
@@ -68,11 +92,14 @@ def _chunks_of_files(source: DataSource, starts: np.ndarray, batch_size: int) ->
 
 
 def trainer_batches(tf: Any, distributed: Any) -> Any:
-    """The distributed stream with uint8 pixels scaled back to float32 (exactly the scaled decode's)."""
+    """The distributed stream with uint8 pixels scaled back to float32 (exactly the scaled
+    decode's)."""
     if distributed.element_spec[0].dtype != tf.uint8:
         return distributed.prefetch(tf.data.AUTOTUNE)
-    return distributed.map(lambda images, labels, chunk: (tf.cast(images, tf.float32) * SCALE, labels, chunk),
-                           num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return distributed.map(
+        lambda images, labels, chunk: (tf.cast(images, tf.float32) * SCALE, labels, chunk),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    ).prefetch(tf.data.AUTOTUNE)
 
 
 class Epochs:
@@ -96,7 +123,8 @@ class Epochs:
 
     @property
     def element_spec(self) -> Any:
-        """As a tf.data pipeline's: each batch comes from one, so the fetch floor is measured on one."""
+        """As a tf.data pipeline's: each batch comes from one, so the fetch floor is measured on
+        one."""
         return self.stream.element_spec[:2]
 
     def options(self) -> Any:
@@ -140,8 +168,11 @@ class Epochs:
         self._epoch += 1
         self._open = None
 
-    def _whole(self, concat: Any, images: Any, labels: Any, short: list[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
-        """The batch if it is full; else it waits in ``short`` until enough have come to make one."""
+    def _whole(
+        self, concat: Any, images: Any, labels: Any, short: list[tuple[Any, Any]]
+    ) -> Iterator[tuple[Any, Any]]:
+        """The batch if it is full; else it waits in ``short`` until enough have come to make
+        one."""
         if int(labels.shape[0]) == self.batch_size:
             yield images, labels
             return
@@ -153,5 +184,5 @@ class Epochs:
         short.clear()
         rest = joined_labels.shape[0] - self.batch_size
         if rest:
-            short.append((joined_images[self.batch_size:], joined_labels[self.batch_size:]))
-        yield joined_images[:self.batch_size], joined_labels[:self.batch_size]
+            short.append((joined_images[self.batch_size :], joined_labels[self.batch_size :]))
+        yield joined_images[: self.batch_size], joined_labels[: self.batch_size]

@@ -37,7 +37,9 @@ def _serve_dispatcher(reply: Connection) -> None:
     Lifeline.of_this_process().start()
     import tensorflow as tf
 
-    server = tf.data.experimental.service.DispatchServer(tf.data.experimental.service.DispatcherConfig(port=0))
+    server = tf.data.experimental.service.DispatchServer(
+        tf.data.experimental.service.DispatcherConfig(port=0)
+    )
     reply.send(server.target)
     reply.close()
     server.join()
@@ -74,22 +76,37 @@ class LocalCluster:
         self._watcher: threading.Thread | None = None
 
     def start(self) -> LocalCluster:
-        """Every server started and listening; those started before a failure are stopped with it."""
+        """Every server started and listening; those started before a failure are stopped with
+        it."""
         context = multiprocessing.get_context("spawn")
         try:
-            self.target = self._expect(*self._spawn(context, "tf-data-dispatcher", _serve_dispatcher))
+            self.target = self._expect(
+                *self._spawn(context, "tf-data-dispatcher", _serve_dispatcher)
+            )
             self.addresses.append(self.target.removeprefix("grpc://"))
-            replies = [self._spawn(context, f"tf-data-worker-{number}", _serve_worker, self.addresses[0],
-                                   self.cores[number % len(self.cores)] if self.cores else None)
-                       for number in range(self.workers)]
+            replies = [
+                self._spawn(
+                    context,
+                    f"tf-data-worker-{number}",
+                    _serve_worker,
+                    self.addresses[0],
+                    self.cores[number % len(self.cores)] if self.cores else None,
+                )
+                for number in range(self.workers)
+            ]
             self.addresses += [self._expect(process, reply) for process, reply in replies]
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _spawn(self, context: multiprocessing.context.SpawnContext, name: str, target: object,
-               *args: object) -> tuple[BaseProcess, Connection]:
+    def _spawn(
+        self,
+        context: multiprocessing.context.SpawnContext,
+        name: str,
+        target: object,
+        *args: object,
+    ) -> tuple[BaseProcess, Connection]:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=target, args=(sender, *args), name=name)
         process.start()
@@ -103,16 +120,23 @@ class LocalCluster:
             if reply.poll(_START_TIMEOUT_S):
                 return str(reply.recv())
         except EOFError:
-            raise RuntimeError(f"the tf.data service server {process.name} exited while starting "
-                               f"(exit status {process.exitcode})") from None
+            raise RuntimeError(
+                f"the tf.data service server {process.name} exited while starting (exit status "
+                f"{process.exitcode})"
+            ) from None
         finally:
             reply.close()
-        raise RuntimeError(f"the tf.data service server {process.name} did not start within {_START_TIMEOUT_S:g} s")
+        raise RuntimeError(
+            f"the tf.data service server {process.name} did not start within {_START_TIMEOUT_S:g} s"
+        )
 
     def roles(self) -> dict[int, str]:
         """pid -> role of every server process, for the CPU each role uses."""
-        return {process.pid: DISPATCHER if number == 0 else SERVICE_WORKERS
-                for number, process in enumerate(self.processes) if process.pid is not None}
+        return {
+            process.pid: DISPATCHER if number == 0 else SERVICE_WORKERS
+            for number, process in enumerate(self.processes)
+            if process.pid is not None
+        }
 
     def ports(self) -> list[int]:
         return [int(address.rsplit(":", 1)[1]) for address in self.addresses]
@@ -124,8 +148,12 @@ class LocalCluster:
             while not self._stopping.wait(_WATCH_S):
                 dead = next((p for p in self.processes if not p.is_alive()), None)
                 if dead is not None and not self._stopping.is_set():
-                    print(f"the tf.data service server {dead.name} (pid {dead.pid}) died with exit status "
-                          f"{dead.exitcode}: its batches will never come", file=sys.stderr, flush=True)
+                    print(
+                        f"the tf.data service server {dead.name} (pid {dead.pid}) died with exit "
+                        f"status {dead.exitcode}: its batches will never come",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     os._exit(SERVER_DIED_EXIT)
 
         self._watcher = threading.Thread(target=watching, daemon=True, name="watch-tf-data-servers")

@@ -1,4 +1,5 @@
-"""Helpers the built-in strategies share; the scenario interface itself is profiler.strategy.scenario."""
+"""Helpers the built-in strategies share; the scenario interface itself is
+profiler.strategy.scenario."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from profiler.strategy import DataSource, PipelineContext, augment_table, max_sh
 
 
 def output_signature(tf: Any, source: DataSource) -> tuple[Any, Any]:
-    """The exact signature of a batch; the batch dimension is None so the last partial batch fits."""
+    """The exact signature of a batch; the batch dimension is None so the last partial batch
+    fits."""
     return (
         tf.TensorSpec(shape=(None, *source.spec.sample_shape), dtype=tf.float32),
         tf.TensorSpec(shape=(None,), dtype=tf.int32),
@@ -56,12 +58,15 @@ def opencv_sample_map(tf: Any, source: DataSource, parallelism: Any = None) -> A
         return tf.ensure_shape(image, sample_shape), tf.ensure_shape(label, ())
 
     return tf.data.Dataset.range(source.num_samples).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism, deterministic=True
+        decode,
+        num_parallel_calls=tf.data.AUTOTUNE if parallelism is None else parallelism,
+        deterministic=True,
     )
 
 
 def opencv_batch_map(tf: Any, source: DataSource, batch_size: int, parallelism: Any) -> Any:
-    """Dataset.range(N).batch(B).map(OpenCV decode of the whole batch): one numpy_function per batch."""
+    """Dataset.range(N).batch(B).map(OpenCV decode of the whole batch): one numpy_function per
+    batch."""
     labels = source.labels.astype(np.int32)
     shape = (None, *source.spec.sample_shape)
 
@@ -73,11 +78,16 @@ def opencv_batch_map(tf: Any, source: DataSource, batch_size: int, parallelism: 
         images, batch_labels = tf.numpy_function(load, [indices], (tf.float32, tf.int32))
         return tf.ensure_shape(images, shape), tf.ensure_shape(batch_labels, (None,))
 
-    return tf.data.Dataset.range(source.num_samples).batch(batch_size).map(
-        decode, num_parallel_calls=parallelism, deterministic=True)
+    return (
+        tf.data.Dataset.range(source.num_samples)
+        .batch(batch_size)
+        .map(decode, num_parallel_calls=parallelism, deterministic=True)
+    )
 
 
-def tensorflow_decode_map(tf: Any, source: DataSource, parallelism: Any = None, ratio: int = 1) -> Any:
+def tensorflow_decode_map(
+    tf: Any, source: DataSource, parallelism: Any = None, ratio: int = 1
+) -> Any:
     """Encoded images read, decoded and resized by TensorFlow's own ops, in parallel (AUTOTUNE).
 
     Files are sliced by path (``from_tensor_slices``); TFRecords are read in order by
@@ -85,14 +95,19 @@ def tensorflow_decode_map(tf: Any, source: DataSource, parallelism: Any = None, 
     the graph can also run in other processes (tf.data service workers). JPEG decoding uses the
     accurate integer DCT, as OpenCV's libjpeg does, and the area average is rounded half up, as
     OpenCV rounds it: the pixels equal OpenCV's at whole-number downscale factors. ``ratio`` above
-    1 decodes JPEGs at that reduced scale (tune's ``decode_ratio``), whose pixels are close, not equal.
+    1 decodes JPEGs at that reduced scale (tune's ``decode_ratio``), whose pixels are close, not
+    equal.
     """
     decode, shifts = tensorflow_sample_decoder(tf, source, ratio)
     calls = tf.data.AUTOTUNE if parallelism is None else parallelism
     if source.spec.form == "images":
-        slices = tf.data.Dataset.from_tensor_slices((source.image_paths(), source.labels.astype(np.int32), shifts))
-        return slices.map(lambda path, label, shift: decode(tf.io.read_file(path), label, shift),
-                          num_parallel_calls=calls)
+        slices = tf.data.Dataset.from_tensor_slices(
+            (source.image_paths(), source.labels.astype(np.int32), shifts)
+        )
+        return slices.map(
+            lambda path, label, shift: decode(tf.io.read_file(path), label, shift),
+            num_parallel_calls=calls,
+        )
     files, starts, keep, parse = records_parser(tf, source, shifts, decode)
     return (
         tf.data.Dataset.from_tensor_slices((files, starts))
@@ -102,8 +117,11 @@ def tensorflow_decode_map(tf: Any, source: DataSource, parallelism: Any = None, 
     )
 
 
-def tensorflow_sample_decoder(tf: Any, source: DataSource, ratio: int = 1, scaled: bool = True) -> tuple[Any, Any]:
-    """``decode(encoded, label, shift) -> (image, label)`` in TensorFlow's ops, and each sample's shift.
+def tensorflow_sample_decoder(
+    tf: Any, source: DataSource, ratio: int = 1, scaled: bool = True
+) -> tuple[Any, Any]:
+    """``decode(encoded, label, shift) -> (image, label)`` in TensorFlow's ops, and each sample's
+    shift.
 
     Unscaled (``scaled=False``), the image is the rounded pixel values as uint8: a quarter of the
     bytes to move, and ``float32 * (1/255)`` of them equals the scaled image exactly.
@@ -118,7 +136,9 @@ def tensorflow_sample_decoder(tf: Any, source: DataSource, ratio: int = 1, scale
     def decode(encoded: Any, label: Any, shift: Any) -> tuple[Any, Any]:
         image = tf.cond(
             tf.io.is_jpeg(encoded),
-            lambda: tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE", ratio=ratio),
+            lambda: tf.io.decode_jpeg(
+                encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE", ratio=ratio
+            ),
             lambda: tf.io.decode_image(encoded, channels=spec.channels, expand_animations=False),
         )
         image = tf.floor(tf.image.resize(image, size, method="area") + 0.5)
@@ -146,23 +166,31 @@ def records_parser(tf: Any, source: DataSource, shifts: np.ndarray, decode: Any)
     kept[records] = True
     position = np.zeros(len(kept), dtype=np.int64)
     position[records] = np.arange(source.num_samples)
-    features = {spec.image_key: tf.io.FixedLenFeature([], tf.string),
-                spec.label_key: tf.io.FixedLenFeature([], tf.int64)}
+    features = {
+        spec.image_key: tf.io.FixedLenFeature([], tf.string),
+        spec.label_key: tf.io.FixedLenFeature([], tf.int64),
+    }
 
     def keep(number: Any, record: Any) -> Any:
         return number < len(kept) and tf.gather(kept, tf.minimum(number, len(kept) - 1))
 
     def parse(number: Any, record: Any) -> tuple[Any, Any]:
         parsed = tf.io.parse_single_example(record, features)
-        return decode(parsed[spec.image_key], tf.cast(parsed[spec.label_key], tf.int32),
-                      tf.gather(shifts, tf.gather(position, number)))
+        return decode(
+            parsed[spec.image_key],
+            tf.cast(parsed[spec.label_key], tf.int32),
+            tf.gather(shifts, tf.gather(position, number)),
+        )
 
     return files, starts, keep, parse
 
 
 def _tensorflow_augment(tf: Any, image: Any, shift: Any, spec: Any) -> Any:
-    """profiler.data.sample_work.augmented with TensorFlow's ops: the same shift, zero fill and flip."""
+    """profiler.data.sample_work.augmented with TensorFlow's ops: the same shift, zero fill and
+    flip."""
     rows, columns = max_shift(spec)
     padded = tf.pad(image, [[rows, rows], [columns, columns], [0, 0]])
-    out = tf.slice(padded, [rows - shift[0], columns - shift[1], 0], [spec.height, spec.width, spec.channels])
+    out = tf.slice(
+        padded, [rows - shift[0], columns - shift[1], 0], [spec.height, spec.width, spec.channels]
+    )
     return tf.cond(shift[2] > 0, lambda: tf.reverse(out, [1]), lambda: out)

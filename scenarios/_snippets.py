@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import textwrap
 
-_BATCHES = '''    def batches():
+_BATCHES = """    def batches():
         for start in range(0, len(paths), BATCH):
             part = slice(start, start + BATCH)
             yield np.stack([load(p) for p in paths[part]]), labels[part]
 
-'''
+"""
 
-_SIGNATURE = '''    signature = (tf.TensorSpec((None, HEIGHT, WIDTH, CHANNELS), tf.float32),
+_SIGNATURE = """    signature = (tf.TensorSpec((None, HEIGHT, WIDTH, CHANNELS), tf.float32),
                  tf.TensorSpec((None,), tf.int32))
-'''
+"""
 
-_OPENCV_MAP = '''    def decode(index):
+_OPENCV_MAP = """    def decode(index):
         image = tf.numpy_function(lambda i: load(paths[i]), [index],
                                   tf.float32)
         image = tf.ensure_shape(image, (HEIGHT, WIDTH, CHANNELS))
@@ -30,9 +30,9 @@ _OPENCV_MAP = '''    def decode(index):
 
     indices = tf.data.Dataset.range(len(paths))
     samples = indices.map(decode, num_parallel_calls=AUTOTUNE)
-'''
+"""
 
-_TF_DECODE = '''    def decode(path, label):
+_TF_DECODE = """    def decode(path, label):
         data = tf.io.read_file(path)
         image = tf.io.decode_image(data, channels=CHANNELS,
                                    expand_animations=False)
@@ -41,9 +41,9 @@ _TF_DECODE = '''    def decode(path, label):
 
     files = tf.data.Dataset.from_tensor_slices((paths, labels))
     samples = files.map(decode, num_parallel_calls=AUTOTUNE)
-'''
+"""
 
-_PYDATASET = '''class Images(keras.utils.PyDataset):
+_PYDATASET = """class Images(keras.utils.PyDataset):
     def __len__(self):
         return -(-len(paths) // BATCH)
 
@@ -52,24 +52,30 @@ _PYDATASET = '''class Images(keras.utils.PyDataset):
         return np.stack([load(p) for p in paths[part]]), labels[part]
 
 
-'''
+"""
 
 SNIPPETS = {
-    "preload": '''def make_dataset():
+    "preload": """def make_dataset():
     # The whole decoded dataset in memory: it must fit in RAM.
     images = np.stack([load(path) for path in paths])
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
     return dataset.batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "generator": '''def make_dataset():
-''' + _BATCHES + _SIGNATURE + '''    return tf.data.Dataset.from_generator(batches, output_signature=signature)
-''',
-    "generator_prefetch": '''def make_dataset():
-''' + _BATCHES + _SIGNATURE + '''    dataset = tf.data.Dataset.from_generator(batches,
+""",
+    "generator": """def make_dataset():
+"""
+    + _BATCHES
+    + _SIGNATURE
+    + """    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+""",
+    "generator_prefetch": """def make_dataset():
+"""
+    + _BATCHES
+    + _SIGNATURE
+    + """    dataset = tf.data.Dataset.from_generator(batches,
                                              output_signature=signature)
     return dataset.prefetch(AUTOTUNE)
-''',
-    "multiprocessing": '''import multiprocessing
+""",
+    "multiprocessing": """import multiprocessing
 
 WORKERS = 2
 
@@ -89,15 +95,19 @@ def make_dataset():
                 pending.append(decode(starts[number + 2]))
             yield np.stack(pending.pop(0).get()), labels[start:start + BATCH]
 
-''' + _SIGNATURE + '''    dataset = tf.data.Dataset.from_generator(batches,
+"""
+    + _SIGNATURE
+    + """    dataset = tf.data.Dataset.from_generator(batches,
                                              output_signature=signature)
     return dataset.prefetch(AUTOTUNE)
-''',
-    "cache": '''def make_dataset():
-''' + _OPENCV_MAP + '''    # Decoded once, then served from memory: it must fit in RAM.
+""",
+    "cache": """def make_dataset():
+"""
+    + _OPENCV_MAP
+    + """    # Decoded once, then served from memory: it must fit in RAM.
     return samples.cache().batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "threaded_generator": '''from concurrent.futures import ThreadPoolExecutor
+""",
+    "threaded_generator": """from concurrent.futures import ThreadPoolExecutor
 
 WORKERS = 2
 
@@ -119,15 +129,21 @@ def make_dataset():
             yield images, labels[start:start + BATCH]
             pending = ahead
 
-''' + _SIGNATURE + '''    return tf.data.Dataset.from_generator(batches, output_signature=signature)
-''',
-    "parallel_map": '''def make_dataset():
-''' + _TF_DECODE + '''    return samples.batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "parallel_map_opencv": '''def make_dataset():
-''' + _OPENCV_MAP + '''    return samples.batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "tfrecord": '''SHARDS = "shards"  # a folder on a disk with room for the encoded files again
+"""
+    + _SIGNATURE
+    + """    return tf.data.Dataset.from_generator(batches, output_signature=signature)
+""",
+    "parallel_map": """def make_dataset():
+"""
+    + _TF_DECODE
+    + """    return samples.batch(BATCH).prefetch(AUTOTUNE)
+""",
+    "parallel_map_opencv": """def make_dataset():
+"""
+    + _OPENCV_MAP
+    + """    return samples.batch(BATCH).prefetch(AUTOTUNE)
+""",
+    "tfrecord": """SHARDS = "shards"  # a folder on a disk with room for the encoded files again
 
 
 def example(path, label):
@@ -168,41 +184,49 @@ def make_dataset():
                                num_parallel_calls=AUTOTUNE)
     samples = records.map(decode, num_parallel_calls=AUTOTUNE)
     return samples.batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "cache_file": '''CACHE = "decoded.cache"  # on a disk with room for the whole decoded dataset
+""",
+    "cache_file": """CACHE = "decoded.cache"  # on a disk with room for the whole decoded dataset
 
 
 def make_dataset():
-''' + _OPENCV_MAP + '''    # Decoded in the first epoch, read back from the file in every later one.
+"""
+    + _OPENCV_MAP
+    + """    # Decoded in the first epoch, read back from the file in every later one.
     return samples.cache(CACHE).batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "snapshot": '''SNAPSHOT = "decoded-snapshot"  # on a disk with room for the decoded dataset
+""",
+    "snapshot": """SNAPSHOT = "decoded-snapshot"  # on a disk with room for the decoded dataset
 
 
 def make_dataset():
     if not pathlib.Path(SNAPSHOT).exists():
-''' + textwrap.indent(_OPENCV_MAP, "    ") + '''        samples.save(SNAPSHOT)
+"""
+    + textwrap.indent(_OPENCV_MAP, "    ")
+    + """        samples.save(SNAPSHOT)
     return tf.data.Dataset.load(SNAPSHOT).batch(BATCH).prefetch(AUTOTUNE)
-''',
-    "pydataset": '''import keras
+""",
+    "pydataset": """import keras
 
 
-''' + _PYDATASET + '''def make_dataset():
+"""
+    + _PYDATASET
+    + """def make_dataset():
     # Model.fit runs __getitem__ in a pool of 2 threads.
     return Images(workers=2, use_multiprocessing=False, max_queue_size=10)
-''',
-    "pydataset_processes": '''import multiprocessing
+""",
+    "pydataset_processes": """import multiprocessing
 
 import keras
 
 
-''' + _PYDATASET + '''def make_dataset():
+"""
+    + _PYDATASET
+    + """def make_dataset():
     # Keras starts its pool from the default context, fork on Linux: never
     # fork a process that has imported TensorFlow.
     multiprocessing.set_start_method("spawn", force=True)
     return Images(workers=2, use_multiprocessing=True, max_queue_size=10)
-''',
-    "data_service": '''DISPATCHER = "grpc://HOST:PORT"  # your tf.data service cluster's dispatcher
+""",
+    "data_service": """DISPATCHER = "grpc://HOST:PORT"  # your tf.data service cluster's dispatcher
 # Endless, one job for every epoch: model.fit(dataset, steps_per_epoch=STEPS)
 STEPS = -(-len(paths) // BATCH)
 
@@ -234,5 +258,5 @@ def make_dataset():
         service.ShardingPolicy.DYNAMIC, DISPATCHER, compression=None))
     scaled = distributed.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
     return scaled.prefetch(AUTOTUNE)
-''',
+""",
 }

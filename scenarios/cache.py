@@ -17,8 +17,8 @@ class CacheScenario(Scenario):
         "Dataset.range(N).map(decode, num_parallel_calls=AUTOTUNE) with the OpenCV decode in "
         "tf.numpy_function, then .cache() in memory, .batch() and .prefetch(AUTOTUNE). The first "
         "(warm-up) epoch decodes and fills the cache; later epochs read decoded samples from "
-        "memory. Memory holds the whole decoded dataset. Wins for many epochs over data that "
-        "fits in RAM. tf.data options: defaults (autotune on, deterministic order)."
+        "memory. Memory holds the whole decoded dataset. Wins for many epochs over data that fits "
+        "in RAM. tf.data options: defaults (autotune on, deterministic order)."
     )
     memory_grows_with_data = True
 

@@ -16,11 +16,11 @@ class CacheFileScenario(Scenario):
     summary = "parallel OpenCV map, .cache(file) on disk, batch, prefetch"
     description = (
         "The parallel_map_opencv pipeline with .cache(path) before batching: the first (warm-up) "
-        "epoch decodes and writes the decoded samples to a cache file, later epochs read them "
-        "back from disk. The cache file is new for every run and deleted afterwards, because "
-        "tf.data silently reuses an existing cache file even when the data changed. Costs disk "
-        "(the decoded size of the dataset) rather than memory. "
-        "tf.data options: defaults (autotune on, deterministic order)."
+        "epoch decodes and writes the decoded samples to a cache file, later epochs read them back "
+        "from disk. The cache file is new for every run and deleted afterwards, because tf.data "
+        "silently reuses an existing cache file even when the data changed. Costs disk (the "
+        "decoded size of the dataset) rather than memory. tf.data options: defaults (autotune on, "
+        "deterministic order)."
     )
 
     @contextmanager

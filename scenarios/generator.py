@@ -18,8 +18,8 @@ class GeneratorScenario(Scenario):
         "A Python generator decodes each batch when the training step asks for it, through "
         "Dataset.from_generator with an exact float32/int32 output_signature. tf.data's automatic "
         "prefetch injection is turned OFF, so nothing is decoded while the step computes: the "
-        "accelerator waits for every batch. Memory stays flat whatever the dataset size. "
-        "tf.data options: inject_prefetch=False."
+        "accelerator waits for every batch. Memory stays flat whatever the dataset size. tf.data "
+        "options: inject_prefetch=False."
     )
 
     @contextmanager

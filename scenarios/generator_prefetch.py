@@ -16,8 +16,8 @@ class GeneratorPrefetchScenario(Scenario):
     description = (
         "The same generator as 'generator', followed by prefetch(tf.data.AUTOTUNE): a background "
         "thread decodes the next batches while the training step computes. Costs a few batches of "
-        "memory; wins when one core decodes a batch faster than the step consumes it. "
-        "tf.data options: defaults (autotune on)."
+        "memory; wins when one core decodes a batch faster than the step consumes it. tf.data "
+        "options: defaults (autotune on)."
     )
 
     @contextmanager

@@ -19,9 +19,13 @@ PICKLE = "pickle"
 MEMORY_MAP = "memory map"
 # How a decoded batch comes back: pickled through the pool's pipe, or written by the pool process
 # into one of the slots of a file mapped into memory by every process, so only labels travel.
-TRANSFER = Knob("transfer", PICKLE, (MEMORY_MAP,),
-                what="decoded batches pickled back through the pool's pipe, or written into slots of a file "
-                     "mapped into every process's memory")
+TRANSFER = Knob(
+    "transfer",
+    PICKLE,
+    (MEMORY_MAP,),
+    what="decoded batches pickled back through the pool's pipe, or written into slots of a file "
+    "mapped into every process's memory",
+)
 
 # Each pool process opens the dataset once, in its initializer, and keeps it here.
 _pool_source: DataSource | None = None
@@ -42,7 +46,9 @@ def _decode_range(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
 
 def _decode_into(bounds: tuple[int, int], slot: int) -> np.ndarray:
     """The batch decoded into its slot of the shared file; only its labels go back."""
-    assert _pool_source is not None and _pool_slots is not None, "pool process was started without its slots"
+    assert _pool_source is not None and _pool_slots is not None, (
+        "pool process was started without its slots"
+    )
     start, stop = bounds
     for offset, index in enumerate(range(start, stop)):
         _pool_slots[slot, offset] = _pool_source.load_sample(index)
@@ -70,12 +76,15 @@ class MultiprocessingScenario(Scenario):
         look_ahead = 2 * ctx.workers
         shared = ctx.setting(TRANSFER) == MEMORY_MAP
         slots = None
-        if shared:  # in the scenario's scratch folder, which the runner removes however the run ends
+        if (
+            shared
+        ):  # in the scenario's scratch folder, which the runner removes however the run ends
             path = str(ctx.temp_dir / "slots.npy")
             shape = (look_ahead, ctx.batch_size, *ctx.source.spec.sample_shape)
             slots = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
         pool = multiprocessing.get_context("spawn").Pool(
-            processes=ctx.workers, initializer=_open_source,
+            processes=ctx.workers,
+            initializer=_open_source,
             initargs=(ctx.source, None if slots is None else (path, slots.shape)),
         )
         try:
@@ -88,8 +97,11 @@ class MultiprocessingScenario(Scenario):
                     # Bounded look-ahead: unlike imap, memory does not depend on consumer speed.
                     while submitted < len(bounds) and len(pending) < look_ahead:
                         slot = submitted % look_ahead
-                        work = (_decode_into, (bounds[submitted], slot)) if shared else \
-                            (_decode_range, (bounds[submitted],))
+                        work = (
+                            (_decode_into, (bounds[submitted], slot))
+                            if shared
+                            else (_decode_range, (bounds[submitted],))
+                        )
                         pending.append((slot, pool.apply_async(*work)))
                         submitted += 1
                     slot, result = pending.popleft()

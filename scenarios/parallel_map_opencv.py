@@ -11,9 +11,13 @@ from scenarios._shared import opencv_batch_map, opencv_sample_map
 from scenarios._tuning import MAP_PARALLELISM, PREFETCH, RAM_BUDGET, THREADPOOL, with_tuned_options
 
 # Per batch: the indices batched first, then one numpy_function decodes the whole batch.
-DECODE_UNIT = Knob("decode", "per sample", ("per batch",),
-                   code="Dataset.range(N).batch(BATCH).map(decode_batch)  # decode {value}",
-                   what="one numpy_function per sample, then batch; or batch the indices, then one per batch")
+DECODE_UNIT = Knob(
+    "decode",
+    "per sample",
+    ("per batch",),
+    code="Dataset.range(N).batch(BATCH).map(decode_batch)  # decode {value}",
+    what="one numpy_function per sample, then batch; or batch the indices, then one per batch",
+)
 
 
 class ParallelMapOpenCVScenario(Scenario):
@@ -23,8 +27,8 @@ class ParallelMapOpenCVScenario(Scenario):
         "Dataset.range(N).map(decode, num_parallel_calls=AUTOTUNE) where decode runs the OpenCV "
         "decode in tf.numpy_function, with tf.ensure_shape restoring the static shapes that "
         "numpy_function loses, then .batch() and .prefetch(AUTOTUNE). tf.data's own threads run "
-        "the decodes in parallel and autotune their number. Memory stays flat. "
-        "tf.data options: defaults (autotune on, deterministic order)."
+        "the decodes in parallel and autotune their number. Memory stays flat. tf.data options: "
+        "defaults (autotune on, deterministic order)."
     )
 
     knobs = (MAP_PARALLELISM, DECODE_UNIT, PREFETCH, THREADPOOL, RAM_BUDGET)

@@ -15,9 +15,9 @@ class PreloadScenario(Scenario):
     description = (
         "Decodes the whole dataset into one float32 array before training, then serves batches "
         "with Dataset.from_tensor_slices(...).batch(). Every epoch after the first costs nothing, "
-        "but the build is paid before the first batch and memory holds the whole dataset "
-        "(briefly twice, while TensorFlow copies the array). Wins when the decoded data fits in "
-        "RAM with room to spare. tf.data options: defaults."
+        "but the build is paid before the first batch and memory holds the whole dataset (briefly "
+        "twice, while TensorFlow copies the array). Wins when the decoded data fits in RAM with "
+        "room to spare. tf.data options: defaults."
     )
     memory_grows_with_data = True
 

@@ -26,19 +26,24 @@ class PyDatasetScenario(Scenario):
         self.name = "pydataset_processes" if use_processes else "pydataset"
         self.tf_data_options = "autotune=False (by Keras)"
         if use_processes:
-            self.opt_in = "slow: Keras starts a new pool every epoch, each process importing TensorFlow"
-        self.summary = f"keras.utils.PyDataset, --workers {kind}, through the adapter Model.fit uses"
+            self.opt_in = (
+                "slow: Keras starts a new pool every epoch, each process importing TensorFlow"
+            )
+        self.summary = (
+            f"keras.utils.PyDataset, --workers {kind}, through the adapter Model.fit uses"
+        )
         cost = (
-            "Each process is started with spawn (never fork a process that has imported TensorFlow) "
-            "and imports Keras, and so TensorFlow, on its own: expect seconds of start-up and "
-            "hundreds of MiB per worker. "
+            "Each process is started with spawn (never fork a process that has imported "
+            "TensorFlow) and imports Keras, and so TensorFlow, on its own: expect seconds of "
+            "start-up and hundreds of MiB per worker. "
             if use_processes
             else "Threads share the interpreter lock, but OpenCV releases it while decoding. "
         )
         self.description = (
             f"A keras.utils.PyDataset whose __getitem__ decodes one batch, with --workers {kind} "
             "(use_multiprocessing=" + str(use_processes) + ", max_queue_size=10). Its workers only "
-            "run behind the data adapter that Model.fit builds, so the scenario builds that adapter "
+            "run behind the data adapter that Model.fit builds, so the scenario builds that "
+            "adapter "
             "and iterates the tf.data.Dataset it makes, as fit() does; Keras's enqueuer then keeps "
             f"up to 10 batches decoded ahead. {cost}"
             "tf.data options: Keras turns autotune off when the PyDataset has workers."

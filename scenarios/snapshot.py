@@ -15,12 +15,11 @@ class SnapshotScenario(Scenario):
     disk_grows_with_data = True
     summary = "Dataset.save of the decoded samples at build, Dataset.load in every epoch"
     description = (
-        "Before training, the parallel OpenCV map is run once and its decoded samples written "
-        "with Dataset.save (sharded, compressed files); every epoch then reads them back with "
+        "Before training, the parallel OpenCV map is run once and its decoded samples written with "
+        "Dataset.save (sharded, compressed files); every epoch then reads them back with "
         "Dataset.load, batches and prefetches. The save is paid before the first batch, like a "
         "preprocessing job; afterwards no decoding happens at all, and memory stays flat. The "
-        "saved files are new for every run and deleted afterwards. "
-        "tf.data options: defaults."
+        "saved files are new for every run and deleted afterwards. tf.data options: defaults."
     )
 
     @contextmanager

@@ -42,12 +42,17 @@ class ThreadedGeneratorScenario(Scenario):
         def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
             pending = submit(*bounds[0]) if bounds else []
             for number, (start, stop) in enumerate(bounds):
-                current, pending = pending, (submit(*bounds[number + 1]) if number + 1 < len(bounds) else [])
+                current, pending = (
+                    pending,
+                    (submit(*bounds[number + 1]) if number + 1 < len(bounds) else []),
+                )
                 images = np.stack([future.result() for future in current])
                 yield images, source.labels[start:stop].astype(np.int32)
 
         try:
-            dataset = tf.data.Dataset.from_generator(batches, output_signature=output_signature(tf, source))
+            dataset = tf.data.Dataset.from_generator(
+                batches, output_signature=output_signature(tf, source)
+            )
             yield without_prefetch_injection(tf, dataset)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -52,8 +52,12 @@ class FakeProcess:
             import psutil
 
             raise psutil.NoSuchProcess(self.pid)
-        return SimpleNamespace(user=self.user, system=self.system, children_user=self.children_user,
-                               children_system=self.children_system)
+        return SimpleNamespace(
+            user=self.user,
+            system=self.system,
+            children_user=self.children_user,
+            children_system=self.children_system,
+        )
 
     def ppid(self) -> int:
         return self.parent
@@ -68,24 +72,36 @@ class FakeSampler:
 
 
 def task(batch_size: int = 32) -> WorkerTask:
-    return WorkerTask(Target.scenario("scripted"), None, batch_size, 2, Path("/nonexistent"), Path("/nonexistent"))
+    return WorkerTask(
+        Target.scenario("scripted"), None, batch_size, 2, Path("/nonexistent"), Path("/nonexistent")
+    )
 
 
 class ScriptedSession(WorkerSession):
     """A WorkerSession whose requests are answered by a script instead of a worker process.
 
     ``rates``: samples/s of each flat-out window in turn; each window holds ``batches`` batches of
-    ``batch_size`` samples, starts an epoch where ``per_epoch`` divides the batches so far, and lasts
-    samples / rate. ``wait_of(step)``: the wait of the n-th paced step that does not begin an epoch;
-    a step that begins one waits ``epoch_start_wait_s``. ``cpu_per_window``: pid -> user CPU seconds
-    each window costs that process.
+    ``batch_size`` samples, starts an epoch where ``per_epoch`` divides the batches so far, and
+    lasts samples / rate. ``wait_of(step)``: the wait of the n-th paced step that does not begin
+    an epoch; a step that begins one waits ``epoch_start_wait_s``. ``cpu_per_window``: pid -> user
+    CPU seconds each window costs that process.
     """
 
-    def __init__(self, warmup: EpochTiming, rates: Sequence[float], *, clock: FakeClock,
-                 wait_of: Any = lambda n: 0.005, step_s: float = 0.020, floor_wait_s: float = 0.0005,
-                 epoch_start_wait_s: float = 0.050, processes: Sequence[FakeProcess] = (),
-                 cpu_per_window: dict[int, float] | None = None, roles: dict[int, str] | None = None,
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        warmup: EpochTiming,
+        rates: Sequence[float],
+        *,
+        clock: FakeClock,
+        wait_of: Any = lambda n: 0.005,
+        step_s: float = 0.020,
+        floor_wait_s: float = 0.0005,
+        epoch_start_wait_s: float = 0.050,
+        processes: Sequence[FakeProcess] = (),
+        cpu_per_window: dict[int, float] | None = None,
+        roles: dict[int, str] | None = None,
+        batch_size: int = 32,
+    ) -> None:
         super().__init__(task(batch_size), timeout_s=300.0)
         self.warmup, self.rates, self.clock = warmup, list(rates), clock
         self.wait_of, self.step_s, self.floor_wait_s = wait_of, step_s, floor_wait_s
@@ -123,7 +139,10 @@ class ScriptedSession(WorkerSession):
             return ("fingerprint", None)
         if kind == "close":
             self.closed = True
-            return ("closed", ClosingReport(ru_maxrss_mib=321.0, tf_data_options={"autotune": True}))
+            return (
+                "closed",
+                ClosingReport(ru_maxrss_mib=321.0, tf_data_options={"autotune": True}),
+            )
         raise AssertionError(f"unexpected request {request!r}")
 
     def _spend(self, scale: float = 1.0) -> None:

@@ -38,13 +38,14 @@ def _tiny_batch(size: int = 4) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((size, 2, 2, 1), np.float32), np.zeros(size, np.int32)
 
 
-# Where SlowBatches writes, one JSON line per epoch, when each batch was asked for and handed over: the
-# consumer's waits as they really were, a sleep that a busy host stretched included.
+# Where SlowBatches writes, one JSON line per epoch, when each batch was asked for and handed over:
+# the consumer's waits as they really were, a sleep that a busy host stretched included.
 BATCH_LOG_ENV = "FAKE_BATCH_LOG"
 
 
 class SlowBatches:
-    """Batches that each take ``delay_s`` to produce, in the consumer's thread or a producer thread."""
+    """Batches that each take ``delay_s`` to produce, in the consumer's thread or a producer
+    thread."""
 
     def __init__(self, delay_s: float, batches: int, read_ahead: bool) -> None:
         self.delay_s, self.batches, self.read_ahead = delay_s, batches, read_ahead
@@ -74,8 +75,9 @@ class SlowBatches:
 
 
 def _logged(batches: Iterator[Any], path: str) -> Iterator[Any]:
-    """``batches``, stamping with perf_counter (CLOCK_MONOTONIC: one clock for every process) when each was
-    asked for and when it was handed over; the epoch's stamps are appended to ``path`` when it ends."""
+    """``batches``, stamping with perf_counter (CLOCK_MONOTONIC: one clock for every process) when
+    each was asked for and when it was handed over; the epoch's stamps are appended to ``path`` when
+    it ends."""
     asked: list[float] = []
     handed: list[float] = []
     try:
@@ -90,32 +92,39 @@ def _logged(batches: Iterator[Any], path: str) -> Iterator[Any]:
             yield batch
     finally:
         with open(path, "a") as log:
-            log.write(json.dumps({"pid": os.getpid(), "asked": asked[:len(handed)], "handed": handed}) + "\n")
+            log.write(
+                json.dumps({"pid": os.getpid(), "asked": asked[: len(handed)], "handed": handed})
+                + "\n"
+            )
 
 
 @dataclass(frozen=True)
 class RecordedPaced:
-    """The paced phase as SlowBatches recorded it: the wait of each steady batch and of each epoch's first,
-    in milliseconds, in the order the consumer took them."""
+    """The paced phase as SlowBatches recorded it: the wait of each steady batch and of each epoch's
+    first, in milliseconds, in the order the consumer took them."""
 
     steady_ms: tuple[float, ...]
     epoch_start_ms: tuple[float, ...]
     misfit_ms: float  # the largest gap between a wait the tool reported and the recorded one
 
 
-def recorded_paced(path: Path, reported_ms: tuple[float, ...] | list[float], block: int,
-                   step_ms: float = 0.0) -> RecordedPaced:
-    """The stretch of the recorded batches that the paced phase consumed, matched to the waits the tool
-    reported (``wait_ms``, the steady ones in order).
+def recorded_paced(
+    path: Path, reported_ms: tuple[float, ...] | list[float], block: int, step_ms: float = 0.0
+) -> RecordedPaced:
+    """The stretch of the recorded batches that the paced phase consumed, matched to the waits the
+    tool reported (``wait_ms``, the steady ones in order).
 
-    The paced phase starts an epoch, takes whole blocks of ``block`` steps, and between two batches runs a
-    step of ``step_ms`` at least (a sleep never ends early); among the stretches of that shape with as many
-    steady batches as ``reported_ms``, the one whose recorded waits lie closest to the reported ones.
+    The paced phase starts an epoch, takes whole blocks of ``block`` steps, and between two batches
+    runs a step of ``step_ms`` at least (a sleep never ends early); among the stretches of that
+    shape with as many steady batches as ``reported_ms``, the one whose recorded waits lie closest
+    to the reported ones.
     """
-    taken = [(index == 0, asked * 1000.0, handed * 1000.0)
-             for line in Path(path).read_text().splitlines()
-             for epoch in [json.loads(line)]
-             for index, (asked, handed) in enumerate(zip(epoch["asked"], epoch["handed"], strict=True))]
+    taken = [
+        (index == 0, asked * 1000.0, handed * 1000.0)
+        for line in Path(path).read_text().splitlines()
+        for epoch in [json.loads(line)]
+        for index, (asked, handed) in enumerate(zip(epoch["asked"], epoch["handed"], strict=True))
+    ]
     best: RecordedPaced | None = None
     for start in (k for k, (first, _, _) in enumerate(taken) if first):
         end = start
@@ -124,24 +133,36 @@ def recorded_paced(path: Path, reported_ms: tuple[float, ...] | list[float], blo
             if not taken[end][0]:
                 steady.append(taken[end][2] - taken[end][1])
             end += 1
-        stop = start + -(-(end - start) // block) * block  # the rest of the last block: epoch starts only
+        stop = (
+            start + -(-(end - start) // block) * block
+        )  # the rest of the last block: epoch starts only
         stretch = taken[start:stop]
         whole = stop <= len(taken) and all(first for first, _, _ in taken[end:stop])
         shaped = whole and len(steady) == len(reported_ms)
-        paced = all(later[1] - earlier[2] >= step_ms for earlier, later in itertools.pairwise(stretch))
+        paced = all(
+            later[1] - earlier[2] >= step_ms for earlier, later in itertools.pairwise(stretch)
+        )
         if not (shaped and paced):
             continue
         misfit = max(abs(wait - truth) for wait, truth in zip(reported_ms, steady, strict=True))
         if best is None or misfit < best.misfit_ms:
             starts = tuple(handed - asked for first, asked, handed in stretch if first)
             best = RecordedPaced(tuple(steady), starts, misfit)
-    assert best is not None, f"no stretch of the {len(taken)} recorded batches holds {len(reported_ms)} steady ones"
+    assert best is not None, (
+        f"no stretch of the {len(taken)} recorded batches holds {len(reported_ms)} steady ones"
+    )
     return best
 
 
 class SlowScenario(_Fake):
-    def __init__(self, name: str, delay_s: float, batches: int = 12, read_ahead: bool = False,
-                 build_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        delay_s: float,
+        batches: int = 12,
+        read_ahead: bool = False,
+        build_s: float = 0.0,
+    ) -> None:
         self.name, self.delay_s, self.batches = name, delay_s, batches
         self.read_ahead, self.build_s = read_ahead, build_s
 
@@ -166,7 +187,8 @@ class AllocateScenario(_Fake):
 
 
 class PerSampleAllocateScenario(_Fake):
-    """Holds ``base_mib`` plus ``per_sample_kib`` for every sample of the dataset: a known growth."""
+    """Holds ``base_mib`` plus ``per_sample_kib`` for every sample of the dataset: a known
+    growth."""
 
     def __init__(self, name: str, per_sample_kib: float, base_mib: int = 0) -> None:
         self.name, self.per_sample_kib, self.base_mib = name, per_sample_kib, base_mib
@@ -210,7 +232,9 @@ class ChildAllocateScenario(_Fake):
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
-        child = multiprocessing.get_context("spawn").Process(target=_hold_memory, args=(self.mib, 1.5))
+        child = multiprocessing.get_context("spawn").Process(
+            target=_hold_memory, args=(self.mib, 1.5)
+        )
         child.start()
         try:
             yield SlowBatches(0.1, 12, read_ahead=False)
@@ -233,12 +257,16 @@ class RealDataScenario(_Fake):
 
 
 class PeakedScenario(_Fake):
-    """The dataset's own batches, each after a wait that depends on its ``threads`` knob as a pool's would:
-    shorter up to 3 threads, longer past them (contention), so the rate peaks at 3 whatever the CPU."""
+    """The dataset's own batches, each after a wait that depends on its ``threads`` knob as a pool's
+    would: shorter up to 3 threads, longer past them (contention), so the rate peaks at 3 whatever
+    the CPU."""
 
     name = "peaked"
     WAIT_S: ClassVar[dict[int, float]] = {1: 0.040, 2: 0.024, 3: 0.016, 4: 0.022, 5: 0.028}
-    knobs = (Knob("threads", 1, (2, 3, 4, 5), code="threads = {value}"), Knob("flavour", "plain", ("salted",)))
+    knobs = (
+        Knob("threads", 1, (2, 3, 4, 5), code="threads = {value}"),
+        Knob("flavour", "plain", ("salted",)),
+    )
 
     @contextmanager
     def open(self, ctx: PipelineContext) -> Iterator[Any]:
@@ -254,8 +282,8 @@ class PeakedScenario(_Fake):
 
 
 class SleepyService(DataServiceScenario):
-    """tf.data service workers whose every batch costs a sleep of ``BATCH_S`` and next to no CPU: a worker
-    delivers batch_size / BATCH_S samples/s, n workers n times that, whatever the cores."""
+    """tf.data service workers whose every batch costs a sleep of ``BATCH_S`` and next to no CPU: a
+    worker delivers batch_size / BATCH_S samples/s, n workers n times that, whatever the cores."""
 
     name = "sleepy_service"
     summary = description = "test fake"
@@ -273,9 +301,14 @@ class SleepyService(DataServiceScenario):
 
         def batch(chunk: Any) -> tuple[Any, Any, Any]:
             low = chunk * size
-            return images[low:low + size], labels[low:low + size], chunk
+            return images[low : low + size], labels[low : low + size], chunk
 
-        endless = tf.data.Dataset.range(chunks).repeat().map(batch).apply(testing.sleep(int(self.BATCH_S * 1e6)))
+        endless = (
+            tf.data.Dataset.range(chunks)
+            .repeat()
+            .map(batch)
+            .apply(testing.sleep(int(self.BATCH_S * 1e6)))
+        )
         return endless, chunks
 
 

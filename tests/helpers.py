@@ -16,15 +16,20 @@ def profiler_command(*args: str) -> list[str]:
 
 
 def interruptible_profiler_command(*args: str) -> list[str]:
-    """The CLI as a terminal's foreground job runs it, Ctrl-C delivered: a suite started as a background
-    job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own."""
-    start = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-             "sys.argv[0] = 'profiler'; runpy.run_module('profiler', run_name='__main__', alter_sys=True)")
+    """The CLI as a terminal's foreground job runs it, Ctrl-C delivered: a suite started as a
+    background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler of
+    its own."""
+    start = (
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'profiler'; runpy.run_module('profiler', run_name='__main__', "
+        "alter_sys=True)"
+    )
     return [sys.executable, "-c", start, *args]
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for running the CLI in a child, with this checkout and the test fakes importable."""
+    """The environment for running the CLI in a child, with this checkout and the test fakes
+    importable."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env.update(extra)
@@ -32,11 +37,18 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 
 def run_probe(source: str, folder: Path, *args: str, timeout_s: float) -> object:
-    """Run ``source`` as a script in a fresh interpreter of this checkout; the JSON its last line prints."""
+    """Run ``source`` as a script in a fresh interpreter of this checkout; the JSON its last line
+    prints."""
     script = folder / "probe.py"
     script.write_text(source)
-    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
-                          timeout=timeout_s, env=subprocess_env(), cwd=REPO_ROOT)
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=subprocess_env(),
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

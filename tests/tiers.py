@@ -26,11 +26,13 @@ import pytest
 SLOW_FOLDER = "integration"
 BENCH_FOLDER = "benchmarks"
 GUARDED_MODULE = "tensorflow"
-ADVICE = "the fast tier starts no TensorFlow, worker or CLI child: move this test to tests/integration"
+ADVICE = (
+    "the fast tier starts no TensorFlow, worker or CLI child: move this test to tests/integration"
+)
 
 # A child Python of a fast test imports this first (through PYTHONPATH): importing TensorFlow
 # there fails with the same advice.
-_CHILD_GUARD = f'''
+_CHILD_GUARD = f"""
 import importlib.abc, sys
 class _Guard(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
@@ -38,7 +40,7 @@ class _Guard(importlib.abc.MetaPathFinder):
             raise ImportError({ADVICE!r})
         return None
 sys.meta_path.insert(0, _Guard())
-'''
+"""
 
 
 class FastTierViolation(RuntimeError):
@@ -54,22 +56,32 @@ class _TensorFlowGuard(importlib.abc.MetaPathFinder):
 
 def _starts_the_cli(args: object) -> bool:
     words = [str(a) for a in args] if isinstance(args, (list, tuple)) else str(args).split()
-    module = any(word == "-m" and following == "profiler" for word, following in itertools.pairwise(words))
+    module = any(
+        word == "-m" and following == "profiler" for word, following in itertools.pairwise(words)
+    )
     script = any(Path(word).name == "tf-pipeline-profiler" for word in words)
     return module or script or any("run_module('profiler'" in word for word in words)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: real TensorFlow, worker processes or the CLI in a child "
-                            "(every test in tests/integration; run with -m slow)")
-    config.addinivalue_line("markers", "bench: speed claims and absolute timings (tests/benchmarks; run with "
-                            "-m bench)")
+    config.addinivalue_line(
+        "markers",
+        "slow: real TensorFlow, worker processes or the CLI in a child (every test in "
+        "tests/integration; run with -m slow)",
+    )
+    config.addinivalue_line(
+        "markers", "bench: speed claims and absolute timings (tests/benchmarks; run with -m bench)"
+    )
 
 
 def _tier_of(item: pytest.Item) -> str | None:
     path = Path(str(item.path))
     # Relative to the root, so that a checkout inside a folder named "integration" stays fast.
-    parts = path.relative_to(item.config.rootpath).parts if path.is_relative_to(item.config.rootpath) else path.parts
+    parts = (
+        path.relative_to(item.config.rootpath).parts
+        if path.is_relative_to(item.config.rootpath)
+        else path.parts
+    )
     if BENCH_FOLDER in parts:
         return "bench"
     if SLOW_FOLDER in parts:
@@ -86,7 +98,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     kept = [item for item in items if item.get_closest_marker("bench") is None]
     if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("bench")])
+        config.hook.pytest_deselected(
+            items=[item for item in items if item.get_closest_marker("bench")]
+        )
         items[:] = kept
 
 
@@ -104,7 +118,9 @@ def _fast_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
         yield
         return
     guard_dir = request.getfixturevalue("_child_guard_dir")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [guard_dir, os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [guard_dir, os.environ.get("PYTHONPATH")]))
+    )
     original_popen_init = subprocess.Popen.__init__
 
     def guarded_popen_init(self, args, *more, **kwargs):

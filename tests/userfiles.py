@@ -15,9 +15,15 @@ import numpy as np
 CLASSES = ("birds", "cats", "dogs")
 # (class, name, height, width): every format, sizes that differ and do not divide the target evenly.
 GOOD = (
-    ("birds", "b1.jpg", 120, 90), ("birds", "b2.png", 64, 64), ("birds", "deep/b3.jpeg", 200, 150),
-    ("cats", "c1.bmp", 70, 110), ("cats", "c2.webp", 96, 128), ("cats", "c3.JPG", 150, 100),
-    ("dogs", "d1.jpg", 80, 80), ("dogs", "d2.png", 130, 97), ("dogs", "d3.jpg", 90, 160),
+    ("birds", "b1.jpg", 120, 90),
+    ("birds", "b2.png", 64, 64),
+    ("birds", "deep/b3.jpeg", 200, 150),
+    ("cats", "c1.bmp", 70, 110),
+    ("cats", "c2.webp", 96, 128),
+    ("cats", "c3.JPG", 150, 100),
+    ("dogs", "d1.jpg", 80, 80),
+    ("dogs", "d2.png", 130, 97),
+    ("dogs", "d3.jpg", 90, 160),
     ("dogs", "d4.webp", 100, 75),
 )
 # The broken ones: a JPEG cut in half, text named .jpg, an empty file.
@@ -91,7 +97,11 @@ def example(features: dict[str, bytes | int]) -> bytes:
     """A serialised tf.train.Example of bytes and int64 features."""
     entries = b""
     for key, value in features.items():
-        feature = _field(3, _field(1, _varint(value))) if isinstance(value, int) else _field(1, _field(1, value))
+        feature = (
+            _field(3, _field(1, _varint(value)))
+            if isinstance(value, int)
+            else _field(1, _field(1, value))
+        )
         entries += _field(1, _field(1, key.encode()) + _field(2, feature))
     return _field(1, entries)
 
@@ -103,14 +113,22 @@ def write_records(path: Path, payloads: list[bytes]) -> None:
             handle.write(length + _masked(length) + payload + _masked(payload))
 
 
-def record_shards(root: Path, shards: int = 2, image_key: str = "image/encoded",
-                  label_key: str = "image/class/label") -> Path:
+def record_shards(
+    root: Path,
+    shards: int = 2,
+    image_key: str = "image/encoded",
+    label_key: str = "image/class/label",
+) -> Path:
     """The image folder's samples, bad ones included, as TFRecord shards of tf.train.Example."""
     root.mkdir(parents=True, exist_ok=True)
-    samples = [(encode(photo(h, w, n), Path(name).suffix), CLASSES.index(label))
-               for n, (label, name, h, w) in enumerate(GOOD)]
+    samples = [
+        (encode(photo(h, w, n), Path(name).suffix), CLASSES.index(label))
+        for n, (label, name, h, w) in enumerate(GOOD)
+    ]
     samples += [(bad_bytes(name), CLASSES.index(label)) for label, name in BAD]
-    payloads = [example({image_key: data, label_key: label, "image/height": 1}) for data, label in samples]
+    payloads = [
+        example({image_key: data, label_key: label, "image/height": 1}) for data, label in samples
+    ]
     for shard in range(shards):
         write_records(root / f"train-{shard:02d}.tfrecord", payloads[shard::shards])
     return root

@@ -60,7 +60,9 @@ def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Ev
         return None
     alpha = 1.0 - CONFIDENCE
     apart = [float(i) for i in range(len(old) + len(current))]
-    if mann_whitney_p(apart[: len(old)], apart[len(old):]) >= alpha:  # even runs that do not overlap at all
+    if (
+        mann_whitney_p(apart[: len(old)], apart[len(old) :]) >= alpha
+    ):  # even runs that do not overlap at all
         return None
     low, high = ratio_interval(old, current)
     p_value = mann_whitney_p(old, current)
@@ -103,7 +105,8 @@ _THRESHOLD = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$")
 
 @dataclass(frozen=True)
 class Threshold:
-    """How much worse a metric may get: relative (``10%``) or absolute in its own unit (``0.05``)."""
+    """How much worse a metric may get: relative (``10%``) or absolute in its own unit
+    (``0.05``)."""
 
     metric: str
     limit: float
@@ -114,13 +117,15 @@ class Threshold:
         match = _THRESHOLD.match(text)
         if not match:
             raise ProfilerError(
-                f"cannot read the check '{text}': write METRIC:N% (relative) or METRIC:N (absolute), "
-                "such as samples_per_s:10%"
+                f"cannot read the check '{text}': write METRIC:N% (relative) or METRIC:N "
+                "(absolute), such as samples_per_s:10%"
             )
         name, value, percent = match.groups()
         name = _ALIASES.get(name, name)
         if name not in METRICS:
-            raise ProfilerError(f"unknown metric '{name}' in --fail-on: choose from {', '.join(METRICS)}")
+            raise ProfilerError(
+                f"unknown metric '{name}' in --fail-on: choose from {', '.join(METRICS)}"
+            )
         return cls(name, float(value) / 100.0 if percent else float(value), bool(percent))
 
     def describe(self) -> str:
@@ -131,12 +136,15 @@ def parse_thresholds(text: str) -> tuple[Threshold, ...]:
     thresholds = tuple(Threshold.parse(part) for part in text.split(",") if part.strip())
     if not thresholds:  # a gate with nothing to check would pass whatever happened
         raise ProfilerError(
-            f"--fail-on '{text}' names no check: pass at least one METRIC:LIMIT, such as samples_per_s:10%"
+            f"--fail-on '{text}' names no check: pass at least one METRIC:LIMIT, such as "
+            "samples_per_s:10%"
         )
     names = [t.metric for t in thresholds]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise ProfilerError(f"metric '{repeated[0]}' appears twice in --fail-on: give it one threshold")
+        raise ProfilerError(
+            f"metric '{repeated[0]}' appears twice in --fail-on: give it one threshold"
+        )
     return thresholds
 
 
@@ -219,13 +227,25 @@ class Comparison:
 
     @property
     def regressions(self) -> list[tuple[str, str]]:
-        found = [(s.name, c.metric) for s in self.scenarios for c in s.changes if c.verdict == VERDICT_REGRESSION]
-        return found + [(s.name, "status") for s in self.scenarios if s.broke] + [
-            (name, "missing") for name in self.missing]
+        found = [
+            (s.name, c.metric)
+            for s in self.scenarios
+            for c in s.changes
+            if c.verdict == VERDICT_REGRESSION
+        ]
+        return (
+            found
+            + [(s.name, "status") for s in self.scenarios if s.broke]
+            + [(name, "missing") for name in self.missing]
+        )
 
 
 def compare_runs(
-    base: RunResult, new: RunResult, thresholds: Sequence[Threshold], base_label: str = "base", new_label: str = "new"
+    base: RunResult,
+    new: RunResult,
+    thresholds: Sequence[Threshold],
+    base_label: str = "base",
+    new_label: str = "new",
 ) -> Comparison:
     by_metric = {t.metric: t for t in thresholds}
     base_results = {r.name: r for r in base.scenarios}
@@ -236,11 +256,17 @@ def compare_runs(
     for name in common:
         old, current = base_results[name], new_results[name]
         if old.source_hash and current.source_hash and old.source_hash != current.source_hash:
-            warnings.append(f"{name}: the scenario's source changed between the runs; figures may differ for it")
+            warnings.append(
+                f"{name}: the scenario's source changed between the runs; figures may differ for it"
+            )
         changes = tuple(
-            MetricChange(metric.name, getattr(old, metric.name), getattr(current, metric.name),
-                         by_metric.get(metric.name),
-                         metric.evidence(old, current, metric.name) if metric.evidence else None)
+            MetricChange(
+                metric.name,
+                getattr(old, metric.name),
+                getattr(current, metric.name),
+                by_metric.get(metric.name),
+                metric.evidence(old, current, metric.name) if metric.evidence else None,
+            )
             for metric in METRICS.values()
         )
         scenarios.append(ScenarioComparison(name, old.status, current.status, changes))
@@ -252,8 +278,11 @@ def compare_runs(
         only_in_base=tuple(name for name in base_results if name not in new_results),
         only_in_new=tuple(name for name in new_results if name not in base_results),
         warnings=tuple(warnings),
-        missing=tuple(name for name, result in base_results.items()
-                      if name not in new_results and result.status == STATUS_OK),
+        missing=tuple(
+            name
+            for name, result in base_results.items()
+            if name not in new_results and result.status == STATUS_OK
+        ),
     )
 
 
@@ -262,8 +291,9 @@ def _run_warnings(base: RunResult, new: RunResult) -> list[str]:
     base_machine, new_machine = base.metadata.machine, new.metadata.machine
     if base_machine.machine_id != new_machine.machine_id:
         warnings.append(
-            f"the runs come from different machines ({base_machine.hostname}, {base_machine.cpu_count} CPUs "
-            f"against {new_machine.hostname}, {new_machine.cpu_count} CPUs): differences may be the machines'"
+            f"the runs come from different machines ({base_machine.hostname}, "
+            f"{base_machine.cpu_count} CPUs against {new_machine.hostname}, "
+            f"{new_machine.cpu_count} CPUs): differences may be the machines'"
         )
     differing = [
         key
@@ -272,10 +302,26 @@ def _run_warnings(base: RunResult, new: RunResult) -> list[str]:
     ]
     base_spec = base.data.spec if base.data else None
     new_spec = new.data.spec if new.data else None
-    data_keys = ("kind", "samples", "height", "width", "channels", "source_size", "image_format", "seed")
-    differing += [f"data {key}" for key in data_keys if getattr(base_spec, key, None) != getattr(new_spec, key, None)]
+    data_keys = (
+        "kind",
+        "samples",
+        "height",
+        "width",
+        "channels",
+        "source_size",
+        "image_format",
+        "seed",
+    )
+    differing += [
+        f"data {key}"
+        for key in data_keys
+        if getattr(base_spec, key, None) != getattr(new_spec, key, None)
+    ]
     if differing:
-        warnings.append(f"the runs used different settings ({', '.join(differing)}): figures do not compare directly")
+        warnings.append(
+            f"the runs used different settings ({', '.join(differing)}): figures do not compare "
+            "directly"
+        )
     base_tf = base.metadata.packages.get("tensorflow")
     new_tf = new.metadata.packages.get("tensorflow")
     if base_tf != new_tf:

@@ -47,7 +47,9 @@ class Fit:
     sizes: tuple[int, ...]
     values: tuple[float, ...]
     max_error: float  # largest absolute miss of the points kept, in the figure's unit
-    relative_error: float  # largest miss of a point kept over its own value (or the floor, if larger)
+    relative_error: (
+        float  # largest miss of a point kept over its own value (or the floor, if larger)
+    )
     tolerance: float = MEMORY_TOLERANCE  # the largest relative miss at which the fit is used...
     # ...unless the point's own interval is wider: the largest miss over what each point allows.
     misfit: float = 0.0
@@ -78,12 +80,12 @@ class Fit:
         """Why this fit cannot support an extrapolation, or None when it can."""
         if self.distinct_sizes < MIN_SIZES:
             return (
-                f"measured at {len(set(self.sizes))} size(s); a trend needs at least {MIN_SIZES}, so pass more "
-                "--samples values"
+                f"measured at {len(set(self.sizes))} size(s); a trend needs at least {MIN_SIZES}, "
+                "so pass more --samples values"
             )
         if self.misfit > 1.0 and not self.spans_every_pair:
             return (
-                f"neither a constant nor a line fits the measured points (off by up to "
+                "neither a constant nor a line fits the measured points (off by up to "
                 f"{self.relative_error:.0%}), so no size beyond them can be predicted"
             )
         return None
@@ -102,20 +104,41 @@ def fit_memory(sizes: Sequence[int], peaks_mib: Sequence[float]) -> Fit:
         level = (min(ys[i] for i in kept) + max(ys[i] for i in kept)) / 2
         # Flat, but a growth too small to stand out of the readings' noise could hide in it.
         hidden = MEMORY_MIN_CHANGE_MIB / span if span else 0.0
-        return _fit(CONSTANT, level, 0.0, xs, ys, outliers, (MEMORY_FLOOR_MIB, MEMORY_TOLERANCE, allowed),
-                    (0.0, hidden), (min(ys[i] for i in kept) - hidden * min(xs), max(ys[i] for i in kept)))
+        return _fit(
+            CONSTANT,
+            level,
+            0.0,
+            xs,
+            ys,
+            outliers,
+            (MEMORY_FLOOR_MIB, MEMORY_TOLERANCE, allowed),
+            (0.0, hidden),
+            (min(ys[i] for i in kept) - hidden * min(xs), max(ys[i] for i in kept)),
+        )
     low = max(0.0, min(s for s, _ in slopes)) if slopes else slope
     high = max(s for _, s in slopes) if slopes else slope
     offsets = [ys[i] - slope * xs[i] for i in kept]
-    return _fit(LINEAR, intercept, slope, xs, ys, outliers, (MEMORY_FLOOR_MIB, MEMORY_TOLERANCE, allowed), (low, high),
-                (min(offsets), max(offsets)))
+    return _fit(
+        LINEAR,
+        intercept,
+        slope,
+        xs,
+        ys,
+        outliers,
+        (MEMORY_FLOOR_MIB, MEMORY_TOLERANCE, allowed),
+        (low, high),
+        (min(offsets), max(offsets)),
+    )
 
 
 def fit_epoch_time(
-    sizes: Sequence[int], epochs_s: Sequence[float], lows: Sequence[float] | None = None,
+    sizes: Sequence[int],
+    epochs_s: Sequence[float],
+    lows: Sequence[float] | None = None,
     highs: Sequence[float] | None = None,
 ) -> Fit:
-    """An epoch costs a fixed part and a part per sample that cannot be negative: always a rising line.
+    """An epoch costs a fixed part and a part per sample that cannot be negative: always a rising
+    line.
 
     The fixed part may come out below zero where the cost per sample rises with the size at the
     small sizes (caches overflowing, say); the predictions never do.
@@ -134,14 +157,28 @@ def fit_epoch_time(
     low = max(0.0, statistics.median(s for s, _ in pairs)) if pairs else slope
     high = statistics.median(s for _, s in pairs) if pairs else slope
     low, high = min(low, slope), max(high, slope)
-    fixed = (statistics.median(lows[i] - high * xs[i] for i in kept),
-             statistics.median(highs[i] - low * xs[i] for i in kept))
-    return _fit(LINEAR, intercept, slope, xs, ys, outliers, (EPOCH_FLOOR_S, EPOCH_TOLERANCE, allowed),
-                (low, high), fixed)
+    fixed = (
+        statistics.median(lows[i] - high * xs[i] for i in kept),
+        statistics.median(highs[i] - low * xs[i] for i in kept),
+    )
+    return _fit(
+        LINEAR,
+        intercept,
+        slope,
+        xs,
+        ys,
+        outliers,
+        (EPOCH_FLOOR_S, EPOCH_TOLERANCE, allowed),
+        (low, high),
+        fixed,
+    )
 
 
-def _robust_line(xs: list[float], ys: list[float], allowed: list[float]) -> tuple[float, float, list[int]]:
-    """(slope >= 0, intercept >= 0, outliers): Theil-Sen, then at most one point left out and refitted.
+def _robust_line(
+    xs: list[float], ys: list[float], allowed: list[float]
+) -> tuple[float, float, list[int]]:
+    """(slope >= 0, intercept >= 0, outliers): Theil-Sen, then at most one point left out and
+    refitted.
 
     ``allowed``: the miss each point tolerates, in the figure's unit.
     """
@@ -158,15 +195,27 @@ def _robust_line(xs: list[float], ys: list[float], allowed: list[float]) -> tupl
     return slope, intercept, []
 
 
-def _allowed(ys: list[float], lows: list[float], highs: list[float], floor: float, tolerance: float) -> list[float]:
-    """The miss each point tolerates: the tolerance of its value, or its own interval where wider."""
-    return [max(tolerance * max(abs(y), floor), high - y, y - low) for y, low, high in zip(ys, lows, highs,
-                                                                                             strict=True)]
+def _allowed(
+    ys: list[float], lows: list[float], highs: list[float], floor: float, tolerance: float
+) -> list[float]:
+    """The miss each point tolerates: the tolerance of its value, or its own interval where
+    wider."""
+    return [
+        max(tolerance * max(abs(y), floor), high - y, y - low)
+        for y, low, high in zip(ys, lows, highs, strict=True)
+    ]
 
 
 def _fit(
-    model: str, intercept: float, slope: float, xs: list[float], ys: list[float], outliers: list[int],
-    limits: tuple[float, float, list[float]], slopes: tuple[float, float], intercepts: tuple[float, float],
+    model: str,
+    intercept: float,
+    slope: float,
+    xs: list[float],
+    ys: list[float],
+    outliers: list[int],
+    limits: tuple[float, float, list[float]],
+    slopes: tuple[float, float],
+    intercepts: tuple[float, float],
 ) -> Fit:
     """``limits``: (floor, tolerance, the miss each point allows)."""
     floor, tolerance, allowed = limits
@@ -174,13 +223,32 @@ def _fit(
     residuals = [abs(ys[i] - (intercept + slope * xs[i])) for i in kept]
     # Each miss against its own point: a line that misses the small sizes by their whole value
     # says nothing about the large ones, however small the miss looks beside the largest value.
-    relative = max((r / max(abs(ys[i]), floor) for r, i in zip(residuals, kept, strict=True)), default=0.0)
+    relative = max(
+        (r / max(abs(ys[i]), floor) for r, i in zip(residuals, kept, strict=True)), default=0.0
+    )
     misfit = max((r / allowed[i] for r, i in zip(residuals, kept, strict=True)), default=0.0)
     if misfit > 1.0 and len(set(xs)) == MIN_SIZES and model == LINEAR:
-        # Three points that disagree, and which is odd cannot be told: take in every line through two.
+        # Three points that disagree, and which is odd cannot be told: take in every line through
+        # two.
         every_slope, every_intercept = pairwise_lines(xs, ys)
         slopes = (min(slopes[0], every_slope[0]), max(slopes[1], every_slope[1]))
-        intercepts = (min(intercepts[0], every_intercept[0]), max(intercepts[1], every_intercept[1]))
-    return Fit(model, intercept, slope, tuple(int(n) for n in xs), tuple(ys), max(residuals, default=0.0), relative,
-               tolerance, misfit, slopes[0], slopes[1], intercepts[0], intercepts[1],
-               tuple(int(xs[i]) for i in outliers))
+        intercepts = (
+            min(intercepts[0], every_intercept[0]),
+            max(intercepts[1], every_intercept[1]),
+        )
+    return Fit(
+        model,
+        intercept,
+        slope,
+        tuple(int(n) for n in xs),
+        tuple(ys),
+        max(residuals, default=0.0),
+        relative,
+        tolerance,
+        misfit,
+        slopes[0],
+        slopes[1],
+        intercepts[0],
+        intercepts[1],
+        tuple(int(xs[i]) for i in outliers),
+    )

@@ -1,5 +1,6 @@
 """How each scenario's peak memory and epoch time grow over a sweep's sizes, and what they will be
-at the target size, each prediction with the range its fits allow (the fits: ``profiler.analysis.fits``).
+at the target size, each prediction with the range its fits allow (the fits:
+``profiler.analysis.fits``).
 
 Epoch time at each size comes from the precise rate of that size: the samples of an epoch over the
 median window rate, with the interval the rate's interval gives it.
@@ -83,7 +84,8 @@ def growth_of(name: str, runs: Sequence[RunResult]) -> ScenarioGrowth:
             disk = disk or result.disk_grows_with_data
             if result.ok and result.peak_rss_mib is not None and _epoch(result) is not None:
                 measured.append((size, result))
-                # Wrong data, or data unlike the rest (a pipeline of other images): not to be ranked with them.
+                # Wrong data, or data unlike the rest (a pipeline of other images): not to be ranked
+                # with them.
                 apart = run.recommendation is not None and name in run.recommendation.not_compared
                 usable = usable and result.data_status != DATA_DIFFERS and not apart
             else:
@@ -117,19 +119,31 @@ def _epoch(result: ScenarioResult) -> tuple[float, float, float] | None:
     if result.samples_per_s and result.samples_per_epoch and result.samples_per_s_ci is not None:
         low, high = result.samples_per_s_ci
         per_epoch = result.samples_per_epoch
-        return per_epoch / result.samples_per_s, per_epoch / max(high, 1e-9), per_epoch / max(low, 1e-9)
+        return (
+            per_epoch / result.samples_per_s,
+            per_epoch / max(high, 1e-9),
+            per_epoch / max(low, 1e-9),
+        )
     if result.epoch_s:
         return statistics.median(result.epoch_s), min(result.epoch_s), max(result.epoch_s)
     return None
 
 
-def predict(growth: ScenarioGrowth, target_samples: int, budget_mib: float, sample_bytes: int = 0) -> Prediction:
+def predict(
+    growth: ScenarioGrowth, target_samples: int, budget_mib: float, sample_bytes: int = 0
+) -> Prediction:
     """The scenario's peak memory and epoch time at ``target_samples``, or why they cannot be told.
 
     ``sample_bytes``: one decoded sample, for the disk a strategy that writes the dataset needs.
     """
-    disk = target_samples * sample_bytes / MIB if growth.disk_grows_with_data and sample_bytes else None
-    base = Prediction(growth.name, target_samples, idle_fraction=growth.idle_fraction, disk_mib=disk)
+    disk = (
+        target_samples * sample_bytes / MIB
+        if growth.disk_grows_with_data and sample_bytes
+        else None
+    )
+    base = Prediction(
+        growth.name, target_samples, idle_fraction=growth.idle_fraction, disk_mib=disk
+    )
     if growth.memory is None or growth.epoch is None:
         reasons = "; ".join(f"{item.samples:,}: {item.status}" for item in growth.not_measured)
         return replace(base, problem=f"no size was measured ({reasons or 'no result'})")
@@ -142,11 +156,15 @@ def predict(growth: ScenarioGrowth, target_samples: int, budget_mib: float, samp
     baseline = growth.baseline_rss_mib or 0.0
     peak = baseline + growth.memory.predict(target_samples)
     peak_low, peak_high = growth.memory.interval(target_samples)
-    left_out = [f"memory at {n:,}" for n in growth.memory.outliers] + [f"epoch time at {n:,}"
-                                                                          for n in growth.epoch.outliers]
-    split = [f"its three {what} points disagree by up to {fit.relative_error:.0%}: the range takes in every "
-             "line through two of them" for what, fit in (("memory", growth.memory), ("epoch time", growth.epoch))
-             if fit.spans_every_pair]
+    left_out = [f"memory at {n:,}" for n in growth.memory.outliers] + [
+        f"epoch time at {n:,}" for n in growth.epoch.outliers
+    ]
+    split = [
+        f"its three {what} points disagree by up to {fit.relative_error:.0%}: the range takes in "
+        "every line through two of them"
+        for what, fit in (("memory", growth.memory), ("epoch time", growth.epoch))
+        if fit.spans_every_pair
+    ]
     return replace(
         base,
         peak_mib=peak,
@@ -155,8 +173,14 @@ def predict(growth: ScenarioGrowth, target_samples: int, budget_mib: float, samp
         epoch_s_interval=growth.epoch.interval(target_samples),
         fits=peak <= budget_mib,
         long_reach=target_samples > LONG_REACH * max(growth.sizes),
-        outliers="; ".join(([", ".join(left_out) + " samples left out: the fits could not follow them"]
-                            if left_out else []) + split),
+        outliers="; ".join(
+            (
+                [", ".join(left_out) + " samples left out: the fits could not follow them"]
+                if left_out
+                else []
+            )
+            + split
+        ),
     )
 
 
@@ -186,5 +210,7 @@ def forecast_peak(runs: Sequence[RunResult], name: str, samples: int) -> MemoryF
     predicted = growth.memory.predict(samples)
     if growth.memory.model != LINEAR:
         predicted = max(growth.peak_rss_mib)
-    basis = f"fitted as {growth.memory.model} on {len(growth.sizes)} sizes up to {largest:,} samples"
+    basis = (
+        f"fitted as {growth.memory.model} on {len(growth.sizes)} sizes up to {largest:,} samples"
+    )
     return MemoryForecast(growth.baseline_rss_mib + predicted, basis)

@@ -24,34 +24,48 @@ IDLE_TIE = 0.02
 
 
 def busy_cut(least_idle: float) -> tuple[float, bool]:
-    """(the most idle a strategy may be and still count as busy, whether any keeps the step busy)."""
+    """(the most idle a strategy may be and still count as busy, whether any keeps the step
+    busy)."""
     keeps_up = least_idle < MODERATELY_INPUT_BOUND_AT
     cut = least_idle + IDLE_TIE
     return (max(cut, MODERATELY_INPUT_BOUND_AT) if keeps_up else cut), keeps_up
 
 
-def comparable(results: Sequence[ScenarioResult], reference: str | None) -> tuple[str | None, list[ScenarioResult]]:
-    """(what the ranked rows delivered, the rows that delivered something else). ``reference`` is what the
-    dataset delivers; without one, the data most rows delivered (the first listed of equals) is it. A
-    row checked against the dataset is judged by that check (a mismatch is noted as such), not here."""
+def comparable(
+    results: Sequence[ScenarioResult], reference: str | None
+) -> tuple[str | None, list[ScenarioResult]]:
+    """(what the ranked rows delivered, the rows that delivered something else). ``reference`` is
+    what the dataset delivers; without one, the data most rows delivered (the first listed of
+    equals) is it. A row checked against the dataset is judged by that check (a mismatch is noted as
+    such), not here."""
     delivered = [r.delivered for r in results if r.ok and r.delivered is not None]
     if reference is None and delivered:
         reference = max(delivered, key=lambda d: (delivered.count(d), -delivered.index(d)))
-    apart = [r for r in results
-             if r.ok and r.data_status is None and r.delivered is not None and r.delivered != reference]
+    apart = [
+        r
+        for r in results
+        if r.ok and r.data_status is None and r.delivered is not None and r.delivered != reference
+    ]
     return reference, apart
 
 
-def recommend(results: Sequence[ScenarioResult], at: str, reference: str | None = None) -> Pick | None:
-    """Pick from one run: busy, then flat in memory (the dataset is assumed bigger than RAM), then fastest.
+def recommend(
+    results: Sequence[ScenarioResult], at: str, reference: str | None = None
+) -> Pick | None:
+    """Pick from one run: busy, then flat in memory (the dataset is assumed bigger than RAM), then
+    fastest.
 
     ``at`` words the step for the reason, such as "at 20 ms/step"; only rows that delivered the same
     kind of sample (``reference``, see ``comparable``) are ranked together.
     """
     compared_on, apart = comparable(results, reference)
     candidates = [
-        r for r in results
-        if r.ok and r.idle_fraction is not None and r.samples_per_s and r.data_status != DATA_DIFFERS
+        r
+        for r in results
+        if r.ok
+        and r.idle_fraction is not None
+        and r.samples_per_s
+        and r.data_status != DATA_DIFFERS
         and not any(r is other for other in apart)
     ]
     if not candidates:
@@ -71,8 +85,8 @@ def _pick(candidates: list[ScenarioResult], at: str) -> Pick:
     best = ranked[0]
     if not keeps_up:
         reason = (
-            f"no strategy keeps the step busy {at}; it waits least ({_figures(best, at)}). "
-            "Add decode workers, decode less per sample, or store pre-decoded data"
+            f"no strategy keeps the step busy {at}; it waits least ({_figures(best, at)}). Add "
+            "decode workers, decode less per sample, or store pre-decoded data"
         )
         pick = Pick(best.name, reason, _next_best(candidates, best))
     elif streaming:
@@ -80,26 +94,44 @@ def _pick(candidates: list[ScenarioResult], at: str) -> Pick:
     else:
         # Only strategies that hold the whole dataset keep up: name the streaming fallback too.
         fallback = _best_streaming(candidates)
-        reason = f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with the dataset"
+        reason = (
+            f"it keeps the training step busy ({_figures(best, at)}), but its memory grows with "
+            "the dataset"
+        )
         if fallback is not None:
-            reason += f"; if the full dataset does not fit in RAM, pick {fallback.name} ({_figures(fallback, at)})"
-        pick = Pick(best.name, reason, fallback.name if fallback is not None else _next_best(candidates, best))
+            reason += (
+                f"; if the full dataset does not fit in RAM, pick {fallback.name} "
+                f"({_figures(fallback, at)})"
+            )
+        pick = Pick(
+            best.name,
+            reason,
+            fallback.name if fallback is not None else _next_best(candidates, best),
+        )
     return _with_ties(pick, tied)
 
 
-def ranked_with_ties(results: Sequence[ScenarioResult]) -> tuple[list[ScenarioResult], list[ScenarioResult]]:
+def ranked_with_ties(
+    results: Sequence[ScenarioResult],
+) -> tuple[list[ScenarioResult], list[ScenarioResult]]:
     """Fastest first; those whose rate interval overlaps the fastest one's are tied with it, and the
     tie is broken by TIE_RULE, so runs that cannot tell them apart pick the same one."""
     ranked = sorted(results, key=lambda r: -(r.samples_per_s or 0.0))
     fastest = ranked[0]
-    tied = [r for r in ranked if r is fastest or _overlap(r.samples_per_s_ci, fastest.samples_per_s_ci)]
+    tied = [
+        r for r in ranked if r is fastest or _overlap(r.samples_per_s_ci, fastest.samples_per_s_ci)
+    ]
     if len(tied) < 2:
         return ranked, []
-    winner = break_tie(tied, list(results), [
-        lambda r: 1.0 if r.disk_grows_with_data else 0.0,
-        lambda r: _relative(_cpu_per_sample(r), _CPU_MARGIN),
-        lambda r: (r.peak_rss_mib or 0.0) / _MEMORY_MARGIN_MIB,
-    ])
+    winner = break_tie(
+        tied,
+        list(results),
+        [
+            lambda r: 1.0 if r.disk_grows_with_data else 0.0,
+            lambda r: _relative(_cpu_per_sample(r), _CPU_MARGIN),
+            lambda r: (r.peak_rss_mib or 0.0) / _MEMORY_MARGIN_MIB,
+        ],
+    )
     order = [winner] + [r for r in tied if r is not winner]
     return order + [r for r in ranked if r not in tied], order
 
@@ -108,14 +140,15 @@ def ranked_with_ties(results: Sequence[ScenarioResult]) -> tuple[list[ScenarioRe
 _CPU_MARGIN = 0.10
 _MEMORY_MARGIN_MIB = 16.0
 TIE_RULE = (
-    f"no disk before disk, then less CPU per sample (by more than {_CPU_MARGIN:.0%}), then less peak "
-    f"memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then the order of the scenario list"
+    f"no disk before disk, then less CPU per sample (by more than {_CPU_MARGIN:.0%}), then less "
+    f"peak memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then the order of the scenario list"
 )
 
 
 def break_tie(tied: list[Any], listed: list[Any], keys: list[Callable[[Any], float | None]]) -> Any:
-    """One of ``tied``, the same whatever order they come in: each key in turn keeps those less than one
-    unit above the least (a key's unit is its noise), and the first of them in ``listed`` wins."""
+    """One of ``tied``, the same whatever order they come in: each key in turn keeps those less than
+    one unit above the least (a key's unit is its noise), and the first of them in ``listed``
+    wins."""
     keep = list(tied)
     for key in keys:
         values = {id(item): key(item) for item in keep}
@@ -147,14 +180,19 @@ def _with_ties(pick: Pick, tied: list[ScenarioResult]) -> Pick:
     if not tied:
         return pick
     others = [r.name for r in tied if r.name != pick.name]
-    reason = (f"{pick.reason}. It is tied with {', '.join(others)}: their rates' 95% intervals overlap, and "
-              f"the tie goes by {TIE_RULE}")
+    reason = (
+        f"{pick.reason}. It is tied with {', '.join(others)}: their rates' 95% intervals overlap, "
+        f"and the tie goes by {TIE_RULE}"
+    )
     return replace(pick, reason=reason, tied_with=tuple(others))
 
 
 def _streaming_pick(
-    best: ScenarioResult, least: ScenarioResult, ranked: list[ScenarioResult],
-    candidates: list[ScenarioResult], at: str,
+    best: ScenarioResult,
+    least: ScenarioResult,
+    ranked: list[ScenarioResult],
+    candidates: list[ScenarioResult],
+    at: str,
 ) -> Pick:
     busy = "keeps the training step busy"
     if _idle(best) >= MODERATELY_INPUT_BOUND_AT:
@@ -165,8 +203,10 @@ def _streaming_pick(
         among = "strategies not known to hold the whole dataset in memory"
     reason = f"it {busy} with the most headroom among {among} ({_figures(best, at)})"
     if best.memory_grows_with_data is None:
-        reason += ("; its memory was measured at one size only, so whether it grows with the data is not "
-                   "known: 'sweep --pipeline' measures it at several")
+        reason += (
+            "; its memory was measured at one size only, so whether it grows with the data is not "
+            "known: 'sweep --pipeline' measures it at several"
+        )
     if best.disk_grows_with_data:
         reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
     runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
@@ -179,8 +219,7 @@ def _idle(result: ScenarioResult) -> float:
 
 def _figures(result: ScenarioResult, at: str) -> str:
     return (
-        f"idle {result.idle_fraction:.1%} {at}, "
-        f"{result.samples_per_s:,.0f} samples/s flat out, "
+        f"idle {result.idle_fraction:.1%} {at}, {result.samples_per_s:,.0f} samples/s flat out, "
         f"{result.peak_rss_mib or 0:+,.0f} MiB peak RSS"
     )
 
@@ -199,8 +238,11 @@ def _next_best(candidates: Sequence[ScenarioResult], best: ScenarioResult) -> st
     return min(others, key=lambda r: (_idle(r), -(r.samples_per_s or 0.0))).name
 
 
-def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_mib: float, at: str) -> Pick:
-    """Pick at a sweep's target size: busy, then predicted to fit the budget, then the shortest epoch."""
+def pick_at_target(
+    predictions: Sequence[Prediction], usable: set[str], budget_mib: float, at: str
+) -> Pick:
+    """Pick at a sweep's target size: busy, then predicted to fit the budget, then the shortest
+    epoch."""
     if not predictions:
         return Pick(None, "nothing was measured")
     where = f"at {predictions[0].target_samples:,} samples in a {budget_mib:,.0f} MiB budget"
@@ -213,51 +255,78 @@ def pick_at_target(predictions: Sequence[Prediction], usable: set[str], budget_m
     cut, keeps_up = busy_cut(min(_predicted_idle(p) for p in fitting))
     busy, tied = _predictions_with_ties([p for p in fitting if _predicted_idle(p) <= cut])
     best = busy[0]
-    others = busy[1:] + sorted((p for p in fitting if p not in busy), key=lambda p: (_predicted_idle(p),
-                                                                                     _predicted_epoch(p)))
-    what = "the fastest strategy predicted to fit" if keeps_up else "of those predicted to fit, the one waiting least"
+    others = busy[1:] + sorted(
+        (p for p in fitting if p not in busy),
+        key=lambda p: (_predicted_idle(p), _predicted_epoch(p)),
+    )
+    what = (
+        "the fastest strategy predicted to fit"
+        if keeps_up
+        else "of those predicted to fit, the one waiting least"
+    )
     reason = (
-        f"{what} {where}: {best.peak_mib:,.0f} MiB peak, {seconds(best.epoch_s)} per epoch flat out, "
-        f"{best.idle_fraction:.1%} idle {at}"
+        f"{what} {where}: {best.peak_mib:,.0f} MiB peak, {seconds(best.epoch_s)} per epoch flat "
+        f"out, {best.idle_fraction:.1%} idle {at}"
     )
     if not keeps_up:
         reason += f" (none keeps the step busy {at}: add decode workers or store pre-decoded data)"
     if best.disk_mib is not None:
-        reason += f"; it writes the decoded dataset to disk, about {best.disk_mib:,.0f} MiB at that size"
-    faster = [p for p in known if not p.fits and _predicted_epoch(p) < _predicted_epoch(best)
-              and _predicted_idle(p) <= cut]
+        reason += (
+            f"; it writes the decoded dataset to disk, about {best.disk_mib:,.0f} MiB at that size"
+        )
+    faster = [
+        p
+        for p in known
+        if not p.fits and _predicted_epoch(p) < _predicted_epoch(best) and _predicted_idle(p) <= cut
+    ]
     if faster:
         quickest = min(faster, key=_predicted_epoch)
-        reason += (f"; {quickest.name} would be faster ({seconds(quickest.epoch_s)}) but needs "
-                   f"{quickest.peak_mib:,.0f} MiB")
+        reason += (
+            f"; {quickest.name} would be faster ({seconds(quickest.epoch_s)}) but needs "
+            f"{quickest.peak_mib:,.0f} MiB"
+        )
     if unknown:
         reason += f"; {_unknown_text(unknown)}"
     if best.long_reach:
-        reason += f"; the target is over {plain(LONG_REACH)} times the largest size measured, so these are estimates"
+        reason += (
+            f"; the target is over {plain(LONG_REACH)} times the largest size measured, so these "
+            "are estimates"
+        )
     others_tied = tuple(p.name for p in tied if p.name != best.name)
     if others_tied:
-        reason += (f". It is tied with {', '.join(others_tied)}: their predicted epochs' ranges overlap, and the "
-                   f"tie goes by {TARGET_TIE_RULE}")
+        reason += (
+            f". It is tied with {', '.join(others_tied)}: their predicted epochs' ranges overlap, "
+            f"and the tie goes by {TARGET_TIE_RULE}"
+        )
     return Pick(best.name, reason, others[0].name if others else None, others_tied)
 
 
 TARGET_TIE_RULE = (
-    f"no disk before disk, then less peak memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then the "
-    "order of the list"
+    f"no disk before disk, then less peak memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then "
+    "the order of the list"
 )
 
 
-def _predictions_with_ties(candidates: list[Prediction]) -> tuple[list[Prediction], list[Prediction]]:
-    """Shortest epoch first; those whose predicted range overlaps the shortest one's are tied with it."""
+def _predictions_with_ties(
+    candidates: list[Prediction],
+) -> tuple[list[Prediction], list[Prediction]]:
+    """Shortest epoch first; those whose predicted range overlaps the shortest one's are tied with
+    it."""
     ranked = sorted(candidates, key=_predicted_epoch)
     fastest = ranked[0]
-    tied = [p for p in ranked if p is fastest or _overlap(p.epoch_s_interval, fastest.epoch_s_interval)]
+    tied = [
+        p for p in ranked if p is fastest or _overlap(p.epoch_s_interval, fastest.epoch_s_interval)
+    ]
     if len(tied) < 2:
         return ranked, []
-    winner = break_tie(tied, candidates, [
-        lambda p: 0.0 if p.disk_mib is None else 1.0,
-        lambda p: (p.peak_mib or 0.0) / _MEMORY_MARGIN_MIB,
-    ])
+    winner = break_tie(
+        tied,
+        candidates,
+        [
+            lambda p: 0.0 if p.disk_mib is None else 1.0,
+            lambda p: (p.peak_mib or 0.0) / _MEMORY_MARGIN_MIB,
+        ],
+    )
     order = [winner] + [p for p in tied if p is not winner]
     return order + [p for p in ranked if p not in tied], order
 
@@ -265,8 +334,10 @@ def _predictions_with_ties(candidates: list[Prediction]) -> tuple[list[Predictio
 def _nothing_fits(known: list[Prediction], unknown: list[Prediction], where: str) -> str:
     if known:
         smallest = min(known, key=lambda p: p.peak_mib or 0.0)
-        reason = (f"no strategy is predicted to fit {where}; the smallest, {smallest.name}, needs "
-                  f"{smallest.peak_mib:,.0f} MiB")
+        reason = (
+            f"no strategy is predicted to fit {where}; the smallest, {smallest.name}, needs "
+            f"{smallest.peak_mib:,.0f} MiB"
+        )
     else:
         reason = f"no strategy's growth could be extrapolated {where}"
     return reason + (f"; {_unknown_text(unknown)}" if unknown else "")

@@ -70,7 +70,9 @@ class SweepResult:
         if self.target_samples is None:
             return None
         usable = {growth.name for growth in self.growths if growth.data_usable}
-        return pick_at_target(self.predictions, usable, self.memory_budget_mib, self.settings.idle_condition())
+        return pick_at_target(
+            self.predictions, usable, self.memory_budget_mib, self.settings.idle_condition()
+        )
 
 
 # The keys sweep_to_json adds for readers: dropped on load, since they are derived.
@@ -81,10 +83,17 @@ def sweep_to_json(sweep: SweepResult) -> dict[str, Any]:
     data = {"format_version": FORMAT_VERSION, "kind": KIND_SWEEP, **encode(sweep)}
     data["runs"] = [run_to_json(run) for run in sweep.runs]
     if sweep.ceiling is not None:
-        data["ceiling"].update(samples_per_s=sweep.ceiling.samples_per_s, bound_by=sweep.ceiling.bound_by)
+        data["ceiling"].update(
+            samples_per_s=sweep.ceiling.samples_per_s, bound_by=sweep.ceiling.bound_by
+        )
     data["fits"] = [
-        {"name": g.name, "sizes": list(g.sizes), "memory": encode(g.memory), "epoch_s": encode(g.epoch),
-         "baseline_rss_mib": g.baseline_rss_mib}
+        {
+            "name": g.name,
+            "sizes": list(g.sizes),
+            "memory": encode(g.memory),
+            "epoch_s": encode(g.epoch),
+            "baseline_rss_mib": g.baseline_rss_mib,
+        }
         for g in sweep.growths
     ]
     data["predictions"] = encode(sweep.predictions)
@@ -107,7 +116,12 @@ def load_results(path: Path) -> RunResult | SweepResult:
     data = read_results_json(path)
     if results_kind(data) == KIND_SWEEP:
         return decoded(SweepResult, sweep_fields(data), path)  # type: ignore[no-any-return]
-    expect_kind(data, KIND_RUN, path, "a results.json or sweep.json (a tune's or scale's report is its report.md)")
+    expect_kind(
+        data,
+        KIND_RUN,
+        path,
+        "a results.json or sweep.json (a tune's or scale's report is its report.md)",
+    )
     return decoded(RunResult, run_fields(data), path)  # type: ignore[no-any-return]
 
 

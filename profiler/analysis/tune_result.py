@@ -20,11 +20,13 @@ from profiler.results.records import AutotuneValue, DataRecord, ScenarioResult
 
 KIND_TUNE = "tune"
 TUNE_FILE = "tune.json"
-SEARCH = ("one knob at a time, in the strategy's order (the knob with the most effect first), each from the "
-          "best settings so far, which are measured again beside the values tried; a value is kept where its "
-          "rate's 95% interval lies above the best's median in that round. Knobs of an input pipeline interact "
-          "little, so one pass costs the sum of their values, not their product; the defaults and the best "
-          "are then measured again, alternating, two workers each, for the gain")
+SEARCH = (
+    "one knob at a time, in the strategy's order (the knob with the most effect first), each from "
+    "the best settings so far, which are measured again beside the values tried; a value is kept "
+    "where its rate's 95% interval lies above the best's median in that round. Knobs of an input "
+    "pipeline interact little, so one pass costs the sum of their values, not their product; the "
+    "defaults and the best are then measured again, alternating, two workers each, for the gain"
+)
 
 
 @dataclass(frozen=True)
@@ -67,18 +69,26 @@ class TunedStrategy:
     gain_ci: tuple[float, float] | None = None
     autotune: tuple[AutotuneValue, ...] = ()  # what autotuning chose in the default configuration
     snippet: str = ""  # the strategy's code as printed with a pick
-    # The measurement ``best``'s figures come from (the alternating one at the end, where there was one).
+    # The measurement ``best``'s figures come from (the alternating one at the end, where there was
+    # one).
     best_result: ScenarioResult | None = None
-    complete: bool = False  # every knob tried and, where a value was kept, the final comparison made
+    complete: bool = (
+        False  # every knob tried and, where a value was kept, the final comparison made
+    )
 
     @property
     def changed(self) -> dict[str, Any]:
         """The knobs the best configuration sets apart from their default."""
-        return {name: value for name, value in self.best.settings.items() if self.default.settings.get(name) != value}
+        return {
+            name: value
+            for name, value in self.best.settings.items()
+            if self.default.settings.get(name) != value
+        }
 
     @property
     def gained(self) -> bool:
-        """The final comparison found the best faster than the defaults beyond noise (its interval above 1x)."""
+        """The final comparison found the best faster than the defaults beyond noise (its interval
+        above 1x)."""
         if self.gain is None or not self.changed:
             return False
         return self.gain_ci[0] > 1.0 if self.gain_ci is not None else self.gain > 1.0
@@ -92,7 +102,9 @@ class TuneResult:
     ceiling: Ceiling | None
     created: str
     search: str = SEARCH
-    candidates: dict[str, float] = field(default_factory=dict)  # the quick run's samples/s, where it ran
+    candidates: dict[str, float] = field(
+        default_factory=dict
+    )  # the quick run's samples/s, where it ran
     targets: tuple[Target, ...] = ()  # the strategies measured at their defaults
     tuned: tuple[TunedStrategy, ...] = ()
     wall_s: float | None = None
@@ -105,7 +117,8 @@ def usable(result: ScenarioResult) -> bool:
 
 
 def beats(result: ScenarioResult, best: ScenarioResult) -> bool:
-    """``result`` is faster than ``best`` beyond noise: the low end of its interval above best's median."""
+    """``result`` is faster than ``best`` beyond noise: the low end of its interval above best's
+    median."""
     if not usable(result) or best.samples_per_s is None:
         return usable(result)
     low = result.samples_per_s_ci[0] if result.samples_per_s_ci else result.samples_per_s
@@ -115,10 +128,14 @@ def beats(result: ScenarioResult, best: ScenarioResult) -> bool:
 def configuration(settings: dict[str, Any], result: ScenarioResult | None) -> Configuration:
     if result is None or not result.ok:
         return Configuration(dict(settings), None)
-    return Configuration(dict(settings), result.samples_per_s, result.samples_per_s_ci, result.ceiling_fraction)
+    return Configuration(
+        dict(settings), result.samples_per_s, result.samples_per_s_ci, result.ceiling_fraction
+    )
 
 
-def gain_of(default: ScenarioResult, best: ScenarioResult) -> tuple[float | None, tuple[float, float] | None]:
+def gain_of(
+    default: ScenarioResult, best: ScenarioResult
+) -> tuple[float | None, tuple[float, float] | None]:
     """Best's median rate over default's, with a bootstrap 95% interval from their windows."""
     if not (usable(default) and usable(best)) or not default.samples_per_s:
         return None, None
@@ -129,26 +146,33 @@ def gain_of(default: ScenarioResult, best: ScenarioResult) -> tuple[float | None
 
 
 def pooled(results: list[ScenarioResult]) -> ScenarioResult:
-    """Several workers' measurements of one configuration as one: windows pooled, median and interval
-    from a two-level bootstrap (profiler.base.stats), the CPU per epoch their median."""
+    """Several workers' measurements of one configuration as one: windows pooled, median and
+    interval from a two-level bootstrap (profiler.base.stats), the CPU per epoch their median."""
     first = results[0]
     groups = [result.window_samples_per_s for result in results]
     rate = median([rate for group in groups for rate in group])
     cpus = [result.cpu_s for result in results if result.cpu_s is not None]
-    return replace(first, samples_per_s=rate, samples_per_s_ci=pooled_median_interval(groups),
-                   window_samples_per_s=tuple(rate for group in groups for rate in group),
-                   processes=len(results), cpu_s=median(cpus) if cpus else None,
-                   ceiling_fraction=None if first.ceiling_fraction is None or not first.samples_per_s else
-                   first.ceiling_fraction * rate / first.samples_per_s)
+    return replace(
+        first,
+        samples_per_s=rate,
+        samples_per_s_ci=pooled_median_interval(groups),
+        window_samples_per_s=tuple(rate for group in groups for rate in group),
+        processes=len(results),
+        cpu_s=median(cpus) if cpus else None,
+        ceiling_fraction=None
+        if first.ceiling_fraction is None or not first.samples_per_s
+        else first.ceiling_fraction * rate / first.samples_per_s,
+    )
 
 
 def tune_to_json(result: TuneResult) -> dict[str, Any]:
     data = {"format_version": FORMAT_VERSION, "kind": KIND_TUNE, **encode(result)}
     if result.ceiling is not None:  # derived, for readers of the file, as a run writes it
-        data["ceiling"].update(samples_per_s=result.ceiling.samples_per_s, bound_by=result.ceiling.bound_by)
+        data["ceiling"].update(
+            samples_per_s=result.ceiling.samples_per_s, bound_by=result.ceiling.bound_by
+        )
     return data
 
 
 def save_tune(result: TuneResult, path: Path) -> None:
     write_json(tune_to_json(result), path)
-

@@ -90,22 +90,47 @@ def _decode_record(kind: type, data: Any, where: str) -> Any:
 
 # Names say their unit, and the unit says the range: durations, rates, quantities per something,
 # cores and memory are never negative (save a peak, counted from a baseline it may fall below); an
-# idle fraction lies in [0, 1], a percentage in [0, 100]; an interval's low end is not above its high end.
-# A whole number counts something, so it is never negative either (see _decode_scalar), and the
-# counts below are at least 1. A precision is a share of its figure, above 0 and at most 1; a time
-# per call that was measured is above 0.
+# idle fraction lies in [0, 1], a percentage in [0, 100]; an interval's low end is not above its
+# high end. A whole number counts something, so it is never negative either (see _decode_scalar),
+# and the counts below are at least 1. A precision is a share of its figure, above 0 and at most 1;
+# a time per call that was measured is above 0.
 _NON_NEGATIVE_SUFFIXES = ("_s", "_ms", "_fraction", "_cores", "_mib")
-_AT_LEAST_ONE = frozenset({"batch_size", "epochs", "idle_epochs", "processes", "workers", "cores", "window_batches",
-                           "measured_samples", "height", "width", "channels", "source_size", "classes"})
-_ABOVE_ZERO = frozenset({"timeout_s", "time_cap_s", "idle_time_cap_s", "window_s", "work_per_sample_s", "alone_s",
-                         "cumulative_s"})
+_AT_LEAST_ONE = frozenset(
+    {
+        "batch_size",
+        "epochs",
+        "idle_epochs",
+        "processes",
+        "workers",
+        "cores",
+        "window_batches",
+        "measured_samples",
+        "height",
+        "width",
+        "channels",
+        "source_size",
+        "classes",
+    }
+)
+_ABOVE_ZERO = frozenset(
+    {
+        "timeout_s",
+        "time_cap_s",
+        "idle_time_cap_s",
+        "window_s",
+        "work_per_sample_s",
+        "alone_s",
+        "cumulative_s",
+    }
+)
 _NOT_EMPTY = frozenset({"stages"})  # a stage breakdown times at least the read
 _SHARES = frozenset({"precision", "idle_precision"})
 _SEED_HIGH = 2**32 - 1  # numpy's seeds are unsigned 32-bit numbers
 
 
 def _limits(name: str) -> tuple[float | None, float | None, bool]:
-    """The lowest and highest value a field of this name may hold, and whether the lowest is excluded."""
+    """The lowest and highest value a field of this name may hold, and whether the lowest is
+    excluded."""
     if name in _SHARES:
         return 0.0, 1.0, True
     if name in _ABOVE_ZERO:
@@ -126,16 +151,25 @@ def _limits(name: str) -> tuple[float | None, float | None, bool]:
 def _check_range(name: str, value: Any, where: str) -> None:
     if name in _NOT_EMPTY and value == ():
         raise DecodeError(f"{where}: expected at least one item, got an empty list")
-    numbers = [v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, (int, float))
-               and not isinstance(v, bool)]
+    numbers = [
+        v
+        for v in (value if isinstance(value, tuple) else (value,))
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     low_limit, high_limit, open_low = _limits(name)
     for number in numbers:
-        too_low = low_limit is not None and (number <= low_limit if open_low else number < low_limit)
+        too_low = low_limit is not None and (
+            number <= low_limit if open_low else number < low_limit
+        )
         if too_low or (high_limit is not None and number > high_limit):
-            raise DecodeError(f"{where}: {number:g} is out of range, expected a number "
-                              f"{_span(low_limit, high_limit, open_low)}")
+            raise DecodeError(
+                f"{where}: {number:g} is out of range, expected a number "
+                f"{_span(low_limit, high_limit, open_low)}"
+            )
     if name.endswith("_ci") and len(numbers) == 2 and numbers[0] > numbers[1]:
-        raise DecodeError(f"{where}: the interval's low end {numbers[0]:g} is above its high end {numbers[1]:g}")
+        raise DecodeError(
+            f"{where}: the interval's low end {numbers[0]:g} is above its high end {numbers[1]:g}"
+        )
 
 
 def _span(low: float | None, high: float | None, open_low: bool) -> str:
@@ -144,7 +178,11 @@ def _span(low: float | None, high: float | None, open_low: bool) -> str:
 
     if high is None:
         return f"above {shown(low)}" if open_low else f"of {shown(low)} or more"
-    return f"above {shown(low)} and at most {shown(high)}" if open_low else f"from {shown(low)} to {shown(high)}"
+    return (
+        f"above {shown(low)} and at most {shown(high)}"
+        if open_low
+        else f"from {shown(low)} to {shown(high)}"
+    )
 
 
 def _decode_union(options: tuple[Any, ...], data: Any, where: str) -> Any:
@@ -156,14 +194,20 @@ def _decode_union(options: tuple[Any, ...], data: Any, where: str) -> Any:
             return _decode(option, data, where)
         except DecodeError as error:
             errors.append(error)
-    raise errors[0] if len(errors) == 1 else DecodeError(f"{where}: {_kind_of(data)} fits none of its types")
+    raise (
+        errors[0]
+        if len(errors) == 1
+        else DecodeError(f"{where}: {_kind_of(data)} fits none of its types")
+    )
 
 
 def _decode_tuple(arguments: tuple[Any, ...], data: Any, where: str) -> tuple[Any, ...]:
     if not isinstance(data, list):
         raise DecodeError(f"{where}: expected a list, got {_kind_of(data)}")
     if len(arguments) == 2 and arguments[1] is Ellipsis:
-        return tuple(_decode(arguments[0], item, f"{where}[{index}]") for index, item in enumerate(data))
+        return tuple(
+            _decode(arguments[0], item, f"{where}[{index}]") for index, item in enumerate(data)
+        )
     if len(data) != len(arguments):
         raise DecodeError(f"{where}: expected {len(arguments)} items, got {len(data)}")
     pairs = enumerate(zip(arguments, data, strict=True))
@@ -185,11 +229,16 @@ def _decode_scalar(hint: Any, data: Any, where: str) -> Any:
         if isinstance(data, bool) or not isinstance(data, int):
             raise DecodeError(f"{where}: expected a whole number, got {_kind_of(data)}")
         if data < 0:  # a whole number in the results counts something
-            raise DecodeError(f"{where}: {data} is out of range, expected a whole number of 0 or more")
+            raise DecodeError(
+                f"{where}: {data} is out of range, expected a whole number of 0 or more"
+            )
         return data
     if hint in (str, bool):
         if not isinstance(data, hint):
-            raise DecodeError(f"{where}: expected {'text' if hint is str else 'true or false'}, got {_kind_of(data)}")
+            raise DecodeError(
+                f"{where}: expected {'text' if hint is str else 'true or false'}, got "
+                f"{_kind_of(data)}"
+            )
         return data
     raise TypeError(f"{where}: no JSON form for {hint!r}")
 
@@ -197,5 +246,11 @@ def _decode_scalar(hint: Any, data: Any, where: str) -> Any:
 def _kind_of(data: Any) -> str:
     if data is None:
         return "null"
-    return {bool: "true/false", int: "a number", float: "a number", str: f"text {data!r:.40}", list: "a list",
-            dict: "an object"}.get(type(data), type(data).__name__)
+    return {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: f"text {data!r:.40}",
+        list: "a list",
+        dict: "an object",
+    }.get(type(data), type(data).__name__)

@@ -60,7 +60,8 @@ def package_version(*distributions: str) -> str | None:
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (a container or taskset may allow fewer than the machine has)."""
+    """CPUs this process may run on (a container or taskset may allow fewer than the machine
+    has)."""
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1

@@ -34,7 +34,9 @@ class Target:
     arguments: dict[str, Any] = field(default_factory=dict)  # a pipeline's keyword arguments
     # The row's name where the reference alone is not unique: one function with two argument sets.
     label: str = ""
-    knobs: dict[str, Any] = field(default_factory=dict)  # a scenario's settings, as ``tune`` tries them
+    knobs: dict[str, Any] = field(
+        default_factory=dict
+    )  # a scenario's settings, as ``tune`` tries them
 
     @classmethod
     def scenario(cls, reference: str) -> Target:
@@ -48,7 +50,9 @@ class Target:
     def tuned(cls, reference: str, knobs: dict[str, Any]) -> Target:
         """The scenario with these settings, named by them: "parallel_map[prefetch=4]"."""
         shown = ", ".join(f"{key}={value}" for key, value in knobs.items())
-        return cls(SCENARIO, reference, label=f"{reference}[{shown}]" if knobs else "", knobs=dict(knobs))
+        return cls(
+            SCENARIO, reference, label=f"{reference}[{shown}]" if knobs else "", knobs=dict(knobs)
+        )
 
     @property
     def name(self) -> str:
@@ -61,10 +65,13 @@ class Target:
 
     @property
     def file_name(self) -> str:
-        """The name made safe for a file name: letters, digits, '.', '-' and '_' only, at most 80 of them;
-        where that changed it, a hash of the whole name keeps two names apart ("k=1" and "k='1'")."""
+        """The name made safe for a file name: letters, digits, '.', '-' and '_' only, at most 80 of
+        them; where that changed it, a hash of the whole name keeps two names apart ("k=1" and
+        "k='1'")."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_.") or "target"
-        if safe == self.name.replace(":", "_") and len(safe) <= 80:  # "package.module:function" reads as is
+        if (
+            safe == self.name.replace(":", "_") and len(safe) <= 80
+        ):  # "package.module:function" reads as is
             return safe
         return f"{safe[:70]}-{hashlib.sha256(self.name.encode()).hexdigest()[:8]}"
 
@@ -99,7 +106,8 @@ class MeasureSettings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     # Flat-out windows go on until the 95% interval of the median rate is within this share of it...
     precision: float = 0.03
-    # ...and paced steps until the idle fraction's 95% interval is within this many points (a fraction)...
+    # ...and paced steps until the idle fraction's 95% interval is within this many points (a
+    # fraction)...
     idle_precision: float = 0.01
     # ...or until the flat-out phase has lasted this long, and the paced one this long.
     time_cap_s: float = 2.0
@@ -107,14 +115,17 @@ class MeasureSettings:
     window_s: float = 0.1  # the least time one flat-out window lasts, as pyperf's values do
     processes: int = 1  # fresh workers per target, their measurements pooled
     cold: bool = False  # the data's files dropped from the page cache before every measured epoch
-    shuffle_buffer: int = 0  # samples in a seeded shuffle buffer appended to every built-in strategy
+    shuffle_buffer: int = (
+        0  # samples in a seeded shuffle buffer appended to every built-in strategy
+    )
 
     @property
     def step_s(self) -> float:
         return self.step_ms / 1000.0
 
     def step_name(self) -> str:
-        """The consumer of the idle epochs in words: "20 ms training step" or "real Keras training step"."""
+        """The consumer of the idle epochs in words: "20 ms training step" or "real Keras training
+        step"."""
         if self.consumer == CONSUMER_KERAS:
             return "real Keras training step"
         return f"{plain(self.step_ms)} ms training step"

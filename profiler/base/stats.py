@@ -50,7 +50,9 @@ def median_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> 
 
 
 def pooled_median_interval(
-    groups: Sequence[Sequence[float]], confidence: float = CONFIDENCE, resamples: int = _RESAMPLES,
+    groups: Sequence[Sequence[float]],
+    confidence: float = CONFIDENCE,
+    resamples: int = _RESAMPLES,
 ) -> tuple[float, float]:
     """Interval of the median of several processes' values pooled, from a two-level bootstrap:
     processes are resampled, then the values within each, so a process that ran apart from the
@@ -62,7 +64,9 @@ def pooled_median_interval(
     medians = np.empty(resamples)
     for index in range(resamples):
         chosen = rng.integers(0, len(arrays), size=len(arrays))
-        pooled = np.concatenate([arrays[c][rng.integers(0, len(arrays[c]), size=len(arrays[c]))] for c in chosen])
+        pooled = np.concatenate(
+            [arrays[c][rng.integers(0, len(arrays[c]), size=len(arrays[c]))] for c in chosen]
+        )
         medians[index] = np.median(pooled)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(medians, [tail, 1.0 - tail])
@@ -70,7 +74,8 @@ def pooled_median_interval(
 
 
 def relative_half_width(centre: float, interval: tuple[float, float]) -> float:
-    """The larger distance from the centre to an end of the interval, as a fraction of the centre."""
+    """The larger distance from the centre to an end of the interval, as a fraction of the
+    centre."""
     if centre == 0:
         return math.inf
     return max(centre - interval[0], interval[1] - centre) / abs(centre)
@@ -100,7 +105,8 @@ def warmup_cut(values: Sequence[float], most: float = 0.5) -> int:
 
 
 def blocks(count: int, size: int) -> list[tuple[int, int]]:
-    """[start, stop) of consecutive blocks of ``size`` (the last one longer), covering ``count`` items."""
+    """[start, stop) of consecutive blocks of ``size`` (the last one longer), covering ``count``
+    items."""
     if count <= 0:
         return []
     number = max(1, count // max(1, size))
@@ -109,8 +115,12 @@ def blocks(count: int, size: int) -> list[tuple[int, int]]:
 
 
 def idle_with_interval(
-    waits_s: Sequence[float], steps_s: Sequence[float], floor_s: Sequence[float] = (), block: int = 8,
-    confidence: float = CONFIDENCE, resamples: int = _RESAMPLES,
+    waits_s: Sequence[float],
+    steps_s: Sequence[float],
+    floor_s: Sequence[float] = (),
+    block: int = 8,
+    confidence: float = CONFIDENCE,
+    resamples: int = _RESAMPLES,
 ) -> tuple[float, tuple[float, float]]:
     """Idle fraction above the fetch floor, and its interval from a block bootstrap.
 
@@ -199,21 +209,36 @@ def theil_sen(xs: list[float], ys: list[float]) -> tuple[float, float]:
     return slope, intercept
 
 
-def pair_slopes(xs: list[float], lows: list[float], highs: list[float]) -> list[tuple[float, float]]:
+def pair_slopes(
+    xs: list[float], lows: list[float], highs: list[float]
+) -> list[tuple[float, float]]:
     """For every two sizes, the least and the most slope their points' ranges allow."""
     found = []
     for i in range(len(xs)):
         for j in range(len(xs)):
             if xs[j] > xs[i]:
-                found.append(((lows[j] - highs[i]) / (xs[j] - xs[i]), (highs[j] - lows[i]) / (xs[j] - xs[i])))
+                found.append(
+                    ((lows[j] - highs[i]) / (xs[j] - xs[i]), (highs[j] - lows[i]) / (xs[j] - xs[i]))
+                )
     return found
 
 
-def pairwise_lines(xs: list[float], ys: list[float]) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(least, most) slope, never below 0, and (least, most) intercept of the lines through every two points."""
-    lines = [(s, ys[i] - s * xs[i]) for i in range(len(xs)) for j in range(len(xs)) if xs[j] > xs[i]
-             for s in [max(0.0, (ys[j] - ys[i]) / (xs[j] - xs[i]))]]
-    return (min(s for s, _ in lines), max(s for s, _ in lines)), (min(c for _, c in lines), max(c for _, c in lines))
+def pairwise_lines(
+    xs: list[float], ys: list[float]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(least, most) slope, never below 0, and (least, most) intercept of the lines through every
+    two points."""
+    lines = [
+        (s, ys[i] - s * xs[i])
+        for i in range(len(xs))
+        for j in range(len(xs))
+        if xs[j] > xs[i]
+        for s in [max(0.0, (ys[j] - ys[i]) / (xs[j] - xs[i]))]
+    ]
+    return (min(s for s, _ in lines), max(s for s, _ in lines)), (
+        min(c for _, c in lines),
+        max(c for _, c in lines),
+    )
 
 
 def percentile(values: list[float] | tuple[float, ...], fraction: float) -> float:

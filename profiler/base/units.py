@@ -1,4 +1,5 @@
-"""Units shared by every layer. Memory is counted in MiB (2**20 bytes) throughout: names end in ``_mib``."""
+"""Units shared by every layer. Memory is counted in MiB (2**20 bytes) throughout: names end in
+``_mib``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ MIB = float(1 << 20)
 
 
 def plain(value: float) -> str:
-    """A setting as typed, never in exponent form: 20.0 -> "20", 0.001 -> "0.001", 1e6 -> "1000000"."""
+    """A setting as typed, never in exponent form: 20.0 -> "20", 0.001 -> "0.001", 1e6 ->
+    "1000000"."""
     from decimal import Decimal
 
     return format(Decimal(repr(float(value))).normalize(), "f")

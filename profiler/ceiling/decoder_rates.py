@@ -40,7 +40,8 @@ class DecoderRate:
 
 
 def reduction(source: DataSource) -> int:
-    """The largest DCT scale-down (8, 4 or 2) a JPEG of this data allows before the resize; 1 where none."""
+    """The largest DCT scale-down (8, 4 or 2) a JPEG of this data allows before the resize; 1 where
+    none."""
     spec = source.spec
     encoded = source.encoded(0)
     if not encoded.startswith(b"\xff\xd8"):
@@ -52,7 +53,9 @@ def reduction(source: DataSource) -> int:
     return 1
 
 
-def timed(work: Callable[[int], Any], count: int, min_s: float, min_calls: int = 20) -> tuple[float, int]:
+def timed(
+    work: Callable[[int], Any], count: int, min_s: float, min_calls: int = 20
+) -> tuple[float, int]:
     """(seconds per call, calls) of ``work(index)`` in a tight loop over ``count`` indices."""
     done = 0
     started = time.perf_counter()
@@ -73,19 +76,33 @@ def tensorflow_rate(source: DataSource, factor: int, min_s: float) -> tuple[floa
 
     def decode(encoded: Any) -> Any:
         if factor > 1:
-            image = tf.io.decode_jpeg(encoded, channels=spec.channels, ratio=factor, dct_method="INTEGER_ACCURATE")
+            image = tf.io.decode_jpeg(
+                encoded, channels=spec.channels, ratio=factor, dct_method="INTEGER_ACCURATE"
+            )
         else:  # as the native strategies decode
             image = tf.cond(
                 tf.io.is_jpeg(encoded),
-                lambda: tf.io.decode_jpeg(encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE"),
-                lambda: tf.io.decode_image(encoded, channels=spec.channels, expand_animations=False),
+                lambda: tf.io.decode_jpeg(
+                    encoded, channels=spec.channels, dct_method="INTEGER_ACCURATE"
+                ),
+                lambda: tf.io.decode_image(
+                    encoded, channels=spec.channels, expand_animations=False
+                ),
             )
-        return tf.floor(tf.image.resize(image, (spec.height, spec.width), method="area") + 0.5) * (1.0 / 255.0)
+        return tf.floor(tf.image.resize(image, (spec.height, spec.width), method="area") + 0.5) * (
+            1.0 / 255.0
+        )
 
     if spec.form == "images":
         paths = source.image_paths()[:count]
-        dataset = tf.data.Dataset.from_tensor_slices(paths).repeat().map(lambda path: decode(tf.io.read_file(path)))
-    else:  # TFRecords: the encoded bytes, read beforehand (their parsing is the records' cost, not the decoder's)
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(paths)
+            .repeat()
+            .map(lambda path: decode(tf.io.read_file(path)))
+        )
+    # TFRecords: the encoded bytes, read beforehand (their parsing is the records' cost, not the
+    # decoder's)
+    else:
         encoded = [source.encoded(index) for index in range(count)]
         dataset = tf.data.Dataset.from_tensor_slices(encoded).repeat().map(decode)
     options = tf.data.Options()
@@ -99,13 +116,18 @@ def tensorflow_rate(source: DataSource, factor: int, min_s: float) -> tuple[floa
     return per_batch / _TF_BATCH, calls * _TF_BATCH
 
 
-def decoder_rates(source: DataSource, opencv: DecoderRate, min_s: float = 0.5) -> tuple[DecoderRate, ...]:
-    """``opencv`` (timed by the caller, as the strategies decode) and every other decoder for this data."""
+def decoder_rates(
+    source: DataSource, opencv: DecoderRate, min_s: float = 0.5
+) -> tuple[DecoderRate, ...]:
+    """``opencv`` (timed by the caller, as the strategies decode) and every other decoder for this
+    data."""
     rates = [opencv]
     factor = reduction(source)
     for each in (1, factor) if factor > 1 else (1,):
         per_sample, calls = tensorflow_rate(source, each, min_s)
         name = TENSORFLOW if each == 1 else f"{TENSORFLOW}_reduced_{each}"
-        how = "TensorFlow's decode and area resize in tf.data" + (f", decoding at 1/{each} scale" if each > 1 else "")
+        how = "TensorFlow's decode and area resize in tf.data" + (
+            f", decoding at 1/{each} scale" if each > 1 else ""
+        )
         rates.append(DecoderRate(name, per_sample, calls, how))
     return tuple(rates)

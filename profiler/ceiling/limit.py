@@ -1,11 +1,11 @@
 """What this machine can do at most for this data, whatever the pipeline.
 
 The work of one sample (read + decode + resize + normalize) is timed in a tight loop, on one core,
-in a fresh process, with every decoder that can do it (profiler.ceiling.decoder_rates); the ceiling is the
-fastest one's rate times the usable cores. Where the data is files on disk, their read rate is
-measured too (from disk in a cold run), and the ceiling is the lower of the two. A pipeline's
-samples/s as a fraction of the ceiling says how much of the machine it turns into batches. The
-same process breaks the strategies' work down into stages (profiler.ceiling.stage_times).
+in a fresh process, with every decoder that can do it (profiler.ceiling.decoder_rates); the ceiling
+is the fastest one's rate times the usable cores. Where the data is files on disk, their read rate
+is measured too (from disk in a cold run), and the ceiling is the lower of the two. A pipeline's
+samples/s as a fraction of the ceiling says how much of the machine it turns into batches. The same
+process breaks the strategies' work down into stages (profiler.ceiling.stage_times).
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from profiler.ceiling.decoder_rates import ARRAYS, OPENCV, DecoderRate, decoder_rates, timed
-from profiler.ceiling.stage_times import StageBreakdown, breakdown, data_stages, generator_feed, ready_batch_fetch
+from profiler.ceiling.stage_times import (
+    StageBreakdown,
+    breakdown,
+    data_stages,
+    generator_feed,
+    ready_batch_fetch,
+)
 from profiler.data.synthetic import DataSource
 from profiler.system.page_cache import drop
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release
@@ -74,7 +80,8 @@ def time_work(work: Callable[[int], Any], count: int) -> tuple[float, int]:
 
 
 def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float, float]:
-    """(MB/s, MB) reading whole files: from the page cache when they were read recently, unless ``cold``."""
+    """(MB/s, MB) reading whole files: from the page cache when they were read recently, unless
+    ``cold``."""
     if cold:
         drop(Path(path) for path in paths)
     total = 0
@@ -85,8 +92,15 @@ def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float,
     return total / 1e6 / elapsed, total / 1e6
 
 
-def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, cold: bool, batch_size: int,
-             scratch: str, conn: Any) -> None:
+def _measure(
+    source: DataSource,
+    cores: int,
+    work: Callable[[int], Any] | None,
+    cold: bool,
+    batch_size: int,
+    scratch: str,
+    conn: Any,
+) -> None:
     _quiet()
     # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
@@ -97,7 +111,14 @@ def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, 
             read_mb_per_s, megabytes = read_rate(source.files(), cold)
             mb_per_sample = megabytes / source.stored_samples()
         ceiling = Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample, cold)
-        conn.send(("ok", ceiling if work is not None else _with_decoders_and_stages(ceiling, source, batch_size)))
+        conn.send(
+            (
+                "ok",
+                ceiling
+                if work is not None
+                else _with_decoders_and_stages(ceiling, source, batch_size),
+            )
+        )
     except BaseException as error:  # noqa: BLE001 - reported to the parent as a one-line reason
         conn.send(("error", f"{type(error).__name__}: {error}"))
     finally:
@@ -105,7 +126,8 @@ def _measure(source: DataSource, cores: int, work: Callable[[int], Any] | None, 
 
 
 def _quiet() -> None:
-    """TensorFlow's import writes to the terminal from C++; this process answers through its pipe."""
+    """TensorFlow's import writes to the terminal from C++; this process answers through its
+    pipe."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
@@ -119,22 +141,41 @@ def _with_decoders_and_stages(ceiling: Ceiling, source: DataSource, batch_size: 
     OpenCV was timed before TensorFlow was imported here, so TensorFlow's threads do not touch it.
     """
     arrays = source.spec.form == "arrays"
-    opencv = DecoderRate(ARRAYS if arrays else OPENCV, ceiling.work_per_sample_s, ceiling.measured_samples,
-                         "reading the stored arrays" if arrays else "OpenCV's decode and area resize, as the "
-                         "strategies decode")
+    opencv = DecoderRate(
+        ARRAYS if arrays else OPENCV,
+        ceiling.work_per_sample_s,
+        ceiling.measured_samples,
+        "reading the stored arrays"
+        if arrays
+        else "OpenCV's decode and area resize, as the strategies decode",
+    )
     rates = (opencv,) if arrays else decoder_rates(source, opencv)
     fastest = min(rates, key=lambda rate: rate.work_per_sample_s)
     samples = [source.load_sample(index % source.num_samples) for index in range(batch_size)]
     labels = np.asarray(source.labels[:batch_size], dtype=np.int32)
     batch = (np.stack(samples), np.resize(labels, batch_size))
-    stages = breakdown(data_stages(source, ready_batch_fetch(batch), generator_feed(batch)), batch_size,
-                       ceiling.cores)
-    return replace(ceiling, work_per_sample_s=fastest.work_per_sample_s, measured_samples=fastest.measured_samples,
-                   decoder=fastest.name, decoders=rates, stages=stages)
+    stages = breakdown(
+        data_stages(source, ready_batch_fetch(batch), generator_feed(batch)),
+        batch_size,
+        ceiling.cores,
+    )
+    return replace(
+        ceiling,
+        work_per_sample_s=fastest.work_per_sample_s,
+        measured_samples=fastest.measured_samples,
+        decoder=fastest.name,
+        decoders=rates,
+        stages=stages,
+    )
 
 
-def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] | None = None,
-                    cold: bool = False, batch_size: int = 32) -> Ceiling:
+def measure_ceiling(
+    source: DataSource,
+    cores: int,
+    work: Callable[[int], Any] | None = None,
+    cold: bool = False,
+    batch_size: int = 32,
+) -> Ceiling:
     """Measure in a fresh spawned process, so nothing else shares its core; TensorFlow is imported
     there only after OpenCV was timed.
 
@@ -144,8 +185,11 @@ def measure_ceiling(source: DataSource, cores: int, work: Callable[[int], Any] |
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
-    process = context.Process(target=_measure, args=(source, cores, work, cold, batch_size, str(scratch), sender),
-                              name="profiler-ceiling")
+    process = context.Process(
+        target=_measure,
+        args=(source, cores, work, cold, batch_size, str(scratch), sender),
+        name="profiler-ceiling",
+    )
     try:
         process.start()
         sender.close()

@@ -55,7 +55,8 @@ class StageBreakdown:
 
     @property
     def work_s(self) -> float:
-        """One sample's work in the stages every core can share (all but the feed and the consumer)."""
+        """One sample's work in the stages every core can share (all but the feed and the
+        consumer)."""
         return sum(stage.alone_s for stage in self.stages if stage.parallel)
 
     @property
@@ -65,11 +66,14 @@ class StageBreakdown:
 
     @property
     def bounding(self) -> StageTiming:
-        """The consumer where its one thread is slower than all the work on every core; else the costliest stage."""
+        """The consumer where its one thread is slower than all the work on every core; else the
+        costliest stage."""
         serial = [stage for stage in self.stages if not stage.parallel]
         if serial and min(self.samples_per_s(stage) for stage in serial) < self.work_samples_per_s:
             return min(serial, key=self.samples_per_s)
-        return max((stage for stage in self.stages if stage.parallel), key=lambda stage: stage.alone_s)
+        return max(
+            (stage for stage in self.stages if stage.parallel), key=lambda stage: stage.alone_s
+        )
 
 
 @dataclass(frozen=True)
@@ -81,11 +85,14 @@ class StageWork:
     steps: tuple[tuple[str, Callable[[Any, int], Any]], ...]
     batch: Callable[[list[Any]], Any]
     consume: Callable[[], Any] | None = None  # takes one ready batch; None: not timed
-    feed: Callable[[], Any] | None = None  # hands one batch made in Python to tf.data; None: not timed
+    feed: Callable[[], Any] | None = (
+        None  # hands one batch made in Python to tf.data; None: not timed
+    )
 
 
-def breakdown(work: StageWork, batch_size: int, cores: int, min_s: float = 0.25,
-              decoder: str = "opencv") -> StageBreakdown:
+def breakdown(
+    work: StageWork, batch_size: int, cores: int, min_s: float = 0.25, decoder: str = "opencv"
+) -> StageBreakdown:
     """Time every stage of ``work`` alone and cumulatively (see the module's docstring)."""
     indices = list(range(min(work.count, _CYCLE)))
     made = [work.read(index) for index in indices]
@@ -93,19 +100,29 @@ def breakdown(work: StageWork, batch_size: int, cores: int, min_s: float = 0.25,
     stages = [StageTiming(READ, alone, alone)]
     for number, (name, step) in enumerate(work.steps):
         inputs = made
-        alone, _ = timed(lambda i, inputs=inputs, step=step: step(inputs[i], i), len(indices), min_s)
+        alone, _ = timed(
+            lambda i, inputs=inputs, step=step: step(inputs[i], i), len(indices), min_s
+        )
         chain, _ = timed(lambda i, upto=number + 1: _chain(work, upto, i), work.count, min_s)
         stages.append(StageTiming(name, alone, chain))
         made = [step(value, index) for value, index in zip(made, indices, strict=True)]
     samples = [made[i % len(made)] for i in range(batch_size)]
     per_batch, _ = timed(lambda i: work.batch(samples), 1, min_s)
-    stages.append(StageTiming(BATCH, per_batch / batch_size, stages[-1].cumulative_s + per_batch / batch_size))
+    stages.append(
+        StageTiming(BATCH, per_batch / batch_size, stages[-1].cumulative_s + per_batch / batch_size)
+    )
     # One thread each, whatever the cores: a pipeline has one generator and one consumer.
     for name, serial in ((FEED, work.feed), (CONSUMER, work.consume)):
         if serial is not None:
             per_batch, _ = timed(lambda i, serial=serial: serial(), 1, min_s)
-            stages.append(StageTiming(name, per_batch / batch_size, stages[-1].cumulative_s + per_batch / batch_size,
-                                      parallel=False))
+            stages.append(
+                StageTiming(
+                    name,
+                    per_batch / batch_size,
+                    stages[-1].cumulative_s + per_batch / batch_size,
+                    parallel=False,
+                )
+            )
     return StageBreakdown(tuple(stages), cores, batch_size, decoder)
 
 
@@ -116,9 +133,11 @@ def _chain(work: StageWork, upto: int, index: int) -> Any:
     return value
 
 
-def data_stages(source: DataSource, consume: Callable[[], Any] | None,
-                feed: Callable[[], Any] | None = None) -> StageWork:
-    """The strategies' own OpenCV work on ``source`` as stages (the arrays of a .npy have no decode)."""
+def data_stages(
+    source: DataSource, consume: Callable[[], Any] | None, feed: Callable[[], Any] | None = None
+) -> StageWork:
+    """The strategies' own OpenCV work on ``source`` as stages (the arrays of a .npy have no
+    decode)."""
     spec = source.spec
     if spec.form == "arrays":  # nothing to decode: the read and any resize are one stage
         return StageWork(source.num_samples, source.load_sample, (), _stack, consume, feed)
@@ -143,11 +162,15 @@ def ready_batch_fetch(batch: Any) -> Callable[[], Any]:
 
 
 def generator_feed(batch: tuple[Any, Any]) -> Callable[[], Any]:
-    """Handing one numpy batch to tf.data through ``from_generator``, as the Python strategies do."""
+    """Handing one numpy batch to tf.data through ``from_generator``, as the Python strategies
+    do."""
     import tensorflow as tf
 
     images, labels = batch
-    signature = (tf.TensorSpec((None, *images.shape[1:]), tf.float32), tf.TensorSpec((None,), tf.int32))
+    signature = (
+        tf.TensorSpec((None, *images.shape[1:]), tf.float32),
+        tf.TensorSpec((None,), tf.int32),
+    )
 
     def repeat() -> Any:
         while True:

@@ -21,7 +21,13 @@ from profiler import __version__
 from profiler.base.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
 from profiler.reporters.safe import terminal_text
-from profiler.system.stopping import Terminated, exit_code_after_stop, stop_reason, stopped, termination_handled
+from profiler.system.stopping import (
+    Terminated,
+    exit_code_after_stop,
+    stop_reason,
+    stopped,
+    termination_handled,
+)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -57,10 +63,16 @@ COMMANDS = _commands()
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="python -m profiler",
-        description="Measure TensorFlow input-pipeline strategies on this machine and recommend one.",
+        description=(
+            "Measure TensorFlow input-pipeline strategies on this machine and recommend one."
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"tf-pipeline-profiler {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    parser.add_argument(
+        "--version", action="version", version=f"tf-pipeline-profiler {__version__}"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=ArgumentParser
+    )
     for command in COMMANDS.values():
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
         command.add_arguments(sub)
@@ -78,7 +90,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command is None:
-            raise ProfilerError(f"no command given: use one of {', '.join(COMMANDS)}, such as 'python -m profiler run'")
+            raise ProfilerError(
+                f"no command given: use one of {', '.join(COMMANDS)}, such as 'python -m profiler "
+                "run'"
+            )
         return COMMANDS[args.command].run(args, console)
     except ProfilerError as error:
         error_console.print(f"error: {terminal_text(error.message)}", markup=False, soft_wrap=True)
@@ -89,5 +104,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except OSError as error:
         if error.errno not in (errno.EIO, errno.EPIPE):
             raise
-        # The terminal or the pipe is gone (a hangup, `| head`): everything was saved before printing.
+        # The terminal or the pipe is gone (a hangup, `| head`): everything was saved before
+        # printing.
         return exit_code_after_stop() if stopped() else EXIT_FAILED

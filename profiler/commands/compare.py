@@ -22,23 +22,35 @@ class CompareCommand:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("base", type=Path, help="the results.json to compare against")
         parser.add_argument("new", type=Path, help="the results.json of the change")
-        parser.add_argument("--fail-on", default=DEFAULT_FAIL_ON, metavar="CHECKS",
-                            help="comma list of METRIC:N%% (relative) or METRIC:N (absolute) that may get worse "
-                                 f"by at most that much; metrics: {', '.join(METRICS)} (default: %(default)s)")
-        parser.add_argument("--markdown", type=path_argument, default=None, metavar="FILE",
-                            help="also write the comparison as markdown, for a pull-request comment")
+        parser.add_argument(
+            "--fail-on",
+            default=DEFAULT_FAIL_ON,
+            metavar="CHECKS",
+            help="comma list of METRIC:N%% (relative) or METRIC:N (absolute) that may get worse "
+            f"by at most that much; metrics: {', '.join(METRICS)} (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--markdown",
+            type=path_argument,
+            default=None,
+            metavar="FILE",
+            help="also write the comparison as markdown, for a pull-request comment",
+        )
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         thresholds = parse_thresholds(args.fail_on)
         base, new = load_run(args.base), load_run(args.new)
-        comparison = compare_runs(base, new, thresholds, base_label=str(args.base), new_label=str(args.new))
+        comparison = compare_runs(
+            base, new, thresholds, base_label=str(args.base), new_label=str(args.new)
+        )
         if args.markdown is not None:
             try:
                 with args.markdown.open("w") as stream:
                     ComparisonMarkdownReporter(stream).render(comparison)
             except OSError as error:
                 raise ProfilerError(
-                    f"cannot write '{args.markdown}' ({error.strerror or error}): pass --markdown with a writable path"
+                    f"cannot write '{args.markdown}' ({error.strerror or error}): pass --markdown "
+                    "with a writable path"
                 ) from None
         ComparisonTerminalReporter(console.file).render(comparison)
         return EXIT_FAILED if comparison.failed else EXIT_OK

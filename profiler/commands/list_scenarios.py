@@ -17,8 +17,12 @@ class ListCommand:
     help = "list the scenarios and what each one does"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--brief", "-b", action="store_true",
-                            help="one line per scenario: its summary instead of its whole description")
+        parser.add_argument(
+            "--brief",
+            "-b",
+            action="store_true",
+            help="one line per scenario: its summary instead of its whole description",
+        )
         # The whole description is the default now; the old flag still works.
         parser.add_argument("--verbose", "-v", action="store_true", help=argparse.SUPPRESS)
 

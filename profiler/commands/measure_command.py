@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from rich.console import Console
 
 from profiler.drivers.run import RunEvents
-from profiler.reporters.common import write_report_or_say_why
+from profiler.reporters.markdown import write_report_or_say_why
 from profiler.results.files import KeepLastGood, new_run_folder
 
 Plan = TypeVar("Plan")
@@ -41,14 +41,21 @@ class MeasureCommand(Generic[Plan, Result]):
         raise NotImplementedError
 
     def plan(self, args: argparse.Namespace) -> Plan:
-        """The typed plan of the arguments, refused in one line (ProfilerError) before anything starts."""
+        """The typed plan of the arguments, refused in one line (ProfilerError) before anything
+        starts."""
         raise NotImplementedError
 
     def progress(self, console: Console, path: Path, plan: Plan) -> RunEvents:
         raise NotImplementedError
 
-    def measure(self, args: argparse.Namespace, plan: Plan, events: RunEvents,
-                save: Callable[[Result], None], folder: Path) -> Result:
+    def measure(
+        self,
+        args: argparse.Namespace,
+        plan: Plan,
+        events: RunEvents,
+        save: Callable[[Result], None],
+        folder: Path,
+    ) -> Result:
         raise NotImplementedError
 
     def exit_code(self, result: Result) -> int:

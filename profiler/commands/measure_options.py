@@ -1,4 +1,5 @@
-"""The measuring options that run, sweep, tune and scale share, and arguments -> the typed RunPlan."""
+"""The measuring options that run, sweep, tune and scale share, and arguments -> the typed
+RunPlan."""
 
 from __future__ import annotations
 
@@ -28,107 +29,231 @@ from profiler.strategy.registry import ALL, EVERYTHING, parse_selection, resolve
 
 
 class PipelineAction(argparse.Action):
-    """--pipeline MODULE:FUNCTION: a new target, whose arguments the --pipeline-arg after it fill."""
+    """--pipeline MODULE:FUNCTION: a new target, whose arguments the --pipeline-arg after it
+    fill."""
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         targets = list(getattr(namespace, self.dest) or [])
         targets.append(Target.pipeline(reference_of(str(values))))
         setattr(namespace, self.dest, targets)
 
 
 class PipelineArgumentAction(argparse.Action):
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         targets = list(getattr(namespace, self.dest) or [])
         if not targets:
-            raise ProfilerError("--pipeline-arg comes before any --pipeline: put it after the pipeline it is for")
+            raise ProfilerError(
+                "--pipeline-arg comes before any --pipeline: put it after the pipeline it is for"
+            )
         key, value = values
         last = targets[-1]
         if key in last.arguments:
-            raise ProfilerError(f"--pipeline-arg {key} is given twice for --pipeline {last.reference}: give it once "
-                                "(for another value, repeat --pipeline with its own --pipeline-arg)")
+            raise ProfilerError(
+                f"--pipeline-arg {key} is given twice for --pipeline {last.reference}: give it "
+                "once (for another value, repeat --pipeline with its own --pipeline-arg)"
+            )
         targets[-1] = Target.pipeline(last.reference, {**last.arguments, key: value})
         setattr(namespace, self.dest, targets)
 
 
 def max_workers() -> int:
-    """More threads or processes than this only compete for the same cores (and each process imports)."""
+    """More threads or processes than this only compete for the same cores (and each process
+    imports)."""
     return max(32, 8 * usable_cpus())
 
 
-def add_measurement_arguments(parser: argparse.ArgumentParser, pipelines: bool) -> argparse._ArgumentGroup:
+def add_measurement_arguments(
+    parser: argparse.ArgumentParser, pipelines: bool
+) -> argparse._ArgumentGroup:
     settings = MeasureSettings()
     run = parser.add_argument_group("measurement")
-    selection = "'all' (all but the slow opt-in scenarios), 'everything', a name, or a comma list (see 'list')"
-    if pipelines:
-        run.add_argument("--scenario", default=None,
-                         help=f"{selection}; default: all, or none when --pipeline is given")
-        run.add_argument("--pipeline", action=PipelineAction, dest="pipelines", default=[], metavar="MODULE:FUNCTION",
-                         help="also measure your own function that returns a tf.data.Dataset, or a pair "
-                              "(generator function, output_signature); repeatable")
-        run.add_argument("--pipeline-arg", action=PipelineArgumentAction, dest="pipelines", metavar="KEY=VALUE",
-                         type=pipeline_argument,
-                         help="keyword argument for the --pipeline before it; VALUE is read as a Python "
-                              "literal where it is one, else as text; repeatable")
-    else:
-        run.add_argument("--scenario", default=ALL, help=f"{selection}; default: %(default)s")
-        parser.set_defaults(pipelines=[])
-    run.add_argument("--dispatcher", default=None, metavar="grpc://HOST:PORT",
-                     help="data_service: use this existing tf.data service cluster instead of starting one")
-    run.add_argument("--service-on-all-interfaces", action="store_true",
-                     help="data_service: where this system allows no private network namespace, let the local "
-                          "servers listen on every interface, unauthenticated, for as long as the scenario runs "
-                          "(default: refuse to start them)")
-    run.add_argument("--service-workers", type=bounded_int(1, max_workers(), "eight per usable CPU"),
-                     default=settings.service.workers,
-                     help="data_service: worker servers to start on this machine (default: %(default)s)")
-    run.add_argument("--batch-size", type=positive_int, default=settings.batch_size,
-                     help="samples per batch (default: %(default)s)")
-    run.add_argument("--epochs", type=positive_int, default=settings.epochs,
-                     help="flat-out epochs timed at least, after the warm-up epoch; windows go on until the "
-                          "rate is precise (default: %(default)s)")
-    run.add_argument("--idle-epochs", type=positive_int, default=settings.idle_epochs,
-                     help="epochs consumed at least behind the training step, for idle time; steps go on "
-                          "until idle is precise (default: %(default)s)")
+    _add_target_arguments(parser, run, pipelines)
+    _add_service_arguments(run)
+    run.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=settings.batch_size,
+        help="samples per batch (default: %(default)s)",
+    )
+    run.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=settings.epochs,
+        help="flat-out epochs timed at least, after the warm-up epoch; windows go on until the "
+        "rate is precise (default: %(default)s)",
+    )
+    run.add_argument(
+        "--idle-epochs",
+        type=positive_int,
+        default=settings.idle_epochs,
+        help="epochs consumed at least behind the training step, for idle time; steps go on "
+        "until idle is precise (default: %(default)s)",
+    )
     _add_precision_arguments(run, settings)
-    run.add_argument("--workers", type=bounded_int(1, max_workers(), "eight per usable CPU"), default=usable_cpus(),
-                     help="processes for pool-based scenarios (default: usable CPUs, %(default)s)")
-    run.add_argument("--timeout", type=positive_float, default=settings.timeout_s,
-                     help="seconds one worker process may take once told to build its pipeline (default: "
-                          "%(default)s)")
-    run.add_argument("--cold", action="store_true",
-                     help="drop the data's files from the page cache before every measured epoch, so reading "
-                          "from disk is in the figures, as in a first pass over data bigger than memory")
-    run.add_argument("--shuffle-buffer", type=bounded_int(0, 2**31 - 1, "samples"), default=0, metavar="N",
-                     help="shuffle every built-in strategy's samples through a seeded buffer of N samples, "
-                          "whose memory shows in the peak (default: no shuffling)")
-    run.add_argument("--output", type=path_argument, default=Path("reports"),
-                     help="folder in which each run creates a new dated subfolder (default: %(default)s)")
+    run.add_argument(
+        "--workers",
+        type=bounded_int(1, max_workers(), "eight per usable CPU"),
+        default=usable_cpus(),
+        help="processes for pool-based scenarios (default: usable CPUs, %(default)s)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=settings.timeout_s,
+        help="seconds one worker process may take once told to build its pipeline (default: "
+        "%(default)s)",
+    )
+    run.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the data's files from the page cache before every measured epoch, so reading "
+        "from disk is in the figures, as in a first pass over data bigger than memory",
+    )
+    run.add_argument(
+        "--shuffle-buffer",
+        type=bounded_int(0, 2**31 - 1, "samples"),
+        default=0,
+        metavar="N",
+        help="shuffle every built-in strategy's samples through a seeded buffer of N samples, "
+        "whose memory shows in the peak (default: no shuffling)",
+    )
+    run.add_argument(
+        "--output",
+        type=path_argument,
+        default=Path("reports"),
+        help="folder in which each run creates a new dated subfolder (default: %(default)s)",
+    )
     return run
 
 
+def _add_target_arguments(
+    parser: argparse.ArgumentParser, run: argparse._ArgumentGroup, pipelines: bool
+) -> None:
+    """What to measure: --scenario, and where a command takes them, --pipeline and its
+    arguments."""
+    selection = (
+        "'all' (all but the slow opt-in scenarios), 'everything', a name, or a comma list (see "
+        "'list')"
+    )
+    if pipelines:
+        run.add_argument(
+            "--scenario",
+            default=None,
+            help=f"{selection}; default: all, or none when --pipeline is given",
+        )
+        run.add_argument(
+            "--pipeline",
+            action=PipelineAction,
+            dest="pipelines",
+            default=[],
+            metavar="MODULE:FUNCTION",
+            help="also measure your own function that returns a tf.data.Dataset, or a pair "
+            "(generator function, output_signature); repeatable",
+        )
+        run.add_argument(
+            "--pipeline-arg",
+            action=PipelineArgumentAction,
+            dest="pipelines",
+            metavar="KEY=VALUE",
+            type=pipeline_argument,
+            help="keyword argument for the --pipeline before it; VALUE is read as a Python "
+            "literal where it is one, else as text; repeatable",
+        )
+    else:
+        run.add_argument("--scenario", default=ALL, help=f"{selection}; default: %(default)s")
+        parser.set_defaults(pipelines=[])
+
+
+def _add_service_arguments(run: argparse._ArgumentGroup) -> None:
+    """The tf.data service's: a cluster of the user's, or the workers started here."""
+    run.add_argument(
+        "--dispatcher",
+        default=None,
+        metavar="grpc://HOST:PORT",
+        help="data_service: use this existing tf.data service cluster instead of starting one",
+    )
+    run.add_argument(
+        "--service-on-all-interfaces",
+        action="store_true",
+        help="data_service: where this system allows no private network namespace, let the local "
+        "servers listen on every interface, unauthenticated, for as long as the scenario runs "
+        "(default: refuse to start them)",
+    )
+    run.add_argument(
+        "--service-workers",
+        type=bounded_int(1, max_workers(), "eight per usable CPU"),
+        default=MeasureSettings().service.workers,
+        help="data_service: worker servers to start on this machine (default: %(default)s)",
+    )
+
+
 def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSettings) -> None:
-    run.add_argument("--precision", type=percentage, default=settings.precision * 100, metavar="PERCENT",
-                     help="measure flat out until the 95%% interval of the median rate is within this many "
-                          "percent of it (default: %(default)g)")
-    run.add_argument("--idle-precision", type=percentage, default=settings.idle_precision * 100, metavar="POINTS",
-                     help="consume paced steps until the 95%% interval of the idle percentage is within this "
-                          "many points (default: %(default)g)")
-    run.add_argument("--time-cap", type=positive_float, default=settings.time_cap_s, metavar="SECONDS",
-                     help="stop the flat-out windows after this long, precise or not, once they cover --epochs "
-                          "epochs and six windows (default: %(default)g)")
-    run.add_argument("--idle-time-cap", type=positive_float, default=settings.idle_time_cap_s, metavar="SECONDS",
-                     help="stop the paced steps after this long, precise or not, once they cover --idle-epochs "
-                          "epochs (default: %(default)g)")
-    run.add_argument("--processes", type=positive_int, default=settings.processes,
-                     help="fresh worker processes per scenario, their measurements pooled (default: %(default)s)")
-    run.add_argument("--step-ms", type=step_ms, default=settings.step_ms,
-                     help="simulated training step per batch, in ms (default: %(default)s)")
-    run.add_argument("--consumer", choices=CONSUMERS, default=settings.consumer,
-                     help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
-                          "'keras' trains a small Keras model on each batch, on the device TensorFlow "
-                          "places it on (default: %(default)s)")
+    run.add_argument(
+        "--precision",
+        type=percentage,
+        default=settings.precision * 100,
+        metavar="PERCENT",
+        help="measure flat out until the 95%% interval of the median rate is within this many "
+        "percent of it (default: %(default)g)",
+    )
+    run.add_argument(
+        "--idle-precision",
+        type=percentage,
+        default=settings.idle_precision * 100,
+        metavar="POINTS",
+        help="consume paced steps until the 95%% interval of the idle percentage is within this "
+        "many points (default: %(default)g)",
+    )
+    run.add_argument(
+        "--time-cap",
+        type=positive_float,
+        default=settings.time_cap_s,
+        metavar="SECONDS",
+        help="stop the flat-out windows after this long, precise or not, once they cover --epochs "
+        "epochs and six windows (default: %(default)g)",
+    )
+    run.add_argument(
+        "--idle-time-cap",
+        type=positive_float,
+        default=settings.idle_time_cap_s,
+        metavar="SECONDS",
+        help="stop the paced steps after this long, precise or not, once they cover --idle-epochs "
+        "epochs (default: %(default)g)",
+    )
+    run.add_argument(
+        "--processes",
+        type=positive_int,
+        default=settings.processes,
+        help=(
+            "fresh worker processes per scenario, their measurements pooled (default: %(default)s)"
+        ),
+    )
+    run.add_argument(
+        "--step-ms",
+        type=step_ms,
+        default=settings.step_ms,
+        help="simulated training step per batch, in ms (default: %(default)s)",
+    )
+    run.add_argument(
+        "--consumer",
+        choices=CONSUMERS,
+        default=settings.consumer,
+        help="what consumes the idle epochs: 'sleep' simulates a device step of --step-ms; "
+        "'keras' trains a small Keras model on each batch, on the device TensorFlow "
+        "places it on (default: %(default)s)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> MeasureSettings:
@@ -136,12 +261,24 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
         check_dispatcher(args.dispatcher)
     check_batch_memory(spec_from(args, 1), args.batch_size)
     return MeasureSettings(
-        batch_size=args.batch_size, workers=args.workers, epochs=args.epochs, idle_epochs=args.idle_epochs,
-        step_ms=args.step_ms, timeout_s=args.timeout, consumer=args.consumer,
-        service=ServiceSettings(workers=args.service_workers, dispatcher=args.dispatcher,
-                                on_all_interfaces=args.service_on_all_interfaces),
-        precision=args.precision / 100.0, idle_precision=args.idle_precision / 100.0, time_cap_s=args.time_cap,
-        idle_time_cap_s=args.idle_time_cap, processes=args.processes, cold=args.cold,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        epochs=args.epochs,
+        idle_epochs=args.idle_epochs,
+        step_ms=args.step_ms,
+        timeout_s=args.timeout,
+        consumer=args.consumer,
+        service=ServiceSettings(
+            workers=args.service_workers,
+            dispatcher=args.dispatcher,
+            on_all_interfaces=args.service_on_all_interfaces,
+        ),
+        precision=args.precision / 100.0,
+        idle_precision=args.idle_precision / 100.0,
+        time_cap_s=args.time_cap,
+        idle_time_cap_s=args.idle_time_cap,
+        processes=args.processes,
+        cold=args.cold,
         shuffle_buffer=args.shuffle_buffer,
     )
 
@@ -149,12 +286,14 @@ def settings_from(args: argparse.Namespace) -> MeasureSettings:
 def check_batch_size(batch_size: int, samples: int, what: str, remedy: str) -> None:
     if batch_size > samples:
         raise ProfilerError(
-            f"--batch-size {batch_size} is larger than {what}: pass a batch size of at most {samples}, or {remedy}"
+            f"--batch-size {batch_size} is larger than {what}: pass a batch size of at most "
+            f"{samples}, or {remedy}"
         )
 
 
 def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
-    """The targets to measure; of 'all' and 'everything', those that cannot read the data get a row saying so."""
+    """The targets to measure; of 'all' and 'everything', those that cannot read the data get a row
+    saying so."""
     if args.scenario is not None:
         references = parse_selection(args.scenario)
     else:
@@ -165,18 +304,31 @@ def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
         for reference in references:
             problem = resolve(reference).cannot_serve(spec)
             if problem:
-                raise ProfilerError(f"scenario '{reference}' {problem}: "
-                                    "leave it out of --scenario or pass other --data")
+                raise ProfilerError(
+                    f"scenario '{reference}' {problem}: leave it out of --scenario or pass other "
+                    "--data"
+                )
             problem = resolve(reference).cannot_measure(asked)
             if problem:
-                raise ProfilerError(f"scenario '{reference}' {problem}: leave it out of --scenario, or the option")
+                raise ProfilerError(
+                    f"scenario '{reference}' {problem}: leave it out of --scenario, or the option"
+                )
     targets = [Target.scenario(ref) for ref in references] + list(args.pipelines)
-    service_options = [option for option, given in (("--dispatcher", args.dispatcher is not None),
-                                                     ("--service-on-all-interfaces", args.service_on_all_interfaces))
-                       if given]
-    if service_options and not any(not t.is_pipeline and resolve(t.reference).scales for t in targets):
-        raise ProfilerError(f"{service_options[0]} is for the data_service scenario, which is not selected: "
-                            "add data_service to --scenario, or leave the option out")
+    service_options = [
+        option
+        for option, given in (
+            ("--dispatcher", args.dispatcher is not None),
+            ("--service-on-all-interfaces", args.service_on_all_interfaces),
+        )
+        if given
+    ]
+    if service_options and not any(
+        not t.is_pipeline and resolve(t.reference).scales for t in targets
+    ):
+        raise ProfilerError(
+            f"{service_options[0]} is for the data_service scenario, which is not selected: add "
+            "data_service to --scenario, or leave the option out"
+        )
     named = named_apart(targets)
     for target in args.pipelines:
         check_pipeline(target.reference)  # before a folder is made or data prepared
@@ -184,24 +336,38 @@ def select_targets(args: argparse.Namespace) -> tuple[Target, ...]:
 
 
 def named_apart(targets: list[Target]) -> tuple[Target, ...]:
-    """The targets, a function given with several argument sets named by its arguments; a scenario, or a
-    function with the same arguments, listed twice is refused."""
+    """The targets, a function given with several argument sets named by its arguments; a scenario,
+    or a function with the same arguments, listed twice is refused."""
     references = [target.reference for target in targets]
     keys = [(target.reference, repr(sorted(target.arguments.items()))) for target in targets]
     for target, key in zip(targets, keys, strict=True):
         if keys.count(key) > 1:
             same = " with the same --pipeline-arg values" if target.is_pipeline else ""
-            fix = "give each its own --pipeline-arg values" if target.is_pipeline else "name each scenario once"
+            fix = (
+                "give each its own --pipeline-arg values"
+                if target.is_pipeline
+                else "name each scenario once"
+            )
             raise ProfilerError(f"'{target.reference}' is listed twice{same}: {fix}")
-    return tuple(target.labelled() if target.is_pipeline and references.count(target.reference) > 1 else target
-                 for target in targets)
+    return tuple(
+        target.labelled()
+        if target.is_pipeline and references.count(target.reference) > 1
+        else target
+        for target in targets
+    )
 
 
 def run_plan(args: argparse.Namespace, samples: int | None) -> RunPlan:
     """The run's typed plan."""
     targets = select_targets(args)
-    # A user's pipeline reads its own data: only built-in scenarios need the dataset (and its ceiling).
+    # A user's pipeline reads its own data: only built-in scenarios need the dataset (and its
+    # ceiling).
     spec = spec_from(args, samples) if any(not target.is_pipeline for target in targets) else None
-    plan = RunPlan(settings=settings_from(args), targets=targets, spec=spec,
-                   cache_root=args.data_dir or default_cache_root(), on_bad_file=args.on_bad_file)
+    plan = RunPlan(
+        settings=settings_from(args),
+        targets=targets,
+        spec=spec,
+        cache_root=args.data_dir or default_cache_root(),
+        on_bad_file=args.on_bad_file,
+    )
     return plan

@@ -20,10 +20,18 @@ class ReportCommand:
     help = "render the markdown report and plots from a saved results.json"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("results", type=Path,
-                            help="a results.json written by 'run', or a sweep.json written by 'sweep'")
-        parser.add_argument("-o", "--output", type=path_argument, default=None,
-                            help="folder for report.md and its plots (default: the folder of RESULTS)")
+        parser.add_argument(
+            "results",
+            type=Path,
+            help="a results.json written by 'run', or a sweep.json written by 'sweep'",
+        )
+        parser.add_argument(
+            "-o",
+            "--output",
+            type=path_argument,
+            default=None,
+            help="folder for report.md and its plots (default: the folder of RESULTS)",
+        )
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         folder = args.output or args.results.parent
@@ -35,13 +43,15 @@ class ReportCommand:
                 path = write_run_report(results, folder)
         except OSError as error:
             raise ProfilerError(
-                f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with a writable folder"
+                f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with "
+                "a writable folder"
             ) from None
         except Exception as error:  # noqa: BLE001 - figures no report can show: one line, the old report kept
             summary = f"{type(error).__name__}: {error}".splitlines()[0][:200]
             raise ProfilerError(
-                f"cannot render the report of '{args.results}' ({summary}); an earlier report.md, if any, is "
-                "unchanged: pass an unmodified results file", EXIT_FAILED,
+                f"cannot render the report of '{args.results}' ({summary}); an earlier report.md, "
+                "if any, is unchanged: pass an unmodified results file",
+                EXIT_FAILED,
             ) from None
         console.print(f"Report: {path}", markup=False)
         return EXIT_OK

@@ -1,4 +1,5 @@
-"""``profiler run``: measure the chosen scenarios and pipelines, print the table, write the results."""
+"""``profiler run``: measure the chosen scenarios and pipelines, print the table, write the
+results."""
 
 from __future__ import annotations
 
@@ -35,8 +36,10 @@ class RunCommand(MeasureCommand[RunPlan, RunResult]):
         group.add_argument(
             "--trace",
             action="store_true",
-            help="after measuring, trace one paced epoch of each scenario with TensorFlow's profiler "
-            "into the run's folder (trace/), for TensorBoard's input-pipeline analyzer",
+            help=(
+                "after measuring, trace one paced epoch of each scenario with TensorFlow's "
+                "profiler into the run's folder (trace/), for TensorBoard's input-pipeline analyzer"
+            ),
         )
 
     def plan(self, args: argparse.Namespace) -> RunPlan:
@@ -48,10 +51,18 @@ class RunCommand(MeasureCommand[RunPlan, RunResult]):
     def progress(self, console: Console, path: Path, plan: RunPlan) -> RunEvents:
         return RunProgress(console, path)
 
-    def measure(self, args: argparse.Namespace, plan: RunPlan, events: RunEvents,
-                save: Callable[[RunResult], None], folder: Path) -> RunResult:
+    def measure(
+        self,
+        args: argparse.Namespace,
+        plan: RunPlan,
+        events: RunEvents,
+        save: Callable[[RunResult], None],
+        folder: Path,
+    ) -> RunResult:
         trace_dir = folder / TRACE_FOLDER if args.trace else None
-        return measure_run(plan, events=events, save=save, log_dir=folder / "logs", trace_dir=trace_dir)
+        return measure_run(
+            plan, events=events, save=save, log_dir=folder / "logs", trace_dir=trace_dir
+        )
 
     def exit_code(self, result: RunResult) -> int:
         return exit_code(result.scenarios, result.interrupted)

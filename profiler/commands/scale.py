@@ -1,4 +1,5 @@
-"""``profiler scale``: how many tf.data service workers keep a training step busy, measured at 1, 2, ... workers."""
+"""``profiler scale``: how many tf.data service workers keep a training step busy, measured at 1, 2,
+... workers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from profiler.base.settings import CONSUMER_SLEEP, MeasureSettings
 from profiler.base.units import plain
 from profiler.commands.data_options import add_data_arguments, spec_from
 from profiler.commands.measure_command import MeasureCommand
-from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, max_workers, run_plan
+from profiler.commands.measure_options import (
+    add_measurement_arguments,
+    check_batch_size,
+    max_workers,
+    run_plan,
+)
 from profiler.commands.value_parsers import bounded_int
 from profiler.drivers.run import RunEvents
 from profiler.drivers.scale import ScalePlan, measure_scale
@@ -31,8 +37,10 @@ MIN_STEP_MS = 0.1
 class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
     order = 4
     name = "scale"
-    help = ("measure the tf.data service with 1, 2, ... local workers (or your cluster) and say how many workers "
-            "keep a training step busy")
+    help = (
+        "measure the tf.data service with 1, 2, ... local workers (or your cluster) and say how "
+        "many workers keep a training step busy"
+    )
     results_file = SCALE_FILE
     save = staticmethod(save_scale)
     write_report = staticmethod(write_scale_report)
@@ -44,18 +52,37 @@ class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
         parser.set_defaults(scenario=SERVICE_SCENARIO, service_workers=None)
         for action in parser._actions:  # run's words for these two do not hold here
             if "--scenario" in action.option_strings:
-                action.help = f"a strategy that runs on tf.data service workers (default: {SERVICE_SCENARIO})"
+                action.help = (
+                    f"a strategy that runs on tf.data service workers (default: {SERVICE_SCENARIO})"
+                )
             elif "--service-workers" in action.option_strings:
                 action.help = argparse.SUPPRESS
-        group.add_argument("--max-workers", type=bounded_int(1, max_workers(), "eight per usable CPU"),
-                           default=None, metavar="N",
-                           help=f"measure 1 up to N local workers, one core each (default: the usable CPUs, "
-                                f"{usable_cpus()})")
-        group.add_argument("--accelerators", type=bounded_int(1, 100_000, "accelerators"), default=1, metavar="K",
-                           help="accelerators the trainer feeds, each taking a batch per step (default: %(default)s)")
-        group.add_argument("--worker-cores", type=bounded_int(1, 4096, "cores"), default=None, metavar="C",
-                           help="cores of each machine the workers will run on: the advice counts workers of "
-                                "C cores, at this machine's measured rate per core (default: 1)")
+        group.add_argument(
+            "--max-workers",
+            type=bounded_int(1, max_workers(), "eight per usable CPU"),
+            default=None,
+            metavar="N",
+            help=f"measure 1 up to N local workers, one core each (default: the usable CPUs, "
+            f"{usable_cpus()})",
+        )
+        group.add_argument(
+            "--accelerators",
+            type=bounded_int(1, 100_000, "accelerators"),
+            default=1,
+            metavar="K",
+            help=(
+                "accelerators the trainer feeds, each taking a batch per step (default: "
+                "%(default)s)"
+            ),
+        )
+        group.add_argument(
+            "--worker-cores",
+            type=bounded_int(1, 4096, "cores"),
+            default=None,
+            metavar="C",
+            help="cores of each machine the workers will run on: the advice counts workers of "
+            "C cores, at this machine's measured rate per core (default: 1)",
+        )
 
     def plan(self, args: argparse.Namespace) -> ScalePlan:
         _check(args)
@@ -70,8 +97,14 @@ class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
     def progress(self, console: Console, path: Path, plan: ScalePlan) -> RunEvents:
         return SeriesProgress(console, path, scale_intro)
 
-    def measure(self, args: argparse.Namespace, plan: ScalePlan, events: RunEvents,
-                save: Callable[[ScaleResult], None], folder: Path) -> ScaleResult:
+    def measure(
+        self,
+        args: argparse.Namespace,
+        plan: ScalePlan,
+        events: RunEvents,
+        save: Callable[[ScaleResult], None],
+        folder: Path,
+    ) -> ScaleResult:
         return measure_scale(plan, events=events, save=save, log_dir=folder / "logs")
 
     def exit_code(self, result: ScaleResult) -> int:
@@ -83,24 +116,39 @@ class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
 def _check(args: argparse.Namespace) -> None:
     """Refuse what scale cannot measure, in one line, before anything is prepared."""
     if args.service_workers is not None:
-        raise ProfilerError("--service-workers is chosen by scale: use --max-workers N to measure 1 to N workers")
+        raise ProfilerError(
+            "--service-workers is chosen by scale: use --max-workers N to measure 1 to N workers"
+        )
     if args.step_ms < MIN_STEP_MS:
-        raise ProfilerError(f"--step-ms {args.step_ms:g} asks for batches faster than any accelerator takes "
-                            f"them: give your training step's length, {plain(MIN_STEP_MS)} ms or more")
+        raise ProfilerError(
+            f"--step-ms {args.step_ms:g} asks for batches faster than any accelerator takes them: "
+            f"give your training step's length, {plain(MIN_STEP_MS)} ms or more"
+        )
     if args.consumer != CONSUMER_SLEEP:
-        raise ProfilerError("scale keeps a step of --step-ms busy, and --consumer keras times its own: leave "
-                            "--consumer out")
-    if args.scenario in (ALL, EVERYTHING) or "," in args.scenario or not getattr(resolve(args.scenario), "scales",
-                                                                                  False):
-        raise ProfilerError(f"scale measures one strategy that runs on tf.data service workers, not "
-                            f"'{args.scenario}': leave --scenario out ({SERVICE_SCENARIO})")
-    problem = resolve(args.scenario).cannot_measure(MeasureSettings(cold=args.cold, shuffle_buffer=args.shuffle_buffer))
+        raise ProfilerError(
+            "scale keeps a step of --step-ms busy, and --consumer keras times its own: leave "
+            "--consumer out"
+        )
+    if (
+        args.scenario in (ALL, EVERYTHING)
+        or "," in args.scenario
+        or not getattr(resolve(args.scenario), "scales", False)
+    ):
+        raise ProfilerError(
+            "scale measures one strategy that runs on tf.data service workers, not "
+            f"'{args.scenario}': leave --scenario out ({SERVICE_SCENARIO})"
+        )
+    problem = resolve(args.scenario).cannot_measure(
+        MeasureSettings(cold=args.cold, shuffle_buffer=args.shuffle_buffer)
+    )
     if problem:
         raise ProfilerError(f"{args.scenario} {problem}: leave the option out")
     if args.dispatcher and (args.max_workers is not None or args.worker_cores is not None):
         option = "--max-workers" if args.max_workers is not None else "--worker-cores"
-        raise ProfilerError(f"{option} is for workers started here, and --dispatcher measures your cluster's: "
-                            "give one of them")
+        raise ProfilerError(
+            f"{option} is for workers started here, and --dispatcher measures your cluster's: give "
+            "one of them"
+        )
 
 
 COMMAND = ScaleCommand()

@@ -1,4 +1,5 @@
-"""``profiler tune``: the best settings of the fastest strategies on this data, with the code to set them."""
+"""``profiler tune``: the best settings of the fastest strategies on this data, with the code to set
+them."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ TUNE_TIME_CAP_S = 6.0
 class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
     order = 3
     name = "tune"
-    help = ("measure the settings of the fastest strategies one at a time on your data and print the best, its "
-            "gain and the code that sets it")
+    help = (
+        "measure the settings of the fastest strategies one at a time on your data and print the "
+        "best, its gain and the code that sets it"
+    )
     results_file = TUNE_FILE
     save = staticmethod(save_tune)
     write_report = staticmethod(write_tune_report)
@@ -40,9 +43,14 @@ class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
         group = add_measurement_arguments(parser, pipelines=False)
         # Tuning tells settings apart by a few percent: more flat-out time than a run's default 2 s.
         parser.set_defaults(time_cap=TUNE_TIME_CAP_S)
-        group.add_argument("--top", type=bounded_int(1, 20, "strategies"), default=2, metavar="N",
-                           help="tune the N fastest strategies of the quick run at their defaults (default: "
-                                "%(default)s); ignored where --scenario names them")
+        group.add_argument(
+            "--top",
+            type=bounded_int(1, 20, "strategies"),
+            default=2,
+            metavar="N",
+            help="tune the N fastest strategies of the quick run at their defaults (default: "
+            "%(default)s); ignored where --scenario names them",
+        )
 
     def plan(self, args: argparse.Namespace) -> TunePlan:
         samples = spec_from(args, args.samples).samples
@@ -60,14 +68,22 @@ class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
     def progress(self, console: Console, path: Path, plan: TunePlan) -> RunEvents:
         return SeriesProgress(console, path, tune_intro)
 
-    def measure(self, args: argparse.Namespace, plan: TunePlan, events: RunEvents,
-                save: Callable[[TuneResult], None], folder: Path) -> TuneResult:
+    def measure(
+        self,
+        args: argparse.Namespace,
+        plan: TunePlan,
+        events: RunEvents,
+        save: Callable[[TuneResult], None],
+        folder: Path,
+    ) -> TuneResult:
         return measure_tune(plan, events=events, save=save, log_dir=folder / "logs")
 
     def exit_code(self, result: TuneResult) -> int:
         if result.interrupted:
             return exit_code_after_stop()
-        return EXIT_OK if result.tuned else EXIT_FAILED  # a setting that fails is a finding, not a failure
+        return (
+            EXIT_OK if result.tuned else EXIT_FAILED
+        )  # a setting that fails is a finding, not a failure
 
 
 def _check_tunable(names: list[str]) -> None:
@@ -76,8 +92,10 @@ def _check_tunable(names: list[str]) -> None:
     if without:
         have = ", ".join(name for name, scenario in scenarios.items() if scenario.knobs)
         verb = "has" if len(without) == 1 else "have"
-        raise ProfilerError(f"{', '.join(without)} {verb} nothing to tune: name strategies with settings ({have}), "
-                            "or leave --scenario out to tune the fastest of them")
+        raise ProfilerError(
+            f"{', '.join(without)} {verb} nothing to tune: name strategies with settings ({have}), "
+            "or leave --scenario out to tune the fastest of them"
+        )
 
 
 COMMAND = TuneCommand()

@@ -14,7 +14,9 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number: pass a positive integer") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a whole number: pass a positive integer"
+        ) from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"got {value}: pass a positive integer (1 or more)")
     return value
@@ -28,9 +30,12 @@ def bounded_int(low: int, high: int, why: str) -> Callable[[str], int]:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"'{text}' is not a whole number: pass one from {low} to {high:,}") from None
+                f"'{text}' is not a whole number: pass one from {low} to {high:,}"
+            ) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"got {value:,}: pass a whole number from {low} to {high:,} ({why})")
+            raise argparse.ArgumentTypeError(
+                f"got {value:,}: pass a whole number from {low} to {high:,} ({why})"
+            )
         return value
 
     return parse
@@ -39,7 +44,9 @@ def bounded_int(low: int, high: int, why: str) -> Callable[[str], int]:
 def path_argument(text: str) -> Path:
     """A path that names something: an empty one would silently mean the current folder."""
     if not text.strip():
-        raise argparse.ArgumentTypeError("the path is empty: pass a folder or file name, or leave the option out")
+        raise argparse.ArgumentTypeError(
+            "the path is empty: pass a folder or file name, or leave the option out"
+        )
     if "\0" in text:
         raise argparse.ArgumentTypeError("the path contains a NUL character: pass a plain path")
     return Path(text)
@@ -49,7 +56,9 @@ def non_negative_float(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number: pass a number such as 20") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a number: pass a number such as 20"
+        ) from None
     if not math.isfinite(value) or value < 0:  # inf and nan pass a comparison with 0
         raise argparse.ArgumentTypeError(f"got {text}: pass a finite number of 0 or more")
     return value
@@ -61,7 +70,9 @@ MAX_STEP_MS = 60_000.0  # a training step of a minute: longer ones wait minutes 
 def step_ms(text: str) -> float:
     value = non_negative_float(text)
     if value > MAX_STEP_MS:
-        raise argparse.ArgumentTypeError(f"got {text}: pass a step of at most {MAX_STEP_MS:,.0f} ms")
+        raise argparse.ArgumentTypeError(
+            f"got {text}: pass a step of at most {MAX_STEP_MS:,.0f} ms"
+        )
     return value
 
 
@@ -76,7 +87,9 @@ def percentage(text: str) -> float:
     """A percentage greater than 0 and at most 100."""
     value = positive_float(text)
     if value > 100:
-        raise argparse.ArgumentTypeError(f"got {text}: pass a percentage greater than 0 and at most 100")
+        raise argparse.ArgumentTypeError(
+            f"got {text}: pass a percentage greater than 0 and at most 100"
+        )
     return value
 
 
@@ -87,14 +100,25 @@ def sample_sizes(text: str) -> tuple[int, ...]:
         try:
             sizes.append(positive_int(part.strip()))
         except argparse.ArgumentTypeError as error:
-            raise argparse.ArgumentTypeError(f"in '{text}': {error}; write sizes as 1000,2000,4000") from None
+            raise argparse.ArgumentTypeError(
+                f"in '{text}': {error}; write sizes as 1000,2000,4000"
+            ) from None
     return tuple(sorted(set(sizes)))
 
 
 _MEMORY_UNITS = {
-    "kib": 1 / 1024, "mib": 1.0, "gib": 1024.0, "tib": 1024.0**2,
-    "k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0**2,
-    "kb": 1e3 / 2**20, "mb": 1e6 / 2**20, "gb": 1e9 / 2**20, "tb": 1e12 / 2**20,
+    "kib": 1 / 1024,
+    "mib": 1.0,
+    "gib": 1024.0,
+    "tib": 1024.0**2,
+    "k": 1 / 1024,
+    "m": 1.0,
+    "g": 1024.0,
+    "t": 1024.0**2,
+    "kb": 1e3 / 2**20,
+    "mb": 1e6 / 2**20,
+    "gb": 1e9 / 2**20,
+    "tb": 1e12 / 2**20,
 }
 
 
@@ -102,14 +126,15 @@ def memory_size(text: str) -> float:
     """'16GiB', '16G' (binary), '16GB' (decimal) or '512MiB', in MiB."""
     cleaned = text.strip().lower().replace(" ", "")
     digits = cleaned.rstrip("kmgtib")
-    unit = cleaned[len(digits):]
+    unit = cleaned[len(digits) :]
     try:
         value = float(digits)
     except ValueError:
         value = -1.0
     if unit not in _MEMORY_UNITS or not value > 0 or not math.isfinite(value * _MEMORY_UNITS[unit]):
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or 512MiB"
+            f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or "
+            "512MiB"
         )
     return value * _MEMORY_UNITS[unit]
 
@@ -117,7 +142,9 @@ def memory_size(text: str) -> float:
 def pipeline_argument(text: str) -> tuple[str, Any]:
     key, separator, value = text.partition("=")
     if not separator or not key.strip().isidentifier():
-        raise argparse.ArgumentTypeError(f"'{text}' is not KEY=VALUE: pass it as --pipeline-arg batch_size=64")
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not KEY=VALUE: pass it as --pipeline-arg batch_size=64"
+        )
     try:
         parsed: Any = ast.literal_eval(value)
     except (ValueError, SyntaxError):

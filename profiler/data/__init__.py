@@ -1,4 +1,5 @@
-"""Layer 2, both sides: the data a pipeline reads. Generated datasets and their cache, sample work, fingerprints, a user's own data."""
+"""Layer 2, both sides: the data a pipeline reads. Generated datasets and their cache, sample work,
+fingerprints, a user's own data."""
 
 from profiler.base.moved import forward_to
 

@@ -27,7 +27,8 @@ from profiler.data.synthetic import (
     sizes_checksum,
 )
 
-# Left free on the disk after the dataset is written: the system and the run's scratch need room too.
+# Left free on the disk after the dataset is written: the system and the run's scratch need room
+# too.
 DISK_MARGIN_BYTES = 1 << 30
 # Files and folders made from the data by the scenarios or the runner, rebuilt after a repair.
 DERIVED_PREFIXES = ("fingerprint-", "tfrecord-")
@@ -42,7 +43,8 @@ class DamagedCache(OSError):
 
 
 def estimated_bytes(spec: DataSpec) -> int:
-    """What a dataset takes on disk: exact for arrays; for images, the first one encoded, times N, plus 10%."""
+    """What a dataset takes on disk: exact for arrays; for images, the first one encoded, times N,
+    plus 10%."""
     labels = spec.samples * 4
     if spec.is_user_data:  # read where it is: only its index is written
         return labels * 4
@@ -52,8 +54,13 @@ def estimated_bytes(spec: DataSpec) -> int:
 
 
 def check_room(cache_root: Path, *specs: DataSpec) -> None:
-    """Refuse, before writing anything, datasets (those not cached yet) that would fill their disk."""
-    needed = sum(estimated_bytes(spec) for spec in specs if not is_complete(cache_root / spec.cache_key(), spec))
+    """Refuse, before writing anything, datasets (those not cached yet) that would fill their
+    disk."""
+    needed = sum(
+        estimated_bytes(spec)
+        for spec in specs
+        if not is_complete(cache_root / spec.cache_key(), spec)
+    )
     if needed == 0:
         return
     probe = Path(cache_root)
@@ -62,8 +69,8 @@ def check_room(cache_root: Path, *specs: DataSpec) -> None:
     free = shutil.disk_usage(probe).free
     if needed + DISK_MARGIN_BYTES > free:
         raise NotEnoughDisk(
-            f"the data needs about {needed / 2**30:,.1f} GiB and {free / 2**30:,.1f} GiB are free there, "
-            f"{DISK_MARGIN_BYTES / 2**30:g} GiB of which must stay free"
+            f"the data needs about {needed / 2**30:,.1f} GiB and {free / 2**30:,.1f} GiB are free "
+            f"there, {DISK_MARGIN_BYTES / 2**30:g} GiB of which must stay free"
         )
 
 
@@ -93,7 +100,11 @@ def damaged_files(source: DataSource) -> list[str]:
 def repair(source: DataSource, damaged: list[str]) -> None:
     """Write the damaged files again, each atomically, and remove what was derived from the data."""
     spec = source.spec
-    images = {image_name(index, spec): index for index in range(spec.samples)} if spec.kind == "images" else {}
+    images = (
+        {image_name(index, spec): index for index in range(spec.samples)}
+        if spec.kind == "images"
+        else {}
+    )
     for name in damaged:
         if name in images:
             _replace(source.root / name, encoded_image(spec, images[name]))
@@ -116,7 +127,10 @@ def repair(source: DataSource, damaged: list[str]) -> None:
     # Another OpenCV may encode the same picture to other bytes: record the sizes written now.
     sizes = json.loads((source.root / SIZES_FILE).read_text())["sizes"]
     sizes.update({name: (source.root / name).stat().st_size for name in damaged})
-    _replace(source.root / SIZES_FILE, json.dumps({"sizes": sizes, "sha256": sizes_checksum(sizes)}).encode())
+    _replace(
+        source.root / SIZES_FILE,
+        json.dumps({"sizes": sizes, "sha256": sizes_checksum(sizes)}).encode(),
+    )
 
 
 def _replace(path: Path, content: bytes) -> None:

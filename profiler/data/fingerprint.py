@@ -1,4 +1,5 @@
-"""What a pipeline delivered, summarised so that two pipelines can be shown to deliver the same data.
+"""What a pipeline delivered, summarised so that two pipelines can be shown to deliver the same
+data.
 
 The checksum is order-independent (a sum of per-sample hashes modulo 2**64), so a pipeline that
 shuffles or interleaves still matches, while one that drops, duplicates or alters a sample does not.
@@ -43,11 +44,20 @@ class Fingerprint:
 
     def same_samples(self, other: Fingerprint) -> bool:
         """Same count, shapes, dtypes and labels; the pixels may still differ."""
-        return (
-            bool(self.labels_checksum)
-            and (self.samples, self.batches, self.image_shape, self.image_dtype, self.label_dtype, self.labels_checksum)
-            == (other.samples, other.batches, other.image_shape, other.image_dtype, other.label_dtype,
-                other.labels_checksum)
+        return bool(self.labels_checksum) and (
+            self.samples,
+            self.batches,
+            self.image_shape,
+            self.image_dtype,
+            self.label_dtype,
+            self.labels_checksum,
+        ) == (
+            other.samples,
+            other.batches,
+            other.image_shape,
+            other.image_dtype,
+            other.label_dtype,
+            other.labels_checksum,
         )
 
 
@@ -76,7 +86,9 @@ class FingerprintBuilder:
             digest.update(np.asarray(label).tobytes())
             self._total = (self._total + int.from_bytes(digest.digest(), "little")) % _MOD
             label_digest = hashlib.blake2b(np.asarray(label).tobytes(), digest_size=8).digest()
-            self._labels_total = (self._labels_total + int.from_bytes(label_digest, "little")) % _MOD
+            self._labels_total = (
+                self._labels_total + int.from_bytes(label_digest, "little")
+            ) % _MOD
         self._samples += int(images.shape[0])
         self._batches += 1
 

@@ -2,8 +2,8 @@
 
 The light augmentation (a shift of up to an eighth of a side, zero-filled, then a horizontal flip
 with even odds) is seeded by the sample's index, so that every strategy, in any order and in any
-process, delivers the same pixels; ``augment_parameters`` gives the same choices to strategies
-that augment with TensorFlow's ops. ``spec`` is a profiler.data.synthetic.DataSpec (read by attribute).
+process, delivers the same pixels; ``augment_parameters`` gives the same choices to strategies that
+augment with TensorFlow's ops. ``spec`` is a profiler.data.synthetic.DataSpec (read by attribute).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ def _cv2() -> Any:
     """OpenCV, its log silenced once per process."""
     import cv2
 
-    # A file that does not decode is reported by the profiler, once; OpenCV's own log would repeat it.
+    # A file that does not decode is reported by the profiler, once; OpenCV's own log would repeat
+    # it.
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
     if logging is not None:
         logging.setLogLevel(logging.LOG_LEVEL_SILENT)
@@ -38,7 +39,9 @@ def decode_image(path: str, spec: Any, index: int | None = None) -> np.ndarray:
         return decode_encoded(handle.read(), spec, index, what=path)
 
 
-def decode_encoded(encoded: bytes, spec: Any, index: int | None = None, what: str = "an encoded image") -> np.ndarray:
+def decode_encoded(
+    encoded: bytes, spec: Any, index: int | None = None, what: str = "an encoded image"
+) -> np.ndarray:
     """The same as decode_image, from the bytes of an encoded file (as stored in a TFRecord)."""
     return normalized(decode_pixels(encoded, spec, what), spec, index)
 
@@ -62,16 +65,22 @@ def normalized(image: np.ndarray, spec: Any, index: int | None = None) -> np.nda
 
 
 def decoded_shape(encoded: bytes, channels: int) -> tuple[int, ...]:
-    """The shape of an encoded image as the strategies decode it; OSError where it does not decode."""
+    """The shape of an encoded image as the strategies decode it; OSError where it does not
+    decode."""
     cv2 = _cv2()
-    image = cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), _flags(cv2, channels)) if encoded else None
+    image = (
+        cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), _flags(cv2, channels))
+        if encoded
+        else None
+    )
     if image is None:
         raise OSError("OpenCV could not decode it")
     return tuple(image.shape)
 
 
 def from_array(sample: np.ndarray, spec: Any, index: int | None = None) -> np.ndarray:
-    """A stored array sample as delivered: resized where its size differs, uint8 scaled to [0, 1]."""
+    """A stored array sample as delivered: resized where its size differs, uint8 scaled to [0,
+    1]."""
     image = np.asarray(sample)
     if image.ndim == 2:
         image = image[:, :, np.newaxis]
@@ -93,8 +102,8 @@ def max_shift(spec: Any) -> tuple[int, int]:
 
 
 def augment_table(spec: Any, count: int, first: int = 0) -> np.ndarray:
-    """(rows down, columns right, flip) of samples first..first+count-1 as an int32 array [count, 3]:
-    a hash of the seed and the index (splitmix64), so one sample's choice needs no other's."""
+    """(rows down, columns right, flip) of samples first..first+count-1 as an int32 array [count,
+    3]: a hash of the seed and the index (splitmix64), so one sample's choice needs no other's."""
     with np.errstate(over="ignore"):
         indices = np.arange(first, first + count, dtype=np.uint64)
         mixed = indices + np.uint64(spec.seed) * np.uint64(0x9E3779B97F4A7C15)
@@ -116,12 +125,13 @@ def augment_parameters(spec: Any, index: int) -> tuple[int, int, bool]:
 
 
 def augmented(image: np.ndarray, spec: Any, index: int | None) -> np.ndarray:
-    """``image`` shifted (zero-filled) and flipped as ``augment_parameters`` says, where augmenting is on."""
+    """``image`` shifted (zero-filled) and flipped as ``augment_parameters`` says, where augmenting
+    is on."""
     if not getattr(spec, "augment", False) or index is None:
         return image
     shift_y, shift_x, flip = augment_parameters(spec, index)
     rows, columns = max_shift(spec)
     padded = np.pad(image, ((rows, rows), (columns, columns), (0, 0)))
     top, left = rows - shift_y, columns - shift_x
-    out = padded[top:top + spec.height, left:left + spec.width]
+    out = padded[top : top + spec.height, left : left + spec.width]
     return np.ascontiguousarray(out[:, ::-1] if flip else out)

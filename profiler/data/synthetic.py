@@ -34,7 +34,13 @@ GENERATOR_VERSION = 1
 DATA_KINDS = ("images", "arrays")  # generated; a user's own data is one of USER_KINDS
 USER_KINDS = ("folder", "tfrecord", "npy")
 # What a strategy reads: encoded image files, encoded images inside TFRecords, or arrays.
-FORMS = {"images": "images", "folder": "images", "tfrecord": "records", "arrays": "arrays", "npy": "arrays"}
+FORMS = {
+    "images": "images",
+    "folder": "images",
+    "tfrecord": "records",
+    "arrays": "arrays",
+    "npy": "arrays",
+}
 IMAGE_FORMATS = ("jpeg", "png")
 # The same names, as a results file may hold them.
 DataKind = Literal["images", "arrays", "folder", "tfrecord", "npy"]
@@ -67,7 +73,9 @@ class DataSpec:
     image_format: ImageFormat = "jpeg"
     classes: int = 10
     seed: int = 0
-    augment: bool = False  # the seeded shift and flip of profiler.data.sample_work, applied by every strategy
+    augment: bool = (
+        False  # the seeded shift and flip of profiler.data.sample_work, applied by every strategy
+    )
     # A user's own data (kind in USER_KINDS): where it is, and the TFRecord feature keys.
     path: str = ""
     image_key: str = ""
@@ -93,7 +101,8 @@ class DataSpec:
         return self.height * self.width * self.channels * 4
 
     def stored_fields(self) -> dict[str, Any]:  # synthetic data only; see profiler.data.user_data
-        """The fields that determine the files on disk (the target size of an image set does not)."""
+        """The fields that determine the files on disk (the target size of an image set does
+        not)."""
         fields: dict[str, Any] = {
             "kind": self.kind,
             "samples": self.samples,
@@ -109,7 +118,9 @@ class DataSpec:
         return fields
 
     def cache_key(self) -> str:
-        digest = hashlib.sha256(json.dumps(self.stored_fields(), sort_keys=True).encode()).hexdigest()
+        digest = hashlib.sha256(
+            json.dumps(self.stored_fields(), sort_keys=True).encode()
+        ).hexdigest()
         return f"{self.kind}-{self.samples}-{digest[:12]}"
 
     def describe(self) -> str:
@@ -150,7 +161,8 @@ class DataSource:
 
     @property
     def work_root(self) -> Path:
-        """Where files derived from the data go (fingerprints, TFRecord shards): never a user's folder."""
+        """Where files derived from the data go (fingerprints, TFRecord shards): never a user's
+        folder."""
         return self.root
 
     def files(self) -> list[Path]:
@@ -164,7 +176,8 @@ class DataSource:
         return [self.root]
 
     def stored_samples(self) -> int:
-        """The samples that ``files()`` hold: more than the run's where a user's TFRecords hold others too."""
+        """The samples that ``files()`` hold: more than the run's where a user's TFRecords hold
+        others too."""
         return self.num_samples
 
     def encoded(self, index: int) -> bytes:
@@ -259,7 +272,8 @@ SIZES_FILE = "sizes.json"
 
 
 def write_sizes(folder: Path) -> None:
-    """Record every file's size, and a checksum of the record, for a cheap check before each reuse."""
+    """Record every file's size, and a checksum of the record, for a cheap check before each
+    reuse."""
     sizes = {path.name: path.stat().st_size for path in sorted(folder.iterdir()) if path.is_file()}
     (folder / SIZES_FILE).write_text(json.dumps({"sizes": sizes, "sha256": sizes_checksum(sizes)}))
 
@@ -326,7 +340,9 @@ def _write_images(spec: DataSpec, folder: Path, on_progress: ProgressCallback | 
 
 def _write_arrays(spec: DataSpec, folder: Path, on_progress: ProgressCallback | None) -> None:
     shape = (spec.samples, *spec.sample_shape)
-    images = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.float32, shape=shape)
+    images = np.lib.format.open_memmap(
+        folder / "images.npy", mode="w+", dtype=np.float32, shape=shape
+    )
     chunk = max(1, (64 << 20) // spec.sample_bytes)  # about 64 MB of float32 at a time
     for start in range(0, spec.samples, chunk):
         stop = min(start + chunk, spec.samples)

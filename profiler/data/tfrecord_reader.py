@@ -1,4 +1,5 @@
-"""TFRecord files read without TensorFlow: where each record is, and the features of a tf.train.Example.
+"""TFRecord files read without TensorFlow: where each record is, and the features of a
+tf.train.Example.
 
 The profiler's parent process never imports TensorFlow, yet it must count, index and check a
 user's records; the framing (length, CRC, payload, CRC) and the three feature lists of
@@ -41,7 +42,9 @@ def record_offsets(path: Path) -> Iterator[tuple[int, int]]:
             (length,) = struct.unpack("<Q", header[:8])
             end = position + _HEADER + length + _FOOTER
             if end > size:
-                raise DamagedRecords(f"{path} ends inside a record of {length:,} bytes at byte {position:,}")
+                raise DamagedRecords(
+                    f"{path} ends inside a record of {length:,} bytes at byte {position:,}"
+                )
             yield position + _HEADER, length
             position = end
             handle.seek(position)
@@ -79,7 +82,7 @@ def _fields(buffer: bytes) -> Iterator[tuple[int, int, int | bytes]]:
             length, position = _varint(buffer, position)
             if position + length > len(buffer):
                 raise ValueError("a field runs past the end of the message")
-            yield key >> 3, wire, buffer[position:position + length]
+            yield key >> 3, wire, buffer[position : position + length]
             position += length
         elif wire in (1, 5):
             position += 8 if wire == 1 else 4
@@ -116,7 +119,9 @@ def _feature(buffer: bytes) -> Feature:
         if number == 2:
             return Feature("float", ())
         if number == 3:
-            return Feature("int64", tuple(i for n, w, v in _fields(value) if n == 1 for i in _int64s(w, v)))
+            return Feature(
+                "int64", tuple(i for n, w, v in _fields(value) if n == 1 for i in _int64s(w, v))
+            )
     return Feature("bytes", ())
 
 
@@ -147,21 +152,34 @@ def image_format(encoded: bytes) -> str | None:
 
 
 def feature_keys(features: dict[str, Feature], image_key: str, label_key: str) -> tuple[str, str]:
-    """The image and label keys: the ones named, else the only candidates; ValueError naming the choice."""
-    images = [k for k, f in features.items() if f.kind == "bytes" and f.values and image_format(bytes(f.values[0]))]  # type: ignore[arg-type]
+    """The image and label keys: the ones named, else the only candidates; ValueError naming the
+    choice."""
+    images = [
+        k
+        for k, f in features.items()
+        if f.kind == "bytes" and f.values and image_format(bytes(f.values[0]))
+    ]  # type: ignore[arg-type]
     labels = [k for k, f in features.items() if f.kind == "int64" and len(f.values) == 1]
     if len(labels) > 1 and sum("label" in k.lower() for k in labels) == 1:
         labels = [k for k in labels if "label" in k.lower()]
-    for given, candidates, what, option, kind in ((image_key, images, "encoded image", "--image-key", "bytes"),
-                                                  (label_key, labels, "integer label", "--label-key", "int64")):
+    for given, candidates, what, option, kind in (
+        (image_key, images, "encoded image", "--image-key", "bytes"),
+        (label_key, labels, "integer label", "--label-key", "int64"),
+    ):
         if given and given not in features:
-            raise ValueError(f"the records have no feature '{given}' (they have {', '.join(sorted(features))}): "
-                             f"pass {option} with one of those")
+            raise ValueError(
+                f"the records have no feature '{given}' (they have {', '.join(sorted(features))}): "
+                f"pass {option} with one of those"
+            )
         if given and features[given].kind != kind:
-            raise ValueError(f"feature '{given}' holds {features[given].kind} values, not the {what}: pass "
-                             f"{option} with a {kind} feature")
+            raise ValueError(
+                f"feature '{given}' holds {features[given].kind} values, not the {what}: pass "
+                f"{option} with a {kind} feature"
+            )
         if not given and len(candidates) != 1:
             found = ", ".join(sorted(candidates)) or "none"
-            raise ValueError(f"cannot tell which feature holds the {what} (candidates: {found}): "
-                             f"name it with {option}")
+            raise ValueError(
+                f"cannot tell which feature holds the {what} (candidates: {found}): name it with "
+                f"{option}"
+            )
     return image_key or images[0], label_key or labels[0]

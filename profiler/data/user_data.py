@@ -71,8 +71,12 @@ class UserDataSource(DataSource):
         return self._index()["labels"]
 
     def summary(self) -> Summary:
-        return Summary(**{k: tuple(v) if isinstance(v, list) else v
-                          for k, v in json.loads((self.root / SUMMARY).read_text()).items()})
+        return Summary(
+            **{
+                k: tuple(v) if isinstance(v, list) else v
+                for k, v in json.loads((self.root / SUMMARY).read_text()).items()
+            }
+        )
 
     def image_paths(self) -> list[str]:
         if self.spec.kind != "folder":
@@ -90,8 +94,8 @@ class UserDataSource(DataSource):
         return int(index["held"]) if "held" in index else self.num_samples
 
     def record_plan(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """The TFRecord files in reading order, the number (across them) of each file's first record,
-        and the record numbers of the samples."""
+        """The TFRecord files in reading order, the number (across them) of each file's first
+        record, and the record numbers of the samples."""
         index = self._index()
         return [str(p) for p in index["paths"]], index["starts"], index["records"]
 
@@ -120,25 +124,46 @@ class UserDataSource(DataSource):
 ProgressCallback = Callable[[int, int], None]
 
 
-def prepare_user_data(spec: DataSpec, cache_root: Path, on_bad_file: str = "skip",
-                      on_progress: ProgressCallback | None = None) -> UserDataSource:
-    """The index of ``spec``'s data (``spec.samples`` 0: all of it), built now unless the cache has it."""
+def prepare_user_data(
+    spec: DataSpec,
+    cache_root: Path,
+    on_bad_file: str = "skip",
+    on_progress: ProgressCallback | None = None,
+) -> UserDataSource:
+    """The index of ``spec``'s data (``spec.samples`` 0: all of it), built now unless the cache has
+    it."""
     kind, path = locate(spec.path)
     spec = replace(spec, kind=kind, path=path)
     listing = _readable(_listing, spec)
-    # Everything the index and what is derived from it (TFRecord shards of decoded arrays) depend on.
-    fields = [spec.kind, spec.path, spec.samples, spec.seed, spec.image_key, spec.label_key, spec.height,
-              spec.width, spec.channels]
-    key = hashlib.sha256(json.dumps({"listing": listing.signature, "spec": fields, "v": INDEX_VERSION}).encode())
+    # Everything the index and what is derived from it (TFRecord shards of decoded arrays) depend
+    # on.
+    fields = [
+        spec.kind,
+        spec.path,
+        spec.samples,
+        spec.seed,
+        spec.image_key,
+        spec.label_key,
+        spec.height,
+        spec.width,
+        spec.channels,
+    ]
+    key = hashlib.sha256(
+        json.dumps({"listing": listing.signature, "spec": fields, "v": INDEX_VERSION}).encode()
+    )
     folder = Path(cache_root) / f"user-{kind}-{spec.samples or 'all'}-{key.hexdigest()[:12]}"
     if folder.exists() and not _intact(folder):
         _discard(folder)
     if not folder.exists():
-        publish_folder(folder, lambda staging: _build(spec, listing, staging, on_bad_file, on_progress))
+        publish_folder(
+            folder, lambda staging: _build(spec, listing, staging, on_bad_file, on_progress)
+        )
     summary = json.loads((folder / SUMMARY).read_text())
     if on_bad_file == "fail" and summary["skipped_files"]:  # an index built before, skipping
-        raise BadFile(f"{summary['skipped_examples'][0]}: pass --on-bad-file skip to leave bad files out, "
-                      "or remove or replace the file")
+        raise BadFile(
+            f"{summary['skipped_examples'][0]}: pass --on-bad-file skip to leave bad files out, or "
+            "remove or replace the file"
+        )
     settled = json.loads((folder / "spec.json").read_text())
     return UserDataSource(replace(spec, **settled), folder)
 
@@ -160,8 +185,10 @@ def _discard(folder: Path) -> None:
     try:
         shutil.rmtree(folder)
     except OSError as error:
-        raise ProfilerError(f"the index of your data in '{folder}' is damaged or was edited, and cannot be "
-                            f"removed ({error.strerror or error}): remove the folder, and it is built again") from None
+        raise ProfilerError(
+            f"the index of your data in '{folder}' is damaged or was edited, and cannot be removed "
+            f"({error.strerror or error}): remove the folder, and it is built again"
+        ) from None
 
 
 def count_samples(spec: DataSpec) -> int:
@@ -183,20 +210,30 @@ def _readable(read: Callable[[DataSpec], _Listing], spec: DataSpec) -> _Listing:
         return read(spec)
     except OSError as error:
         where = error.filename or spec.path
-        raise DataNotFound(f"cannot read '{where}' ({error.strerror or error}): check that it exists and that "
-                           "you may read it") from None
+        raise DataNotFound(
+            f"cannot read '{where}' ({error.strerror or error}): check that it exists and that you "
+            "may read it"
+        ) from None
 
 
 def _listing(spec: DataSpec) -> _Listing:
     if spec.kind == "folder":
         paths, labels, classes = list_folder(Path(spec.path))
-        return _Listing(_signature(paths), [(p, label, 0) for p, label in zip(paths, labels, strict=True)],
-                        [0] * len(paths), classes)
+        return _Listing(
+            _signature(paths),
+            [(p, label, 0) for p, label in zip(paths, labels, strict=True)],
+            [0] * len(paths),
+            classes,
+        )
     if spec.kind == "npy":
         images, labels_path = npy_pair(spec.path)
         rows = check_arrays(images, labels_path)
-        return _Listing(_signature([images, labels_path]), [(str(images), 0, row) for row in range(rows)],
-                        [0] * rows, 0)
+        return _Listing(
+            _signature([images, labels_path]),
+            [(str(images), 0, row) for row in range(rows)],
+            [0] * rows,
+            0,
+        )
     files = tfrecord_files(spec.path)
     entries: list[tuple[str, int, int]] = []
     lengths: list[int] = []
@@ -224,8 +261,13 @@ def _signature(paths: list[str]) -> str:
     return digest.hexdigest()
 
 
-def _build(spec: DataSpec, listing: _Listing, folder: Path, on_bad_file: str,
-           on_progress: ProgressCallback | None) -> None:
+def _build(
+    spec: DataSpec,
+    listing: _Listing,
+    folder: Path,
+    on_bad_file: str,
+    on_progress: ProgressCallback | None,
+) -> None:
     choice = choose(spec, listing, on_bad_file, on_progress)
     chosen = choice.chosen
     entries = [listing.entries[i] for i in chosen]
@@ -238,23 +280,41 @@ def _build(spec: DataSpec, listing: _Listing, folder: Path, on_bad_file: str,
         for position in readable:
             first.setdefault(listing.entries[position][0], record_number[position])
         starts = [first[file] for file in files]
-        np.savez(folder / _INDEX, paths=np.array(files), files=np.array([file_number[e[0]] for e in entries]),
-                 starts=np.array(starts, dtype=np.int64),
-                 offsets=np.array([e[2] for e in entries], dtype=np.int64),
-                 lengths=np.array([listing.lengths[i] for i in chosen], dtype=np.int64),
-                 records=np.array([record_number[i] for i in chosen], dtype=np.int64), labels=choice.labels,
-                 held=np.array(len(readable)))
+        np.savez(
+            folder / _INDEX,
+            paths=np.array(files),
+            files=np.array([file_number[e[0]] for e in entries]),
+            starts=np.array(starts, dtype=np.int64),
+            offsets=np.array([e[2] for e in entries], dtype=np.int64),
+            lengths=np.array([listing.lengths[i] for i in chosen], dtype=np.int64),
+            records=np.array([record_number[i] for i in chosen], dtype=np.int64),
+            labels=choice.labels,
+            held=np.array(len(readable)),
+        )
     elif spec.kind == "npy":
-        np.savez(folder / _INDEX, paths=np.array([spec.path.split(",")[0]]),
-                 rows=np.array([e[2] for e in entries], dtype=np.int64), labels=choice.labels)
+        np.savez(
+            folder / _INDEX,
+            paths=np.array([spec.path.split(",")[0]]),
+            rows=np.array([e[2] for e in entries], dtype=np.int64),
+            labels=choice.labels,
+        )
     else:
         np.savez(folder / _INDEX, paths=np.array([e[0] for e in entries]), labels=choice.labels)
-    settled = {"samples": len(chosen), "classes": max(int(choice.labels.max()) + 1, listing.classes, 1),
-               **choice.settled}
+    settled = {
+        "samples": len(chosen),
+        "classes": max(int(choice.labels.max()) + 1, listing.classes, 1),
+        **choice.settled,
+    }
     if spec.kind == "npy" and not spec.height:
         settled.update(height=int(choice.shapes[0][0]), width=int(choice.shapes[0][1]))
     (folder / "spec.json").write_text(json.dumps(settled))
-    summary = Summary(len(listing.entries), len(choice.bad), tuple(choice.bad[:NAMED_BAD]),
-                      describe_sizes(choice.shapes), float(np.mean(choice.sizes)), tuple(sorted(set(choice.formats))))
+    summary = Summary(
+        len(listing.entries),
+        len(choice.bad),
+        tuple(choice.bad[:NAMED_BAD]),
+        describe_sizes(choice.shapes),
+        float(np.mean(choice.sizes)),
+        tuple(sorted(set(choice.formats))),
+    )
     (folder / SUMMARY).write_text(json.dumps(summary.__dict__))
     (folder / CHECKSUMS).write_text(json.dumps(_checksums(folder)))

@@ -1,4 +1,5 @@
-"""Which samples of a user's data a run uses: a seeded subset of those that decode, in stored order."""
+"""Which samples of a user's data a run uses: a seeded subset of those that decode, in stored
+order."""
 
 from __future__ import annotations
 
@@ -45,12 +46,15 @@ def record_keys(spec: DataSpec, listing: Any) -> DataSpec:
         except ValueError as problem:
             raise ProfilerError(f"{spec.path}: {problem}") from None
         return replace(spec, image_key=image_key, label_key=label_key)
-    raise ProfilerError(f"no readable tf.train.Example in {spec.path}: pass TFRecord files of tf.train.Example "
-                        "records, each with an encoded image and an integer label")
+    raise ProfilerError(
+        f"no readable tf.train.Example in {spec.path}: pass TFRecord files of tf.train.Example "
+        "records, each with an encoded image and an integer label"
+    )
 
 
-def choose(spec: DataSpec, listing: Any, on_bad_file: str,
-           on_progress: Callable[[int, int], None] | None) -> Choice:
+def choose(
+    spec: DataSpec, listing: Any, on_bad_file: str, on_progress: Callable[[int, int], None] | None
+) -> Choice:
     """Walk the listing (in a seeded order where a subset is asked) until enough samples decode."""
     if spec.kind == "npy":
         return choose_arrays(spec, len(listing.entries))
@@ -60,20 +64,30 @@ def choose(spec: DataSpec, listing: Any, on_bad_file: str,
         settled.update(image_key=spec.image_key, label_key=spec.label_key)
     total = len(listing.entries)
     wanted = spec.samples or total
-    order = np.random.default_rng([spec.seed, 4]).permutation(total) if spec.samples else np.arange(total)
+    order = (
+        np.random.default_rng([spec.seed, 4]).permutation(total)
+        if spec.samples
+        else np.arange(total)
+    )
     chosen, bad, shapes, sizes, formats, labels = [], [], [], [], [], []
     for done, position in enumerate(order.tolist(), start=1):
         if len(chosen) == wanted:
             break
         try:
-            shape, size, kind, label = check_sample(spec, listing.entries[position], listing.lengths[position])
+            shape, size, kind, label = check_sample(
+                spec, listing.entries[position], listing.lengths[position]
+            )
         except (OSError, ValueError) as problem:
             where = listing.entries[position][0]
             text = f"{where}: {problem}" if str(problem).find(where) < 0 else str(problem)
-            text = os.fsencode(text).decode("utf-8", "backslashreplace")  # a name that is not UTF-8, shown
+            text = os.fsencode(text).decode(
+                "utf-8", "backslashreplace"
+            )  # a name that is not UTF-8, shown
             if on_bad_file == "fail":
-                raise BadFile(f"{text}: pass --on-bad-file skip to leave bad files out, or remove or replace "
-                              "the file") from None
+                raise BadFile(
+                    f"{text}: pass --on-bad-file skip to leave bad files out, or remove or replace "
+                    "the file"
+                ) from None
             bad.append(text)
             continue
         finally:
@@ -85,35 +99,50 @@ def choose(spec: DataSpec, listing: Any, on_bad_file: str,
         formats.append(kind)
         labels.append(label)
     if spec.samples and len(chosen) < wanted:
-        raise ProfilerError(f"only {len(chosen):,} of the {total:,} samples in {spec.path} decode: pass --samples "
-                            f"{len(chosen):,} or fewer")
+        raise ProfilerError(
+            f"only {len(chosen):,} of the {total:,} samples in {spec.path} decode: pass --samples "
+            f"{len(chosen):,} or fewer"
+        )
     if not chosen:
-        raise ProfilerError(f"no sample of {spec.path} decodes: check the files, or pass other data")
+        raise ProfilerError(
+            f"no sample of {spec.path} decodes: check the files, or pass other data"
+        )
     order_back = np.argsort(chosen, kind="stable")
     return Choice(
-        chosen=[chosen[i] for i in order_back], bad=bad, shapes=[shapes[i] for i in order_back],
-        sizes=[sizes[i] for i in order_back], formats=[formats[i] for i in order_back],
-        labels=np.array([labels[i] for i in order_back], dtype=np.int32), settled=settled,
+        chosen=[chosen[i] for i in order_back],
+        bad=bad,
+        shapes=[shapes[i] for i in order_back],
+        sizes=[sizes[i] for i in order_back],
+        formats=[formats[i] for i in order_back],
+        labels=np.array([labels[i] for i in order_back], dtype=np.int32),
+        settled=settled,
     )
 
 
-def check_sample(spec: DataSpec, listing_entry: tuple[str, int, int],
-                 length: int) -> tuple[tuple[int, ...], int, str, int]:
-    """(source shape, bytes, format, label) of one image; OSError or ValueError naming why it is bad."""
+def check_sample(
+    spec: DataSpec, listing_entry: tuple[str, int, int], length: int
+) -> tuple[tuple[int, ...], int, str, int]:
+    """(source shape, bytes, format, label) of one image; OSError or ValueError naming why it is
+    bad."""
     path, number, offset = listing_entry
     if spec.kind == "folder":
         try:
             path.encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError("its name is not UTF-8, which TensorFlow's file operations need") from None
+            raise ValueError(
+                "its name is not UTF-8, which TensorFlow's file operations need"
+            ) from None
         encoded, label = Path(path).read_bytes(), number
     else:
         if length < 0:
-            raise ValueError(f"{path} cannot be read to its end (cut short inside a record, or unreadable), "
-                             "so TFRecordDataset would fail on it")
+            raise ValueError(
+                f"{path} cannot be read to its end (cut short inside a record, or unreadable), so "
+                "TFRecordDataset would fail on it"
+            )
         features = parse_example(read_record(path, offset, length))
         image, label_feature = features.get(spec.image_key), features.get(spec.label_key)
-        # What tf.io.FixedLenFeature([], tf.string / tf.int64) accepts, or TensorFlow's strategies would fail.
+        # What tf.io.FixedLenFeature([], tf.string / tf.int64) accepts, or TensorFlow's strategies
+        # would fail.
         if image is None or image.kind != "bytes" or len(image.values) != 1:
             raise ValueError(f"a record without one encoded image under '{spec.image_key}'")
         if label_feature is None or label_feature.kind != "int64" or len(label_feature.values) != 1:
@@ -125,14 +154,27 @@ def check_sample(spec: DataSpec, listing_entry: tuple[str, int, int],
 
 
 def choose_arrays(spec: DataSpec, total: int) -> Choice:
-    """The rows of a .npy pair (checked whole by userscan.check_arrays): every one of them serves."""
+    """The rows of a .npy pair (checked whole by userscan.check_arrays): every one of them
+    serves."""
     images, labels = (np.load(path, mmap_mode="r") for path in spec.path.split(","))
     wanted = min(spec.samples or total, total)
     if spec.samples > total:
-        raise ProfilerError(f"{spec.path} holds {total:,} samples: pass --samples {total:,} or fewer")
-    rows = np.arange(total) if not spec.samples else np.random.default_rng([spec.seed, 4]).permutation(total)
+        raise ProfilerError(
+            f"{spec.path} holds {total:,} samples: pass --samples {total:,} or fewer"
+        )
+    rows = (
+        np.arange(total)
+        if not spec.samples
+        else np.random.default_rng([spec.seed, 4]).permutation(total)
+    )
     rows = np.sort(rows[:wanted])
     shape = tuple(images.shape[1:]) + ((1,) if images.ndim == 3 else ())
-    return Choice(chosen=rows.tolist(), bad=[], shapes=[shape] * wanted, sizes=[int(images[0].nbytes)] * wanted,
-                  formats=["array"] * wanted, labels=np.asarray(labels[rows], dtype=np.int32),
-                  settled={"channels": int(shape[2])})
+    return Choice(
+        chosen=rows.tolist(),
+        bad=[],
+        shapes=[shape] * wanted,
+        sizes=[int(images[0].nbytes)] * wanted,
+        formats=["array"] * wanted,
+        labels=np.asarray(labels[rows], dtype=np.int32),
+        settled={"channels": int(shape[2])},
+    )

@@ -1,4 +1,5 @@
-"""Where a user's data is and what it holds: --data PATH told apart, folders listed, sizes summarised."""
+"""Where a user's data is and what it holds: --data PATH told apart, folders listed, sizes
+summarised."""
 
 from __future__ import annotations
 
@@ -24,37 +25,55 @@ def locate(text: str) -> tuple[str, str]:
         return "npy", ",".join(npy_pair(text))
     path = Path(text).expanduser()
     if path.is_dir():  # before globs: a folder may be named "photos [2020]"
-        if not any(Path(root, name).suffix.lower() in IMAGE_SUFFIXES
-                   for root, _, names in os.walk(path) for name in names):
+        if not any(
+            Path(root, name).suffix.lower() in IMAGE_SUFFIXES
+            for root, _, names in os.walk(path)
+            for name in names
+        ):
             if tfrecord_files(str(path), missing_ok=True):
                 return "tfrecord", str(path.resolve())
-            raise DataNotFound(f"'{text}' holds no image files ({', '.join(IMAGE_SUFFIXES)}): pass a folder of "
-                               "images, a glob of TFRecord files such as 'data/*.tfrecord', or images.npy,labels.npy")
+            raise DataNotFound(
+                f"'{text}' holds no image files ({', '.join(IMAGE_SUFFIXES)}): pass a folder of "
+                "images, a glob of TFRecord files such as 'data/*.tfrecord', or "
+                "images.npy,labels.npy"
+            )
         return "folder", str(path.resolve())
     if glob.has_magic(text) or path.suffix.lower() in RECORD_SUFFIXES:
         tfrecord_files(text)
         return "tfrecord", os.path.abspath(os.path.expanduser(text))
     if not path.exists():
-        raise DataNotFound(f"'{text}' does not exist: pass an image folder, a glob of TFRecord files or "
-                           "images.npy,labels.npy (or 'images' or 'arrays' for generated data)")
-    raise DataNotFound(f"'{text}' is neither a folder, TFRecord files nor .npy files: pass an image folder, "
-                       "a glob such as 'data/*.tfrecord', or images.npy,labels.npy")
+        raise DataNotFound(
+            f"'{text}' does not exist: pass an image folder, a glob of TFRecord files or "
+            "images.npy,labels.npy (or 'images' or 'arrays' for generated data)"
+        )
+    raise DataNotFound(
+        f"'{text}' is neither a folder, TFRecord files nor .npy files: pass an image folder, a "
+        "glob such as 'data/*.tfrecord', or images.npy,labels.npy"
+    )
 
 
 def tfrecord_files(pattern: str, missing_ok: bool = False) -> list[str]:
-    """The files a TFRecord glob matches, sorted; for a folder, the files in it named like TFRecords."""
+    """The files a TFRecord glob matches, sorted; for a folder, the files in it named like
+    TFRecords."""
     expanded = os.path.expanduser(pattern)
     if os.path.isdir(expanded):
         try:
-            files = sorted(str(path) for path in Path(expanded).iterdir()
-                           if path.is_file() and path.suffix.lower() in RECORD_SUFFIXES)
+            files = sorted(
+                str(path)
+                for path in Path(expanded).iterdir()
+                if path.is_file() and path.suffix.lower() in RECORD_SUFFIXES
+            )
         except OSError as error:
-            raise DataNotFound(f"cannot read '{pattern}' ({error.strerror}): check that you may read it") from None
+            raise DataNotFound(
+                f"cannot read '{pattern}' ({error.strerror}): check that you may read it"
+            ) from None
     else:
         files = sorted(path for path in glob.glob(expanded) if os.path.isfile(path))
     if not files and not missing_ok:
-        raise DataNotFound(f"no file matches '{pattern}': pass a glob of TFRecord files such as 'data/*.tfrecord' "
-                           "(quoted, so the shell leaves it to the profiler)")
+        raise DataNotFound(
+            f"no file matches '{pattern}': pass a glob of TFRecord files such as 'data/*.tfrecord' "
+            "(quoted, so the shell leaves it to the profiler)"
+        )
     return [os.path.abspath(path) for path in files]
 
 
@@ -67,7 +86,10 @@ def npy_pair(text: str) -> tuple[str, str]:
         raise DataNotFound(f"'{text}' is not a pair of .npy files: pass images.npy,labels.npy")
     for part in parts:
         if not os.path.isfile(part):
-            raise DataNotFound(f"'{part}' does not exist: pass images.npy,labels.npy (labels: one integer per image)")
+            raise DataNotFound(
+                f"'{part}' does not exist: pass images.npy,labels.npy (labels: one integer per "
+                "image)"
+            )
     return parts[0], parts[1]
 
 
@@ -78,12 +100,18 @@ def list_folder(root: Path) -> tuple[list[str], list[int], int]:
     recursively; files directly in ``root`` are left out then. Without subfolders of images, every
     image is of class 0.
     """
+
     def images_under(folder: Path) -> list[str]:
-        found = [os.path.join(base, name) for base, dirs, names in os.walk(folder, followlinks=False)
-                 for name in names if Path(name).suffix.lower() in IMAGE_SUFFIXES]
+        found = [
+            os.path.join(base, name)
+            for base, dirs, names in os.walk(folder, followlinks=False)
+            for name in names
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES
+        ]
         return sorted(found)
 
-    # As Keras does, every subfolder is a class once one holds images (an empty one keeps its number).
+    # As Keras does, every subfolder is a class once one holds images (an empty one keeps its
+    # number).
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     found = [images_under(folder) for folder in folders]  # each folder walked once
     if not any(found):
@@ -102,9 +130,12 @@ ARRAY_DTYPES = ("uint8", "float32", "float64")
 
 def check_arrays(images: str, labels: str) -> int:
     """Rows of a .npy pair that can be served: N x H x W [x 1|3] images, N integer labels >= 0."""
+
     def refuse(problem: str) -> DataNotFound:
-        return DataNotFound(f"{problem}: pass images.npy as N x H x W or N x H x W x C ({', '.join(ARRAY_DTYPES)}) "
-                            "and labels.npy as N integers from 0")
+        return DataNotFound(
+            f"{problem}: pass images.npy as N x H x W or N x H x W x C ({', '.join(ARRAY_DTYPES)}) "
+            "and labels.npy as N integers from 0"
+        )
 
     try:
         pixels = np.load(images, mmap_mode="r")
@@ -116,7 +147,10 @@ def check_arrays(images: str, labels: str) -> int:
     if str(pixels.dtype) not in ARRAY_DTYPES:
         raise refuse(f"'{images}' holds {pixels.dtype}")
     if classes.shape != (pixels.shape[0],) or classes.dtype.kind not in "iu":
-        raise refuse(f"'{labels}' has shape {classes.shape} and dtype {classes.dtype} for {pixels.shape[0]} images")
+        raise refuse(
+            f"'{labels}' has shape {classes.shape} and dtype {classes.dtype} for {pixels.shape[0]} "
+            "images"
+        )
     if classes.size and (int(classes.min()) < 0 or int(classes.max()) >= 2**31):
         raise refuse(f"'{labels}' holds labels from {int(classes.min())} to {int(classes.max())}")
     return int(pixels.shape[0])

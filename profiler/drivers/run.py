@@ -20,7 +20,13 @@ from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.limit import Ceiling, measure_ceiling
-from profiler.data.dataset_cache import DamagedCache, NotEnoughDisk, check_room, damaged_files, repair
+from profiler.data.dataset_cache import (
+    DamagedCache,
+    NotEnoughDisk,
+    check_room,
+    damaged_files,
+    repair,
+)
 from profiler.data.fingerprint import Fingerprint, dataset_fingerprint
 from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.data.user_data import UserDataSource, prepare_user_data
@@ -34,7 +40,8 @@ from profiler.system.page_cache import drop, resident_fraction
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What to measure and on which data; ``spec`` None: only pipelines that bring their own data."""
+    """What to measure and on which data; ``spec`` None: only pipelines that bring their own
+    data."""
 
     settings: MeasureSettings
     targets: tuple[Target, ...]
@@ -45,7 +52,8 @@ class RunPlan:
 
 
 class RunEvents:
-    """What a measurement reports while it works; subclasses show it (see profiler.reporters.progress)."""
+    """What a measurement reports while it works; subclasses show it (see
+    profiler.reporters.progress)."""
 
     def preparing_data(self, spec: DataSpec) -> None: ...
     def data_progress(self, done: int, total: int) -> None: ...
@@ -63,10 +71,16 @@ class RunEvents:
 
 
 class DataCacheError(ProfilerError):
-    """The synthetic dataset could not be written; a sweep's command adds where the sizes so far are."""
+    """The synthetic dataset could not be written; a sweep's command adds where the sizes so far
+    are."""
 
-    def __init__(self, samples: int, cache_root: Path, reason: str,
-                 fix: str = ": pass --data-dir with a writable folder") -> None:
+    def __init__(
+        self,
+        samples: int,
+        cache_root: Path,
+        reason: str,
+        fix: str = ": pass --data-dir with a writable folder",
+    ) -> None:
         super().__init__(f"cannot write the dataset cache in '{cache_root}' ({reason}){fix}")
         self.samples, self.cache_root, self.reason = samples, cache_root, reason
 
@@ -83,10 +97,12 @@ def measure_run(
     available_mib: Callable[[], float] = available_memory_mib,
     trace_dir: Path | None = None,
 ) -> RunResult:
-    """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was measured.
+    """Measure every target of ``plan``, each in a fresh worker; Ctrl-C ends it with what was
+    measured.
 
-    ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's expected
-    peak from earlier sizes, so one that would not fit is skipped; ``trace_dir``: TensorBoard profiles.
+    ``ceiling``: reuse one measured before (a sweep measures it once); ``forecast``: a target's
+    expected peak from earlier sizes, so one that would not fit is skipped; ``trace_dir``:
+    TensorBoard profiles.
     """
     events = events or RunEvents()
     save = save or (lambda run: None)
@@ -101,12 +117,18 @@ def measure_run(
         def on_warning(name: str, text: str) -> None:
             events.warning(name, text, samples)
 
-        with Runner(source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir) as runner:
+        with Runner(
+            source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir
+        ) as runner:
             for number, target in enumerate(plan.targets):
                 events.target_started(target, samples)
                 after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None
-                following = None if after is None else (after, forecast(after.name) if forecast else None)
-                result = runner.run(target, forecast(target.name) if forecast else None, driver, following)
+                following = (
+                    None if after is None else (after, forecast(after.name) if forecast else None)
+                )
+                result = runner.run(
+                    target, forecast(target.name) if forecast else None, driver, following
+                )
                 results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
                 run = with_results(run, results, interrupted=runner.interrupted)
                 save(run)
@@ -123,12 +145,19 @@ def measure_run(
     return run
 
 
-def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[RunResult, DataSource | None]:
-    """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for results."""
+def _start(
+    plan: RunPlan, events: RunEvents, ceiling: Ceiling | None
+) -> tuple[RunResult, DataSource | None]:
+    """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for
+    results."""
     for target in plan.targets:
         if target.is_pipeline:
             check_pipeline(target.reference)  # before any data is prepared or worker started
-    source = None if plan.spec is None else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
+    source = (
+        None
+        if plan.spec is None
+        else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
+    )
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
     if plan.settings.cold and source is not None:
         _check_cold(source, events)
@@ -148,9 +177,11 @@ def _start(plan: RunPlan, events: RunEvents, ceiling: Ceiling | None) -> tuple[R
     return run, source
 
 
-def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
-                   on_bad_file: str = "skip") -> DataSource:
-    """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is cached.
+def prepare_source(
+    spec: DataSpec, cache_root: Path | None, events: RunEvents, on_bad_file: str = "skip"
+) -> DataSource:
+    """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is
+    cached.
 
     Without ``cache_root``, the one the command line uses by default (``default_cache_root``).
     """
@@ -158,7 +189,9 @@ def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
     events.preparing_data(spec)
     if spec.is_user_data:
         try:
-            source: DataSource = prepare_user_data(spec, cache_root, on_bad_file, events.data_progress)
+            source: DataSource = prepare_user_data(
+                spec, cache_root, on_bad_file, events.data_progress
+            )
         except OSError as error:
             raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
         events.data_ready(source, True)
@@ -169,9 +202,13 @@ def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
         if not generated:
             source, generated = _intact(source, cache_root, events)
     except NotEnoughDisk as error:
-        raise DataCacheError(spec.samples, cache_root, str(error),
-                             fix=": use fewer --samples or a smaller --image-size, or pass --data-dir on a disk "
-                                 "with room") from None
+        raise DataCacheError(
+            spec.samples,
+            cache_root,
+            str(error),
+            fix=": use fewer --samples or a smaller --image-size, or pass --data-dir on a disk "
+            "with room",
+        ) from None
     except OSError as error:
         raise DataCacheError(spec.samples, cache_root, error.strerror or str(error)) from None
     events.data_ready(source, generated)
@@ -179,43 +216,66 @@ def prepare_source(spec: DataSpec, cache_root: Path | None, events: RunEvents,
 
 
 def _intact(source: DataSource, cache_root: Path, events: RunEvents) -> tuple[DataSource, bool]:
-    """The cached dataset, checked, with damaged files written again; or, if it cannot be trusted, anew."""
+    """The cached dataset, checked, with damaged files written again; or, if it cannot be trusted,
+    anew."""
     try:
         damaged = damaged_files(source)
         if damaged:
             repair(source, damaged)
-            events.warning("data", f"{len(damaged)} damaged file(s) of the cached dataset in '{source.root}' "
-                                   f"({', '.join(damaged[:3])}{', ...' if len(damaged) > 3 else ''}) were written "
-                                   "again, and what was derived from them will be rebuilt", None)
+            events.warning(
+                "data",
+                f"{len(damaged)} damaged file(s) of the cached dataset in '{source.root}' "
+                f"({', '.join(damaged[:3])}{', ...' if len(damaged) > 3 else ''}) were written "
+                "again, and what was derived from them will be rebuilt",
+                None,
+            )
         return source, False
     except DamagedCache as problem:
-        events.warning("data", f"the cached dataset cannot be trusted ({problem}): generating it again", None)
+        events.warning(
+            "data", f"the cached dataset cannot be trusted ({problem}): generating it again", None
+        )
         shutil.rmtree(source.root, ignore_errors=True)
         check_room(cache_root, source.spec)
         return prepare_data(source.spec, cache_root, on_progress=events.data_progress)
 
 
 def _check_cold(source: DataSource, events: RunEvents) -> None:
-    """Say so where the system keeps the data's pages after a drop (tmpfs): cold figures would be warm."""
+    """Say so where the system keeps the data's pages after a drop (tmpfs): cold figures would be
+    warm."""
     sample = source.files()[:64]
     drop(sample)
     resident = resident_fraction(sample)
     if resident is not None and resident > 0.5:
-        events.warning("data", f"{resident:.0%} of the data's pages stayed in memory after the drop (a filesystem "
-                               "kept in memory, such as tmpfs?): the --cold figures are warm ones here", None)
+        events.warning(
+            "data",
+            f"{resident:.0%} of the data's pages stayed in memory after the drop (a filesystem "
+            "kept in memory, such as tmpfs?): the --cold figures are warm ones here",
+            None,
+        )
 
 
 def data_record(source: DataSource) -> DataRecord:
-    """What the results say of the data: the spec, where it is, and for a user's data what it holds."""
+    """What the results say of the data: the spec, where it is, and for a user's data what it
+    holds."""
     if not isinstance(source, UserDataSource):
         return DataRecord(source.spec, str(source.root))
     summary = source.summary()
-    return DataRecord(source.spec, source.spec.path, found=summary.found, skipped_files=summary.skipped_files,
-                      skipped_examples=summary.skipped_examples, typical_size=summary.typical_size,
-                      bytes_per_file=summary.bytes_per_file, formats=summary.formats, index=str(source.root))
+    return DataRecord(
+        source.spec,
+        source.spec.path,
+        found=summary.found,
+        skipped_files=summary.skipped_files,
+        skipped_examples=summary.skipped_examples,
+        typical_size=summary.typical_size,
+        bytes_per_file=summary.bytes_per_file,
+        formats=summary.formats,
+        index=str(source.root),
+    )
 
 
-def _measure_ceiling(source: DataSource, events: RunEvents, cold: bool, batch_size: int) -> Ceiling | None:
+def _measure_ceiling(
+    source: DataSource, events: RunEvents, cold: bool, batch_size: int
+) -> Ceiling | None:
     """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
     events.measuring_ceiling()
     try:
@@ -247,8 +307,12 @@ def checked(
     return result
 
 
-def with_results(run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False) -> RunResult:
+def with_results(
+    run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False
+) -> RunResult:
     """``run`` holding ``results``, with the recommendation they lead to."""
     expected = run.expected_fingerprint
-    pick = recommend(results, run.settings.idle_condition(), None if expected is None else expected.sample_kind)
+    pick = recommend(
+        results, run.settings.idle_condition(), None if expected is None else expected.sample_kind
+    )
     return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)

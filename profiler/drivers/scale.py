@@ -1,5 +1,6 @@
-"""``measure_scale``: a tf.data service strategy measured by ``measure_run`` with 1, 2, ... local workers,
-or once against a cluster of the user's, then fitted and turned into advice (profiler.analysis.scale_result).
+"""``measure_scale``: a tf.data service strategy measured by ``measure_run`` with 1, 2, ... local
+workers, or once against a cluster of the user's, then fitted and turned into advice
+(profiler.analysis.scale_result).
 
 Every count runs in a fresh worker as a run measures it, so its servers start, serve and stop as
 they do in ``run``. The growing ScaleResult goes to ``save`` after every count: nothing measured is
@@ -21,7 +22,8 @@ from profiler.results.files import now
 
 @dataclass(frozen=True)
 class ScalePlan:
-    run: RunPlan  # the data, the settings (its service's workers are set per count), one service target
+    # the data, the settings (its service's workers are set per count), one service target
+    run: RunPlan
     counts: tuple[int, ...]  # local worker counts, ascending; empty with a dispatcher of the user's
     accelerators: int = 1
     worker_cores: int = 1  # cores of each worker machine the advice is for
@@ -34,18 +36,32 @@ def measure_scale(
     save: Callable[[ScaleResult], None] | None = None,
     log_dir: Path | None = None,
 ) -> ScaleResult:
-    """Measure every count of ``plan`` (or the user's cluster); Ctrl-C ends it with what was measured."""
+    """Measure every count of ``plan`` (or the user's cluster); Ctrl-C ends it with what was
+    measured."""
     events = events or RunEvents()
     settings = plan.run.settings
-    first = ScaleResult(collect_metadata(), settings, None, now(), usable_cpus(), plan.counts,
-                        dispatcher=settings.service.dispatcher)
+    first = ScaleResult(
+        collect_metadata(),
+        settings,
+        None,
+        now(),
+        usable_cpus(),
+        plan.counts,
+        dispatcher=settings.service.dispatcher,
+    )
     return measure_series(first, lambda series: _counts(plan, series, events, log_dir), save)
 
 
-def _counts(plan: ScalePlan, series: Series[ScaleResult], events: RunEvents, log_dir: Path | None) -> None:
+def _counts(
+    plan: ScalePlan, series: Series[ScaleResult], events: RunEvents, log_dir: Path | None
+) -> None:
     settings = plan.run.settings
     for count in plan.counts or (0,):  # 0: the user's cluster, whose workers the scenario counts
-        where = f"the cluster at {settings.service.dispatcher}" if not count else f"{count} local worker(s)"
+        where = (
+            f"the cluster at {settings.service.dispatcher}"
+            if not count
+            else f"{count} local worker(s)"
+        )
         events.step_started(f"{plan.run.targets[0].name} with {where}")
         service = replace(settings.service, workers=count or settings.service.workers)
         run = measure_run(
@@ -66,10 +82,19 @@ def _with_fit(result: ScaleResult, plan: ScalePlan) -> ScaleResult:
         point = next((p for p in result.points if p.ok), None)
         if point is None:
             return result
-        return replace(result, advice=advise_cluster(point, settings.step_ms, settings.batch_size, plan.accelerators,
-                                                     result.cores))
+        return replace(
+            result,
+            advice=advise_cluster(
+                point, settings.step_ms, settings.batch_size, plan.accelerators, result.cores
+            ),
+        )
     scale = fit(result.points, result.cores)
     if scale is None:
         return result
-    return replace(result, fit=scale, advice=advise(scale, settings.step_ms, settings.batch_size, plan.accelerators,
-                                                    plan.worker_cores))
+    return replace(
+        result,
+        fit=scale,
+        advice=advise(
+            scale, settings.step_ms, settings.batch_size, plan.accelerators, plan.worker_cores
+        ),
+    )

@@ -1,4 +1,5 @@
-"""A series of measurements kept in one growing result: sweep's sizes, tune's rounds, scale's counts.
+"""A series of measurements kept in one growing result: sweep's sizes, tune's rounds, scale's
+counts.
 
 Each step hands the series its new result; the series stamps the time so far where the result has
 ``wall_s``, saves it at once, so nothing measured is lost, and ends on Ctrl-C (or SIGTERM, SIGHUP)

@@ -31,11 +31,13 @@ class SweepPlan:
     budget_basis: str = ""
 
 
-
 def sized_targets(targets: tuple[Target, ...], size: int) -> tuple[Target, ...]:
-    """A sweep's targets at one size: a user's pipeline builds that many samples (its ``samples`` keyword)."""
-    return tuple(Target.pipeline(t.reference, {**t.arguments, "samples": size}) if t.is_pipeline else t
-                 for t in targets)
+    """A sweep's targets at one size: a user's pipeline builds that many samples (its ``samples``
+    keyword)."""
+    return tuple(
+        Target.pipeline(t.reference, {**t.arguments, "samples": size}) if t.is_pipeline else t
+        for t in targets
+    )
 
 
 def measure_sweep(
@@ -93,5 +95,7 @@ def measure_sweep(
 def _with_run(sweep: SweepResult, run: RunResult) -> SweepResult:
     """The sweep with ``run``, the size measured now, in place of its earlier state."""
     earlier = tuple(r for r in sweep.runs if r.samples != run.samples)
-    runs = (*earlier, run) if run.scenarios else earlier  # a size stopped before any result adds nothing
+    runs = (
+        (*earlier, run) if run.scenarios else earlier
+    )  # a size stopped before any result adds nothing
     return replace(sweep, runs=runs, ceiling=run.ceiling, interrupted=run.interrupted)

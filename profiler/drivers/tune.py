@@ -1,7 +1,8 @@
-"""``measure_tune``: the best settings of a strategy's knobs, each configuration measured by ``measure_run``.
+"""``measure_tune``: the best settings of a strategy's knobs, each configuration measured by
+``measure_run``.
 
-A quick run measures every strategy that has knobs (or those named) at their defaults; the best
-one or two are tuned one knob at a time (profiler.analysis.tune_result.SEARCH says how and why), every
+A quick run measures every strategy that has knobs (or those named) at their defaults; the best one
+or two are tuned one knob at a time (profiler.analysis.tune_result.SEARCH says how and why), every
 configuration in a fresh worker as a run measures it, against the ceiling of the quick run. The
 growing TuneResult goes to ``save`` after every round, so nothing measured is lost.
 """
@@ -40,15 +41,24 @@ CONFIRM_ROUNDS = 2  # fresh workers each for the defaults and the best, alternat
 
 @dataclass(frozen=True)
 class TunePlan:
-    run: RunPlan  # the data, the settings, and as targets the strategies to measure at their defaults
-    named: bool = False  # the strategies were named: tune each; else the best ``top`` of the quick run
+    # the data, the settings, and as targets the strategies to measure at their defaults
+    run: RunPlan
+    named: bool = (
+        False  # the strategies were named: tune each; else the best ``top`` of the quick run
+    )
     top: int = 2
 
 
 def tunable(spec: Any, opt_in: bool = False) -> tuple[Target, ...]:
-    """Every scenario of --scenario all (``opt_in``: everything) that has knobs and can read the data."""
-    return tuple(Target.scenario(name) for name, scenario in registered().items()
-                 if scenario.knobs and (opt_in or not scenario.opt_in) and scenario.cannot_serve(spec) is None)
+    """Every scenario of --scenario all (``opt_in``: everything) that has knobs and can read the
+    data."""
+    return tuple(
+        Target.scenario(name)
+        for name, scenario in registered().items()
+        if scenario.knobs
+        and (opt_in or not scenario.opt_in)
+        and scenario.cannot_serve(spec) is None
+    )
 
 
 def measure_tune(
@@ -64,7 +74,9 @@ def measure_tune(
     return measure_series(first, lambda series: _tune(plan, series, events, log_dir), save)
 
 
-def _tune(plan: TunePlan, series: Series[TuneResult], events: RunEvents, log_dir: Path | None) -> None:
+def _tune(
+    plan: TunePlan, series: Series[TuneResult], events: RunEvents, log_dir: Path | None
+) -> None:
     """The strategies at their defaults, then each chosen one's knobs, round by round."""
     events.step_started(
         "The strategies named, at their defaults"
@@ -73,16 +85,31 @@ def _tune(plan: TunePlan, series: Series[TuneResult], events: RunEvents, log_dir
     )
     quick = measure_run(plan.run, events=events, log_dir=_under(log_dir, "defaults"))
     candidates = {r.name: r.samples_per_s for r in quick.scenarios if usable(r)}
-    series.keep(replace(series.result, data=quick.data, ceiling=quick.ceiling, candidates=candidates,
-                        interrupted=quick.interrupted, targets=plan.run.targets))
+    series.keep(
+        replace(
+            series.result,
+            data=quick.data,
+            ceiling=quick.ceiling,
+            candidates=candidates,
+            interrupted=quick.interrupted,
+            targets=plan.run.targets,
+        )
+    )
     if quick.interrupted:
         return
     assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
     source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
     for default in _chosen(quick, plan):
         done = series.result.tuned  # the strategies tuned before this one; its record follows them
-        search = _Search(resolve(default.name), default, plan.run, quick.ceiling, source, events,
-                         _under(log_dir, Target.scenario(default.name).file_name))
+        search = _Search(
+            resolve(default.name),
+            default,
+            plan.run,
+            quick.ceiling,
+            source,
+            events,
+            _under(log_dir, Target.scenario(default.name).file_name),
+        )
         for tuned in search.rounds():
             series.keep(replace(series.result, tuned=(*done, tuned)))
         if search.interrupted:
@@ -91,8 +118,9 @@ def _tune(plan: TunePlan, series: Series[TuneResult], events: RunEvents, log_dir
 
 
 def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
-    """The strategies to tune: those named, or the ``top`` whose rate's interval reaches highest, so that a fast
-    strategy measured on a noisy stretch is not passed over for a steadier, slower one."""
+    """The strategies to tune: those named, or the ``top`` whose rate's interval reaches highest, so
+    that a fast strategy measured on a noisy stretch is not passed over for a steadier, slower
+    one."""
     measured = [r for r in quick.scenarios if usable(r)]
     if plan.named:
         return measured
@@ -108,15 +136,26 @@ def _under(log_dir: Path | None, name: str) -> Path | None:
 
 
 class _Search:
-    """One strategy's knobs, one at a time from the best so far; each round yields the record so far."""
+    """One strategy's knobs, one at a time from the best so far; each round yields the record so
+    far."""
 
-    def __init__(self, scenario: Scenario, default: ScenarioResult, plan: RunPlan, ceiling: Ceiling | None,
-                 source: DataSource, events: RunEvents, log_dir: Path | None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        default: ScenarioResult,
+        plan: RunPlan,
+        ceiling: Ceiling | None,
+        source: DataSource,
+        events: RunEvents,
+        log_dir: Path | None,
+    ) -> None:
         self.scenario, self.plan, self.ceiling, self.source = scenario, plan, ceiling, source
         self.reference = default.name  # a registered name, or module:ATTRIBUTE
         self.events, self.log_dir = events, log_dir
-        self.defaults = {knob.name: plan.settings.workers if knob.default is None else knob.default
-                         for knob in scenario.knobs}
+        self.defaults = {
+            knob.name: plan.settings.workers if knob.default is None else knob.default
+            for knob in scenario.knobs
+        }
         self.default = default
         self.best, self.best_settings = default, dict(self.defaults)
         self.trials = [Trial("", None, default)]
@@ -128,22 +167,32 @@ class _Search:
         for knob in self.scenario.knobs:
             current = self.best_settings[knob.name]
             values = self.scenario.knob_choices(knob, self.source, cores, current)
-            self.knobs.append(KnobRecord(knob.name, self.defaults[knob.name], values, knob.what, knob.code))
+            self.knobs.append(
+                KnobRecord(knob.name, self.defaults[knob.name], values, knob.what, knob.code)
+            )
             if not values:
                 continue
-            self.events.step_started(f"{self.reference}: {knob.name} = {', '.join(map(str, values))}, beside "
-                                      f"{_shown(self._changed(self.best_settings)) or 'the defaults'} again")
-            # The best so far is measured again first: this machine's speed drifts, and each value is
-            # compared with the best as measured beside it, in the same round.
-            targets = [Target.tuned(self.reference, self._changed({**self.best_settings, knob.name: value}))
-                       for value in (current, *values)]
+            self.events.step_started(
+                f"{self.reference}: {knob.name} = {', '.join(map(str, values))}, beside "
+                f"{_shown(self._changed(self.best_settings)) or 'the defaults'} again"
+            )
+            # The best so far is measured again first: this machine's speed drifts, and each value
+            # is compared with the best as measured beside it, in the same round.
+            targets = [
+                Target.tuned(
+                    self.reference, self._changed({**self.best_settings, knob.name: value})
+                )
+                for value in (current, *values)
+            ]
             run = self._measure(targets, knob.name)
             again, *tried = run.scenarios
             self.trials.append(Trial(knob.name, current, again, again=True))
             best = again if usable(again) else self.best
             for value, result in zip(values, tried, strict=False):
                 self.trials.append(Trial(knob.name, value, result))
-                if beats(result, best) and (result.samples_per_s or 0.0) > (best.samples_per_s or 0.0):
+                if beats(result, best) and (result.samples_per_s or 0.0) > (
+                    best.samples_per_s or 0.0
+                ):
                     best, self.best_settings = result, {**self.best_settings, knob.name: value}
             self.best = best
             yield self._record(self.default, self.best, None)
@@ -153,39 +202,57 @@ class _Search:
         yield self._confirmed()
 
     def _confirmed(self) -> TunedStrategy:
-        """The defaults and the best measured again, alternating (ABAB: the machine's drift falls on both),
-        for the gain; where nothing beat the defaults, nothing more is measured."""
+        """The defaults and the best measured again, alternating (ABAB: the machine's drift falls on
+        both), for the gain; where nothing beat the defaults, nothing more is measured."""
         changed = self._changed(self.best_settings)
         if not changed:
             return self._record(self.default, self.default, (1.0, None), complete=True)
-        self.events.step_started(f"{self.reference}: the defaults and {_shown(changed)}, alternating")
+        self.events.step_started(
+            f"{self.reference}: the defaults and {_shown(changed)}, alternating"
+        )
         pair = [Target.scenario(self.reference), Target.tuned(self.reference, changed)]
         run = self._measure(pair * CONFIRM_ROUNDS, "confirm")
         defaults, bests = list(run.scenarios[0::2]), list(run.scenarios[1::2])
         if run.interrupted or len(bests) < CONFIRM_ROUNDS or not all(map(usable, defaults + bests)):
             self.interrupted = run.interrupted
             return self._record(self.default, self.best, None)
-        return self._record(pooled(defaults), pooled(bests), gain_of(pooled(defaults), pooled(bests)), complete=True)
+        return self._record(
+            pooled(defaults), pooled(bests), gain_of(pooled(defaults), pooled(bests)), complete=True
+        )
 
     def _measure(self, targets: list[Target], name: str) -> RunResult:
         plan = replace(self.plan, targets=tuple(targets), measure_ceiling=False)
-        return measure_run(plan, events=self.events, ceiling=self.ceiling, log_dir=_under(self.log_dir, name))
+        return measure_run(
+            plan, events=self.events, ceiling=self.ceiling, log_dir=_under(self.log_dir, name)
+        )
 
     def _changed(self, settings: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in settings.items() if self.defaults[name] != value}
 
-    def _record(self, default: ScenarioResult, best: ScenarioResult,
-                gain: tuple[float | None, tuple[float, float] | None] | None, complete: bool = False) -> TunedStrategy:
-        # With no knob changed, "best" is the defaults: their figures, not a later measurement of the same.
+    def _record(
+        self,
+        default: ScenarioResult,
+        best: ScenarioResult,
+        gain: tuple[float | None, tuple[float, float] | None] | None,
+        complete: bool = False,
+    ) -> TunedStrategy:
+        # With no knob changed, "best" is the defaults: their figures, not a later measurement of
+        # the same.
         best = best if self._changed(self.best_settings) else default
         return TunedStrategy(
-            name=self.reference, knobs=tuple(self.knobs), default=configuration(self.defaults, default),
-            best=configuration(self.best_settings, best), trials=tuple(self.trials),
-            gain=None if gain is None else gain[0], gain_ci=None if gain is None else gain[1],
-            autotune=self.default.autotune, snippet=self.scenario.snippet, best_result=best, complete=complete,
+            name=self.reference,
+            knobs=tuple(self.knobs),
+            default=configuration(self.defaults, default),
+            best=configuration(self.best_settings, best),
+            trials=tuple(self.trials),
+            gain=None if gain is None else gain[0],
+            gain_ci=None if gain is None else gain[1],
+            autotune=self.default.autotune,
+            snippet=self.scenario.snippet,
+            best_result=best,
+            complete=complete,
         )
 
 
 def _shown(settings: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in settings.items())
-

@@ -1,1 +1,2 @@
-"""Layer 7, parent side: fresh workers per target, driven through the one measuring procedure, their figures derived."""
+"""Layer 7, parent side: fresh workers per target, driven through the one measuring procedure, their
+figures derived."""

@@ -1,8 +1,9 @@
-"""What the workers measured, turned into one ScenarioResult: rates, idle, memory above the baseline.
+"""What the workers measured, turned into one ScenarioResult: rates, idle, memory above the
+baseline.
 
-Each worker reports raw timings (``Measurements``, see profiler.measuring.procedure); the parent's samplers
-report the memory trace (``MemorySeen``). Every figure of a result is derived here, once, from
-those; with several processes their measurements are pooled: windows and steps together, the
+Each worker reports raw timings (``Measurements``, see profiler.measuring.procedure); the parent's
+samplers report the memory trace (``MemorySeen``). Every figure of a result is derived here, once,
+from those; with several processes their measurements are pooled: windows and steps together, the
 highest memory peak, the median of the one-off timings.
 """
 
@@ -70,7 +71,9 @@ def scenario_result(
 ) -> ScenarioResult:
     """Combine what the workers measured with what the parent sampled into one result."""
     first = runs[0].seen
-    build_at = None if first.baseline is None else first.baseline[2]  # the baseline is taken as the build starts
+    build_at = (
+        None if first.baseline is None else first.baseline[2]
+    )  # the baseline is taken as the build starts
     walls = [run.seen.wall_s for run in runs if run.seen.wall_s is not None]
     values: dict[str, Any] = dict(
         described(name, scenario, status, error),
@@ -94,7 +97,10 @@ def memory_metrics(seen: Sequence[MemorySeen]) -> dict[str, Any]:
             continue
         baseline_rss, baseline_pss, baseline_at = view.baseline
         baselines.append((baseline_rss, baseline_pss))
-        peak_rss, peak_pss = view.trace.peak_rss_mib(since=baseline_at), view.trace.peak_pss_mib(since=baseline_at)
+        peak_rss, peak_pss = (
+            view.trace.peak_rss_mib(since=baseline_at),
+            view.trace.peak_pss_mib(since=baseline_at),
+        )
         if peak_rss is not None:
             peaks_rss.append(peak_rss - baseline_rss)
         if peak_pss is not None:
@@ -143,7 +149,7 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     kept: list[WindowTiming] = []
     per_process: list[list[float]] = []
     for phase in phases:  # each worker's own warm-up windows are left out before pooling
-        own = phase.windows[len(phase.windows) - len(rates_kept(phase.windows)):]
+        own = phase.windows[len(phase.windows) - len(rates_kept(phase.windows)) :]
         kept += own
         per_process.append([w.samples_per_s for w in own])
     rates = [w.samples_per_s for w in kept]
@@ -186,7 +192,9 @@ def other_busy_cores(phases: Sequence[FlatOut]) -> float | None:
     read = [p for p in phases if p.busy_cpu_s is not None and p.cpu_s is not None and p.wall_s]
     if not read:
         return None
-    others = sum((p.busy_cpu_s or 0.0) - (p.cpu_s or 0.0) for p in read) / sum(p.wall_s or 0.0 for p in read)
+    others = sum((p.busy_cpu_s or 0.0) - (p.cpu_s or 0.0) for p in read) / sum(
+        p.wall_s or 0.0 for p in read
+    )
     return max(0.0, others)
 
 
@@ -195,7 +203,9 @@ def _cpu_per_epoch(phases: list[FlatOut], per_epoch: int) -> float | None:
     read = [phase for phase in phases if phase.cpu_s is not None and phase.samples]
     if not read or not per_epoch:
         return None
-    return sum(phase.cpu_s or 0.0 for phase in read) / sum(phase.samples for phase in read) * per_epoch
+    return (
+        sum(phase.cpu_s or 0.0 for phase in read) / sum(phase.samples for phase in read) * per_epoch
+    )
 
 
 def _epoch_times(windows: tuple[WindowTiming, ...]) -> tuple[float, ...]:
@@ -232,10 +242,19 @@ def idle_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     if not waits:
         return {}
     floor = [w for m in measured for block in m.floor for w in block.waits_s]
-    starts = [w for block in paced for w, first in zip(block.waits_s, block.epoch_starts, strict=True) if first]
+    starts = [
+        w
+        for block in paced
+        for w, first in zip(block.waits_s, block.epoch_starts, strict=True)
+        if first
+    ]
     idle, interval = idle_with_interval(waits, steps, floor, IDLE_BLOCK)
     raw, _ = idle_with_interval(waits, steps, (), IDLE_BLOCK)
-    utilization = [block.gpu_utilization_percent for block in paced if block.gpu_utilization_percent is not None]
+    utilization = [
+        block.gpu_utilization_percent
+        for block in paced
+        if block.gpu_utilization_percent is not None
+    ]
     return dict(
         idle_s=sum(waits),
         compute_s=sum(steps),
@@ -254,17 +273,22 @@ def idle_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     )
 
 
-def thin_timeline(trace: MemoryTrace, started: float, since: float | None = None) -> tuple[tuple[float, float], ...]:
-    """At most TIMELINE_POINTS (seconds since start, MiB) points from ``since`` (the baseline, where the
-    pipeline's build begins: the import before it is the same for every target); each kept point is its
-    bucket's peak."""
+def thin_timeline(
+    trace: MemoryTrace, started: float, since: float | None = None
+) -> tuple[tuple[float, float], ...]:
+    """At most TIMELINE_POINTS (seconds since start, MiB) points from ``since`` (the baseline, where
+    the pipeline's build begins: the import before it is the same for every target); each kept point
+    is its bucket's peak."""
     samples = [s for s in trace.rss if since is None or s[0] >= since]
     if len(samples) <= TIMELINE_POINTS:
         chosen = list(samples)
     else:
         size = len(samples) / TIMELINE_POINTS
         chosen = [
-            max(samples[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)], key=lambda s: s[1])
+            max(
+                samples[int(i * size) : max(int((i + 1) * size), int(i * size) + 1)],
+                key=lambda s: s[1],
+            )
             for i in range(TIMELINE_POINTS)
         ]
     return tuple((round(stamp - started, 3), round(mib, 1)) for stamp, mib in chosen)

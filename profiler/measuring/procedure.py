@@ -2,7 +2,8 @@
 
 1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
 2. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
-   where six epochs fit in the time cap), taken one after another from a stream that runs across epochs;
+   where six epochs fit in the time cap), taken one after another from a stream that runs across
+   epochs;
    more windows until the 95% interval of the median window rate is within ``precision``, or
    the time cap. Leading windows that stand apart from the rest (autotuning ramping up) are left
    out as warm-up.
@@ -22,7 +23,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
-from profiler.base.stats import idle_with_interval, median, median_interval, relative_half_width, warmup_cut
+from profiler.base.stats import (
+    idle_with_interval,
+    median,
+    median_interval,
+    relative_half_width,
+    warmup_cut,
+)
 from profiler.base.units import plain
 from profiler.data.fingerprint import Fingerprint
 from profiler.measuring.worker_session import WorkerSession
@@ -38,7 +45,8 @@ PHASE_TRACE = "tracing one paced epoch for TensorBoard"
 # A median counts as precise from this many windows: the first count whose order-statistic interval
 # of the median leaves out both extremes.
 WINDOWS_FOR_PRECISION = 9
-# Steps of each block: the floor's, before and after the paced phase, and the paced phase's requests.
+# Steps of each block: the floor's, before and after the paced phase, and the paced phase's
+# requests.
 FLOOR_STEPS = 8
 PACED_BLOCK = 16
 # Steady steps resampled together for the idle interval.
@@ -52,7 +60,8 @@ WINDOWS_BEFORE_CAP = 6
 
 @dataclass(frozen=True)
 class FlatOut:
-    """The flat-out phase: the windows that count, their size, and whether the time cap ended them."""
+    """The flat-out phase: the windows that count, their size, and whether the time cap ended
+    them."""
 
     windows: tuple[WindowTiming, ...]
     window_batches: int
@@ -95,17 +104,22 @@ class Measurements:
 def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:
     """Window rates in samples/s, the leading warm-up windows left out."""
     rates = [window.samples_per_s for window in windows]
-    return rates[warmup_cut(rates):]
+    return rates[warmup_cut(rates) :]
 
 
 def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
     kept = rates_kept(windows)
-    return len(kept) >= WINDOWS_FOR_PRECISION and relative_half_width(median(kept), median_interval(kept)) <= precision
+    return (
+        len(kept) >= WINDOWS_FOR_PRECISION
+        and relative_half_width(median(kept), median_interval(kept)) <= precision
+    )
 
 
-def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> FlatOut:
-    """Windows until the median rate is precise, or the time cap; either way over ``settings.epochs``
-    epochs at least, and the cap waits for WINDOWS_BEFORE_CAP windows."""
+def until_precise(
+    measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings
+) -> FlatOut:
+    """Windows until the median rate is precise, or the time cap; either way over
+    ``settings.epochs`` epochs at least, and the cap waits for WINDOWS_BEFORE_CAP windows."""
     batches, first = _calibrated(measure, warmup, settings)
     windows = [first]
     started = time.monotonic()
@@ -120,9 +134,11 @@ def until_precise(measure: WindowMeasure, warmup: EpochTiming, settings: Measure
         windows.append(measure(batches, False))
 
 
-def _calibrated(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings) -> tuple[int, WindowTiming]:
-    """The window size in batches and a first window that lasted ``window_s``, growing the size as pyperf
-    calibrates its loops.
+def _calibrated(
+    measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings
+) -> tuple[int, WindowTiming]:
+    """The window size in batches and a first window that lasted ``window_s``, growing the size as
+    pyperf calibrates its loops.
 
     Where an epoch is short beside the time cap, windows hold whole epochs, starting at an epoch:
     every window then holds the same number of epoch starts, whose cost stays in proportion (a
@@ -130,14 +146,22 @@ def _calibrated(measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSe
     """
     per_epoch = warmup.batches
     steady_s = warmup.seconds - warmup.first_batch_s
-    rate = (per_epoch - 1) / steady_s if per_epoch > 1 and steady_s > 0 else per_epoch / max(warmup.seconds, 1e-6)
+    rate = (
+        (per_epoch - 1) / steady_s
+        if per_epoch > 1 and steady_s > 0
+        else per_epoch / max(warmup.seconds, 1e-6)
+    )
     whole = per_epoch / rate <= settings.time_cap_s / WHOLE_EPOCHS_WITHIN_CAP
     batches = _aligned(math.ceil(settings.window_s * rate), per_epoch, whole)
     window = measure(batches, True)
     for _ in range(_CALIBRATION_TRIES):
         if window.seconds >= settings.window_s:
             break
-        batches = _aligned(math.ceil(batches * 1.2 * settings.window_s / max(window.seconds, 1e-6)), per_epoch, whole)
+        batches = _aligned(
+            math.ceil(batches * 1.2 * settings.window_s / max(window.seconds, 1e-6)),
+            per_epoch,
+            whole,
+        )
         window = measure(batches, batches % per_epoch == 0)
     return batches, window
 
@@ -149,7 +173,9 @@ def _aligned(batches: int, per_epoch: int, whole: bool) -> int:
 
 
 def measure(
-    session: WorkerSession, settings: MeasureSettings, driver: WindowDriver = until_precise,
+    session: WorkerSession,
+    settings: MeasureSettings,
+    driver: WindowDriver = until_precise,
     on_unmeasured: Callable[[], None] | None = None,
 ) -> Measurements:
     """Drive one worker through the whole procedure; ``session`` raises WorkerFailure if it fails.
@@ -167,22 +193,40 @@ def measure(
         taken.append(session.window(batches, restart))
         return taken[-1]
 
-    cpu_before, roles_before, busy_before = session.tree_cpu_seconds(), _roles(session), busy_cpu_seconds()
+    cpu_before, roles_before, busy_before = (
+        session.tree_cpu_seconds(),
+        _roles(session),
+        busy_cpu_seconds(),
+    )
     started = time.monotonic()
     flat_out = driver(window, measured.warmup, settings)
     wall = time.monotonic() - started
-    cpu_after, roles_after, busy_after = session.tree_cpu_seconds(), _roles(session), busy_cpu_seconds()
+    cpu_after, roles_after, busy_after = (
+        session.tree_cpu_seconds(),
+        _roles(session),
+        busy_cpu_seconds(),
+    )
     measured.flat_out = replace(
-        flat_out, cpu_s=_spent(cpu_before, cpu_after), samples=sum(w.samples for w in taken),
-        cpu_by_role_s={role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()},
-        busy_cpu_s=_spent(busy_before, busy_after), wall_s=wall)
+        flat_out,
+        cpu_s=_spent(cpu_before, cpu_after),
+        samples=sum(w.samples for w in taken),
+        cpu_by_role_s={
+            role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()
+        },
+        busy_cpu_s=_spent(busy_before, busy_after),
+        wall_s=wall,
+    )
     measured.autotune = session.autotune()  # before the paced phase starts a new iterator
     _paced(session, settings, measured)
     if on_unmeasured is not None:
         on_unmeasured()
-    if session.task.trace_dir is not None:  # after every figure: the profiler's cost is in none of them
+    if (
+        session.task.trace_dir is not None
+    ):  # after every figure: the profiler's cost is in none of them
         session.phase(PHASE_TRACE)
-        measured.trace_files = session.profile(measured.warmup.batches, settings.step_s, settings.consumer)
+        measured.trace_files = session.profile(
+            measured.warmup.batches, settings.step_s, settings.consumer
+        )
     session.phase(PHASE_VERIFY)
     measured.fingerprint = session.fingerprint()
     measured.closing = session.close()
@@ -200,7 +244,11 @@ def _roles(session: WorkerSession) -> dict[str, float]:
 def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurements) -> None:
     """Paced steps between two floor blocks, until the idle fraction is precise or the time cap."""
     assert measured.warmup is not None
-    step = "a Keras training step" if settings.consumer == CONSUMER_KERAS else f"{plain(settings.step_ms)} ms/step"
+    step = (
+        "a Keras training step"
+        if settings.consumer == CONSUMER_KERAS
+        else f"{plain(settings.step_ms)} ms/step"
+    )
     session.phase(f"fetch floor behind {step}")
     measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
     least = settings.idle_epochs * measured.warmup.batches
@@ -208,7 +256,9 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
     done = 0
     while True:
         session.phase(f"paced behind {step}, {done} steps")
-        measured.paced.append(session.paced(PACED_BLOCK, settings.step_s, settings.consumer, restart=done == 0))
+        measured.paced.append(
+            session.paced(PACED_BLOCK, settings.step_s, settings.consumer, restart=done == 0)
+        )
         done += PACED_BLOCK
         if done < least:
             continue
@@ -223,8 +273,12 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
 
 def steady_steps(paced: list[PacedSteps]) -> tuple[list[float], list[float]]:
     """(waits, steps) of the paced steps that did not begin an epoch."""
-    pairs = [(w, s) for block in paced for w, s, first in zip(block.waits_s, block.steps_s, block.epoch_starts,
-                                                               strict=True) if not first]
+    pairs = [
+        (w, s)
+        for block in paced
+        for w, s, first in zip(block.waits_s, block.steps_s, block.epoch_starts, strict=True)
+        if not first
+    ]
     return [w for w, _ in pairs], [s for _, s in pairs]
 
 

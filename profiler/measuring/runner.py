@@ -35,7 +35,8 @@ def available_memory_mib() -> float:
 
 
 def files_mib(folder: Path, leave_out: Path) -> float:
-    """MiB of the files under ``folder`` (what a scenario wrote to its scratch folder), its log left out."""
+    """MiB of the files under ``folder`` (what a scenario wrote to its scratch folder), its log left
+    out."""
     total = 0
     for path in folder.rglob("*"):
         try:
@@ -76,7 +77,9 @@ class Runner:
         trace_dir: Path | None = None,
     ) -> None:
         self.source = source
-        self.trace_dir = trace_dir  # each target's TensorBoard profile goes into a folder of its own here
+        self.trace_dir = (
+            trace_dir  # each target's TensorBoard profile goes into a folder of its own here
+        )
         self.available_mib = available_mib
         self.settings = settings
         self.log_dir = log_dir
@@ -121,7 +124,10 @@ class Runner:
         )
 
     def run(
-        self, target: Target, forecast: MemoryForecast | None = None, driver: WindowDriver = until_precise,
+        self,
+        target: Target,
+        forecast: MemoryForecast | None = None,
+        driver: WindowDriver = until_precise,
         following: tuple[Target, MemoryForecast | None] | None = None,
     ) -> ScenarioResult:
         """Measure one target in ``settings.processes`` fresh workers, one after another, pooled.
@@ -134,7 +140,11 @@ class Runner:
         starts importing TensorFlow once this one has nothing more to time.
         """
         scenario = load(target)
-        cannot = None if target.is_pipeline or self.source is None else scenario.cannot_serve(self.source.spec)
+        cannot = (
+            None
+            if target.is_pipeline or self.source is None
+            else scenario.cannot_serve(self.source.spec)
+        )
         cannot = cannot or scenario.cannot_measure(self.settings)
         refusal = cannot or self.memory_refusal(scenario, forecast) or self.disk_refusal(scenario)
         if refusal is not None:
@@ -148,14 +158,22 @@ class Runner:
             measured = Measurements()
             try:
                 with session:
-                    measured = measure(session, self.settings, driver, lambda after=after: self._start_early(after))
+                    measured = measure(
+                        session, self.settings, driver, lambda after=after: self._start_early(after)
+                    )
             except WorkerFailure as failure:
                 status, error, trace = failure.status, failure.error, failure.traceback
-            except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP (profiler.system.stopping)
+            except (
+                KeyboardInterrupt
+            ) as stop:  # Ctrl-C, or SIGTERM and SIGHUP (profiler.system.stopping)
                 status, error = STATUS_INTERRUPTED, stop_reason(stop)
                 self.interrupted = True
-            runs.append(WorkerRun(MemorySeen(session.trace, session.started, session.wall_s, session.baseline),
-                                  measured))
+            runs.append(
+                WorkerRun(
+                    MemorySeen(session.trace, session.started, session.wall_s, session.baseline),
+                    measured,
+                )
+            )
             if status != STATUS_OK:
                 log_path = session.task.log_path
                 break
@@ -179,12 +197,17 @@ class Runner:
             early.session.__exit__()
         processes = self.settings.processes
         where = f" (process {number + 1}/{processes})" if processes > 1 else ""
-        return WorkerSession(self.new_task(target), self.settings.timeout_s,
-                             lambda phase: self.on_phase(target.name, phase + where),
-                             lambda text: self.on_warning(target.name, text),
-                             private_network=load(target).needs_private_network(self.settings.service))
+        return WorkerSession(
+            self.new_task(target),
+            self.settings.timeout_s,
+            lambda phase: self.on_phase(target.name, phase + where),
+            lambda text: self.on_warning(target.name, text),
+            private_network=load(target).needs_private_network(self.settings.service),
+        )
 
-    def _next_turn(self, turn: Turn, following: tuple[Target, MemoryForecast | None] | None) -> Turn | None:
+    def _next_turn(
+        self, turn: Turn, following: tuple[Target, MemoryForecast | None] | None
+    ) -> Turn | None:
         """The turn after ``turn``: this target's next process, else the first of ``following``."""
         if turn.process + 1 < self.settings.processes:
             return turn._replace(process=turn.process + 1)
@@ -208,7 +231,11 @@ class Runner:
         if scenario.memory_grows_with_data and self.source is not None:
             spec = self.source.spec
             held = spec.samples * spec.sample_bytes / MIB
-            forecasts.append(MemoryForecast(held, f"it holds the whole decoded dataset, {_mib(held)} MiB at least"))
+            forecasts.append(
+                MemoryForecast(
+                    held, f"it holds the whole decoded dataset, {_mib(held)} MiB at least"
+                )
+            )
         if not forecasts:
             return None
         largest = max(forecasts, key=lambda f: f.peak_mib)
@@ -216,13 +243,14 @@ class Runner:
         if largest.peak_mib <= available:
             return None
         return (
-            f"not started: its predicted peak of {_mib(largest.peak_mib)} MiB ({largest.basis}) exceeds the "
-            f"{_mib(available)} MiB of memory available now, and the kernel would kill it; measure it on "
-            "fewer --samples or free memory first"
+            f"not started: its predicted peak of {_mib(largest.peak_mib)} MiB ({largest.basis}) "
+            f"exceeds the {_mib(available)} MiB of memory available now, and the kernel would kill "
+            "it; measure it on fewer --samples or free memory first"
         )
 
     def disk_refusal(self, scenario: Scenario) -> str | None:
-        """Why a scenario that writes the decoded dataset to the scratch folder must not start, or None."""
+        """Why a scenario that writes the decoded dataset to the scratch folder must not start, or
+        None."""
         if not scenario.disk_grows_with_data or self.source is None or self._scratch is None:
             return None
         spec = self.source.spec
@@ -232,13 +260,15 @@ class Runner:
             return None
         return (
             f"not started: it writes the decoded dataset, about {needed / 2**30:,.1f} GiB, to "
-            f"'{self._scratch.parent}', which has {free / 2**30:,.1f} GiB free; set TMPDIR to a disk with room, "
-            "or use fewer --samples"
+            f"'{self._scratch.parent}', which has {free / 2**30:,.1f} GiB free; set TMPDIR to a "
+            "disk with room, or use fewer --samples"
         )
 
-    def _with_kept_log(self, result: ScenarioResult, log_path: Path, traceback: str | None,
-                       file_name: str) -> ScenarioResult:
-        """Keep a failed worker's output beside the results, and quote its last line if it crashed."""
+    def _with_kept_log(
+        self, result: ScenarioResult, log_path: Path, traceback: str | None, file_name: str
+    ) -> ScenarioResult:
+        """Keep a failed worker's output beside the results, and quote its last line if it
+        crashed."""
         text = log_path.read_text(errors="replace") if log_path.exists() else ""
         error = result.error
         last = [line.strip() for line in text.splitlines() if line.strip()]

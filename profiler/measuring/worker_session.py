@@ -28,7 +28,8 @@ from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
-# Signals that stop a run (profiler.system.stopping); a second one must not cut a worker's cleanup short.
+# Signals that stop a run (profiler.system.stopping); a second one must not cut a worker's cleanup
+# short.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # After its closing report the worker has nothing left to do; TensorFlow's interpreter teardown
 # can take a second or more, and is not worth waiting for.
@@ -53,8 +54,12 @@ class WorkerSession:
     """
 
     def __init__(
-        self, task: WorkerTask, timeout_s: float, on_phase: Callable[[str], None] | None = None,
-        on_warning: Callable[[str], None] | None = None, private_network: bool = False,
+        self,
+        task: WorkerTask,
+        timeout_s: float,
+        on_phase: Callable[[str], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
+        private_network: bool = False,
     ) -> None:
         self.task = task
         self.timeout_s = timeout_s
@@ -143,7 +148,9 @@ class WorkerSession:
             try:
                 times = process.cpu_times()
                 owner = pid
-                while owner not in self.helpers.roles and owner != self._process.pid and owner in pids:
+                while (
+                    owner not in self.helpers.roles and owner != self._process.pid and owner in pids
+                ):
                     owner = pids[owner].ppid()
             except psutil.Error:
                 continue
@@ -157,10 +164,13 @@ class WorkerSession:
         return self._request(("epoch",), "epoch")[1]
 
     def window(self, batches: int, restart: bool = False) -> WindowTiming:
-        """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh epoch)."""
+        """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh
+        epoch)."""
         return self._request(("window", batches, restart), "window")[1]
 
-    def paced(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False) -> PacedSteps:
+    def paced(
+        self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False
+    ) -> PacedSteps:
         """The next ``steps`` of the stream behind the consumer's step."""
         return self._request(("paced", steps, step_s, consumer, restart), "paced")[1]
 
@@ -169,7 +179,8 @@ class WorkerSession:
         return self._request(("floor", steps, step_s, consumer), "floor")[1]
 
     def profile(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP) -> tuple[str, ...]:
-        """The next epoch's first ``steps`` behind the consumer, traced for TensorBoard; the files written."""
+        """The next epoch's first ``steps`` behind the consumer, traced for TensorBoard; the files
+        written."""
         return self._request(("trace", steps, step_s, consumer), "trace")[1]
 
     def autotune(self) -> tuple[AutotuneValue, ...]:
@@ -226,17 +237,22 @@ class WorkerSession:
             return "worker closed its pipe without a result"
         if code < 0:
             name = signal.Signals(-code).name
-            hint = " (the kernel's out-of-memory killer sends this)" if code == -signal.SIGKILL else ""
+            hint = (
+                " (the kernel's out-of-memory killer sends this)" if code == -signal.SIGKILL else ""
+            )
             return f"worker killed by {name}{hint}"
         return f"worker exited with code {code} without a result"
 
 
 def _confining_interpreter(folder: Path) -> str:
-    """An executable that starts the interpreter inside a private network namespace (profiler.system.namespace_launcher)."""
+    """An executable that starts the interpreter inside a private network namespace
+    (profiler.system.namespace_launcher)."""
     python = os.fsdecode(multiprocessing_spawn.get_executable())
     path = folder / "confined-python"
-    path.write_text(f"#!/bin/sh\nexec {shlex.quote(str(python))} {shlex.quote(confine.__file__)} "
-                    f"{shlex.quote(str(python))} \"$@\"\n")
+    path.write_text(
+        f"#!/bin/sh\nexec {shlex.quote(str(python))} {shlex.quote(confine.__file__)} "
+        f'{shlex.quote(str(python))} "$@"\n'
+    )
     path.chmod(0o700)
     return str(path)
 
@@ -268,5 +284,3 @@ def _stop_signals_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
-
-

@@ -34,12 +34,12 @@ def load(path):
 
 
 '''
-SNIPPET_FOOTER = '''
+SNIPPET_FOOTER = """
 
 if __name__ == "__main__":
     dataset = make_dataset()
     # model.fit(dataset, epochs=...)
-'''
+"""
 PLACEHOLDER_FOLDER = "path/to/your/images"
 
 
@@ -51,48 +51,79 @@ def picked(run: RunResult) -> ScenarioResult | None:
 
 
 def snippet_script(run: RunResult) -> str | None:
-    """A whole script that builds the picked strategy on a folder of images, one subfolder per class."""
+    """A whole script that builds the picked strategy on a folder of images, one subfolder per
+    class."""
     result = picked(run)
     if result is None or not result.snippet:
         return None
     spec = run.data.spec if run.data is not None else None
     folder = spec.path if spec is not None and spec.kind == "folder" else PLACEHOLDER_FOLDER
-    return script_for(result.snippet, spec.height if spec else 64, spec.width if spec else 64,
-                      spec.channels if spec else 3, run.settings.batch_size, folder)
+    return script_for(
+        result.snippet,
+        spec.height if spec else 64,
+        spec.width if spec else 64,
+        spec.channels if spec else 3,
+        run.settings.batch_size,
+        folder,
+    )
 
 
 def script_caveat(kind: str) -> str:
     """What the script leaves to the user whose data is not a folder of images."""
     if kind == "tfrecord":
-        return ("This run read TFRecords, and the script reads image files: keep its `make_dataset()` and build "
-                "`samples` from your records as the `tfrecord` strategy's script does (`TFRecordDataset`, "
-                "`parse_single_example`, then the same decode), with `SHARDS` set to your files.")
-    return ("This run read a pair of .npy arrays, and the script reads image files: load the arrays with "
-            "`np.load(..., mmap_mode='r')` and replace `load(paths[i])` with the array's row `i`.")
+        return (
+            "This run read TFRecords, and the script reads image files: keep its `make_dataset()` "
+            "and build `samples` from your records as the `tfrecord` strategy's script does "
+            "(`TFRecordDataset`, `parse_single_example`, then the same decode), with `SHARDS` set "
+            "to your files."
+        )
+    return (
+        "This run read a pair of .npy arrays, and the script reads image files: load the arrays "
+        "with `np.load(..., mmap_mode='r')` and replace `load(paths[i])` with the array's row `i`."
+    )
 
 
-def script_for(snippet: str, height: int, width: int, channels: int, batch: int, folder: str) -> str:
-    """The whole script: the header for these sizes and this folder (quoted as Python), the snippet, a main."""
-    header = SNIPPET_HEADER.format(height=height, width=width, channels=channels, batch=batch, folder=repr(folder))
+def script_for(
+    snippet: str, height: int, width: int, channels: int, batch: int, folder: str
+) -> str:
+    """The whole script: the header for these sizes and this folder (quoted as Python), the snippet,
+    a main."""
+    header = SNIPPET_HEADER.format(
+        height=height, width=width, channels=channels, batch=batch, folder=repr(folder)
+    )
     return header + snippet + SNIPPET_FOOTER
 
 
 def disk_note(run: RunResult) -> Note | None:
-    """How much disk the pick's decoded cache takes, measured in this run, at its size and per million."""
+    """How much disk the pick's decoded cache takes, measured in this run, at its size and per
+    million."""
     result = picked(run)
     if result is None or not result.disk_grows_with_data or not run.samples:
         return None
     samples = run.samples
     if result.disk_written_mib is not None and result.disk_written_mib > 0:
         per_sample_mib = result.disk_written_mib / samples
-        measured = f"wrote {result.disk_written_mib:,.1f} MiB for the {samples:,} samples of this run"
-    elif run.data is not None:  # results without the measured figure: the decoded size, with an int32 label
+        measured = (
+            f"wrote {result.disk_written_mib:,.1f} MiB for the {samples:,} samples of this run"
+        )
+    elif (
+        run.data is not None
+    ):  # results without the measured figure: the decoded size, with an int32 label
         per_sample_mib = (run.data.spec.sample_bytes + 4) / 2**20
-        measured = f"writes about {per_sample_mib * samples:,.1f} MiB of decoded samples for this run's {samples:,}"
+        measured = (
+            f"writes about {per_sample_mib * samples:,.1f} MiB of decoded samples for this run's "
+            f"{samples:,}"
+        )
     else:
         return None
-    kind = run.expected_fingerprint.sample_kind if run.expected_fingerprint is not None else "samples of this size"
+    kind = (
+        run.expected_fingerprint.sample_kind
+        if run.expected_fingerprint is not None
+        else "samples of this size"
+    )
     return Note(
-        f"Disk: {result.name} {measured}, about {per_sample_mib * 2**20 / 1024:,.1f} KiB a sample ({kind}): "
-        f"{per_sample_mib * 1e6 / 1024:,.1f} GiB per million samples at this image size, on the disk that holds "
-        "its cache file.", "warning")
+        f"Disk: {result.name} {measured}, about {per_sample_mib * 2**20 / 1024:,.1f} KiB a sample "
+        f"({kind}): {per_sample_mib * 1e6 / 1024:,.1f} GiB per million samples at this image size, "
+        "on the disk that holds its cache file.",
+        "warning",
+    )

@@ -1,16 +1,13 @@
-"""The toolbox every reporter shares: console, number formats, notes, sections and the report writer."""
+"""The toolbox every reporter shares in the terminal: console, tables fitted to the width, number
+formats and notes (``profiler.reporters.markdown`` holds the report's side)."""
 
 from __future__ import annotations
 
 import errno
-import io
 import os
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from rich import box
@@ -18,20 +15,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from profiler.base.metadata import Metadata
-from profiler.base.settings import MeasureSettings, Target
-from profiler.base.units import plain, significant
+from profiler.base.settings import MeasureSettings
+from profiler.base.units import significant
 from profiler.ceiling.decoder_rates import ARRAYS
 from profiler.ceiling.limit import Ceiling
 from profiler.results.records import DataRecord
 
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
 FILE_WIDTH = 120
-REPORT_FILE = "report.md"
 
 
 class _OutputThatMayGo:
-    """A stream whose reader may leave (``| head``, a closed terminal): writes then stop, the run goes on.
+    """A stream whose reader may leave (``| head``, a closed terminal): writes then stop, the run
+    goes on.
 
     A measurement in progress is worth more than the lines nobody reads any more; everything is
     saved to files regardless.
@@ -64,13 +60,21 @@ class _OutputThatMayGo:
         return getattr(self._stream, name)
 
 
-def terminal_console(stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> Console:
-    """A rich console on ``stream``, as wide as the terminal; a file or a pipe (a CI log) gets FILE_WIDTH
-    columns unless ``width`` or the COLUMNS variable says otherwise."""
+def terminal_console(
+    stream: IO[str] | None = None, width: int | None = None, color: bool | None = None
+) -> Console:
+    """A rich console on ``stream``, as wide as the terminal; a file or a pipe (a CI log) gets
+    FILE_WIDTH columns unless ``width`` or the COLUMNS variable says otherwise."""
     stream = _OutputThatMayGo(stream or sys.stdout)  # type: ignore[assignment]
     # No markup: a name such as "x[/b]" from a results file is text, not a style tag.
-    console = Console(file=stream, width=width, no_color=color is False, force_terminal=color, highlight=False,
-                      markup=False)
+    console = Console(
+        file=stream,
+        width=width,
+        no_color=color is False,
+        force_terminal=color,
+        highlight=False,
+        markup=False,
+    )
     if width is None and not console.is_terminal and not _columns_variable():
         console.width = FILE_WIDTH
     return console
@@ -88,41 +92,73 @@ class Column(NamedTuple):
     right: bool = False
 
 
-def fitted_tables(console: Console, title: str, caption: str | None, columns: Sequence[Column],
-                  rows: Sequence[Sequence[str | Text]], wrap: Sequence[int] = ()) -> list[Table | Text]:
-    """The table, or, where it is wider than the console, several that each repeat the first column (the
-    names) and hold as many of the others, in order, as fit, then the caption across the width. Figures
-    never wrap, so none is broken in two; only a long name wraps, within a third of the width, and the
-    text columns in ``wrap``, at words, in what the others leave (16 columns at least)."""
+def fitted_tables(
+    console: Console,
+    title: str,
+    caption: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str | Text]],
+    wrap: Sequence[int] = (),
+) -> list[Table | Text]:
+    """The table, or, where it is wider than the console, several that each repeat the first column
+    (the names) and hold as many of the others, in order, as fit, then the caption across the width.
+    Figures never wrap, so none is broken in two; only a long name wraps, within a third of the
+    width, and the text columns in ``wrap``, at words, in what the others leave (16 columns at
+    least)."""
     groups: list[list[int]] = []
     current: list[int] = []
     for index in range(1, len(columns)):
-        trial = _table(None, None, columns, rows, [0, *current, index], console.width, wrap, trial=True)
+        trial = _table(
+            None, None, columns, rows, [0, *current, index], console.width, wrap, trial=True
+        )
         # Measured unbounded: a table's measure is otherwise clamped to the console's width.
-        if current and console.measure(trial, options=console.options.update_width(1 << 16)).maximum > console.width:
+        if (
+            current
+            and console.measure(trial, options=console.options.update_width(1 << 16)).maximum
+            > console.width
+        ):
             groups.append(current)
             current = []
         current.append(index)
     groups.append(current)
     if len(groups) == 1:
         return [_table(title, caption, columns, rows, [0, *current], console.width, wrap)]
-    tables: list[Table | Text] = [_table(title if number == 0 else None, None, columns, rows, [0, *group],
-                                         console.width, wrap) for number, group in enumerate(groups)]
+    tables: list[Table | Text] = [
+        _table(
+            title if number == 0 else None, None, columns, rows, [0, *group], console.width, wrap
+        )
+        for number, group in enumerate(groups)
+    ]
     return tables + ([Text(caption, style="dim italic")] if caption else [])
 
 
-def _table(title: str | None, caption: str | None, columns: Sequence[Column],
-           rows: Sequence[Sequence[str | Text]], indexes: list[int], width: int, wrap: Sequence[int] = (),
-           trial: bool = False) -> Table:
+def _table(
+    title: str | None,
+    caption: str | None,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str | Text]],
+    indexes: list[int],
+    width: int,
+    wrap: Sequence[int] = (),
+    trial: bool = False,
+) -> Table:
     table = results_table(title, caption)
     for index in indexes:
         header, right = columns[index]
         if index == 0:
             cap = max(20, width // 3)
-            # As wide as the longest name up to the cap: a column that may wrap is otherwise squeezed first.
-            longest = max((len(cells[0] if isinstance(cells[0], str) else cells[0].plain) for cells in rows),
-                          default=len(header))
-            table.add_column(header, overflow="fold", max_width=cap, min_width=min(max(longest, len(header)), cap))
+            # As wide as the longest name up to the cap: a column that may wrap is otherwise
+            # squeezed first.
+            longest = max(
+                (len(cells[0] if isinstance(cells[0], str) else cells[0].plain) for cells in rows),
+                default=len(header),
+            )
+            table.add_column(
+                header,
+                overflow="fold",
+                max_width=cap,
+                min_width=min(max(longest, len(header)), cap),
+            )
         elif index in wrap:  # measured at its narrowest; drawn in whatever the other columns leave
             table.add_column(header, overflow="fold", max_width=16 if trial else None)
         else:
@@ -133,9 +169,12 @@ def _table(title: str | None, caption: str | None, columns: Sequence[Column],
 
 
 class TerminalReporter:
-    """Base of the terminal reporters: a console on a stream, a table style, the closing pick line."""
+    """Base of the terminal reporters: a console on a stream, a table style, the closing pick
+    line."""
 
-    def __init__(self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None) -> None:
+    def __init__(
+        self, stream: IO[str] | None = None, width: int | None = None, color: bool | None = None
+    ) -> None:
         self.console = terminal_console(stream, width, color)
 
     def print_pick(self, head: str | None, rest: str, fallback_style: str) -> None:
@@ -148,8 +187,15 @@ class TerminalReporter:
 
 def results_table(title: str | None, caption: str | None = None) -> Table:
     """The compact table style every terminal report uses."""
-    return Table(title=title, caption=caption, box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False,
-                 title_justify="left", caption_justify="left")
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+        title_justify="left",
+        caption_justify="left",
+    )
 
 
 def number(value: float | None, pattern: str = "{:,.1f}") -> str:
@@ -188,23 +234,38 @@ def markdown_notes(found: Sequence[Note]) -> str:
 
 
 def ceiling_text(ceiling: Ceiling) -> str:
-    how = "reading the stored arrays" if ceiling.decoder == ARRAYS else f"with the {ceiling.decoder} decoder"
-    text = (
-        f"{ceiling.samples_per_s:,.0f} samples/s: {ceiling.work_per_sample_s * 1000:.2f} ms of work per sample "
-        f"on one core {how}, {ceiling.cores} usable core(s)"
+    how = (
+        "reading the stored arrays"
+        if ceiling.decoder == ARRAYS
+        else f"with the {ceiling.decoder} decoder"
     )
-    others = [f"{rate.name} {rate.work_per_sample_s * 1000:.2f} ms" for rate in ceiling.decoders
-              if rate.name != ceiling.decoder]
+    text = (
+        f"{ceiling.samples_per_s:,.0f} samples/s: {ceiling.work_per_sample_s * 1000:.2f} ms of "
+        f"work per sample on one core {how}, {ceiling.cores} usable core(s)"
+    )
+    others = [
+        f"{rate.name} {rate.work_per_sample_s * 1000:.2f} ms"
+        for rate in ceiling.decoders
+        if rate.name != ceiling.decoder
+    ]
     if others:
         text += f" (the fastest decoder timed; also {', '.join(others)})"
     if ceiling.read_mb_per_s:
-        where = "from disk (dropped from the page cache first)" if ceiling.cold else "from the page cache"
+        where = (
+            "from disk (dropped from the page cache first)"
+            if ceiling.cold
+            else "from the page cache"
+        )
         text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s {where}"
     return text
 
 
 def ceiling_note(ceiling: Ceiling | None) -> list[Note]:
-    return [] if ceiling is None else [Note(f"Ceiling for this data on this machine: {ceiling_text(ceiling)}.", "info")]
+    return (
+        []
+        if ceiling is None
+        else [Note(f"Ceiling for this data on this machine: {ceiling_text(ceiling)}.", "info")]
+    )
 
 
 def data_notes(data: DataRecord | None, settings: MeasureSettings) -> list[Note]:
@@ -213,112 +274,36 @@ def data_notes(data: DataRecord | None, settings: MeasureSettings) -> list[Note]
     if data is not None and data.skipped_files:
         named = "; ".join(data.skipped_examples)
         more = ", ..." if data.skipped_files > len(data.skipped_examples) else ""
-        found.append(Note(f"Left out by every strategy: {data.skipped_files:,} sample(s) of {data.spec.path} that "
-                          f"do not decode ({named}{more}); --on-bad-file fail stops at the first instead.", "warning"))
-    reads = ("Cold reads: every file the pipeline reads was dropped from the page cache before each measured "
-             "epoch, so reading from disk is in the figures." if settings.cold else
-             "Warm reads: the data's files were in the page cache after the first epoch; --cold measures "
-             "reading them from disk.")
+        found.append(
+            Note(
+                f"Left out by every strategy: {data.skipped_files:,} sample(s) of {data.spec.path} "
+                f"that do not decode ({named}{more}); --on-bad-file fail stops at the first "
+                "instead.",
+                "warning",
+            )
+        )
+    reads = (
+        "Cold reads: every file the pipeline reads was dropped from the page cache before each "
+        "measured epoch, so reading from disk is in the figures."
+        if settings.cold
+        else "Warm reads: the data's files were in the page cache after the first epoch; --cold "
+        "measures reading them from disk."
+    )
     found.append(Note(reads, "info"))
     if settings.shuffle_buffer:
-        found.append(Note(f"Shuffled: every built-in strategy's samples went through a shuffle buffer of "
-                          f"{settings.shuffle_buffer:,} samples (seeded), whose memory is in the peak.", "info"))
+        found.append(
+            Note(
+                "Shuffled: every built-in strategy's samples went through a shuffle buffer of "
+                f"{settings.shuffle_buffer:,} samples (seeded), whose memory is in the peak.",
+                "info",
+            )
+        )
     return found
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
-    def escape(cell: str) -> str:
-        return cell.replace("|", "\\|")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" if r else "---" for r in right) + "|"]
-    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def markdown_answer(name: str | None, text: str) -> str:
-    """The report's answer paragraph: the pick in bold with the rest of its sentence, or why there is none."""
-    return f"**The answer:** {text}\n\n" if name is None else f"**The answer: pick `{name}`**{text}\n\n"
-
-
-def markdown_plots(plots: Mapping[str, str] | None) -> str:
-    """``plots`` maps a plot's caption to its path relative to the report."""
-    if not plots:
-        return ""
-    return "## Plots\n\n" + "".join(f"### {caption}\n\n![{caption}]({path})\n\n" for caption, path in plots.items())
-
-
-def settings_rows(settings: MeasureSettings, targets: Sequence[Target]) -> list[list[str]]:
-    """How every target was measured, as (setting, value) rows; the same in every report."""
-    values = {
-        "batch_size": settings.batch_size, "epochs": settings.epochs, "idle_epochs": settings.idle_epochs,
-        "step_ms": settings.step_ms, "consumer": settings.consumer, "workers": settings.workers,
-        "timeout_s": settings.timeout_s, "precision_percent": settings.precision * 100,
-        "idle_precision_points": settings.idle_precision * 100, "time_cap_s": settings.time_cap_s,
-        "idle_time_cap_s": settings.idle_time_cap_s, "processes": settings.processes,
-        "cold": "yes" if settings.cold else "no", "shuffle_buffer": settings.shuffle_buffer,
-    }
-    rows = [[key, plain(value) if isinstance(value, float) else str(value)] for key, value in values.items()]
-    rows.append(["scenarios", ", ".join(target.name for target in targets)])
-    return rows
-
-
-def machine_section(metadata: Metadata, made_from: str) -> str:
-    """The machine and library versions, and what made the report: the same in every report."""
-    machine = metadata.machine
-    rows = [
-        ["CPU", f"{machine.cpu_model} ({machine.usable_cpus} usable of {machine.cpu_count})"],
-        ["memory", f"{machine.memory_total_mib} MiB"],
-        ["platform", machine.platform],
-        ["Python", metadata.python],
-    ]
-    rows += [[name, str(version)] for name, version in metadata.packages.items()]
-    return (
-        "## The machine\n\n" + markdown_table(["Item", "Value"], rows, [False, False])
-        + f"\nMade by tf-pipeline-profiler {metadata.profiler_version} from {made_from}.\n"
-    )
-
-
-def write_report_files(
-    folder: Path,
-    draw_plots: Callable[[Path], Mapping[str, str]],
-    render: Callable[[IO[str], Mapping[str, str]], None],
-) -> Path:
-    """Draw the plots into ``folder``, then render ``report.md`` beside them; return its path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    plots = draw_plots(folder)
-    path = folder / REPORT_FILE
-    # Rendered whole, then swapped in: a failure half-way never replaces a good report with a torn one.
-    text = io.StringIO()
-    render(text, plots)
-    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".md", dir=folder)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text.getvalue())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def write_report_or_say_why(write: Callable[[], Path], results_path: Path) -> str:
-    """Write a report; return the line that says where, or why not. A failure here must not cost the
-    results already saved. Called before anything is printed, so a terminal that went away (SIGHUP)
-    cannot cost the report either."""
-    started = time.perf_counter()
-    try:
-        path = write()
-    except Exception as error:  # noqa: BLE001 - the results are safe; say what went wrong and go on
-        return (f"The report could not be written ({type(error).__name__}: {error}); "
-                f"make it later with 'python -m profiler report {results_path}'")
-    return f"Report: {path} (made in {time.perf_counter() - started:.1f} s)"
-
-
 def took_text(what: str, wall_s: float | None) -> str:
-    """"Tuning took 5 min 26 s.", or nothing where the time is not known."""
+    """ "Tuning took 5 min 26 s.", or nothing where the time is not known."""
     if wall_s is None:
         return ""
     minutes, seconds = divmod(round(wall_s), 60)
     return f"{what} took {minutes} min {seconds} s." if minutes else f"{what} took {seconds} s."
-

@@ -6,9 +6,16 @@ from typing import IO
 
 from rich.text import Text
 
-from profiler.analysis.comparison import METRICS, VERDICT_PASSED, VERDICT_REGRESSION, Comparison, MetricChange
+from profiler.analysis.comparison import (
+    METRICS,
+    VERDICT_PASSED,
+    VERDICT_REGRESSION,
+    Comparison,
+    MetricChange,
+)
 from profiler.base.units import significant
-from profiler.reporters.common import TerminalReporter, fitted_tables, markdown_table
+from profiler.reporters.common import TerminalReporter, fitted_tables
+from profiler.reporters.markdown import markdown_table
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.results.records import STATUS_OK
 
@@ -36,7 +43,9 @@ def _check_text(change: MetricChange) -> str:
         else:
             parts.append(f"95%: {evidence.low * 100:+.1f} to {evidence.high * 100:+.1f} points")
         if evidence.p_value is not None:
-            parts.append(f"p={significant(evidence.p_value, 2)}" if evidence.p_value >= 0.001 else "p<0.001")
+            parts.append(
+                f"p={significant(evidence.p_value, 2)}" if evidence.p_value >= 0.001 else "p<0.001"
+            )
     return f"{verdict} ({'; '.join(parts)})"
 
 
@@ -45,37 +54,49 @@ def comparison_rows(comparison: Comparison) -> list[list[str]]:
     for scenario in comparison.scenarios:
         if scenario.base_status != STATUS_OK or scenario.new_status != STATUS_OK:
             check = f"{VERDICT_REGRESSION} (no longer completes)" if scenario.broke else ""
-            rows.append([scenario.name, "status", scenario.base_status, scenario.new_status, "-", check])
+            rows.append(
+                [scenario.name, "status", scenario.base_status, scenario.new_status, "-", check]
+            )
             continue
         for change in scenario.changes:
-            rows.append([
-                scenario.name,
-                METRICS[change.metric].label,
-                _value(change.metric, change.base),
-                _value(change.metric, change.new),
-                _change_text(change),
-                _check_text(change),
-            ])
+            rows.append(
+                [
+                    scenario.name,
+                    METRICS[change.metric].label,
+                    _value(change.metric, change.base),
+                    _value(change.metric, change.new),
+                    _change_text(change),
+                    _check_text(change),
+                ]
+            )
     return rows
 
 
 def summary_lines(comparison: Comparison) -> list[str]:
     lines = [f"Warning: {warning}." for warning in comparison.warnings]
     lines += [
-        f"Only in {comparison.base_label}: {name}" + (" (completed there, missing from the new run: a failed check)."
-                                                      if name in comparison.missing else ".")
+        f"Only in {comparison.base_label}: {name}"
+        + (
+            " (completed there, missing from the new run: a failed check)."
+            if name in comparison.missing
+            else "."
+        )
         for name in comparison.only_in_base
     ]
     lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
-    checks = ", ".join(f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds)
+    checks = ", ".join(
+        f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds
+    )
     lines.append(
-        f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test on the two "
-        "runs' own measurements calls it real at 95% (Mann-Whitney U on the window rates; the idle intervals), "
-        "or where the runs carry none."
+        f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
+        "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the window "
+        "rates; the idle intervals), or where the runs carry none."
     )
     regressions = comparison.regressions
     if regressions:
-        lines.append("FAILED: " + ", ".join(f"{name} {metric}" for name, metric in regressions) + ".")
+        lines.append(
+            "FAILED: " + ", ".join(f"{name} {metric}" for name, metric in regressions) + "."
+        )
     else:
         lines.append("PASSED: no check failed.")
     return lines
@@ -88,17 +109,34 @@ class ComparisonTerminalReporter(TerminalReporter):
         previous = None
         for row in comparison_rows(comparison):
             check = row[5]
-            style = "bold red" if check.startswith(VERDICT_REGRESSION) else "green" if check.startswith(
-                VERDICT_PASSED) else ""
+            style = (
+                "bold red"
+                if check.startswith(VERDICT_REGRESSION)
+                else "green"
+                if check.startswith(VERDICT_PASSED)
+                else ""
+            )
             name = row[0] if row[0] != previous else ""
             previous = row[0]
             rows.append([name, *row[1:5], Text(row[5], style=style)])
         columns = tuple((header, header in ("Base", "New", "Change")) for header in _HEADERS)
-        for table in fitted_tables(self.console, f"{comparison.base_label} -> {comparison.new_label}", None,
-                                   columns, rows, wrap=(5,)):
+        for table in fitted_tables(
+            self.console,
+            f"{comparison.base_label} -> {comparison.new_label}",
+            None,
+            columns,
+            rows,
+            wrap=(5,),
+        ):
             self.console.print(table)
         for line in summary_lines(comparison):
-            style = "bold red" if line.startswith("FAILED") else "yellow" if line.startswith("Warning") else ""
+            style = (
+                "bold red"
+                if line.startswith("FAILED")
+                else "yellow"
+                if line.startswith("Warning")
+                else ""
+            )
             self.console.print(Text(line, style=style))
 
 
@@ -109,7 +147,9 @@ class ComparisonMarkdownReporter:
     def render(self, comparison: Comparison) -> None:
         comparison = escaped(comparison, markdown_text)
         write = self.stream.write
-        write(f"## Input pipeline comparison: {comparison.base_label} -> {comparison.new_label}\n\n")
+        write(
+            f"## Input pipeline comparison: {comparison.base_label} -> {comparison.new_label}\n\n"
+        )
         lines = summary_lines(comparison)
         write(f"**{lines[-1]}**\n\n")
         for line in lines[:-1]:

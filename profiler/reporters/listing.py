@@ -21,8 +21,11 @@ class ScenarioListReporter:
         self.console.print(Text("Scenarios, in run order", style="bold"))
         for scenario in scenarios:
             memory = "grows with the data" if scenario.memory_grows_with_data else "flat"
-            facts = [f"memory {memory}", "opt-in" if scenario.opt_in else "in 'all'",
-                     f"tf.data options: {scenario.tf_data_options or 'defaults'}"]
+            facts = [
+                f"memory {memory}",
+                "opt-in" if scenario.opt_in else "in 'all'",
+                f"tf.data options: {scenario.tf_data_options or 'defaults'}",
+            ]
             if scenario.disk_grows_with_data:
                 facts.insert(1, "writes the decoded dataset to disk")
             if scenario.knobs:
@@ -30,5 +33,7 @@ class ScenarioListReporter:
             text = terminal_text(scenario.description if verbose else scenario.summary)
             if scenario.opt_in:
                 text = f"{text.rstrip('.')}. Opt-in, {scenario.opt_in}"
-            self.console.print(Text.assemble((terminal_text(scenario.name), "bold"), f"  ({'; '.join(facts)})"))
+            self.console.print(
+                Text.assemble((terminal_text(scenario.name), "bold"), f"  ({'; '.join(facts)})")
+            )
             self.console.print(Padding(Text(text), (0, 0, 1 if verbose else 0, 4), expand=False))

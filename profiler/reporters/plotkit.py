@@ -27,11 +27,15 @@ def pyplot() -> Any:
 def colours(names: Sequence[str]) -> dict[str, Any]:
     """One colour per name, by its place in the run's list, so every plot of a report agrees."""
     cmap = pyplot().get_cmap("tab20")
-    return {name: cmap(_TAB20_ORDER[index % len(_TAB20_ORDER)]) for index, name in enumerate(dict.fromkeys(names))}
+    return {
+        name: cmap(_TAB20_ORDER[index % len(_TAB20_ORDER)])
+        for index, name in enumerate(dict.fromkeys(names))
+    }
 
 
 def line_style(names: Sequence[str], name: str) -> str:
-    """Solid for the first ten names, dashed for the ten that reuse their hues in a lighter shade."""
+    """Solid for the first ten names, dashed for the ten that reuse their hues in a lighter
+    shade."""
     index = list(dict.fromkeys(names)).index(name)
     return "-" if index % 20 < 10 else "--"
 
@@ -48,8 +52,9 @@ def name_rows(axes: Any, names: Sequence[str]) -> None:
 
 
 def plain_log_ticks(axis: Any, values: Sequence[float]) -> None:
-    """Plain numbers ("0.4", "6", "20,000") on a log axis rather than "4 x 10^-1"; between the decades,
-    2 and 5 are labelled where the values span less than three decades (more would crowd)."""
+    """Plain numbers ("0.4", "6", "20,000") on a log axis rather than "4 x 10^-1"; between the
+    decades, 2 and 5 are labelled where the values span less than three decades (more would
+    crowd)."""
     import math
 
     from matplotlib import ticker
@@ -57,12 +62,14 @@ def plain_log_ticks(axis: Any, values: Sequence[float]) -> None:
     positive = [v for v in values if v > 0]
     decades = math.log10(max(positive) / min(positive)) if positive else 0.0
     axis.set_major_formatter(ticker.FuncFormatter(lambda value, _position: tick_text(value)))
-    axis.set_minor_formatter(ticker.FuncFormatter(_minor_tick if decades < 3 else lambda value, _position: ""))
+    axis.set_minor_formatter(
+        ticker.FuncFormatter(_minor_tick if decades < 3 else lambda value, _position: "")
+    )
 
 
 def symlog_if_outliers(axes: Any, which: str, peaks: Sequence[float], lowest: float) -> None:
-    """A symmetric-log axis where one or two scenarios' peaks sit far above the middle one, which on a
-    linear axis would flatten all the others onto zero: linear up to the middle peak, logarithmic
+    """A symmetric-log axis where one or two scenarios' peaks sit far above the middle one, which on
+    a linear axis would flatten all the others onto zero: linear up to the middle peak, logarithmic
     beyond; the axis starts at zero or ``lowest``, below it."""
     ordered = sorted(peaks)
     if not ordered or ordered[-1] <= 5 * max(ordered[len(ordered) // 2], 1.0):

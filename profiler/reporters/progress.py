@@ -1,4 +1,5 @@
-"""The live display while measuring: data generation, the ceiling, one spinner per target, a line each."""
+"""The live display while measuring: data generation, the ceiling, one spinner per target, a line
+each."""
 
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ def result_line(result: ScenarioResult, where: str = "") -> Text:
         return Text.assemble(("done", "green"), f" {result.name}{where} in {wall}")
     if result.status == STATUS_SKIPPED:
         return Text.assemble((result.status, "yellow"), f" {result.name}{where}: {result.error}")
-    return Text.assemble((result.status, "red"), f" {result.name}{where} after {wall}: {result.error}")
+    return Text.assemble(
+        (result.status, "red"), f" {result.name}{where} after {wall}: {result.error}"
+    )
 
 
 class RunProgress(RunEvents):
@@ -45,10 +48,17 @@ class RunProgress(RunEvents):
 
     def preparing_data(self, spec: DataSpec) -> None:
         self._stop()
-        self._display = Progress(TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
-                                 console=self.console, transient=True)
-        what = (f"Indexing {spec.path} (every sample is decoded once)" if spec.is_user_data
-                else f"Preparing {spec.describe()}")
+        self._display = Progress(
+            TextColumn("{task.description}", markup=False),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        what = (
+            f"Indexing {spec.path} (every sample is decoded once)"
+            if spec.is_user_data
+            else f"Preparing {spec.describe()}"
+        )
         self._task = self._display.add_task(what, total=spec.samples or None)
         self._display.start()
 
@@ -65,23 +75,31 @@ class RunProgress(RunEvents):
 
     def measuring_ceiling(self) -> None:
         self._stop()
-        self._display = self.console.status("Measuring what this machine can do at most for this data")
+        self._display = self.console.status(
+            "Measuring what this machine can do at most for this data"
+        )
         self._display.start()
 
     def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None:
         self._stop()
-        self.say(f"Ceiling: {ceiling_text(ceiling)}" if ceiling is not None else f"No ceiling: {problem}")
+        self.say(
+            f"Ceiling: {ceiling_text(ceiling)}" if ceiling is not None else f"No ceiling: {problem}"
+        )
 
     def run_started(self, run: RunResult) -> None:
         for note in self.notes:
             self.say(note)
         description = run.data.description if run.data else "their own data"
-        self.say(f"Measuring {len(run.targets)} pipeline(s) on {description}, each in a fresh process; "
-                 f"results go to {self.results_path}")
+        self.say(
+            f"Measuring {len(run.targets)} pipeline(s) on {description}, each in a fresh process; "
+            f"results go to {self.results_path}"
+        )
         self._start_targets()
 
     def target_started(self, target: Target, samples: int | None) -> None:
-        self._tasks[target.name] = self._display.add_task(f"{target.name}: starting worker", total=None)
+        self._tasks[target.name] = self._display.add_task(
+            f"{target.name}: starting worker", total=None
+        )
 
     def phase(self, name: str, phase: str, samples: int | None) -> None:
         if name in self._tasks:
@@ -101,9 +119,16 @@ class RunProgress(RunEvents):
 
     def _start_targets(self) -> None:
         self._stop()
-        # Redrawn twice a second, not ten times: the display shares the machine with what it measures.
-        self._display = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
-                                 console=self.console, transient=True, refresh_per_second=2)
+        # Redrawn twice a second, not ten times: the display shares the machine with what it
+        # measures.
+        self._display = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}", markup=False),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+            refresh_per_second=2,
+        )
         self._display.start()
 
     def _stop(self) -> None:
@@ -114,9 +139,12 @@ class RunProgress(RunEvents):
 
 
 class SweepProgress(RunProgress):
-    """Shows a sweep: the data and ceiling of the smallest size as a run does, then one spinner for all."""
+    """Shows a sweep: the data and ceiling of the smallest size as a run does, then one spinner for
+    all."""
 
-    def __init__(self, console: Console, results_path: Path, sizes: Sequence[int], notes: Sequence[str] = ()) -> None:
+    def __init__(
+        self, console: Console, results_path: Path, sizes: Sequence[int], notes: Sequence[str] = ()
+    ) -> None:
         super().__init__(console, results_path, notes)
         self.sizes = tuple(sizes)
         self._header_shown = False
@@ -140,13 +168,17 @@ class SweepProgress(RunProgress):
         for note in self.notes:
             self.say(note)
         sizes = ", ".join(f"{n:,}" for n in self.sizes)
-        self.say(f"Measuring {len(run.targets)} scenario(s) at {len(self.sizes)} sizes ({sizes} samples), each "
-                 f"in a fresh process; results go to {self.results_path}")
+        self.say(
+            f"Measuring {len(run.targets)} scenario(s) at {len(self.sizes)} sizes ({sizes} "
+            f"samples), each in a fresh process; results go to {self.results_path}"
+        )
         self._start_targets()
         self._task = self._display.add_task("starting", total=None)
 
     def target_started(self, target: Target, samples: int | None) -> None:
-        self._display.update(self._task, description=f"{target.name} at {samples or 0:,} samples: starting worker")
+        self._display.update(
+            self._task, description=f"{target.name} at {samples or 0:,} samples: starting worker"
+        )
 
     def phase(self, name: str, phase: str, samples: int | None) -> None:
         self._display.update(self._task, description=f"{name} at {samples or 0:,} samples: {phase}")
@@ -162,13 +194,16 @@ class SweepProgress(RunProgress):
 
 
 class SeriesProgress(RunProgress):
-    """Several runs shown as one: the data once, a heading per step, a line per target with its rate.
+    """Several runs shown as one: the data once, a heading per step, a line per target with its
+    rate.
 
     ``intro`` says once, before the first run's targets, what the series measures; the results
     path is appended.
     """
 
-    def __init__(self, console: Console, results_path: Path, intro: Callable[[RunResult], str]) -> None:
+    def __init__(
+        self, console: Console, results_path: Path, intro: Callable[[RunResult], str]
+    ) -> None:
         super().__init__(console, results_path)
         self.intro = intro
         self._started = False
@@ -200,8 +235,13 @@ class SeriesProgress(RunProgress):
 
 
 def rate_text(result: ScenarioResult) -> str:
-    """"8,123 samples/s ±3% (67% of ceiling)"."""
+    """ "8,123 samples/s ±3% (67% of ceiling)"."""
     width = result.rate_half_width
-    text = f"{result.samples_per_s:,.0f} samples/s" + (f" ±{width:.0%}" if width is not None else "")
-    return text + (f" ({result.ceiling_fraction:.0%} of ceiling)" if result.ceiling_fraction is not None else "")
-
+    text = f"{result.samples_per_s:,.0f} samples/s" + (
+        f" ±{width:.0%}" if width is not None else ""
+    )
+    return text + (
+        f" ({result.ceiling_fraction:.0%} of ceiling)"
+        if result.ceiling_fraction is not None
+        else ""
+    )

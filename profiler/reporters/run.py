@@ -18,14 +18,16 @@ from profiler.reporters.common import (
     Column,
     TerminalReporter,
     fitted_tables,
-    machine_section,
-    markdown_answer,
     markdown_notes,
-    markdown_plots,
-    markdown_table,
     number,
     print_notes,
     rate,
+)
+from profiler.reporters.markdown import (
+    machine_section,
+    markdown_answer,
+    markdown_plots,
+    markdown_table,
     settings_rows,
     write_report_files,
 )
@@ -61,22 +63,25 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 TABLE_CAPTION = (
-    "Idle = wait / (wait + step), steady state, above the fetch floor (the wait for an always-ready "
-    "batch), ± the half-width of its 95% interval in points. Rates: the median of flat-out windows "
-    "of at least 100 ms, ± the half-width of the median's 95% interval; * the time cap came first. "
-    "Memory: peak of the whole process tree above the baseline (after importing TensorFlow). First "
-    "batch and warm-up epoch: from the start of building the pipeline. Of ceiling: samples/s over the "
-    "most this machine can decode. Data: the delivered samples match the dataset's checksum (close: "
-    "pixels one rounding apart)."
+    "Idle = wait / (wait + step), steady state, above the fetch floor (the wait for an "
+    "always-ready batch), ± the half-width of its 95% interval in points. Rates: the median of "
+    "flat-out windows of at least 100 ms, ± the half-width of the median's 95% interval; * the "
+    "time cap came first. Memory: peak of the whole process tree above the baseline (after "
+    "importing TensorFlow). First batch and warm-up epoch: from the start of building the "
+    "pipeline. Of ceiling: samples/s over the most this machine can decode. Data: the delivered "
+    "samples match the dataset's checksum (close: pixels one rounding apart)."
 )
 NO_RECOMMENDATION = "No recommendation: no scenario completed with usable figures."
 
 
 def data_description(run: RunResult) -> str:
-    """The data the rows delivered: the dataset's, or, with pipelines alone, what their own batches held."""
+    """The data the rows delivered: the dataset's, or, with pipelines alone, what their own batches
+    held."""
     if run.data is not None:
         return run.data.description
-    delivered = [r for r in run.scenarios if r.ok and r.delivered is not None and r.fingerprint is not None]
+    delivered = [
+        r for r in run.scenarios if r.ok and r.delivered is not None and r.fingerprint is not None
+    ]
     kinds = {r.delivered for r in delivered}
     if len(kinds) == 1:
         fp = delivered[0].fingerprint
@@ -92,16 +97,24 @@ def data_description(run: RunResult) -> str:
 def _batch_text(run: RunResult) -> str:
     if run.data is not None:
         return f", batch {run.settings.batch_size}"
-    sizes = {-(-r.fingerprint.samples // r.fingerprint.batches) for r in run.scenarios
-             if r.ok and r.fingerprint is not None and r.fingerprint.batches}
+    sizes = {
+        -(-r.fingerprint.samples // r.fingerprint.batches)
+        for r in run.scenarios
+        if r.ok and r.fingerprint is not None and r.fingerprint.batches
+    }
     return f", batch {sizes.pop()}" if len(sizes) == 1 else ""
 
 
 def table_title(run: RunResult) -> str:
     description = data_description(run)
     reads = ", cold reads" if run.settings.cold else ""
-    shuffled = f", shuffle buffer {run.settings.shuffle_buffer:,}" if run.settings.shuffle_buffer else ""
-    return f"Input pipelines feeding a {run.settings.step_name()}: {description}{_batch_text(run)}{shuffled}{reads}"
+    shuffled = (
+        f", shuffle buffer {run.settings.shuffle_buffer:,}" if run.settings.shuffle_buffer else ""
+    )
+    return (
+        f"Input pipelines feeding a {run.settings.step_name()}: "
+        f"{description}{_batch_text(run)}{shuffled}{reads}"
+    )
 
 
 def markdown_headers(columns: tuple[Column, ...]) -> list[str]:
@@ -137,10 +150,12 @@ def _idle_cell(result: ScenarioResult) -> str:
 
 
 def _rate_cell(result: ScenarioResult) -> str:
-    """'6,040 ±2%': the median rate and the half-width of its interval; results of format 1 show their
-    epoch-to-epoch deviation instead, as they did."""
+    """'6,040 ±2%': the median rate and the half-width of its interval; results of format 1 show
+    their epoch-to-epoch deviation instead, as they did."""
     if result.rate_half_width is not None:
-        return f"{rate(result.samples_per_s)} ±{result.rate_half_width:.0%}" + ("*" if result.rate_capped else "")
+        return f"{rate(result.samples_per_s)} ±{result.rate_half_width:.0%}" + (
+            "*" if result.rate_capped else ""
+        )
     return f"{rate(result.samples_per_s)} {number(result.rate_spread, 'sd {:.0%}')}".rstrip(" -")
 
 
@@ -152,6 +167,7 @@ def _data_cell(result: ScenarioResult) -> str:
         return result.delivered or "none"
     return {DATA_DIFFERS: "DIFFERS"}.get(status, status)
 
+
 def pick_text(pick: Pick | None) -> tuple[str, str] | None:
     """(name, rest of the closing sentence), or None when nothing can be recommended."""
     if pick is None or pick.name is None:
@@ -161,9 +177,12 @@ def pick_text(pick: Pick | None) -> tuple[str, str] | None:
         rest += f" Runner-up: {pick.runner_up}."
     if pick.not_compared:
         verb = "is" if len(pick.not_compared) == 1 else "are"
-        rest += (f" Ranked among the rows that delivered {pick.compared_on}; {', '.join(pick.not_compared)} "
-                 f"delivered other data and {verb} not ranked.")
+        rest += (
+            f" Ranked among the rows that delivered {pick.compared_on}; "
+            f"{', '.join(pick.not_compared)} delivered other data and {verb} not ranked."
+        )
     return pick.name, rest
+
 
 class RunTerminalReporter(TerminalReporter):
     """The comparison table, the notes under it and the closing recommendation, via rich."""
@@ -171,7 +190,11 @@ class RunTerminalReporter(TerminalReporter):
     def render(self, run: RunResult) -> None:
         chosen = picked(run)
         # Code keeps its lines: each is escaped on its own (escaping the record would join them).
-        code = "\n".join(terminal_text(line) for line in chosen.snippet.rstrip().splitlines()) if chosen else ""
+        code = (
+            "\n".join(terminal_text(line) for line in chosen.snippet.rstrip().splitlines())
+            if chosen
+            else ""
+        )
         run = escaped(run, terminal_text)
         for table in self.tables(run):
             self.console.print(table)
@@ -182,8 +205,12 @@ class RunTerminalReporter(TerminalReporter):
         else:
             self.print_pick(f"Pick {closing[0]}", closing[1], "")
             if code:
-                self.console.print(Text("Code: the pick on your own files (the whole script is in the report):",
-                                        style="bold"))
+                self.console.print(
+                    Text(
+                        "Code: the pick on your own files (the whole script is in the report):",
+                        style="bold",
+                    )
+                )
                 self.console.print(Text(code, style="cyan"), soft_wrap=True)
                 if run.data is not None and run.data.spec.kind in ("tfrecord", "npy"):
                     self.console.print(Text(script_caveat(run.data.spec.kind), style="dim"))
@@ -194,7 +221,9 @@ class RunTerminalReporter(TerminalReporter):
         for result in run.scenarios:
             cells: list[str | Text] = list(row_cells(result))
             cells[1] = Text(cells[1], style=_verdict_style(result))
-            cells[-1] = Text(cells[-1], style="bold red" if result.data_status == DATA_DIFFERS else "green")
+            cells[-1] = Text(
+                cells[-1], style="bold red" if result.data_status == DATA_DIFFERS else "green"
+            )
             rows.append(cells)
         return fitted_tables(self.console, table_title(run), TABLE_CAPTION, COLUMNS, rows)
 
@@ -216,24 +245,38 @@ class RunMarkdownReporter:
         data = data_description(run)
         write("# Input pipeline report\n\n")
         write(
-            f"**The question:** which way of feeding training data keeps a {run.settings.step_name()} "
-            f"busy on this machine, for {data} in batches of {run.settings.batch_size}, and what does "
-            "each way cost in memory and CPU?\n\n"
+            "**The question:** which way of feeding training data keeps a "
+            f"{run.settings.step_name()} busy on this machine, for {data} in batches of "
+            f"{run.settings.batch_size}, and what does each way cost in memory and CPU?\n\n"
         )
         closing = pick_text(run.recommendation)
-        write(markdown_answer(None, NO_RECOMMENDATION) if closing is None else markdown_answer(*closing))
+        write(
+            markdown_answer(None, NO_RECOMMENDATION)
+            if closing is None
+            else markdown_answer(*closing)
+        )
         write(f"## Results\n\n{table_title(run)}.\n\n")
-        write(markdown_table(markdown_headers(COLUMNS), [row_cells(r) for r in run.scenarios],
-                             [right for _, right in COLUMNS]))
+        write(
+            markdown_table(
+                markdown_headers(COLUMNS),
+                [row_cells(r) for r in run.scenarios],
+                [right for _, right in COLUMNS],
+            )
+        )
         write(f"\n{TABLE_CAPTION}\n\n")
         found = notes(run)
         write(markdown_notes(found) + ("\n" if found else ""))
         if run.ceiling is not None and run.ceiling.stages is not None:
             write("## Where one sample's time goes\n\n" + stages_markdown(run.ceiling.stages))
         if script is not None:
-            fence = "`" * max(3, 1 + max((len(run_) for run_ in re.findall("`+", script)), default=0))
-            write(f"## The code\n\nThe pick, built on a folder of images with one subfolder per class (as "
-                  f"`image_dataset_from_directory` reads them):\n\n{fence}python\n{script}{fence}\n\n")
+            fence = "`" * max(
+                3, 1 + max((len(run_) for run_ in re.findall("`+", script)), default=0)
+            )
+            write(
+                "## The code\n\nThe pick, built on a folder of images with one subfolder per class "
+                "(as `image_dataset_from_directory` reads "
+                f"them):\n\n{fence}python\n{script}{fence}\n\n"
+            )
             if run.data is not None and run.data.spec.kind in ("tfrecord", "npy"):
                 write(f"{script_caveat(run.data.spec.kind)}\n\n")
         write(markdown_plots(plots))
@@ -246,13 +289,23 @@ class RunMarkdownReporter:
             write("\n\n")
         write("## The run\n\n")
         rows = [["data", data], ["seed", str(run.data.spec.seed) if run.data else "-"]]
-        write(markdown_table(["Setting", "Value"], rows + settings_rows(run.settings, run.targets), [False, False]))
-        write("\n" + machine_section(run.metadata, f"the run of {run.created or 'an unknown time'}"))
+        write(
+            markdown_table(
+                ["Setting", "Value"],
+                rows + settings_rows(run.settings, run.targets),
+                [False, False],
+            )
+        )
+        write(
+            "\n" + machine_section(run.metadata, f"the run of {run.created or 'an unknown time'}")
+        )
 
 
 def write_run_report(run: RunResult, folder: Path) -> Path:
     """Write the plots and ``report.md`` into ``folder``; return the report's path."""
-    from profiler.reporters.plots import write_run_plots  # matplotlib loads only when a report is made
+    from profiler.reporters.plots import (
+        write_run_plots,
+    )  # matplotlib loads only when a report is made
 
     return write_report_files(
         folder,

@@ -1,4 +1,5 @@
-"""What a run's table needs beside it: failures, data left unranked, noise, the consumer and options."""
+"""What a run's table needs beside it: failures, data left unranked, noise, the consumer and
+options."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from profiler.base.units import plain
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.reporters.stages import bounding_sentence
-from profiler.results.records import DATA_CLOSE, DATA_DIFFERS, RunResult, ScenarioResult, cpu_us_per_sample_by_role
+from profiler.results.records import (
+    DATA_CLOSE,
+    DATA_DIFFERS,
+    RunResult,
+    ScenarioResult,
+    cpu_us_per_sample_by_role,
+)
 from profiler.strategy.scenario import DISPATCHER, SERVICE_WORKERS, TRAINER
 
 # As pyperf does: warn when the standard deviation passes 10% of the mean.
@@ -33,7 +40,11 @@ def notes(run: RunResult) -> list[Note]:
     if run.ceiling is not None and run.ceiling.stages is not None:
         found.append(Note(bounding_sentence(run.ceiling.stages), "info"))
     found += _trace_notes(run)
-    found += [Note(text, "info") for result in run.scenarios if (text := service_line(result, run.settings.batch_size))]
+    found += [
+        Note(text, "info")
+        for result in run.scenarios
+        if (text := service_line(result, run.settings.batch_size))
+    ]
     disk = disk_note(run)
     if disk is not None:
         found.append(disk)
@@ -50,17 +61,22 @@ def _result_notes(result: ScenarioResult) -> list[Note]:
         where = f" (log: {result.log_path})" if result.log_path else ""
         return [Note(f"{result.name}: {result.status}: {result.error}{where}", "error")]
     if result.data_status == DATA_CLOSE:
-        return [Note(
-            f"{result.name}: same samples, shapes and labels as the dataset; some pixels are one "
-            "level (1/255) apart, because its decoder or resize rounds differently from OpenCV's at this size",
-            "info",
-        )]
+        return [
+            Note(
+                f"{result.name}: same samples, shapes and labels as the dataset; some pixels are "
+                "one level (1/255) apart, because its decoder or resize rounds differently from "
+                "OpenCV's at this size",
+                "info",
+            )
+        ]
     if result.data_status == DATA_DIFFERS:
-        return [Note(
-            f"{result.name}: delivered different data from the dataset ({_fingerprint_text(result)}): "
-            "its figures do not compare",
-            "error",
-        )]
+        return [
+            Note(
+                f"{result.name}: delivered different data from the dataset "
+                f"({_fingerprint_text(result)}): its figures do not compare",
+                "error",
+            )
+        ]
     return []
 
 
@@ -70,12 +86,22 @@ def _not_compared_notes(run: RunResult) -> list[Note]:
         return []
     apart = [r for r in run.scenarios if r.name in pick.not_compared]
     what = "; ".join(f"{r.name} delivered {_fingerprint_text(r)}" for r in apart)
-    fix = ("measure them on the same data (for the built-ins, --data or --image-size) to rank them together"
-           if run.data is not None else "the rows ranked are those that delivered what most rows delivered (the "
-           "first listed, where as many delivered each); make the pipelines deliver the same shape to rank them "
-           "together")
-    return [Note(f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and memory do not "
-                 f"compare; {fix}.", "warning")]
+    fix = (
+        "measure them on the same data (for the built-ins, --data or --image-size) to rank them "
+        "together"
+        if run.data is not None
+        else "the rows ranked are those that delivered what most rows delivered (the "
+        "first listed, where as many delivered each); make the pipelines deliver the same shape to "
+        "rank them "
+        "together"
+    )
+    return [
+        Note(
+            f"Not ranked: {what}, not the {pick.compared_on} of the rows ranked, so rates and "
+            f"memory do not compare; {fix}.",
+            "warning",
+        )
+    ]
 
 
 def _trace_notes(run: RunResult) -> list[Note]:
@@ -83,30 +109,45 @@ def _trace_notes(run: RunResult) -> list[Note]:
     traced = [r for r in run.scenarios if r.trace_files]
     if not traced:
         return []
-    # Each file lies in TARGET/plugins/profile/STAMP/: TensorBoard takes the folder above the targets.
+    # Each file lies in TARGET/plugins/profile/STAMP/: TensorBoard takes the folder above the
+    # targets.
     folder = Path(traced[0].trace_files[0]).parents[4]
-    return [Note(f"Traces: one paced epoch of {', '.join(r.name for r in traced)} under TensorFlow's profiler; "
-                 f"open them with: tensorboard --logdir {shlex.quote(str(folder))} (Profile, input-pipeline "
-                 "analyzer).", "info")]
+    return [
+        Note(
+            f"Traces: one paced epoch of {', '.join(r.name for r in traced)} under TensorFlow's "
+            f"profiler; open them with: tensorboard --logdir {shlex.quote(str(folder))} (Profile, "
+            "input-pipeline analyzer).",
+            "info",
+        )
+    ]
 
 
 def service_line(result: ScenarioResult, batch_size: int) -> str | None:
-    """A tf.data service row's one-off start-up apart from its steady rate, per worker, and the CPU each
-    role spends on a batch: the transfer's (the trainer's and the dispatcher's) does not shrink with workers."""
+    """A tf.data service row's one-off start-up apart from its steady rate, per worker, and the CPU
+    each role spends on a batch: the transfer's (the trainer's and the dispatcher's) does not shrink
+    with workers."""
     if not result.service_workers or result.samples_per_s is None or result.build_s is None:
         return None
     workers = result.service_workers
     job_s = (result.first_batch_s or result.build_s) - result.build_s
-    text = (f"{result.name}: {result.build_s:.1f} s to build (servers started, or a cluster's workers counted) "
-            f"and {job_s:.2f} s more to the job's first batch, paid once; then {result.samples_per_s:,.0f} "
-            f"samples/s from {workers} worker(s), {result.samples_per_s / workers:,.0f} per worker")
-    per_batch = {role: us * batch_size / 1000 for role, us in cpu_us_per_sample_by_role(result).items()}
+    text = (
+        f"{result.name}: {result.build_s:.1f} s to build (servers started, or a cluster's workers "
+        f"counted) and {job_s:.2f} s more to the job's first batch, paid once; then "
+        f"{result.samples_per_s:,.0f} samples/s from {workers} worker(s), "
+        f"{result.samples_per_s / workers:,.0f} per worker"
+    )
+    per_batch = {
+        role: us * batch_size / 1000 for role, us in cpu_us_per_sample_by_role(result).items()
+    }
     if TRAINER in per_batch:
         trainer, dispatcher = per_batch[TRAINER], per_batch.get(DISPATCHER)
-        parts = f"the trainer receiving {trainer:.2f} ms" + (f", the dispatcher {dispatcher:.2f} ms"
-                                                             if dispatcher is not None else "")
-        text += (f". CPU per batch of {batch_size}: the transfer {trainer + (dispatcher or 0.0):.2f} ms ({parts}), "
-                 "which more workers do not share")
+        parts = f"the trainer receiving {trainer:.2f} ms" + (
+            f", the dispatcher {dispatcher:.2f} ms" if dispatcher is not None else ""
+        )
+        text += (
+            f". CPU per batch of {batch_size}: the transfer {trainer + (dispatcher or 0.0):.2f} ms "
+            f"({parts}), which more workers do not share"
+        )
         if SERVICE_WORKERS in per_batch:
             text += f"; the workers' decoding and sending {per_batch[SERVICE_WORKERS]:.2f} ms"
     return text + ". How many workers a training step needs: python -m profiler scale."
@@ -114,52 +155,87 @@ def service_line(result: ScenarioResult, batch_size: int) -> str | None:
 
 def _above_ceiling_notes(run: RunResult) -> list[Note]:
     """What "of ceiling" above 100% means, for the rows where it appears."""
-    above = [r for r in run.scenarios if r.ok and r.ceiling_fraction is not None and r.ceiling_fraction > 1.0]
+    above = [
+        r
+        for r in run.scenarios
+        if r.ok and r.ceiling_fraction is not None and r.ceiling_fraction > 1.0
+    ]
     if not above:
         return []
     keep = [r.name for r in above if r.memory_grows_with_data or r.disk_grows_with_data]
     other = [r.name for r in above if r.name not in keep]
     parts = []
     if keep:
-        parts.append(f"{', '.join(keep)} keep the decoded samples (in memory or on disk) after the first epoch, so "
-                     "they skip the reading and decoding the ceiling is made of")
+        parts.append(
+            f"{', '.join(keep)} keep the decoded samples (in memory or on disk) after the first "
+            "epoch, so they skip the reading and decoding the ceiling is made of"
+        )
     if other:
         decoder = run.ceiling.decoder if run.ceiling is not None else "OpenCV"
-        parts.append(f"{', '.join(other)} decode every epoch, faster than the {decoder} decoder the ceiling was set "
-                     "by; results written before the ceiling timed every decoder read so, and a decoder the "
-                     "ceiling does not time would too")
+        parts.append(
+            f"{', '.join(other)} decode every epoch, faster than the {decoder} decoder the ceiling "
+            "was set by; results written before the ceiling timed every decoder read so, and a "
+            "decoder the ceiling does not time would too"
+        )
     return [Note("Of ceiling above 100%: " + "; ".join(parts) + ".", "info")]
 
 
 def _precision_notes(run: RunResult) -> list[Note]:
     measured = [r for r in run.scenarios if r.ok]
     found = []
-    noisy = [f"{r.name} sd {r.rate_spread:.0%}" for r in measured
-             if r.rate_half_width is None and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD]
+    noisy = [
+        f"{r.name} sd {r.rate_spread:.0%}"
+        for r in measured
+        if r.rate_half_width is None and r.rate_spread is not None and r.rate_spread > NOISY_SPREAD
+    ]
     if noisy:  # results of format 1 carry no interval
-        found.append(Note(f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} for "
-                          f"{', '.join(noisy)}. Treat those rates as approximate.", "warning"))
+        found.append(
+            Note(
+                f"Noisy: batch rates varied from epoch to epoch by more than {NOISY_SPREAD:.0%} "
+                f"for {', '.join(noisy)}. Treat those rates as approximate.",
+                "warning",
+            )
+        )
     settings = run.settings
-    capped = [f"{r.name} ±{r.rate_half_width:.0%}" for r in measured if r.rate_capped and r.rate_half_width]
+    capped = [
+        f"{r.name} ±{r.rate_half_width:.0%}"
+        for r in measured
+        if r.rate_capped and r.rate_half_width
+    ]
     if capped:
-        found.append(Note(
-            f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap "
-            f"{plain(settings.time_cap_s)} s "
-            f"before their rate's interval narrowed to ±{settings.precision:.0%}; more --time-cap, or a quieter "
-            "machine, narrows it.", "warning"))
-    idle_capped = [f"{r.name} ±{r.idle_half_width * 100:.1f}" for r in measured
-                   if r.idle_capped and r.idle_half_width is not None]
+        found.append(
+            Note(
+                f"Time cap: the flat-out windows of {', '.join(capped)} stopped at --time-cap "
+                f"{plain(settings.time_cap_s)} s before their rate's interval narrowed to "
+                f"±{settings.precision:.0%}; more --time-cap, or a quieter machine, narrows it.",
+                "warning",
+            )
+        )
+    idle_capped = [
+        f"{r.name} ±{r.idle_half_width * 100:.1f}"
+        for r in measured
+        if r.idle_capped and r.idle_half_width is not None
+    ]
     if idle_capped:
-        found.append(Note(
-            f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --idle-time-cap "
-            f"{plain(settings.idle_time_cap_s)} s "
-            f"before their idle interval narrowed to ±{plain(settings.idle_precision * 100)} points.", "info"))
+        found.append(
+            Note(
+                f"Time cap: the paced steps of {', '.join(idle_capped)} stopped at --idle-time-cap "
+                f"{plain(settings.idle_time_cap_s)} s before their idle interval narrowed to "
+                f"±{plain(settings.idle_precision * 100)} points.",
+                "info",
+            )
+        )
     floors = [r.fetch_floor_ms for r in measured if r.fetch_floor_ms is not None]
     if floors:
         raw = [r.idle_fraction_raw for r in measured if r.idle_fraction_raw is not None]
-        found.append(Note(
-            f"Fetch floor: waiting for an always-ready batch behind the same step took {_span(floors, '{:.2f}')} ms "
-            f"here, every pipeline pays it; idle is counted above it (before: {_span(raw, '{:.1%}')}).", "info"))
+        found.append(
+            Note(
+                "Fetch floor: waiting for an always-ready batch behind the same step took "
+                f"{_span(floors, '{:.2f}')} ms here, every pipeline pays it; idle is counted above "
+                f"it (before: {_span(raw, '{:.1%}')}).",
+                "info",
+            )
+        )
     return found
 
 
@@ -183,12 +259,18 @@ def consumer_line(run: RunResult) -> str | None:
         parts.append(text)
     has_gpu = any(r.gpu_utilization_percent is not None for r in measured)
     gpu = "" if has_gpu else " No GPU utilization: no GPU or NVML here."
-    return ("Consumer: a small Keras model trained on every batch of the idle epochs; median step: "
-            + "; ".join(parts) + "." + gpu)
+    return (
+        "Consumer: a small Keras model trained on every batch of the idle epochs; median step: "
+        + "; ".join(parts)
+        + "."
+        + gpu
+    )
 
 
 def options_text(options: Mapping[str, object]) -> str:
-    return ", ".join(f"{key}={'on' if value else 'off'}" for key, value in options.items() if key != "explicit")
+    return ", ".join(
+        f"{key}={'on' if value else 'off'}" for key, value in options.items() if key != "explicit"
+    )
 
 
 def tf_data_options_line(run: RunResult) -> str | None:
@@ -199,7 +281,11 @@ def tf_data_options_line(run: RunResult) -> str | None:
             groups.setdefault(options_text(result.tf_data_options), []).append(result.name)
     if not groups:
         return None
-    return "tf.data options in effect: " + "; ".join(f"{', '.join(n)}: {o}" for o, n in groups.items()) + "."
+    return (
+        "tf.data options in effect: "
+        + "; ".join(f"{', '.join(n)}: {o}" for o, n in groups.items())
+        + "."
+    )
 
 
 def _fingerprint_text(result: ScenarioResult) -> str:

@@ -23,13 +23,15 @@ from profiler.reporters.common import (
     ceiling_note,
     figure,
     fitted_tables,
-    machine_section,
-    markdown_answer,
     markdown_notes,
-    markdown_plots,
-    markdown_table,
     number,
     print_notes,
+)
+from profiler.reporters.markdown import (
+    machine_section,
+    markdown_answer,
+    markdown_plots,
+    markdown_table,
     settings_rows,
     write_report_files,
 )
@@ -52,16 +54,17 @@ TARGET_COLUMNS: tuple[Column, ...] = (
     Column("Idle", right=True),
 )
 GROWTH_CAPTION = (
-    "Peak: whole process tree above its baseline (TensorFlow imported), at each measured size. Epoch: the "
-    "samples of an epoch over the median flat-out rate. Per sample, per 1k samples: the slope of a robust line "
-    "a + b x samples that never falls (memory: flat unless it grows more than readings move); ± the largest "
-    "miss. At target: the prediction and, in brackets, the range the fits allow; peak with the baseline. Idle: "
-    "at the largest size."
+    "Peak: whole process tree above its baseline (TensorFlow imported), at each measured size. "
+    "Epoch: the samples of an epoch over the median flat-out rate. Per sample, per 1k samples: the "
+    "slope of a robust line a + b x samples that never falls (memory: flat unless it grows more "
+    "than readings move); ± the largest miss. At target: the prediction and, in brackets, the "
+    "range the fits allow; peak with the baseline. Idle: at the largest size."
 )
 
 
 def fit_text(fit: Fit | None, scale: float, error_scale: float) -> str:
-    """'flat ±4' or '148 ±1': the slope in the column's unit, the largest miss in the per-size column's."""
+    """'flat ±4' or '148 ±1': the slope in the column's unit, the largest miss in the per-size
+    column's."""
     if fit is None:
         return "-"
     error = f"±{fit.max_error * error_scale:,.0f}"
@@ -71,15 +74,19 @@ def fit_text(fit: Fit | None, scale: float, error_scale: float) -> str:
 
 
 def fit_description(fit: Fit, unit: str, slope_unit: str, slope_scale: float = 1.0) -> str:
-    """Such as 'linear 10.5 MiB + 148 KiB per sample (±0.02)'; ``slope_unit`` says per how many samples."""
-    left_out = f"; left out as outliers: {', '.join(f'{n:,}' for n in fit.outliers)} samples" if fit.outliers else ""
+    """Such as 'linear 10.5 MiB + 148 KiB per sample (±0.02)'; ``slope_unit`` says per how many
+    samples."""
+    left_out = (
+        f"; left out as outliers: {', '.join(f'{n:,}' for n in fit.outliers)} samples"
+        if fit.outliers
+        else ""
+    )
     if fit.model == CONSTANT:
         return f"constant {figure(fit.intercept)} {unit} (±{figure(fit.max_error)}{left_out})"
     return (
-        f"linear {figure(fit.intercept)} {unit} + {significant(fit.slope * slope_scale)} {slope_unit} "
-        f"(±{figure(fit.max_error)}; slope {significant(fit.slope_low * slope_scale)} to "
-        f"{significant(fit.slope_high * slope_scale)}"
-        f"{left_out})"
+        f"linear {figure(fit.intercept)} {unit} + {significant(fit.slope * slope_scale)} "
+        f"{slope_unit} (±{figure(fit.max_error)}; slope {significant(fit.slope_low * slope_scale)} "
+        f"to {significant(fit.slope_high * slope_scale)}{left_out})"
     )
 
 
@@ -104,7 +111,9 @@ def growth_cells(growth: ScenarioGrowth, prediction: Prediction | None) -> list[
     return cells
 
 
-def _with_interval(value: float | None, interval: tuple[float, float] | None, shown: Callable[[float], str]) -> str:
+def _with_interval(
+    value: float | None, interval: tuple[float, float] | None, shown: Callable[[float], str]
+) -> str:
     """'34.2 (29.1-40.5)': a prediction and the range its fit allows."""
     if value is None:
         return "-"
@@ -126,20 +135,38 @@ def sweep_notes(sweep: SweepResult) -> list[Note]:
     for growth in sweep.growths:
         for item in growth.not_measured:
             severity = "warning" if item.status == STATUS_SKIPPED else "error"
-            found.append(Note(f"{growth.name} at {item.samples:,} samples: {item.status}: {item.reason}", severity))
+            found.append(
+                Note(
+                    f"{growth.name} at {item.samples:,} samples: {item.status}: {item.reason}",
+                    severity,
+                )
+            )
         if not growth.data_usable and growth.sizes:
-            found.append(Note(f"{growth.name}: delivered different data from the dataset (or, a pipeline, other "
-                              "samples than the rest); left out of the pick", "error"))
+            found.append(
+                Note(
+                    f"{growth.name}: delivered different data from the dataset (or, a pipeline, "
+                    "other samples than the rest); left out of the pick",
+                    "error",
+                )
+            )
     for prediction in sweep.predictions:
         if prediction.problem is not None:
-            found.append(Note(f"{prediction.name}: no prediction: its {prediction.problem}", "warning"))
+            found.append(
+                Note(f"{prediction.name}: no prediction: its {prediction.problem}", "warning")
+            )
         elif prediction.outliers:
             found.append(Note(f"{prediction.name}: {prediction.outliers}", "warning"))
     if sweep.target_samples is not None:
-        found.append(Note(f"Memory budget: {sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis}).", "info"))
+        found.append(
+            Note(
+                f"Memory budget: {sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis}).", "info"
+            )
+        )
     found += ceiling_note(sweep.ceiling)
     if sweep.interrupted:
-        found.append(Note("Sweep interrupted: sizes and scenarios not listed did not run.", "warning"))
+        found.append(
+            Note("Sweep interrupted: sizes and scenarios not listed did not run.", "warning")
+        )
     return found
 
 
@@ -147,8 +174,10 @@ def advice_text(sweep: SweepResult) -> tuple[str | None, str]:
     """(name to pick or None, the rest of the closing sentence)."""
     advice = sweep.advice
     if sweep.target_samples is None or advice is None:
-        return None, ("No prediction: pass --target-samples N (the size of the full dataset) to predict peak "
-                      "memory and epoch time there and get a pick")
+        return None, (
+            "No prediction: pass --target-samples N (the size of the full dataset) to predict peak "
+            "memory and epoch time there and get a pick"
+        )
     if advice.name is None:
         return None, f"No pick at {sweep.target_samples:,} samples: {advice.reason}."
     rest = f": {advice.reason}."
@@ -167,7 +196,8 @@ def _rows(sweep: SweepResult) -> list[list[str]]:
 
 
 class SweepTerminalReporter(TerminalReporter):
-    """Two tables, so both fit a terminal: growth over the measured sizes, then the target's predictions."""
+    """Two tables, so both fit a terminal: growth over the measured sizes, then the target's
+    predictions."""
 
     def render(self, sweep: SweepResult) -> None:
         sweep = escaped(sweep, terminal_text)
@@ -179,19 +209,32 @@ class SweepTerminalReporter(TerminalReporter):
         self.print_pick(head, rest, "bold yellow")
 
     def tables(self, sweep: SweepResult) -> list[Table | Text]:
-        """Growth over the measured sizes, then the target's predictions, each split to fit the console."""
+        """Growth over the measured sizes, then the target's predictions, each split to fit the
+        console."""
         rows = _rows(sweep)
-        tables = fitted_tables(self.console, sweep_title(sweep), GROWTH_CAPTION, GROWTH_COLUMNS,
-                               [cells[: len(GROWTH_COLUMNS)] for cells in rows])
+        tables = fitted_tables(
+            self.console,
+            sweep_title(sweep),
+            GROWTH_CAPTION,
+            GROWTH_COLUMNS,
+            [cells[: len(GROWTH_COLUMNS)] for cells in rows],
+        )
         if sweep.target_samples is None:
             return tables
         fits_column = len(GROWTH_COLUMNS) + 1
         target_rows: list[list[str | Text]] = []
         for cells in rows:
-            fits = Text(cells[fits_column], style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""))
-            target_rows.append([cells[0], cells[fits_column - 1], fits, *cells[fits_column + 1:]])
-        title = f"At {sweep.target_samples:,} samples, in a {sweep.memory_budget_mib:,.0f} MiB budget"
-        return tables + fitted_tables(self.console, title, None, (Column("Scenario"), *TARGET_COLUMNS), target_rows)
+            fits = Text(
+                cells[fits_column],
+                style={"yes": "green", "NO": "bold red"}.get(cells[fits_column], ""),
+            )
+            target_rows.append([cells[0], cells[fits_column - 1], fits, *cells[fits_column + 1 :]])
+        title = (
+            f"At {sweep.target_samples:,} samples, in a {sweep.memory_budget_mib:,.0f} MiB budget"
+        )
+        return tables + fitted_tables(
+            self.console, title, None, (Column("Scenario"), *TARGET_COLUMNS), target_rows
+        )
 
 
 class SweepMarkdownReporter:
@@ -204,14 +247,20 @@ class SweepMarkdownReporter:
         write("# Dataset-size sweep report\n\n")
         target = f"{sweep.target_samples:,} samples" if sweep.target_samples else "the full dataset"
         write(
-            f"**The question:** how do peak memory and epoch time grow with the number of samples, and which "
-            f"strategy is fastest while fitting in memory at {target}, feeding a {sweep.settings.step_name()}?\n\n"
+            "**The question:** how do peak memory and epoch time grow with the number of samples, "
+            f"and which strategy is fastest while fitting in memory at {target}, feeding a "
+            f"{sweep.settings.step_name()}?\n\n"
         )
         write(markdown_answer(*advice_text(sweep)))
         write(f"## Growth\n\n{sweep_title(sweep)}.\n\n")
         columns = _columns(sweep)
-        write(markdown_table([header.replace("\n", " ") for header, _ in columns], _rows(sweep),
-                             [right for _, right in columns]))
+        write(
+            markdown_table(
+                [header.replace("\n", " ") for header, _ in columns],
+                _rows(sweep),
+                [right for _, right in columns],
+            )
+        )
         write(f"\n{GROWTH_CAPTION}\n\n")
         write(self._fits(sweep))
         write(markdown_notes(sweep_notes(sweep)) + "\n")
@@ -219,29 +268,48 @@ class SweepMarkdownReporter:
         write("## Each size\n\n")
         for run in sweep.runs:
             write(f"### {run.samples or 0:,} samples\n\n")
-            write(markdown_table(markdown_headers(RUN_COLUMNS), [row_cells(r) for r in run.scenarios],
-                                 [right for _, right in RUN_COLUMNS]))
+            write(
+                markdown_table(
+                    markdown_headers(RUN_COLUMNS),
+                    [row_cells(r) for r in run.scenarios],
+                    [right for _, right in RUN_COLUMNS],
+                )
+            )
             write("\n")
         write("## The sweep\n\n")
-        rows = [["sizes", ", ".join(f"{n:,}" for n in sweep.sizes)],
-                ["target samples", f"{sweep.target_samples:,}" if sweep.target_samples else "-"],
-                ["memory budget", f"{sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis})"]]
-        write(markdown_table(["Setting", "Value"], rows + settings_rows(sweep.settings, sweep.targets),
-                             [False, False]))
-        write("\n" + machine_section(sweep.metadata, f"the sweep of {sweep.created or 'an unknown time'}"))
+        rows = [
+            ["sizes", ", ".join(f"{n:,}" for n in sweep.sizes)],
+            ["target samples", f"{sweep.target_samples:,}" if sweep.target_samples else "-"],
+            ["memory budget", f"{sweep.memory_budget_mib:,.0f} MiB ({sweep.budget_basis})"],
+        ]
+        write(
+            markdown_table(
+                ["Setting", "Value"],
+                rows + settings_rows(sweep.settings, sweep.targets),
+                [False, False],
+            )
+        )
+        write(
+            "\n"
+            + machine_section(sweep.metadata, f"the sweep of {sweep.created or 'an unknown time'}")
+        )
 
     @staticmethod
     def _fits(sweep: SweepResult) -> str:
         lines = [
-            f"- `{g.name}`: peak memory {fit_description(g.memory, 'MiB', 'KiB per sample', 1024.0)}; "
-            f"epoch {fit_description(g.epoch, 's', 'ms per 1,000 samples', 1e6)}\n"
-            for g in sweep.growths if g.memory is not None and g.epoch is not None
+            f"- `{g.name}`: peak memory "
+            f"{fit_description(g.memory, 'MiB', 'KiB per sample', 1024.0)}; epoch "
+            f"{fit_description(g.epoch, 's', 'ms per 1,000 samples', 1e6)}\n"
+            for g in sweep.growths
+            if g.memory is not None and g.epoch is not None
         ]
         return "Fits:\n\n" + "".join(lines) + "\n" if lines else ""
 
 
 def write_sweep_report(sweep: SweepResult, folder: Path) -> Path:
-    from profiler.reporters.sweep_plots import write_sweep_plots  # matplotlib loads only when a report is made
+    from profiler.reporters.sweep_plots import (
+        write_sweep_plots,
+    )  # matplotlib loads only when a report is made
 
     return write_report_files(
         folder,

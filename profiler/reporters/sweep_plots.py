@@ -1,4 +1,5 @@
-"""PNG plots of a sweep: peak memory and epoch time against dataset size, one colour per scenario."""
+"""PNG plots of a sweep: peak memory and epoch time against dataset size, one colour per
+scenario."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ SWEEP_PLOT_FILES = {
 
 
 def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
-    """One line per scenario: measured points, the fitted growth, and the prediction at the target."""
+    """One line per scenario: measured points, the fitted growth, and the prediction at the
+    target."""
     plt = pyplot()
     sweep = escaped(sweep, terminal_text)
     growths = [g for g in sweep.growths if g.sizes]
@@ -37,7 +39,9 @@ def write_sweep_plots(sweep: SweepResult, folder: Path) -> dict[str, str]:
     return written
 
 
-def _growth_lines(axes: Any, sweep: SweepResult, growths: list[ScenarioGrowth], memory: bool) -> None:
+def _growth_lines(
+    axes: Any, sweep: SweepResult, growths: list[ScenarioGrowth], memory: bool
+) -> None:
     predictions = {p.name: p for p in sweep.predictions}
     largest = max(max(g.sizes) for g in growths)
     reach = max(largest, sweep.target_samples or 0)
@@ -54,8 +58,13 @@ def _growth_lines(axes: Any, sweep: SweepResult, growths: list[ScenarioGrowth], 
             continue
         usable = prediction is None or prediction.problem is None
         xs = _spread(smallest, reach if usable else largest)
-        axes.plot(xs, [max(fit.predict(x), 0.0) + offset for x in xs], "-" if usable else ":",
-                  color=colour, linewidth=1)
+        axes.plot(
+            xs,
+            [max(fit.predict(x), 0.0) + offset for x in xs],
+            "-" if usable else ":",
+            color=colour,
+            linewidth=1,
+        )
         if prediction is not None and usable:
             value = prediction.peak_mib if memory else prediction.epoch_s
             axes.plot([prediction.target_samples], [value], "x", color=colour, markersize=9)
@@ -64,12 +73,19 @@ def _growth_lines(axes: Any, sweep: SweepResult, growths: list[ScenarioGrowth], 
 def _growth_axes(axes: Any, sweep: SweepResult, memory: bool, caption: str) -> None:
     plotted = [y for line in axes.get_lines() for y in line.get_ydata() if y > 0]
     if sweep.target_samples:
-        axes.axvline(sweep.target_samples, color="grey", linestyle="--", linewidth=0.8,
-                     label=f"target, {sweep.target_samples:,} samples (x: predicted)")
+        axes.axvline(
+            sweep.target_samples,
+            color="grey",
+            linestyle="--",
+            linewidth=0.8,
+            label=f"target, {sweep.target_samples:,} samples (x: predicted)",
+        )
     if memory and sweep.target_samples and sweep.memory_budget_mib:
         budget = f"budget, {sweep.memory_budget_mib:,.0f} MiB"
         if sweep.memory_budget_mib <= 3 * max(plotted, default=1.0):
-            axes.axhline(sweep.memory_budget_mib, color="tab:red", linestyle="--", linewidth=1, label=budget)
+            axes.axhline(
+                sweep.memory_budget_mib, color="tab:red", linestyle="--", linewidth=1, label=budget
+            )
         else:  # a line far above the points would flatten them all
             axes.plot([], [], " ", label=f"{budget} (far above)")
     axes.set_xscale("log")

@@ -2,5 +2,6 @@
 
 from profiler.base.moved import forward_to
 
-# ``profiler.results`` was one module before it was a folder; its names still resolve, with a warning.
+# ``profiler.results`` was one module before it was a folder; its names still resolve, with a
+# warning.
 __getattr__ = forward_to(__name__, "profiler.results.records", __path__)

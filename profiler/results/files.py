@@ -27,8 +27,12 @@ from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_
 FORMAT_VERSION = 2
 RESULTS_FILE = "results.json"
 SWEEP_FILE = "sweep.json"
-_WRITTEN_BY = {KIND_RUN: "'profiler run'", KIND_SWEEP: "'profiler sweep'", "tune": "'profiler tune'",
-               "scale": "'profiler scale'"}
+_WRITTEN_BY = {
+    KIND_RUN: "'profiler run'",
+    KIND_SWEEP: "'profiler sweep'",
+    "tune": "'profiler tune'",
+    "scale": "'profiler scale'",
+}
 
 
 def run_to_json(run: RunResult) -> dict[str, Any]:
@@ -37,7 +41,9 @@ def run_to_json(run: RunResult) -> dict[str, Any]:
     if run.data is not None:
         data["data"]["description"] = run.data.description
     if run.ceiling is not None:
-        data["ceiling"].update(samples_per_s=run.ceiling.samples_per_s, bound_by=run.ceiling.bound_by)
+        data["ceiling"].update(
+            samples_per_s=run.ceiling.samples_per_s, bound_by=run.ceiling.bound_by
+        )
     for entry, result in zip(data["scenarios"], run.scenarios, strict=True):
         entry["verdict"] = result.verdict
         entry["windows"] = result.windows
@@ -64,13 +70,18 @@ class KeepLastGood:
             self.save(result, self.path)
         except (OSError, ValueError, TypeError) as error:
             if self.problem is None:
-                reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-                self.problem = (f"could not write '{self.path}' ({reason}); it holds the last version written, "
-                                "and the report below has every figure")
+                reason = (
+                    error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+                )
+                self.problem = (
+                    f"could not write '{self.path}' ({reason}); it holds the last version written, "
+                    "and the report below has every figure"
+                )
 
 
 def _finite(value: Any) -> Any:
-    """JSON has no infinity or NaN: such a figure is written as null (unknown) rather than lose the file.
+    """JSON has no infinity or NaN: such a figure is written as null (unknown) rather than lose the
+    file.
 
     In a list of figures it is left out, and an interval (a pair) holding one becomes null, so the
     file reads back.
@@ -83,7 +94,11 @@ def _finite(value: Any) -> Any:
         bad = [item for item in value if isinstance(item, float) and not math.isfinite(item)]
         if bad and len(value) == 2:
             return None
-        return [_finite(item) for item in value if not (isinstance(item, float) and not math.isfinite(item))]
+        return [
+            _finite(item)
+            for item in value
+            if not (isinstance(item, float) and not math.isfinite(item))
+        ]
     return value
 
 
@@ -104,7 +119,8 @@ def write_json(data: dict[str, Any], path: Path) -> None:
 
 
 def read_results_json(path: Path) -> dict[str, Any]:
-    """The parsed JSON of a results file, upgraded to this format version, refusing anything else with advice."""
+    """The parsed JSON of a results file, upgraded to this format version, refusing anything else
+    with advice."""
     try:
         data = json.loads(Path(path).read_text())
     except OSError as error:
@@ -114,11 +130,15 @@ def read_results_json(path: Path) -> dict[str, Any]:
             f"'{path}' is not valid JSON ({error}): pass a results.json written by 'profiler run'"
         ) from None
     if not isinstance(data, dict) or "format_version" not in data:
-        raise ProfilerError(f"'{path}' has no format_version: pass a results.json written by 'profiler run'")
+        raise ProfilerError(
+            f"'{path}' has no format_version: pass a results.json written by 'profiler run'"
+        )
     version = data["format_version"]
     if isinstance(version, bool) or not isinstance(version, int):
-        raise ProfilerError(f"'{path}' has format_version {version!r}, not a whole number: pass an unmodified "
-                            "results file")
+        raise ProfilerError(
+            f"'{path}' has format_version {version!r}, not a whole number: pass an unmodified "
+            "results file"
+        )
     if version == 1:
         return update_to_2(data)
     if version != FORMAT_VERSION:
@@ -130,7 +150,8 @@ def read_results_json(path: Path) -> dict[str, Any]:
 
 
 def load_run(path: Path) -> RunResult:
-    """Read a run's results file, refusing one of another kind, an unknown version or a malformed one."""
+    """Read a run's results file, refusing one of another kind, an unknown version or a malformed
+    one."""
     data = read_results_json(path)
     expect_kind(data, KIND_RUN, path, "a results.json written by 'profiler run'")
     return decoded(RunResult, run_fields(data), path)
@@ -147,11 +168,14 @@ def run_fields(data: Any) -> Any:
         return data
     fields = {key: value for key, value in data.items() if key not in _DERIVED_RUN}
     if isinstance(fields.get("data"), dict):
-        fields["data"] = {key: value for key, value in fields["data"].items() if key != "description"}
+        fields["data"] = {
+            key: value for key, value in fields["data"].items() if key != "description"
+        }
     fields["ceiling"] = ceiling_fields(fields.get("ceiling"))
     if isinstance(fields.get("scenarios"), list):
         fields["scenarios"] = [
-            {key: value for key, value in entry.items() if key not in _DERIVED_SCENARIO} if isinstance(entry, dict)
+            {key: value for key, value in entry.items() if key not in _DERIVED_SCENARIO}
+            if isinstance(entry, dict)
             else entry
             for entry in fields["scenarios"]
         ]
@@ -177,7 +201,9 @@ def decoded(kind: type[Any], data: dict[str, Any], path: Path) -> Any:
     try:
         return decode(kind, data, "results")
     except DecodeError as error:
-        raise ProfilerError(f"'{path}' is malformed ({error}): pass an unmodified results file") from None
+        raise ProfilerError(
+            f"'{path}' is malformed ({error}): pass an unmodified results file"
+        ) from None
 
 
 def now() -> str:
@@ -213,8 +239,9 @@ def _create_run_folder(output: Path) -> Path:
     except OSError as error:
         reason = error.strerror or str(error)
         raise ProfilerError(
-            f"cannot write to output folder '{output}' ({reason}): pass --output with a writable folder"
+            f"cannot write to output folder '{output}' ({reason}): pass --output with a writable "
+            "folder"
         ) from None
-    raise ProfilerError(f"output folder '{output}' has too many runs for {stamp}: pass another --output")
-
-
+    raise ProfilerError(
+        f"output folder '{output}' has too many runs for {stamp}: pass another --output"
+    )

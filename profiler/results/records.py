@@ -43,7 +43,8 @@ DATA_DIFFERS = "differs"
 
 @dataclass(frozen=True)
 class AutotuneValue:
-    """A value tf.data's autotuning chose, read from the pipeline's iterator after the flat-out phase."""
+    """A value tf.data's autotuning chose, read from the pipeline's iterator after the flat-out
+    phase."""
 
     node: str  # the dataset op, such as "ParallelMapV2" or "Prefetch"
     parameter: str  # "parallelism", "buffer_size"
@@ -78,7 +79,8 @@ class ScenarioResult:
     # None: not known (a user's pipeline, measured at one size, may or may not hold its data whole).
     memory_grows_with_data: bool | None = False
     disk_grows_with_data: bool = False
-    # What a scenario that writes the decoded dataset wrote to its scratch folder, measured before removal.
+    # What a scenario that writes the decoded dataset wrote to its scratch folder, measured before
+    # removal.
     disk_written_mib: float | None = None
     snippet: str = ""  # the code that builds this strategy on a user's files
     source_hash: str | None = None
@@ -96,7 +98,8 @@ class ScenarioResult:
     first_batch_s: float | None = None
     warmup_epoch_s: float | None = None
     # Flat out: windows of window_batches batches from a stream running across epochs (see
-    # profiler.measuring.procedure); rates are the median window's, with the 95% interval of that median.
+    # profiler.measuring.procedure); rates are the median window's, with the 95% interval of that
+    # median.
     epoch_s: tuple[float, ...] = ()  # every whole epoch the flat-out stream went through
     batches_per_epoch: int | None = None
     samples_per_epoch: int | None = None
@@ -108,7 +111,9 @@ class ScenarioResult:
     window_samples_per_s: tuple[float, ...] = ()  # every window that counts, in order
     window_batches: int | None = None
     warmup_windows: int = 0  # leading windows left out as warm-up
-    rate_capped: bool = False  # the time cap ended the windows before the interval was narrow enough
+    rate_capped: bool = (
+        False  # the time cap ended the windows before the interval was narrow enough
+    )
     cpu_s: float | None = None  # tree CPU seconds per flat-out epoch
     # Where the pipeline named the processes it started: the CPU of each role, the trainer first.
     cpu_roles: tuple[RoleCpu, ...] = ()
@@ -117,7 +122,8 @@ class ScenarioResult:
     # profiler's own sampling, other work on the machine): what the pipeline could not have.
     other_busy_cores: float | None = None
     processes: int = 1  # fresh workers whose measurements were pooled
-    # samples_per_s over what this machine can do at most for this data (see profiler.ceiling.limit).
+    # samples_per_s over what this machine can do at most for this data (see
+    # profiler.ceiling.limit).
     ceiling_fraction: float | None = None
     # Paced steps: a device step per batch. Steady state: each epoch's first batch is left out of
     # idle and the wait percentiles, and its wait reported as epoch_start_wait_ms. idle_fraction
@@ -128,7 +134,9 @@ class ScenarioResult:
     idle_fraction_ci: tuple[float, float] | None = None
     idle_fraction_raw: float | None = None  # before the fetch floor is taken off
     fetch_floor_ms: float | None = None
-    idle_capped: bool = False  # the time cap ended the paced steps before the interval was narrow enough
+    idle_capped: bool = (
+        False  # the time cap ended the paced steps before the interval was narrow enough
+    )
     wait_p50_ms: float | None = None
     wait_p95_ms: float | None = None
     wait_ms: tuple[float, ...] = ()
@@ -143,10 +151,13 @@ class ScenarioResult:
     # one level apart: for them, matching samples are enough.
     pixels_may_differ: bool = False
     tf_data_options: dict[str, Any] = field(default_factory=dict)
-    autotune: tuple[AutotuneValue, ...] = ()  # what tf.data's autotuning had chosen by the end of the flat-out phase
+    autotune: tuple[
+        AutotuneValue, ...
+    ] = ()  # what tf.data's autotuning had chosen by the end of the flat-out phase
     trace_files: tuple[str, ...] = ()  # TensorBoard profiles of one paced epoch (run --trace)
     memory_timeline: tuple[tuple[float, float], ...] = ()  # (seconds since worker start, MiB RSS)
-    # Seconds from the worker's start to its baseline, where the build begins and the timeline starts.
+    # Seconds from the worker's start to its baseline, where the build begins and the timeline
+    # starts.
     build_started_s: float | None = None
     log_path: str | None = None
 
@@ -203,13 +214,15 @@ class ScenarioResult:
 
     @property
     def delivered(self) -> str | None:
-        """What one delivered sample is, from its own batches: "64x64x3 float32"; None where unknown."""
+        """What one delivered sample is, from its own batches: "64x64x3 float32"; None where
+        unknown."""
         fp = self.fingerprint
         return None if fp is None or not fp.samples else fp.sample_kind
 
     @property
     def data_status(self) -> str | None:
-        """DATA_SAME, DATA_CLOSE (allowed for this scenario), DATA_DIFFERS, or None when not checked."""
+        """DATA_SAME, DATA_CLOSE (allowed for this scenario), DATA_DIFFERS, or None when not
+        checked."""
         if self.fingerprint_matches is None:
             return None
         if self.fingerprint_matches:
@@ -226,8 +239,11 @@ class Pick:
     name: str | None
     reason: str
     runner_up: str | None = None
-    tied_with: tuple[str, ...] = ()  # the ones it could not be told apart from, the tie broken by a stated rule
-    # Rows left out of the ranking: they delivered other data than the rows ranked ("64x64x3 float32").
+    tied_with: tuple[
+        str, ...
+    ] = ()  # the ones it could not be told apart from, the tie broken by a stated rule
+    # Rows left out of the ranking: they delivered other data than the rows ranked ("64x64x3
+    # float32").
     not_compared: tuple[str, ...] = ()
     compared_on: str | None = None  # what the ranked rows delivered
 
@@ -255,9 +271,11 @@ class DataRecord:
         held = f" of {self.found:,}" if self.found != self.spec.samples + self.skipped_files else ""
         per_file = f", {self.bytes_per_file / 1024:,.0f} KiB each" if self.bytes_per_file else ""
         kinds = "/".join(self.formats)
-        return (f"{self.spec.samples:,}{held} {kinds} samples of {self.spec.path}, typically {self.typical_size}"
-                f"{per_file} -> {'x'.join(str(n) for n in self.spec.sample_shape)}"
-                + (", augmented" if self.spec.augment else ""))
+        return (
+            f"{self.spec.samples:,}{held} {kinds} samples of {self.spec.path}, typically "
+            f"{self.typical_size}{per_file} -> {'x'.join(str(n) for n in self.spec.sample_shape)}"
+            + (", augmented" if self.spec.augment else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -290,10 +308,9 @@ def exit_code(results: tuple[ScenarioResult, ...] | list[ScenarioResult], interr
 
 
 def cpu_us_per_sample_by_role(result: ScenarioResult) -> dict[str, float]:
-    """Each role's CPU per sample; where the pipeline named no process (a cluster of the user's), the
-    whole tree is the trainer's."""
+    """Each role's CPU per sample; where the pipeline named no process (a cluster of the user's),
+    the whole tree is the trainer's."""
     roles = {role.role: role.cpu_us_per_sample for role in result.cpu_roles}
     if not roles and result.cpu_s and result.samples_per_epoch:
         roles[TRAINER] = result.cpu_s / result.samples_per_epoch * 1e6
     return roles
-

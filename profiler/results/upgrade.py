@@ -17,11 +17,25 @@ def results_kind(data: dict[str, Any]) -> str:
 
 # Version 1 named MiB figures "_mb" and kept the settings, targets and data as loose dicts.
 _RENAMED_1 = {
-    "baseline_rss_mb": "baseline_rss_mib", "baseline_pss_mb": "baseline_pss_mib", "peak_rss_mb": "peak_rss_mib",
-    "peak_pss_mb": "peak_pss_mib", "ru_maxrss_mb": "ru_maxrss_mib", "gpu_utilization": "gpu_utilization_percent",
+    "baseline_rss_mb": "baseline_rss_mib",
+    "baseline_pss_mb": "baseline_pss_mib",
+    "peak_rss_mb": "peak_rss_mib",
+    "peak_pss_mb": "peak_pss_mib",
+    "ru_maxrss_mb": "ru_maxrss_mib",
+    "gpu_utilization": "gpu_utilization_percent",
 }
 _SETTINGS_1 = ("batch_size", "workers", "epochs", "idle_epochs", "step_ms", "timeout_s", "consumer")
-_SPEC_1 = ("kind", "samples", "height", "width", "channels", "source_size", "image_format", "classes", "seed")
+_SPEC_1 = (
+    "kind",
+    "samples",
+    "height",
+    "width",
+    "channels",
+    "source_size",
+    "image_format",
+    "classes",
+    "seed",
+)
 
 
 def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
@@ -32,7 +46,12 @@ def update_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    upgraded = {**data, **_options_1_to_2(data.get("options")), "format_version": 2, "kind": KIND_RUN}
+    upgraded = {
+        **data,
+        **_options_1_to_2(data.get("options")),
+        "format_version": 2,
+        "kind": KIND_RUN,
+    }
     upgraded.pop("options", None)
     upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
     old = data.get("data")
@@ -47,7 +66,12 @@ def _run_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     options = _mapping(data.get("options"))
-    upgraded = {**data, **_options_1_to_2(data.get("options")), "format_version": 2, "kind": KIND_SWEEP}
+    upgraded = {
+        **data,
+        **_options_1_to_2(data.get("options")),
+        "format_version": 2,
+        "kind": KIND_SWEEP,
+    }
     for old_key in ("options", "data", "fits", "predictions", "advice"):
         upgraded.pop(old_key, None)
     upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
@@ -55,7 +79,11 @@ def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     runs = data.get("runs") if isinstance(data.get("runs"), list) else []
     upgraded["runs"] = [_run_1_to_2(run) if isinstance(run, dict) else run for run in runs]
     old = _mapping(data.get("data"))
-    first = upgraded["runs"][0].get("data") if upgraded["runs"] and isinstance(upgraded["runs"][0], dict) else None
+    first = (
+        upgraded["runs"][0].get("data")
+        if upgraded["runs"] and isinstance(upgraded["runs"][0], dict)
+        else None
+    )
     samples = (first or {}).get("spec", {}).get("samples", min(upgraded["sizes"] or [0]))
     upgraded["spec"] = {**{key: old[key] for key in _SPEC_1 if key in old}, "samples": samples}
     if "memory_budget_mb" in upgraded:
@@ -68,13 +96,17 @@ def _options_1_to_2(options: Any) -> dict[str, Any]:
         return {"settings": options}  # the decoder refuses it, naming the field
     service = _mapping(options.get("scenario_options"))
     settings = {key: options[key] for key in _SETTINGS_1 if key in options}
-    settings["service"] = {"workers": service.get("service_workers", 2), "dispatcher": service.get("dispatcher")}
+    settings["service"] = {
+        "workers": service.get("service_workers", 2),
+        "dispatcher": service.get("dispatcher"),
+    }
     arguments = _mapping(options.get("pipeline_arguments"))
     names = options.get("scenarios", [])
     if not isinstance(names, list):
         return {"settings": settings, "targets": names}  # the decoder refuses it, naming the field
     targets = [
-        {"kind": "pipeline", "reference": name, "arguments": arguments[name]} if name in arguments
+        {"kind": "pipeline", "reference": name, "arguments": arguments[name]}
+        if name in arguments
         else {"kind": "scenario", "reference": name}
         for name in names
     ]

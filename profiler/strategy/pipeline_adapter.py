@@ -31,17 +31,19 @@ def reference_of(function: Callable[..., Any] | str) -> str:
     module = getattr(function, "__module__", None)
     fix = "define it at module level in an importable module and pass that function"
     if name == "<lambda>" or "<lambda>" in name:
-        raise PipelineNotImportable(f"the pipeline is a lambda, which a worker process cannot import: {fix}")
+        raise PipelineNotImportable(
+            f"the pipeline is a lambda, which a worker process cannot import: {fix}"
+        )
     if "<locals>" in name:
         outer = name.split(".<locals>")[0]
         raise PipelineNotImportable(
-            f"the pipeline function {name.split('.')[-1]} is defined inside {outer}, so a worker process "
-            f"cannot import it: {fix}"
+            f"the pipeline function {name.split('.')[-1]} is defined inside {outer}, so a worker "
+            f"process cannot import it: {fix}"
         )
     if not module or module == "__main__":
         raise PipelineNotImportable(
-            f"the pipeline function {name} lives in __main__, which a worker process cannot import by "
-            f"name: move it into a module and import it from there"
+            f"the pipeline function {name} lives in __main__, which a worker process cannot import "
+            "by name: move it into a module and import it from there"
         )
     return f"{module}:{name}"
 
@@ -92,7 +94,8 @@ class PipelineFunction(Scenario):
         )
 
     def source_text(self) -> str | None:
-        # Read the file rather than import it (or its packages): the parent must not import TensorFlow.
+        # Read the file rather than import it (or its packages): the parent must not import
+        # TensorFlow.
         try:
             source = locate(self.reference)
             return None if source is None else source.read_text(encoding="utf-8", errors="replace")
@@ -108,10 +111,16 @@ def accepts_keyword(reference: str, keyword: str) -> bool | None:
     if found is None:
         return None
     function = reference.partition(":")[2]
-    node = next((n for n in found[1].body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
-                 and n.name == function), None)
+    node = next(
+        (
+            n
+            for n in found[1].body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
+        ),
+        None,
+    )
     if node is None:
         return None
     arguments = node.args
     names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
-    return keyword in names[len(arguments.posonlyargs):] or arguments.kwarg is not None
+    return keyword in names[len(arguments.posonlyargs) :] or arguments.kwarg is not None

@@ -26,12 +26,15 @@ class PipelineNotImportable(ProfilerError):
 
 
 def locate(reference: str) -> Path | None:
-    """The ``.py`` file of the module of ``reference``; None where it is importable some other way (a
-    compiled module, a zip) and only a worker can tell. PipelineNotImportable where it is not there."""
+    """The ``.py`` file of the module of ``reference``; None where it is importable some other way
+    (a compiled module, a zip) and only a worker can tell. PipelineNotImportable where it is not
+    there."""
     module = reference.partition(":")[0]
     if not _NAME.match(module):
-        raise PipelineNotImportable(f"'{module}' in --pipeline {reference} is not a module name: write it as "
-                                    "package.module:function, with dots, not slashes")
+        raise PipelineNotImportable(
+            f"'{module}' in --pipeline {reference} is not a module name: write it as "
+            "package.module:function, with dots, not slashes"
+        )
     if module in sys.modules:  # imported already (os.path, say): importable, whatever its form
         return _source_file(getattr(sys.modules[module], "__file__", None))
     parts = module.split(".")
@@ -68,13 +71,15 @@ def _missing(reference: str, module: str, why: str = "") -> PipelineNotImportabl
     if module.endswith(".py"):
         hint = f" (to name the file {module}, write the module's name: {module[:-3]}:...)"
     reason = f" ({why})" if why else ""
-    return PipelineNotImportable(f"cannot import module '{module}' of --pipeline {reference} from {Path.cwd()}"
-                                 f"{reason}{hint}: {_FIX}")
+    return PipelineNotImportable(
+        f"cannot import module '{module}' of --pipeline {reference} from {Path.cwd()}"
+        f"{reason}{hint}: {_FIX}"
+    )
 
 
 def parsed(reference: str) -> tuple[Path, ast.Module] | None:
-    """The module's file and syntax tree; None where there is no source to read. A module that does not
-    parse is refused: a worker would fail on it too."""
+    """The module's file and syntax tree; None where there is no source to read. A module that does
+    not parse is refused: a worker would fail on it too."""
     source = locate(reference)
     if source is None:
         return None
@@ -82,19 +87,23 @@ def parsed(reference: str) -> tuple[Path, ast.Module] | None:
         return source, ast.parse(source.read_bytes(), filename=str(source))
     except SyntaxError as error:
         module = reference.partition(":")[0]
-        raise PipelineNotImportable(f"cannot read module '{module}' of --pipeline {reference}: {error.msg} "
-                                    f"({source.name}, line {error.lineno}): fix it and run again") from None
+        raise PipelineNotImportable(
+            f"cannot read module '{module}' of --pipeline {reference}: {error.msg} ({source.name}, "
+            f"line {error.lineno}): fix it and run again"
+        ) from None
     except (OSError, ValueError):
         return None
 
 
 def check_pipeline(reference: str) -> None:
-    """Refuse, before anything runs, a pipeline whose module a worker could not import or which does not
-    define the function named."""
+    """Refuse, before anything runs, a pipeline whose module a worker could not import or which does
+    not define the function named."""
     module, _, attribute = reference.partition(":")
     if not _NAME.match(attribute):
-        raise PipelineNotImportable(f"'{attribute}' in --pipeline {reference} is not a function name: write "
-                                    "package.module:function")
+        raise PipelineNotImportable(
+            f"'{attribute}' in --pipeline {reference} is not a function name: write "
+            "package.module:function"
+        )
     found = parsed(reference)
     if found is None:
         return
@@ -104,8 +113,10 @@ def check_pipeline(reference: str) -> None:
     if names is not None and first not in names:
         close = difflib.get_close_matches(first, sorted(names), n=1)
         suggestion = f" (did you mean {module}:{close[0]}?)" if close else ""
-        raise PipelineNotImportable(f"module '{module}' ({source}) defines no '{first}' for --pipeline "
-                                    f"{reference}{suggestion}: name a function defined at its top level")
+        raise PipelineNotImportable(
+            f"module '{module}' ({source}) defines no '{first}' for --pipeline "
+            f"{reference}{suggestion}: name a function defined at its top level"
+        )
 
 
 # Module-level code that can bind names no statement shows: only running the module would tell.
@@ -113,8 +124,9 @@ _DYNAMIC_CALLS = {"globals", "vars", "exec", "eval", "setattr", "__import__"}
 
 
 def top_level_names(tree: ast.Module) -> set[str] | None:
-    """Names a module binds at its top level (in conditional blocks too); None where it cannot be known
-    without running it (a star import, a module-level __getattr__, globals() or exec, a match)."""
+    """Names a module binds at its top level (in conditional blocks too); None where it cannot be
+    known without running it (a star import, a module-level __getattr__, globals() or exec, a
+    match)."""
     names: set[str] = set()
     pending: list[ast.stmt] = list(tree.body)
     while pending:
@@ -136,11 +148,31 @@ def top_level_names(tree: ast.Module) -> set[str] | None:
                 if alias.name == "*":
                     return None
                 names.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor | ast.With
-                        | ast.AsyncWith):
-            targets = node.targets if isinstance(node, ast.Assign) else [
-                getattr(node, "target", None), *(item.optional_vars for item in getattr(node, "items", []))]
-            names.update(n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(
+            node,
+            ast.Assign
+            | ast.AnnAssign
+            | ast.AugAssign
+            | ast.For
+            | ast.AsyncFor
+            | ast.With
+            | ast.AsyncWith,
+        ):
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else [
+                    getattr(node, "target", None),
+                    *(item.optional_vars for item in getattr(node, "items", [])),
+                ]
+            )
+            names.update(
+                n.id
+                for t in targets
+                if t is not None
+                for n in ast.walk(t)
+                if isinstance(n, ast.Name)
+            )
         for field in ("body", "orelse", "finalbody", "handlers"):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 pending.extend(getattr(node, field, []) or [])
@@ -148,8 +180,8 @@ def top_level_names(tree: ast.Module) -> set[str] | None:
 
 
 def _module_level_nodes(node: ast.AST) -> list[ast.AST]:
-    """The expressions of one statement, without descending into nested statements, functions or lambdas
-    (those are walked as statements of their own, or run later)."""
+    """The expressions of one statement, without descending into nested statements, functions or
+    lambdas (those are walked as statements of their own, or run later)."""
     found: list[ast.AST] = []
     pending = [child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.stmt)]
     while pending:

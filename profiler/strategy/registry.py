@@ -42,19 +42,25 @@ def entry_point_of(name: str) -> str | None:
 
 @functools.cache
 def _registry() -> tuple[dict[str, Scenario], dict[str, str]]:
-    points = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda p: (p.name != BUILTIN, p.name))
+    points = sorted(
+        metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda p: (p.name != BUILTIN, p.name)
+    )
     found: dict[str, Scenario] = {}
     origins: dict[str, str] = {}
     for point in points:
         for scenario in _load_point(point):
             if scenario.name in found:
-                raise ProfilerError(f"two registered scenarios are named '{scenario.name}' (one from "
-                                    f"{point.value}): rename one of them")
+                raise ProfilerError(
+                    f"two registered scenarios are named '{scenario.name}' (one from "
+                    f"{point.value}): rename one of them"
+                )
             found[scenario.name] = scenario
             origins[scenario.name] = point.name
     if not found:
-        raise ProfilerError("no scenarios are registered: install the package (pip install .) so that its "
-                            f"built-in scenarios register in the entry-point group {ENTRY_POINT_GROUP}")
+        raise ProfilerError(
+            "no scenarios are registered: install the package (pip install .) so that its built-in "
+            f"scenarios register in the entry-point group {ENTRY_POINT_GROUP}"
+        )
     return found, origins
 
 
@@ -64,14 +70,17 @@ def _load_point(point: metadata.EntryPoint) -> list[Scenario]:
     try:
         loaded = point.load()
     except Exception as error:  # noqa: BLE001 - a broken plugin is named, not a traceback
-        raise ProfilerError(f"cannot load the scenarios registered as '{point.name}' ({point.value}): "
-                            f"{type(error).__name__}: {error}; fix or uninstall that package") from None
+        raise ProfilerError(
+            f"cannot load the scenarios registered as '{point.name}' ({point.value}): "
+            f"{type(error).__name__}: {error}; fix or uninstall that package"
+        ) from None
     return _scenarios_in(loaded, point.value)
 
 
 def _check_not_shadowed(point: metadata.EntryPoint) -> None:
-    """Refuse a module of the user's with the built-ins' top-level name ("scenarios.py" in the working
-    folder), found before them on the path; found, not imported: it may import TensorFlow."""
+    """Refuse a module of the user's with the built-ins' top-level name ("scenarios.py" in the
+    working folder), found before them on the path; found, not imported: it may import
+    TensorFlow."""
     top = point.module.split(".")[0]
     installed = point.dist.locate_file(f"{top}/__init__.py") if point.dist is not None else None
     try:
@@ -83,21 +92,34 @@ def _check_not_shadowed(point: metadata.EntryPoint) -> None:
     found = Path(spec.origin)
     if found.resolve() == Path(str(installed)).resolve():
         return
-    # A source tree of this project (its tests run from one) holds the same package beside profiler/.
-    source_tree = found.name == "__init__.py" and (found.parent.parent / "profiler" / "__init__.py").is_file()
+    # A source tree of this project (its tests run from one) holds the same package beside
+    # profiler/.
+    source_tree = (
+        found.name == "__init__.py" and (found.parent.parent / "profiler" / "__init__.py").is_file()
+    )
     if not source_tree:
-        raise ProfilerError(f"'{spec.origin}' hides the built-in strategies (the package '{top}' of "
-                            "tf-pipeline-profiler): rename it, or run from another folder")
+        raise ProfilerError(
+            f"'{spec.origin}' hides the built-in strategies (the package '{top}' of "
+            "tf-pipeline-profiler): rename it, or run from another folder"
+        )
 
 
 def _scenarios_in(loaded: object, where: str) -> list[Scenario]:
     if isinstance(loaded, Mapping):
         loaded = list(loaded.values())
-    items = [loaded] if isinstance(loaded, Scenario) else list(loaded) if isinstance(loaded, Iterable) else [loaded]
+    items = (
+        [loaded]
+        if isinstance(loaded, Scenario)
+        else list(loaded)
+        if isinstance(loaded, Iterable)
+        else [loaded]
+    )
     for item in items:
         if not isinstance(item, Scenario):
-            raise ProfilerError(f"{where} registers {type(item).__name__}, not a Scenario: register "
-                                "instances of profiler.strategy.scenario.Scenario")
+            raise ProfilerError(
+                f"{where} registers {type(item).__name__}, not a Scenario: register instances of "
+                "profiler.strategy.scenario.Scenario"
+            )
     return items  # type: ignore[return-value]
 
 
@@ -108,36 +130,38 @@ def resolve(reference: str) -> Scenario:
         if reference in scenarios:
             return scenarios[reference]
         raise ProfilerError(
-            f"unknown scenario '{reference}': choose from {', '.join(scenarios)}, 'all' or 'everything' "
-            "(see 'python -m profiler list')"
+            f"unknown scenario '{reference}': choose from {', '.join(scenarios)}, 'all' or "
+            "'everything' (see 'python -m profiler list')"
         )
     module_name, _, attribute = reference.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise ProfilerError(
-            f"cannot import scenario module '{module_name}' ({error}): "
-            "check the module path and that it is importable from the current folder"
+            f"cannot import scenario module '{module_name}' ({error}): check the module path and "
+            "that it is importable from the current folder"
         ) from None
     except Exception as error:  # noqa: BLE001 - the user's module failed: name it, no traceback
         summary = f"{type(error).__name__}: {error}".splitlines()[0][:200]
         raise ProfilerError(
-            f"scenario module '{module_name}' raised {summary} while being imported: fix the module, "
-            "or leave it out of --scenario"
+            f"scenario module '{module_name}' raised {summary} while being imported: fix the "
+            "module, or leave it out of --scenario"
         ) from None
     scenario = getattr(module, attribute, None)
     if not isinstance(scenario, Scenario):
         raise ProfilerError(
-            f"'{reference}' is not a Scenario object: point it at an instance of profiler.strategy.scenario.Scenario"
+            f"'{reference}' is not a Scenario object: point it at an instance of "
+            "profiler.strategy.scenario.Scenario"
         )
     return scenario
 
 
 def load(target: Target, entry_point: str | None = None) -> Scenario:
-    """The scenario that measures ``target``: a registered one, or the adapter of a pipeline function.
+    """The scenario that measures ``target``: a registered one, or the adapter of a pipeline
+    function.
 
-    With ``entry_point`` (from ``entry_point_of``) only that entry point is loaded, as a worker does,
-    so other installed plugins neither slow it down nor weigh on its memory.
+    With ``entry_point`` (from ``entry_point_of``) only that entry point is loaded, as a worker
+    does, so other installed plugins neither slow it down nor weigh on its memory.
     """
     if target.is_pipeline:
         return PipelineFunction(target.reference, target.arguments)

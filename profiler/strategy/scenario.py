@@ -26,7 +26,8 @@ AUTOTUNE = "AUTOTUNE"  # a knob's value where tf.data picks it (tf.data.AUTOTUNE
 
 @dataclass(frozen=True)
 class Knob:
-    """A setting of a strategy that ``tune`` measures: its value untuned and the others worth trying."""
+    """A setting of a strategy that ``tune`` measures: its value untuned and the others worth
+    trying."""
 
     name: str
     default: Any  # what the strategy does untuned; None: the run's --workers
@@ -50,7 +51,8 @@ SERVICE_WORKERS = "service workers"
 
 @dataclass
 class Helpers:
-    """What a pipeline started or reached beyond its own process, told to the runner once it is built."""
+    """What a pipeline started or reached beyond its own process, told to the runner once it is
+    built."""
 
     # pid -> role ("dispatcher", say) of each process it started: the CPU of each role is measured.
     roles: dict[int, str] = field(default_factory=dict)
@@ -66,16 +68,22 @@ class PipelineContext:
     workers: int
     # Scratch folder for this scenario alone; the runner deletes it afterwards.
     temp_dir: Path
-    service: ServiceSettings = field(default_factory=ServiceSettings)  # read by the data service only
-    # False only where the worker could not confine the network to loopback (see needs_private_network).
+    service: ServiceSettings = field(
+        default_factory=ServiceSettings
+    )  # read by the data service only
+    # False only where the worker could not confine the network to loopback (see
+    # needs_private_network).
     network_private: bool = True
     # Shows the user a line at once, while the run goes on (an exposure they accepted, say).
     warn: Callable[[str], None] = field(default=lambda text: None, compare=False)
-    knobs: dict[str, Any] = field(default_factory=dict)  # values ``tune`` set; the rest stay at their default
+    knobs: dict[str, Any] = field(
+        default_factory=dict
+    )  # values ``tune`` set; the rest stay at their default
     helpers: Helpers = field(default_factory=Helpers)  # filled in by ``open``
 
     def setting(self, knob: Knob, tensorflow: Any = None) -> Any:
-        """The value of ``knob`` for this build; AUTOTUNE as ``tf.data.AUTOTUNE`` where ``tensorflow`` is given."""
+        """The value of ``knob`` for this build; AUTOTUNE as ``tf.data.AUTOTUNE`` where
+        ``tensorflow`` is given."""
         value = self.knobs.get(knob.name, knob.default)
         return tensorflow.data.AUTOTUNE if tensorflow is not None and value == AUTOTUNE else value
 
@@ -106,15 +114,15 @@ class Scenario:
     # True where the scenario decodes with another library than OpenCV (TensorFlow's image ops),
     # whose resize may round some pixels one level apart.
     pixels_may_differ: bool = False
-    # What the scenario can read (profiler.data.synthetic.FORMS): encoded image files, TFRecords of encoded
-    # images, arrays; a user's folder is "images", a .npy pair "arrays".
+    # What the scenario can read (profiler.data.synthetic.FORMS): encoded image files, TFRecords of
+    # encoded images, arrays; a user's folder is "images", a .npy pair "arrays".
     data_kinds: tuple[str, ...] = ("images", "records", "arrays")
     # Why the scenario is left out of --scenario all (slow to start, say); empty: it is in.
     opt_in: str = ""
     # What ``tune`` may set, the knob with the most effect first (its search goes in this order).
     knobs: tuple[Knob, ...] = ()
-    # True where the pipeline runs on tf.data service workers, ServiceSettings.workers of them when it
-    # starts its own: ``scale`` measures it at several counts.
+    # True where the pipeline runs on tf.data service workers, ServiceSettings.workers of them when
+    # it starts its own: ``scale`` measures it at several counts.
     scales: bool = False
 
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
@@ -125,10 +133,14 @@ class Scenario:
         if spec.form in self.data_kinds:
             return None
         words = {"images": "image files", "records": "TFRecord files", "arrays": "arrays"}
-        return f"cannot read {words[spec.form]}, only {' or '.join(words[kind] for kind in self.data_kinds)}"
+        return (
+            f"cannot read {words[spec.form]}, only "
+            f"{' or '.join(words[kind] for kind in self.data_kinds)}"
+        )
 
     def cannot_measure(self, settings: MeasureSettings) -> str | None:
-        """Why this scenario cannot be measured as ``settings`` ask (--cold, --shuffle-buffer), or None."""
+        """Why this scenario cannot be measured as ``settings`` ask (--cold, --shuffle-buffer), or
+        None."""
         return None
 
     def needs_private_network(self, service: ServiceSettings) -> bool:
@@ -140,7 +152,9 @@ class Scenario:
         """
         return False
 
-    def knob_choices(self, knob: Knob, source: DataSource | None, cores: int, default: Any) -> tuple[Any, ...]:
+    def knob_choices(
+        self, knob: Knob, source: DataSource | None, cores: int, default: Any
+    ) -> tuple[Any, ...]:
         """The values of ``knob`` worth trying on this data besides ``default``."""
         return knob.choices(cores, default)
 
@@ -152,7 +166,8 @@ class Scenario:
             raise ValueError(f"{self.name} has no setting {', '.join(unknown)} (it has: {have})")
 
     def validate(self) -> None:
-        """Fail early, in the worker and before TensorFlow is imported, when the scenario cannot run."""
+        """Fail early, in the worker and before TensorFlow is imported, when the scenario cannot
+        run."""
 
     def source_text(self) -> str | None:
         """The code that defines this scenario: its module's source."""

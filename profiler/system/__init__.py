@@ -1,1 +1,2 @@
-"""Layer 1, both sides: the operating system. Tree memory, the private network, lifelines, signals, scratch folders, the page cache."""
+"""Layer 1, both sides: the operating system. Tree memory, the private network, lifelines, signals,
+scratch folders, the page cache."""

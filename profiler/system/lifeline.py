@@ -1,4 +1,5 @@
-"""A worker's lifeline: it ends itself and everything it started when its parent dies or time runs out.
+"""A worker's lifeline: it ends itself and everything it started when its parent dies or time runs
+out.
 
 The parent enforces --timeout and kills the worker's process tree, but a parent killed with
 SIGKILL enforces nothing: a worker stuck in its pipeline (a ``repeat()``, a tf.data service that
@@ -32,8 +33,8 @@ class Lifeline:
 
     @classmethod
     def of_this_process(cls) -> Lifeline:
-        """Watching the process that spawned this one, as multiprocessing recorded it: were the parent
-        gone already, ``os.getppid()`` would name whoever adopted this process instead."""
+        """Watching the process that spawned this one, as multiprocessing recorded it: were the
+        parent gone already, ``os.getppid()`` would name whoever adopted this process instead."""
         parent = multiprocessing.parent_process()
         return cls(parent.pid if parent is not None and parent.pid is not None else os.getppid())
 

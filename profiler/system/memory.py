@@ -139,14 +139,17 @@ class TreeMemorySampler:
                     return
                 next_rescan = started + self._rescan_interval_s
             total = sum(self._rss_bytes(pid) for pid in list(self._statm))
-            if self._root.pid not in self._statm or total == 0:  # gone, or exiting: it reads as zero
+            if (
+                self._root.pid not in self._statm or total == 0
+            ):  # gone, or exiting: it reads as zero
                 return
             mib = total / MIB
             self._rss.append((time.time(), mib))
             if mib > pss_read_at_mib + PSS_CLIMB_MIB:
                 pss_read_at_mib = mib
                 self._climbed.set()
-            # A plain sleep costs less than waiting on the event; stopping waits one interval at most.
+            # A plain sleep costs less than waiting on the event; stopping waits one interval at
+            # most.
             time.sleep(max(0.0, self._rss_interval_s - (time.monotonic() - started)))
 
     def _rss_bytes(self, pid: int) -> int:
@@ -196,7 +199,8 @@ class TreeMemorySampler:
             self._climbed.clear()
             if self._stop.is_set():  # stop() may have set the event just before it was cleared
                 return
-            # The next read: after the interval, or sooner when RSS climbs, but never sooner than the gap.
+            # The next read: after the interval, or sooner when RSS climbs, but never sooner than
+            # the gap.
             self._climbed.wait(max(0.0, self._pss_interval_s - (time.monotonic() - started)))
             self._stop.wait(max(0.0, self._pss_min_gap_s - (time.monotonic() - started)))
 
@@ -234,6 +238,13 @@ def busy_cpu_seconds() -> float | None:
         usable = os.sched_getaffinity(0)
     except (OSError, AttributeError, psutil.Error):
         return None
-    return sum(times.user + times.system + getattr(times, "nice", 0.0) + getattr(times, "irq", 0.0)
-               + getattr(times, "softirq", 0.0) + getattr(times, "steal", 0.0)
-               for number, times in enumerate(per_cpu) if number in usable)
+    return sum(
+        times.user
+        + times.system
+        + getattr(times, "nice", 0.0)
+        + getattr(times, "irq", 0.0)
+        + getattr(times, "softirq", 0.0)
+        + getattr(times, "steal", 0.0)
+        for number, times in enumerate(per_cpu)
+        if number in usable
+    )

@@ -38,7 +38,9 @@ def enter_private_network() -> None:
         raise IsolationUnavailable("this system has no network namespaces")
     threads = running_threads()
     if threads != 1:  # refused here, whatever the privileges, so a wrong order shows in every test
-        raise IsolationUnavailable(f"called with {threads} threads running; it must come before any thread starts")
+        raise IsolationUnavailable(
+            f"called with {threads} threads running; it must come before any thread starts"
+        )
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(_CLONE_NEWNET) != 0:
         first = ctypes.get_errno()
@@ -55,14 +57,18 @@ def enter_private_network() -> None:
             Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
             Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
         except OSError as error:
-            raise IsolationUnavailable(f"mapping ids in a user namespace: {error.strerror}") from None
+            raise IsolationUnavailable(
+                f"mapping ids in a user namespace: {error.strerror}"
+            ) from None
     try:
         _loopback_up()
     except OSError as error:
         raise IsolationUnavailable(f"bringing loopback up: {error.strerror}") from None
     others = set(network_interfaces()) - {"lo"}
     if others:  # never happens in a fresh namespace; checked because everything rests on it
-        raise IsolationUnavailable(f"the new namespace has interfaces besides loopback: {sorted(others)}")
+        raise IsolationUnavailable(
+            f"the new namespace has interfaces besides loopback: {sorted(others)}"
+        )
 
 
 def running_threads() -> int:

@@ -43,10 +43,18 @@ def drop(paths: Iterable[Path]) -> int:
 
 
 def resident_fraction(paths: Iterable[Path]) -> float | None:
-    """The share of the files' pages now in the page cache (mincore); None where it cannot be read."""
+    """The share of the files' pages now in the page cache (mincore); None where it cannot be
+    read."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mmap.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
     libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
     libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
     resident = total = 0

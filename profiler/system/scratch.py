@@ -19,7 +19,9 @@ from pathlib import Path
 
 # The temporary folders of runs (a runner's, the ceiling's): a run removes those a killed one left.
 SCRATCH_PREFIX = "tf-pipeline-profiler-"
-_HELD: dict[str, int] = {}  # folder -> descriptor holding its lock, for as long as this process lives
+_HELD: dict[
+    str, int
+] = {}  # folder -> descriptor holding its lock, for as long as this process lives
 
 
 def owned_folder(parent: Path | str, prefix: str) -> Path:

@@ -1,4 +1,5 @@
-"""SIGTERM and SIGHUP end a run the way Ctrl-C does: what was measured is kept, everything started ends.
+"""SIGTERM and SIGHUP end a run the way Ctrl-C does: what was measured is kept, everything started
+ends.
 
 ``timeout``, a cancelled CI job and ``docker stop`` send SIGTERM; a closed terminal sends SIGHUP.
 Python's default for both is to die on the spot, leaving workers, scratch folders and an
@@ -36,8 +37,9 @@ _acted_on: list[int] = []
 
 @contextlib.contextmanager
 def termination_handled() -> Iterator[None]:
-    """Within, SIGTERM and SIGHUP raise ``Terminated`` in the main thread (elsewhere: nothing changes), and
-    Ctrl-C raises KeyboardInterrupt as before; after the first of them, the next ones are let go.
+    """Within, SIGTERM and SIGHUP raise ``Terminated`` in the main thread (elsewhere: nothing
+    changes), and Ctrl-C raises KeyboardInterrupt as before; after the first of them, the next ones
+    are let go.
 
     The handlers before are put back afterwards: a program that calls the command line in-process
     (a test suite) keeps its own. A SIGINT that was ignored (a background job) stays ignored.

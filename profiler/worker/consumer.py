@@ -1,4 +1,5 @@
-"""What consumes the batches of an idle epoch: a simulated device step, or a real Keras training step.
+"""What consumes the batches of an idle epoch: a simulated device step, or a real Keras training
+step.
 
 Runs inside the worker. Keras and TensorFlow are imported only when the Keras consumer is built.
 """
@@ -11,7 +12,8 @@ import threading
 import time
 from typing import Any
 
-# Labels of a user's pipeline have no known range; the Keras consumer's output layer covers this many.
+# Labels of a user's pipeline have no known range; the Keras consumer's output layer covers this
+# many.
 _FALLBACK_CLASSES = 1000
 _GPU_SAMPLE_S = 0.05
 
@@ -49,7 +51,8 @@ class KerasStep:
         self.losses: list[float] = []
 
     def prepare(self, batch: Any) -> None:
-        """Build and compile the model for this batch's shape and run one step, so tracing is not timed."""
+        """Build and compile the model for this batch's shape and run one step, so tracing is not
+        timed."""
         if self.model is not None:
             return
         import keras
@@ -130,7 +133,8 @@ class GpuUtilization:
 
 
 def _nvml_reader() -> Any:
-    """A function returning the first visible GPU's utilization in %, or None without NVML or a GPU."""
+    """A function returning the first visible GPU's utilization in %, or None without NVML or a
+    GPU."""
     try:
         import pynvml
 

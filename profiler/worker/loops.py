@@ -30,20 +30,29 @@ def batch_length(batch: Any) -> int:
 def bad_batch(batch: Any) -> str:
     """What is wrong with an element that is not a batch of (images, labels), and the fix."""
     if isinstance(batch, dict):
-        return (f"each element is a dict ({', '.join(map(str, batch))}): deliver (images, labels) pairs, such as "
-                "with .map(lambda d: (d['image'], d['label']))")
+        return (
+            f"each element is a dict ({', '.join(map(str, batch))}): deliver (images, labels) "
+            "pairs, such as with .map(lambda d: (d['image'], d['label']))"
+        )
     if not isinstance(batch, tuple | list) or len(batch) != 2:
         parts = f"{len(batch)} parts" if isinstance(batch, tuple | list) else type(batch).__name__
         return f"each element must be a pair (images, labels); got {parts}"
     images, labels = batch
     if isinstance(images, dict):
-        return (f"the inputs are a dict ({', '.join(map(str, images))}): the profiler measures (images, labels) "
-                "batches; return the images tensor as the first part")
+        return (
+            f"the inputs are a dict ({', '.join(map(str, images))}): the profiler measures "
+            "(images, labels) batches; return the images tensor as the first part"
+        )
     shape = getattr(labels, "shape", None)
     if shape is None or len(tuple(shape)) == 0:  # numpy's () or TensorFlow's TensorShape([])
-        return "each element is one sample (its labels have no batch dimension): add .batch(N) to the pipeline"
-    return f"each element must be a pair of arrays (images, labels); got {type(images).__name__} and " \
-           f"{type(labels).__name__}"
+        return (
+            "each element is one sample (its labels have no batch dimension): add .batch(N) to the "
+            "pipeline"
+        )
+    return (
+        f"each element must be a pair of arrays (images, labels); got {type(images).__name__} and "
+        f"{type(labels).__name__}"
+    )
 
 
 def tree_cpu_seconds() -> float:
@@ -81,7 +90,9 @@ class EpochTiming:
 class WindowTiming:
     """A stretch of the flat-out stream: a fixed number of batches, timed in the worker."""
 
-    started: float  # perf_counter in the worker, less the untimed work before it (BatchStream.clock)
+    started: (
+        float  # perf_counter in the worker, less the untimed work before it (BatchStream.clock)
+    )
     seconds: float
     batches: int
     samples: int
@@ -96,7 +107,8 @@ class WindowTiming:
 
 @dataclass(frozen=True)
 class PacedSteps:
-    """Steps of a training loop: per batch, the wait for it, the step, and whether it began an epoch."""
+    """Steps of a training loop: per batch, the wait for it, the step, and whether it began an
+    epoch."""
 
     waits_s: tuple[float, ...]
     steps_s: tuple[float, ...]
@@ -112,7 +124,9 @@ class BatchStream:
     unfinished (Keras's PyDataset adapter waits for it), and a training loop does not drop them.
     """
 
-    def __init__(self, dataset: Iterable[Any], before_epoch: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, dataset: Iterable[Any], before_epoch: Callable[[], None] | None = None
+    ) -> None:
         self.dataset = dataset
         self._iterator: Iterator[Any] | None = None
         self.epoch_ends: list[float] = []
@@ -164,8 +178,11 @@ class BatchStream:
             raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
 
 
-def flat_out_epoch(dataset: Iterable[Any], on_first_batch: Callable[[Any], None] | None = None) -> EpochTiming:
-    """Consume one epoch as fast as the pipeline delivers it; ``on_first_batch`` sees its first batch."""
+def flat_out_epoch(
+    dataset: Iterable[Any], on_first_batch: Callable[[Any], None] | None = None
+) -> EpochTiming:
+    """Consume one epoch as fast as the pipeline delivers it; ``on_first_batch`` sees its first
+    batch."""
     cpu_before = tree_cpu_seconds()
     started = time.perf_counter()
     first_batch_s = 0.0
@@ -199,17 +216,22 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
         samples += batch_length(batch)
     seconds = stream.clock() - started
     ends = stream.epoch_ends
-    return WindowTiming(started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began)
+    return WindowTiming(
+        started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began
+    )
 
 
-def paced_steps(stream: BatchStream | Iterator[Any], step: Callable[[Any], None], count: int) -> PacedSteps:
-    """Consume ``count`` batches as a training loop does: wait for a batch, run ``step`` on it, repeat.
+def paced_steps(
+    stream: BatchStream | Iterator[Any], step: Callable[[Any], None], count: int
+) -> PacedSteps:
+    """Consume ``count`` batches as a training loop does: wait for a batch, run ``step`` on it,
+    repeat.
 
-    With the simulated step (profiler.worker.consumer.SleepStep) the step sleeps rather than spins: a GPU
-    computing leaves the host CPU free for the input pipeline, and a busy loop here would steal a
-    core from it. The wait for the first batch of an epoch includes creating its iterator, which a
-    training loop pays at every epoch too. A plain iterator (the always-ready source of the fetch
-    floor) never starts an epoch.
+    With the simulated step (profiler.worker.consumer.SleepStep) the step sleeps rather than spins:
+    a GPU computing leaves the host CPU free for the input pipeline, and a busy loop here would
+    steal a core from it. The wait for the first batch of an epoch includes creating its iterator,
+    which a training loop pays at every epoch too. A plain iterator (the always-ready source of the
+    fetch floor) never starts an epoch.
     """
     waits: list[float] = []
     steps: list[float] = []
@@ -262,5 +284,9 @@ def autotune_values(iterator: Any) -> tuple[AutotuneValue, ...]:
         model.ParseFromString(tf.raw_ops.IteratorGetModelProto(iterator=resource).numpy())
     except Exception:  # noqa: BLE001 - autotuning off, or a TensorFlow without the op: nothing to report
         return ()
-    return tuple(AutotuneValue(node.name, parameter.name, float(parameter.state_value))
-                 for _, node in sorted(model.nodes.items()) for parameter in node.parameters if parameter.tunable)
+    return tuple(
+        AutotuneValue(node.name, parameter.name, float(parameter.state_value))
+        for _, node in sorted(model.nodes.items())
+        for parameter in node.parameters
+        if parameter.tunable
+    )

@@ -6,13 +6,14 @@ at a time until asked to close:
 
 - ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
 - ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
-  out; the stream runs on across epochs, or, with ``restart``, first finishes the current one untimed;
+  out; the stream runs on across epochs, or, with ``restart``, first finishes the current one
+  untimed;
 - ("paced", steps, step_s, consumer, restart) -> ("paced", PacedSteps): the next ``steps`` of the
   stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
 - ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
   always-ready source of a batch of this pipeline: what fetching costs when nothing is late;
-- ("trace", steps, step_s, consumer) -> ("trace", files): the next epoch's first ``steps`` paced, under
-  TensorFlow's profiler, written to the task's trace folder for TensorBoard;
+- ("trace", steps, step_s, consumer) -> ("trace", files): the next epoch's first ``steps``
+  paced, under TensorFlow's profiler, written to the task's trace folder for TensorBoard;
 - ("autotune",) -> ("autotune", values): what tf.data's autotuning chose for the stream's iterator;
 - ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
@@ -70,9 +71,14 @@ class WorkerTask:
     temp_dir: Path
     log_path: Path
     service: ServiceSettings = field(default_factory=ServiceSettings)
-    entry_point: str | None = None  # where a registered scenario comes from (profiler.strategy.registry)
-    timeout_s: float | None = None  # the worker's own deadline, counted from "go" (profiler.system.lifeline)
-    cold: bool = False  # drop the data's files from the page cache before every epoch (profiler.system.page_cache)
+    entry_point: str | None = (
+        None  # where a registered scenario comes from (profiler.strategy.registry)
+    )
+    timeout_s: float | None = (
+        None  # the worker's own deadline, counted from "go" (profiler.system.lifeline)
+    )
+    # drop the data's files from the page cache before every epoch (profiler.system.page_cache)
+    cold: bool = False
     shuffle_buffer: int = 0
     trace_dir: Path | None = None  # where ("trace", ...) writes a TensorBoard profile
 
@@ -124,7 +130,9 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     scenario = load(task.target, task.entry_point)
     scenario.validate()
     scenario.check_knobs(task.target.knobs)
-    private = _network_checked(task.service) if scenario.needs_private_network(task.service) else True
+    private = (
+        _network_checked(task.service) if scenario.needs_private_network(task.service) else True
+    )
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
@@ -136,9 +144,14 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     baseline_rss, baseline_pss = own_memory_mib()
     conn.send(("baseline", baseline_rss, baseline_pss, time.time()))
     context = PipelineContext(
-        source=task.source, batch_size=task.batch_size, workers=task.target.knobs.get("workers") or task.workers,
-        temp_dir=task.temp_dir, service=task.service, network_private=private,
-        warn=lambda text: conn.send(("warning", text)), knobs=dict(task.target.knobs),
+        source=task.source,
+        batch_size=task.batch_size,
+        workers=task.target.knobs.get("workers") or task.workers,
+        temp_dir=task.temp_dir,
+        service=task.service,
+        network_private=private,
+        warn=lambda text: conn.send(("warning", text)),
+        knobs=dict(task.target.knobs),
     )
     conn.send(("phase", PHASE_BUILD, time.time()))
     build_started = time.perf_counter()
@@ -148,8 +161,12 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
         # What exists now lives as long as the worker: leave it out of every later collection, so
         # a full one does not walk TensorFlow's few hundred thousand objects inside a timed window.
         gc.freeze()
-        server = _Server(dataset, task.source.spec.classes if task.source is not None else None, _cold(task),
-                         task.trace_dir)
+        server = _Server(
+            dataset,
+            task.source.spec.classes if task.source is not None else None,
+            _cold(task),
+            task.trace_dir,
+        )
         while (request := conn.recv())[0] != "close":
             conn.send(server.answer(request))
         options = _tf_data_options(dataset)
@@ -164,8 +181,13 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
 class _Server:
     """Answers the parent's requests on one open pipeline."""
 
-    def __init__(self, dataset: Any, classes: int | None, before_epoch: Callable[[], None] | None,
-                 trace_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        classes: int | None,
+        before_epoch: Callable[[], None] | None,
+        trace_dir: Path | None = None,
+    ) -> None:
         self.dataset = dataset
         self.trace_dir = trace_dir
         self.before_epoch = before_epoch
@@ -173,8 +195,9 @@ class _Server:
         self.classes = classes
         self.keras_step: KerasStep | None = None
         # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
-        # first timed step, and the fetch floor serves it. A second, throwaway iterator would do too,
-        # but not every pipeline allows two at once (Keras's PyDataset adapter waits for the first).
+        # first timed step, and the fetch floor serves it. A second, throwaway iterator would do
+        # too, but not every pipeline allows two at once (Keras's PyDataset adapter waits for the
+        # first).
         self.kept: list[Any] = []
         self.ready: Iterator[Any] | None = None
 
@@ -206,20 +229,27 @@ class _Server:
         if command == "fingerprint":
             builder = FingerprintBuilder()
             for batch in self.dataset:
-                if not isinstance(batch, tuple | list) or len(batch) != 2 or isinstance(batch[0], dict):
+                if (
+                    not isinstance(batch, tuple | list)
+                    or len(batch) != 2
+                    or isinstance(batch[0], dict)
+                ):
                     raise ValueError(bad_batch(batch))
                 builder.add_batch(*batch)
             return ("fingerprint", builder.build())
         raise ValueError(f"unknown request {command!r}")
 
-    def _paced(self, stream: BatchStream | Iterator[Any], count: int, step_s: float, consumer: str) -> PacedSteps:
+    def _paced(
+        self, stream: BatchStream | Iterator[Any], count: int, step_s: float, consumer: str
+    ) -> PacedSteps:
         step = self._keras() if consumer == CONSUMER_KERAS else SleepStep(step_s)
         with GpuUtilization() as gpu:
             measured = paced_steps(stream, step, count)
         return replace(measured, device=step.device, gpu_utilization_percent=gpu.mean())
 
     def _traced(self, count: int, step_s: float, consumer: str) -> tuple[str, ...]:
-        """One paced epoch under TensorFlow's profiler (which starts no server); the files it wrote."""
+        """One paced epoch under TensorFlow's profiler (which starts no server); the files it
+        wrote."""
         if self.trace_dir is None:
             raise RuntimeError("this worker was given no trace folder")
         import tensorflow as tf
@@ -293,18 +323,22 @@ class NetworkNotPrivate(Exception):
 
 
 def _network_checked(service: ServiceSettings) -> bool:
-    """True in a private network namespace (see profiler.system.namespace_launcher); False where none could be made and the
-    user accepted the exposure; else the run of this pipeline is refused."""
-    state = os.environ.get(NETWORK_ENV, "open: the worker was not started through profiler.system.namespace_launcher")
+    """True in a private network namespace (see profiler.system.namespace_launcher); False where
+    none could be made and the user accepted the exposure; else the run of this pipeline is
+    refused."""
+    state = os.environ.get(
+        NETWORK_ENV, "open: the worker was not started through profiler.system.namespace_launcher"
+    )
     if state == PRIVATE:
         return True
     if service.on_all_interfaces:
         return False
     problem = state.removeprefix("open: ")
     raise NetworkNotPrivate(
-        f"no private network namespace on this system ({problem}), so the tf.data service's servers "
-        "would listen on every network interface, unauthenticated: pass --service-on-all-interfaces to "
-        "accept that for this run, or --dispatcher grpc://HOST:PORT to use a cluster of your own"
+        f"no private network namespace on this system ({problem}), so the tf.data service's "
+        "servers would listen on every network interface, unauthenticated: pass "
+        "--service-on-all-interfaces to accept that for this run, or --dispatcher grpc://HOST:PORT "
+        "to use a cluster of your own"
     )
 
 

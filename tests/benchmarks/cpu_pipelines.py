@@ -20,7 +20,8 @@ def _sort_element(index: Any) -> np.ndarray:
 
 
 def sorting_map(samples: int = 640, batch_size: int = 32, parallel: int = 2) -> Any:
-    """range(samples).map(sort, parallel).batch().prefetch(): CPU-bound on every core it is given."""
+    """range(samples).map(sort, parallel).batch().prefetch(): CPU-bound on every core it is
+    given."""
     import tensorflow as tf
 
     def element(index: Any) -> tuple[Any, Any]:
@@ -36,7 +37,8 @@ def sorting_map(samples: int = 640, batch_size: int = 32, parallel: int = 2) -> 
 
 
 def spinning_generator(batches: int = 40, spin_s: float = 0.004, batch_size: int = 32) -> Any:
-    """A generator that spins ``spin_s`` of pure Python per batch: one core, the interpreter lock held."""
+    """A generator that spins ``spin_s`` of pure Python per batch: one core, the interpreter lock
+    held."""
     import tensorflow as tf
 
     images = np.zeros((batch_size, 8, 8, 3), np.float32)

@@ -1,8 +1,8 @@
 """Which decoder is fastest on this machine, and that no strategy outruns the ceiling it sets.
 
-Bench-marked: both depend on this machine's libraries and its load (the ceiling and each strategy are
-measured seconds apart, in different processes). tests/integration/test_decoders_and_knobs.py checks
-what holds anywhere: the ceiling is the fastest decoder's, and every rate is set against it.
+Bench-marked: both depend on this machine's libraries and its load (the ceiling and each strategy
+are measured seconds apart, in different processes). tests/integration/test_decoders_and_knobs.py
+checks what holds anywhere: the ceiling is the fastest decoder's, and every rate is set against it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ def test_tensorflow_decodes_256_px_jpegs_to_96_faster_than_opencv(data_cache):
     assert ceiling.decoder != "opencv", [(d.name, d.work_per_sample_s) for d in ceiling.decoders]
 
 
-def test_no_strategy_that_decodes_every_epoch_beats_the_ceiling_on_256_px_jpegs_to_96(data_cache, tmp_path):
-    plan = RunPlan(QUICK, tuple(Target.scenario(name) for name in DECODING), JPEGS_256_TO_96, data_cache)
+def test_no_strategy_that_decodes_every_epoch_beats_the_ceiling_on_256_px_jpegs_to_96(
+    data_cache, tmp_path
+):
+    plan = RunPlan(
+        QUICK, tuple(Target.scenario(name) for name in DECODING), JPEGS_256_TO_96, data_cache
+    )
     run = measure_run(plan, log_dir=tmp_path)
     assert run.ceiling is not None
     assert all(r.ok for r in run.scenarios), {r.name: r.error for r in run.scenarios}

@@ -19,9 +19,14 @@ from profiler.results.records import STATUS_OK
 @pytest.fixture(scope="module")
 def measured(data_cache):
     source, _ = prepare_data(SMALL_DATA, data_cache)
-    settings = MeasureSettings(batch_size=32, workers=2, epochs=5, idle_epochs=2, step_ms=20.0, timeout_s=180.0)
+    settings = MeasureSettings(
+        batch_size=32, workers=2, epochs=5, idle_epochs=2, step_ms=20.0, timeout_s=180.0
+    )
     with Runner(source, settings) as runner:
-        results = {name: runner.run(Target.scenario(name)) for name in ("generator", "generator_prefetch", "preload")}
+        results = {
+            name: runner.run(Target.scenario(name))
+            for name in ("generator", "generator_prefetch", "preload")
+        }
     for result in results.values():
         assert result.status == STATUS_OK, result.error
     return results
@@ -43,7 +48,8 @@ def test_prefetch_at_least_halves_the_idle_time_of_the_plain_generator(measured)
 
 def test_preloaded_batches_come_several_times_faster_than_decoded_ones(measured):
     # The best epoch of each, as timeit takes the best run: a preloaded epoch of 320 samples lasts
-    # about 10 ms, and a neighbour's burst on a shared machine can double one of them, never halve it.
+    # about 10 ms, and a neighbour's burst on a shared machine can double one of them, never halve
+    # it.
     preload, generator = measured["preload"], measured["generator"]
     assert preload.batches_per_s_max > 3 * generator.batches_per_s_max
 
@@ -52,7 +58,9 @@ def test_preloaded_batches_come_several_times_faster_than_decoded_ones(measured)
 def test_always_ready_pipelines_idle_at_most_one_percent_above_the_fetch_floor(measured):
     # On a quiet machine the floor takes off all of a preloaded pipeline's wait but a point at most.
     preload = measured["preload"]
-    assert preload.idle_fraction <= 0.01, f"preload idles {preload.idle_fraction:.2%} above the floor"
+    assert preload.idle_fraction <= 0.01, (
+        f"preload idles {preload.idle_fraction:.2%} above the floor"
+    )
 
 
 @pytest.mark.bench

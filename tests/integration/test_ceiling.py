@@ -21,7 +21,8 @@ def spin_2ms(index: int) -> None:
 def test_known_per_sample_cost_is_measured(tiny_images):
     ceiling = measure_ceiling(tiny_images, cores=2, work=spin_2ms)
     # A deadline never ends early, so 2 ms is a floor; another job's preemptions only add to it
-    # (2.36 ms beside a default run). Within 10% on a quiet machine: tests/benchmarks/test_ratios.py.
+    # (2.36 ms beside a default run). Within 10% on a quiet machine:
+    # tests/benchmarks/test_ratios.py.
     assert 0.002 <= ceiling.work_per_sample_s < 0.004
     assert ceiling.samples_per_s == pytest.approx(2 / ceiling.work_per_sample_s)
     assert ceiling.measured_samples >= 50

@@ -11,16 +11,54 @@ from pathlib import Path
 import pytest
 
 from profiler.results.files import FORMAT_VERSION
-from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
+from tests.helpers import (
+    MARK,
+    interruptible_profiler_command,
+    marked_processes,
+    profiler_command,
+    subprocess_env,
+)
 
 REQUIRED_KEYS = {
-    "name", "status", "error", "baseline_rss_mib", "peak_rss_mib", "peak_pss_mib", "ru_maxrss_mib",
-    "first_batch_s", "warmup_epoch_s", "batches_per_s", "samples_per_s", "batches_per_s_min",
-    "batches_per_s_max", "idle_fraction", "wait_p50_ms", "wait_p95_ms", "cpu_s", "fingerprint",
+    "name",
+    "status",
+    "error",
+    "baseline_rss_mib",
+    "peak_rss_mib",
+    "peak_pss_mib",
+    "ru_maxrss_mib",
+    "first_batch_s",
+    "warmup_epoch_s",
+    "batches_per_s",
+    "samples_per_s",
+    "batches_per_s_min",
+    "batches_per_s_max",
+    "idle_fraction",
+    "wait_p50_ms",
+    "wait_p95_ms",
+    "cpu_s",
+    "fingerprint",
 }
-SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
-         "--time-cap", "0.3", "--idle-time-cap", "0.3",
-         "--epochs", "2", "--idle-epochs", "1", "--step-ms", "5"]
+SMALL = [
+    "--samples",
+    "40",
+    "--batch-size",
+    "8",
+    "--image-size",
+    "16",
+    "--source-size",
+    "24",
+    "--time-cap",
+    "0.3",
+    "--idle-time-cap",
+    "0.3",
+    "--epochs",
+    "2",
+    "--idle-epochs",
+    "1",
+    "--step-ms",
+    "5",
+]
 
 
 @pytest.fixture
@@ -30,8 +68,11 @@ def workdir(tmp_path):
 
 
 def _env(workdir: Path) -> dict[str, str]:
-    return subprocess_env(TMPDIR=str(workdir / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"),
-                          **{MARK: str(workdir)})
+    return subprocess_env(
+        TMPDIR=str(workdir / "tmp"),
+        TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"),
+        **{MARK: str(workdir)},
+    )
 
 
 def _results(workdir: Path) -> dict:
@@ -41,8 +82,14 @@ def _results(workdir: Path) -> dict:
 
 def test_run_prints_the_table_and_writes_versioned_json(workdir):
     completed = subprocess.run(
-        profiler_command("run", "--scenario", "generator,preload", "--output", str(workdir / "out"), *SMALL),
-        cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
+        profiler_command(
+            "run", "--scenario", "generator,preload", "--output", str(workdir / "out"), *SMALL
+        ),
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stderr + completed.stdout
     assert "Input pipelines feeding a 5 ms training step" in completed.stdout
@@ -70,15 +117,34 @@ def test_run_prints_the_table_and_writes_versioned_json(workdir):
 
 
 def test_failures_are_reported_in_table_and_json(workdir):
-    scenarios = "tests.fakes:QUICK,tests.fakes:CRASH,tests.fakes:HANG,tests.fakes:RAISE,tests.fakes:REAL_DATA"
+    scenarios = ",".join(
+        f"tests.fakes:{name}" for name in ("QUICK", "CRASH", "HANG", "RAISE", "REAL_DATA")
+    )
     completed = subprocess.run(
-        profiler_command("run", "--scenario", scenarios, "--timeout", "5", "--output", str(workdir / "out"), *SMALL),
-        cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
+        profiler_command(
+            "run",
+            "--scenario",
+            scenarios,
+            "--timeout",
+            "5",
+            "--output",
+            str(workdir / "out"),
+            *SMALL,
+        ),
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 1, completed.stderr
     statuses = {s["name"].split(":")[1]: s for s in _results(workdir)["scenarios"]}
     assert {name: s["status"] for name, s in statuses.items()} == {
-        "QUICK": "ok", "CRASH": "crashed", "HANG": "timeout", "RAISE": "failed", "REAL_DATA": "ok",
+        "QUICK": "ok",
+        "CRASH": "crashed",
+        "HANG": "timeout",
+        "RAISE": "failed",
+        "REAL_DATA": "ok",
     }
     assert statuses["REAL_DATA"]["fingerprint_matches"] is True
     assert statuses["QUICK"]["fingerprint_matches"] is False  # it delivers made-up batches
@@ -88,8 +154,11 @@ def test_failures_are_reported_in_table_and_json(workdir):
     assert marked_processes(str(workdir)) == []
 
 
-def _interrupt_after_first(process: subprocess.Popen, out: Path, file_name: str, key: str) -> tuple[str, str]:
-    """Ctrl-C once the results file lists one entry under ``key`` and the next (hanging) one has started."""
+def _interrupt_after_first(
+    process: subprocess.Popen, out: Path, file_name: str, key: str
+) -> tuple[str, str]:
+    """Ctrl-C once the results file lists one entry under ``key`` and the next (hanging) one has
+    started."""
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -109,17 +178,28 @@ def _interrupt_after_first(process: subprocess.Popen, out: Path, file_name: str,
 def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
     process = subprocess.Popen(
         interruptible_profiler_command(
-            "run", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:REAL_DATA",
-            "--timeout", "120", "--output", str(workdir / "out"), *SMALL,
+            "run",
+            "--scenario",
+            "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:REAL_DATA",
+            "--timeout",
+            "120",
+            "--output",
+            str(workdir / "out"),
+            *SMALL,
         ),
-        cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=workdir,
+        env=_env(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     stdout, stderr = _interrupt_after_first(process, workdir / "out", "results.json", "scenarios")
     assert process.returncode == 130, stderr
     data = _results(workdir)
     assert data["interrupted"] is True
     assert [(s["name"], s["status"]) for s in data["scenarios"]] == [
-        ("tests.fakes:QUICK", "ok"), ("tests.fakes:HANG", "interrupted"),
+        ("tests.fakes:QUICK", "ok"),
+        ("tests.fakes:HANG", "interrupted"),
     ]
     assert "Traceback" not in stderr
     assert "Run interrupted" in stdout
@@ -127,7 +207,7 @@ def test_ctrl_c_keeps_finished_results_and_leaves_nothing(workdir):
     assert marked_processes(str(workdir)) == []
 
 
-USER_PIPELINES = '''
+USER_PIPELINES = """
 import time
 
 
@@ -150,36 +230,85 @@ def returns_int():
 
 def raises():
     raise ValueError("no data here")
-'''
+"""
 
 
 def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
-    """One function with two argument sets gives two rows named by their arguments; the title says what
-    the pipelines delivered, since no built-in dataset was measured."""
+    """One function with two argument sets gives two rows named by their arguments; the title says
+    what the pipelines delivered, since no built-in dataset was measured."""
     (workdir / "user_pipelines.py").write_text(USER_PIPELINES)
-    pipelines = ["user_pipelines:make", "user_pipelines:make", "user_pipelines:returns_int", "user_pipelines:raises"]
-    argv = ["run", "--output", str(workdir / "out"), "--pipeline", pipelines[0], "--pipeline-arg", "batches=4",
-            "--pipeline-arg", "delay_s=0.001", "--pipeline", pipelines[1], "--pipeline-arg", "batches=6"]
+    pipelines = [
+        "user_pipelines:make",
+        "user_pipelines:make",
+        "user_pipelines:returns_int",
+        "user_pipelines:raises",
+    ]
+    argv = [
+        "run",
+        "--output",
+        str(workdir / "out"),
+        "--pipeline",
+        pipelines[0],
+        "--pipeline-arg",
+        "batches=4",
+        "--pipeline-arg",
+        "delay_s=0.001",
+        "--pipeline",
+        pipelines[1],
+        "--pipeline-arg",
+        "batches=6",
+    ]
     for pipeline in pipelines[2:]:
         argv += ["--pipeline", pipeline]
     completed = subprocess.run(
-        profiler_command(*argv, *SMALL), cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300,
+        profiler_command(*argv, *SMALL),
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 1, completed.stderr
     data = _results(workdir)
-    first, second = "user_pipelines:make(batches=4, delay_s=0.001)", "user_pipelines:make(batches=6)"
+    first, second = (
+        "user_pipelines:make(batches=4, delay_s=0.001)",
+        "user_pipelines:make(batches=6)",
+    )
     assert data["targets"] == [
-        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 4, "delay_s": 0.001},
-         "label": first, "knobs": {}},
-        {"kind": "pipeline", "reference": "user_pipelines:make", "arguments": {"batches": 6}, "label": second,
-         "knobs": {}},
-        *({"kind": "pipeline", "reference": name, "arguments": {}, "label": "", "knobs": {}} for name in pipelines[2:]),
+        {
+            "kind": "pipeline",
+            "reference": "user_pipelines:make",
+            "arguments": {"batches": 4, "delay_s": 0.001},
+            "label": first,
+            "knobs": {},
+        },
+        {
+            "kind": "pipeline",
+            "reference": "user_pipelines:make",
+            "arguments": {"batches": 6},
+            "label": second,
+            "knobs": {},
+        },
+        *(
+            {"kind": "pipeline", "reference": name, "arguments": {}, "label": "", "knobs": {}}
+            for name in pipelines[2:]
+        ),
     ]
-    assert data["data"] is None and data["ceiling"] is None  # no built-in scenario: no dataset to prepare
+    assert (
+        data["data"] is None and data["ceiling"] is None
+    )  # no built-in scenario: no dataset to prepare
     by_name = {s["name"]: s for s in data["scenarios"]}
-    assert list(by_name) == [first, second, *pipelines[2:]]  # no built-in scenario unless --scenario asks
+    assert list(by_name) == [
+        first,
+        second,
+        *pipelines[2:],
+    ]  # no built-in scenario unless --scenario asks
     good = by_name[first]
-    assert good["status"] == "ok" and good["samples_per_epoch"] == 16 and good["batches_per_epoch"] == 4
+    assert (
+        good["status"] == "ok"
+        and good["samples_per_epoch"] == 16
+        and good["batches_per_epoch"] == 4
+    )
     assert by_name[second]["status"] == "ok" and by_name[second]["samples_per_epoch"] == 24
     assert good["fingerprint_matches"] is None  # its own data: nothing to compare with
     assert data["recommendation"]["name"] in (first, second)
@@ -196,10 +325,22 @@ def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
 def test_ctrl_c_during_a_sweep_keeps_the_sizes_measured(workdir):
     process = subprocess.Popen(
         interruptible_profiler_command(
-            "sweep", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG", "--samples", "40,80",
-            "--timeout", "120", "--output", str(workdir / "out"), *SMALL[2:],
+            "sweep",
+            "--scenario",
+            "tests.fakes:QUICK,tests.fakes:HANG",
+            "--samples",
+            "40,80",
+            "--timeout",
+            "120",
+            "--output",
+            str(workdir / "out"),
+            *SMALL[2:],
         ),
-        cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=workdir,
+        env=_env(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     stdout, stderr = _interrupt_after_first(process, workdir / "out", "sweep.json", "runs")
     assert process.returncode == 130, stderr
@@ -226,5 +367,8 @@ def test_entry_point_exit_code_and_no_traceback(workdir):
     )
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
-    assert completed.stderr.strip() == "error: argument --samples: got 0: pass a positive integer (1 or more) " \
+    assert (
+        completed.stderr.strip()
+        == "error: argument --samples: got 0: pass a positive integer (1 or more) "
         "(see 'python -m profiler run --help')"
+    )

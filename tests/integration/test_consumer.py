@@ -36,26 +36,45 @@ def _gpus_nvml_sees() -> int:
 
 def _gpus_tensorflow_sees() -> int:
     """In a child, so that TensorFlow stays out of this process."""
-    count = subprocess.run([sys.executable, "-c", "import tensorflow as tf; print(len(tf.config.list_physical_devices"
-                            "('GPU')))"], capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    count = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import tensorflow as tf; print(len(tf.config.list_physical_devices('GPU')))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert count.returncode == 0, count.stderr[-2000:]
     return int(count.stdout.split()[-1])
 
 
-def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(tiny_images, tmp_path, monkeypatch,
-                                                                            no_leftover_children):
+def test_keras_step_trains_on_real_batches_and_waits_are_measured_against_it(
+    tiny_images, tmp_path, monkeypatch, no_leftover_children
+):
     # slow_30ms makes each batch on request in 30 ms, with nothing read ahead, so whatever the
-    # training step costs, every steady-state wait is the making of the next batch, which the fake records.
+    # training step costs, every steady-state wait is the making of the next batch, which the fake
+    # records.
     log = tmp_path / "batches.jsonl"
     monkeypatch.setenv(BATCH_LOG_ENV, str(log))
-    settings = MeasureSettings(batch_size=TINY_BATCH, workers=1, epochs=1, idle_epochs=1, step_ms=200.0,
-                               time_cap_s=0.3, idle_time_cap_s=0.3,
-                           timeout_s=120.0, consumer=CONSUMER_KERAS)
+    settings = MeasureSettings(
+        batch_size=TINY_BATCH,
+        workers=1,
+        epochs=1,
+        idle_epochs=1,
+        step_ms=200.0,
+        time_cap_s=0.3,
+        idle_time_cap_s=0.3,
+        timeout_s=120.0,
+        consumer=CONSUMER_KERAS,
+    )
     with Runner(tiny_images, settings) as runner:
         slow = runner.run(Target.scenario("tests.fakes:SLOW_30MS"))
         real = runner.run(Target.scenario("generator"))
-        # Keras's PyDataset adapter allows one iterator at a time: the model must be built without a second.
+        # Keras's PyDataset adapter allows one iterator at a time: the model must be built without a
+        # second.
         pydataset = runner.run(Target.scenario("pydataset"))
     assert slow.status == STATUS_OK, slow.error
     gpus = _gpus_nvml_sees()

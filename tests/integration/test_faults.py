@@ -1,4 +1,5 @@
-"""Faults from outside: SIGTERM and SIGKILL of the parent while a worker is stuck, and stale leftovers."""
+"""Faults from outside: SIGTERM and SIGKILL of the parent while a worker is stuck, and stale
+leftovers."""
 
 from __future__ import annotations
 
@@ -15,8 +16,22 @@ import pytest
 from profiler.system.scratch import owned_folder, release
 from tests.helpers import MARK, marked_processes, profiler_command, subprocess_env
 
-TINY = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
-        "--time-cap", "0.3", "--idle-time-cap", "0.3", "--step-ms", "5"]
+TINY = [
+    "--samples",
+    "40",
+    "--batch-size",
+    "8",
+    "--image-size",
+    "16",
+    "--source-size",
+    "24",
+    "--time-cap",
+    "0.3",
+    "--idle-time-cap",
+    "0.3",
+    "--step-ms",
+    "5",
+]
 
 
 def _wait_for_grandchild(pid_file: Path, process: subprocess.Popen) -> int:
@@ -34,12 +49,28 @@ def _start(tmp_path: Path, scenarios: str) -> tuple[subprocess.Popen, Path, Path
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     pid_file = tmp_path / "grandchild.pid"
-    env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
-                         FAKE_HANG_PID_FILE=str(pid_file), **{MARK: str(scratch)})
+    env = subprocess_env(
+        TMPDIR=str(scratch),
+        TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+        FAKE_HANG_PID_FILE=str(pid_file),
+        **{MARK: str(scratch)},
+    )
     process = subprocess.Popen(
-        profiler_command("run", "--scenario", scenarios, "--timeout", "300", "--output", str(tmp_path / "out"),
-                         *TINY),
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        profiler_command(
+            "run",
+            "--scenario",
+            scenarios,
+            "--timeout",
+            "300",
+            "--output",
+            str(tmp_path / "out"),
+            *TINY,
+        ),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     return process, scratch, pid_file
 
@@ -70,7 +101,10 @@ def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, stuck):
         process.wait(10)
         left = _gone_within(str(scratch), 5)
         assert left == [], [p.cmdline() for p in left]
-        assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+        assert (
+            not psutil.pid_exists(grandchild)
+            or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+        )
     finally:
         process.kill()
         for leftover in marked_processes(str(scratch)):
@@ -78,7 +112,9 @@ def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, stuck):
 
 
 def test_sigterm_keeps_what_was_measured_and_leaves_nothing(tmp_path):
-    process, scratch, pid_file = _start(tmp_path, "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:QUICK_TOO")
+    process, scratch, pid_file = _start(
+        tmp_path, "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:QUICK_TOO"
+    )
     try:
         _wait_for_grandchild(pid_file, process)
         stdout, _ = _terminate(process)
@@ -88,7 +124,8 @@ def test_sigterm_keeps_what_was_measured_and_leaves_nothing(tmp_path):
     data = json.loads(results.read_text())
     assert data["interrupted"] is True
     assert [(s["name"], s["status"], s["error"]) for s in data["scenarios"]] == [
-        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", "stopped by SIGTERM"),
+        ("tests.fakes:QUICK", "ok", None),
+        ("tests.fakes:HANG", "interrupted", "stopped by SIGTERM"),
     ]
     assert (results.parent / "report.md").exists()
     assert "Run interrupted" in stdout
@@ -105,8 +142,14 @@ def test_a_scratch_folder_of_a_killed_run_is_removed_by_the_next(tmp_path):
     alive = owned_folder(scratch, "tf-pipeline-profiler-")  # a run still going: kept
     env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
     completed = subprocess.run(
-        profiler_command("run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY),
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        profiler_command(
+            "run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY
+        ),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     release(alive)
     assert completed.returncode == 0, completed.stderr
@@ -115,15 +158,34 @@ def test_a_scratch_folder_of_a_killed_run_is_removed_by_the_next(tmp_path):
 
 def test_sigterm_while_generating_data_leaves_no_staging_folder(tmp_path):
     cache = tmp_path / "cache"
-    env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(cache), **{MARK: str(tmp_path)})
+    env = subprocess_env(
+        TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(cache), **{MARK: str(tmp_path)}
+    )
     process = subprocess.Popen(
-        profiler_command("run", "--scenario", "tests.fakes:QUICK", "--samples", "400000", "--image-size", "8",
-                         "--source-size", "8", "--output", str(tmp_path / "out")),
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        profiler_command(
+            "run",
+            "--scenario",
+            "tests.fakes:QUICK",
+            "--samples",
+            "400000",
+            "--image-size",
+            "8",
+            "--source-size",
+            "8",
+            "--output",
+            str(tmp_path / "out"),
+        ),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
-        while not any(p.name.startswith(".") for p in cache.glob("*")) and time.monotonic() < deadline:
+        while (
+            not any(p.name.startswith(".") for p in cache.glob("*")) and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         assert any(p.name.startswith(".") for p in cache.glob("*")), "generation never started"
         _terminate(process)
@@ -134,14 +196,17 @@ def test_sigterm_while_generating_data_leaves_no_staging_folder(tmp_path):
 
 
 def _data_service_servers_up(process: subprocess.Popen, mark: str) -> None:
-    """Wait until the measuring worker, its dispatcher and its one server run in the private namespace."""
+    """Wait until the measuring worker, its dispatcher and its one server run in the private
+    namespace."""
     ours = os.readlink("/proc/self/ns/net")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         inside = []
         for member in marked_processes(mark):
             try:
-                if os.readlink(f"/proc/{member.pid}/ns/net") != ours and "spawn_main" in " ".join(member.cmdline()):
+                if os.readlink(f"/proc/{member.pid}/ns/net") != ours and "spawn_main" in " ".join(
+                    member.cmdline()
+                ):
                     inside.append(member)
             except (OSError, psutil.Error):
                 continue
@@ -155,12 +220,29 @@ def _data_service_servers_up(process: subprocess.Popen, mark: str) -> None:
 
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
 def test_stopping_the_parent_during_a_data_service_run_leaves_no_server_behind(tmp_path, stop):
-    env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
-                         **{MARK: str(tmp_path)})
+    env = subprocess_env(
+        TMPDIR=str(tmp_path),
+        TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+        **{MARK: str(tmp_path)},
+    )
     process = subprocess.Popen(
-        profiler_command("run", "--scenario", "data_service", "--service-workers", "1", "--timeout", "300",
-                         "--output", str(tmp_path / "out"), *TINY),
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        profiler_command(
+            "run",
+            "--scenario",
+            "data_service",
+            "--service-workers",
+            "1",
+            "--timeout",
+            "300",
+            "--output",
+            str(tmp_path / "out"),
+            *TINY,
+        ),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         _data_service_servers_up(process, str(tmp_path))
@@ -181,8 +263,14 @@ def test_output_that_goes_away_costs_neither_results_nor_report(tmp_path):
     # As `run ... | head` does: the lines stop, the run goes on and saves everything.
     env = subprocess_env(TMPDIR=str(tmp_path), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
     process = subprocess.Popen(
-        profiler_command("run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY),
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        profiler_command(
+            "run", "--scenario", "tests.fakes:QUICK", "--output", str(tmp_path / "out"), *TINY
+        ),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     while not (line := process.stdout.readline()).startswith("done") and line:
         pass

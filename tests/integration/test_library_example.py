@@ -1,4 +1,5 @@
-"""The library example in docs/development.md, run as a user would run it: as a script of its own."""
+"""The library example in docs/development.md, run as a user would run it: as a script of its
+own."""
 
 from __future__ import annotations
 
@@ -26,11 +27,19 @@ def test_the_library_example_measures_two_strategies(tmp_path: Path):
     script = tmp_path / "example.py"
     script.write_text(_example())
     env = subprocess_env(TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                          env=env, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
-    rates = [re.fullmatch(r"(\w+): ([\d,]+) samples/s, peak (\d+) MiB", line) for line in lines[:-1]]
+    rates = [
+        re.fullmatch(r"(\w+): ([\d,]+) samples/s, peak (\d+) MiB", line) for line in lines[:-1]
+    ]
     assert [match.group(1) for match in rates if match] == ["preload", "generator"], done.stdout
     assert all(int(match.group(2).replace(",", "")) > 0 for match in rates if match)
     assert lines[-1] in ("pick: preload", "pick: generator"), lines[-1]

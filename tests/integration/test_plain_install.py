@@ -35,7 +35,9 @@ def _closure(name: str) -> dict[str, metadata.Distribution]:
         for line in dist.requires or []:
             requirement = Requirement(line)
             marker = requirement.marker
-            if marker is None or any(marker.evaluate({"extra": extra}) for extra in (extras or {""})):
+            if marker is None or any(
+                marker.evaluate({"extra": extra}) for extra in (extras or {""})
+            ):
                 pending.append((requirement.name, frozenset(requirement.extras)))
     return found
 
@@ -64,9 +66,16 @@ def plain_environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     overlay.mkdir()
     for dist in _closure(PACKAGE).values():
         _link_distribution(dist, overlay)
-    purelib = subprocess.run([str(environment / "bin" / "python"), "-c", "import sysconfig; "
-                              "print(sysconfig.get_paths()['purelib'])"], capture_output=True, text=True,
-                             check=True).stdout.strip()
+    purelib = subprocess.run(
+        [
+            str(environment / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(purelib, "plain-install.pth").write_text(f"{overlay}\n")
     return environment
 
@@ -78,14 +87,26 @@ def test_the_declared_requirements_hold_pytest_and_pytest_benchmark() -> None:
 
 def test_the_fixture_loads_in_a_plain_install(plain_environment: Path, tmp_path: Path) -> None:
     (tmp_path / "test_fixture.py").write_text(
-        "def test_fixture(pipeline_benchmark, benchmark):\n"
-        "    assert type(pipeline_benchmark).__name__ == 'PipelineBenchmark'\n"
-        "    assert callable(pipeline_benchmark.scenario)\n"
+        "def test_fixture(pipeline_benchmark, benchmark):\n    assert "
+        "type(pipeline_benchmark).__name__ == 'PipelineBenchmark'\n    assert "
+        "callable(pipeline_benchmark.scenario)\n"
     )
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     done = subprocess.run(
-        [str(plain_environment / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fixture.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"},
+        [
+            str(plain_environment / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_fixture.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed" in done.stdout
@@ -98,15 +119,31 @@ def test_a_missing_requirement_is_caught(plain_environment: Path, tmp_path: Path
     assert hidden, "pytest-benchmark was not linked"
     moved = [path.rename(path.with_name("_" + path.name)) for path in hidden]
     try:
-        (tmp_path / "test_fixture.py").write_text("def test_fixture(pipeline_benchmark):\n    pass\n")
+        (tmp_path / "test_fixture.py").write_text(
+            "def test_fixture(pipeline_benchmark):\n    pass\n"
+        )
         (tmp_path / "pytest.ini").write_text("[pytest]\n")
         done = subprocess.run(
-            [str(plain_environment / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "test_fixture.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            [
+                str(plain_environment / "bin" / "python"),
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "test_fixture.py",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={"PATH": "/usr/bin:/bin"},
         )
     finally:
         for path in moved:
             path.rename(path.with_name(path.name[1:]))
     assert done.returncode != 0
-    assert "pipeline_benchmark" in done.stdout + done.stderr or "pytest_benchmark" in done.stdout + done.stderr
+    assert (
+        "pipeline_benchmark" in done.stdout + done.stderr
+        or "pytest_benchmark" in done.stdout + done.stderr
+    )

@@ -1,4 +1,5 @@
-"""``profiler scale`` on tf.data service workers whose batches cost a known sleep and next to no CPU.
+"""``profiler scale`` on tf.data service workers whose batches cost a known sleep and next to no
+CPU.
 
 A worker then delivers BATCH / BATCH_S samples/s and n workers n times that, whatever the cores:
 the arithmetic is the ground truth for the rates, the fit and the advice, which the measured idle
@@ -19,22 +20,55 @@ import psutil
 import pytest
 
 from tests.fakes import SLEEPY_SERVICE
-from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
+from tests.helpers import (
+    MARK,
+    interruptible_profiler_command,
+    marked_processes,
+    profiler_command,
+    subprocess_env,
+)
 
 BATCH = 8
-STEP_MS = 15.0  # needs 8 / 0.015 = 533 samples/s: three workers of 200, where two leave the step idle
+STEP_MS = (
+    15.0  # needs 8 / 0.015 = 533 samples/s: three workers of 200, where two leave the step idle
+)
 PER_WORKER = BATCH / SLEEPY_SERVICE.BATCH_S
-SMALL = ["--scenario", "tests.fakes:SLEEPY_SERVICE", "--data", "arrays", "--samples", "64", "--image-size", "8",
-         "--batch-size", str(BATCH), "--step-ms", str(STEP_MS), "--time-cap", "1", "--idle-time-cap", "3",
-         # The service holds batches made ahead (two workers' worth fill about 30 steps): enough paced
-         # steps that a count too small to keep up has run dry and waits.
-         "--idle-epochs", "10"]
+SMALL = [
+    "--scenario",
+    "tests.fakes:SLEEPY_SERVICE",
+    "--data",
+    "arrays",
+    "--samples",
+    "64",
+    "--image-size",
+    "8",
+    "--batch-size",
+    str(BATCH),
+    "--step-ms",
+    str(STEP_MS),
+    "--time-cap",
+    "1",
+    "--idle-time-cap",
+    "3",
+    # The service holds batches made ahead (two workers' worth fill about 30 steps): enough paced
+    # steps that a count too small to keep up has run dry and waits.
+    "--idle-epochs",
+    "10",
+]
 
 
-def _scale(workdir: Path, *extra: str, timeout_s: float = 600) -> tuple[subprocess.CompletedProcess, dict, Path]:
+def _scale(
+    workdir: Path, *extra: str, timeout_s: float = 600
+) -> tuple[subprocess.CompletedProcess, dict, Path]:
     env = subprocess_env(TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"))
-    completed = subprocess.run(profiler_command("scale", *SMALL, "--output", str(workdir / "out"), *extra),
-                               cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout_s)
+    completed = subprocess.run(
+        profiler_command("scale", *SMALL, "--output", str(workdir / "out"), *extra),
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     (path,) = (workdir / "out").glob("*/scale.json")
     return completed, json.loads(path.read_text()), path.parent
 
@@ -82,7 +116,9 @@ def test_an_existing_cluster_is_counted_and_judged(tmp_path):
     try:
         completed, data, _ = _scale(tmp_path, "--dispatcher", cluster.target)
         servers = [process.pid for process in cluster.processes]
-        assert all(psutil.pid_exists(pid) for pid in servers), "scale must not stop a cluster it did not start"
+        assert all(psutil.pid_exists(pid) for pid in servers), (
+            "scale must not stop a cluster it did not start"
+        )
     finally:
         cluster.stop()
     assert completed.returncode == 0, completed.stderr + completed.stdout
@@ -109,16 +145,21 @@ def _servers_up(process: subprocess.Popen, mark: str, count: int) -> None:
 
 
 def _serving(process: subprocess.Popen, mark: str) -> None:
-    """Wait until the dispatcher and the worker listen (in the private namespace the servers share)."""
+    """Wait until the dispatcher and the worker listen (in the private namespace the servers
+    share)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        spawned = sorted((p for p in marked_processes(mark) if "spawn_main" in " ".join(_cmdline(p))),
-                         key=lambda p: p.create_time())
+        spawned = sorted(
+            (p for p in marked_processes(mark) if "spawn_main" in " ".join(_cmdline(p))),
+            key=lambda p: p.create_time(),
+        )
         listening = 0
         for table in ("tcp", "tcp6"):
             path = Path(f"/proc/{spawned[-1].pid}/net/{table}") if spawned else None
             with contextlib.suppress(OSError):
-                listening += sum(line.split()[3] == "0A" for line in path.read_text().splitlines()[1:])
+                listening += sum(
+                    line.split()[3] == "0A" for line in path.read_text().splitlines()[1:]
+                )
         if listening >= 2:
             return
         if process.poll() is not None:
@@ -145,13 +186,31 @@ def _gone_within(mark: str, seconds: float) -> list[psutil.Process]:
 def test_every_way_of_ending_stops_every_server(tmp_path, how):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
-                         **{MARK: str(tmp_path)})
+    env = subprocess_env(
+        TMPDIR=str(scratch),
+        TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+        **{MARK: str(tmp_path)},
+    )
     extra = ["--max-workers", "1", *(["--timeout", "4"] if how == "timeout" else [])]
     # Long enough to be caught measuring: an epoch of 40 batches per worker.
-    argv = [*SMALL, "--samples", "320", "--time-cap", "20", "--output", str(tmp_path / "out"), *extra]
-    process = subprocess.Popen(interruptible_profiler_command("scale", *argv), cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = [
+        *SMALL,
+        "--samples",
+        "320",
+        "--time-cap",
+        "20",
+        "--output",
+        str(tmp_path / "out"),
+        *extra,
+    ]
+    process = subprocess.Popen(
+        interruptible_profiler_command("scale", *argv),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         if how != "timeout":
             _servers_up(process, str(tmp_path), 2)
@@ -161,9 +220,17 @@ def test_every_way_of_ending_stops_every_server(tmp_path, how):
             pass
         elif how == "ctrl-c":
             process.send_signal(signal.SIGINT)
-        else:  # the trainer's process dies, and its servers must follow it; or a server, and the trainer must
-            spawned = sorted((p for p in marked_processes(str(tmp_path)) if "spawn_main" in " ".join(_cmdline(p))),
-                             key=lambda p: p.create_time())
+        # the trainer's process dies, and its servers must follow it; or a server, and the trainer
+        # must
+        else:
+            spawned = sorted(
+                (
+                    p
+                    for p in marked_processes(str(tmp_path))
+                    if "spawn_main" in " ".join(_cmdline(p))
+                ),
+                key=lambda p: p.create_time(),
+            )
             os.kill(spawned[0 if how == "crash" else -1].pid, signal.SIGKILL)
         stdout, stderr = process.communicate(timeout=300)
     finally:
@@ -182,14 +249,19 @@ def test_every_way_of_ending_stops_every_server(tmp_path, how):
         (point,) = data["points"]
         assert point["status"] == ("timeout" if how == "timeout" else "crashed"), point
         if how == "server":  # said at once, not after the timeout
-            assert "tf.data service server tf-data-worker-0" in point["error"] and "died" in point["error"], point
+            assert (
+                "tf.data service server tf-data-worker-0" in point["error"]
+                and "died" in point["error"]
+            ), point
 
 
 def test_report_and_compare_refuse_a_scale_json_in_one_line(scaled):
     _, _, folder = scaled
     path = str(folder / "scale.json")
     for argv in (["report", path], ["compare", path, path]):
-        completed = subprocess.run(profiler_command(*argv), capture_output=True, text=True, timeout=120)
+        completed = subprocess.run(
+            profiler_command(*argv), capture_output=True, text=True, timeout=120
+        )
         assert completed.returncode == 2, completed.stderr
         (line,) = completed.stderr.strip().splitlines()
         assert "written by 'profiler scale'" in line

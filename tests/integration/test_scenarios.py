@@ -15,8 +15,17 @@ from profiler.strategy.registry import registered
 from tests.conftest import TINY_BATCH
 from tests.helpers import run_probe
 
-SETTINGS = MeasureSettings(batch_size=TINY_BATCH, workers=2, epochs=2, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
-                           time_cap_s=0.3, idle_time_cap_s=0.3, window_s=0.02)
+SETTINGS = MeasureSettings(
+    batch_size=TINY_BATCH,
+    workers=2,
+    epochs=2,
+    idle_epochs=1,
+    step_ms=2.0,
+    timeout_s=180.0,
+    time_cap_s=0.3,
+    idle_time_cap_s=0.3,
+    window_s=0.02,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +53,9 @@ def test_every_scenario_delivers_exactly_the_dataset(image_results, tiny_images)
 
 
 def test_tensorflow_decode_equals_opencv_at_a_whole_number_scale(data_cache):
-    source, _ = prepare_data(DataSpec(kind="images", samples=40, height=24, width=24, source_size=48, seed=3),
-                             data_cache)
+    source, _ = prepare_data(
+        DataSpec(kind="images", samples=40, height=24, width=24, source_size=48, seed=3), data_cache
+    )
     with Runner(source, SETTINGS) as runner:
         target = Target.scenario("parallel_map")
         result = checked(runner.run(target), target, dataset_fingerprint(source, TINY_BATCH), None)
@@ -61,7 +71,9 @@ def test_partial_last_batch_counts_real_samples(image_results):
 
 def test_metrics_are_filled_and_consistent(image_results):
     for name, result in image_results.items():
-        assert result.baseline_rss_mib > 300, f"{name}: baseline is taken after importing TensorFlow"
+        assert result.baseline_rss_mib > 300, (
+            f"{name}: baseline is taken after importing TensorFlow"
+        )
         assert result.peak_rss_mib is not None and result.peak_pss_mib is not None, name
         assert result.batches_per_s_min <= result.batches_per_s <= result.batches_per_s_max, name
         assert 0 < result.first_batch_s <= result.warmup_epoch_s, name
@@ -81,8 +93,9 @@ def test_generators_state_their_prefetch_options(image_results):
     assert image_results["generator_prefetch"].tf_data_options["inject_prefetch"] is True
 
 
-# 400 images of 128 x 128 decode to 75 MiB of float32: far above what a pipeline's runtime moves on its own
-# (a streaming one on the same data peaks at a few tens of MiB), yet quick to make and decode.
+# 400 images of 128 x 128 decode to 75 MiB of float32: far above what a pipeline's runtime moves on
+# its own (a streaming one on the same data peaks at a few tens of MiB), yet quick to make and
+# decode.
 PRELOAD_SPEC = DataSpec(kind="images", samples=400, height=128, width=128, source_size=128, seed=11)
 
 
@@ -91,30 +104,43 @@ def test_preload_holds_the_dataset_in_memory(data_cache, no_leftover_children):
     dataset_mib = PRELOAD_SPEC.samples * PRELOAD_SPEC.sample_bytes / (1 << 20)
     assert dataset_mib == 75.0
     with Runner(source, SETTINGS) as runner:
-        preload, streaming = (runner.run(Target.scenario(name)) for name in ("preload", "generator"))
-    assert preload.status == STATUS_OK and streaming.status == STATUS_OK, (preload.error, streaming.error)
-    # The whole decoded array is held, in resident and in proportional memory (its pages are the worker's own).
+        preload, streaming = (
+            runner.run(Target.scenario(name)) for name in ("preload", "generator")
+        )
+    assert preload.status == STATUS_OK and streaming.status == STATUS_OK, (
+        preload.error,
+        streaming.error,
+    )
+    # The whole decoded array is held, in resident and in proportional memory (its pages are the
+    # worker's own).
     assert preload.peak_rss_mib >= dataset_mib and preload.peak_pss_mib >= dataset_mib
-    # Beside the same data streamed a batch at a time, measured in the same test: what the two share (the
-    # runtime, the decode's buffers) cancels, and the array is what is left, at least once over.
-    assert preload.peak_rss_mib - streaming.peak_rss_mib >= dataset_mib, (preload.peak_rss_mib,
-                                                                         streaming.peak_rss_mib)
+    # Beside the same data streamed a batch at a time, measured in the same test: what the two share
+    # (the runtime, the decode's buffers) cancels, and the array is what is left, at least once
+    # over.
+    assert preload.peak_rss_mib - streaming.peak_rss_mib >= dataset_mib, (
+        preload.peak_rss_mib,
+        streaming.peak_rss_mib,
+    )
 
 
 def test_disk_caches_report_what_they_wrote(image_results, tiny_images):
-    """The decoded dataset is 70 samples of 24x32x3 float32: a cache file or snapshot holds at least that
-    (plus its framing), and the strategies that write nothing report nothing."""
+    """The decoded dataset is 70 samples of 24x32x3 float32: a cache file or snapshot holds at least
+    that (plus its framing), and the strategies that write nothing report nothing."""
     decoded_mib = 70 * tiny_images.spec.sample_bytes / (1 << 20)
     for name in ("cache_file", "snapshot"):
         written = image_results[name].disk_written_mib
-        assert written is not None and decoded_mib * 0.9 <= written <= decoded_mib * 1.5, (name, written, decoded_mib)
+        assert written is not None and decoded_mib * 0.9 <= written <= decoded_mib * 1.5, (
+            name,
+            written,
+            decoded_mib,
+        )
     assert image_results["generator"].disk_written_mib is None
 
 
-# The pool the multiprocessing scenario starts (as many processes, spawned, their initializer run, a batch
-# decoded by each), from a bare parent: its processes' resident and unique memory summed, in MiB. Unique:
-# pages no other process maps, so they count whole in PSS; pages the pool's processes share (the same
-# libraries) are unique to none of them, here as in the scenario.
+# The pool the multiprocessing scenario starts (as many processes, spawned, their initializer run, a
+# batch decoded by each), from a bare parent: its processes' resident and unique memory summed, in
+# MiB. Unique: pages no other process maps, so they count whole in PSS; pages the pool's processes
+# share (the same libraries) are unique to none of them, here as in the scenario.
 POOL_PROCESS = """
 import json, multiprocessing, sys
 import psutil
@@ -124,10 +150,12 @@ from tests.conftest import TINY_SPEC
 if __name__ == "__main__":
     source, _ = prepare_data(TINY_SPEC, sys.argv[1])
     size = int(sys.argv[2])
-    with multiprocessing.get_context("spawn").Pool(size, initializer=_open_source, initargs=(source, None)) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with spawn.Pool(size, initializer=_open_source, initargs=(source, None)) as pool:
         pool.map(_decode_range, [(0, 16)] * (4 * size), chunksize=1)
         members = [psutil.Process(process.pid).memory_full_info() for process in pool._pool]
-        print(json.dumps([sum(m.rss for m in members) / 2**20, sum(m.uss for m in members) / 2**20]))
+        rss_mib = sum(m.rss for m in members) / 2**20
+        print(json.dumps([rss_mib, sum(m.uss for m in members) / 2**20]))
 """
 
 
@@ -135,9 +163,9 @@ def test_multiprocessing_memory_includes_its_pool(image_results, data_cache, tmp
     pool = SETTINGS.workers
     rss_mib, uss_mib = run_probe(POOL_PROCESS, tmp_path, str(data_cache), str(pool), timeout_s=120)
     result = image_results["multiprocessing"]
-    # The worker's tree holds such a pool beside the worker, all above its baseline: its resident memory
-    # counts whole, and its unique pages count whole in PSS too. (A tenth off for what a process of the
-    # same code may hold less.)
+    # The worker's tree holds such a pool beside the worker, all above its baseline: its resident
+    # memory counts whole, and its unique pages count whole in PSS too. (A tenth off for what a
+    # process of the same code may hold less.)
     assert result.peak_rss_mib >= 0.9 * rss_mib, (result.peak_rss_mib, rss_mib)
     assert result.peak_pss_mib >= 0.9 * uss_mib, (result.peak_pss_mib, uss_mib)
 
@@ -145,7 +173,9 @@ def test_multiprocessing_memory_includes_its_pool(image_results, data_cache, tmp
 def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_children):
     expected = dataset_fingerprint(tiny_arrays, TINY_BATCH)
     with Runner(tiny_arrays, SETTINGS) as runner:
-        results = [runner.run(Target.scenario(name)) for name in ("preload", "multiprocessing", "tfrecord")]
+        results = [
+            runner.run(Target.scenario(name)) for name in ("preload", "multiprocessing", "tfrecord")
+        ]
     for result in results:
         assert result.status == STATUS_OK, result.error
         assert result.fingerprint == expected, result.name
@@ -154,8 +184,10 @@ def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_child
 def test_no_process_outlives_the_scenarios(image_results):
     # Pools, Keras's enqueuer processes and the data service's servers are all gone.
     alive = [
-        p.cmdline() for p in psutil.Process().children(recursive=True)
-        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+        p.cmdline()
+        for p in psutil.Process().children(recursive=True)
+        if p.is_running()
+        and p.status() != psutil.STATUS_ZOMBIE
         and not any("resource_tracker" in part for part in p.cmdline())
     ]
     assert alive == []
@@ -178,7 +210,9 @@ def test_data_service_uses_an_existing_cluster_when_given_one(tiny_images):
         with Runner(tiny_images, settings) as runner:
             result = runner.run(Target.scenario("data_service"))
         servers = [p.pid for p in cluster.processes]
-        assert all(psutil.pid_exists(pid) for pid in servers), "the runner must not stop a cluster it did not start"
+        assert all(psutil.pid_exists(pid) for pid in servers), (
+            "the runner must not stop a cluster it did not start"
+        )
     finally:
         cluster.stop()
     assert result.status == STATUS_OK, result.error

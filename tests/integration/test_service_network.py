@@ -1,4 +1,5 @@
-"""The tf.data service must be out of reach of the network: its servers listen in a private namespace."""
+"""The tf.data service must be out of reach of the network: its servers listen in a private
+namespace."""
 
 from __future__ import annotations
 
@@ -84,10 +85,34 @@ def test_no_process_of_a_data_service_run_listens_outside_its_private_namespace(
     scratch.mkdir()
     env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"))
     process = subprocess.Popen(
-        profiler_command("run", "--scenario", "data_service", "--samples", "64", "--batch-size", "8",
-                         "--image-size", "16", "--source-size", "24", "--time-cap", "0.5", "--idle-time-cap", "0.3",
-                         "--step-ms", "5", "--service-workers", "1", "--output", str(tmp_path / "out")),
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        profiler_command(
+            "run",
+            "--scenario",
+            "data_service",
+            "--samples",
+            "64",
+            "--batch-size",
+            "8",
+            "--image-size",
+            "16",
+            "--source-size",
+            "24",
+            "--time-cap",
+            "0.5",
+            "--idle-time-cap",
+            "0.3",
+            "--step-ms",
+            "5",
+            "--service-workers",
+            "1",
+            "--output",
+            str(tmp_path / "out"),
+        ),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     ours = _net_namespace("self")
     private_ports: set[int] = set()
@@ -104,7 +129,10 @@ def test_no_process_of_a_data_service_run_listens_outside_its_private_namespace(
                         private_ports |= set(_listening_sockets(member.pid).values())
                 except (OSError, psutil.Error):
                     continue
-                outside += [f"{member.pid}: port {host_listening[i]}" for i in inodes & host_listening.keys()]
+                outside += [
+                    f"{member.pid}: port {host_listening[i]}"
+                    for i in inodes & host_listening.keys()
+                ]
             time.sleep(0.2)
         stdout, stderr = process.communicate(timeout=30)
     finally:
@@ -131,8 +159,8 @@ def _try_with_a_thread(answers: multiprocessing.Queue) -> None:
 
 def test_entering_a_private_network_with_a_thread_running_is_refused():
     # Without privileges, a new user namespace needs a single-threaded caller: the order in the
-    # worker (before the lifeline's thread and TensorFlow's) matters, and this makes a wrong one fail
-    # under root as well.
+    # worker (before the lifeline's thread and TensorFlow's) matters, and this makes a wrong one
+    # fail under root as well.
     context = multiprocessing.get_context("spawn")
     answers = context.Queue()
     child = context.Process(target=_try_with_a_thread, args=(answers,))

@@ -1,9 +1,10 @@
-"""Stop signals from outside, to every command that measures: the documented exit status, nothing left running,
-nothing measured lost.
+"""Stop signals from outside, to every command that measures: the documented exit status, nothing
+left running, nothing measured lost.
 
-profiler.system.stopping: SIGTERM and SIGHUP end a run the way Ctrl-C does, with 128 + the signal's number (143, 129),
-Ctrl-C with 130; the first stop signal decides, and the ones after it do not cut the cleanup short. A worker and
-the tf.data service servers below it end themselves when their parent dies (profiler.system.lifeline).
+profiler.system.stopping: SIGTERM and SIGHUP end a run the way Ctrl-C does, with 128 + the signal's
+number (143, 129), Ctrl-C with 130; the first stop signal decides, and the ones after it do not cut
+the cleanup short. A worker and the tf.data service servers below it end themselves when their
+parent dies (profiler.system.lifeline).
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from profiler.analysis.sweep_result import load_sweep
 from profiler.analysis.tune_result import TuneResult
 from profiler.base.codec import decode
 from profiler.results.files import load_run, read_results_json
-from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
+from tests.helpers import (
+    MARK,
+    interruptible_profiler_command,
+    marked_processes,
+    profiler_command,
+    subprocess_env,
+)
 from tests.integration.test_faults import TINY, _gone_within, _wait_for_grandchild
 from tests.integration.test_scale import SMALL as SCALE_SMALL
 from tests.integration.test_scale import _cmdline
@@ -36,14 +43,21 @@ STUCK = "tests.fakes:QUICK,tests.fakes:HANG,tests.fakes:QUICK_TOO"
 
 
 def _start(tmp_path: Path, command: list[str], **extra: str) -> tuple[subprocess.Popen, Path, Path]:
-    """The CLI in a child, its scratch folder and its tree marked; with a pid file the HANG fake fills."""
+    """The CLI in a child, its scratch folder and its tree marked; with a pid file the HANG fake
+    fills."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     pid_file = tmp_path / "grandchild.pid"
-    env = subprocess_env(TMPDIR=str(scratch), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
-                         FAKE_HANG_PID_FILE=str(pid_file), **{MARK: str(tmp_path)}, **extra)
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    env = subprocess_env(
+        TMPDIR=str(scratch),
+        TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+        FAKE_HANG_PID_FILE=str(pid_file),
+        **{MARK: str(tmp_path)},
+        **extra,
+    )
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     return process, scratch, pid_file
 
 
@@ -55,9 +69,13 @@ def _ended(process: subprocess.Popen, code: int) -> tuple[str, str]:
 
 
 def _nothing_left(tmp_path: Path, scratch: Path | None) -> None:
-    # At once: the command ended what it started before it exited, not the lifelines after it (multiprocessing's
-    # resource tracker follows its parent out on its own).
-    left = [p for p in marked_processes(str(tmp_path)) if "resource_tracker" not in " ".join(_cmdline(p))]
+    # At once: the command ended what it started before it exited, not the lifelines after it
+    # (multiprocessing's resource tracker follows its parent out on its own).
+    left = [
+        p
+        for p in marked_processes(str(tmp_path))
+        if "resource_tracker" not in " ".join(_cmdline(p))
+    ]
     assert left == [], [_cmdline(p) for p in left]
     left = _gone_within(str(tmp_path), 10)
     assert left == [], [_cmdline(p) for p in left]
@@ -66,14 +84,16 @@ def _nothing_left(tmp_path: Path, scratch: Path | None) -> None:
 
 
 def _end(process: subprocess.Popen) -> None:
-    """Whatever happened, the command ends here; what it left is for the test to find, then for the fixture."""
+    """Whatever happened, the command ends here; what it left is for the test to find, then for the
+    fixture."""
     process.kill()
     process.wait(30)
 
 
 @pytest.fixture(autouse=True)
 def _no_leftover_survives(tmp_path):
-    """After the test has looked (and whether or not it passed), nothing of the command's tree outlives it."""
+    """After the test has looked (and whether or not it passed), nothing of the command's tree
+    outlives it."""
     yield
     for leftover in marked_processes(str(tmp_path)):
         with contextlib.suppress(psutil.Error):
@@ -86,9 +106,13 @@ def _only(pattern: str, folder: Path) -> Path:
 
 
 def _load(kind: type, path: Path, derived: dict[str, tuple[str, ...]]) -> object:
-    """A tune's or scale's file read back into its record, as a later reader would, the keys written only for
-    readers (``derived``: per field) left out."""
-    record = {key: value for key, value in read_results_json(path).items() if key not in ("format_version", "kind")}
+    """A tune's or scale's file read back into its record, as a later reader would, the keys written
+    only for readers (``derived``: per field) left out."""
+    record = {
+        key: value
+        for key, value in read_results_json(path).items()
+        if key not in ("format_version", "kind")
+    }
     for name, keys in derived.items():
         if isinstance(record.get(name), dict):
             record[name] = {key: value for key, value in record[name].items() if key not in keys}
@@ -102,15 +126,20 @@ def _the_finished_row_is_kept(tmp_path: Path, stdout: str, scratch: Path, stoppe
     run = load_run(results)
     assert run.interrupted is True
     assert [(r.name, r.status, r.error) for r in run.scenarios] == [
-        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", f"stopped by {stopped_by}"),
+        ("tests.fakes:QUICK", "ok", None),
+        ("tests.fakes:HANG", "interrupted", f"stopped by {stopped_by}"),
     ]
     assert (results.parent / "report.md").is_file() and "Run interrupted" in stdout
     _nothing_left(tmp_path, scratch)
 
 
 def test_sighup_ends_a_run_as_a_hangup_and_keeps_what_was_measured(tmp_path):
-    process, scratch, pid_file = _start(tmp_path, profiler_command(
-        "run", "--scenario", STUCK, "--timeout", "300", "--output", str(tmp_path / "out"), *TINY))
+    process, scratch, pid_file = _start(
+        tmp_path,
+        profiler_command(
+            "run", "--scenario", STUCK, "--timeout", "300", "--output", str(tmp_path / "out"), *TINY
+        ),
+    )
     try:
         _wait_for_grandchild(pid_file, process)
         process.send_signal(signal.SIGHUP)
@@ -122,11 +151,23 @@ def test_sighup_ends_a_run_as_a_hangup_and_keeps_what_was_measured(tmp_path):
 
 def test_sigterm_ends_a_sweep_and_keeps_the_sizes_measured(tmp_path):
     argv = [*TINY, "--samples", "40,80,160"]  # the last --samples wins: three sizes
-    process, scratch, pid_file = _start(tmp_path, profiler_command(
-        "sweep", "--scenario", "tests.fakes:QUICK,tests.fakes:HANG", "--timeout", "300",
-        "--output", str(tmp_path / "out"), *argv))
+    process, scratch, pid_file = _start(
+        tmp_path,
+        profiler_command(
+            "sweep",
+            "--scenario",
+            "tests.fakes:QUICK,tests.fakes:HANG",
+            "--timeout",
+            "300",
+            "--output",
+            str(tmp_path / "out"),
+            *argv,
+        ),
+    )
     try:
-        _wait_for_grandchild(pid_file, process)  # the first size: QUICK measured, HANG stuck building
+        _wait_for_grandchild(
+            pid_file, process
+        )  # the first size: QUICK measured, HANG stuck building
         process.send_signal(signal.SIGTERM)
         _ended(process, 128 + signal.SIGTERM)
     finally:
@@ -137,7 +178,8 @@ def test_sigterm_ends_a_sweep_and_keeps_the_sizes_measured(tmp_path):
     (first,) = sweep.runs
     assert first.samples == 40
     assert [(r.name, r.status, r.error) for r in first.scenarios] == [
-        ("tests.fakes:QUICK", "ok", None), ("tests.fakes:HANG", "interrupted", "stopped by SIGTERM"),
+        ("tests.fakes:QUICK", "ok", None),
+        ("tests.fakes:HANG", "interrupted", "stopped by SIGTERM"),
     ]
     assert (path.parent / "report.md").is_file()
     _nothing_left(tmp_path, scratch)
@@ -148,9 +190,19 @@ def _spawned(mark: str) -> list[psutil.Process]:
 
 
 def test_sigterm_ends_a_tuning_mid_round_and_keeps_the_rounds_measured(tmp_path):
-    process, scratch, _ = _start(tmp_path, profiler_command(
-        "tune", "--scenario", "tests.fakes:PEAKED", "--output", str(tmp_path / "out"), *TUNE_SMALL,
-        "--time-cap", "0.3"))
+    process, scratch, _ = _start(
+        tmp_path,
+        profiler_command(
+            "tune",
+            "--scenario",
+            "tests.fakes:PEAKED",
+            "--output",
+            str(tmp_path / "out"),
+            *TUNE_SMALL,
+            "--time-cap",
+            "0.3",
+        ),
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:  # a round saved, and a worker of the next one measuring
@@ -175,10 +227,23 @@ def test_sigterm_ends_a_tuning_mid_round_and_keeps_the_rounds_measured(tmp_path)
     _nothing_left(tmp_path, scratch)
 
 
-# Scale from 1 to 2 workers, with short phases but for the paced one: at least 6 epochs of 20 steps of 15 ms or
-# more, so a count goes on measuring for seconds after its servers listen.
-SCALE = [*SCALE_SMALL, "--max-workers", "2", "--time-cap", "0.5", "--idle-time-cap", "0.3", "--idle-epochs", "6",
-         "--samples", "160", "--timeout", "300"]
+# Scale from 1 to 2 workers, with short phases but for the paced one: at least 6 epochs of 20 steps
+# of 15 ms or more, so a count goes on measuring for seconds after its servers listen.
+SCALE = [
+    *SCALE_SMALL,
+    "--max-workers",
+    "2",
+    "--time-cap",
+    "0.5",
+    "--idle-time-cap",
+    "0.3",
+    "--idle-epochs",
+    "6",
+    "--samples",
+    "160",
+    "--timeout",
+    "300",
+]
 
 
 def _first_count_saved(process: subprocess.Popen, tmp_path: Path) -> None:
@@ -194,11 +259,14 @@ def _first_count_saved(process: subprocess.Popen, tmp_path: Path) -> None:
 
 
 def _listening_servers(process: subprocess.Popen, tmp_path: Path, servers: int) -> list[tuple]:
-    """Wait until ``servers`` servers listen: (address, port, its namespace's interfaces) of each socket."""
+    """Wait until ``servers`` servers listen: (address, port, its namespace's interfaces) of each
+    socket."""
     deadline = time.monotonic() + 240
     sockets: list[tuple] = []
     while time.monotonic() < deadline:
-        sockets = [entry for member in marked_processes(str(tmp_path)) for entry in _listening(member)]
+        sockets = [
+            entry for member in marked_processes(str(tmp_path)) for entry in _listening(member)
+        ]
         if len({port for _, port, _ in sockets}) >= servers:
             return sockets
         if process.poll() is not None:
@@ -208,16 +276,18 @@ def _listening_servers(process: subprocess.Popen, tmp_path: Path, servers: int) 
 
 
 def _listening(process: psutil.Process) -> list[tuple[str, int, tuple[str, ...]]]:
-    """(address, port, interfaces of its network namespace) of each TCP socket the process listens on, read from
-    its own namespace's table (psutil's net_connections reads this process's, where a private namespace's sockets
-    are absent)."""
+    """(address, port, interfaces of its network namespace) of each TCP socket the process listens
+    on, read from its own namespace's table (psutil's net_connections reads this process's, where a
+    private namespace's sockets are absent)."""
     try:
         inodes = set()
         for fd in Path(f"/proc/{process.pid}/fd").iterdir():
             target = os.readlink(fd)
             if target.startswith("socket:["):
                 inodes.add(int(target[8:-1]))
-        tables = [Path(f"/proc/{process.pid}/net/{family}").read_text() for family in ("tcp", "tcp6")]
+        tables = [
+            Path(f"/proc/{process.pid}/net/{family}").read_text() for family in ("tcp", "tcp6")
+        ]
         devices = Path(f"/proc/{process.pid}/net/dev").read_text().splitlines()[2:]
     except OSError:  # gone meanwhile
         return []
@@ -229,44 +299,61 @@ def _listening(process: psutil.Process) -> list[tuple[str, int, tuple[str, ...]]
             if columns[3] == "0A" and int(columns[9]) in inodes:  # LISTEN, and this process's
                 address, port = columns[1].split(":")
                 raw = bytes.fromhex(address)
-                # /proc writes each 32-bit word of the address in the host's order (little-endian here).
-                ordered = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                # /proc writes each 32-bit word of the address in the host's order (little-endian
+                # here).
+                ordered = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 found.append((str(ipaddress.ip_address(ordered)), int(port, 16), interfaces))
     return found
 
 
 def test_sigterm_ends_a_scale_mid_count_and_its_servers_listen_on_loopback_only(tmp_path):
-    process, scratch, _ = _start(tmp_path, profiler_command("scale", *SCALE, "--output", str(tmp_path / "out")))
+    process, scratch, _ = _start(
+        tmp_path, profiler_command("scale", *SCALE, "--output", str(tmp_path / "out"))
+    )
     try:
         _first_count_saved(process, tmp_path)
-        sockets = _listening_servers(process, tmp_path, 3)  # the second count's dispatcher and two workers
+        sockets = _listening_servers(
+            process, tmp_path, 3
+        )  # the second count's dispatcher and two workers
         process.send_signal(signal.SIGTERM)
         _ended(process, 128 + signal.SIGTERM)
     finally:
         _end(process)
-    # TensorFlow's servers take a port but no address: reachable over loopback only means a loopback address, or
-    # a network namespace whose only interface is loopback (profiler.system.network_namespace).
-    reachable = [(address, port, interfaces) for address, port, interfaces in sockets
-                 if not ipaddress.ip_address(address).is_loopback and interfaces != ("lo",)]
+    # TensorFlow's servers take a port but no address: reachable over loopback only means a loopback
+    # address, or a network namespace whose only interface is loopback
+    # (profiler.system.network_namespace).
+    reachable = [
+        (address, port, interfaces)
+        for address, port, interfaces in sockets
+        if not ipaddress.ip_address(address).is_loopback and interfaces != ("lo",)
+    ]
     assert reachable == [], reachable
     path = _only("*/scale.json", tmp_path / "out")
     scaled = _load(ScaleResult, path, {"fit": ("predicted_here", "predicted_from_fewest")})
     assert scaled.interrupted is True
-    assert [(point.workers, point.status) for point in scaled.points] == [(1, "ok"), (2, "interrupted")]
+    assert [(point.workers, point.status) for point in scaled.points] == [
+        (1, "ok"),
+        (2, "interrupted"),
+    ]
     assert (path.parent / "report.md").is_file()
     _nothing_left(tmp_path, scratch)
 
 
 def test_sigkill_of_a_scale_leaves_no_server_or_worker_behind(tmp_path):
-    process, _, _ = _start(tmp_path, profiler_command("scale", *SCALE, "--max-workers", "1",
-                                                      "--output", str(tmp_path / "out")))
+    process, _, _ = _start(
+        tmp_path,
+        profiler_command("scale", *SCALE, "--max-workers", "1", "--output", str(tmp_path / "out")),
+    )
     try:
-        _listening_servers(process, tmp_path, 2)  # the dispatcher and the worker, the trainer's worker above them
+        _listening_servers(
+            process, tmp_path, 2
+        )  # the dispatcher and the worker, the trainer's worker above them
         assert len(_spawned(str(tmp_path))) >= 3
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        # Nobody is left to clean up: the trainer's worker finds its parent gone (its pipe closed, or its lifeline)
-        # and stops its servers, and a server whose worker is gone ends itself (profiler.system.lifeline).
+        # Nobody is left to clean up: the trainer's worker finds its parent gone (its pipe closed,
+        # or its lifeline) and stops its servers, and a server whose worker is gone ends itself
+        # (profiler.system.lifeline).
         left = _gone_within(str(tmp_path), 15)
         assert left == [], [_cmdline(p) for p in left]
     finally:
@@ -278,18 +365,26 @@ def test_sigkill_of_a_scale_leaves_no_server_or_worker_behind(tmp_path):
 @pytest.mark.parametrize("when", ["while its worker ends", "while its report is written"])
 def test_a_second_signal_during_the_cleanup_does_not_cut_it_short(tmp_path, when):
     # Ctrl-C decides (130, "stopped by Ctrl-C"); the SIGTERM after it changes nothing.
-    process, scratch, pid_file = _start(tmp_path, interruptible_profiler_command(
-        "run", "--scenario", STUCK, "--timeout", "300", "--output", str(tmp_path / "out"), *TINY))
+    process, scratch, pid_file = _start(
+        tmp_path,
+        interruptible_profiler_command(
+            "run", "--scenario", STUCK, "--timeout", "300", "--output", str(tmp_path / "out"), *TINY
+        ),
+    )
     try:
         _wait_for_grandchild(pid_file, process)
         process.send_signal(signal.SIGINT)
         if when == "while its worker ends":
             time.sleep(0.1)
-        else:  # its workers are gone (multiprocessing's resource tracker lives as long as the run): what is left
+        # its workers are gone (multiprocessing's resource tracker lives as long as the run): what
+        # is left
+        else:
             # is saving, the report and the scratch folder
             with contextlib.suppress(psutil.Error):
-                while any("resource_tracker" not in " ".join(_cmdline(child))
-                          for child in psutil.Process(process.pid).children(recursive=True)):
+                while any(
+                    "resource_tracker" not in " ".join(_cmdline(child))
+                    for child in psutil.Process(process.pid).children(recursive=True)
+                ):
                     time.sleep(0.01)
             assert process.poll() is None, "the run ended before its report was written"
         process.send_signal(signal.SIGTERM)
@@ -306,8 +401,8 @@ import time
 
 
 def slow_batches():
-    """Batches of a known shape, each after a long sleep, from a pipeline that started a process of its own (as
-    a pool does); says in a file when the first batch is asked for."""
+    """Batches of a known shape, each after a long sleep, from a pipeline that started a process
+    of its own (as a pool does); says in a file when the first batch is asked for."""
     import numpy as np
     import tensorflow as tf
 
@@ -332,15 +427,23 @@ def test_pipeline(pipeline_benchmark):
 def test_ctrl_c_in_the_pytest_fixture_leaves_no_worker(tmp_path):
     (tmp_path / "test_user.py").write_text(USER_TESTS)
     started = tmp_path / "started"
-    # pytest as a terminal's foreground job runs it, Ctrl-C delivered (see interruptible_profiler_command).
-    start = ("import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
-             "sys.exit(pytest.main(sys.argv[1:]))")
-    process, _, _ = _start(tmp_path, [sys.executable, "-c", start, "-p", "no:cacheprovider", "-q", "test_user.py"],
-                           PIPELINE_STARTED=str(started), PYTHONPATH=os.pathsep.join(
-                               filter(None, [str(tmp_path), subprocess_env()["PYTHONPATH"]])))
+    # pytest as a terminal's foreground job runs it, Ctrl-C delivered (see
+    # interruptible_profiler_command).
+    start = (
+        "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.exit(pytest.main(sys.argv[1:]))"
+    )
+    process, _, _ = _start(
+        tmp_path,
+        [sys.executable, "-c", start, "-p", "no:cacheprovider", "-q", "test_user.py"],
+        PIPELINE_STARTED=str(started),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path), subprocess_env()["PYTHONPATH"]])),
+    )
     try:
         deadline = time.monotonic() + 120
-        while not started.exists() and time.monotonic() < deadline:  # the worker is measuring the pipeline
+        while (
+            not started.exists() and time.monotonic() < deadline
+        ):  # the worker is measuring the pipeline
             if process.poll() is not None:
                 pytest.fail(f"pytest ended before the pipeline ran: {process.communicate()}")
             time.sleep(0.05)

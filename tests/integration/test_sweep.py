@@ -20,25 +20,44 @@ from tests.helpers import profiler_command, subprocess_env
 
 GROW = "tests.fakes:GROW_512KIB_PER_SAMPLE"
 CONSTANT_80 = "tests.fakes:CONSTANT_80MB"
-SETTINGS = MeasureSettings(batch_size=16, workers=1, epochs=2, idle_epochs=1, step_ms=1.0, timeout_s=60.0,
-                           time_cap_s=0.3, idle_time_cap_s=0.3, window_s=0.02)
+SETTINGS = MeasureSettings(
+    batch_size=16,
+    workers=1,
+    epochs=2,
+    idle_epochs=1,
+    step_ms=1.0,
+    timeout_s=60.0,
+    time_cap_s=0.3,
+    idle_time_cap_s=0.3,
+    window_s=0.02,
+)
 
 
 def plan(data_cache, sizes, names, settings=SETTINGS, spec=TINY_SPEC, target=4096):
-    run = RunPlan(settings, tuple(Target.scenario(name) for name in names), spec, data_cache, measure_ceiling=False)
+    run = RunPlan(
+        settings,
+        tuple(Target.scenario(name) for name in names),
+        spec,
+        data_cache,
+        measure_ceiling=False,
+    )
     return SweepPlan(run, sizes, target_samples=target, memory_budget_mib=100_000.0)
 
 
 def sweep(data_cache, sizes, names, available_mib):
     saved = []
-    result = measure_sweep(plan(data_cache, sizes, names), save=saved.append, available_mib=lambda: available_mib)
+    result = measure_sweep(
+        plan(data_cache, sizes, names), save=saved.append, available_mib=lambda: available_mib
+    )
     return result, saved
 
 
 def test_known_growth_is_fitted_and_a_size_too_big_is_skipped(data_cache, no_leftover_children):
     # 512 KiB per sample: 32, 64 and 128 MiB at 64, 128 and 256 samples; at 2048 it would hold
     # 1 GiB, more than the 700 MiB made to look available, so it must not start there.
-    result, saved = sweep(data_cache, (64, 128, 256, 2048), [GROW, CONSTANT_80], available_mib=700.0)
+    result, saved = sweep(
+        data_cache, (64, 128, 256, 2048), [GROW, CONSTANT_80], available_mib=700.0
+    )
     assert len(saved) == 8, "the sweep is saved after every scenario"
     growths = {g.name: g for g in result.growths}
     grow, constant = growths[GROW], growths[CONSTANT_80]
@@ -61,24 +80,54 @@ REAL_DATA = "tests.fakes:REAL_DATA"
 
 
 def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_children):
-    # A pick is certain: REAL_DATA streams the dataset's own samples (its data checks out) and holds no more
-    # memory at 384 samples than at 96, well within 2 GiB beside its baseline; epoch times always fit a
-    # line through three sizes. preload, whose decoded data alone is 4.6 GiB at 100,000 samples, cannot fit.
+    # A pick is certain: REAL_DATA streams the dataset's own samples (its data checks out) and holds
+    # no more memory at 384 samples than at 96, well within 2 GiB beside its baseline; epoch times
+    # always fit a line through three sizes. preload, whose decoded data alone is 4.6 GiB at 100,000
+    # samples, cannot fit.
     output = tmp_path / "reports"
     completed = subprocess.run(
         profiler_command(
-            "sweep", "--scenario", f"preload,{REAL_DATA}", "--samples", "96,192,384", "--image-size", "64",
-            "--source-size", "64", "--batch-size", "32", "--epochs", "1", "--step-ms", "2",
-            "--time-cap", "0.3", "--idle-time-cap", "0.3",
-            "--target-samples", "100000", "--memory-budget", "2GiB", "--data-dir", str(tmp_path / "data"),
-            "--output", str(output),
+            "sweep",
+            "--scenario",
+            f"preload,{REAL_DATA}",
+            "--samples",
+            "96,192,384",
+            "--image-size",
+            "64",
+            "--source-size",
+            "64",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "1",
+            "--step-ms",
+            "2",
+            "--time-cap",
+            "0.3",
+            "--idle-time-cap",
+            "0.3",
+            "--target-samples",
+            "100000",
+            "--memory-budget",
+            "2GiB",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--output",
+            str(output),
         ),
-        capture_output=True, text=True, env=subprocess_env(), timeout=600,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr + completed.stdout
     (folder,) = output.iterdir()
     data = json.loads((folder / "sweep.json").read_text())
-    assert data["kind"] == "sweep" and [run["data"]["spec"]["samples"] for run in data["runs"]] == [96, 192, 384]
+    assert data["kind"] == "sweep" and [run["data"]["spec"]["samples"] for run in data["runs"]] == [
+        96,
+        192,
+        384,
+    ]
     fits = {fit["name"]: fit for fit in data["fits"]}
     # preload holds at least the decoded data, 48 KiB a sample.
     assert fits["preload"]["memory"]["model"] == "linear"
@@ -94,11 +143,14 @@ def test_sweep_command_writes_fits_plots_and_a_pick(tmp_path, no_leftover_childr
     assert (folder / "epoch_vs_samples.png").stat().st_size > 10_000
 
 
-
-def test_preload_peak_at_twice_the_largest_size_is_predicted_within_15_percent(data_cache, no_leftover_children):
+def test_preload_peak_at_twice_the_largest_size_is_predicted_within_15_percent(
+    data_cache, no_leftover_children
+):
     spec = replace(TINY_SPEC, height=64, width=64, source_size=64)
     settings = replace(SETTINGS, epochs=1, timeout_s=180.0)
-    swept = measure_sweep(plan(data_cache, (200, 400, 800, 1600), ["preload"], settings, spec, target=3200))
+    swept = measure_sweep(
+        plan(data_cache, (200, 400, 800, 1600), ["preload"], settings, spec, target=3200)
+    )
     (growth,) = swept.growths
     # Memory only: epochs of a few milliseconds are too noisy here to extrapolate, and need not be.
     assert growth.memory.unreliable_reason() is None
@@ -106,12 +158,14 @@ def test_preload_peak_at_twice_the_largest_size_is_predicted_within_15_percent(d
         real = runner.run(Target.scenario("preload"))
     assert real.status == STATUS_OK, real.error
     predicted_growth = growth.memory.predict(3200)
-    # The growth above the baseline is the part that is predicted: judge it alone, not diluted by the
-    # half a GiB of TensorFlow that both sides share.
+    # The growth above the baseline is the part that is predicted: judge it alone, not diluted by
+    # the half a GiB of TensorFlow that both sides share.
     assert predicted_growth == pytest.approx(real.peak_rss_mib, rel=0.15)
 
 
-def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(tiny_images, no_leftover_children):
+def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(
+    tiny_images, no_leftover_children
+):
     # 70 samples of 24x32x3 float32 are 0.6 MiB: with 0.5 MiB available, preload cannot hold them.
     with Runner(tiny_images, SETTINGS, available_mib=lambda: 0.5) as runner:
         held = runner.run(Target.scenario("preload"))
@@ -123,10 +177,19 @@ def test_run_skips_a_strategy_whose_decoded_dataset_exceeds_available_memory(tin
     assert streaming.status == STATUS_OK, "a scenario without a forecast is not held back"
 
 
-def test_epoch_time_predicted_far_beyond_the_sizes_grows_with_the_samples(data_cache, no_leftover_children):
+def test_epoch_time_predicted_far_beyond_the_sizes_grows_with_the_samples(
+    data_cache, no_leftover_children
+):
     settings = replace(SETTINGS, workers=2, time_cap_s=0.5, timeout_s=180.0)
-    swept = measure_sweep(plan(data_cache, (250, 500, 1000), ["cache", "generator_prefetch"], settings,
-                               target=1_000_000))
+    swept = measure_sweep(
+        plan(
+            data_cache,
+            (250, 500, 1000),
+            ["cache", "generator_prefetch"],
+            settings,
+            target=1_000_000,
+        )
+    )
     predictions = {p.name: p for p in swept.predictions}
     assert set(predictions) == {"cache", "generator_prefetch"}
     for growth in swept.growths:
@@ -137,4 +200,6 @@ def test_epoch_time_predicted_far_beyond_the_sizes_grows_with_the_samples(data_c
         # An epoch of a million samples lasts longer than one of the largest size measured, by far.
         largest = growth.epoch_s[-1]
         assert prediction.epoch_s > 100 * largest
-        assert growth.epoch.predict(10**6) > growth.epoch.predict(10**5) > growth.epoch.predict(10**4)
+        assert (
+            growth.epoch.predict(10**6) > growth.epoch.predict(10**5) > growth.epoch.predict(10**4)
+        )

@@ -1,4 +1,5 @@
-"""``tune`` end to end on a fake whose rate peaks at a known thread count, without TensorFlow in its workers."""
+"""``tune`` end to end on a fake whose rate peaks at a known thread count, without TensorFlow in its
+workers."""
 
 from __future__ import annotations
 
@@ -11,21 +12,51 @@ import pytest
 
 from profiler.results.files import FORMAT_VERSION
 from tests.fakes import PEAKED
-from tests.helpers import MARK, interruptible_profiler_command, marked_processes, profiler_command, subprocess_env
+from tests.helpers import (
+    MARK,
+    interruptible_profiler_command,
+    marked_processes,
+    profiler_command,
+    subprocess_env,
+)
 
-SMALL = ["--samples", "40", "--batch-size", "8", "--image-size", "16", "--source-size", "24",
-         "--time-cap", "1", "--idle-time-cap", "0.2", "--idle-epochs", "1", "--step-ms", "2"]
+SMALL = [
+    "--samples",
+    "40",
+    "--batch-size",
+    "8",
+    "--image-size",
+    "16",
+    "--source-size",
+    "24",
+    "--time-cap",
+    "1",
+    "--idle-time-cap",
+    "0.2",
+    "--idle-epochs",
+    "1",
+    "--step-ms",
+    "2",
+]
 
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("tune")
     (workdir / "tmp").mkdir()
-    env = subprocess_env(TMPDIR=str(workdir / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"),
-                         **{MARK: str(workdir)})
+    env = subprocess_env(
+        TMPDIR=str(workdir / "tmp"),
+        TF_PIPELINE_PROFILER_CACHE=str(workdir / "cache"),
+        **{MARK: str(workdir)},
+    )
     completed = subprocess.run(
-        profiler_command("tune", "--scenario", "tests.fakes:PEAKED", "--output", str(workdir / "out"), *SMALL),
-        capture_output=True, text=True, env=env, timeout=600,
+        profiler_command(
+            "tune", "--scenario", "tests.fakes:PEAKED", "--output", str(workdir / "out"), *SMALL
+        ),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     (path,) = (workdir / "out").glob("*/tune.json")
     return completed, json.loads(path.read_text()), path.parent
@@ -61,19 +92,31 @@ def test_tune_json_is_versioned_and_carries_the_ceiling(tuned):
 def test_the_report_and_terminal_give_the_settings_and_the_code(tuned):
     completed, _, folder = tuned
     report = (folder / "report.md").read_text()
-    assert "# Tuning report" in report and "threads=3" in report and "threads = 3  # default: 1" in report
+    assert (
+        "# Tuning report" in report
+        and "threads=3" in report
+        and "threads = 3  # default: 1" in report
+    )
     assert "stages.png" in report and (folder / "stages.png").read_bytes().startswith(b"\x89PNG")
     assert "threads=3" in completed.stdout and "Code:" in completed.stdout
 
 
 def test_ctrl_c_keeps_the_rounds_measured_and_leaves_nothing(tmp_path):
     (tmp_path / "tmp").mkdir()
-    env = subprocess_env(TMPDIR=str(tmp_path / "tmp"), TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
-                         **{MARK: str(tmp_path)})
+    env = subprocess_env(
+        TMPDIR=str(tmp_path / "tmp"),
+        TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"),
+        **{MARK: str(tmp_path)},
+    )
     process = subprocess.Popen(
-        interruptible_profiler_command("tune", "--scenario", "tests.fakes:PEAKED", "--output", str(tmp_path / "out"),
-                                       *SMALL),
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        interruptible_profiler_command(
+            "tune", "--scenario", "tests.fakes:PEAKED", "--output", str(tmp_path / "out"), *SMALL
+        ),
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -103,6 +146,12 @@ def test_report_and_compare_refuse_a_tuning_in_one_line(tuned):
     _, _, folder = tuned
     path = str(folder / "tune.json")
     for argv in (("report", path), ("compare", path, path)):
-        completed = subprocess.run(profiler_command(*argv), capture_output=True, text=True, timeout=120)
-        assert completed.returncode == 2 and "written by 'profiler tune'" in completed.stderr, completed.stderr
-        assert "Traceback" not in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+        completed = subprocess.run(
+            profiler_command(*argv), capture_output=True, text=True, timeout=120
+        )
+        assert completed.returncode == 2 and "written by 'profiler tune'" in completed.stderr, (
+            completed.stderr
+        )
+        assert (
+            "Traceback" not in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+        )

@@ -27,8 +27,17 @@ from tests import userfiles
 from tests.helpers import profiler_command, subprocess_env
 
 BATCH = 4
-SETTINGS = MeasureSettings(batch_size=BATCH, workers=2, epochs=1, idle_epochs=1, step_ms=2.0, timeout_s=180.0,
-                           time_cap_s=0.2, idle_time_cap_s=0.2, window_s=0.02)
+SETTINGS = MeasureSettings(
+    batch_size=BATCH,
+    workers=2,
+    epochs=1,
+    idle_epochs=1,
+    step_ms=2.0,
+    timeout_s=180.0,
+    time_cap_s=0.2,
+    idle_time_cap_s=0.2,
+    window_s=0.02,
+)
 # The slow opt-in ones start many processes; parallel_map exercises the same TensorFlow decode.
 STRATEGIES = [name for name, scenario in registered().items() if not scenario.opt_in]
 
@@ -36,20 +45,28 @@ STRATEGIES = [name for name, scenario in registered().items() if not scenario.op
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
     root = tmp_path_factory.mktemp("user-data")
-    return {"folder": userfiles.image_folder(root / "folder"), "records": userfiles.record_shards(root / "records"),
-            "npy": userfiles.npy_pair(root / "npy")[0], "cache": root / "cache"}
+    return {
+        "folder": userfiles.image_folder(root / "folder"),
+        "records": userfiles.record_shards(root / "records"),
+        "npy": userfiles.npy_pair(root / "npy")[0],
+        "cache": root / "cache",
+    }
 
 
 def _source(path: str, cache: Path, **fields):
     kind, located = locate(path)
-    return prepare_user_data(DataSpec(kind=kind, path=located, samples=0, height=32, width=32, **fields), cache)
+    return prepare_user_data(
+        DataSpec(kind=kind, path=located, samples=0, height=32, width=32, **fields), cache
+    )
 
 
 def _measure(source, names, settings=SETTINGS):
     expected = dataset_fingerprint(source, settings.batch_size)
     with Runner(source, settings) as runner:
-        return {name: checked(runner.run(Target.scenario(name)), Target.scenario(name), expected, None)
-                for name in names}, expected
+        return {
+            name: checked(runner.run(Target.scenario(name)), Target.scenario(name), expected, None)
+            for name in names
+        }, expected
 
 
 def _assert_same_data(results, source):
@@ -59,7 +76,9 @@ def _assert_same_data(results, source):
             continue
         assert result.status == STATUS_OK, (name, result.error)
         assert result.samples_per_epoch == source.num_samples, name
-        assert result.data_status in (("same", "close") if result.pixels_may_differ else ("same",)), name
+        assert result.data_status in (
+            ("same", "close") if result.pixels_may_differ else ("same",)
+        ), name
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +96,16 @@ def test_every_strategy_serves_a_folder_of_mixed_formats_and_sizes(on_folder):
 
 def test_strategies_serve_tfrecords_with_the_same_samples(made, on_folder):
     source = _source(str(made["records"] / "*.tfrecord"), made["cache"])
-    # data_service: the workers batch each file's records apart; the trainer joins the short batches.
-    results, expected = _measure(source, ["generator", "multiprocessing", "parallel_map", "tfrecord", "data_service"])
+    # data_service: the workers batch each file's records apart; the trainer joins the short
+    # batches.
+    results, expected = _measure(
+        source, ["generator", "multiprocessing", "parallel_map", "tfrecord", "data_service"]
+    )
     _assert_same_data(results, source)
     assert results["data_service"].fingerprint.batches == expected.batches
-    assert source.summary().skipped_files == len(userfiles.BAD)  # the same bad samples as in the folder
+    assert source.summary().skipped_files == len(
+        userfiles.BAD
+    )  # the same bad samples as in the folder
     folder_generator = on_folder[0]["generator"]
     assert results["generator"].fingerprint == folder_generator.fingerprint == expected
 
@@ -96,7 +120,9 @@ def test_a_strategy_that_cannot_read_arrays_says_so_on_its_row(made):
 
 def test_tensorflow_augments_exactly_as_numpy_does(data_cache):
     # 48 -> 24 is a whole-number scale, where TensorFlow's decode equals OpenCV's to the pixel.
-    spec = DataSpec(kind="images", samples=24, height=24, width=24, source_size=48, seed=3, augment=True)
+    spec = DataSpec(
+        kind="images", samples=24, height=24, width=24, source_size=48, seed=3, augment=True
+    )
     source, _ = prepare_data(spec, data_cache)
     results, expected = _measure(source, ["parallel_map", "generator", "tfrecord", "data_service"])
     plain = dataset_fingerprint(prepare_data(replace(spec, augment=False), data_cache)[0], BATCH)
@@ -106,9 +132,9 @@ def test_tensorflow_augments_exactly_as_numpy_does(data_cache):
 
 
 def test_a_shuffle_buffer_shows_its_size_in_the_peak(data_cache):
-    # Two buffer sizes, so that what a buffer costs besides its samples (the shuffle's own thread and
-    # state, tf.data's per-element bookkeeping) cancels out; the difference is 2,000 samples of 48 KiB.
-    # (Measured here: 7-8% above them, tf.data's and the allocator's share per element.)
+    # Two buffer sizes, so that what a buffer costs besides its samples (the shuffle's own thread
+    # and state, tf.data's per-element bookkeeping) cancels out; the difference is 2,000 samples of
+    # 48 KiB. (Measured here: 7-8% above them, tf.data's and the allocator's share per element.)
     spec = DataSpec(kind="arrays", samples=4000, height=64, width=64, seed=1)
     source, _ = prepare_data(spec, data_cache)
     settings = replace(SETTINGS, batch_size=50)
@@ -124,9 +150,10 @@ def test_a_shuffle_buffer_shows_its_size_in_the_peak(data_cache):
 
 
 def many_bitmaps(folder: Path, count: int, side: int = 180) -> Path:
-    """``count`` small files of about 95 KiB: per-file reads are where a disk is slower than memory."""
+    """``count`` small files of about 95 KiB: per-file reads are where a disk is slower than
+    memory."""
     base = userfiles.photo(side, side, 0)
-    header = userfiles.encode(base, ".bmp")[:-base.nbytes]
+    header = userfiles.encode(base, ".bmp")[: -base.nbytes]
     for index in range(count):
         pixels = base.copy()
         pixels[index % side, :, index % 3] = index % 251  # each file its own
@@ -137,16 +164,20 @@ def many_bitmaps(folder: Path, count: int, side: int = 180) -> Path:
 
 
 def cached_file(path: Path) -> Path:
-    """A file of 8 MiB read just now, so in the page cache; skips where the filesystem keeps none."""
+    """A file of 8 MiB read just now, so in the page cache; skips where the filesystem keeps
+    none."""
     path.write_bytes(np.random.default_rng(0).bytes(8 << 20))
     path.read_bytes()
     if resident_fraction([path]) != 1.0:
-        pytest.skip("this filesystem keeps no page cache (tmpfs?): there is no cold read to measure")
+        pytest.skip(
+            "this filesystem keeps no page cache (tmpfs?): there is no cold read to measure"
+        )
     return path
 
 
 def test_a_cold_run_drops_only_the_data_from_the_page_cache(tmp_path):
-    # Whether a cold run is slower depends on this machine's disk: tests/benchmarks/test_cold_reads.py.
+    # Whether a cold run is slower depends on this machine's disk:
+    # tests/benchmarks/test_cold_reads.py.
     folder = many_bitmaps(tmp_path / "bitmaps", count=200)
     source = _source(str(folder), tmp_path / "cache")
     assert source.num_samples == 200 and source.summary().skipped_files == 0
@@ -156,7 +187,9 @@ def test_a_cold_run_drops_only_the_data_from_the_page_cache(tmp_path):
     seen: list[float] = []
     done = threading.Event()
 
-    def watch() -> None:  # the data's share in the page cache, all along: a drop shows as less than all
+    def watch() -> (
+        None
+    ):  # the data's share in the page cache, all along: a drop shows as less than all
         while not done.is_set():
             fraction = resident_fraction(files)
             if fraction is not None:
@@ -166,7 +199,9 @@ def test_a_cold_run_drops_only_the_data_from_the_page_cache(tmp_path):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        cold = _measure(source, ["generator"], replace(SETTINGS, batch_size=50, cold=True))[0]["generator"]
+        cold = _measure(source, ["generator"], replace(SETTINGS, batch_size=50, cold=True))[0][
+            "generator"
+        ]
     finally:
         done.set()
         watcher.join()
@@ -178,16 +213,43 @@ def test_a_cold_run_drops_only_the_data_from_the_page_cache(tmp_path):
 
 def test_cold_and_user_data_reach_the_report(made, tmp_path):
     output = tmp_path / "out"
-    completed = subprocess.run(profiler_command(
-        "run", "--data", str(made["records"] / "*.tfrecord"), "--scenario", "generator,parallel_map",
-        "--batch-size", "4", "--cold", "--augment", "--shuffle-buffer", "6", "--time-cap", "0.2",
-        "--idle-time-cap", "0.2", "--output", str(output), "--data-dir", str(tmp_path / "cache"),
-    ), env=subprocess_env(COLUMNS="200"), capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        profiler_command(
+            "run",
+            "--data",
+            str(made["records"] / "*.tfrecord"),
+            "--scenario",
+            "generator,parallel_map",
+            "--batch-size",
+            "4",
+            "--cold",
+            "--augment",
+            "--shuffle-buffer",
+            "6",
+            "--time-cap",
+            "0.2",
+            "--idle-time-cap",
+            "0.2",
+            "--output",
+            str(output),
+            "--data-dir",
+            str(tmp_path / "cache"),
+        ),
+        env=subprocess_env(COLUMNS="200"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert completed.returncode == 0, completed.stderr
     results = json.loads(next(output.glob("*/results.json")).read_text())
-    assert results["data"]["skipped_files"] == len(userfiles.BAD) and len(results["data"]["skipped_examples"]) == 3
+    assert (
+        results["data"]["skipped_files"] == len(userfiles.BAD)
+        and len(results["data"]["skipped_examples"]) == 3
+    )
     assert results["data"]["spec"]["augment"] and results["settings"]["cold"]
     assert results["settings"]["shuffle_buffer"] == 6 and results["ceiling"]["cold"]
-    assert all(r["status"] == "ok" and r["fingerprint_matches"] is not None for r in results["scenarios"])
+    assert all(
+        r["status"] == "ok" and r["fingerprint_matches"] is not None for r in results["scenarios"]
+    )
     report = next(output.glob("*/report.md")).read_text()
     assert "Cold reads" in report and "do not decode" in report and "cold reads" in completed.stdout

@@ -1,4 +1,5 @@
-"""Advice beside the pick: the disk a disk cache needs, what "of ceiling" above 100% means, the code."""
+"""Advice beside the pick: the disk a disk cache needs, what "of ceiling" above 100% means, the
+code."""
 
 from __future__ import annotations
 
@@ -20,16 +21,27 @@ EXPECTED = Fingerprint(4000, 125, (64, 64, 3), "float32", "int32", "001122334455
 
 def _run(rows, spec=None):
     run = RunResult(
-        metadata=Metadata(python="3.11"), settings=MeasureSettings(step_ms=20.0, batch_size=32),
-        targets=tuple(Target.scenario(r.name) for r in rows), data=DataRecord(spec or DataSpec(samples=4000)),
-        expected_fingerprint=EXPECTED, created="2026-11-26T12:00:00+00:00",
+        metadata=Metadata(python="3.11"),
+        settings=MeasureSettings(step_ms=20.0, batch_size=32),
+        targets=tuple(Target.scenario(r.name) for r in rows),
+        data=DataRecord(spec or DataSpec(samples=4000)),
+        expected_fingerprint=EXPECTED,
+        created="2026-11-26T12:00:00+00:00",
     )
     return with_results(run, rows)
 
 
 def row(name, idle, rate, **extra):
-    return ScenarioResult(name=name, status="ok", idle_fraction=idle, samples_per_s=rate, peak_rss_mib=30.0,
-                          fingerprint=EXPECTED, fingerprint_matches=True, **extra)
+    return ScenarioResult(
+        name=name,
+        status="ok",
+        idle_fraction=idle,
+        samples_per_s=rate,
+        peak_rss_mib=30.0,
+        fingerprint=EXPECTED,
+        fingerprint_matches=True,
+        **extra,
+    )
 
 
 def _text(run):
@@ -41,14 +53,23 @@ def _text(run):
 
 def test_a_disk_cache_pick_says_how_much_disk_at_this_size_and_per_million():
     # 4,000 samples wrote 200 MiB: 51.2 KiB a sample, 48.8 GiB per million.
-    cache_file = row("cache_file", 0.0, 30000.0, disk_grows_with_data=True, disk_written_mib=200.0,
-                     ceiling_fraction=2.5, snippet="def make_dataset():\n    return 1\n")
+    cache_file = row(
+        "cache_file",
+        0.0,
+        30000.0,
+        disk_grows_with_data=True,
+        disk_written_mib=200.0,
+        ceiling_fraction=2.5,
+        snippet="def make_dataset():\n    return 1\n",
+    )
     run = _run([row("generator", 0.3, 3000.0, ceiling_fraction=0.3), cache_file])
     assert run.recommendation.name == "cache_file"
     terminal, markdown = _text(run)
     for text in (terminal, markdown):
-        assert "Disk: cache_file wrote 200.0 MiB for the 4,000 samples of this run, about 51.2 KiB a sample " \
-               "(64x64x3 float32): 48.8 GiB per million samples at this image size" in text
+        assert (
+            "Disk: cache_file wrote 200.0 MiB for the 4,000 samples of this run, about 51.2 KiB a "
+            "sample (64x64x3 float32): 48.8 GiB per million samples at this image size" in text
+        )
         assert "Of ceiling above 100%: cache_file keep the decoded samples" in text
 
 
@@ -59,32 +80,49 @@ def test_no_disk_note_when_the_pick_writes_nothing():
 
 def test_a_decoder_faster_than_the_ceilings_is_named_as_the_reason():
     run = _run([row("parallel_map", 0.0, 6000.0, ceiling_fraction=1.23)])
-    assert "parallel_map decode every epoch, faster than the OpenCV decoder the ceiling was set by" in _text(run)[0]
+    assert (
+        "parallel_map decode every epoch, faster than the OpenCV decoder the ceiling was set by"
+        in _text(run)[0]
+    )
 
 
 def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(tmp_path):
     snippet = "def make_dataset():\n    return tf.data.Dataset.range(3)\n"
     run = _run([row("parallel_map", 0.0, 6000.0, snippet=snippet)])
     terminal, markdown = _text(run)
-    assert "Code: the pick on your own files" in terminal and "return tf.data.Dataset.range(3)" in terminal
+    assert (
+        "Code: the pick on your own files" in terminal
+        and "return tf.data.Dataset.range(3)" in terminal
+    )
     raw = io.StringIO()
     RunTerminalReporter(raw, width=80, color=False).render(run)
-    assert "def make_dataset():\n    return tf.data.Dataset.range(3)\n" in raw.getvalue()  # its lines kept
+    assert (
+        "def make_dataset():\n    return tf.data.Dataset.range(3)\n" in raw.getvalue()
+    )  # its lines kept
     script = snippet_script(run)
     assert f"DATA = pathlib.Path('{PLACEHOLDER_FOLDER}')" in script
     assert "HEIGHT, WIDTH, CHANNELS, BATCH = 64, 64, 3, 32" in script
     assert f"```python\n{script}```" in markdown
     compile(script, "pipeline.py", "exec")  # it is Python as printed
     folder = tmp_path / 'my "photos"\\new'
-    on_folder = replace(run, data=DataRecord(DataSpec(kind="folder", path=str(folder), samples=10, height=96,
-                                                      width=128, channels=1)))
+    on_folder = replace(
+        run,
+        data=DataRecord(
+            DataSpec(kind="folder", path=str(folder), samples=10, height=96, width=128, channels=1)
+        ),
+    )
     script = snippet_script(on_folder)
     assert f"DATA = pathlib.Path({str(folder)!r})" in script
     assert "HEIGHT, WIDTH, CHANNELS, BATCH = 96, 128, 1, 32" in script
     compile(script, "pipeline.py", "exec")
     # The header up to the listing, without OpenCV and TensorFlow (a stand-in gives AUTOTUNE).
     namespace: dict = {"tf": SimpleNamespace(data=SimpleNamespace(AUTOTUNE=-1))}
-    exec(script.split("classes = ")[0].replace("import cv2\n", "").replace("import tensorflow as tf\n", ""), namespace)
+    exec(
+        script.split("classes = ")[0]
+        .replace("import cv2\n", "")
+        .replace("import tensorflow as tf\n", ""),
+        namespace,
+    )
     assert namespace["DATA"] == folder  # the path arrives as it is, quotes and backslash included
 
 
@@ -103,9 +141,16 @@ def test_every_builtin_has_a_script_that_compiles_and_reads_in_80_columns():
 
 def test_the_script_says_what_to_change_for_records_and_arrays():
     snippet = "def make_dataset():\n    return tf.data.Dataset.range(3)\n"
-    for kind, words in (("tfrecord", "This run read TFRecords"), ("npy", "This run read a pair of .npy arrays")):
-        run = _run([row("parallel_map", 0.0, 6000.0, snippet=snippet)],
-                   DataSpec(kind=kind, path="/data/x", samples=4000))
+    for kind, words in (
+        ("tfrecord", "This run read TFRecords"),
+        ("npy", "This run read a pair of .npy arrays"),
+    ):
+        run = _run(
+            [row("parallel_map", 0.0, 6000.0, snippet=snippet)],
+            DataSpec(kind=kind, path="/data/x", samples=4000),
+        )
         terminal, markdown = _text(run)
         assert words in terminal and words in markdown
-    assert "This run read" not in _text(_run([row("parallel_map", 0.0, 6000.0, snippet=snippet)]))[1]
+    assert (
+        "This run read" not in _text(_run([row("parallel_map", 0.0, 6000.0, snippet=snippet)]))[1]
+    )

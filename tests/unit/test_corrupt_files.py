@@ -1,4 +1,5 @@
-"""sweep.json, tune.json and scale.json with one field corrupted, every field in turn, as the commands read them.
+"""sweep.json, tune.json and scale.json with one field corrupted, every field in turn, as the
+commands read them.
 
 Good files are made through the library: the committed example sweep, read and written again with
 its long series cut short; a tuning and a scale measurement built from records. Each field of each
@@ -32,7 +33,14 @@ import pytest
 
 from profiler.analysis.scale_result import ScalePoint, ScaleResult, advise, fit, scale_to_json
 from profiler.analysis.sweep_result import SweepResult, load_results, load_sweep, sweep_to_json
-from profiler.analysis.tune_result import Configuration, KnobRecord, Trial, TunedStrategy, TuneResult, tune_to_json
+from profiler.analysis.tune_result import (
+    Configuration,
+    KnobRecord,
+    Trial,
+    TunedStrategy,
+    TuneResult,
+    tune_to_json,
+)
 from profiler.base.codec import DecodeError, decode
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import Machine, Metadata
@@ -61,57 +69,123 @@ DERIVED = {
 
 
 def _good_sweep() -> dict[str, Any]:
-    """The example sweep stopped after its first size, with one strategy, its long series cut short, and
-    every record a run can hold filled in (CPU by role, autotuning's values, the decoders and the stages)."""
+    """The example sweep stopped after its first size, with one strategy, its long series cut short,
+    and every record a run can hold filled in (CPU by role, autotuning's values, the decoders and
+    the stages)."""
     sweep = load_sweep(EXAMPLE_SWEEP)
 
     def filled(result: ScenarioResult) -> ScenarioResult:
-        return replace(result, memory_timeline=result.memory_timeline[:3], wait_ms=result.wait_ms[:3],
-                       epoch_s=result.epoch_s[:3], window_samples_per_s=result.window_samples_per_s[:9],
-                       cpu_roles=(RoleCpu(TRAINER, 400.0),), autotune=(AutotuneValue("Prefetch", "buffer_size", 8.0),),
-                       trace_files=("trace.xplane.pb",), log_path="logs/generator.log", step_device="simulated",
-                       gpu_utilization_percent=0.0, service_workers=2, other_busy_cores=0.1)
+        return replace(
+            result,
+            memory_timeline=result.memory_timeline[:3],
+            wait_ms=result.wait_ms[:3],
+            epoch_s=result.epoch_s[:3],
+            window_samples_per_s=result.window_samples_per_s[:9],
+            cpu_roles=(RoleCpu(TRAINER, 400.0),),
+            autotune=(AutotuneValue("Prefetch", "buffer_size", 8.0),),
+            trace_files=("trace.xplane.pb",),
+            log_path="logs/generator.log",
+            step_device="simulated",
+            gpu_utilization_percent=0.0,
+            service_workers=2,
+            other_busy_cores=0.1,
+        )
 
-    stages = StageBreakdown((StageTiming("read", 0.0001, 0.0001), StageTiming("decode", 0.001, 0.0011)), 4, 32)
-    ceiling = replace(sweep.ceiling, decoders=(DecoderRate("opencv", 0.001, 100, "cv2.imdecode"),), stages=stages)
+    stages = StageBreakdown(
+        (StageTiming("read", 0.0001, 0.0001), StageTiming("decode", 0.001, 0.0011)), 4, 32
+    )
+    ceiling = replace(
+        sweep.ceiling, decoders=(DecoderRate("opencv", 0.001, 100, "cv2.imdecode"),), stages=stages
+    )
     run = replace(sweep.runs[0], scenarios=(filled(sweep.runs[0].scenarios[1]),), ceiling=ceiling)
     return sweep_to_json(replace(sweep, runs=(run,), sizes=sweep.sizes[:1], ceiling=ceiling))
 
 
 def _measured(rate: float, **extra: Any) -> ScenarioResult:
-    return ScenarioResult(name="parallel_map", status=STATUS_OK, samples_per_s=rate,
-                          samples_per_s_ci=(rate * 0.98, rate * 1.02), window_samples_per_s=(rate,) * 3,
-                          samples_match=True, **extra)
+    return ScenarioResult(
+        name="parallel_map",
+        status=STATUS_OK,
+        samples_per_s=rate,
+        samples_per_s_ci=(rate * 0.98, rate * 1.02),
+        window_samples_per_s=(rate,) * 3,
+        samples_match=True,
+        **extra,
+    )
 
 
 def _good_tune() -> dict[str, Any]:
-    knob = KnobRecord("map_parallelism", AUTOTUNE, (1, 2), what="threads", code="num_parallel_calls={value}")
+    knob = KnobRecord(
+        "map_parallelism", AUTOTUNE, (1, 2), what="threads", code="num_parallel_calls={value}"
+    )
     default, best = _measured(6000.0), _measured(9000.0, cpu_s=0.4)
     strategy = TunedStrategy(
-        "parallel_map", (knob,), Configuration({"map_parallelism": AUTOTUNE}, 6000.0, (5900.0, 6100.0), 0.5),
+        "parallel_map",
+        (knob,),
+        Configuration({"map_parallelism": AUTOTUNE}, 6000.0, (5900.0, 6100.0), 0.5),
         Configuration({"map_parallelism": 2}, 9000.0, (8900.0, 9100.0), 0.75),
-        (Trial("", None, default), Trial("map_parallelism", 2, best)), gain=1.5, gain_ci=(1.45, 1.55),
-        best_result=best, complete=True,
+        (Trial("", None, default), Trial("map_parallelism", 2, best)),
+        gain=1.5,
+        gain_ci=(1.45, 1.55),
+        best_result=best,
+        complete=True,
     )
-    metadata = Metadata(python="3.11", machine=Machine(hostname="box", cpu_count=8), packages={"numpy": "2.0"})
-    return tune_to_json(TuneResult(metadata, MeasureSettings(), None, None, "2026-11-26T12:00:00+00:00",
-                                   candidates={"parallel_map": 6000.0}, targets=(Target.scenario("parallel_map"),),
-                                   tuned=(strategy,), wall_s=12.5))
+    metadata = Metadata(
+        python="3.11", machine=Machine(hostname="box", cpu_count=8), packages={"numpy": "2.0"}
+    )
+    return tune_to_json(
+        TuneResult(
+            metadata,
+            MeasureSettings(),
+            None,
+            None,
+            "2026-11-26T12:00:00+00:00",
+            candidates={"parallel_map": 6000.0},
+            targets=(Target.scenario("parallel_map"),),
+            tuned=(strategy,),
+            wall_s=12.5,
+        )
+    )
 
 
 def _good_scale() -> dict[str, Any]:
-    points = tuple(ScalePoint(n, STATUS_OK, samples_per_s=1000.0 * n, samples_per_s_ci=(950.0 * n, 1050.0 * n),
-                              trainer_us_per_sample=50.0, dispatcher_us_per_sample=5.0, workers_us_per_sample=900.0,
-                              startup_s=1.5, idle_fraction=0.1, samples_match=True, other_busy_cores=0.2)
-                   for n in (1, 2))
+    points = tuple(
+        ScalePoint(
+            n,
+            STATUS_OK,
+            samples_per_s=1000.0 * n,
+            samples_per_s_ci=(950.0 * n, 1050.0 * n),
+            trainer_us_per_sample=50.0,
+            dispatcher_us_per_sample=5.0,
+            workers_us_per_sample=900.0,
+            startup_s=1.5,
+            idle_fraction=0.1,
+            samples_match=True,
+            other_busy_cores=0.2,
+        )
+        for n in (1, 2)
+    )
     scale = fit(points, 8)
     advice = advise(scale, 20.0, 32, 1, 1)
-    return scale_to_json(ScaleResult(Metadata(python="3.11"), MeasureSettings(), None, "now", 8, (1, 2), points,
-                                     scale, advice))
+    return scale_to_json(
+        ScaleResult(
+            Metadata(python="3.11"),
+            MeasureSettings(),
+            None,
+            "now",
+            8,
+            (1, 2),
+            points,
+            scale,
+            advice,
+        )
+    )
 
 
-GOOD = {"sweep": (_good_sweep(), SweepResult), "tune": (_good_tune(), TuneResult),
-        "scale": (_good_scale(), ScaleResult)}
+GOOD = {
+    "sweep": (_good_sweep(), SweepResult),
+    "tune": (_good_tune(), TuneResult),
+    "scale": (_good_scale(), ScaleResult),
+}
 
 
 def _paths(data: Any, prefix: tuple = ()) -> list[tuple]:
@@ -135,7 +209,8 @@ _hints = functools.cache(typing.get_type_hints)
 
 
 def _expected(root: type, path: tuple) -> tuple[str, bool]:
-    """("derived" | "any" | "typed", whether removing it is refused), from the annotations along ``path``."""
+    """("derived" | "any" | "typed", whether removing it is refused), from the annotations along
+    ``path``."""
     hint: Any = root
     required = False
     for key in path:
@@ -147,20 +222,26 @@ def _expected(root: type, path: tuple) -> tuple[str, bool]:
             if key in derived:
                 return "derived", False
             field = {f.name: f for f in dataclasses.fields(hint)}[key]
-            required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+            required = (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            )
             hint = _hints(hint)[key]
             continue
         required = False  # an item of a list or an entry of a dict: no record requires it
         arguments = typing.get_args(hint)
         if typing.get_origin(hint) in (tuple, list):
-            hint = arguments[0] if len(arguments) == 2 and arguments[1] is Ellipsis else arguments[key]
+            hint = (
+                arguments[0] if len(arguments) == 2 and arguments[1] is Ellipsis else arguments[key]
+            )
         else:
             hint = arguments[1] if arguments else Any
     return ("any" if _unwrapped(hint) is Any else "typed"), required
 
 
 def _wrong(value: Any) -> Any:
-    """A value of another JSON type than ``value``'s; None where the intended type cannot be told."""
+    """A value of another JSON type than ``value``'s; None where the intended type cannot be
+    told."""
     if isinstance(value, bool):
         return "yes"
     if isinstance(value, (int, float)):
@@ -178,9 +259,11 @@ def _where(path: tuple) -> str:
     return "results" + "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in path)
 
 
-def _corrupted(data: dict[str, Any], path: tuple, value: Any = None, remove: bool = False) -> dict[str, Any]:
-    """A copy of ``data`` with the value at ``path`` removed or replaced; only the containers on the way
-    are copied, the good data is left as it was."""
+def _corrupted(
+    data: dict[str, Any], path: tuple, value: Any = None, remove: bool = False
+) -> dict[str, Any]:
+    """A copy of ``data`` with the value at ``path`` removed or replaced; only the containers on the
+    way are copied, the good data is left as it was."""
     copied = dict(data)
     parent: Any = copied
     for key in path[:-1]:
@@ -212,7 +295,9 @@ def _owner(root: type, path: tuple) -> str:
             continue
         arguments = typing.get_args(hint)
         if typing.get_origin(hint) in (tuple, list):
-            hint = arguments[0] if len(arguments) == 2 and arguments[1] is Ellipsis else arguments[key]
+            hint = (
+                arguments[0] if len(arguments) == 2 and arguments[1] is Ellipsis else arguments[key]
+            )
         else:
             hint = arguments[1] if arguments else Any
     hint = _unwrapped(hint)
@@ -252,7 +337,13 @@ def _refused_in_one_line(argv: list[str], folder: Path) -> tuple[str | None, str
     except Exception as error:  # noqa: BLE001 - a traceback is the finding
         return f"raised {type(error).__name__}: {error}", ""
     lines = err.strip().splitlines()
-    if code != 2 or out or len(lines) != 1 or not lines[0].startswith("error: ") or "Traceback" in err:
+    if (
+        code != 2
+        or out
+        or len(lines) != 1
+        or not lines[0].startswith("error: ")
+        or "Traceback" in err
+    ):
         return f"exit {code}, stdout {out[:80]!r}, stderr {err[:200]!r}", err
     if report.read_text() != "an earlier, good report\n":
         report.unlink()
@@ -274,7 +365,8 @@ def _message_names(message: str, path: tuple, how: str) -> bool:
 def test_the_good_files_read_back_as_their_records(kind, tmp_path):
     data, record = GOOD[kind]
     if kind == "sweep":
-        # Every field of every record a sweep holds is corrupted below, removed and set: hundreds of cases.
+        # Every field of every record a sweep holds is corrupted below, removed and set: hundreds of
+        # cases.
         assert len(_cases("sweep")) > 350 and len(SWEEP_RECORDS) > 20
         path = tmp_path / "sweep.json"
         path.write_text(json.dumps(data))
@@ -288,13 +380,15 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
     """A tuning's or scale's JSON less what the writer derived for readers."""
     fields = {key: value for key, value in data.items() if key not in ("format_version", "kind")}
     if isinstance(fields.get("fit"), dict):
-        fields["fit"] = {key: value for key, value in fields["fit"].items() if key not in DERIVED["ScaleFit"]}
+        fields["fit"] = {
+            key: value for key, value in fields["fit"].items() if key not in DERIVED["ScaleFit"]
+        }
     return fields
 
 
 def _judged(kind: str, read: Any, cases: list[tuple[tuple, str, Any]]) -> list[str]:
-    """Each case through ``read(data)``, which raises ProfilerError or DecodeError to refuse; what went
-    otherwise than the annotations say."""
+    """Each case through ``read(data)``, which raises ProfilerError or DecodeError to refuse; what
+    went otherwise than the annotations say."""
     data, root = GOOD[kind]
     original = read(data)
     wrong: list[str] = []
@@ -308,7 +402,9 @@ def _judged(kind: str, read: Any, cases: list[tuple[tuple, str, Any]]) -> list[s
             if not refused:
                 wrong.append(f"{_where(path)} {how}: refused, though {what}: {message}")
             elif "\n" in message or not _message_names(message, path, how):
-                wrong.append(f"{_where(path)} {how}: the error is not one line naming the field: {message}")
+                wrong.append(
+                    f"{_where(path)} {how}: the error is not one line naming the field: {message}"
+                )
             continue
         if refused:
             wrong.append(f"{_where(path)} {how}: read, though {what}")
@@ -321,11 +417,15 @@ SWEEP_RECORDS = sorted({_owner(SweepResult, path) for path, _, _ in _cases("swee
 
 
 @pytest.mark.parametrize("record", SWEEP_RECORDS)
-def test_every_field_of_a_sweep_corrupted_is_refused_naming_it_or_read_as_its_type_says(tmp_path, record):
+def test_every_field_of_a_sweep_corrupted_is_refused_naming_it_or_read_as_its_type_says(
+    tmp_path, record
+):
     written = iter(range(10**6))
 
     def read(data: dict[str, Any]) -> Any:  # what ``report`` reads a results file with
-        path = tmp_path / f"sweep-{next(written)}.json"  # a new file each time: rewriting one is slower
+        path = (
+            tmp_path / f"sweep-{next(written)}.json"
+        )  # a new file each time: rewriting one is slower
         path.write_text(json.dumps(data))
         return load_results(path)
 
@@ -349,19 +449,28 @@ def test_the_records_of_a_tuning_or_scale_refuse_a_corrupted_field_as_their_type
 
 
 def _command_cases(kind: str) -> list[tuple[tuple, str, Any]]:
-    """Top-level fields, and a few deep ones, corrupted: what the commands must refuse (or, for a sweep,
-    read) is settled above; here, that they do it in one line."""
+    """Top-level fields, and a few deep ones, corrupted: what the commands must refuse (or, for a
+    sweep, read) is settled above; here, that they do it in one line."""
     _, root = GOOD[kind]
-    deep = {("runs", 0, "scenarios", 0, "samples_per_s"), ("runs", 0, "scenarios", 0, "name"),
-            ("runs", 0, "settings", "batch_size"), ("spec", "samples"), ("tuned", 0, "best", "settings"),
-            ("tuned", 0, "trials", 0, "result", "status"), ("points", 0, "workers"), ("fit", "counts_fitted")}
+    deep = {
+        ("runs", 0, "scenarios", 0, "samples_per_s"),
+        ("runs", 0, "scenarios", 0, "name"),
+        ("runs", 0, "settings", "batch_size"),
+        ("spec", "samples"),
+        ("tuned", 0, "best", "settings"),
+        ("tuned", 0, "trials", 0, "result", "status"),
+        ("points", 0, "workers"),
+        ("fit", "counts_fitted"),
+    }
     chosen = [case for case in _cases(kind) if len(case[0]) == 1 or case[0] in deep]
     return [case for case in chosen if kind != "sweep" or _refused(root, *case)]
 
 
 def _refused(root: type, path: tuple, how: str, value: Any) -> bool:
     what, required = _expected(root, path)
-    return path in (("format_version",), ("kind",)) or (what == "typed" if how == "set" else required)
+    return path in (("format_version",), ("kind",)) or (
+        what == "typed" if how == "set" else required
+    )
 
 
 @pytest.mark.parametrize("kind", ["sweep", "tune", "scale"])
@@ -372,11 +481,21 @@ def test_report_and_compare_refuse_a_corrupted_file_in_one_line_with_exit_2(tmp_
     assert len(cases) > 15
     for number, (path, how, value) in enumerate(cases):
         bad = tmp_path / f"{kind}-{number}.json"
-        bad.write_text(json.dumps(_corrupted(data, path, value, remove=how == "removed") if path else data))
+        bad.write_text(
+            json.dumps(_corrupted(data, path, value, remove=how == "removed") if path else data)
+        )
         # compare reads its base first: the corrupted file there, a good run after it.
-        for argv in (["report", str(bad), "-o", str(tmp_path)], ["compare", str(bad), str(GOOD_RUN)]):
+        for argv in (
+            ["report", str(bad), "-o", str(tmp_path)],
+            ["compare", str(bad), str(GOOD_RUN)],
+        ):
             problem, err = _refused_in_one_line(argv, tmp_path)
-            if problem is None and kind == "sweep" and argv[0] == "report" and not _message_names(err, path, how):
+            if (
+                problem is None
+                and kind == "sweep"
+                and argv[0] == "report"
+                and not _message_names(err, path, how)
+            ):
                 problem = f"the error names no field: {err.strip()}"
             if problem is not None:
                 wrong.append(f"{argv[0]}: {_where(path)} {how}: {problem}")

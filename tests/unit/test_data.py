@@ -9,7 +9,11 @@ SPEC = DataSpec(kind="images", samples=12, height=16, width=20, source_size=32, 
 
 
 def _files(source):
-    return {p.name: p.read_bytes() for p in source.root.iterdir() if p.suffix in (".jpg", ".png", ".npy")}
+    return {
+        p.name: p.read_bytes()
+        for p in source.root.iterdir()
+        if p.suffix in (".jpg", ".png", ".npy")
+    }
 
 
 def test_generation_is_deterministic(tmp_path):
@@ -26,7 +30,9 @@ def test_cache_is_reused_and_regenerated_when_the_spec_changes(tmp_path):
     again, generated_again = prepare_data(SPEC, tmp_path)
     assert not generated_again and again.root == source.root
     # The target size is applied at decode time: the same files serve it.
-    resized, generated_resized = prepare_data(DataSpec(**{**SPEC.to_dict(), "height": 8, "width": 8}), tmp_path)
+    resized, generated_resized = prepare_data(
+        DataSpec(**{**SPEC.to_dict(), "height": 8, "width": 8}), tmp_path
+    )
     assert not generated_resized and resized.root == source.root
     reseeded, generated_reseeded = prepare_data(DataSpec(**{**SPEC.to_dict(), "seed": 4}), tmp_path)
     assert generated_reseeded and reseeded.root != source.root
@@ -62,7 +68,9 @@ def test_decoded_images_have_the_delivered_shape_and_range(tmp_path):
 
 
 def test_grayscale_png(tmp_path):
-    spec = DataSpec(kind="images", samples=3, height=8, width=8, channels=1, source_size=16, image_format="png")
+    spec = DataSpec(
+        kind="images", samples=3, height=8, width=8, channels=1, source_size=16, image_format="png"
+    )
     source, _ = prepare_data(spec, tmp_path)
     assert source.load_sample(2).shape == (8, 8, 1)
     assert sorted(p.suffix for p in source.root.glob("*.png")) == [".png"] * 3

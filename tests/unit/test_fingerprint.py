@@ -22,9 +22,13 @@ def _fingerprint(batches):
 
 def test_order_and_batching_do_not_matter():
     images, labels = _data()
-    straight = _fingerprint([(images[:4], labels[:4]), (images[4:8], labels[4:8]), (images[8:], labels[8:])])
+    straight = _fingerprint(
+        [(images[:4], labels[:4]), (images[4:8], labels[4:8]), (images[8:], labels[8:])]
+    )
     order = np.random.default_rng(1).permutation(10)
-    shuffled = _fingerprint([(images[order][:5], labels[order][:5]), (images[order][5:], labels[order][5:])])
+    shuffled = _fingerprint(
+        [(images[order][:5], labels[order][:5]), (images[order][5:], labels[order][5:])]
+    )
     assert straight.checksum == shuffled.checksum
     assert straight.samples == shuffled.samples == 10
 

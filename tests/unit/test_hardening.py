@@ -47,7 +47,10 @@ def test_a_truncated_or_deleted_image_is_written_again_and_derived_files_are_dro
     again = prepare_source(SPEC, tmp_path, events)
     assert again.root == source.root
     assert {name: (again.root / name).read_bytes() for name in original} == original
-    assert not (again.root / "fingerprint-v2-8x8x3-b32.json").exists() and not (again.root / "tfrecord-8").exists()
+    assert (
+        not (again.root / "fingerprint-v2-8x8x3-b32.json").exists()
+        and not (again.root / "tfrecord-8").exists()
+    )
     assert len(events.warnings) == 1 and "2 damaged file(s)" in events.warnings[0]
     assert datacache.damaged_files(again) == []
     quiet = Recorder()
@@ -69,15 +72,23 @@ def test_an_altered_record_means_the_whole_dataset_is_generated_again(tmp_path):
     assert datacache.damaged_files(again) == []
 
 
-def test_a_dataset_larger_than_the_free_disk_is_refused_before_anything_is_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(datacache.shutil, "disk_usage", lambda path: Usage(total=8 << 30, used=5 << 30, free=3 << 30))
+def test_a_dataset_larger_than_the_free_disk_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        datacache.shutil,
+        "disk_usage",
+        lambda path: Usage(total=8 << 30, used=5 << 30, free=3 << 30),
+    )
     huge = replace(SPEC, kind="arrays", samples=1_000_000, height=32, width=32)  # 12 GiB of float32
     with pytest.raises(DataCacheError, match=r"needs about 11\.4 GiB and 3\.0 GiB are free"):
         prepare_source(huge, tmp_path, RunEvents())
     assert list(tmp_path.iterdir()) == []
     datacache.check_room(tmp_path, replace(huge, samples=1000))  # 12 MiB: fits
     with pytest.raises(NotEnoughDisk):
-        datacache.check_room(tmp_path, replace(huge, samples=100_000), replace(huge, samples=200_000))
+        datacache.check_room(
+            tmp_path, replace(huge, samples=100_000), replace(huge, samples=200_000)
+        )
 
 
 def test_a_failed_save_keeps_the_last_good_file_and_says_so_once(tmp_path):
@@ -95,20 +106,37 @@ def test_a_failed_save_keeps_the_last_good_file_and_says_so_once(tmp_path):
     keep({"broken": True})
     keep({"broken": True})
     assert json.loads(path.read_text()) == {"n": 1}
-    assert keep.problem is not None and "No space left on device" in keep.problem and len(calls) == 3
+    assert (
+        keep.problem is not None and "No space left on device" in keep.problem and len(calls) == 3
+    )
 
 
 def test_figures_json_cannot_hold_are_written_as_null(tmp_path):
     path = tmp_path / "results.json"
-    write_json({"rate": float("inf"), "windows": [1.0, float("nan"), 2.0], "interval": [0.5, float("inf")],
-                "nested": {"x": -float("inf")}}, path)
-    assert json.loads(path.read_text()) == {"rate": None, "windows": [1.0, 2.0], "interval": None,
-                                           "nested": {"x": None}}
+    write_json(
+        {
+            "rate": float("inf"),
+            "windows": [1.0, float("nan"), 2.0],
+            "interval": [0.5, float("inf")],
+            "nested": {"x": -float("inf")},
+        },
+        path,
+    )
+    assert json.loads(path.read_text()) == {
+        "rate": None,
+        "windows": [1.0, 2.0],
+        "interval": None,
+        "nested": {"x": None},
+    }
 
 
 def test_without_a_private_network_the_service_is_refused_unless_accepted(monkeypatch):
-    monkeypatch.setenv(NETWORK_ENV, "open: unshare(CLONE_NEWUSER | CLONE_NEWNET): Operation not permitted")
-    with pytest.raises(worker.NetworkNotPrivate, match=r"Operation not permitted.*pass --service-on-all-interfaces"):
+    monkeypatch.setenv(
+        NETWORK_ENV, "open: unshare(CLONE_NEWUSER | CLONE_NEWNET): Operation not permitted"
+    )
+    with pytest.raises(
+        worker.NetworkNotPrivate, match=r"Operation not permitted.*pass --service-on-all-interfaces"
+    ):
         worker._network_checked(ServiceSettings())
     assert worker._network_checked(ServiceSettings(on_all_interfaces=True)) is False
     monkeypatch.setenv(NETWORK_ENV, PRIVATE)
@@ -118,18 +146,33 @@ def test_without_a_private_network_the_service_is_refused_unless_accepted(monkey
 def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
     # A folder made by a process that has ended: its lock went with it.
     made = subprocess.run(
-        [sys.executable, "-c", "import sys; from profiler.system.scratch import owned_folder; "
-         "print(owned_folder(sys.argv[1], 'run-'))", str(tmp_path)],
-        capture_output=True, text=True, check=True, env=subprocess_env(),
+        [
+            sys.executable,
+            "-c",
+            "import sys; from profiler.system.scratch import owned_folder; "
+            "print(owned_folder(sys.argv[1], 'run-'))",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=subprocess_env(),
     )
     stale = Path(made.stdout.strip())
     (stale / "data").write_bytes(b"x" * 100)
     # One held by a live process, as another container's run sharing this folder would: kept,
     # whatever its name says about process ids.
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from profiler.system.scratch import owned_folder; "
-         "print(owned_folder(sys.argv[1], 'run-'), flush=True); time.sleep(60)", str(tmp_path)],
-        stdout=subprocess.PIPE, text=True, env=subprocess_env(),
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from profiler.system.scratch import owned_folder; "
+            "print(owned_folder(sys.argv[1], 'run-'), flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
     )
     try:
         held = Path(holder.stdout.readline().strip())
@@ -137,7 +180,9 @@ def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
         unrelated = tmp_path / "run-notanumber-x"
         unrelated.mkdir()
         assert remove_abandoned(tmp_path, "run-") == [stale]
-        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, held.name, unrelated.name])
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [mine.name, held.name, unrelated.name]
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -148,8 +193,12 @@ def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
 def test_a_run_with_infinite_figures_is_saved_and_reads_back(tmp_path):
     run = load_run(Path(__file__).resolve().parents[2] / "reports" / "example" / "results.json")
     first = run.scenarios[0]
-    broken = replace(first, samples_per_s=float("inf"), samples_per_s_ci=(1.0, float("inf")),
-                     window_samples_per_s=(float("nan"), *first.window_samples_per_s))
+    broken = replace(
+        first,
+        samples_per_s=float("inf"),
+        samples_per_s_ci=(1.0, float("inf")),
+        window_samples_per_s=(float("nan"), *first.window_samples_per_s),
+    )
     path = tmp_path / "results.json"
     save_run(replace(run, scenarios=(broken, *run.scenarios[1:])), path)
     again = load_run(path).scenarios[0]

@@ -1,4 +1,5 @@
-"""Hostile input, generated from a seed: every bad value is one line, exit 2, no traceback, nothing lost.
+"""Hostile input, generated from a seed: every bad value is one line, exit 2, no traceback, nothing
+lost.
 
 Arguments: each numeric or path option gets values drawn from a pool of the usual suspects
 (infinities, NaN, huge and negative numbers, empty and control-laden text). Files: a good
@@ -27,10 +28,33 @@ ROOT = Path(__file__).resolve().parents[2]
 GOOD_RUN = ROOT / "reports" / "example" / "results.json"
 SEED = 20261126
 
-BAD_VALUES = ["inf", "-inf", "nan", "NaN", "1e400", "-1e400", "-1", "0", "-0", "1e10", "9" * 40, "", " ", "abc",
-              "1.5.2", "0x10", "1_000", "\x1b[31m", "$(reboot)", "10%", "1e-400", "١٢"]
+BAD_VALUES = [
+    "inf",
+    "-inf",
+    "nan",
+    "NaN",
+    "1e400",
+    "-1e400",
+    "-1",
+    "0",
+    "-0",
+    "1e10",
+    "9" * 40,
+    "",
+    " ",
+    "abc",
+    "1.5.2",
+    "0x10",
+    "1_000",
+    "\x1b[31m",
+    "$(reboot)",
+    "10%",
+    "1e-400",
+    "١٢",
+]
 # option -> whether a value is acceptable (the oracle): the bounds of each option's argument type
-# (profiler/commands/value_parsers.py, data_options.py), read the way Python reads a number, so "1_000"
+# (profiler/commands/value_parsers.py, data_options.py), read the way Python reads a number, so
+# "1_000"
 # and Arabic-Indic digits count. The help states few of them: --step-ms's cap of 60,000 ms and
 # --seed's 32 bits are in the types and their error messages only.
 NUMERIC = {
@@ -101,9 +125,13 @@ def test_every_bad_argument_is_one_line_and_exit_2(isolated, option, value):
     assert "Traceback" not in err
     acceptable = NUMERIC[option](value) if option in NUMERIC else False
     if acceptable:
-        assert lines[0].startswith(_argument_error(sentinel)), f"{option}={value!r} was refused: {lines[0]}"
+        assert lines[0].startswith(_argument_error(sentinel)), (
+            f"{option}={value!r} was refused: {lines[0]}"
+        )
     else:
-        assert lines[0].startswith(_argument_error(option)), f"{option}={value!r} was accepted: {lines[0]}"
+        assert lines[0].startswith(_argument_error(option)), (
+            f"{option}={value!r} was accepted: {lines[0]}"
+        )
     assert list(isolated.iterdir()) == [], "a refused run left files behind"
 
 
@@ -131,7 +159,10 @@ WRONG = [None, "x", -1, -0.5, 1e308, [], {}, True, "", 0, [1, 2, 3], {"a": 1}]
 def _mutations(count: int) -> list[tuple[tuple, str, object]]:
     rng = random.Random(SEED)
     paths = list(_paths(json.loads(GOOD_RUN.read_text())))
-    return [(rng.choice(paths), "delete" if rng.random() < 0.3 else "set", rng.choice(WRONG)) for _ in range(count)]
+    return [
+        (rng.choice(paths), "delete" if rng.random() < 0.3 else "set", rng.choice(WRONG))
+        for _ in range(count)
+    ]
 
 
 def _mutated(path: tuple, how: str, value: object) -> dict:
@@ -156,12 +187,18 @@ def _is_number(value) -> bool:
 
 
 def _whole(low=0, high=None):  # a whole number counts something: never negative
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
+    return lambda v: (
+        isinstance(v, int) and not isinstance(v, bool) and v >= low and (high is None or v <= high)
+    )
 
 
 def _number(low=None, high=None, above=None):
-    return lambda v: (_is_number(v) and (low is None or v >= low) and (high is None or v <= high)
-                      and (above is None or v > above))
+    return lambda v: (
+        _is_number(v)
+        and (low is None or v >= low)
+        and (high is None or v <= high)
+        and (above is None or v > above)
+    )
 
 
 def _one_of(*choices):
@@ -178,8 +215,13 @@ def _items(kind):
 
 def _pair(first, second=None, ordered=False):  # (low, high) when ordered, as intervals are
     second = second or first
-    return lambda v: (isinstance(v, list) and len(v) == 2 and first(v[0]) and second(v[1])
-                      and (not ordered or v[0] <= v[1]))
+    return lambda v: (
+        isinstance(v, list)
+        and len(v) == 2
+        and first(v[0])
+        and second(v[1])
+        and (not ordered or v[0] <= v[1])
+    )
 
 
 def _mapping(kind):
@@ -187,13 +229,16 @@ def _mapping(kind):
 
 
 def _record(required: dict, optional: dict, derived=()):
-    """An object with these fields; ``derived`` keys are written for readers and ignored on reading."""
+    """An object with these fields; ``derived`` keys are written for readers and ignored on
+    reading."""
     fields = {**required, **optional}
 
     def fits(v) -> bool:
         if not isinstance(v, dict) or any(key not in fields and key not in derived for key in v):
             return False
-        return all(key in v for key in required) and all(fields[key](v[key]) for key in v if key in fields)
+        return all(key in v for key in required) and all(
+            fields[key](v[key]) for key in v if key in fields
+        )
 
     return fits
 
@@ -204,79 +249,242 @@ AMOUNT = _number(low=0)  # seconds, rates, MiB, cores: never negative
 POSITIVE = _number(above=0)  # a duration that must pass, a time per call that was measured
 FRACTION = _number(low=0, high=1)
 N = _nullable
-MACHINE = _record({}, {"hostname": TEXT, "platform": TEXT, "cpu_model": TEXT, "cpu_count": COUNT, "usable_cpus": COUNT,
-                       "memory_total_mib": COUNT, "machine_id": TEXT})
-METADATA = _record({}, {"profiler_version": TEXT, "python": TEXT, "python_implementation": TEXT, "executable": TEXT,
-                        "machine": MACHINE, "packages": _mapping(N(TEXT))})
-SETTINGS = _record({}, {
-    "batch_size": COUNT1, "workers": COUNT1, "epochs": COUNT1, "idle_epochs": COUNT1, "step_ms": AMOUNT,
-    "timeout_s": POSITIVE, "consumer": _one_of("sleep", "keras"),
-    "service": _record({}, {"workers": COUNT1, "dispatcher": N(TEXT), "on_all_interfaces": FLAG}),
-    "precision": _number(above=0, high=1), "idle_precision": _number(above=0, high=1), "time_cap_s": POSITIVE,
-    "idle_time_cap_s": POSITIVE, "window_s": POSITIVE, "processes": COUNT1, "cold": FLAG, "shuffle_buffer": COUNT})
-TARGET = _record({"kind": _one_of("scenario", "pipeline"), "reference": TEXT},
-                 {"arguments": _mapping(ANY), "label": TEXT, "knobs": _mapping(ANY)})
-SPEC = _record({}, {
-    "kind": _one_of("images", "arrays", "folder", "tfrecord", "npy"), "samples": COUNT, "height": COUNT1,
-    "width": COUNT1, "channels": COUNT1, "source_size": COUNT1, "image_format": _one_of("jpeg", "png"),
-    "classes": COUNT1, "seed": _whole(high=2**32 - 1), "augment": FLAG, "path": TEXT, "image_key": TEXT,
-    "label_key": TEXT})
-DATA = _record({"spec": SPEC}, {"path": TEXT, "found": N(COUNT), "skipped_files": COUNT,
-                                "skipped_examples": _items(TEXT), "typical_size": TEXT, "bytes_per_file": N(AMOUNT),
-                                "formats": _items(TEXT), "index": TEXT}, derived=("description",))
-FINGERPRINT = _record({"samples": COUNT, "batches": COUNT, "image_shape": _items(COUNT), "image_dtype": TEXT,
-                       "label_dtype": TEXT, "checksum": TEXT}, {"labels_checksum": TEXT})
+MACHINE = _record(
+    {},
+    {
+        "hostname": TEXT,
+        "platform": TEXT,
+        "cpu_model": TEXT,
+        "cpu_count": COUNT,
+        "usable_cpus": COUNT,
+        "memory_total_mib": COUNT,
+        "machine_id": TEXT,
+    },
+)
+METADATA = _record(
+    {},
+    {
+        "profiler_version": TEXT,
+        "python": TEXT,
+        "python_implementation": TEXT,
+        "executable": TEXT,
+        "machine": MACHINE,
+        "packages": _mapping(N(TEXT)),
+    },
+)
+SETTINGS = _record(
+    {},
+    {
+        "batch_size": COUNT1,
+        "workers": COUNT1,
+        "epochs": COUNT1,
+        "idle_epochs": COUNT1,
+        "step_ms": AMOUNT,
+        "timeout_s": POSITIVE,
+        "consumer": _one_of("sleep", "keras"),
+        "service": _record(
+            {}, {"workers": COUNT1, "dispatcher": N(TEXT), "on_all_interfaces": FLAG}
+        ),
+        "precision": _number(above=0, high=1),
+        "idle_precision": _number(above=0, high=1),
+        "time_cap_s": POSITIVE,
+        "idle_time_cap_s": POSITIVE,
+        "window_s": POSITIVE,
+        "processes": COUNT1,
+        "cold": FLAG,
+        "shuffle_buffer": COUNT,
+    },
+)
+TARGET = _record(
+    {"kind": _one_of("scenario", "pipeline"), "reference": TEXT},
+    {"arguments": _mapping(ANY), "label": TEXT, "knobs": _mapping(ANY)},
+)
+SPEC = _record(
+    {},
+    {
+        "kind": _one_of("images", "arrays", "folder", "tfrecord", "npy"),
+        "samples": COUNT,
+        "height": COUNT1,
+        "width": COUNT1,
+        "channels": COUNT1,
+        "source_size": COUNT1,
+        "image_format": _one_of("jpeg", "png"),
+        "classes": COUNT1,
+        "seed": _whole(high=2**32 - 1),
+        "augment": FLAG,
+        "path": TEXT,
+        "image_key": TEXT,
+        "label_key": TEXT,
+    },
+)
+DATA = _record(
+    {"spec": SPEC},
+    {
+        "path": TEXT,
+        "found": N(COUNT),
+        "skipped_files": COUNT,
+        "skipped_examples": _items(TEXT),
+        "typical_size": TEXT,
+        "bytes_per_file": N(AMOUNT),
+        "formats": _items(TEXT),
+        "index": TEXT,
+    },
+    derived=("description",),
+)
+FINGERPRINT = _record(
+    {
+        "samples": COUNT,
+        "batches": COUNT,
+        "image_shape": _items(COUNT),
+        "image_dtype": TEXT,
+        "label_dtype": TEXT,
+        "checksum": TEXT,
+    },
+    {"labels_checksum": TEXT},
+)
 STATUSES = ("ok", "failed", "crashed", "timeout", "interrupted", "skipped")
-SCENARIO = _record({"name": TEXT, "status": _one_of(*STATUSES)}, {
-    "error": N(TEXT), "summary": TEXT, "description": TEXT, "memory_grows_with_data": N(FLAG),
-    "disk_grows_with_data": FLAG, "disk_written_mib": N(AMOUNT), "snippet": TEXT, "source_hash": N(TEXT),
-    "wall_s": N(AMOUNT), "baseline_rss_mib": N(AMOUNT), "baseline_pss_mib": N(AMOUNT),
-    # above the baseline: a peak may lie below it
-    "peak_rss_mib": N(_number()), "peak_pss_mib": N(_number()),
-    "ru_maxrss_mib": N(AMOUNT), "rss_interval_ms": N(AMOUNT), "build_s": N(AMOUNT), "first_batch_s": N(AMOUNT),
-    "warmup_epoch_s": N(AMOUNT), "epoch_s": _items(AMOUNT), "batches_per_epoch": N(COUNT),
-    "samples_per_epoch": N(COUNT), "batches_per_s": N(AMOUNT), "samples_per_s": N(AMOUNT),
-    "samples_per_s_ci": N(_pair(AMOUNT, ordered=True)), "batches_per_s_min": N(AMOUNT),
-    "batches_per_s_max": N(AMOUNT), "window_samples_per_s": _items(AMOUNT), "window_batches": N(COUNT1),
-    "warmup_windows": COUNT, "rate_capped": FLAG, "cpu_s": N(AMOUNT),
-    "cpu_roles": _items(_record({"role": TEXT, "cpu_us_per_sample": AMOUNT}, {})), "service_workers": N(COUNT),
-    "other_busy_cores": N(AMOUNT), "processes": COUNT1, "ceiling_fraction": N(AMOUNT), "idle_s": N(AMOUNT),
-    "compute_s": N(AMOUNT), "idle_fraction": N(FRACTION), "idle_fraction_ci": N(_pair(FRACTION, ordered=True)),
-    "idle_fraction_raw": N(FRACTION), "fetch_floor_ms": N(AMOUNT), "idle_capped": FLAG, "wait_p50_ms": N(AMOUNT),
-    "wait_p95_ms": N(AMOUNT), "wait_ms": _items(AMOUNT), "epoch_start_wait_ms": N(AMOUNT),
-    "step_p50_ms": N(AMOUNT), "step_device": N(TEXT), "gpu_utilization_percent": N(_number(low=0, high=100)),
-    "fingerprint": N(FINGERPRINT), "fingerprint_matches": N(FLAG), "samples_match": N(FLAG),
-    "pixels_may_differ": FLAG, "tf_data_options": _mapping(ANY),
-    "autotune": _items(_record({"node": TEXT, "parameter": TEXT, "value": _number()}, {})),
-    "trace_files": _items(TEXT), "memory_timeline": _items(_pair(_number())), "build_started_s": N(AMOUNT),
-    "log_path": N(TEXT)}, derived=("verdict", "windows"))
-PICK = _record({"name": N(TEXT), "reason": TEXT}, {"runner_up": N(TEXT), "tied_with": _items(TEXT),
-                                                   "not_compared": _items(TEXT), "compared_on": N(TEXT)})
+SCENARIO = _record(
+    {"name": TEXT, "status": _one_of(*STATUSES)},
+    {
+        "error": N(TEXT),
+        "summary": TEXT,
+        "description": TEXT,
+        "memory_grows_with_data": N(FLAG),
+        "disk_grows_with_data": FLAG,
+        "disk_written_mib": N(AMOUNT),
+        "snippet": TEXT,
+        "source_hash": N(TEXT),
+        "wall_s": N(AMOUNT),
+        "baseline_rss_mib": N(AMOUNT),
+        "baseline_pss_mib": N(AMOUNT),
+        # above the baseline: a peak may lie below it
+        "peak_rss_mib": N(_number()),
+        "peak_pss_mib": N(_number()),
+        "ru_maxrss_mib": N(AMOUNT),
+        "rss_interval_ms": N(AMOUNT),
+        "build_s": N(AMOUNT),
+        "first_batch_s": N(AMOUNT),
+        "warmup_epoch_s": N(AMOUNT),
+        "epoch_s": _items(AMOUNT),
+        "batches_per_epoch": N(COUNT),
+        "samples_per_epoch": N(COUNT),
+        "batches_per_s": N(AMOUNT),
+        "samples_per_s": N(AMOUNT),
+        "samples_per_s_ci": N(_pair(AMOUNT, ordered=True)),
+        "batches_per_s_min": N(AMOUNT),
+        "batches_per_s_max": N(AMOUNT),
+        "window_samples_per_s": _items(AMOUNT),
+        "window_batches": N(COUNT1),
+        "warmup_windows": COUNT,
+        "rate_capped": FLAG,
+        "cpu_s": N(AMOUNT),
+        "cpu_roles": _items(_record({"role": TEXT, "cpu_us_per_sample": AMOUNT}, {})),
+        "service_workers": N(COUNT),
+        "other_busy_cores": N(AMOUNT),
+        "processes": COUNT1,
+        "ceiling_fraction": N(AMOUNT),
+        "idle_s": N(AMOUNT),
+        "compute_s": N(AMOUNT),
+        "idle_fraction": N(FRACTION),
+        "idle_fraction_ci": N(_pair(FRACTION, ordered=True)),
+        "idle_fraction_raw": N(FRACTION),
+        "fetch_floor_ms": N(AMOUNT),
+        "idle_capped": FLAG,
+        "wait_p50_ms": N(AMOUNT),
+        "wait_p95_ms": N(AMOUNT),
+        "wait_ms": _items(AMOUNT),
+        "epoch_start_wait_ms": N(AMOUNT),
+        "step_p50_ms": N(AMOUNT),
+        "step_device": N(TEXT),
+        "gpu_utilization_percent": N(_number(low=0, high=100)),
+        "fingerprint": N(FINGERPRINT),
+        "fingerprint_matches": N(FLAG),
+        "samples_match": N(FLAG),
+        "pixels_may_differ": FLAG,
+        "tf_data_options": _mapping(ANY),
+        "autotune": _items(_record({"node": TEXT, "parameter": TEXT, "value": _number()}, {})),
+        "trace_files": _items(TEXT),
+        "memory_timeline": _items(_pair(_number())),
+        "build_started_s": N(AMOUNT),
+        "log_path": N(TEXT),
+    },
+    derived=("verdict", "windows"),
+)
+PICK = _record(
+    {"name": N(TEXT), "reason": TEXT},
+    {
+        "runner_up": N(TEXT),
+        "tied_with": _items(TEXT),
+        "not_compared": _items(TEXT),
+        "compared_on": N(TEXT),
+    },
+)
 STAGE = _record({"name": TEXT, "alone_s": POSITIVE, "cumulative_s": POSITIVE}, {"parallel": FLAG})
-CEILING = _record({"work_per_sample_s": POSITIVE, "cores": COUNT1, "measured_samples": COUNT1}, {
-    "read_mb_per_s": N(AMOUNT), "mb_per_sample": N(AMOUNT), "cold": FLAG, "decoder": TEXT,
-    "decoders": _items(_record({"name": TEXT, "work_per_sample_s": POSITIVE, "measured_samples": COUNT1},
-                               {"how": TEXT})),
-    "stages": N(_record({"stages": lambda v: _items(STAGE)(v) and len(v) >= 1, "cores": COUNT1, "batch_size": COUNT1},
-                        {"decoder": TEXT}))},
-    derived=("samples_per_s", "bound_by"))
-RUN_FILE = _record({"format_version": _one_of(2), "metadata": METADATA, "settings": SETTINGS,
-                    "targets": _items(TARGET), "data": N(DATA)},
-                   {"kind": _one_of("run"), "expected_fingerprint": N(FINGERPRINT), "scenarios": _items(SCENARIO),
-                    "interrupted": FLAG, "created": TEXT, "recommendation": N(PICK), "ceiling": N(CEILING),
-                    "data_dir": TEXT})
+CEILING = _record(
+    {"work_per_sample_s": POSITIVE, "cores": COUNT1, "measured_samples": COUNT1},
+    {
+        "read_mb_per_s": N(AMOUNT),
+        "mb_per_sample": N(AMOUNT),
+        "cold": FLAG,
+        "decoder": TEXT,
+        "decoders": _items(
+            _record(
+                {"name": TEXT, "work_per_sample_s": POSITIVE, "measured_samples": COUNT1},
+                {"how": TEXT},
+            )
+        ),
+        "stages": N(
+            _record(
+                {
+                    "stages": lambda v: _items(STAGE)(v) and len(v) >= 1,
+                    "cores": COUNT1,
+                    "batch_size": COUNT1,
+                },
+                {"decoder": TEXT},
+            )
+        ),
+    },
+    derived=("samples_per_s", "bound_by"),
+)
+RUN_FILE = _record(
+    {
+        "format_version": _one_of(2),
+        "metadata": METADATA,
+        "settings": SETTINGS,
+        "targets": _items(TARGET),
+        "data": N(DATA),
+    },
+    {
+        "kind": _one_of("run"),
+        "expected_fingerprint": N(FINGERPRINT),
+        "scenarios": _items(SCENARIO),
+        "interrupted": FLAG,
+        "created": TEXT,
+        "recommendation": N(PICK),
+        "ceiling": N(CEILING),
+        "data_dir": TEXT,
+    },
+)
 
 
 def test_the_format_oracle_reads_the_good_file_and_refuses_what_it_should():
     good = json.loads(GOOD_RUN.read_text())
     assert RUN_FILE(good)
-    for path, how, value in [(("settings", "epochs"), "set", 0), (("scenarios", 0, "status"), "set", "x"),
-                             (("scenarios", 0, "name"), "delete", None), (("recommendation", "name"), "set", 1),
-                             (("scenarios", 0, "samples_per_s_ci", 0), "set", 1e308), (("surprise",), "set", 1)]:
+    for path, how, value in [
+        (("settings", "epochs"), "set", 0),
+        (("scenarios", 0, "status"), "set", "x"),
+        (("scenarios", 0, "name"), "delete", None),
+        (("recommendation", "name"), "set", 1),
+        (("scenarios", 0, "samples_per_s_ci", 0), "set", 1e308),
+        (("surprise",), "set", 1),
+    ]:
         assert not RUN_FILE(_mutated(path, how, value)), path
-    for path, how, value in [(("scenarios", 0, "error"), "set", "x"), (("scenarios", 0, "verdict"), "set", 1),
-                             (("scenarios", 0, "wall_s"), "delete", None),
-                             (("ceiling", "decoders", 0), "delete", None)]:
+    for path, how, value in [
+        (("scenarios", 0, "error"), "set", "x"),
+        (("scenarios", 0, "verdict"), "set", 1),
+        (("scenarios", 0, "wall_s"), "delete", None),
+        (("ceiling", "decoders", 0), "delete", None),
+    ]:
         assert RUN_FILE(_mutated(path, how, value)), path
     # The seeded mutations below take both branches: some must be refused, some may be read.
     assert {RUN_FILE(_mutated(*mutation)) for mutation in _mutations(80)} == {True, False}
@@ -284,13 +492,22 @@ def test_the_format_oracle_reads_the_good_file_and_refuses_what_it_should():
 
 # What compare shows of each figure, and the checks its default --fail-on makes: (field, how a
 # value is written), and (field, limit, relative, higher is better).
-SHOWN = {"samples/s": ("samples_per_s", "{:,.0f}"), "batches/s": ("batches_per_s", "{:,.1f}"),
-         "idle": ("idle_fraction", "{:.1%}"), "wait p95 ms": ("wait_p95_ms", "{:.2f}"),
-         "first batch s": ("first_batch_s", "{:.2f}"), "warm-up s": ("warmup_epoch_s", "{:.2f}"),
-         "peak RSS MiB": ("peak_rss_mib", "{:+,.0f}"), "peak PSS MiB": ("peak_pss_mib", "{:+,.0f}"),
-         "CPU s/epoch": ("cpu_s", "{:.2f}")}
-GATES = [("samples_per_s", 0.10, True, True), ("peak_rss_mib", 0.15, True, False),
-         ("idle_fraction", 0.05, False, False)]
+SHOWN = {
+    "samples/s": ("samples_per_s", "{:,.0f}"),
+    "batches/s": ("batches_per_s", "{:,.1f}"),
+    "idle": ("idle_fraction", "{:.1%}"),
+    "wait p95 ms": ("wait_p95_ms", "{:.2f}"),
+    "first batch s": ("first_batch_s", "{:.2f}"),
+    "warm-up s": ("warmup_epoch_s", "{:.2f}"),
+    "peak RSS MiB": ("peak_rss_mib", "{:+,.0f}"),
+    "peak PSS MiB": ("peak_pss_mib", "{:+,.0f}"),
+    "CPU s/epoch": ("cpu_s", "{:.2f}"),
+}
+GATES = [
+    ("samples_per_s", 0.10, True, True),
+    ("peak_rss_mib", 0.15, True, False),
+    ("idle_fraction", 0.05, False, False),
+]
 
 
 def _worse_beyond_limit(old, new) -> bool:
@@ -305,13 +522,21 @@ def _worse_beyond_limit(old, new) -> bool:
 
 
 def _expected_compare_codes(base: dict, new: dict) -> set[int]:
-    """1 when a scenario that completed in the base is missing from the new run or no longer completes;
-    1 or 0 when a gated figure got worse beyond its limit (a test on the windows may call it noise); else 0."""
+    """1 when a scenario that completed in the base is missing from the new run or no longer
+    completes; 1 or 0 when a gated figure got worse beyond its limit (a test on the windows may call
+    it noise); else 0."""
     old_rows = {row["name"]: row for row in base.get("scenarios", [])}
     new_rows = {row["name"]: row for row in new.get("scenarios", [])}
-    if any(row["status"] == "ok" and new_rows.get(name, {}).get("status") != "ok" for name, row in old_rows.items()):
+    if any(
+        row["status"] == "ok" and new_rows.get(name, {}).get("status") != "ok"
+        for name, row in old_rows.items()
+    ):
         return {1}
-    if any(_worse_beyond_limit(row, new_rows[name]) for name, row in old_rows.items() if name in new_rows):
+    if any(
+        _worse_beyond_limit(row, new_rows[name])
+        for name, row in old_rows.items()
+        if name in new_rows
+    ):
         return {0, 1}
     return {0}
 
@@ -327,7 +552,9 @@ def _check_the_table_shows_both_files(markdown: str, base: dict, new: dict) -> N
     old_rows = {row["name"]: row for row in base.get("scenarios", [])}
     new_rows = {row["name"]: row for row in new.get("scenarios", [])}
     common = [name for name in old_rows if name in new_rows]
-    both_ok = {name for name in common if old_rows[name]["status"] == new_rows[name]["status"] == "ok"}
+    both_ok = {
+        name for name in common if old_rows[name]["status"] == new_rows[name]["status"] == "ok"
+    }
     assert len(rows) == sum(len(SHOWN) if name in both_ok else 1 for name in common), markdown
     for name in common:
         if name not in both_ok:
@@ -353,8 +580,10 @@ def test_a_damaged_results_file_is_refused_in_one_line_or_read(tmp_path, number,
     good = tmp_path / "good.json"
     good.write_text(GOOD_RUN.read_text())
     table = tmp_path / "compare.md"
-    commands = [(["compare", str(good), str(bad)], good_data, damaged),
-                (["compare", str(bad), str(good)], damaged, good_data)]
+    commands = [
+        (["compare", str(good), str(bad)], good_data, damaged),
+        (["compare", str(bad), str(good)], damaged, good_data),
+    ]
     if number % 10 == 0:  # plots are slow to draw: one case in ten also renders the report
         report = tmp_path / "out" / "report.md"
         report.parent.mkdir()
@@ -370,21 +599,29 @@ def test_a_damaged_results_file_is_refused_in_one_line_or_read(tmp_path, number,
             lines = err.strip().splitlines()
             assert code == 2 and len(lines) == 1, (mutation, argv[0], code, err)
             key = _named_key(mutation[0])
-            assert key in lines[0] or key.replace("_", " ") in lines[0], lines[0]  # the field, and the fix:
+            assert key in lines[0] or key.replace("_", " ") in lines[0], lines[
+                0
+            ]  # the field, and the fix:
             assert "pass " in lines[0] or "use " in lines[0], lines[0]
             assert out == "" and not table.exists()
             if argv[0] == "report":
-                assert report.read_text() == "an earlier, good report\n", "a refused file replaced a good report"
+                assert report.read_text() == "an earlier, good report\n", (
+                    "a refused file replaced a good report"
+                )
         elif argv[0] == "compare":
             assert code in _expected_compare_codes(base, new), (mutation, argv, code, err)
             _check_the_table_shows_both_files(table.read_text(), base, new)
         else:
             assert code == 0, (mutation, err)
-            assert report.read_text() != "an earlier, good report\n", "the report of a readable file was not written"
+            assert report.read_text() != "an earlier, good report\n", (
+                "the report of a readable file was not written"
+            )
 
 
-HOSTILE = ("evil\x1b[2J\x1b]0;pwned\x07 <img src=x onerror=alert(1)> [click](http://example.com) `code`\n# Heading"
-           " [/b] \\[sneaky\\](http://example.org)")
+HOSTILE = (
+    "evil\x1b[2J\x1b]0;pwned\x07 <img src=x onerror=alert(1)> [click](http://example.com) "
+    "`code`\n# Heading [/b] \\[sneaky\\](http://example.org)"
+)
 
 
 def test_hostile_names_and_errors_come_out_inert(tmp_path):
@@ -401,7 +638,12 @@ def test_hostile_names_and_errors_come_out_inert(tmp_path):
     assert code == 1, err  # the base's first scenario is missing from the new run: a failed check
     for text in (report, comment.read_text()):
         assert "<img" not in text and "[click](http" not in text and "\x1b" not in text
-        assert "\\\\\\[sneaky\\\\\\](http://example.org)" in text  # the backslashes shown, the brackets escaped
+        assert (
+            "\\\\\\[sneaky\\\\\\](http://example.org)" in text
+        )  # the backslashes shown, the brackets escaped
         assert "\n# Heading" not in text
-        assert "&lt;img src=x onerror=alert(1)&gt; \\[click\\](http://example.com) 'code' # Heading" in text
+        assert (
+            "&lt;img src=x onerror=alert(1)&gt; \\[click\\](http://example.com) 'code' # Heading"
+            in text
+        )
     assert "\x1b" not in terminal and "\\x1b[2J" in terminal

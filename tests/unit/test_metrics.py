@@ -1,4 +1,5 @@
-"""A result's figures derived from constructed timings and memory traces, checked against arithmetic.
+"""A result's figures derived from constructed timings and memory traces, checked against
+arithmetic.
 
 One scripted worker (tests.fake_session: the real WorkerSession, its pipe answered by a script) is
 driven through the real procedure; what it measured and a memory trace built here become a
@@ -47,8 +48,10 @@ class Plain(Scenario):
 
 # Memory: an import spike of 900 MiB before the baseline (500 MiB RSS, 400 PSS at t = 1002), then
 # 650, 720.5 and 600 MiB: 220.5 MiB above it. PSS: 950 before, then 450 and 530: 130 above.
-TRACE = MemoryTrace(rss=((1000.5, 900.0), (1002.0, 500.0), (1003.0, 650.0), (1004.0, 720.5), (1005.0, 600.0)),
-                    pss=((1001.0, 950.0), (1003.0, 450.0), (1004.5, 530.0)))
+TRACE = MemoryTrace(
+    rss=((1000.5, 900.0), (1002.0, 500.0), (1003.0, 650.0), (1004.0, 720.5), (1005.0, 600.0)),
+    pss=((1001.0, 950.0), (1003.0, 450.0), (1004.5, 530.0)),
+)
 SEEN = MemorySeen(TRACE, started=1000.0, wall_s=5.0, baseline=(500.0, 400.0, 1002.0))
 
 
@@ -56,12 +59,24 @@ SEEN = MemorySeen(TRACE, started=1000.0, wall_s=5.0, baseline=(500.0, 400.0, 100
 def measured(monkeypatch) -> Measurements:
     clock = FakeClock()
     monkeypatch.setattr(procedure, "time", SimpleNamespace(monotonic=clock.monotonic))
-    processes = [FakeProcess(WORKER_PID, 1), FakeProcess(200, WORKER_PID), FakeProcess(300, WORKER_PID)]
-    monkeypatch.setattr(procedure, "busy_cpu_seconds",
-                        lambda: sum(p.user for p in processes) + OTHERS_CORES * clock.now)
+    processes = [
+        FakeProcess(WORKER_PID, 1),
+        FakeProcess(200, WORKER_PID),
+        FakeProcess(300, WORKER_PID),
+    ]
+    monkeypatch.setattr(
+        procedure,
+        "busy_cpu_seconds",
+        lambda: sum(p.user for p in processes) + OTHERS_CORES * clock.now,
+    )
     session = ScriptedSession(
-        WARMUP, RATES, clock=clock, processes=processes, cpu_per_window=CPU,
-        roles={200: DISPATCHER, 300: SERVICE_WORKERS}, wait_of=lambda n: 0.001 * (1 + n % 10),
+        WARMUP,
+        RATES,
+        clock=clock,
+        processes=processes,
+        cpu_per_window=CPU,
+        roles={200: DISPATCHER, 300: SERVICE_WORKERS},
+        wait_of=lambda n: 0.001 * (1 + n % 10),
     )
     settings = MeasureSettings(batch_size=32, precision=0.03, time_cap_s=1000.0, idle_precision=1.0)
     return measure(session, settings)
@@ -74,11 +89,13 @@ def test_rates_are_the_median_window_after_warm_up_with_the_order_statistic_inte
     # Nine values: the 2nd smallest and the 2nd largest.
     assert result.samples_per_s_ci == pytest.approx((980.0, 1020.0))
     assert result.batches_per_s == pytest.approx(1000.0 * 20 / 640)
-    assert result.batches_per_s_min == pytest.approx(970.0 / 32) and result.batches_per_s_max == pytest.approx(
-        1030.0 / 32)
+    assert result.batches_per_s_min == pytest.approx(
+        970.0 / 32
+    ) and result.batches_per_s_max == pytest.approx(1030.0 / 32)
     assert result.window_batches == 20 and not result.rate_capped
-    # Back-to-back windows of an epoch each: an epoch's end is seen at the next window's start, so the
-    # ten epochs that ended lasted what the first ten windows did (warm-up ones included: they are epochs).
+    # Back-to-back windows of an epoch each: an epoch's end is seen at the next window's start, so
+    # the ten epochs that ended lasted what the first ten windows did (warm-up ones included: they
+    # are epochs).
     assert result.epoch_s == pytest.approx([640 / rate for rate in RATES[:10]])
 
 
@@ -99,17 +116,20 @@ def test_cpu_per_epoch_and_per_role_count_the_flat_out_windows_only(measured):
 
 def test_idle_and_waits_come_from_the_steady_paced_steps_above_the_floor(measured):
     result = scenario_result("plain", Plain(), [WorkerRun(SEEN, measured)], "ok", None)
-    # Two requests of 16 steps; epochs of 20 batches begin at steps 0 and 20 (50 ms waits), the other
-    # 30 wait 1 to 10 ms, three times each: 165 ms. Steps 30 x 20 ms; floor 0.5 ms a step, 15 ms in all.
-    # idle = (165 - 15) / (165 - 15 + 600) = 0.2; before the floor, 165 / 765.
+    # Two requests of 16 steps; epochs of 20 batches begin at steps 0 and 20 (50 ms waits), the
+    # other 30 wait 1 to 10 ms, three times each: 165 ms. Steps 30 x 20 ms; floor 0.5 ms a step, 15
+    # ms in all. idle = (165 - 15) / (165 - 15 + 600) = 0.2; before the floor, 165 / 765.
     assert result.idle_s == pytest.approx(0.165) and result.compute_s == pytest.approx(0.600)
     assert result.idle_fraction == pytest.approx(0.2)
     assert result.idle_fraction_raw == pytest.approx(0.165 / 0.765)
-    # The 30 steady steps resample as three blocks of 10, each 1 to 10 ms once: every resample is alike.
+    # The 30 steady steps resample as three blocks of 10, each 1 to 10 ms once: every resample is
+    # alike.
     assert result.idle_fraction_ci == pytest.approx((0.2, 0.2))
-    assert result.fetch_floor_ms == pytest.approx(0.5) and result.epoch_start_wait_ms == pytest.approx(50.0)
-    # 30 sorted waits: 1,1,1,2,...,10,10,10 ms. p50 at 0.5 x 29 = 14.5: between the 15th (5) and 16th (6);
-    # p95 at 27.55: between the 28th and 29th, both 10.
+    assert result.fetch_floor_ms == pytest.approx(
+        0.5
+    ) and result.epoch_start_wait_ms == pytest.approx(50.0)
+    # 30 sorted waits: 1,1,1,2,...,10,10,10 ms. p50 at 0.5 x 29 = 14.5: between the 15th (5) and
+    # 16th (6); p95 at 27.55: between the 28th and 29th, both 10.
     assert result.wait_p50_ms == pytest.approx(5.5) and result.wait_p95_ms == pytest.approx(10.0)
     assert len(result.wait_ms) == 30 and max(result.wait_ms) == 10.0
     assert result.step_p50_ms == pytest.approx(20.0) and result.step_device == "simulated"
@@ -119,7 +139,9 @@ def test_idle_and_waits_come_from_the_steady_paced_steps_above_the_floor(measure
 def test_one_off_timings_count_from_the_start_of_the_build_and_the_rest_is_carried(measured):
     result = scenario_result("plain", Plain(), [WorkerRun(SEEN, measured)], "ok", None)
     assert result.build_s == 0.25
-    assert result.first_batch_s == pytest.approx(0.26) and result.warmup_epoch_s == pytest.approx(0.45)
+    assert result.first_batch_s == pytest.approx(0.26) and result.warmup_epoch_s == pytest.approx(
+        0.45
+    )
     assert (result.batches_per_epoch, result.samples_per_epoch) == (20, 640)
     assert result.ru_maxrss_mib == 321.0 and result.tf_data_options == {"autotune": True}
     assert result.processes == 1 and result.wall_s == 5.0
@@ -128,7 +150,9 @@ def test_one_off_timings_count_from_the_start_of_the_build_and_the_rest_is_carri
 def test_memory_is_the_peak_above_the_baseline_after_it(measured):
     result = scenario_result("plain", Plain(), [WorkerRun(SEEN, measured)], "ok", None)
     assert (result.baseline_rss_mib, result.baseline_pss_mib) == (500.0, 400.0)
-    assert result.peak_rss_mib == pytest.approx(220.5) and result.peak_pss_mib == pytest.approx(130.0)
+    assert result.peak_rss_mib == pytest.approx(220.5) and result.peak_pss_mib == pytest.approx(
+        130.0
+    )
     # RSS samples 1.5, 1, 1 and 1 s apart: the median gap is 1 s.
     assert result.rss_interval_ms == pytest.approx(1000.0)
     # The timeline starts at the baseline, in seconds since the worker started.
@@ -143,8 +167,12 @@ def test_a_failed_target_keeps_its_memory_and_no_measured_figure(measured):
 
 
 def test_several_workers_pool_their_peaks_and_baselines():
-    other = MemorySeen(MemoryTrace(rss=((10.0, 520.0), (11.0, 800.0)), pss=((10.5, 410.0),)), 9.0, 2.0,
-                       baseline=(520.0, 410.0, 10.0))
+    other = MemorySeen(
+        MemoryTrace(rss=((10.0, 520.0), (11.0, 800.0)), pss=((10.5, 410.0),)),
+        9.0,
+        2.0,
+        baseline=(520.0, 410.0, 10.0),
+    )
     unmeasured = MemorySeen(MemoryTrace(rss=((1.0, 5000.0),), pss=()), 0.0, None, baseline=None)
     figures = memory_metrics([SEEN, other, unmeasured])
     assert figures["peak_rss_mib"] == pytest.approx(280.0)  # the higher of 220.5 and 800 - 520
@@ -154,12 +182,16 @@ def test_several_workers_pool_their_peaks_and_baselines():
 
 
 def _windows(rates, seconds=0.5) -> tuple[WindowTiming, ...]:
-    return tuple(WindowTiming(i * seconds, seconds, 20, round(rate * seconds), began_epoch=False)
-                 for i, rate in enumerate(rates))
+    return tuple(
+        WindowTiming(i * seconds, seconds, 20, round(rate * seconds), began_epoch=False)
+        for i, rate in enumerate(rates)
+    )
 
 
 def test_each_worker_leaves_out_its_own_warm_up_before_the_windows_are_pooled():
-    first = Measurements(warmup=WARMUP, flat_out=FlatOut(_windows([300.0, 320.0, *KEPT]), 20, capped=True))
+    first = Measurements(
+        warmup=WARMUP, flat_out=FlatOut(_windows([300.0, 320.0, *KEPT]), 20, capped=True)
+    )
     second = Measurements(warmup=WARMUP, flat_out=FlatOut(_windows([1100.0] * 9), 20))
     figures = rate_metrics([first, second])
     assert figures["window_samples_per_s"] == pytest.approx([*KEPT, *[1100.0] * 9])
@@ -173,7 +205,9 @@ def test_each_worker_leaves_out_its_own_warm_up_before_the_windows_are_pooled():
 def test_with_one_batch_an_epoch_every_step_counts_for_idle():
     block = PacedSteps((0.004, 0.004), (0.020, 0.020), (True, True))
     figures = idle_metrics([Measurements(paced=[block])])
-    assert figures["idle_fraction"] == pytest.approx(0.008 / 0.048)  # no floor measured: none taken off
+    assert figures["idle_fraction"] == pytest.approx(
+        0.008 / 0.048
+    )  # no floor measured: none taken off
     assert figures["epoch_start_wait_ms"] == pytest.approx(4.0)
 
 

@@ -13,9 +13,22 @@ from profiler.reporters.plotkit import colours, pyplot
 from profiler.results.files import load_run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-NAMES = ["preload", "generator", "generator_prefetch", "multiprocessing", "cache", "threaded_generator",
-         "parallel_map", "parallel_map_opencv", "tfrecord", "cache_file", "snapshot", "pydataset",
-         "pydataset_processes", "shop.pipelines:make_dataset(workers=4)"]
+NAMES = [
+    "preload",
+    "generator",
+    "generator_prefetch",
+    "multiprocessing",
+    "cache",
+    "threaded_generator",
+    "parallel_map",
+    "parallel_map_opencv",
+    "tfrecord",
+    "cache_file",
+    "snapshot",
+    "pydataset",
+    "pydataset_processes",
+    "shop.pipelines:make_dataset(workers=4)",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +38,35 @@ def run14():
     rows = []
     for number, name in enumerate(NAMES):
         # A known timeline: 600 MiB until the build at 2 s, then 600 + 10 x number MiB.
-        timeline = ((0.5, 300.0), (1.0, 590.0), (2.0, 600.0), (2.5, 600.0 + 10 * number), (3.0, 600.0 + 10 * number))
-        rows.append(replace(template, name=name, samples_per_s=1000.0 * (number + 1), peak_rss_mib=10.0 * number,
-                            memory_timeline=timeline, baseline_rss_mib=600.0, build_started_s=2.0))
+        timeline = (
+            (0.5, 300.0),
+            (1.0, 590.0),
+            (2.0, 600.0),
+            (2.5, 600.0 + 10 * number),
+            (3.0, 600.0 + 10 * number),
+        )
+        rows.append(
+            replace(
+                template,
+                name=name,
+                samples_per_s=1000.0 * (number + 1),
+                peak_rss_mib=10.0 * number,
+                memory_timeline=timeline,
+                baseline_rss_mib=600.0,
+                build_started_s=2.0,
+            )
+        )
     return replace(run, scenarios=tuple(rows))
 
 
 def _overlapping(labels) -> list[tuple[str, str]]:
     boxes = [(label.get_text(), label.get_window_extent()) for label in labels if label.get_text()]
-    return [(a, b) for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:] if box_a.overlaps(box_b)]
+    return [
+        (a, b)
+        for i, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[i + 1 :]
+        if box_a.overlaps(box_b)
+    ]
 
 
 @pytest.mark.parametrize("drawer", ["_peaks", "_throughput", "_idle", "_waits"])
@@ -48,7 +81,10 @@ def test_bar_plots_read_at_fourteen_scenarios(run14, drawer):
         assert names == NAMES  # top to bottom in the table's order
         assert _overlapping(axes.get_yticklabels()) == []
         assert _overlapping(axes.get_xticklabels()) == []
-        assert all("e+" not in label.get_text() and "^" not in label.get_text() for label in axes.get_xticklabels())
+        assert all(
+            "e+" not in label.get_text() and "^" not in label.get_text()
+            for label in axes.get_xticklabels()
+        )
     finally:
         pyplot().close(figure)
 
@@ -56,7 +92,9 @@ def test_bar_plots_read_at_fourteen_scenarios(run14, drawer):
 def test_every_scenario_has_its_own_colour_in_every_plot(run14):
     palette = colours(NAMES)
     assert len(set(palette.values())) == 14
-    assert colours(list(reversed(NAMES)))["preload"] != palette["preload"]  # by place in the run's list...
+    assert (
+        colours(list(reversed(NAMES)))["preload"] != palette["preload"]
+    )  # by place in the run's list...
     assert colours(NAMES)["cache"] == palette["cache"]  # ...so every plot of one run agrees
     figure = plots._throughput(list(run14.scenarios), run14, palette)
     try:
@@ -73,7 +111,11 @@ def test_memory_is_drawn_above_the_baseline_from_the_build(run14):
         lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
         for number, name in enumerate(NAMES):
             line = lines[name]
-            assert list(line.get_xdata()) == [0.0, 0.5, 1.0]  # from the build on, the import left out
+            assert list(line.get_xdata()) == [
+                0.0,
+                0.5,
+                1.0,
+            ]  # from the build on, the import left out
             assert list(line.get_ydata()) == [0.0, 10.0 * number, 10.0 * number]
     finally:
         pyplot().close(figure)
@@ -81,8 +123,14 @@ def test_memory_is_drawn_above_the_baseline_from_the_build(run14):
 
 def test_all_plots_are_written_at_fourteen_scenarios(run14, tmp_path):
     written = plots.write_run_plots(run14, tmp_path)
-    assert sorted(written.values()) == ["idle.png", "memory.png", "peaks.png", "stages.png", "throughput.png",
-                                        "waits.png"]
+    assert sorted(written.values()) == [
+        "idle.png",
+        "memory.png",
+        "peaks.png",
+        "stages.png",
+        "throughput.png",
+        "waits.png",
+    ]
     for name in written.values():
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
 

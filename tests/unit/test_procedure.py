@@ -15,13 +15,19 @@ import pytest
 from profiler.base.settings import MeasureSettings
 from profiler.base.stats import median_interval
 from profiler.measuring import procedure
-from profiler.measuring.procedure import PHASE_VERIFY, PHASE_WARMUP, measure, rates_kept, until_precise
+from profiler.measuring.procedure import (
+    PHASE_VERIFY,
+    PHASE_WARMUP,
+    measure,
+    rates_kept,
+    until_precise,
+)
 from profiler.worker.loops import EpochTiming, WindowTiming
 from tests.fake_session import FakeClock, ScriptedSession
 
 BATCH = 32
-# 20 batches of 32 in 0.2 s after a first batch of 0.01 s: 19 more in 0.19 s, 100 batches/s. An epoch
-# lasts 0.2 s, within a sixth of the 2 s cap: windows hold whole epochs, 20 batches each.
+# 20 batches of 32 in 0.2 s after a first batch of 0.01 s: 19 more in 0.19 s, 100 batches/s. An
+# epoch lasts 0.2 s, within a sixth of the 2 s cap: windows hold whole epochs, 20 batches each.
 WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, cpu_s=0.1)
 
 
@@ -33,8 +39,8 @@ def clock(monkeypatch):
 
 
 class Windows:
-    """A window measure: the n-th window runs at ``rates[n]`` samples/s; it lasts ``seconds`` where given
-    (its samples then follow the rate), else its samples over the rate."""
+    """A window measure: the n-th window runs at ``rates[n]`` samples/s; it lasts ``seconds`` where
+    given (its samples then follow the rate), else its samples over the rate."""
 
     def __init__(self, rates, clock: FakeClock, seconds: float | None = None) -> None:
         self.rates, self.clock, self.seconds = list(rates), clock, seconds
@@ -62,8 +68,8 @@ def _rates(flat) -> list[float]:
 
 def test_windows_go_on_until_the_median_s_interval_is_within_the_precision(clock):
     rates = [1000.0, 1100.0, 900.0, 1100.0, 900.0] + [1000.0] * 30
-    # Two windows at 900 and two at 1100: with 9 to 11 windows the interval is the 2nd smallest to the
-    # 2nd largest, 900 to 1100 (±10%); with 12, the 3rd of each end, 1000 to 1000.
+    # Two windows at 900 and two at 1100: with 9 to 11 windows the interval is the 2nd smallest to
+    # the 2nd largest, 900 to 1100 (±10%); with 12, the 3rd of each end, 1000 to 1000.
     assert median_interval(rates[:11]) == (900.0, 1100.0)
     assert median_interval(rates[:12]) == (1000.0, 1000.0)
     windows = Windows(rates, clock)
@@ -86,8 +92,8 @@ CYCLE = [1000.0, 900.0, 1100.0] * 20  # never precise within 30 windows: a third
 
 
 def test_the_time_cap_ends_imprecise_windows_and_says_so(clock):
-    # Windows of 0.25 s; the cap's clock starts after the first (calibrating) window, so 2 s have passed
-    # once 8 more followed it: 9 windows, their interval still 900 to 1100.
+    # Windows of 0.25 s; the cap's clock starts after the first (calibrating) window, so 2 s have
+    # passed once 8 more followed it: 9 windows, their interval still 900 to 1100.
     flat = until_precise(Windows(CYCLE, clock, seconds=0.25), WARMUP, _settings(time_cap_s=2.0))
     assert len(flat.windows) == 9 and flat.capped
     assert median_interval(_rates(flat)) == (900.0, 1100.0)
@@ -95,22 +101,24 @@ def test_the_time_cap_ends_imprecise_windows_and_says_so(clock):
 
 
 def test_the_cap_waits_for_six_windows_besides_the_warm_up_and_for_the_epochs(clock):
-    # Windows of 1 s against a 2 s cap: the cap has passed after the 4th window, but it waits for six
-    # windows that count. The first two, at a tenth of the rate, are warm-up: from 6 windows on, their
-    # distance below the median of the later half (950 to 1050) exceeds 4 x 1.4826 x its median
-    # absolute deviation (50 to 100). Kept: 4 of 6 windows, 5 of 7, 6 of 8: 8 windows.
+    # Windows of 1 s against a 2 s cap: the cap has passed after the 4th window, but it waits for
+    # six windows that count. The first two, at a tenth of the rate, are warm-up: from 6 windows on,
+    # their distance below the median of the later half (950 to 1050) exceeds 4 x 1.4826 x its
+    # median absolute deviation (50 to 100). Kept: 4 of 6 windows, 5 of 7, 6 of 8: 8 windows.
     rates = [100.0, 100.0, *CYCLE]
     flat = until_precise(Windows(rates, clock, seconds=1.0), WARMUP, _settings(time_cap_s=2.0))
     assert len(flat.windows) == 8 and flat.capped
     assert rates_kept(flat.windows) == pytest.approx(rates[2:8])
     # Ten epochs asked for: the cap waits for them too.
-    flat = until_precise(Windows(CYCLE, clock, seconds=1.0), WARMUP, _settings(time_cap_s=2.0, epochs=10))
+    flat = until_precise(
+        Windows(CYCLE, clock, seconds=1.0), WARMUP, _settings(time_cap_s=2.0, epochs=10)
+    )
     assert len(flat.windows) == 10 and flat.capped
 
 
 def test_warm_up_windows_are_left_out_before_the_interval_is_judged(clock):
-    # Two slow windows, then nine steady ones: 11 windows, of which the last 9 count (median 1000, their
-    # 2nd smallest and largest 980 and 1020: ±2%, within 3%).
+    # Two slow windows, then nine steady ones: 11 windows, of which the last 9 count (median 1000,
+    # their 2nd smallest and largest 980 and 1020: ±2%, within 3%).
     steady = [1000.0, 1010.0, 990.0, 1020.0, 980.0, 1000.0, 1030.0, 970.0, 1000.0]
     rates = [300.0, 320.0, *steady, *[1000.0] * 10]
     flat = until_precise(Windows(rates, clock), WARMUP, _settings())
@@ -120,9 +128,10 @@ def test_warm_up_windows_are_left_out_before_the_interval_is_judged(clock):
 
 
 def test_the_window_grows_until_it_lasts_window_s(clock):
-    # The warm-up says 10 batches/s ((20 - 1) batches in 2.0 - 0.1 s), and an epoch of 2 s is more than a
-    # sixth of the 2 s cap: windows need not hold whole epochs. 0.1 s at 10/s is 1 batch; the pipeline
-    # delivers 1,280 samples/s, so 1 batch lasts 0.025 s: 1 x 1.2 x 0.1 / 0.025 = 4.8 -> 5 batches, 0.125 s.
+    # The warm-up says 10 batches/s ((20 - 1) batches in 2.0 - 0.1 s), and an epoch of 2 s is more
+    # than a sixth of the 2 s cap: windows need not hold whole epochs. 0.1 s at 10/s is 1 batch; the
+    # pipeline delivers 1,280 samples/s, so 1 batch lasts 0.025 s: 1 x 1.2 x 0.1 / 0.025 = 4.8 -> 5
+    # batches, 0.125 s.
     slow_warmup = EpochTiming(seconds=2.0, first_batch_s=0.1, batches=20, samples=640, cpu_s=1.0)
     windows = Windows([1280.0] * 40, clock)
     flat = until_precise(windows, slow_warmup, _settings(time_cap_s=2.0))
@@ -141,10 +150,19 @@ def test_measure_drives_one_worker_through_every_phase_in_order(clock, monkeypat
     session = ScriptedSession(WARMUP, [1000.0] * 9, clock=clock)
     measured = measure(session, _settings(idle_precision=1.0))
     kinds = [request[0] for request in session.requests]
-    assert kinds == ["epoch", *["window"] * 9, "autotune", "floor", "paced", "paced", "floor", "fingerprint",
-                     "close"]
-    # The paced phase restarts the stream at an epoch once, and goes on for an epoch at least (20 steps:
-    # two requests of 16).
+    assert kinds == [
+        "epoch",
+        *["window"] * 9,
+        "autotune",
+        "floor",
+        "paced",
+        "paced",
+        "floor",
+        "fingerprint",
+        "close",
+    ]
+    # The paced phase restarts the stream at an epoch once, and goes on for an epoch at least (20
+    # steps: two requests of 16).
     paced = [request for request in session.requests if request[0] == "paced"]
     assert [request[4] for request in paced] == [True, False]
     assert measured.warmup == WARMUP and measured.build_s == 0.25 and session.closed
@@ -156,17 +174,24 @@ def test_measure_drives_one_worker_through_every_phase_in_order(clock, monkeypat
 
 def test_idle_steps_go_on_to_the_idle_time_cap_where_never_precise(clock, monkeypatch):
     monkeypatch.setattr(procedure, "busy_cpu_seconds", lambda: None)
-    # Waits of 1 to 7 ms in turn, which the blocks of neighbouring steps resampled together do not sum
-    # alike, and a precision of 0 that only a degenerate interval meets. Each paced request of 16 steps
-    # lasts 16 x 20 ms plus its waits (one 50 ms epoch start, 15 of 1 to 7 ms), about 0.43 s: the 1.5 s
-    # cap is passed after the 4th.
-    session = ScriptedSession(WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7))
+    # Waits of 1 to 7 ms in turn, which the blocks of neighbouring steps resampled together do not
+    # sum alike, and a precision of 0 that only a degenerate interval meets. Each paced request of
+    # 16 steps lasts 16 x 20 ms plus its waits (one 50 ms epoch start, 15 of 1 to 7 ms), about 0.43
+    # s: the 1.5 s cap is passed after the 4th.
+    session = ScriptedSession(
+        WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7)
+    )
     measured = measure(session, _settings(idle_precision=0.0, idle_time_cap_s=1.5))
     assert len(measured.paced) == 4 and measured.idle_capped
     lasted = [sum(block.waits_s) + sum(block.steps_s) for block in measured.paced]
     assert sum(lasted[:3]) < 1.5 <= sum(lasted)
-    assert [len(block.waits_s) for block in measured.floor] == [8, 8]  # a floor block before and after
+    assert [len(block.waits_s) for block in measured.floor] == [
+        8,
+        8,
+    ]  # a floor block before and after
     # With any precision met at once, the paced steps stop as soon as they cover an epoch.
-    session = ScriptedSession(WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7))
+    session = ScriptedSession(
+        WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7)
+    )
     measured = measure(session, _settings(idle_precision=1.0, idle_time_cap_s=1.5))
     assert len(measured.paced) == 2 and not measured.idle_capped

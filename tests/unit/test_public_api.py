@@ -23,7 +23,7 @@ from profiler.strategy import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 # Strategies as a third party wrote them for 0.2, importing every module they could by its old path.
-OLD_STYLE = textwrap.dedent('''
+OLD_STYLE = textwrap.dedent("""
     from profiler.data import DataSource
     from profiler.decode import augment_table
     from profiler.scenario import Knob, PipelineContext, Scenario
@@ -44,7 +44,7 @@ OLD_STYLE = textwrap.dedent('''
 
     SCENARIO = OldStyle()
     SAVE_RUN = storage.save_run
-''')
+""")
 
 
 def test_every_public_name_resolves_to_what_its_module_defines():
@@ -61,16 +61,22 @@ def test_an_unknown_name_is_an_attribute_error():
 
 def test_importing_the_package_loads_no_driver():
     # A spawned worker and the namespace launcher import the package first: it must stay light.
-    code = "import sys, profiler; print(sorted(m for m in sys.modules if m.startswith('profiler.')))"
+    code = (
+        "import sys, profiler; print(sorted(m for m in sys.modules if m.startswith('profiler.')))"
+    )
     import subprocess
 
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert done.stdout.strip() == "['profiler.base', 'profiler.base.moved']"
 
 
 @pytest.mark.parametrize("old", sorted(MOVED))
 def test_each_old_module_path_is_its_new_module(old, monkeypatch):
-    monkeypatch.delitem(sys.modules, f"profiler.{old}", raising=False)  # an alias made by an earlier test
+    monkeypatch.delitem(
+        sys.modules, f"profiler.{old}", raising=False
+    )  # an alias made by an earlier test
     with pytest.warns(DeprecationWarning, match=f"profiler.{old} moved to profiler.{MOVED[old]}"):
         module = importlib.import_module(f"profiler.{old}")
     assert module is importlib.import_module(f"profiler.{MOVED[old]}")
@@ -101,7 +107,9 @@ def test_a_strategy_written_against_the_old_paths_loads(tmp_path, monkeypatch):
     assert module.SAVE_RUN is save_run
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "reports").rglob("*.json")), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "reports").rglob("*.json")), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_results_files_written_before_the_folders_still_load(path):
     loaded = load_results(path)
     assert isinstance(loaded, (RunResult, SweepResult))

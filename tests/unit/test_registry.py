@@ -13,16 +13,28 @@ from profiler.strategy.scenario import Scenario
 
 def test_every_scenario_module_is_registered():
     # Modules whose names start with an underscore hold helpers, not strategies.
-    modules = {info.name for info in pkgutil.iter_modules(scenarios.__path__) if not info.name.startswith("_")}
+    modules = {
+        info.name
+        for info in pkgutil.iter_modules(scenarios.__path__)
+        if not info.name.startswith("_")
+    }
     registered_ = list(registered().values())
     for name in modules:
         module = importlib.import_module(f"scenarios.{name}")
-        assert any(module.SCENARIO is scenario for scenario in registered_), f"scenarios/{name}.py is not registered"
+        assert any(module.SCENARIO is scenario for scenario in registered_), (
+            f"scenarios/{name}.py is not registered"
+        )
     assert len(registered_) == len(modules)
 
 
 def test_core_scenarios_in_order():
-    assert list(registered())[:5] == ["preload", "generator", "generator_prefetch", "multiprocessing", "cache"]
+    assert list(registered())[:5] == [
+        "preload",
+        "generator",
+        "generator_prefetch",
+        "multiprocessing",
+        "cache",
+    ]
 
 
 @pytest.mark.parametrize("scenario", list(registered().values()), ids=list(registered()))
@@ -35,8 +47,12 @@ def test_each_scenario_describes_itself(scenario):
 
 def test_selection():
     assert parse_selection("everything") == list(registered())
-    assert parse_selection("all") == [name for name, scenario in registered().items() if not scenario.opt_in]
-    assert {"pydataset_processes", "data_service"} == set(registered()) - set(parse_selection("all"))
+    assert parse_selection("all") == [
+        name for name, scenario in registered().items() if not scenario.opt_in
+    ]
+    assert {"pydataset_processes", "data_service"} == set(registered()) - set(
+        parse_selection("all")
+    )
     assert parse_selection(" cache , preload") == ["cache", "preload"]
     assert resolve("tests.fakes:QUICK").name == "quick"
     with pytest.raises(ProfilerError, match="is not a Scenario object"):

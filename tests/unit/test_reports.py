@@ -1,7 +1,8 @@
 """The markdown report and the terminal table, pinned by golden files; plots checked as real PNGs.
 
-Regenerate the golden files after an intended change with: UPDATE_GOLDEN=1 python -m pytest tests/unit
-(the tests that rewrite a file fail, saying so: review the diff, then run again without it).
+Regenerate the golden files after an intended change with: UPDATE_GOLDEN=1 python -m pytest
+tests/unit (the tests that rewrite a file fail, saying so: review the diff, then run again without
+it).
 """
 
 from __future__ import annotations
@@ -29,15 +30,23 @@ def _check_golden(texts: dict[str, str]) -> None:
     so a run that had the variable set is never mistaken for a check.
     """
     if os.environ.get("UPDATE_GOLDEN"):
-        changed = [name for name, text in texts.items()
-                   if not (DATA / name).exists() or (DATA / name).read_text() != text]
+        changed = [
+            name
+            for name, text in texts.items()
+            if not (DATA / name).exists() or (DATA / name).read_text() != text
+        ]
         for name, text in texts.items():
             (DATA / name).write_text(text)
         what = f"changed: {', '.join(changed)}" if changed else "no change"
-        pytest.fail(f"UPDATE_GOLDEN: rewrote {', '.join(texts)} ({what}): review the diff and run again without "
-                    "UPDATE_GOLDEN", pytrace=False)
+        pytest.fail(
+            f"UPDATE_GOLDEN: rewrote {', '.join(texts)} ({what}): review the diff and run again "
+            "without UPDATE_GOLDEN",
+            pytrace=False,
+        )
     for name, text in texts.items():
-        assert text == (DATA / name).read_text(), f"{name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
+        assert text == (DATA / name).read_text(), (
+            f"{name} changed; if intended, regenerate with UPDATE_GOLDEN=1"
+        )
 
 
 def test_markdown_report_matches_golden():
@@ -79,8 +88,11 @@ def test_a_comparison_fits_the_width_and_keeps_names_and_figures_whole(width):
     from profiler.analysis.comparison import compare_runs, parse_thresholds
     from profiler.reporters.compare import ComparisonTerminalReporter, comparison_rows
 
-    comparison = compare_runs(load_run(DATA / "run_base.json"), load_run(DATA / "run_new.json"),
-                              parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"))
+    comparison = compare_runs(
+        load_run(DATA / "run_base.json"),
+        load_run(DATA / "run_new.json"),
+        parse_thresholds("samples_per_s:10%,peak_rss_mib:15%"),
+    )
     stream = io.StringIO()
     ComparisonTerminalReporter(stream, width=width, color=False).render(comparison)
     lines = stream.getvalue().splitlines()
@@ -105,7 +117,14 @@ def test_report_command_writes_valid_plots_referenced_by_the_report(tmp_path, ca
     assert main(["report", str(DATA / "run_base.json"), "-o", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
-    assert sorted(images) == ["idle.png", "memory.png", "peaks.png", "stages.png", "throughput.png", "waits.png"]
+    assert sorted(images) == [
+        "idle.png",
+        "memory.png",
+        "peaks.png",
+        "stages.png",
+        "throughput.png",
+        "waits.png",
+    ]
     for name in images:
         data = (tmp_path / name).read_bytes()
         assert data.startswith(PNG_MAGIC), name
@@ -140,11 +159,17 @@ def test_write_report_without_measurements_still_writes_markdown(tmp_path):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}),
-         f"is results format version {FORMAT_VERSION + 1}, this profiler reads versions 1 to {FORMAT_VERSION}"),
+        (
+            json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}),
+            f"is results format version {FORMAT_VERSION + 1}, this profiler reads versions 1 to "
+            f"{FORMAT_VERSION}",
+        ),
         ("{broken", "is not valid JSON"),
         (json.dumps({"scenarios": []}), "has no format_version"),
-        (json.dumps({"format_version": FORMAT_VERSION, "scenarios": [{"status": "ok"}]}), "is malformed"),
+        (
+            json.dumps({"format_version": FORMAT_VERSION, "scenarios": [{"status": "ok"}]}),
+            "is malformed",
+        ),
     ],
 )
 def test_report_refuses_bad_files_with_one_line(tmp_path, capsys, content, expected):
@@ -169,7 +194,9 @@ def test_sweep_report_and_table_match_golden():
     report, table = io.StringIO(), io.StringIO()
     SweepMarkdownReporter(report).render(sweep, {"Peak memory": "memory_vs_samples.png"})
     SweepTerminalReporter(table, width=120, color=False).render(sweep)
-    _check_golden({"sweep_report_golden.md": report.getvalue(), "sweep_table_golden.txt": table.getvalue()})
+    _check_golden(
+        {"sweep_report_golden.md": report.getvalue(), "sweep_table_golden.txt": table.getvalue()}
+    )
 
 
 def test_report_command_renders_a_sweep_with_both_plots(tmp_path, capsys):
@@ -184,4 +211,7 @@ def test_report_command_renders_a_sweep_with_both_plots(tmp_path, capsys):
 
 def test_compare_refuses_a_sweep_file_with_advice(capsys):
     assert main(["compare", str(DATA / "sweep.json"), str(DATA / "run_base.json")]) == 2
-    assert "not 'profiler run': pass a results.json written by 'profiler run'" in capsys.readouterr().err
+    assert (
+        "not 'profiler run': pass a results.json written by 'profiler run'"
+        in capsys.readouterr().err
+    )

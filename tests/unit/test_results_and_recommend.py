@@ -22,16 +22,28 @@ FINGERPRINT = Fingerprint(70, 5, (24, 32, 3), "float32", "int32", "0011223344556
 
 def scenario(name, idle, samples_per_s, grows=False, status="ok", **extra):
     return ScenarioResult(
-        name=name, status=status, idle_fraction=idle, samples_per_s=samples_per_s,
-        memory_grows_with_data=grows, peak_rss_mib=extra.pop("peak_rss_mib", 10.0),
-        fingerprint=FINGERPRINT, fingerprint_matches=extra.pop("fingerprint_matches", True), **extra,
+        name=name,
+        status=status,
+        idle_fraction=idle,
+        samples_per_s=samples_per_s,
+        memory_grows_with_data=grows,
+        peak_rss_mib=extra.pop("peak_rss_mib", 10.0),
+        fingerprint=FINGERPRINT,
+        fingerprint_matches=extra.pop("fingerprint_matches", True),
+        **extra,
     )
 
 
 @pytest.mark.parametrize(
     ("idle", "verdict"),
-    [(0.0, "not input-bound"), (0.0499, "not input-bound"), (0.05, "moderately input-bound"),
-     (0.1999, "moderately input-bound"), (0.2, "input-bound"), (None, None)],
+    [
+        (0.0, "not input-bound"),
+        (0.0499, "not input-bound"),
+        (0.05, "moderately input-bound"),
+        (0.1999, "moderately input-bound"),
+        (0.2, "input-bound"),
+        (None, None),
+    ],
 )
 def test_verdict_thresholds(idle, verdict):
     assert verdict_for(idle) == verdict
@@ -39,8 +51,12 @@ def test_verdict_thresholds(idle, verdict):
 
 def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
     choice = recommend(
-        [scenario("slow_stream", 0.01, 1000), scenario("fast_stream", 0.02, 3000),
-         scenario("in_memory", 0.0, 90000, grows=True), scenario("waits", 0.4, 9000)],
+        [
+            scenario("slow_stream", 0.01, 1000),
+            scenario("fast_stream", 0.02, 3000),
+            scenario("in_memory", 0.0, 90000, grows=True),
+            scenario("waits", 0.4, 9000),
+        ],
         at=AT,
     )
     assert choice.name == "fast_stream"
@@ -49,16 +65,22 @@ def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
 
 
 def test_a_streaming_strategy_within_two_points_of_the_least_idle_counts_as_busy():
-    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.054, 3000)], at=AT)
+    choice = recommend(
+        [scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.054, 3000)], at=AT
+    )
     assert choice.name == "stream"
     assert "nearly as busy as cache (3.6% idle)" in choice.reason
     # Beyond two points it no longer does.
-    choice = recommend([scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.058, 3000)], at=AT)
+    choice = recommend(
+        [scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.058, 3000)], at=AT
+    )
     assert choice.name == "cache" and choice.runner_up == "stream"
 
 
 def test_in_memory_winner_names_the_streaming_fallback():
-    choice = recommend([scenario("preload", 0.01, 90000, grows=True), scenario("stream", 0.09, 3000)], at=AT)
+    choice = recommend(
+        [scenario("preload", 0.01, 90000, grows=True), scenario("stream", 0.09, 3000)], at=AT
+    )
     assert choice.name == "preload"
     assert choice.runner_up == "stream"
     assert "if the full dataset does not fit in RAM, pick stream" in choice.reason
@@ -72,9 +94,11 @@ def test_when_nothing_keeps_up_the_least_idle_wins_with_advice():
 
 def test_failed_and_wrong_data_scenarios_are_never_recommended():
     choice = recommend(
-        [scenario("broken", None, None, status="failed"),
-         scenario("wrong", 0.0, 99999, fingerprint_matches=False),
-         scenario("right", 0.10, 100)],
+        [
+            scenario("broken", None, None, status="failed"),
+            scenario("wrong", 0.0, 99999, fingerprint_matches=False),
+            scenario("right", 0.10, 100),
+        ],
         at=AT,
     )
     assert choice.name == "right"
@@ -83,20 +107,32 @@ def test_failed_and_wrong_data_scenarios_are_never_recommended():
 
 def _run(scenarios):
     return RunResult(
-        metadata=Metadata(python="3.11"), settings=MeasureSettings(step_ms=20.0, batch_size=16),
+        metadata=Metadata(python="3.11"),
+        settings=MeasureSettings(step_ms=20.0, batch_size=16),
         targets=tuple(Target.scenario(s.name) for s in scenarios),
-        data=DataRecord(DataSpec(samples=70, height=24, width=32, source_size=48)), expected_fingerprint=FINGERPRINT,
-        scenarios=tuple(scenarios), created="2026-11-24T12:00:00+00:00",
+        data=DataRecord(DataSpec(samples=70, height=24, width=32, source_size=48)),
+        expected_fingerprint=FINGERPRINT,
+        scenarios=tuple(scenarios),
+        created="2026-11-24T12:00:00+00:00",
         recommendation=Pick("a", "because", None),
     )
 
 
 def test_json_round_trip(tmp_path):
-    run = _run([
-        scenario("a", 0.01, 100.0, epoch_s=(0.5, 0.6), wait_ms=(1.0, 2.0),
-                 memory_timeline=((0.0, 500.0), (0.1, 520.0)), tf_data_options={"autotune": True}),
-        ScenarioResult(name="b", status="timeout", error="no result within --timeout 5 s"),
-    ])
+    run = _run(
+        [
+            scenario(
+                "a",
+                0.01,
+                100.0,
+                epoch_s=(0.5, 0.6),
+                wait_ms=(1.0, 2.0),
+                memory_timeline=((0.0, 500.0), (0.1, 520.0)),
+                tf_data_options={"autotune": True},
+            ),
+            ScenarioResult(name="b", status="timeout", error="no result within --timeout 5 s"),
+        ]
+    )
     path = tmp_path / "results.json"
     save_run(run, path)
     data = json.loads(path.read_text())
@@ -109,7 +145,9 @@ def test_json_round_trip(tmp_path):
 def test_other_format_versions_and_malformed_files_are_refused(tmp_path):
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"format_version": FORMAT_VERSION + 1, "scenarios": []}))
-    with pytest.raises(ProfilerError, match=f"format version {FORMAT_VERSION + 1}, this profiler reads versions"):
+    with pytest.raises(
+        ProfilerError, match=f"format version {FORMAT_VERSION + 1}, this profiler reads versions"
+    ):
         load_run(path)
     path.write_text("{not json")
     with pytest.raises(ProfilerError, match="is not valid JSON"):
@@ -120,15 +158,36 @@ def test_other_format_versions_and_malformed_files_are_refused(tmp_path):
 
 
 def test_terminal_report_shows_rows_failures_precision_and_the_pick():
-    run = _run([
-        scenario("steady", 0.01, 2000.0, samples_per_s_ci=(1960.0, 2030.0), idle_fraction_ci=(0.008, 0.013)),
-        scenario("capped", 0.30, 900.0, samples_per_s_ci=(800.0, 990.0), rate_capped=True,
-                 idle_fraction_ci=(0.27, 0.34), idle_capped=True),
-        ScenarioResult(name="dead", status="crashed", error="worker killed by SIGKILL", log_path="logs/dead.log"),
-        scenario("liar", 0.0, 5000.0, fingerprint_matches=False),
-        # A result of format 1 carries no interval: its epoch-to-epoch deviation is shown instead.
-        scenario("old", 0.02, 1000.0, batches_per_epoch=10, epoch_s=(0.5, 1.0, 0.5)),
-    ])
+    run = _run(
+        [
+            scenario(
+                "steady",
+                0.01,
+                2000.0,
+                samples_per_s_ci=(1960.0, 2030.0),
+                idle_fraction_ci=(0.008, 0.013),
+            ),
+            scenario(
+                "capped",
+                0.30,
+                900.0,
+                samples_per_s_ci=(800.0, 990.0),
+                rate_capped=True,
+                idle_fraction_ci=(0.27, 0.34),
+                idle_capped=True,
+            ),
+            ScenarioResult(
+                name="dead",
+                status="crashed",
+                error="worker killed by SIGKILL",
+                log_path="logs/dead.log",
+            ),
+            scenario("liar", 0.0, 5000.0, fingerprint_matches=False),
+            # A result of format 1 carries no interval: its epoch-to-epoch deviation is shown
+            # instead.
+            scenario("old", 0.02, 1000.0, batches_per_epoch=10, epoch_s=(0.5, 1.0, 0.5)),
+        ]
+    )
     stream = io.StringIO()
     RunTerminalReporter(stream, width=200, color=False).render(run)
     text = stream.getvalue()
@@ -145,12 +204,19 @@ def test_terminal_report_shows_rows_failures_precision_and_the_pick():
 
 def test_tied_strategies_are_named_and_the_tie_broken_by_the_stated_rule():
     common = dict(cpu_s=0.20, samples_per_epoch=1000)
-    disk = scenario("cache_file", 0.01, 30000.0, samples_per_s_ci=(27000.0, 33000.0), disk_grows_with_data=True,
-                    **common)
+    disk = scenario(
+        "cache_file",
+        0.01,
+        30000.0,
+        samples_per_s_ci=(27000.0, 33000.0),
+        disk_grows_with_data=True,
+        **common,
+    )
     quick = scenario("snapshot_like", 0.01, 29000.0, samples_per_s_ci=(26000.0, 31000.0), **common)
     slow = scenario("slow", 0.01, 9000.0, samples_per_s_ci=(8800.0, 9100.0), **common)
     choice = recommend([disk, quick, slow], at=AT)
-    # The two fastest cannot be told apart; the one that needs no disk wins, whichever order they come in.
+    # The two fastest cannot be told apart; the one that needs no disk wins, whichever order they
+    # come in.
     assert choice.name == "snapshot_like" and choice.tied_with == ("cache_file",)
     assert "tied with cache_file" in choice.reason and "no disk before disk" in choice.reason
     assert recommend([quick, disk, slow], at=AT) == choice
@@ -171,5 +237,6 @@ def test_a_tie_is_broken_the_same_at_any_magnitude(scale):
 
     items = [object(), object(), object()]
     figures = {id(items[0]): 3.0 * scale, id(items[1]): 3.0 * scale, id(items[2]): 5.0 * scale}
-    # Both of the least are kept; the first of them in the listed order wins, whatever order they come in.
+    # Both of the least are kept; the first of them in the listed order wins, whatever order they
+    # come in.
     assert break_tie(items[::-1], items, [lambda item: figures[id(item)]]) is items[0]

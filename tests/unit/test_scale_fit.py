@@ -24,11 +24,25 @@ from profiler.base.settings import MeasureSettings
 from profiler.results.records import STATUS_OK
 
 
-def _point(workers: int, rate: float, half: float = 0.05, trainer: float = 50.0, dispatcher: float = 5.0,
-           worker: float = 200.0, other: float = 0.0) -> ScalePoint:
-    return ScalePoint(workers, STATUS_OK, samples_per_s=rate, samples_per_s_ci=(rate * (1 - half), rate * (1 + half)),
-                      trainer_us_per_sample=trainer, dispatcher_us_per_sample=dispatcher,
-                      workers_us_per_sample=worker, other_busy_cores=other)
+def _point(
+    workers: int,
+    rate: float,
+    half: float = 0.05,
+    trainer: float = 50.0,
+    dispatcher: float = 5.0,
+    worker: float = 200.0,
+    other: float = 0.0,
+) -> ScalePoint:
+    return ScalePoint(
+        workers,
+        STATUS_OK,
+        samples_per_s=rate,
+        samples_per_s_ci=(rate * (1 - half), rate * (1 + half)),
+        trainer_us_per_sample=trainer,
+        dispatcher_us_per_sample=dispatcher,
+        workers_us_per_sample=worker,
+        other_busy_cores=other,
+    )
 
 
 def test_workers_that_cost_no_cpu_fit_their_per_worker_rate_and_the_limits_their_cpu():
@@ -43,8 +57,9 @@ def test_workers_that_cost_no_cpu_fit_their_per_worker_rate_and_the_limits_their
     assert scale.samples_per_s(5) == pytest.approx(1000.0)
 
 
-def test_counts_that_fill_the_cores_are_left_out_of_the_per_worker_rate_and_the_fewest_predict_them():
-    # One worker: 4,000 samples/s at 250 us in all = one core busy; two: 7,000 at 280 us = 1.96 cores.
+def test_counts_that_fill_the_cores_are_left_out_of_the_per_worker_rate_and_predicted():
+    # One worker: 4,000 samples/s at 250 us in all = one core busy; two: 7,000 at 280 us = 1.96
+    # cores.
     one = _point(1, 4000.0, trainer=50.0, dispatcher=5.0, worker=195.0, other=0.1)
     two = _point(2, 7000.0, trainer=60.0, dispatcher=5.0, worker=215.0)
     scale = fit((one, two), cores=2)
@@ -97,7 +112,9 @@ def test_scale_json_has_its_kind_the_rates_the_fit_and_the_advice(tmp_path):
     points = (_point(1, 200.0, worker=5.0), _point(2, 400.0, worker=5.0))
     scale = fit(points, cores=2)
     advice = advise(scale, 15.0, 8, 1, 1)
-    result = ScaleResult(collect_metadata(), MeasureSettings(), None, "now", 2, (1, 2), points, scale, advice)
+    result = ScaleResult(
+        collect_metadata(), MeasureSettings(), None, "now", 2, (1, 2), points, scale, advice
+    )
     save_scale(result, tmp_path / SCALE_FILE)
     data = json.loads((tmp_path / SCALE_FILE).read_text())
     assert data["kind"] == "scale" and data["format_version"] == 2
@@ -114,22 +131,41 @@ def test_a_service_row_note_parts_start_up_from_the_steady_rate_and_prices_the_t
     from profiler.results.records import RoleCpu, ScenarioResult
 
     result = ScenarioResult(
-        "data_service", STATUS_OK, build_s=5.0, first_batch_s=5.25, samples_per_s=6000.0, service_workers=2,
-        cpu_roles=(RoleCpu("trainer", 50.0), RoleCpu("dispatcher", 5.0), RoleCpu("service workers", 200.0)))
+        "data_service",
+        STATUS_OK,
+        build_s=5.0,
+        first_batch_s=5.25,
+        samples_per_s=6000.0,
+        service_workers=2,
+        cpu_roles=(
+            RoleCpu("trainer", 50.0),
+            RoleCpu("dispatcher", 5.0),
+            RoleCpu("service workers", 200.0),
+        ),
+    )
     text = service_line(result, batch_size=32)
     assert "5.0 s to build" in text and "0.25 s more to the job's first batch" in text
     assert "6,000 samples/s from 2 worker(s), 3,000 per worker" in text
     # 32 samples x 55 us = 1.76 ms of transfer, of which the trainer 1.60 and the dispatcher 0.16.
     assert "the transfer 1.76 ms (the trainer receiving 1.60 ms, the dispatcher 0.16 ms)" in text
     assert "decoding and sending 6.40 ms" in text
-    assert service_line(ScenarioResult("parallel_map", STATUS_OK, build_s=0.1, samples_per_s=9000.0), 32) is None
+    assert (
+        service_line(
+            ScenarioResult("parallel_map", STATUS_OK, build_s=0.1, samples_per_s=9000.0), 32
+        )
+        is None
+    )
 
 
 def test_a_cluster_too_fast_for_this_trainer_gets_no_worker_count():
     # The trainer spends 100 us a sample receiving: 2 cores take at most 20,000 samples/s.
     cluster = _point(2, 4000.0, trainer=100.0)
     advice = advise_cluster(cluster, step_ms=1.0, batch_size=64, accelerators=1, cores=2)
-    assert advice.workers_needed is None and advice.more_workers is None and advice.bound_by == "trainer"
+    assert (
+        advice.workers_needed is None
+        and advice.more_workers is None
+        and advice.bound_by == "trainer"
+    )
 
 
 def test_the_limit_here_never_falls_below_the_rate_it_was_read_at():
@@ -142,8 +178,10 @@ def test_the_limit_here_never_falls_below_the_rate_it_was_read_at():
 
 def test_counts_held_at_the_dispatcher_s_limit_are_left_out_of_the_per_worker_rate():
     # 1,000 samples/s a worker on 16 cores, the dispatcher at 250 us a sample: at most 4,000 in all.
-    points = tuple(_point(n, min(1000.0 * n, 4000.0), trainer=10.0, dispatcher=250.0, worker=5.0)
-                   for n in range(1, 9))
+    points = tuple(
+        _point(n, min(1000.0 * n, 4000.0), trainer=10.0, dispatcher=250.0, worker=5.0)
+        for n in range(1, 9)
+    )
     scale = fit(points, cores=16)
     assert scale.dispatcher_limit_samples_per_s == pytest.approx(4000.0)
     assert scale.counts_fitted == (1, 2, 3)

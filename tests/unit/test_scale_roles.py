@@ -1,4 +1,5 @@
-"""The tree's CPU split by the roles a pipeline names (``PipelineContext.helpers``), down to scale's points.
+"""The tree's CPU split by the roles a pipeline names (``PipelineContext.helpers``), down to scale's
+points.
 
 The session reads each process of the worker's tree and counts it under the nearest ancestor whose
 pid the pipeline named, or under the trainer; the procedure takes the split over the flat-out phase;
@@ -27,7 +28,9 @@ WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, c
 
 def _tree() -> list[FakeProcess]:
     return [
-        FakeProcess(WORKER_PID, 1, user=1.0, system=0.5, children_user=0.2, children_system=0.1),  # 1.8
+        FakeProcess(
+            WORKER_PID, 1, user=1.0, system=0.5, children_user=0.2, children_system=0.1
+        ),  # 1.8
         FakeProcess(150, WORKER_PID, user=0.7),  # a pool process the pipeline did not name: 0.7
         FakeProcess(200, WORKER_PID, user=0.4, system=0.1),  # the dispatcher: 0.5
         FakeProcess(210, 200, user=0.1),  # started by the dispatcher: 0.1
@@ -36,7 +39,9 @@ def _tree() -> list[FakeProcess]:
         FakeProcess(310, 300, user=0.25),  # a child and a grandchild of the first: 0.25 and 0.05
         FakeProcess(311, 310, system=0.05),
         FakeProcess(400, 999, user=0.3),  # its parent gone, out of the tree: the trainer's, 0.3
-        FakeProcess(500, WORKER_PID, user=9.0, gone=True),  # exited since it was seen: nothing to read
+        FakeProcess(
+            500, WORKER_PID, user=9.0, gone=True
+        ),  # exited since it was seen: nothing to read
     ]
 
 
@@ -44,18 +49,22 @@ ROLES = {200: DISPATCHER, 300: SERVICE_WORKERS, 301: SERVICE_WORKERS}
 
 
 def _session(processes: list[FakeProcess], roles: dict[int, str]) -> ScriptedSession:
-    session = ScriptedSession(WARMUP, [1000.0] * 20, clock=FakeClock(), processes=processes, roles=roles)
+    session = ScriptedSession(
+        WARMUP, [1000.0] * 20, clock=FakeClock(), processes=processes, roles=roles
+    )
     session._sampler = FakeSampler(processes)
     return session
 
 
 def test_each_process_counts_under_the_nearest_named_ancestor_or_the_trainer():
     split = _session(_tree(), ROLES).cpu_seconds_by_role()
-    assert split == pytest.approx({
-        TRAINER: 1.8 + 0.7 + 0.3,
-        DISPATCHER: 0.5 + 0.1,
-        SERVICE_WORKERS: 2.0 + 1.5 + 0.25 + 0.05,
-    })
+    assert split == pytest.approx(
+        {
+            TRAINER: 1.8 + 0.7 + 0.3,
+            DISPATCHER: 0.5 + 0.1,
+            SERVICE_WORKERS: 2.0 + 1.5 + 0.25 + 0.05,
+        }
+    )
     # Every readable process is counted once: the split adds up to the tree's own total.
     assert sum(split.values()) == pytest.approx(_session(_tree(), ROLES).tree_cpu_seconds())
 
@@ -69,11 +78,19 @@ def test_the_flat_out_split_is_what_each_role_spent_between_the_two_readings(mon
     clock = FakeClock()
     monkeypatch.setattr(procedure, "time", SimpleNamespace(monotonic=clock.monotonic))
     monkeypatch.setattr(procedure, "busy_cpu_seconds", lambda: None)
-    processes = [FakeProcess(WORKER_PID, 1, user=1.0), FakeProcess(200, WORKER_PID, user=0.5),
-                 FakeProcess(300, WORKER_PID, user=2.0)]
-    session = ScriptedSession(WARMUP, [1000.0] * 20, clock=clock, processes=processes,
-                              cpu_per_window={WORKER_PID: 0.3, 200: 0.05, 300: 0.2},
-                              roles={200: DISPATCHER, 300: SERVICE_WORKERS, 302: SERVICE_WORKERS})
+    processes = [
+        FakeProcess(WORKER_PID, 1, user=1.0),
+        FakeProcess(200, WORKER_PID, user=0.5),
+        FakeProcess(300, WORKER_PID, user=2.0),
+    ]
+    session = ScriptedSession(
+        WARMUP,
+        [1000.0] * 20,
+        clock=clock,
+        processes=processes,
+        cpu_per_window={WORKER_PID: 0.3, 200: 0.05, 300: 0.2},
+        roles={200: DISPATCHER, 300: SERVICE_WORKERS, 302: SERVICE_WORKERS},
+    )
 
     def three_windows(window, warmup, settings):  # a window driver, as the pytest fixture's is
         taken = [window(20, True), window(20, False)]
@@ -85,12 +102,16 @@ def test_the_flat_out_split_is_what_each_role_spent_between_the_two_readings(mon
     flat = measure(session, MeasureSettings(idle_precision=1.0), driver=three_windows).flat_out
     # Three windows, every one of them counted (the driver kept two): 0.3, 0.05 and 0.2 s each.
     assert flat.samples == 3 * 640 and len(flat.windows) == 2
-    assert flat.cpu_by_role_s == pytest.approx({TRAINER: 0.9, DISPATCHER: 0.15, SERVICE_WORKERS: 0.6 + 0.9})
+    assert flat.cpu_by_role_s == pytest.approx(
+        {TRAINER: 0.9, DISPATCHER: 0.15, SERVICE_WORKERS: 0.6 + 0.9}
+    )
     assert flat.cpu_s == pytest.approx(0.9 + 0.15 + 1.5)  # the warm-up's 5 x 0.55 s came before
     roles = cpu_roles([flat])
-    assert roles == (RoleCpu(TRAINER, pytest.approx(0.9 / 1920 * 1e6)),
-                     RoleCpu(DISPATCHER, pytest.approx(0.15 / 1920 * 1e6)),
-                     RoleCpu(SERVICE_WORKERS, pytest.approx(1.5 / 1920 * 1e6)))
+    assert roles == (
+        RoleCpu(TRAINER, pytest.approx(0.9 / 1920 * 1e6)),
+        RoleCpu(DISPATCHER, pytest.approx(0.15 / 1920 * 1e6)),
+        RoleCpu(SERVICE_WORKERS, pytest.approx(1.5 / 1920 * 1e6)),
+    )
 
 
 def test_no_named_process_means_no_split_is_read(monkeypatch):
@@ -117,18 +138,30 @@ def test_phases_pool_their_roles_over_all_their_samples_with_the_trainer_first()
 
 def test_scale_reads_each_role_per_sample_and_the_workers_that_served():
     result = ScenarioResult(
-        name="data_service", status="ok", samples_per_s=5000.0, samples_per_s_ci=(4900.0, 5100.0),
-        cpu_roles=(RoleCpu(TRAINER, 400.0), RoleCpu(DISPATCHER, 25.0), RoleCpu(SERVICE_WORKERS, 500.0)),
-        service_workers=3, samples_match=True,
+        name="data_service",
+        status="ok",
+        samples_per_s=5000.0,
+        samples_per_s_ci=(4900.0, 5100.0),
+        cpu_roles=(
+            RoleCpu(TRAINER, 400.0),
+            RoleCpu(DISPATCHER, 25.0),
+            RoleCpu(SERVICE_WORKERS, 500.0),
+        ),
+        service_workers=3,
+        samples_match=True,
     )
     point = point_of(4, result)  # asked for 4, served by 3: the count is what served
     assert point.workers == 3
-    assert (point.trainer_us_per_sample, point.dispatcher_us_per_sample, point.workers_us_per_sample) == (
-        400.0, 25.0, 500.0)
+    assert (
+        point.trainer_us_per_sample,
+        point.dispatcher_us_per_sample,
+        point.workers_us_per_sample,
+    ) == (400.0, 25.0, 500.0)
     assert point.cpu_us_per_sample == 925.0
     # A cluster of the user's names no process here: the whole tree's CPU is the trainer's.
-    cluster = ScenarioResult(name="data_service", status="ok", samples_per_s=5000.0, cpu_s=0.64,
-                             samples_per_epoch=640)
+    cluster = ScenarioResult(
+        name="data_service", status="ok", samples_per_s=5000.0, cpu_s=0.64, samples_per_epoch=640
+    )
     assert cpu_us_per_sample_by_role(cluster) == {TRAINER: pytest.approx(1000.0)}
     point = point_of(2, cluster)
     assert point.workers == 2 and point.trainer_us_per_sample == pytest.approx(1000.0)

@@ -1,5 +1,6 @@
-"""Exact epochs from the endless stream of a tf.data service job, on constructed arrivals: numpy batches
-tagged with their chunk, in the orders a straggling worker and files of uneven length make."""
+"""Exact epochs from the endless stream of a tf.data service job, on constructed arrivals: numpy
+batches tagged with their chunk, in the orders a straggling worker and files of uneven length
+make."""
 
 from __future__ import annotations
 
@@ -27,12 +28,21 @@ def test_a_straggler_s_chunk_is_held_for_its_own_epoch():
     for _ in range(2):
         batches = list(epochs)
         assert sorted(int(x) for _, labels in batches for x in labels) == list(range(10))
-        assert [len(labels) for _, labels in batches] == [4, 4, 2]  # full ones first, the short one last
+        assert [len(labels) for _, labels in batches] == [
+            4,
+            4,
+            2,
+        ]  # full ones first, the short one last
 
 
 def test_short_batches_from_the_ends_of_files_are_joined_into_full_ones():
     # Two files of 6 and 5 samples batched apart: 4+2 and 4+1; an epoch is 11 samples in 4, 4, 3.
-    stream = [_batch([0, 1, 2, 3], 0), _batch([4, 5], 1), _batch([6, 7, 8, 9], 2), _batch([10], 3)] * 2
+    stream = [
+        _batch([0, 1, 2, 3], 0),
+        _batch([4, 5], 1),
+        _batch([6, 7, 8, 9], 2),
+        _batch([10], 3),
+    ] * 2
     epochs = _epochs(stream, chunks=4)
     for _ in range(2):
         batches = list(epochs)

@@ -21,7 +21,8 @@ ROUNDING = 1e-9  # the bounds are exact; this covers only the rounding of sums o
 
 
 class Recorder:
-    """The fake stages: each sleeps and records (stage, entered, left) from ``time.perf_counter``."""
+    """The fake stages: each sleeps and records (stage, entered, left) from
+    ``time.perf_counter``."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, float, float]] = []
@@ -67,15 +68,22 @@ def loops(monkeypatch) -> list[tuple[float, float]]:
     return spans
 
 
-def _bounds(recorder: Recorder, spans: list[tuple[float, float]]) -> dict[frozenset[str], tuple[float, float]]:
-    """For each timed loop, keyed by the stages its calls ran: (least, most) seconds per call of the loop.
+def _bounds(
+    recorder: Recorder, spans: list[tuple[float, float]]
+) -> dict[frozenset[str], tuple[float, float]]:
+    """For each timed loop, keyed by the stages its calls ran: (least, most) seconds per call of the
+    loop.
 
-    Least: the sleeps its calls recorded, which lie inside the timer's reading. Most: the loop's span.
+    Least: the sleeps its calls recorded, which lie inside the timer's reading. Most: the loop's
+    span.
     """
     found = {}
     for began, ended in spans:
         inside = [call for call in recorder.calls if began <= call[1] and call[2] <= ended]
-        counts = {name: sum(1 for call in inside if call[0] == name) for name in {call[0] for call in inside}}
+        counts = {
+            name: sum(1 for call in inside if call[0] == name)
+            for name in {call[0] for call in inside}
+        }
         assert len(set(counts.values())) == 1, f"a loop ran its stages unevenly: {counts}"
         calls = next(iter(counts.values()))
         slept = sum(left - entered for _, entered, left in inside)
@@ -87,8 +95,9 @@ def _bounds(recorder: Recorder, spans: list[tuple[float, float]]) -> dict[frozen
 def _within(figure: float, bounds: tuple[float, float], what: str) -> None:
     least, most = bounds
     assert least * (1 - ROUNDING) <= figure <= most * (1 + ROUNDING), (
-        f"{what}: {figure * 1e3:.4f} ms, but its calls recorded {least * 1e3:.4f} ms and its loop lasted "
-        f"{most * 1e3:.4f} ms a sample")
+        f"{what}: {figure * 1e3:.4f} ms, but its calls recorded {least * 1e3:.4f} ms and its loop "
+        f"lasted {most * 1e3:.4f} ms a sample"
+    )
 
 
 def _per_sample(bounds: tuple[float, float], batch_size: int) -> tuple[float, float]:
@@ -97,14 +106,24 @@ def _per_sample(bounds: tuple[float, float], batch_size: int) -> tuple[float, fl
 
 def test_each_stage_is_measured_as_its_calls_recorded_and_decode_bounds(loops):
     recorder = Recorder()
-    work = StageWork(8, recorder.read, (recorder.step(DECODE, DECODE_S), recorder.step(RESIZE, RESIZE_S)),
-                     recorder.batch(BATCH_PER_SAMPLE_S))
+    work = StageWork(
+        8,
+        recorder.read,
+        (recorder.step(DECODE, DECODE_S), recorder.step(RESIZE, RESIZE_S)),
+        recorder.batch(BATCH_PER_SAMPLE_S),
+    )
     stages = breakdown(work, batch_size=4, cores=2, min_s=0.05)
     found = _bounds(recorder, loops)
     # Each stage alone on the output of the one before, and the chain up to each stage.
     chain_decode, chain_resize = frozenset({READ, DECODE}), frozenset({READ, DECODE, RESIZE})
-    assert set(found) == {frozenset({READ}), frozenset({DECODE}), frozenset({RESIZE}), frozenset({BATCH}),
-                          chain_decode, chain_resize}
+    assert set(found) == {
+        frozenset({READ}),
+        frozenset({DECODE}),
+        frozenset({RESIZE}),
+        frozenset({BATCH}),
+        chain_decode,
+        chain_resize,
+    }
     alone_bounds = {name: found[frozenset({name})] for name in (READ, DECODE, RESIZE)}
     alone_bounds[BATCH] = _per_sample(found[frozenset({BATCH})], 4)
     assert [stage.name for stage in stages.stages] == [READ, DECODE, RESIZE, BATCH]
@@ -114,17 +133,29 @@ def test_each_stage_is_measured_as_its_calls_recorded_and_decode_bounds(loops):
     _within(cumulative[READ], found[frozenset({READ})], "read cumulative")
     _within(cumulative[DECODE], found[chain_decode], "decode cumulative")
     _within(cumulative[RESIZE], found[chain_resize], "resize+normalize cumulative")
-    _within(cumulative[BATCH], (found[chain_resize][0] + alone_bounds[BATCH][0],
-                                found[chain_resize][1] + alone_bounds[BATCH][1]), "batch cumulative")
+    _within(
+        cumulative[BATCH],
+        (
+            found[chain_resize][0] + alone_bounds[BATCH][0],
+            found[chain_resize][1] + alone_bounds[BATCH][1],
+        ),
+        "batch cumulative",
+    )
 
     # What the calls recorded makes decode the costliest stage beyond doubt, so it is the bound.
     decode_least, decode_most = alone_bounds[DECODE]
-    assert decode_least > max(most for name, (_, most) in alone_bounds.items() if name != DECODE), alone_bounds
+    assert decode_least > max(most for name, (_, most) in alone_bounds.items() if name != DECODE), (
+        alone_bounds
+    )
     assert stages.bounding.name == DECODE
     least_total = sum(least for least, _ in alone_bounds.values())
     most_total = sum(most for _, most in alone_bounds.values())
     share = stages.share(stages.bounding)
-    assert decode_least / most_total * (1 - ROUNDING) <= share <= decode_most / least_total * (1 + ROUNDING)
+    assert (
+        decode_least / most_total * (1 - ROUNDING)
+        <= share
+        <= decode_most / least_total * (1 + ROUNDING)
+    )
     rate = stages.samples_per_s(stages.bounding)
     assert 2 / decode_most * (1 - ROUNDING) <= rate <= 2 / decode_least * (1 + ROUNDING)
     assert bounding_sentence(stages).startswith("Decoding bounds this data")
@@ -132,7 +163,9 @@ def test_each_stage_is_measured_as_its_calls_recorded_and_decode_bounds(loops):
 
 def test_a_consumer_slower_than_all_the_work_on_every_core_is_the_bound(loops):
     recorder = Recorder()
-    work = StageWork(4, recorder.read, (), recorder.batch(0.0), lambda: recorder.sleep(CONSUMER, CONSUME_S))
+    work = StageWork(
+        4, recorder.read, (), recorder.batch(0.0), lambda: recorder.sleep(CONSUMER, CONSUME_S)
+    )
     stages = breakdown(work, batch_size=2, cores=2, min_s=0.05)
     found = _bounds(recorder, loops)
     assert set(found) == {frozenset({READ}), frozenset({BATCH}), frozenset({CONSUMER})}
@@ -145,4 +178,6 @@ def test_a_consumer_slower_than_all_the_work_on_every_core_is_the_bound(loops):
     work_most = found[frozenset({READ})][1] + _per_sample(found[frozenset({BATCH})], 2)[1]
     assert 1 / consumer_least < 2 / work_most, (consumer_least, work_most)
     assert stages.bounding is consumer
-    assert bounding_sentence(stages).startswith("The consumer taking ready batches bounds this data: in one thread")
+    assert bounding_sentence(stages).startswith(
+        "The consumer taking ready batches bounds this data: in one thread"
+    )

@@ -17,7 +17,8 @@ from profiler.base.stats import (
 
 
 def test_median_interval_from_order_statistics():
-    # Nine values: the 2nd and 8th cover the median with 96.1% confidence; six: the whole range, 96.9%.
+    # Nine values: the 2nd and 8th cover the median with 96.1% confidence; six: the whole range,
+    # 96.9%.
     assert median_interval(range(1, 10)) == (2, 8)
     assert median_interval(range(6)) == (0, 5)
     values = np.random.default_rng(1).standard_normal(2000)
@@ -27,7 +28,10 @@ def test_median_interval_from_order_statistics():
 
 def test_the_median_interval_covers_the_true_median_about_as_often_as_it_says():
     rng = np.random.default_rng(2)
-    covered = sum(low <= 0.0 <= high for low, high in (median_interval(rng.standard_normal(20)) for _ in range(2000)))
+    covered = sum(
+        low <= 0.0 <= high
+        for low, high in (median_interval(rng.standard_normal(20)) for _ in range(2000))
+    )
     assert 0.94 <= covered / 2000 <= 0.995
 
 
@@ -49,7 +53,8 @@ def test_warm_up_cut_takes_a_slow_start_and_leaves_steady_rates_alone():
 
 
 def test_idle_above_a_known_floor():
-    # Waits of 5 ms behind 20 ms steps, 1 ms of which any ready batch costs: idle 4 / 24 above the floor.
+    # Waits of 5 ms behind 20 ms steps, 1 ms of which any ready batch costs: idle 4 / 24 above the
+    # floor.
     idle, (low, high) = idle_with_interval([0.005] * 64, [0.020] * 64, [0.001] * 16)
     assert idle == pytest.approx(4 / 24)
     assert low == pytest.approx(4 / 24) and high == pytest.approx(4 / 24)

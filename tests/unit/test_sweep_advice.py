@@ -13,13 +13,21 @@ from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import DataSpec
 from profiler.results.files import load_run, save_run
-from profiler.results.records import STATUS_OK, STATUS_SKIPPED, DataRecord, RunResult, ScenarioResult
+from profiler.results.records import (
+    STATUS_OK,
+    STATUS_SKIPPED,
+    DataRecord,
+    RunResult,
+    ScenarioResult,
+)
 
 SIZES = (1000, 2000, 4000, 8000)
 BASELINE = 500.0
 
 
-def measured(name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=0.001, idle=0.03, disk=False):
+def measured(
+    name, samples, mib_per_sample=0.0, constant_mib=20.0, s_per_sample=0.001, idle=0.03, disk=False
+):
     return ScenarioResult(
         name=name,
         status=STATUS_OK,
@@ -50,8 +58,15 @@ def sweep_of(laws, sizes=SIZES, target=20000, budget=8000.0):
         for size in sizes
     )
     return SweepResult(
-        metadata=Metadata(), settings=SETTINGS, targets=targets, spec=replace(SPEC, samples=sizes[0]), sizes=sizes,
-        runs=runs, target_samples=target, memory_budget_mib=budget, budget_basis="--memory-budget",
+        metadata=Metadata(),
+        settings=SETTINGS,
+        targets=targets,
+        spec=replace(SPEC, samples=sizes[0]),
+        sizes=sizes,
+        runs=runs,
+        target_samples=target,
+        memory_budget_mib=budget,
+        budget_basis="--memory-budget",
     )
 
 
@@ -154,7 +169,14 @@ def test_a_pipeline_that_delivered_other_samples_is_left_out_of_the_pick():
 
     sweep = sweep_of(LAWS, budget=100000.0)
     fastest = sweep.advice.name
-    runs = tuple(replace(run, recommendation=Pick("x", "because", not_compared=(fastest,),
-                                                   compared_on="64x64x3 float32")) for run in sweep.runs)
+    runs = tuple(
+        replace(
+            run,
+            recommendation=Pick(
+                "x", "because", not_compared=(fastest,), compared_on="64x64x3 float32"
+            ),
+        )
+        for run in sweep.runs
+    )
     apart = replace(sweep, runs=runs)
     assert apart.advice.name not in (None, fastest)

@@ -14,7 +14,9 @@ def test_builds_a_pipeline():
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_inprocess("-p", "tests.tiers", "--strict-markers", "-p", "no:cacheprovider", *args)
+    return pytester.runpytest_inprocess(
+        "-p", "tests.tiers", "--strict-markers", "-p", "no:cacheprovider", *args
+    )
 
 
 def test_an_unmarked_tensorflow_test_in_integration_is_marked_slow(pytester):
@@ -27,8 +29,12 @@ def test_an_unmarked_tensorflow_test_in_integration_is_marked_slow(pytester):
 
 
 def test_bench_tests_run_only_when_the_expression_names_bench(pytester):
-    pytester.makepyfile(**{"benchmarks/test_speed": "def test_fast_enough():\n    pass\n",
-                           "integration/test_slow": "def test_slow():\n    pass\n"})
+    pytester.makepyfile(
+        **{
+            "benchmarks/test_speed": "def test_fast_enough():\n    pass\n",
+            "integration/test_slow": "def test_slow():\n    pass\n",
+        }
+    )
     slow = _run(pytester, "--collect-only", "-q", "-m", "slow")
     assert "test_slow" in slow.stdout.str() and "test_fast_enough" not in slow.stdout.str()
     bench = _run(pytester, "--collect-only", "-q", "-m", "bench")
@@ -37,30 +43,44 @@ def test_bench_tests_run_only_when_the_expression_names_bench(pytester):
     assert "test_fast_enough" not in everything.stdout.str()
 
 
-@pytest.mark.parametrize(("body", "says"), [
-    (STARTS_TENSORFLOW, "the test imports TensorFlow"),
-    ("""
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (STARTS_TENSORFLOW, "the test imports TensorFlow"),
+        (
+            """
 import multiprocessing
 
 def test_spawns_a_worker():
     process = multiprocessing.get_context("spawn").Process(target=print)
     process.start()
     process.join()
-""", "the test starts a worker process"),
-    ("""
+""",
+            "the test starts a worker process",
+        ),
+        (
+            """
 import subprocess, sys
 
 def test_starts_the_cli():
     subprocess.run([sys.executable, "-m", "profiler", "list"], check=True)
-""", "the test starts the CLI in a child"),
-    ("""
+""",
+            "the test starts the CLI in a child",
+        ),
+        (
+            """
 import subprocess, sys
 
 def test_starts_a_python_that_imports_tensorflow():
-    child = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import tensorflow"], capture_output=True, text=True
+    )
     assert child.returncode == 0, child.stderr
-""", "ImportError"),
-])
+""",
+            "ImportError",
+        ),
+    ],
+)
 def test_a_fast_test_doing_slow_work_fails_and_names_the_folder(pytester, body, says):
     pytester.makepyfile(**{"unit/test_new": body})
     result = _run(pytester, "-q")
@@ -70,23 +90,37 @@ def test_a_fast_test_doing_slow_work_fails_and_names_the_folder(pytester, body, 
 
 
 def test_the_same_work_in_integration_is_allowed(pytester):
-    pytester.makepyfile(**{"integration/test_new": """
+    pytester.makepyfile(
+        **{
+            "integration/test_new": """
 import subprocess, sys
 
 def test_starts_a_python_child():
     subprocess.run([sys.executable, "-c", "print('hello')"], check=True)
-"""})
+"""
+        }
+    )
     _run(pytester, "-q", "-m", "slow").assert_outcomes(passed=1)
 
 
-@pytest.mark.parametrize(("argv", "cli"), [
-    (["/venv/bin/python", "-m", "profiler", "run"], True),
-    (["/venv/bin/tf-pipeline-profiler", "list"], True),
-    (["/venv/bin/python", "-c", "import runpy; runpy.run_module('profiler', run_name='__main__')"], True),
-    # A Python that lives in a folder named after the project is no CLI.
-    (["/tmp/tf-pipeline-profiler-ci.x1/bin/python", "-c", "print(1)"], False),
-    (["/venv/bin/python", "-m", "profiler_extra"], False),
-])
+@pytest.mark.parametrize(
+    ("argv", "cli"),
+    [
+        (["/venv/bin/python", "-m", "profiler", "run"], True),
+        (["/venv/bin/tf-pipeline-profiler", "list"], True),
+        (
+            [
+                "/venv/bin/python",
+                "-c",
+                "import runpy; runpy.run_module('profiler', run_name='__main__')",
+            ],
+            True,
+        ),
+        # A Python that lives in a folder named after the project is no CLI.
+        (["/tmp/tf-pipeline-profiler-ci.x1/bin/python", "-c", "print(1)"], False),
+        (["/venv/bin/python", "-m", "profiler_extra"], False),
+    ],
+)
 def test_the_cli_is_told_from_other_children(argv, cli):
     from tests.tiers import _starts_the_cli
 

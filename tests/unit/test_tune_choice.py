@@ -1,9 +1,11 @@
-"""Which strategies ``tune`` searches when none is named, from constructed results at their defaults.
+"""Which strategies ``tune`` searches when none is named, from constructed results at their
+defaults.
 
-The quick run's results are built here: rates with intervals of known reach, a strategy that delivered
-other samples, one that crashed. ``_chosen`` must take the ``top`` whose interval reaches highest among
-those usable; ``tunable`` every registered strategy with knobs that can read the data; and
-``measure_tune``, with ``measure_run`` replaced by a script, must search exactly those, in that order.
+The quick run's results are built here: rates with intervals of known reach, a strategy that
+delivered other samples, one that crashed. ``_chosen`` must take the ``top`` whose interval reaches
+highest among those usable; ``tunable`` every registered strategy with knobs that can read the data;
+and ``measure_tune``, with ``measure_run`` replaced by a script, must search exactly those, in that
+order.
 """
 
 from __future__ import annotations
@@ -25,13 +27,24 @@ from profiler.strategy.scenario import Knob, Scenario
 SPEC = DataSpec(kind="images", samples=64, height=8, width=8)
 
 
-def _result(name: str, rate: float | None, ci: tuple[float, float] | None = None, **extra) -> ScenarioResult:
-    return ScenarioResult(**{"name": name, "status": "ok", "samples_per_s": rate, "samples_per_s_ci": ci,
-                             "samples_match": True, **extra})
+def _result(
+    name: str, rate: float | None, ci: tuple[float, float] | None = None, **extra
+) -> ScenarioResult:
+    return ScenarioResult(
+        **{
+            "name": name,
+            "status": "ok",
+            "samples_per_s": rate,
+            "samples_per_s_ci": ci,
+            "samples_match": True,
+            **extra,
+        }
+    )
 
 
-# Reach (the interval's high end, or the rate where there is none): noisy 1,100 > no_interval 1,050 >
-# steady 1,010 > unchecked 700 > slow 510. The faster ones are not usable: other samples, or no result.
+# Reach (the interval's high end, or the rate where there is none): noisy 1,100 > no_interval 1,050
+# > steady 1,010 > unchecked 700 > slow 510. The faster ones are not usable: other samples, or no
+# result.
 DEFAULTS = (
     _result("steady", 1000.0, (990.0, 1010.0)),
     _result("noisy", 950.0, (800.0, 1100.0)),
@@ -39,15 +52,22 @@ DEFAULTS = (
     _result("crashed", None, status="crashed", error="worker killed by SIGKILL"),
     _result("not_measured", None),
     _result("no_interval", 1050.0),
-    _result("unchecked", 600.0, (500.0, 700.0), samples_match=None),  # pixels may round apart: usable
+    _result(
+        "unchecked", 600.0, (500.0, 700.0), samples_match=None
+    ),  # pixels may round apart: usable
     _result("slow", 500.0, (490.0, 510.0)),
 )
 USABLE_IN_RUN_ORDER = ["steady", "noisy", "no_interval", "unchecked", "slow"]
 
 
 def _quick(results=DEFAULTS) -> RunResult:
-    return RunResult(Metadata(), MeasureSettings(), tuple(Target.scenario(r.name) for r in results), None,
-                     scenarios=tuple(results))
+    return RunResult(
+        Metadata(),
+        MeasureSettings(),
+        tuple(Target.scenario(r.name) for r in results),
+        None,
+        scenarios=tuple(results),
+    )
 
 
 def _plan(named: bool = False, top: int = 2) -> TunePlan:
@@ -55,12 +75,15 @@ def _plan(named: bool = False, top: int = 2) -> TunePlan:
     return TunePlan(RunPlan(MeasureSettings(), targets, SPEC), named=named, top=top)
 
 
-@pytest.mark.parametrize(("top", "expected"), [
-    (1, ["noisy"]),
-    (2, ["noisy", "no_interval"]),
-    (3, ["noisy", "no_interval", "steady"]),
-    (20, ["noisy", "no_interval", "steady", "unchecked", "slow"]),
-])
+@pytest.mark.parametrize(
+    ("top", "expected"),
+    [
+        (1, ["noisy"]),
+        (2, ["noisy", "no_interval"]),
+        (3, ["noisy", "no_interval", "steady"]),
+        (20, ["noisy", "no_interval", "steady", "unchecked", "slow"]),
+    ],
+)
 def test_the_top_by_the_reach_of_their_interval_are_chosen_among_the_usable(top, expected):
     assert [r.name for r in tune._chosen(_quick(), _plan(top=top))] == expected
 
@@ -76,8 +99,15 @@ def test_nothing_usable_means_nothing_is_chosen():
 class _Fake(Scenario):
     summary = description = "constructed"
 
-    def __init__(self, name: str, knobs=(), opt_in: str = "", data_kinds=("images", "records", "arrays")) -> None:
-        self.name, self.knobs, self.opt_in, self.data_kinds = name, tuple(knobs), opt_in, tuple(data_kinds)
+    def __init__(
+        self, name: str, knobs=(), opt_in: str = "", data_kinds=("images", "records", "arrays")
+    ) -> None:
+        self.name, self.knobs, self.opt_in, self.data_kinds = (
+            name,
+            tuple(knobs),
+            opt_in,
+            tuple(data_kinds),
+        )
 
 
 THREADS = Knob("threads", 1, (2, 4))
@@ -93,15 +123,18 @@ def test_tunable_strategies_have_knobs_read_the_data_and_are_not_opt_in_unless_a
     }
     monkeypatch.setattr(tune, "registered", lambda: found)
     assert tunable(SPEC) == (Target.scenario("tunable"), Target.scenario("also_tunable"))
-    assert tunable(SPEC, opt_in=True) == (Target.scenario("tunable"), Target.scenario("opt_in"),
-                                          Target.scenario("also_tunable"))
+    assert tunable(SPEC, opt_in=True) == (
+        Target.scenario("tunable"),
+        Target.scenario("opt_in"),
+        Target.scenario("also_tunable"),
+    )
     arrays = DataSpec(kind="arrays", samples=64, height=8, width=8)
     assert [t.reference for t in tunable(arrays)] == ["tunable", "arrays_only", "also_tunable"]
 
 
 class ScriptedRuns:
-    """measure_run replaced: every target's rate from DEFAULTS, 1.5 times it with threads=2, else the same;
-    every call's target names recorded."""
+    """measure_run replaced: every target's rate from DEFAULTS, 1.5 times it with threads=2, else
+    the same; every call's target names recorded."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
@@ -113,10 +146,18 @@ class ScriptedRuns:
         for target in plan.targets:
             default = defaults[target.reference]
             if not target.knobs:
-                results.append(replace(default, window_samples_per_s=(default.samples_per_s or 0.0,) * 6))
+                results.append(
+                    replace(default, window_samples_per_s=(default.samples_per_s or 0.0,) * 6)
+                )
                 continue
-            rate = (default.samples_per_s or 0.0) * (1.5 if target.knobs.get("threads") == 2 else 1.0)
-            results.append(_result(target.name, rate, (rate * 0.99, rate * 1.01), window_samples_per_s=(rate,) * 6))
+            rate = (default.samples_per_s or 0.0) * (
+                1.5 if target.knobs.get("threads") == 2 else 1.0
+            )
+            results.append(
+                _result(
+                    target.name, rate, (rate * 0.99, rate * 1.01), window_samples_per_s=(rate,) * 6
+                )
+            )
         return replace(_quick(results), targets=plan.targets)
 
 
@@ -130,16 +171,24 @@ def scripted(monkeypatch) -> ScriptedRuns:
     monkeypatch.setattr(tune, "resolve", lambda name: _Fake(name, [THREADS]))
     # The confirming rounds pool two workers with a bootstrap of 2,000 resamples: not what is tested
     # here, and most of the time it takes; the range of the pooled windows stands in for it.
-    monkeypatch.setattr(tuned, "pooled_median_interval",
-                        lambda groups: (min(map(min, groups)), max(map(max, groups))))
+    monkeypatch.setattr(
+        tuned,
+        "pooled_median_interval",
+        lambda groups: (min(map(min, groups)), max(map(max, groups))),
+    )
     return runs
 
 
 def test_with_none_named_the_search_covers_the_top_two_by_reach_and_nothing_else(scripted):
     result = measure_tune(_plan())
     assert [strategy.name for strategy in result.tuned] == ["noisy", "no_interval"]
-    assert result.candidates == {"steady": 1000.0, "noisy": 950.0, "no_interval": 1050.0, "unchecked": 600.0,
-                                 "slow": 500.0}
+    assert result.candidates == {
+        "steady": 1000.0,
+        "noisy": 950.0,
+        "no_interval": 1050.0,
+        "unchecked": 600.0,
+        "slow": 500.0,
+    }
     searched = {name.split("[")[0] for call in scripted.calls[1:] for name in call}
     assert searched == {"noisy", "no_interval"}
     # The quick run measures every strategy given, once; each search measures its best so far again
@@ -148,7 +197,11 @@ def test_with_none_named_the_search_covers_the_top_two_by_reach_and_nothing_else
     assert scripted.calls[1] == ["noisy", "noisy[threads=2]", "noisy[threads=4]"]
     assert scripted.calls[2] == ["noisy", "noisy[threads=2]"] * 2
     noisy = result.tuned[0]
-    assert noisy.best.settings == {"threads": 2} and noisy.gain == pytest.approx(1.5) and noisy.complete
+    assert (
+        noisy.best.settings == {"threads": 2}
+        and noisy.gain == pytest.approx(1.5)
+        and noisy.complete
+    )
 
 
 def test_named_strategies_are_each_searched(scripted):

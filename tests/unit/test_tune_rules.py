@@ -1,4 +1,5 @@
-"""The tuner's rules on constructed results: what counts as better, the gain, the knobs' values, the code."""
+"""The tuner's rules on constructed results: what counts as better, the gain, the knobs' values, the
+code."""
 
 from __future__ import annotations
 
@@ -22,14 +23,26 @@ from profiler.analysis.tune_result import (
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.limit import Ceiling
-from profiler.reporters.tune import TuneMarkdownReporter, TuneTerminalReporter, gap_text, snippet_lines, verdict
+from profiler.reporters.tune import (
+    TuneMarkdownReporter,
+    TuneTerminalReporter,
+    gap_text,
+    snippet_lines,
+    verdict,
+)
 from profiler.results.records import ScenarioResult
 from profiler.strategy.scenario import AUTOTUNE, Knob, PipelineContext
 
 
 def measured(rate: float, low: float, high: float, windows=(), **extra) -> ScenarioResult:
-    values = dict(name="s", status="ok", samples_per_s=rate, samples_per_s_ci=(low, high),
-                  window_samples_per_s=tuple(windows), samples_match=True)
+    values = dict(
+        name="s",
+        status="ok",
+        samples_per_s=rate,
+        samples_per_s_ci=(low, high),
+        window_samples_per_s=tuple(windows),
+        samples_match=True,
+    )
     return ScenarioResult(**{**values, **extra})
 
 
@@ -49,8 +62,12 @@ def test_a_setting_that_delivers_other_samples_or_fails_is_never_kept():
 
 
 def test_workers_of_one_configuration_pool_their_windows():
-    first = measured(1000.0, 990.0, 1010.0, windows=[990.0, 1000.0, 1010.0], cpu_s=0.2, ceiling_fraction=0.5)
-    second = measured(2000.0, 1990.0, 2010.0, windows=[1990.0, 2000.0, 2010.0], cpu_s=0.4, ceiling_fraction=1.0)
+    first = measured(
+        1000.0, 990.0, 1010.0, windows=[990.0, 1000.0, 1010.0], cpu_s=0.2, ceiling_fraction=0.5
+    )
+    second = measured(
+        2000.0, 1990.0, 2010.0, windows=[1990.0, 2000.0, 2010.0], cpu_s=0.4, ceiling_fraction=1.0
+    )
     both = pooled([first, second])
     assert both.samples_per_s == pytest.approx(1500.0) and both.processes == 2
     assert len(both.window_samples_per_s) == 6 and both.cpu_s == pytest.approx(0.3)
@@ -60,8 +77,12 @@ def test_workers_of_one_configuration_pool_their_windows():
 
 
 def test_the_gain_is_the_ratio_of_medians_with_an_interval_around_it():
-    default = measured(1000.0, 980.0, 1020.0, windows=[990.0, 1000.0, 1010.0, 995.0, 1005.0, 1000.0])
-    best = measured(1500.0, 1470.0, 1530.0, windows=[1490.0, 1500.0, 1510.0, 1495.0, 1505.0, 1500.0])
+    default = measured(
+        1000.0, 980.0, 1020.0, windows=[990.0, 1000.0, 1010.0, 995.0, 1005.0, 1000.0]
+    )
+    best = measured(
+        1500.0, 1470.0, 1530.0, windows=[1490.0, 1500.0, 1510.0, 1495.0, 1505.0, 1500.0]
+    )
     gain, (low, high) = gain_of(default, best)
     assert gain == pytest.approx(1.5)
     assert low <= 1.5 <= high and high - low < 0.1
@@ -70,63 +91,113 @@ def test_the_gain_is_the_ratio_of_medians_with_an_interval_around_it():
 def test_a_knob_tries_every_thread_count_up_to_twice_the_cores_and_its_values_once():
     knob = Knob("map_parallelism", AUTOTUNE, (2, 8), threads=True)
     assert knob.choices(2, AUTOTUNE) == (1, 2, 3, 4, 8)
-    assert knob.choices(2, 3) == (1, 2, 4, 8, )  # the value in use is not measured again
-    ctx = PipelineContext(source=None, batch_size=4, workers=2, temp_dir=None, knobs={"map_parallelism": 3})
+    assert knob.choices(2, 3) == (
+        1,
+        2,
+        4,
+        8,
+    )  # the value in use is not measured again
+    ctx = PipelineContext(
+        source=None, batch_size=4, workers=2, temp_dir=None, knobs={"map_parallelism": 3}
+    )
     assert ctx.setting(knob) == 3
-    assert PipelineContext(source=None, batch_size=4, workers=2, temp_dir=None).setting(knob) == AUTOTUNE
+    assert (
+        PipelineContext(source=None, batch_size=4, workers=2, temp_dir=None).setting(knob)
+        == AUTOTUNE
+    )
 
 
 def test_a_tuned_target_is_named_by_its_settings():
     target = Target.tuned("parallel_map", {"map_parallelism": 2, "prefetch": 4})
-    assert target.name == "parallel_map[map_parallelism=2, prefetch=4]" and target.reference == "parallel_map"
+    assert (
+        target.name == "parallel_map[map_parallelism=2, prefetch=4]"
+        and target.reference == "parallel_map"
+    )
     assert Target.tuned("parallel_map", {}).name == "parallel_map"
 
 
 def _tuned() -> TunedStrategy:
-    knobs = (KnobRecord("map_parallelism", AUTOTUNE, (1, 2), code="num_parallel_calls={value}"),
-             KnobRecord("private_threadpool", 0, (2,), code="options.threading.private_threadpool_size = {value}"))
+    knobs = (
+        KnobRecord("map_parallelism", AUTOTUNE, (1, 2), code="num_parallel_calls={value}"),
+        KnobRecord(
+            "private_threadpool",
+            0,
+            (2,),
+            code="options.threading.private_threadpool_size = {value}",
+        ),
+    )
     default = measured(6000.0, 5900.0, 6100.0, ceiling_fraction=0.5)
-    best = measured(9000.0, 8900.0, 9100.0, ceiling_fraction=0.75, cpu_s=0.4, samples_per_epoch=1000)
+    best = measured(
+        9000.0, 8900.0, 9100.0, ceiling_fraction=0.75, cpu_s=0.4, samples_per_epoch=1000
+    )
     return TunedStrategy(
-        "parallel_map", knobs,
-        Configuration({"map_parallelism": AUTOTUNE, "private_threadpool": 0}, 6000.0, (5900.0, 6100.0), 0.5),
-        Configuration({"map_parallelism": 2, "private_threadpool": 2}, 9000.0, (8900.0, 9100.0), 0.75),
-        (Trial("", None, default), Trial("map_parallelism", 2, best)), gain=1.5, gain_ci=(1.45, 1.55),
-        best_result=best, complete=True,
+        "parallel_map",
+        knobs,
+        Configuration(
+            {"map_parallelism": AUTOTUNE, "private_threadpool": 0}, 6000.0, (5900.0, 6100.0), 0.5
+        ),
+        Configuration(
+            {"map_parallelism": 2, "private_threadpool": 2}, 9000.0, (8900.0, 9100.0), 0.75
+        ),
+        (Trial("", None, default), Trial("map_parallelism", 2, best)),
+        gain=1.5,
+        gain_ci=(1.45, 1.55),
+        best_result=best,
+        complete=True,
     )
 
 
 def test_the_code_sets_only_what_changed_with_the_default_it_replaces():
     lines = snippet_lines(_tuned())
-    assert lines == ["options = tf.data.Options()", "num_parallel_calls=2  # default: AUTOTUNE",
-                     "options.threading.private_threadpool_size = 2  # default: 0",
-                     "dataset = dataset.with_options(options)"]
-    assert verdict(_tuned()) == ("parallel_map with map_parallelism=2, private_threadpool=2: 9,000 samples/s (75% of "
-                                 "ceiling) against 6,000 samples/s (50% of ceiling) at the defaults: 1.50x (95% "
-                                 "interval 1.45x-1.55x), the two measured alternately.")
+    assert lines == [
+        "options = tf.data.Options()",
+        "num_parallel_calls=2  # default: AUTOTUNE",
+        "options.threading.private_threadpool_size = 2  # default: 0",
+        "dataset = dataset.with_options(options)",
+    ]
+    assert verdict(_tuned()) == (
+        "parallel_map with map_parallelism=2, private_threadpool=2: 9,000 samples/s (75% of "
+        "ceiling) against 6,000 samples/s (50% of ceiling) at the defaults: 1.50x (95% interval "
+        "1.45x-1.55x), the two measured alternately."
+    )
 
 
 def test_a_best_whose_final_comparison_shows_no_gain_beyond_noise_is_not_recommended():
     tuned = replace(_tuned(), gain=0.99, gain_ci=(0.68, 1.37))
     assert not tuned.gained and snippet_lines(tuned) == []
-    assert verdict(tuned).startswith("parallel_map: keep the defaults. The best of the search, map_parallelism=2, "
-                                     "private_threadpool=2, measured 9,000 samples/s")
-    assert verdict(tuned).endswith("0.99x (95% interval 0.68x-1.37x), the two measured alternately: no gain beyond "
-                                   "noise.")
+    assert verdict(tuned).startswith(
+        "parallel_map: keep the defaults. The best of the search, map_parallelism=2, "
+        "private_threadpool=2, measured 9,000 samples/s"
+    )
+    assert verdict(tuned).endswith(
+        "0.99x (95% interval 0.68x-1.37x), the two measured alternately: no gain beyond noise."
+    )
 
 
 def test_a_search_stopped_early_says_so_and_recommends_nothing():
     tuned = replace(_tuned(), gain=None, gain_ci=None, complete=False)
     assert snippet_lines(tuned) == []
-    assert "stopped before the search finished; the best so far, map_parallelism=2, private_threadpool=2, " \
-           "measured 9,000 samples/s (75% of ceiling) in its round, not yet compared" in verdict(tuned)
-    result = TuneResult(Metadata(python="3.11"), MeasureSettings(), None, None, "2026-11-26T12:00:00+00:00",
-                        tuned=(tuned,), interrupted=True)
+    assert (
+        "stopped before the search finished; the best so far, map_parallelism=2, "
+        "private_threadpool=2, measured 9,000 samples/s (75% of ceiling) in its round, not yet "
+        "compared" in verdict(tuned)
+    )
+    result = TuneResult(
+        Metadata(python="3.11"),
+        MeasureSettings(),
+        None,
+        None,
+        "2026-11-26T12:00:00+00:00",
+        tuned=(tuned,),
+        interrupted=True,
+    )
     markdown = io.StringIO()
     TuneMarkdownReporter(markdown).render(result)
     assert "**The answer:** the tuning was stopped before it finished" in markdown.getvalue()
-    assert "It was stopped before it finished." in markdown.getvalue() and "```python\nnum_parallel" not in \
-        markdown.getvalue()
+    assert (
+        "It was stopped before it finished." in markdown.getvalue()
+        and "```python\nnum_parallel" not in markdown.getvalue()
+    )
 
 
 def test_the_gap_to_the_ceiling_is_split_into_cpu_per_sample_and_idle_cores():
@@ -134,21 +205,38 @@ def test_the_gap_to_the_ceiling_is_split_into_cpu_per_sample_and_idle_cores():
     # 400 µs of CPU a sample: 2 cores allow 5,000/s, 38% of the ceiling; 9,000/s is impossible then,
     # so take 4,000/s: 80% of that.
     text = gap_text(measured(4000.0, 3900.0, 4100.0, cpu_s=0.4, samples_per_epoch=1000), ceiling)
-    assert "400 µs of CPU per sample" in text and "at most 5,000 samples/s (38% of the ceiling)" in text
+    assert (
+        "400 µs of CPU per sample" in text
+        and "at most 5,000 samples/s (38% of the ceiling)" in text
+    )
     assert "it reached 80%" in text
 
 
 def test_the_results_file_holds_default_and_best_with_their_rates():
-    result = TuneResult(Metadata(python="3.11"), MeasureSettings(), None, None, "2026-11-26T12:00:00+00:00",
-                        tuned=(_tuned(),))
+    result = TuneResult(
+        Metadata(python="3.11"),
+        MeasureSettings(),
+        None,
+        None,
+        "2026-11-26T12:00:00+00:00",
+        tuned=(_tuned(),),
+    )
     data = tune_to_json(result)
     assert data["kind"] == "tune" and data["format_version"] == 2
     entry = data["tuned"][0]
-    assert entry["default"]["settings"]["map_parallelism"] == AUTOTUNE and entry["default"]["samples_per_s"] == 6000
-    assert entry["best"]["settings"]["map_parallelism"] == 2 and entry["best"]["samples_per_s"] == 9000
+    assert (
+        entry["default"]["settings"]["map_parallelism"] == AUTOTUNE
+        and entry["default"]["samples_per_s"] == 6000
+    )
+    assert (
+        entry["best"]["settings"]["map_parallelism"] == 2 and entry["best"]["samples_per_s"] == 9000
+    )
     terminal, markdown = io.StringIO(), io.StringIO()
     TuneTerminalReporter(terminal, width=120, color=False).render(result)
     TuneMarkdownReporter(markdown).render(result)
     assert "num_parallel_calls=2  # default: AUTOTUNE" in terminal.getvalue()
     assert "## parallel_map" in markdown.getvalue() and "1.50x" in markdown.getvalue()
-    assert "**The answer: pick `parallel_map`**: parallel_map with map_parallelism=2" in markdown.getvalue()
+    assert (
+        "**The answer: pick `parallel_map`**: parallel_map with map_parallelism=2"
+        in markdown.getvalue()
+    )

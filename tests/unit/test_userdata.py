@@ -1,4 +1,5 @@
-"""A user's own data, without TensorFlow: finding it, indexing it, bad files, subsets, cold reads."""
+"""A user's own data, without TensorFlow: finding it, indexing it, bad files, subsets, cold
+reads."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def made(tmp_path_factory):
 
 def _prepare(path: str, cache: Path, samples: int = 0, **fields) -> object:
     kind, located = locate(path)
-    spec = DataSpec(kind=kind, path=located, samples=samples, **{"height": 32, "width": 32, **fields})
+    spec = DataSpec(
+        kind=kind, path=located, samples=samples, **{"height": 32, "width": 32, **fields}
+    )
     return prepare_user_data(spec, cache)
 
 
@@ -51,21 +54,32 @@ def test_class_subfolders_give_sorted_labels_and_nested_files_count(made):
     assert classes == 3
     names = [Path(p).relative_to(made["folder"]).as_posix() for p in paths]
     assert "birds/deep/b3.jpeg" in names and "README.txt" not in names
-    expected = {f"{label}/{name}": userfiles.CLASSES.index(label) for label, name, _, _ in userfiles.GOOD}
-    expected.update({f"{label}/{name}": userfiles.CLASSES.index(label) for label, name in userfiles.BAD})
+    expected = {
+        f"{label}/{name}": userfiles.CLASSES.index(label) for label, name, _, _ in userfiles.GOOD
+    }
+    expected.update(
+        {f"{label}/{name}": userfiles.CLASSES.index(label) for label, name in userfiles.BAD}
+    )
     assert dict(zip(names, labels, strict=True)) == expected
 
 
 def test_bad_files_are_skipped_and_named(made, tmp_path):
     source = _prepare(str(made["folder"]), tmp_path)
     summary = source.summary()
-    assert source.num_samples == len(userfiles.GOOD) and summary.found == len(userfiles.GOOD) + len(userfiles.BAD)
+    assert source.num_samples == len(userfiles.GOOD) and summary.found == len(userfiles.GOOD) + len(
+        userfiles.BAD
+    )
     assert summary.skipped_files == len(userfiles.BAD)
-    assert sorted(Path(e.split(":")[0]).name for e in summary.skipped_examples) == sorted(n for _, n in userfiles.BAD)
+    assert sorted(Path(e.split(":")[0]).name for e in summary.skipped_examples) == sorted(
+        n for _, n in userfiles.BAD
+    )
     assert set(summary.formats) == {"JPEG", "PNG", "BMP", "WebP"}
     assert source.load_sample(0).shape == (32, 32, 3)
     spec = DataSpec(kind="folder", path=str(made["folder"]), samples=0, height=32, width=32)
-    for cache in (tmp_path / "fresh", tmp_path):  # met while indexing, or read from the index built before
+    for cache in (
+        tmp_path / "fresh",
+        tmp_path,
+    ):  # met while indexing, or read from the index built before
         with pytest.raises(BadFile, match=r"could not decode.*--on-bad-file skip"):
             prepare_user_data(spec, cache, on_bad_file="fail")
 
@@ -73,14 +87,18 @@ def test_bad_files_are_skipped_and_named(made, tmp_path):
 def test_records_hold_the_same_samples_as_the_folder(made, tmp_path):
     folder = _prepare(str(made["folder"]), tmp_path)
     records = _prepare(str(made["records"] / "*.tfrecord"), tmp_path)
-    assert records.spec.image_key == "image/encoded" and records.spec.label_key == "image/class/label"
+    assert (
+        records.spec.image_key == "image/encoded" and records.spec.label_key == "image/class/label"
+    )
     assert records.summary().skipped_files == len(userfiles.BAD)
     # Order-independent checksums: the same pixels and labels, though the records are interleaved.
     assert dataset_fingerprint(records, 4) == dataset_fingerprint(folder, 4)
 
 
 def test_feature_keys_found_named_or_refused():
-    payload = userfiles.example({"jpeg": userfiles.encode(userfiles.photo(8, 8, 1), ".jpg"), "y": 3, "z": 4})
+    payload = userfiles.example(
+        {"jpeg": userfiles.encode(userfiles.photo(8, 8, 1), ".jpg"), "y": 3, "z": 4}
+    )
     features = parse_example(payload)
     assert features["y"].values == (3,) and features["jpeg"].kind == "bytes"
     with pytest.raises(ValueError, match="--label-key"):
@@ -116,10 +134,14 @@ def test_subsets_are_seeded_and_nested(made, tmp_path):
 
 def test_npy_pair_is_served_at_its_own_size(made, tmp_path):
     kind, located = locate(f"{made['images']},{made['labels']}")
-    source = prepare_user_data(DataSpec(kind=kind, path=located, samples=0, height=0, width=0), tmp_path)
+    source = prepare_user_data(
+        DataSpec(kind=kind, path=located, samples=0, height=0, width=0), tmp_path
+    )
     assert source.spec.sample_shape == (24, 24, 3) and source.num_samples == 40
     stored = np.load(made["images"])
-    assert np.array_equal(source.load_sample(3), stored[3].astype(np.float32) * np.float32(1.0 / 255.0))
+    assert np.array_equal(
+        source.load_sample(3), stored[3].astype(np.float32) * np.float32(1.0 / 255.0)
+    )
     assert np.array_equal(source.labels, np.load(made["labels"]).astype(np.int32))
 
 
@@ -164,28 +186,61 @@ def test_the_drop_before_an_epoch_is_left_out_of_the_window():
     [
         (["run", "--data", "nothing/here"], "'nothing/here' does not exist: pass an image folder"),
         (["run", "--data", "{folder}", "--image-key", "x"], "--image-key is for TFRecord data"),
-        (["run", "--data", "{folder}", "--scenario", "preload", "--on-bad-file", "fail"],
-         "could not decode it: pass --on-bad-file skip to leave bad files out"),
-        (["run", "--data", "{records}/*.tfrecord", "--label-key", "nope", "--scenario", "preload"],
-         "the records have no feature 'nope'"),
-        (["sweep", "--data", "{folder}", "--samples", "4,20"], "--samples 20 is more than the 13 samples in"),
-        (["sweep", "--data", "{folder}", "--samples", "4,6", "--batch-size", "2", "--pipeline", "mine:fixed"],
-         "mine:fixed takes no 'samples' keyword, through which sweep passes each size: add one"),
+        (
+            ["run", "--data", "{folder}", "--scenario", "preload", "--on-bad-file", "fail"],
+            "could not decode it: pass --on-bad-file skip to leave bad files out",
+        ),
+        (
+            [
+                "run",
+                "--data",
+                "{records}/*.tfrecord",
+                "--label-key",
+                "nope",
+                "--scenario",
+                "preload",
+            ],
+            "the records have no feature 'nope'",
+        ),
+        (
+            ["sweep", "--data", "{folder}", "--samples", "4,20"],
+            "--samples 20 is more than the 13 samples in",
+        ),
+        (
+            [
+                "sweep",
+                "--data",
+                "{folder}",
+                "--samples",
+                "4,6",
+                "--batch-size",
+                "2",
+                "--pipeline",
+                "mine:fixed",
+            ],
+            "mine:fixed takes no 'samples' keyword, through which sweep passes each size: add one",
+        ),
     ],
 )
-def test_bad_data_options_are_one_line_with_exit_2(made, tmp_path, monkeypatch, capsys, argv, expected):
+def test_bad_data_options_are_one_line_with_exit_2(
+    made, tmp_path, monkeypatch, capsys, argv, expected
+):
     from profiler.commands import main
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TF_PIPELINE_PROFILER_CACHE", str(tmp_path / "cache"))
     monkeypatch.syspath_prepend(str(tmp_path))
-    (tmp_path / "mine.py").write_text("def fixed(batch_size=2):\n    raise AssertionError('never called')\n")
+    (tmp_path / "mine.py").write_text(
+        "def fixed(batch_size=2):\n    raise AssertionError('never called')\n"
+    )
     argv = [arg.format(folder=made["folder"], records=made["records"]) for arg in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0], captured.err
-    assert not list((tmp_path / "reports").glob("*/results.json")), "nothing measured, nothing saved"
+    assert not list((tmp_path / "reports").glob("*/results.json")), (
+        "nothing measured, nothing saved"
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,7 +252,11 @@ def test_bad_data_options_are_one_line_with_exit_2(made, tmp_path, monkeypatch, 
         (np.zeros((4, 8, 8, 3), np.uint8), np.zeros((4, 2), np.int64), "has shape (4, 2)"),
         (np.zeros((4, 8), np.uint8), np.zeros(4, np.int64), "has shape (4, 8)"),
         (np.zeros((4, 8, 8, 3), np.int64), np.zeros(4, np.int64), "holds int64"),
-        (np.zeros((4, 8, 8, 3), np.uint8), np.array([0, 1, 2, 2**40]), "labels from 0 to 1099511627776"),
+        (
+            np.zeros((4, 8, 8, 3), np.uint8),
+            np.array([0, 1, 2, 2**40]),
+            "labels from 0 to 1099511627776",
+        ),
     ],
 )
 def test_arrays_that_cannot_be_served_are_refused_in_one_line(tmp_path, images, labels, expected):
@@ -208,18 +267,22 @@ def test_arrays_that_cannot_be_served_are_refused_in_one_line(tmp_path, images, 
 
 
 def test_the_delivered_size_is_part_of_the_index(made, tmp_path):
-    sizes = [_prepare(str(made["images"]), tmp_path, height=height, width=height).spec.sample_shape
-             for height in (8, 0, 8)]
+    sizes = [
+        _prepare(str(made["images"]), tmp_path, height=height, width=height).spec.sample_shape
+        for height in (8, 0, 8)
+    ]
     assert sizes == [(8, 8, 3), (24, 24, 3), (8, 8, 3)]
 
 
 def test_records_tensorflow_would_refuse_are_bad_samples(tmp_path):
     jpeg = userfiles.encode(userfiles.photo(20, 20, 3), ".jpg")
-    payloads = [userfiles.example({"image": jpeg, "label": 1}),
-                userfiles.example({"image": jpeg, "label": b"3"}),  # bytes where an int64 is parsed
-                userfiles.example({"image": jpeg}),  # no label at all
-                userfiles.example({"image": jpeg, "label": 2**40}),
-                b"\x0a\x03\x08\x01\x02"]  # not an Example
+    payloads = [
+        userfiles.example({"image": jpeg, "label": 1}),
+        userfiles.example({"image": jpeg, "label": b"3"}),  # bytes where an int64 is parsed
+        userfiles.example({"image": jpeg}),  # no label at all
+        userfiles.example({"image": jpeg, "label": 2**40}),
+        b"\x0a\x03\x08\x01\x02",
+    ]  # not an Example
     userfiles.write_records(tmp_path / "mixed.tfrecord", payloads)
     source = _prepare(str(tmp_path / "mixed.tfrecord"), tmp_path / "cache", label_key="label")
     summary = source.summary()
@@ -245,4 +308,6 @@ def test_a_dangling_link_is_a_bad_file_not_a_crash(tmp_path):
     folder = userfiles.image_folder(tmp_path / "folder", with_bad=False)
     (folder / "cats" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
     source = _prepare(str(folder), tmp_path / "cache")
-    assert source.summary().skipped_files == 1 and "gone.jpg" in source.summary().skipped_examples[0]
+    assert (
+        source.summary().skipped_files == 1 and "gone.jpg" in source.summary().skipped_examples[0]
+    )

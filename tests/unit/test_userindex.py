@@ -1,9 +1,10 @@
-"""The index of a user's data in the cache, damaged or edited after it was built, is never used as it is.
+"""The index of a user's data in the cache, damaged or edited after it was built, is never used as
+it is.
 
-A folder of images (tests.userfiles) is indexed once; then, one at a time, its index file is cut short,
-its labels or paths are changed in a valid file, its summary or settled spec is cut or edited, or a file
-is deleted. Preparing the data again must build the index anew from the user's files: the labels read
-back are then those the class folders give, as a fresh index has them.
+A folder of images (tests.userfiles) is indexed once; then, one at a time, its index file is cut
+short, its labels or paths are changed in a valid file, its summary or settled spec is cut or
+edited, or a file is deleted. Preparing the data again must build the index anew from the user's
+files: the labels read back are then those the class folders give, as a fresh index has them.
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ def _spec(folder: Path) -> DataSpec:
     return DataSpec(kind=kind, path=located, samples=0, height=16, width=16)
 
 
-# The truth, from the folders themselves: each good file's label is its class folder's place in order.
+# The truth, from the folders themselves: each good file's label is its class folder's place in
+# order.
 def _truth(folder: Path) -> dict[str, int]:
-    return {str((folder / label / name).resolve()): userfiles.CLASSES.index(label)
-            for label, name, _, _ in userfiles.GOOD}
+    return {
+        str((folder / label / name).resolve()): userfiles.CLASSES.index(label)
+        for label, name, _, _ in userfiles.GOOD
+    }
 
 
 def _read(source) -> dict[str, int]:
@@ -77,7 +81,9 @@ def _cut_index(root: Path) -> None:
 def _other_labels(root: Path) -> None:
     with np.load(root / "index.npz") as index:
         labels = index["labels"]
-    _rewrite_index(root, labels=(labels + 1) % len(userfiles.CLASSES))  # a valid file, every label wrong
+    _rewrite_index(
+        root, labels=(labels + 1) % len(userfiles.CLASSES)
+    )  # a valid file, every label wrong
 
 
 def _other_paths(root: Path) -> None:
@@ -104,14 +110,36 @@ def _deleted(name: str):
     return lambda root: (root / name).unlink()
 
 
-@pytest.mark.parametrize("damage", [
-    _cut_index, _other_labels, _other_paths, _cut_summary, _edited_summary, _edited_spec,
-    _deleted("index.npz"), _deleted(SUMMARY), _deleted("spec.json"),
-], ids=["index cut short", "labels edited", "paths edited", "summary cut short", "summary edited",
-        "spec edited", "index deleted", "summary deleted", "spec deleted"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _cut_index,
+        _other_labels,
+        _other_paths,
+        _cut_summary,
+        _edited_summary,
+        _edited_spec,
+        _deleted("index.npz"),
+        _deleted(SUMMARY),
+        _deleted("spec.json"),
+    ],
+    ids=[
+        "index cut short",
+        "labels edited",
+        "paths edited",
+        "summary cut short",
+        "summary edited",
+        "spec edited",
+        "index deleted",
+        "summary deleted",
+        "spec deleted",
+    ],
+)
 def test_a_damaged_or_edited_index_is_built_again_from_the_data(built, folder, damage):
     root, cache, builds = built
-    (root / "fingerprint-v2-derived.json").write_text("{}")  # derived from the index: must go with it
+    (root / "fingerprint-v2-derived.json").write_text(
+        "{}"
+    )  # derived from the index: must go with it
     damage(root)
     source = prepare_user_data(_spec(folder), cache)
     assert builds == [1]
@@ -130,6 +158,8 @@ def test_an_index_that_cannot_be_removed_is_refused_naming_the_folder(built, fol
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(userdata.shutil, "rmtree", cannot)
-    with pytest.raises(ProfilerError, match=r"index of .* is damaged.*remove the folder") as refused:
+    with pytest.raises(
+        ProfilerError, match=r"index of .* is damaged.*remove the folder"
+    ) as refused:
         prepare_user_data(_spec(folder), cache)
     assert str(root) in str(refused.value) and "\n" not in str(refused.value)

@@ -1,9 +1,9 @@
 """What the worker answers to each request, driven in this process on a plain list of batches.
 
-The dataset is 70 samples in batches of 16: five batches an epoch, the last one of 6. The stream runs
-on across epochs: which window holds which batches, how many samples, which epochs it saw end and
-whether it began one follow from that alone (an epoch's end is seen when the next batch is asked for).
-Only counts and marks are checked, never a duration.
+The dataset is 70 samples in batches of 16: five batches an epoch, the last one of 6. The stream
+runs on across epochs: which window holds which batches, how many samples, which epochs it saw end
+and whether it began one follow from that alone (an epoch's end is seen when the next batch is asked
+for). Only counts and marks are checked, never a duration.
 """
 
 from __future__ import annotations
@@ -20,13 +20,16 @@ SIZES = [16, 16, 16, 16, 6]
 
 
 class Epochs:
-    """Re-iterable: every iteration is an epoch of the same five batches; counts the epochs begun."""
+    """Re-iterable: every iteration is an epoch of the same five batches; counts the epochs
+    begun."""
 
     def __init__(self) -> None:
         self.begun = 0
         start = np.cumsum([0, *SIZES])
-        self.batches = [(np.full((n, 2, 2, 1), i, np.float32), np.arange(a, a + n, dtype=np.int32))
-                        for i, (a, n) in enumerate(zip(start, SIZES, strict=False))]
+        self.batches = [
+            (np.full((n, 2, 2, 1), i, np.float32), np.arange(a, a + n, dtype=np.int32))
+            for i, (a, n) in enumerate(zip(start, SIZES, strict=False))
+        ]
 
     def __iter__(self):
         self.begun += 1
@@ -52,7 +55,12 @@ def _window(server, batches: int, restart: bool = False) -> WindowTiming:
 def test_windows_continue_the_stream_across_epochs(served):
     server, dataset = served
     first = _window(server, 7, restart=True)  # a whole epoch (70) and two batches of the next (32)
-    assert (first.batches, first.samples, first.epochs_ended, first.began_epoch) == (7, 102, 1, True)
+    assert (first.batches, first.samples, first.epochs_ended, first.began_epoch) == (
+        7,
+        102,
+        1,
+        True,
+    )
     assert len(first.epoch_ends) == 1 and first.started <= first.epoch_ends[0]
     second = _window(server, 3)  # the rest of that epoch: 16 + 16 + 6; its end not seen yet
     assert (second.samples, second.epochs_ended, second.began_epoch) == (38, 0, False)
@@ -64,7 +72,9 @@ def test_windows_continue_the_stream_across_epochs(served):
 def test_a_window_that_crosses_into_an_epoch_did_not_begin_one(served):
     server, _ = served
     _window(server, 3, restart=True)
-    window = _window(server, 3)  # the 4th and 5th batches (16 + 6), then the next epoch's first (16)
+    window = _window(
+        server, 3
+    )  # the 4th and 5th batches (16 + 6), then the next epoch's first (16)
     assert (window.samples, window.epochs_ended, window.began_epoch) == (38, 1, False)
 
 
@@ -80,7 +90,9 @@ def test_paced_steps_mark_the_steps_that_begin_an_epoch(served):
     kind, paced = server.answer(("paced", 12, 0.0, CONSUMER_SLEEP, True))
     assert kind == "paced" and isinstance(paced, PacedSteps)
     assert paced.epoch_starts == (True, False, False, False, False) * 2 + (True, False)
-    assert len(paced.waits_s) == len(paced.steps_s) == 12 and min(paced.waits_s + paced.steps_s) >= 0
+    assert (
+        len(paced.waits_s) == len(paced.steps_s) == 12 and min(paced.waits_s + paced.steps_s) >= 0
+    )
     assert paced.device == "simulated"
     # Without a restart the stream goes on: 3 batches of the third epoch are left.
     _, more = server.answer(("paced", 4, 0.0, CONSUMER_SLEEP, False))
