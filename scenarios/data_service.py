@@ -52,9 +52,8 @@ class DataServiceScenario(Scenario):
     scales = True
 
     def cannot_measure(self, settings: MeasureSettings) -> str | None:
-        if (
-            settings.cold
-        ):  # the page-cache drop is untimed, and the workers go on decoding through it
+        # the page-cache drop is untimed, and the workers go on decoding through it
+        if settings.cold:
             return (
                 "cannot time cold reads: its workers read ahead across epochs while the page cache "
                 "is dropped"

@@ -76,9 +76,8 @@ class MultiprocessingScenario(Scenario):
         look_ahead = 2 * ctx.workers
         shared = ctx.setting(TRANSFER) == MEMORY_MAP
         slots = None
-        if (
-            shared
-        ):  # in the scenario's scratch folder, which the runner removes however the run ends
+        # in the scenario's scratch folder, which the runner removes however the run ends
+        if shared:
             path = str(ctx.temp_dir / "slots.npy")
             shape = (look_ahead, ctx.batch_size, *ctx.source.spec.sample_shape)
             slots = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)

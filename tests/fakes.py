@@ -133,9 +133,8 @@ def recorded_paced(
             if not taken[end][0]:
                 steady.append(taken[end][2] - taken[end][1])
             end += 1
-        stop = (
-            start + -(-(end - start) // block) * block
-        )  # the rest of the last block: epoch starts only
+        # the rest of the last block: epoch starts only
+        stop = start + -(-(end - start) // block) * block
         stretch = taken[start:stop]
         whole = stop <= len(taken) and all(first for first, _, _ in taken[end:stop])
         shaped = whole and len(steady) == len(reported_ms)

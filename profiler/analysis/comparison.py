@@ -60,9 +60,8 @@ def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Ev
         return None
     alpha = 1.0 - CONFIDENCE
     apart = [float(i) for i in range(len(old) + len(current))]
-    if (
-        mann_whitney_p(apart[: len(old)], apart[len(old) :]) >= alpha
-    ):  # even runs that do not overlap at all
+    # even runs that do not overlap at all
+    if mann_whitney_p(apart[: len(old)], apart[len(old) :]) >= alpha:
         return None
     low, high = ratio_interval(old, current)
     p_value = mann_whitney_p(old, current)

@@ -145,8 +145,9 @@ def fit(points: tuple[ScalePoint, ...], cores: int) -> ScaleFit | None:
         return sum(p.workers * rate for p, rate in zip(fitted, rates, strict=True)) / squares
 
     point = through_origin([p.samples_per_s for p in fitted])  # type: ignore[misc]
-    low = through_origin([(p.samples_per_s_ci or (p.samples_per_s,) * 2)[0] for p in fitted])  # type: ignore[misc]
-    high = through_origin([(p.samples_per_s_ci or (p.samples_per_s,) * 2)[1] for p in fitted])  # type: ignore[misc]
+    bounds = [p.samples_per_s_ci or (p.samples_per_s, p.samples_per_s) for p in fitted]
+    low = through_origin([bound[0] for bound in bounds])  # type: ignore[misc]
+    high = through_origin([bound[1] for bound in bounds])  # type: ignore[misc]
     return ScaleFit(
         per_worker_samples_per_s=point,
         per_worker_samples_per_s_range=(low, high),
@@ -200,9 +201,8 @@ class Advice:
     worker_cores: int
     required_samples_per_s: float
     per_worker_samples_per_s: float
-    workers_needed: (
-        int | None
-    )  # None: no count does it, the trainer's receiving or the dispatcher bounds it
+    # None: no count does it, the trainer's receiving or the dispatcher bounds it
+    workers_needed: int | None
     workers_range: tuple[int, int] | None
     bound_by: str  # "workers", "trainer" or "dispatcher"
     # Against an existing cluster: its workers, whether its measured rate keeps the step busy, how
@@ -301,9 +301,8 @@ class ScaleResult:
 
 def scale_to_json(result: ScaleResult) -> dict[str, Any]:
     data = {"format_version": FORMAT_VERSION, "kind": KIND_SCALE, **encode(result)}
-    if (
-        result.fit is not None
-    ):  # derived, for readers of the file: the fit at each measured count, here
+    # derived, for readers of the file: the fit at each measured count, here
+    if result.fit is not None:
         data["fit"]["predicted_here"] = {
             str(p.workers): result.fit.samples_per_s(p.workers, local=True) for p in result.points
         }

@@ -102,9 +102,8 @@ class TuneResult:
     ceiling: Ceiling | None
     created: str
     search: str = SEARCH
-    candidates: dict[str, float] = field(
-        default_factory=dict
-    )  # the quick run's samples/s, where it ran
+    # the quick run's samples/s, where it ran
+    candidates: dict[str, float] = field(default_factory=dict)
     targets: tuple[Target, ...] = ()  # the strategies measured at their defaults
     tuned: tuple[TunedStrategy, ...] = ()
     wall_s: float | None = None

@@ -34,9 +34,8 @@ class Target:
     arguments: dict[str, Any] = field(default_factory=dict)  # a pipeline's keyword arguments
     # The row's name where the reference alone is not unique: one function with two argument sets.
     label: str = ""
-    knobs: dict[str, Any] = field(
-        default_factory=dict
-    )  # a scenario's settings, as ``tune`` tries them
+    # a scenario's settings, as ``tune`` tries them
+    knobs: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def scenario(cls, reference: str) -> Target:
@@ -69,9 +68,8 @@ class Target:
         them; where that changed it, a hash of the whole name keeps two names apart ("k=1" and
         "k='1'")."""
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.name).strip("_.") or "target"
-        if (
-            safe == self.name.replace(":", "_") and len(safe) <= 80
-        ):  # "package.module:function" reads as is
+        # "package.module:function" reads as is
+        if safe == self.name.replace(":", "_") and len(safe) <= 80:
             return safe
         return f"{safe[:70]}-{hashlib.sha256(self.name.encode()).hexdigest()[:8]}"
 

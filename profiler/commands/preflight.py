@@ -27,7 +27,8 @@ def check_dispatcher(address: str, timeout_s: float = 3.0) -> None:
         or not 0 < int(port) < 65536
     ):
         raise ProfilerError(
-            f"--dispatcher '{address}' is not a tf.data service address: write it as grpc://HOST:PORT"
+            f"--dispatcher '{address}' is not a tf.data service address: write it as "
+            "grpc://HOST:PORT"
         )
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):

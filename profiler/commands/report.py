@@ -46,7 +46,8 @@ class ReportCommand:
                 f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with "
                 "a writable folder"
             ) from None
-        except Exception as error:  # noqa: BLE001 - figures no report can show: one line, the old report kept
+        # Figures no report can show: one line, the old report kept.
+        except Exception as error:  # noqa: BLE001
             summary = f"{type(error).__name__}: {error}".splitlines()[0][:200]
             raise ProfilerError(
                 f"cannot render the report of '{args.results}' ({summary}); an earlier report.md, "

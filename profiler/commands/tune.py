@@ -81,9 +81,8 @@ class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
     def exit_code(self, result: TuneResult) -> int:
         if result.interrupted:
             return exit_code_after_stop()
-        return (
-            EXIT_OK if result.tuned else EXIT_FAILED
-        )  # a setting that fails is a finding, not a failure
+        # a setting that fails is a finding, not a failure
+        return EXIT_OK if result.tuned else EXIT_FAILED
 
 
 def _check_tunable(names: list[str]) -> None:

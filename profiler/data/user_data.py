@@ -105,7 +105,8 @@ class UserDataSource(DataSource):
             return Path(str(entries["paths"][index])).read_bytes()
         file = str(entries["paths"][entries["files"][index]])
         payload = read_record(file, int(entries["offsets"][index]), int(entries["lengths"][index]))
-        return bytes(parse_example(payload)[self.spec.image_key].values[0])  # type: ignore[arg-type]
+        feature = parse_example(payload)[self.spec.image_key]
+        return bytes(feature.values[0])  # type: ignore[arg-type]
 
     def load_sample(self, index: int) -> np.ndarray:
         if self.spec.kind == "npy":

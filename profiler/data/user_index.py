@@ -80,9 +80,8 @@ def choose(
         except (OSError, ValueError) as problem:
             where = listing.entries[position][0]
             text = f"{where}: {problem}" if str(problem).find(where) < 0 else str(problem)
-            text = os.fsencode(text).decode(
-                "utf-8", "backslashreplace"
-            )  # a name that is not UTF-8, shown
+            # a name that is not UTF-8, shown
+            text = os.fsencode(text).decode("utf-8", "backslashreplace")
             if on_bad_file == "fail":
                 raise BadFile(
                     f"{text}: pass --on-bad-file skip to leave bad files out, or remove or replace "
@@ -147,7 +146,8 @@ def check_sample(
             raise ValueError(f"a record without one encoded image under '{spec.image_key}'")
         if label_feature is None or label_feature.kind != "int64" or len(label_feature.values) != 1:
             raise ValueError(f"a record without one integer label under '{spec.label_key}'")
-        encoded, label = bytes(image.values[0]), int(label_feature.values[0])  # type: ignore[arg-type]
+        encoded = bytes(image.values[0])  # type: ignore[arg-type]
+        label = int(label_feature.values[0])  # type: ignore[arg-type]
     if not 0 <= label < 2**31:
         raise ValueError(f"label {label} is outside 0 to 2**31 - 1")
     return decoded_shape(encoded, spec.channels), len(encoded), image_format(encoded) or "?", label

@@ -21,12 +21,14 @@ class Series(Generic[Result]):
         self.result = result
         self._save = save or (lambda result: None)
         self._started_s = time.monotonic()
-        self._timed = any(field.name == "wall_s" for field in dataclasses.fields(result))  # type: ignore[arg-type]
+        fields = dataclasses.fields(result)  # type: ignore[arg-type]
+        self._timed = any(field.name == "wall_s" for field in fields)
 
     def keep(self, update: Result) -> None:
         """``update`` is the series' result from now on; saved at once."""
         if self._timed:
-            update = dataclasses.replace(update, wall_s=time.monotonic() - self._started_s)  # type: ignore[type-var]
+            wall_s = time.monotonic() - self._started_s
+            update = dataclasses.replace(update, wall_s=wall_s)  # type: ignore[type-var]
         self.result = update
         self._save(update)
 

@@ -95,7 +95,6 @@ def measure_sweep(
 def _with_run(sweep: SweepResult, run: RunResult) -> SweepResult:
     """The sweep with ``run``, the size measured now, in place of its earlier state."""
     earlier = tuple(r for r in sweep.runs if r.samples != run.samples)
-    runs = (
-        (*earlier, run) if run.scenarios else earlier
-    )  # a size stopped before any result adds nothing
+    # a size stopped before any result adds nothing
+    runs = (*earlier, run) if run.scenarios else earlier
     return replace(sweep, runs=runs, ceiling=run.ceiling, interrupted=run.interrupted)

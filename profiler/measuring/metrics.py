@@ -71,9 +71,8 @@ def scenario_result(
 ) -> ScenarioResult:
     """Combine what the workers measured with what the parent sampled into one result."""
     first = runs[0].seen
-    build_at = (
-        None if first.baseline is None else first.baseline[2]
-    )  # the baseline is taken as the build starts
+    # the baseline is taken as the build starts
+    build_at = None if first.baseline is None else first.baseline[2]
     walls = [run.seen.wall_s for run in runs if run.seen.wall_s is not None]
     values: dict[str, Any] = dict(
         described(name, scenario, status, error),

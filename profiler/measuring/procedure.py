@@ -220,9 +220,8 @@ def measure(
     _paced(session, settings, measured)
     if on_unmeasured is not None:
         on_unmeasured()
-    if (
-        session.task.trace_dir is not None
-    ):  # after every figure: the profiler's cost is in none of them
+    # after every figure: the profiler's cost is in none of them
+    if session.task.trace_dir is not None:
         session.phase(PHASE_TRACE)
         measured.trace_files = session.profile(
             measured.warmup.batches, settings.step_s, settings.consumer

@@ -220,7 +220,8 @@ class Runner:
         try:
             if self.memory_refusal(load(target), forecast) is not None:
                 return  # it will not be started at all
-        except Exception:  # noqa: BLE001 - its own turn reports what is wrong with it, not this one's
+        # Its own turn reports what is wrong with it, not this one's.
+        except Exception:  # noqa: BLE001
             return
         session = self._session(target, number)
         self._early = EarlyWorker(target, number, session.start())

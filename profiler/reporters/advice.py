@@ -106,9 +106,8 @@ def disk_note(run: RunResult) -> Note | None:
         measured = (
             f"wrote {result.disk_written_mib:,.1f} MiB for the {samples:,} samples of this run"
         )
-    elif (
-        run.data is not None
-    ):  # results without the measured figure: the decoded size, with an int32 label
+    # results without the measured figure: the decoded size, with an int32 label
+    elif run.data is not None:
         per_sample_mib = (run.data.spec.sample_bytes + 4) / 2**20
         measured = (
             f"writes about {per_sample_mib * samples:,.1f} MiB of decoded samples for this run's "

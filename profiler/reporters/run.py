@@ -303,9 +303,8 @@ class RunMarkdownReporter:
 
 def write_run_report(run: RunResult, folder: Path) -> Path:
     """Write the plots and ``report.md`` into ``folder``; return the report's path."""
-    from profiler.reporters.plots import (
-        write_run_plots,
-    )  # matplotlib loads only when a report is made
+    # matplotlib loads only when a report is made
+    from profiler.reporters.plots import write_run_plots
 
     return write_report_files(
         folder,

@@ -307,9 +307,8 @@ class SweepMarkdownReporter:
 
 
 def write_sweep_report(sweep: SweepResult, folder: Path) -> Path:
-    from profiler.reporters.sweep_plots import (
-        write_sweep_plots,
-    )  # matplotlib loads only when a report is made
+    # matplotlib loads only when a report is made
+    from profiler.reporters.sweep_plots import write_sweep_plots
 
     return write_report_files(
         folder,

@@ -68,17 +68,15 @@ class PipelineContext:
     workers: int
     # Scratch folder for this scenario alone; the runner deletes it afterwards.
     temp_dir: Path
-    service: ServiceSettings = field(
-        default_factory=ServiceSettings
-    )  # read by the data service only
+    # read by the data service only
+    service: ServiceSettings = field(default_factory=ServiceSettings)
     # False only where the worker could not confine the network to loopback (see
     # needs_private_network).
     network_private: bool = True
     # Shows the user a line at once, while the run goes on (an exposure they accepted, say).
     warn: Callable[[str], None] = field(default=lambda text: None, compare=False)
-    knobs: dict[str, Any] = field(
-        default_factory=dict
-    )  # values ``tune`` set; the rest stay at their default
+    # values ``tune`` set; the rest stay at their default
+    knobs: dict[str, Any] = field(default_factory=dict)
     helpers: Helpers = field(default_factory=Helpers)  # filled in by ``open``
 
     def setting(self, knob: Knob, tensorflow: Any = None) -> Any:

@@ -139,9 +139,8 @@ class TreeMemorySampler:
                     return
                 next_rescan = started + self._rescan_interval_s
             total = sum(self._rss_bytes(pid) for pid in list(self._statm))
-            if (
-                self._root.pid not in self._statm or total == 0
-            ):  # gone, or exiting: it reads as zero
+            # gone, or exiting: it reads as zero
+            if self._root.pid not in self._statm or total == 0:
                 return
             mib = total / MIB
             self._rss.append((time.time(), mib))

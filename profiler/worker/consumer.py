@@ -141,7 +141,8 @@ def _nvml_reader() -> Any:
         pynvml.nvmlInit()
         visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0].strip()
         handle = pynvml.nvmlDeviceGetHandleByIndex(int(visible) if visible.isdigit() else 0)
-    except Exception:  # noqa: BLE001 - no library, no driver or no device: there is nothing to sample
+    # No library, no driver or no device: there is nothing to sample.
+    except Exception:  # noqa: BLE001
         return None
 
     def read() -> float | None:

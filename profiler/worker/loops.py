@@ -282,7 +282,8 @@ def autotune_values(iterator: Any) -> tuple[AutotuneValue, ...]:
 
         model = model_pb2.ModelProto()
         model.ParseFromString(tf.raw_ops.IteratorGetModelProto(iterator=resource).numpy())
-    except Exception:  # noqa: BLE001 - autotuning off, or a TensorFlow without the op: nothing to report
+    # Autotuning off, or a TensorFlow without the op: nothing to report.
+    except Exception:  # noqa: BLE001
         return ()
     return tuple(
         AutotuneValue(node.name, parameter.name, float(parameter.state_value))

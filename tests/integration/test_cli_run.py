@@ -294,15 +294,15 @@ def test_user_pipelines_run_beside_each_other_and_fail_alone(workdir):
             for name in pipelines[2:]
         ),
     ]
-    assert (
-        data["data"] is None and data["ceiling"] is None
-    )  # no built-in scenario: no dataset to prepare
+    # no built-in scenario: no dataset to prepare
+    assert data["data"] is None and data["ceiling"] is None
     by_name = {s["name"]: s for s in data["scenarios"]}
+    # no built-in scenario unless --scenario asks
     assert list(by_name) == [
         first,
         second,
         *pipelines[2:],
-    ]  # no built-in scenario unless --scenario asks
+    ]
     good = by_name[first]
     assert (
         good["status"] == "ok"

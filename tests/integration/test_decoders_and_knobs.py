@@ -39,15 +39,15 @@ def test_the_ceiling_is_the_fastest_of_every_decoder_reduced_scale_included(
     )
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ceiling = measure_ceiling(source, cores=2, batch_size=8)
-    assert (
-        list(tmp_path.iterdir()) == []
-    )  # TensorFlow's temporary files there went with its scratch folder
+    # TensorFlow's temporary files there went with its scratch folder
+    assert list(tmp_path.iterdir()) == []
     names = [decoder.name for decoder in ceiling.decoders]
+    # 64 px to 16 allows a 1/4 decode
     assert names == [
         "opencv",
         "tensorflow",
         "tensorflow_reduced_4",
-    ]  # 64 px to 16 allows a 1/4 decode
+    ]
     fastest = min(ceiling.decoders, key=lambda decoder: decoder.work_per_sample_s)
     assert (ceiling.decoder, ceiling.work_per_sample_s) == (fastest.name, fastest.work_per_sample_s)
     assert [stage.name for stage in ceiling.stages.stages] == [

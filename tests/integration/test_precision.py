@@ -36,13 +36,11 @@ def test_a_known_cost_per_batch_gives_the_rate_arithmetic_predicts(tiny_images):
     assert 200 * 0.93 < result.samples_per_s <= 200 * 1.005
     low, high = result.samples_per_s_ci
     assert low <= result.samples_per_s <= high
-    assert (
-        result.rate_half_width <= 0.03 and not result.rate_capped
-    )  # sleeps are steady: precise in time
+    # sleeps are steady: precise in time
+    assert result.rate_half_width <= 0.03 and not result.rate_capped
     assert result.windows >= 9
-    assert (
-        result.window_batches % 5 == 0
-    )  # windows of whole epochs, so epoch starts count in proportion
+    # windows of whole epochs, so epoch starts count in proportion
+    assert result.window_batches % 5 == 0
 
 
 def test_a_half_second_spike_is_caught(tiny_images):

@@ -140,9 +140,8 @@ def test_waits_and_idle_are_the_recorded_ones_with_read_ahead(tiny_images, tmp_p
     result, recorded = _recorded(
         tiny_images, tmp_path, monkeypatch, "tests.fakes:SLOW_30MS_READ_AHEAD"
     )
-    assert (
-        min(recorded.epoch_start_ms) >= 30
-    )  # an epoch's first batch is made after it is asked for
+    # an epoch's first batch is made after it is asked for
+    assert min(recorded.epoch_start_ms) >= 30
     _assert_waits_and_idle_are_the_recorded_ones(result, recorded)
 
 

@@ -165,9 +165,8 @@ def test_sigterm_ends_a_sweep_and_keeps_the_sizes_measured(tmp_path):
         ),
     )
     try:
-        _wait_for_grandchild(
-            pid_file, process
-        )  # the first size: QUICK measured, HANG stuck building
+        # the first size: QUICK measured, HANG stuck building
+        _wait_for_grandchild(pid_file, process)
         process.send_signal(signal.SIGTERM)
         _ended(process, 128 + signal.SIGTERM)
     finally:
@@ -312,9 +311,8 @@ def test_sigterm_ends_a_scale_mid_count_and_its_servers_listen_on_loopback_only(
     )
     try:
         _first_count_saved(process, tmp_path)
-        sockets = _listening_servers(
-            process, tmp_path, 3
-        )  # the second count's dispatcher and two workers
+        # the second count's dispatcher and two workers
+        sockets = _listening_servers(process, tmp_path, 3)
         process.send_signal(signal.SIGTERM)
         _ended(process, 128 + signal.SIGTERM)
     finally:
@@ -345,9 +343,8 @@ def test_sigkill_of_a_scale_leaves_no_server_or_worker_behind(tmp_path):
         profiler_command("scale", *SCALE, "--max-workers", "1", "--output", str(tmp_path / "out")),
     )
     try:
-        _listening_servers(
-            process, tmp_path, 2
-        )  # the dispatcher and the worker, the trainer's worker above them
+        # the dispatcher and the worker, the trainer's worker above them
+        _listening_servers(process, tmp_path, 2)
         assert len(_spawned(str(tmp_path))) >= 3
         process.send_signal(signal.SIGKILL)
         process.wait(10)
@@ -441,9 +438,8 @@ def test_ctrl_c_in_the_pytest_fixture_leaves_no_worker(tmp_path):
     )
     try:
         deadline = time.monotonic() + 120
-        while (
-            not started.exists() and time.monotonic() < deadline
-        ):  # the worker is measuring the pipeline
+        # the worker is measuring the pipeline
+        while not started.exists() and time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(f"pytest ended before the pipeline ran: {process.communicate()}")
             time.sleep(0.05)

@@ -103,9 +103,8 @@ def test_strategies_serve_tfrecords_with_the_same_samples(made, on_folder):
     )
     _assert_same_data(results, source)
     assert results["data_service"].fingerprint.batches == expected.batches
-    assert source.summary().skipped_files == len(
-        userfiles.BAD
-    )  # the same bad samples as in the folder
+    # the same bad samples as in the folder
+    assert source.summary().skipped_files == len(userfiles.BAD)
     folder_generator = on_folder[0]["generator"]
     assert results["generator"].fingerprint == folder_generator.fingerprint == expected
 
@@ -187,9 +186,8 @@ def test_a_cold_run_drops_only_the_data_from_the_page_cache(tmp_path):
     seen: list[float] = []
     done = threading.Event()
 
-    def watch() -> (
-        None
-    ):  # the data's share in the page cache, all along: a drop shows as less than all
+    # the data's share in the page cache, all along: a drop shows as less than all
+    def watch() -> None:
         while not done.is_set():
             fraction = resident_fraction(files)
             if fraction is not None:

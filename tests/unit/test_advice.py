@@ -96,9 +96,8 @@ def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(
     )
     raw = io.StringIO()
     RunTerminalReporter(raw, width=80, color=False).render(run)
-    assert (
-        "def make_dataset():\n    return tf.data.Dataset.range(3)\n" in raw.getvalue()
-    )  # its lines kept
+    # its lines kept
+    assert "def make_dataset():\n    return tf.data.Dataset.range(3)\n" in raw.getvalue()
     script = snippet_script(run)
     assert f"DATA = pathlib.Path('{PLACEHOLDER_FOLDER}')" in script
     assert "HEIGHT, WIDTH, CHANNELS, BATCH = 64, 64, 3, 32" in script

@@ -232,9 +232,8 @@ def test_list_shows_whole_descriptions_wrapped_at_any_width(capsys, monkeypatch)
     assert main(["list"]) == 0
     words = " ".join(capsys.readouterr().out.split())
     for scenario in registered().values():
-        assert " ".join(scenario.description.split()) in words, (
-            scenario.name
-        )  # every word, none cut
+        # every word, none cut
+        assert " ".join(scenario.description.split()) in words, scenario.name
     assert main(["list", "--brief"]) == 0
     brief = " ".join(capsys.readouterr().out.split())
     assert " ".join(registered()["parallel_map"].summary.split()) in brief

@@ -70,9 +70,8 @@ def test_flags_exactly_the_metrics_that_crossed_their_thresholds_and_are_real(ru
     assert preload.verdict == "not significant"  # 20% worse, but its windows spread 80%
     assert preload.evidence.low < 0 < preload.evidence.high
     generator = verdicts[("generator", "samples_per_s")]
-    assert (
-        generator.evidence.significant and generator.evidence.high < -0.2
-    )  # 30% worse, windows spread 5%
+    # 30% worse, windows spread 5%
+    assert generator.evidence.significant and generator.evidence.high < -0.2
     assert verdicts[("generator", "idle_fraction")].verdict == "ok"
 
 

@@ -141,9 +141,8 @@ def test_without_both_intervals_the_limit_alone_decides(missing):
         new = ScenarioResult(name="s", status="ok", idle_fraction=0.30)
     if missing == "new idle":
         _, change, _ = _idle_change(base, ScenarioResult(name="s", status="ok"))
-        assert (
-            change.evidence is None and change.verdict == "ok"
-        )  # nothing to compare: no check fails
+        # nothing to compare: no check fails
+        assert change.evidence is None and change.verdict == "ok"
         return
     _, change, _ = _idle_change(base, new)
     assert change.evidence is None and change.verdict == "REGRESSION"

@@ -423,9 +423,8 @@ def test_every_field_of_a_sweep_corrupted_is_refused_naming_it_or_read_as_its_ty
     written = iter(range(10**6))
 
     def read(data: dict[str, Any]) -> Any:  # what ``report`` reads a results file with
-        path = (
-            tmp_path / f"sweep-{next(written)}.json"
-        )  # a new file each time: rewriting one is slower
+        # a new file each time: rewriting one is slower
+        path = tmp_path / f"sweep-{next(written)}.json"
         path.write_text(json.dumps(data))
         return load_results(path)
 

@@ -28,9 +28,8 @@ def test_scatter_without_a_trend_is_flat_in_the_middle_with_room_for_hidden_grow
     assert fit.intercept == pytest.approx(32.5)
     assert fit.predict(10**6) == pytest.approx(32.5)
     low, high = fit.interval(10**6)
-    assert (
-        low <= 32.5 <= high and high > 100
-    )  # up to 16 MiB per 7,000 samples could hide in the scatter
+    # up to 16 MiB per 7,000 samples could hide in the scatter
+    assert low <= 32.5 <= high and high > 100
 
 
 def test_a_significant_but_tiny_change_stays_constant():

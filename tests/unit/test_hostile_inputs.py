@@ -599,9 +599,8 @@ def test_a_damaged_results_file_is_refused_in_one_line_or_read(tmp_path, number,
             lines = err.strip().splitlines()
             assert code == 2 and len(lines) == 1, (mutation, argv[0], code, err)
             key = _named_key(mutation[0])
-            assert key in lines[0] or key.replace("_", " ") in lines[0], lines[
-                0
-            ]  # the field, and the fix:
+            # the field, and the fix:
+            assert key in lines[0] or key.replace("_", " ") in lines[0], lines[0]
             assert "pass " in lines[0] or "use " in lines[0], lines[0]
             assert out == "" and not table.exists()
             if argv[0] == "report":
@@ -638,9 +637,8 @@ def test_hostile_names_and_errors_come_out_inert(tmp_path):
     assert code == 1, err  # the base's first scenario is missing from the new run: a failed check
     for text in (report, comment.read_text()):
         assert "<img" not in text and "[click](http" not in text and "\x1b" not in text
-        assert (
-            "\\\\\\[sneaky\\\\\\](http://example.org)" in text
-        )  # the backslashes shown, the brackets escaped
+        # the backslashes shown, the brackets escaped
+        assert "\\\\\\[sneaky\\\\\\](http://example.org)" in text
         assert "\n# Heading" not in text
         assert (
             "&lt;img src=x onerror=alert(1)&gt; \\[click\\](http://example.com) 'code' # Heading"

@@ -205,9 +205,8 @@ def test_each_worker_leaves_out_its_own_warm_up_before_the_windows_are_pooled():
 def test_with_one_batch_an_epoch_every_step_counts_for_idle():
     block = PacedSteps((0.004, 0.004), (0.020, 0.020), (True, True))
     figures = idle_metrics([Measurements(paced=[block])])
-    assert figures["idle_fraction"] == pytest.approx(
-        0.008 / 0.048
-    )  # no floor measured: none taken off
+    # no floor measured: none taken off
+    assert figures["idle_fraction"] == pytest.approx(0.008 / 0.048)
     assert figures["epoch_start_wait_ms"] == pytest.approx(4.0)
 
 

@@ -143,9 +143,8 @@ def test_one_function_with_two_argument_sets_is_two_targets_named_by_their_argum
 
 
 def test_a_builtin_that_delivered_wrong_data_is_noted_once_as_wrong():
-    wrong = row(
-        "liar", LARGE, 0.0, 9000.0, matches=False
-    )  # checked against the dataset: it differs
+    # checked against the dataset: it differs
+    wrong = row("liar", LARGE, 0.0, 9000.0, matches=False)
     run = _run([row("generator", SMALL, 0.01, 3000.0), wrong])
     assert run.recommendation.name == "generator" and run.recommendation.not_compared == ()
     terminal, _ = _rendered(run)

@@ -92,9 +92,8 @@ def test_bar_plots_read_at_fourteen_scenarios(run14, drawer):
 def test_every_scenario_has_its_own_colour_in_every_plot(run14):
     palette = colours(NAMES)
     assert len(set(palette.values())) == 14
-    assert (
-        colours(list(reversed(NAMES)))["preload"] != palette["preload"]
-    )  # by place in the run's list...
+    # by place in the run's list...
+    assert colours(list(reversed(NAMES)))["preload"] != palette["preload"]
     assert colours(NAMES)["cache"] == palette["cache"]  # ...so every plot of one run agrees
     figure = plots._throughput(list(run14.scenarios), run14, palette)
     try:
@@ -111,11 +110,12 @@ def test_memory_is_drawn_above_the_baseline_from_the_build(run14):
         lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
         for number, name in enumerate(NAMES):
             line = lines[name]
+            # from the build on, the import left out
             assert list(line.get_xdata()) == [
                 0.0,
                 0.5,
                 1.0,
-            ]  # from the build on, the import left out
+            ]
             assert list(line.get_ydata()) == [0.0, 10.0 * number, 10.0 * number]
     finally:
         pyplot().close(figure)

@@ -185,10 +185,11 @@ def test_idle_steps_go_on_to_the_idle_time_cap_where_never_precise(clock, monkey
     assert len(measured.paced) == 4 and measured.idle_capped
     lasted = [sum(block.waits_s) + sum(block.steps_s) for block in measured.paced]
     assert sum(lasted[:3]) < 1.5 <= sum(lasted)
+    # a floor block before and after
     assert [len(block.waits_s) for block in measured.floor] == [
         8,
         8,
-    ]  # a floor block before and after
+    ]
     # With any precision met at once, the paced steps stop as soon as they cover an epoch.
     session = ScriptedSession(
         WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7)

@@ -74,9 +74,8 @@ def test_importing_the_package_loads_no_driver():
 
 @pytest.mark.parametrize("old", sorted(MOVED))
 def test_each_old_module_path_is_its_new_module(old, monkeypatch):
-    monkeypatch.delitem(
-        sys.modules, f"profiler.{old}", raising=False
-    )  # an alias made by an earlier test
+    # an alias made by an earlier test
+    monkeypatch.delitem(sys.modules, f"profiler.{old}", raising=False)
     with pytest.warns(DeprecationWarning, match=f"profiler.{old} moved to profiler.{MOVED[old]}"):
         module = importlib.import_module(f"profiler.{old}")
     assert module is importlib.import_module(f"profiler.{MOVED[old]}")

@@ -28,9 +28,8 @@ WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, c
 
 def _tree() -> list[FakeProcess]:
     return [
-        FakeProcess(
-            WORKER_PID, 1, user=1.0, system=0.5, children_user=0.2, children_system=0.1
-        ),  # 1.8
+        # 1.8
+        FakeProcess(WORKER_PID, 1, user=1.0, system=0.5, children_user=0.2, children_system=0.1),
         FakeProcess(150, WORKER_PID, user=0.7),  # a pool process the pipeline did not name: 0.7
         FakeProcess(200, WORKER_PID, user=0.4, system=0.1),  # the dispatcher: 0.5
         FakeProcess(210, 200, user=0.1),  # started by the dispatcher: 0.1
@@ -39,9 +38,8 @@ def _tree() -> list[FakeProcess]:
         FakeProcess(310, 300, user=0.25),  # a child and a grandchild of the first: 0.25 and 0.05
         FakeProcess(311, 310, system=0.05),
         FakeProcess(400, 999, user=0.3),  # its parent gone, out of the tree: the trainer's, 0.3
-        FakeProcess(
-            500, WORKER_PID, user=9.0, gone=True
-        ),  # exited since it was seen: nothing to read
+        # exited since it was seen: nothing to read
+        FakeProcess(500, WORKER_PID, user=9.0, gone=True),
     ]
 
 

@@ -28,11 +28,12 @@ def test_a_straggler_s_chunk_is_held_for_its_own_epoch():
     for _ in range(2):
         batches = list(epochs)
         assert sorted(int(x) for _, labels in batches for x in labels) == list(range(10))
+        # full ones first, the short one last
         assert [len(labels) for _, labels in batches] == [
             4,
             4,
             2,
-        ]  # full ones first, the short one last
+        ]
 
 
 def test_short_batches_from_the_ends_of_files_are_joined_into_full_ones():

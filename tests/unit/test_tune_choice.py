@@ -52,9 +52,8 @@ DEFAULTS = (
     _result("crashed", None, status="crashed", error="worker killed by SIGKILL"),
     _result("not_measured", None),
     _result("no_interval", 1050.0),
-    _result(
-        "unchecked", 600.0, (500.0, 700.0), samples_match=None
-    ),  # pixels may round apart: usable
+    # pixels may round apart: usable
+    _result("unchecked", 600.0, (500.0, 700.0), samples_match=None),
     _result("slow", 500.0, (490.0, 510.0)),
 )
 USABLE_IN_RUN_ORDER = ["steady", "noisy", "no_interval", "unchecked", "slow"]

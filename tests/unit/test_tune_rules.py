@@ -91,12 +91,13 @@ def test_the_gain_is_the_ratio_of_medians_with_an_interval_around_it():
 def test_a_knob_tries_every_thread_count_up_to_twice_the_cores_and_its_values_once():
     knob = Knob("map_parallelism", AUTOTUNE, (2, 8), threads=True)
     assert knob.choices(2, AUTOTUNE) == (1, 2, 3, 4, 8)
+    # the value in use is not measured again
     assert knob.choices(2, 3) == (
         1,
         2,
         4,
         8,
-    )  # the value in use is not measured again
+    )
     ctx = PipelineContext(
         source=None, batch_size=4, workers=2, temp_dir=None, knobs={"map_parallelism": 3}
     )

@@ -76,10 +76,11 @@ def test_bad_files_are_skipped_and_named(made, tmp_path):
     assert set(summary.formats) == {"JPEG", "PNG", "BMP", "WebP"}
     assert source.load_sample(0).shape == (32, 32, 3)
     spec = DataSpec(kind="folder", path=str(made["folder"]), samples=0, height=32, width=32)
+    # met while indexing, or read from the index built before
     for cache in (
         tmp_path / "fresh",
         tmp_path,
-    ):  # met while indexing, or read from the index built before
+    ):
         with pytest.raises(BadFile, match=r"could not decode.*--on-bad-file skip"):
             prepare_user_data(spec, cache, on_bad_file="fail")
 
@@ -276,13 +277,14 @@ def test_the_delivered_size_is_part_of_the_index(made, tmp_path):
 
 def test_records_tensorflow_would_refuse_are_bad_samples(tmp_path):
     jpeg = userfiles.encode(userfiles.photo(20, 20, 3), ".jpg")
+    # not an Example
     payloads = [
         userfiles.example({"image": jpeg, "label": 1}),
         userfiles.example({"image": jpeg, "label": b"3"}),  # bytes where an int64 is parsed
         userfiles.example({"image": jpeg}),  # no label at all
         userfiles.example({"image": jpeg, "label": 2**40}),
         b"\x0a\x03\x08\x01\x02",
-    ]  # not an Example
+    ]
     userfiles.write_records(tmp_path / "mixed.tfrecord", payloads)
     source = _prepare(str(tmp_path / "mixed.tfrecord"), tmp_path / "cache", label_key="label")
     summary = source.summary()

@@ -81,9 +81,8 @@ def _cut_index(root: Path) -> None:
 def _other_labels(root: Path) -> None:
     with np.load(root / "index.npz") as index:
         labels = index["labels"]
-    _rewrite_index(
-        root, labels=(labels + 1) % len(userfiles.CLASSES)
-    )  # a valid file, every label wrong
+    # a valid file, every label wrong
+    _rewrite_index(root, labels=(labels + 1) % len(userfiles.CLASSES))
 
 
 def _other_paths(root: Path) -> None:
@@ -137,9 +136,8 @@ def _deleted(name: str):
 )
 def test_a_damaged_or_edited_index_is_built_again_from_the_data(built, folder, damage):
     root, cache, builds = built
-    (root / "fingerprint-v2-derived.json").write_text(
-        "{}"
-    )  # derived from the index: must go with it
+    # derived from the index: must go with it
+    (root / "fingerprint-v2-derived.json").write_text("{}")
     damage(root)
     source = prepare_user_data(_spec(folder), cache)
     assert builds == [1]

@@ -72,9 +72,8 @@ def test_windows_continue_the_stream_across_epochs(served):
 def test_a_window_that_crosses_into_an_epoch_did_not_begin_one(served):
     server, _ = served
     _window(server, 3, restart=True)
-    window = _window(
-        server, 3
-    )  # the 4th and 5th batches (16 + 6), then the next epoch's first (16)
+    # the 4th and 5th batches (16 + 6), then the next epoch's first (16)
+    window = _window(server, 3)
     assert (window.samples, window.epochs_ended, window.began_epoch) == (38, 1, False)
 
 
