@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from profiler.data.sample_work import decoded_shape
 from profiler.data.synthetic import DataSource
@@ -53,9 +53,14 @@ def reduction(source: DataSource) -> int:
     return 1
 
 
-def timed(
-    work: Callable[[int], Any], count: int, min_s: float, min_calls: int = 20
-) -> tuple[float, int]:
+class Timing(NamedTuple):
+    """Work timed in a tight loop: seconds per call, over how many calls."""
+
+    seconds_per_call: float
+    calls: int
+
+
+def timed(work: Callable[[int], Any], count: int, min_s: float, min_calls: int = 20) -> Timing:
     """(seconds per call, calls) of ``work(index)`` in a tight loop over ``count`` indices."""
     done = 0
     started = time.perf_counter()
@@ -64,10 +69,10 @@ def timed(
         done += 1
         elapsed = time.perf_counter() - started
         if elapsed >= min_s and done >= min_calls:
-            return elapsed / done, done
+            return Timing(elapsed / done, done)
 
 
-def tensorflow_rate(source: DataSource, factor: int, min_s: float) -> tuple[float, int]:
+def tensorflow_rate(source: DataSource, factor: int, min_s: float) -> Timing:
     """TensorFlow's read + decode + area resize + scaling in tf.data, held to one thread."""
     import tensorflow as tf
 

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from profiler.ceiling.decoder_rates import ARRAYS, OPENCV, DecoderRate, decoder_rates, timed
+from profiler.ceiling.decoder_rates import ARRAYS, OPENCV, DecoderRate, Timing, decoder_rates, timed
 from profiler.ceiling.stage_times import (
     StageBreakdown,
     breakdown,
@@ -74,12 +74,19 @@ class Ceiling:
         return "reading" if read is not None and read < self.compute_samples_per_s else "decoding"
 
 
-def time_work(work: Callable[[int], Any], count: int) -> tuple[float, int]:
+class ReadRate(NamedTuple):
+    """Files read whole: MB/s, and the MB read."""
+
+    mb_per_s: float
+    mb: float
+
+
+def time_work(work: Callable[[int], Any], count: int) -> Timing:
     """Seconds per call of ``work(index)`` in a tight loop, cycling over ``count`` indices."""
     return timed(work, count, MIN_SECONDS, MIN_SAMPLES)
 
 
-def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float, float]:
+def read_rate(paths: list[Path] | list[str], cold: bool = False) -> ReadRate:
     """(MB/s, MB) reading whole files: from the page cache when they were read recently, unless
     ``cold``."""
     if cold:
@@ -89,7 +96,7 @@ def read_rate(paths: list[Path] | list[str], cold: bool = False) -> tuple[float,
     for path in paths:
         total += len(Path(path).read_bytes())
     elapsed = max(time.perf_counter() - started, 1e-9)
-    return total / 1e6 / elapsed, total / 1e6
+    return ReadRate(total / 1e6 / elapsed, total / 1e6)
 
 
 def _measure(

@@ -25,6 +25,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import psutil
 from memory_profiler import memory_usage
@@ -204,10 +205,15 @@ class TreeMemorySampler:
             self._stop.wait(max(0.0, self._pss_min_gap_s - (time.monotonic() - started)))
 
 
-def own_memory_mib() -> tuple[float, float]:
-    """(RSS, PSS) of the calling process in MiB."""
+class OwnMemory(NamedTuple):
+    rss_mib: float
+    pss_mib: float
+
+
+def own_memory_mib() -> OwnMemory:
+    """RSS and PSS of the calling process in MiB."""
     info = psutil.Process().memory_full_info()
-    return info.rss / MIB, info.pss / MIB
+    return OwnMemory(info.rss / MIB, info.pss / MIB)
 
 
 def kill_tree(processes: list[psutil.Process], grace_s: float = 3.0) -> None:
