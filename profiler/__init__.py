@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from profiler.base import moved
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 # Public name -> the module that defines it.
 _PUBLIC = {
