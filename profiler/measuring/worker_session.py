@@ -22,7 +22,7 @@ from profiler.base.units import plain
 from profiler.data.fingerprint import Fingerprint
 from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, AutotuneValue
 from profiler.strategy.scenario import TRAINER, Helpers
-from profiler.system import namespace_launcher as confine
+from profiler.system import namespace_launcher
 from profiler.system.memory import MemoryTrace, TreeMemorySampler, kill_tree
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport, WorkerTask, worker_main
@@ -250,7 +250,7 @@ def _confining_interpreter(folder: Path) -> str:
     python = os.fsdecode(multiprocessing_spawn.get_executable())
     path = folder / "confined-python"
     path.write_text(
-        f"#!/bin/sh\nexec {shlex.quote(str(python))} {shlex.quote(confine.__file__)} "
+        f"#!/bin/sh\nexec {shlex.quote(str(python))} {shlex.quote(namespace_launcher.__file__)} "
         f'{shlex.quote(str(python))} "$@"\n'
     )
     path.chmod(0o700)

@@ -1,4 +1,5 @@
-"""Start an interpreter inside a private network namespace: ``python confine.py PYTHON ARGS...``.
+"""Start an interpreter inside a private network namespace: ``python namespace_launcher.py PYTHON
+ARGS...``.
 
 A worker whose pipeline starts servers that listen on every interface is spawned through this
 file instead of the bare interpreter. It enters the namespace while it is still the only thread

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from profiler.base.settings import ServiceSettings
-from profiler.data import dataset_cache as datacache
+from profiler.data import dataset_cache
 from profiler.data.dataset_cache import NotEnoughDisk
 from profiler.data.synthetic import SIZES_FILE, DataSpec
 from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
@@ -52,7 +52,7 @@ def test_a_truncated_or_deleted_image_is_written_again_and_derived_files_are_dro
         and not (again.root / "tfrecord-8").exists()
     )
     assert len(events.warnings) == 1 and "2 damaged file(s)" in events.warnings[0]
-    assert datacache.damaged_files(again) == []
+    assert dataset_cache.damaged_files(again) == []
     quiet = Recorder()
     prepare_source(SPEC, tmp_path, quiet)  # intact now: reused without a word
     assert quiet.warnings == []
@@ -69,14 +69,14 @@ def test_an_altered_record_means_the_whole_dataset_is_generated_again(tmp_path):
     again = prepare_source(SPEC, tmp_path, events)
     assert not marker.exists()
     assert "cannot be trusted" in events.warnings[0]
-    assert datacache.damaged_files(again) == []
+    assert dataset_cache.damaged_files(again) == []
 
 
 def test_a_dataset_larger_than_the_free_disk_is_refused_before_anything_is_written(
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(
-        datacache.shutil,
+        dataset_cache.shutil,
         "disk_usage",
         lambda path: Usage(total=8 << 30, used=5 << 30, free=3 << 30),
     )
@@ -84,9 +84,9 @@ def test_a_dataset_larger_than_the_free_disk_is_refused_before_anything_is_writt
     with pytest.raises(DataCacheError, match=r"needs about 11\.4 GiB and 3\.0 GiB are free"):
         prepare_source(huge, tmp_path, RunEvents())
     assert list(tmp_path.iterdir()) == []
-    datacache.check_room(tmp_path, replace(huge, samples=1000))  # 12 MiB: fits
+    dataset_cache.check_room(tmp_path, replace(huge, samples=1000))  # 12 MiB: fits
     with pytest.raises(NotEnoughDisk):
-        datacache.check_room(
+        dataset_cache.check_room(
             tmp_path, replace(huge, samples=100_000), replace(huge, samples=200_000)
         )
 

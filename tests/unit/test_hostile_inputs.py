@@ -177,8 +177,9 @@ def _mutated(path: tuple, how: str, value: object) -> dict:
     return data
 
 
-# The results format, as this test reads it from the records' fields and comments (results.py,
-# settings.py, data.py, metadata.py, fingerprint.py, ceiling.py, decoders.py, stages.py) and the
+# The results format, as this test reads it from the records' fields and comments
+# (results/records.py, base/settings.py, data/synthetic.py, base/metadata.py, data/fingerprint.py,
+# ceiling/limit.py, ceiling/decoder_rates.py, ceiling/stage_times.py) and the
 # rules the codec's docstring states: what each field may hold, and whether a file may leave it
 # out. Written out here rather than taken from the code, so that a value the product reads too
 # leniently shows up as a damaged file that was read.

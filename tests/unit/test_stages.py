@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from profiler.ceiling import stage_times as stages_module
+from profiler.ceiling import stage_times
 from profiler.ceiling.stage_times import BATCH, CONSUMER, DECODE, READ, RESIZE, StageWork, breakdown
 from profiler.reporters.stages import bounding_sentence
 
@@ -55,7 +55,7 @@ class Recorder:
 def loops(monkeypatch) -> list[tuple[float, float]]:
     """(began, ended) of every loop the breakdown timed, read just outside the timer it calls."""
     spans: list[tuple[float, float]] = []
-    timer = stages_module.timed
+    timer = stage_times.timed
 
     def spy(*args, **kwargs):
         began = time.perf_counter()
@@ -64,7 +64,7 @@ def loops(monkeypatch) -> list[tuple[float, float]]:
         finally:
             spans.append((began, time.perf_counter()))
 
-    monkeypatch.setattr(stages_module, "timed", spy)
+    monkeypatch.setattr(stage_times, "timed", spy)
     return spans
 
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.analysis import tune_result as tuned
+from profiler.analysis import tune_result
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import DataSpec
@@ -171,7 +171,7 @@ def scripted(monkeypatch) -> ScriptedRuns:
     # The confirming rounds pool two workers with a bootstrap of 2,000 resamples: not what is tested
     # here, and most of the time it takes; the range of the pooled windows stands in for it.
     monkeypatch.setattr(
-        tuned,
+        tune_result,
         "pooled_median_interval",
         lambda groups: (min(map(min, groups)), max(map(max, groups))),
     )

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from profiler.base.errors import ProfilerError
-from profiler.data import user_data as userdata
+from profiler.data import user_data
 from profiler.data.synthetic import DataSpec
 from profiler.data.user_data import SUMMARY, prepare_user_data
 from profiler.data.user_scan import locate
@@ -53,8 +53,8 @@ def built(folder, tmp_path, monkeypatch):
     source = prepare_user_data(_spec(folder), cache)
     assert _read(source) == _truth(folder)
     builds = []
-    real = userdata._build
-    monkeypatch.setattr(userdata, "_build", lambda *args: builds.append(1) or real(*args))
+    real = user_data._build
+    monkeypatch.setattr(user_data, "_build", lambda *args: builds.append(1) or real(*args))
     return source.root, cache, builds
 
 
@@ -155,7 +155,7 @@ def test_an_index_that_cannot_be_removed_is_refused_naming_the_folder(built, fol
     def cannot(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(userdata.shutil, "rmtree", cannot)
+    monkeypatch.setattr(user_data.shutil, "rmtree", cannot)
     with pytest.raises(
         ProfilerError, match=r"index of .* is damaged.*remove the folder"
     ) as refused:
