@@ -17,7 +17,9 @@ from rich.console import Console
 
 from profiler.drivers.run import RunEvents
 from profiler.reporters.markdown import write_report_or_say_why
+from profiler.reporters.progress import SeriesProgress
 from profiler.results.files import KeepLastGood, new_run_folder
+from profiler.results.records import RunResult
 
 Plan = TypeVar("Plan")
 Result = TypeVar("Result")
@@ -36,6 +38,10 @@ class MeasureCommand(Generic[Plan, Result]):
     save: Callable[[Result, Path], None]
     write_report: Callable[[Result, Path], Path]
     terminal_reporter: Callable[[Any], Renderer]
+    # A series' library call (a staticmethod: plan, events=, save=, log_dir=), and what its
+    # progress says first; a command with other needs overrides measure and progress instead.
+    driver: Callable[..., Result]
+    intro: Callable[[RunResult], str]
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         raise NotImplementedError
@@ -46,7 +52,7 @@ class MeasureCommand(Generic[Plan, Result]):
         raise NotImplementedError
 
     def progress(self, console: Console, path: Path, plan: Plan) -> RunEvents:
-        raise NotImplementedError
+        return SeriesProgress(console, path, self.intro)
 
     def measure(
         self,
@@ -56,7 +62,7 @@ class MeasureCommand(Generic[Plan, Result]):
         save: Callable[[Result], None],
         folder: Path,
     ) -> Result:
-        raise NotImplementedError
+        return self.driver(plan, events=events, save=save, log_dir=folder / "logs")
 
     def exit_code(self, result: Result) -> int:
         raise NotImplementedError

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.commands.data_options import add_data_arguments, spec_from
+from profiler.commands.data_options import add_data_arguments
 from profiler.commands.measure_command import MeasureCommand
-from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.measure_options import add_measurement_arguments
+from profiler.commands.run_plans import checked_run_plan
 from profiler.drivers.run import RunEvents, RunPlan, measure_run
 from profiler.reporters.progress import RunProgress
 from profiler.reporters.run import RunTerminalReporter, write_run_report
@@ -43,10 +44,7 @@ class RunCommand(MeasureCommand[RunPlan, RunResult]):
         )
 
     def plan(self, args: argparse.Namespace) -> RunPlan:
-        samples = spec_from(args, args.samples).samples
-        if samples:  # 0: all of a user's data, however many that is
-            check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
-        return run_plan(args, args.samples)
+        return checked_run_plan(args)
 
     def progress(self, console: Console, path: Path, plan: RunPlan) -> RunEvents:
         return RunProgress(console, path)

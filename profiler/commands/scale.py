@@ -4,28 +4,18 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from pathlib import Path
-
-from rich.console import Console
 
 from profiler.analysis.scale_result import SCALE_FILE, ScaleResult, save_scale
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.base.metadata import usable_cpus
 from profiler.base.settings import CONSUMER_SLEEP, MeasureSettings
 from profiler.base.units import plain
-from profiler.commands.data_options import add_data_arguments, spec_from
+from profiler.commands.data_options import add_data_arguments
 from profiler.commands.measure_command import MeasureCommand
-from profiler.commands.measure_options import (
-    add_measurement_arguments,
-    check_batch_size,
-    max_workers,
-    run_plan,
-)
+from profiler.commands.measure_options import add_measurement_arguments, max_workers
+from profiler.commands.run_plans import checked_run_plan
 from profiler.commands.value_parsers import bounded_int
-from profiler.drivers.run import RunEvents
 from profiler.drivers.scale import ScalePlan, measure_scale
-from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.scale import ScaleTerminalReporter, scale_intro, write_scale_report
 from profiler.strategy.registry import ALL, EVERYTHING, resolve
 from profiler.system.stopping import exit_code_after_stop
@@ -44,6 +34,8 @@ class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
     results_file = SCALE_FILE
     save = staticmethod(save_scale)
     write_report = staticmethod(write_scale_report)
+    driver = staticmethod(measure_scale)
+    intro = staticmethod(scale_intro)
     terminal_reporter = ScaleTerminalReporter
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -86,26 +78,10 @@ class ScaleCommand(MeasureCommand[ScalePlan, ScaleResult]):
 
     def plan(self, args: argparse.Namespace) -> ScalePlan:
         _check(args)
-        samples = spec_from(args, args.samples).samples
-        if samples:
-            check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
         args.service_workers = 1
-        plan = run_plan(args, args.samples)
+        plan = checked_run_plan(args)
         counts = () if args.dispatcher else tuple(range(1, (args.max_workers or usable_cpus()) + 1))
         return ScalePlan(plan, counts, args.accelerators, args.worker_cores or 1)
-
-    def progress(self, console: Console, path: Path, plan: ScalePlan) -> RunEvents:
-        return SeriesProgress(console, path, scale_intro)
-
-    def measure(
-        self,
-        args: argparse.Namespace,
-        plan: ScalePlan,
-        events: RunEvents,
-        save: Callable[[ScaleResult], None],
-        folder: Path,
-    ) -> ScaleResult:
-        return measure_scale(plan, events=events, save=save, log_dir=folder / "logs")
 
     def exit_code(self, result: ScaleResult) -> int:
         if result.interrupted:

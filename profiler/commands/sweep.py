@@ -14,8 +14,9 @@ from profiler.analysis.sweep_result import DEFAULT_BUDGET_SHARE, SweepResult, sa
 from profiler.base.errors import ProfilerError
 from profiler.commands.data_options import add_data_arguments, spec_from
 from profiler.commands.measure_command import MeasureCommand
-from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.measure_options import add_measurement_arguments
 from profiler.commands.preflight import check_disk, check_sizes_pipelines
+from profiler.commands.run_plans import check_batch_size, run_plan
 from profiler.commands.value_parsers import memory_size, positive_int, sample_sizes
 from profiler.data.user_data import count_samples
 from profiler.drivers.run import DataCacheError, RunEvents

@@ -4,21 +4,16 @@ them."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
-
-from rich.console import Console
 
 from profiler.analysis.tune_result import TUNE_FILE, TuneResult, save_tune
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
-from profiler.commands.data_options import add_data_arguments, spec_from
+from profiler.commands.data_options import add_data_arguments
 from profiler.commands.measure_command import MeasureCommand
-from profiler.commands.measure_options import add_measurement_arguments, check_batch_size, run_plan
+from profiler.commands.measure_options import add_measurement_arguments
+from profiler.commands.run_plans import checked_run_plan
 from profiler.commands.value_parsers import bounded_int
-from profiler.drivers.run import RunEvents
 from profiler.drivers.tune import TunePlan, measure_tune, tunable
-from profiler.reporters.progress import SeriesProgress
 from profiler.reporters.tune import TuneTerminalReporter, tune_intro, write_tune_report
 from profiler.strategy.registry import ALL, EVERYTHING, registered
 from profiler.system.stopping import exit_code_after_stop
@@ -36,6 +31,8 @@ class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
     results_file = TUNE_FILE
     save = staticmethod(save_tune)
     write_report = staticmethod(write_tune_report)
+    driver = staticmethod(measure_tune)
+    intro = staticmethod(tune_intro)
     terminal_reporter = TuneTerminalReporter
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -53,30 +50,14 @@ class TuneCommand(MeasureCommand[TunePlan, TuneResult]):
         )
 
     def plan(self, args: argparse.Namespace) -> TunePlan:
-        samples = spec_from(args, args.samples).samples
-        if samples:
-            check_batch_size(args.batch_size, samples, f"--samples {samples}", "more samples")
         named = args.scenario not in (ALL, EVERYTHING)
-        plan = run_plan(args, args.samples)
+        plan = checked_run_plan(args)
         assert plan.spec is not None
         if named:
             _check_tunable([target.name for target in plan.targets])
         else:
             plan = replace(plan, targets=tunable(plan.spec, opt_in=args.scenario == EVERYTHING))
         return TunePlan(plan, named=named, top=args.top)
-
-    def progress(self, console: Console, path: Path, plan: TunePlan) -> RunEvents:
-        return SeriesProgress(console, path, tune_intro)
-
-    def measure(
-        self,
-        args: argparse.Namespace,
-        plan: TunePlan,
-        events: RunEvents,
-        save: Callable[[TuneResult], None],
-        folder: Path,
-    ) -> TuneResult:
-        return measure_tune(plan, events=events, save=save, log_dir=folder / "logs")
 
     def exit_code(self, result: TuneResult) -> int:
         if result.interrupted:

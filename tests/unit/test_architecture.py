@@ -37,10 +37,10 @@ TOP = len(FOLDER_LAYERS)
 # The plugin API: the one path strategies import from.
 PLUGIN_API = "profiler.strategy"
 # A ratchet: no module or function may grow past the largest of them when it was set
-# (commands/measure_options.py and data/user_index.py's choose, formatted at 100 columns).
-# Lower these when the largest shrink; never raise them.
-MAX_MODULE_LINES = 373
-MAX_FUNCTION_LINES = 65
+# (analysis/recommend.py, and data/user_index.py's choose and measuring/runner.py's run, formatted
+# at 100 columns). Lower these when the largest shrink; never raise them.
+MAX_MODULE_LINES = 364
+MAX_FUNCTION_LINES = 64
 # One name in these folders is one feature: its command, its rendering and its library call.
 SHARED_NAME_FOLDERS = {"commands", "reporters", "drivers"}
 

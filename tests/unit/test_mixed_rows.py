@@ -12,7 +12,7 @@ from profiler.analysis.recommend import recommend
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
-from profiler.commands.measure_options import named_apart
+from profiler.commands.run_plans import named_apart
 from profiler.data.fingerprint import Fingerprint
 from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import with_results
