@@ -14,6 +14,8 @@ The plugin API for strategies is ``profiler.strategy``.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from profiler.base import moved
@@ -88,6 +90,19 @@ if TYPE_CHECKING:
     from profiler.drivers.tune import TunePlan, measure_tune
     from profiler.results.files import load_run, save_run
     from profiler.results.records import Pick, RunResult, ScenarioResult
+
+
+class _Package(types.ModuleType):
+    """This package, whose public names stay what they are: importing the old module path
+    ``profiler.measure_run`` must not replace the function ``profiler.measure_run`` with it."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _PUBLIC and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

@@ -1,10 +1,12 @@
 """Import paths of earlier releases, kept working: each old module name is its new module.
 
-A strategy written against ``profiler.scenario`` or ``profiler.settings`` still loads. The old
-flat modules are found by a finder on ``sys.meta_path``, which hands back the module at its new
-path (one module object under two names, so ``isinstance`` and patches agree), with a
-DeprecationWarning that names the new path. The old modules whose names are now folders
-(``profiler.data``, say) forward their attributes from the folder's ``__init__`` instead.
+A strategy written against ``profiler.scenario`` or ``profiler.settings`` still loads. The old flat
+modules are found by a finder on ``sys.meta_path``, which hands back the module at its new path (one
+module object under two names, so ``isinstance`` and patches agree), with a DeprecationWarning that
+names the new path. A name that moved to another module or was renamed is found through
+``ELSEWHERE`` by the ``__getattr__`` of the module it left (``left_behind``). The old modules whose
+names are now folders (``profiler.data``, say) forward their names from the folder's ``__init__``
+instead.
 """
 
 from __future__ import annotations
@@ -66,6 +68,25 @@ MOVED = {
     "tune": "drivers.tune",
     "scale": "drivers.scale",
 }
+# (old module, name) -> (the module it is in now, its name there): what left its old module.
+ELSEWHERE = {
+    ("storage", "load_results"): ("analysis.sweep_result", "load_results"),
+    ("storage", "load_sweep"): ("analysis.sweep_result", "load_sweep"),
+    ("storage", "save_sweep"): ("analysis.sweep_result", "save_sweep"),
+    ("storage", "sweep_to_json"): ("analysis.sweep_result", "sweep_to_json"),
+    ("storage", "update_to_2"): ("results.upgrade", "update_to_2"),
+    ("measure_run", "measure_sweep"): ("drivers.sweep", "measure_sweep"),
+    ("measure_run", "SweepPlan"): ("drivers.sweep", "SweepPlan"),
+    ("measure_run", "sized_targets"): ("drivers.sweep", "sized_targets"),
+    ("tune", "TuneEvents"): ("drivers.run", "RunEvents"),
+    ("scale", "ScaleEvents"): ("drivers.run", "RunEvents"),
+    ("results", "TRAINER"): ("strategy.scenario", "TRAINER"),
+    ("results", "DISPATCHER"): ("strategy.scenario", "DISPATCHER"),
+    ("results", "SERVICE_WORKERS"): ("strategy.scenario", "SERVICE_WORKERS"),
+    ("measure", "percentile"): ("base.stats", "percentile"),
+    ("procedure", "MIN_WINDOWS"): ("measuring.procedure", "WINDOWS_FOR_PRECISION"),
+    ("procedure", "FEWEST_WINDOWS"): ("measuring.procedure", "WINDOWS_BEFORE_CAP"),
+}
 PACKAGE = "profiler"
 
 
@@ -77,8 +98,33 @@ def _warn(old: str, new: str) -> None:
     )
 
 
+def old_name(old: str, new: str, name: str) -> Any:
+    """``name`` of old module ``old`` (short), read from ``new`` or where it went since."""
+    found = vars(importlib.import_module(new))  # not getattr: that would come back here
+    if name in found:
+        return found[name]
+    if (old, name) not in ELSEWHERE:
+        raise AttributeError(f"module '{PACKAGE}.{old}' has no attribute {name!r}")
+    where, renamed = ELSEWHERE[old, name]
+    _warn(f"{PACKAGE}.{old}.{name}", f"{PACKAGE}.{where}.{renamed}")
+    return getattr(importlib.import_module(f"{PACKAGE}.{where}"), renamed)
+
+
+def left_behind(module: str) -> Callable[[str], Any]:
+    """A module's ``__getattr__`` for the names that left it (or its old path) since 0.2."""
+    old = next((o for o, n in MOVED.items() if f"{PACKAGE}.{n}" == module), None)
+
+    def __getattr__(name: str) -> Any:
+        if old is None or (old, name) not in ELSEWHERE:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        return old_name(old, module, name)
+
+    return __getattr__
+
+
 class _Alias(importlib.abc.Loader):
-    """Loads an old name as the module at its new path."""
+    """Loads an old name as the module at its new path: one module object under two names, so
+    ``isinstance`` and patches agree."""
 
     def __init__(self, new: str) -> None:
         self.new = new
@@ -115,14 +161,15 @@ def moved_module(name: str) -> ModuleType | None:
 
 
 def forward_to(package: str, module: str, path: Iterable[str]) -> Callable[[str], Any]:
-    """A folder's ``__getattr__`` that hands out the attributes of the module its name once was."""
+    """A folder's ``__getattr__`` that hands out the names of the module its name once was."""
     own = {info.name for info in pkgutil.iter_modules(list(path))}
+    old = package.removeprefix(PACKAGE + ".")
 
     def __getattr__(name: str) -> Any:
         if name in own or name.startswith("__"):
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         try:
-            value = getattr(importlib.import_module(module), name)
+            value = old_name(old, module, name)
         except AttributeError:
             raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
         _warn(f"{package}.{name}", f"{module}.{name}")

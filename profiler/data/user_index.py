@@ -154,7 +154,7 @@ def check_sample(
 
 
 def choose_arrays(spec: DataSpec, total: int) -> Choice:
-    """The rows of a .npy pair (checked whole by userscan.check_arrays): every one of them
+    """The rows of a .npy pair (checked whole by user_scan.check_arrays): every one of them
     serves."""
     images, labels = (np.load(path, mmap_mode="r") for path in spec.path.split(","))
     wanted = min(spec.samples or total, total)

@@ -18,6 +18,7 @@ from profiler.analysis.forecast import MemoryForecast
 from profiler.analysis.recommend import recommend
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
+from profiler.base.moved import left_behind
 from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.limit import Ceiling, measure_ceiling
 from profiler.data.dataset_cache import (
@@ -68,6 +69,10 @@ class RunEvents:
     def finished(self) -> None: ...
     def step_started(self, text: str) -> None:
         """A series (a sweep, a tuning, a scale measurement) starts its next step."""
+        # Events written for 0.2 named this event after their series.
+        for earlier in ("round_started", "count_started"):
+            if hasattr(self, earlier):
+                getattr(self, earlier)(text)
 
 
 class DataCacheError(ProfilerError):
@@ -171,7 +176,7 @@ def _start(
         expected_fingerprint=expected,
         created=now(),
         ceiling=ceiling,
-        data_dir=str(plan.cache_root or ""),
+        data_dir=str(plan.cache_root or default_cache_root()),
     )
     events.run_started(run)
     return run, source
@@ -316,3 +321,7 @@ def with_results(
         results, run.settings.idle_condition(), None if expected is None else expected.sample_kind
     )
     return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

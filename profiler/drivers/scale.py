@@ -15,6 +15,7 @@ from pathlib import Path
 
 from profiler.analysis.scale_result import ScaleResult, advise, advise_cluster, fit, point_of
 from profiler.base.metadata import collect_metadata, usable_cpus
+from profiler.base.moved import left_behind
 from profiler.drivers.run import RunEvents, RunPlan, measure_run
 from profiler.drivers.series import Series, measure_series
 from profiler.results.files import now
@@ -98,3 +99,7 @@ def _with_fit(result: ScaleResult, plan: ScalePlan) -> ScaleResult:
             scale, settings.step_ms, settings.batch_size, plan.accelerators, plan.worker_cores
         ),
     )
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

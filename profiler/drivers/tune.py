@@ -26,6 +26,7 @@ from profiler.analysis.tune_result import (
     usable,
 )
 from profiler.base.metadata import collect_metadata, usable_cpus
+from profiler.base.moved import left_behind
 from profiler.base.settings import Target
 from profiler.ceiling.limit import Ceiling
 from profiler.data.synthetic import DataSource
@@ -256,3 +257,7 @@ class _Search:
 
 def _shown(settings: dict[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in settings.items())
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

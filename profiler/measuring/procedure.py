@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from profiler.base.moved import left_behind
 from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
 from profiler.base.stats import (
     idle_with_interval,
@@ -290,3 +291,7 @@ def _idle_is_precise(measured: Measurements, precision: float) -> bool:
     # pipeline refills its buffers untimed, and it only decides whether to go on.
     point, (low, high) = idle_with_interval(waits, steps, floor, IDLE_BLOCK, resamples=300)
     return max(point - low, high - point) <= precision
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

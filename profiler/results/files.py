@@ -21,6 +21,7 @@ from typing import Any
 
 from profiler.base.codec import DecodeError, decode, encode
 from profiler.base.errors import ProfilerError
+from profiler.base.moved import left_behind
 from profiler.results.records import RunResult
 from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_to_2
 
@@ -245,3 +246,7 @@ def _create_run_folder(output: Path) -> Path:
     raise ProfilerError(
         f"output folder '{output}' has too many runs for {stamp}: pass another --output"
     )
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

@@ -118,7 +118,7 @@ def _scenarios_in(loaded: object, where: str) -> list[Scenario]:
         if not isinstance(item, Scenario):
             raise ProfilerError(
                 f"{where} registers {type(item).__name__}, not a Scenario: register instances of "
-                "profiler.strategy.scenario.Scenario"
+                "profiler.strategy.Scenario"
             )
     return items  # type: ignore[return-value]
 
@@ -151,7 +151,7 @@ def resolve(reference: str) -> Scenario:
     if not isinstance(scenario, Scenario):
         raise ProfilerError(
             f"'{reference}' is not a Scenario object: point it at an instance of "
-            "profiler.strategy.scenario.Scenario"
+            "profiler.strategy.Scenario"
         )
     return scenario
 

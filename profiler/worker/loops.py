@@ -16,6 +16,7 @@ from typing import Any
 
 import psutil
 
+from profiler.base.moved import left_behind
 from profiler.results.records import AutotuneValue
 
 
@@ -291,3 +292,7 @@ def autotune_values(iterator: Any) -> tuple[AutotuneValue, ...]:
         for parameter in node.parameters
         if parameter.tunable
     )
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

@@ -17,7 +17,8 @@ import pytest
 
 import profiler
 from profiler.analysis.sweep_result import SweepResult, load_results
-from profiler.base.moved import MOVED
+from profiler.base.moved import ELSEWHERE, MOVED
+from profiler.drivers.run import RunEvents
 from profiler.results.records import RunResult
 from profiler.strategy import registry
 
@@ -74,12 +75,47 @@ def test_importing_the_package_loads_no_driver():
 
 @pytest.mark.parametrize("old", sorted(MOVED))
 def test_each_old_module_path_is_its_new_module(old, monkeypatch):
-    # an alias made by an earlier test
-    monkeypatch.delitem(sys.modules, f"profiler.{old}", raising=False)
+    monkeypatch.delitem(sys.modules, f"profiler.{old}", raising=False)  # made by an earlier test
     with pytest.warns(DeprecationWarning, match=f"profiler.{old} moved to profiler.{MOVED[old]}"):
         module = importlib.import_module(f"profiler.{old}")
     assert module is importlib.import_module(f"profiler.{MOVED[old]}")
     assert module.__spec__.name == f"profiler.{MOVED[old]}", "the module keeps its own spec"
+
+
+@pytest.mark.parametrize(("old", "name"), sorted(ELSEWHERE), ids=lambda key: str(key))
+def test_names_that_left_their_old_module_are_found_where_they_went(old, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = importlib.import_module(f"profiler.{old}")
+        where, renamed = ELSEWHERE[old, name]
+        assert getattr(module, name) is getattr(
+            importlib.import_module(f"profiler.{where}"), renamed
+        )
+
+
+def test_the_old_path_of_measure_run_leaves_the_function_in_place():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from profiler.measure_run import RunPlan, measure_run  # as 0.2 wrote it
+    assert profiler.measure_run is measure_run
+    assert profiler.RunPlan is RunPlan
+
+
+def test_events_written_for_the_old_series_names_still_hear_each_step():
+    heard = []
+
+    class OldTuneEvents(RunEvents):
+        def round_started(self, text: str) -> None:
+            heard.append(("round", text))
+
+    class OldScaleEvents(RunEvents):
+        def count_started(self, text: str) -> None:
+            heard.append(("count", text))
+
+    OldTuneEvents().step_started("prefetch = 1, 4")
+    OldScaleEvents().step_started("2 local worker(s)")
+    RunEvents().step_started("nobody listens")
+    assert heard == [("round", "prefetch = 1, 4"), ("count", "2 local worker(s)")]
 
 
 def test_old_names_of_folders_forward_with_a_warning():
