@@ -2,7 +2,7 @@
 
 The library in three lines::
 
-    from profiler import MeasureSettings, RunPlan, Target, measure_run
+    from profiler import DataSpec, MeasureSettings, RunPlan, Target, measure_run
     plan = RunPlan(MeasureSettings(), (Target.scenario("generator"),), DataSpec())
     run = measure_run(plan)
 

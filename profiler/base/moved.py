@@ -168,11 +168,13 @@ def forward_to(package: str, module: str, path: Iterable[str]) -> Callable[[str]
     def __getattr__(name: str) -> Any:
         if name in own or name.startswith("__"):
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        found = vars(importlib.import_module(module))
+        if name in found:
+            _warn(f"{package}.{name}", f"{module}.{name}")
+            return found[name]
         try:
-            value = old_name(old, module, name)
+            return old_name(old, module, name)  # moved on since; it says where
         except AttributeError:
             raise AttributeError(f"module {package!r} has no attribute {name!r}") from None
-        _warn(f"{package}.{name}", f"{module}.{name}")
-        return value
 
     return __getattr__

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
@@ -47,7 +47,7 @@ class RunPlan:
     settings: MeasureSettings
     targets: tuple[Target, ...]
     spec: DataSpec | None
-    cache_root: Path | None = None  # None: default_cache_root(), as the command line does
+    cache_root: Path = field(default_factory=default_cache_root)  # as the command line's default
     measure_ceiling: bool = True
     on_bad_file: str = "skip"  # a user's sample that does not decode: "skip" it, or "fail" the run
 
@@ -176,21 +176,17 @@ def _start(
         expected_fingerprint=expected,
         created=now(),
         ceiling=ceiling,
-        data_dir=str(plan.cache_root or default_cache_root()),
+        data_dir=str(plan.cache_root),
     )
     events.run_started(run)
     return run, source
 
 
 def prepare_source(
-    spec: DataSpec, cache_root: Path | None, events: RunEvents, on_bad_file: str = "skip"
+    spec: DataSpec, cache_root: Path, events: RunEvents, on_bad_file: str = "skip"
 ) -> DataSource:
     """The dataset for ``spec``: a user's, indexed, or a synthetic one, generated unless it is
-    cached.
-
-    Without ``cache_root``, the one the command line uses by default (``default_cache_root``).
-    """
-    cache_root = cache_root or default_cache_root()
+    cached."""
     events.preparing_data(spec)
     if spec.is_user_data:
         try:

@@ -15,7 +15,6 @@ from profiler.analysis.forecast import forecast_peak
 from profiler.analysis.sweep_result import SweepResult
 from profiler.base.metadata import collect_metadata
 from profiler.base.settings import Target
-from profiler.data.synthetic import default_cache_root
 from profiler.drivers.run import RunEvents, RunPlan, measure_run
 from profiler.drivers.series import Series, measure_series
 from profiler.measuring.runner import available_memory_mib
@@ -65,7 +64,7 @@ def measure_sweep(
         target_samples=plan.target_samples,
         memory_budget_mib=plan.memory_budget_mib,
         budget_basis=plan.budget_basis,
-        data_dir=str(plan.run.cache_root or default_cache_root()),
+        data_dir=str(plan.run.cache_root),
     )
 
     def steps(series: Series[SweepResult]) -> None:

@@ -8,6 +8,7 @@ results files written by 0.2 must still load.
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import textwrap
 import warnings
@@ -65,8 +66,6 @@ def test_importing_the_package_loads_no_driver():
     code = (
         "import sys, profiler; print(sorted(m for m in sys.modules if m.startswith('profiler.')))"
     )
-    import subprocess
-
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )
