@@ -24,6 +24,14 @@ from profiler.results.records import RunResult
 from profiler.strategy import registry
 
 ROOT = Path(__file__).resolve().parents[2]
+# The results files shipped as examples, written by 0.2.0 on 2026-11-26 (format 2); runs a user
+# makes into reports/ are not this test's business.
+WRITTEN_BY_0_2 = (
+    "example/results.json",
+    "example-sweep/sweep.json",
+    "preload-check/sweep.json",
+    "preload-check/run-16000/results.json",
+)
 # Strategies as a third party wrote them for 0.2, importing every module they could by its old path.
 OLD_STYLE = textwrap.dedent("""
     from profiler.data import DataSource
@@ -141,9 +149,7 @@ def test_a_strategy_written_against_the_old_paths_loads(tmp_path, monkeypatch):
     assert module.SAVE_RUN is save_run
 
 
-@pytest.mark.parametrize(
-    "path", sorted((ROOT / "reports").rglob("*.json")), ids=lambda p: str(p.relative_to(ROOT))
-)
+@pytest.mark.parametrize("path", [ROOT / "reports" / name for name in WRITTEN_BY_0_2], ids=str)
 def test_results_files_written_before_the_folders_still_load(path):
     loaded = load_results(path)
     assert isinstance(loaded, (RunResult, SweepResult))
