@@ -26,6 +26,7 @@ of its own.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing.util
 import os
@@ -94,7 +95,17 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     # Ctrl-C reaches the whole foreground process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lifeline = Lifeline.of_this_process().start()
-    _redirect_output(task.log_path)
+    try:
+        _redirect_output(task.log_path)
+    except OSError as error:
+        # The task's folder is gone: the parent removed it because the run is ending (a stop
+        # while this worker was starting), or gave none. Say so to the parent, if it still
+        # listens, never as a traceback on the user's terminal.
+        with contextlib.suppress(OSError, ValueError):
+            reason = error.strerror or str(error)
+            conn.send(("error", f"cannot open the worker's log {task.log_path}: {reason}", ""))
+        _exit_at_once()
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Temporary files of TensorFlow (autograph's generated modules) and of the pipeline go into
     # the scenario's scratch folder, which the parent removes whatever way the worker ends.

@@ -8,13 +8,15 @@ for). Only counts and marks are checked, never a duration.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
-from profiler.base.settings import CONSUMER_SLEEP
+from profiler.base.settings import CONSUMER_SLEEP, Target
 from profiler.data.fingerprint import FingerprintBuilder
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
-from profiler.worker.main import _Server
+from profiler.worker.main import WorkerTask, _Server
 
 SIZES = [16, 16, 16, 16, 6]
 
@@ -137,3 +139,35 @@ def test_every_epoch_of_the_stream_runs_the_hook_before_it():
     server.answer(("window", 12, True))  # two whole epochs and the first 2 batches of a third
     # Run before each epoch's iterator is made: the warm-up's, then the stream's three.
     assert calls == [0, 1, 2, 3] and dataset.begun == 4
+
+
+class _Ended(Exception):
+    """Stands in for the worker's immediate exit, which would end this test process."""
+
+
+def test_a_worker_whose_folder_is_gone_tells_the_parent_without_a_traceback(
+    tmp_path, monkeypatch, capfd
+):
+    # A stop while a worker starts: the parent has already removed the task's scratch folder.
+    from profiler.worker import main
+
+    gone = tmp_path / "removed-by-the-parent"
+    task = WorkerTask(Target.scenario("preload"), None, 16, 2, gone, gone / "worker.log")
+    sent = []
+
+    class Conn:
+        def send(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr(main.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(main.Lifeline, "of_this_process", lambda: main.Lifeline(os.getpid()))
+    monkeypatch.setattr(main.Lifeline, "start", lambda self: self)
+    monkeypatch.setattr(main, "_exit_at_once", lambda: (_ for _ in ()).throw(_Ended()))
+    with pytest.raises(_Ended):
+        main.worker_main(task, Conn())
+    assert len(sent) == 1 and sent[0][0] == "error"
+    assert (
+        sent[0][1]
+        == f"cannot open the worker's log {gone / 'worker.log'}: No such file or directory"
+    )
+    assert "Traceback" not in capfd.readouterr().err
