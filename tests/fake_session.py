@@ -67,8 +67,13 @@ class FakeProcess:
 class FakeSampler:
     processes_seen: list[FakeProcess] = field(default_factory=list)
 
+    pss_reads: int = 0
+
     def processes(self) -> list[FakeProcess]:
         return list(self.processes_seen)
+
+    def read_pss(self) -> None:
+        self.pss_reads += 1
 
 
 def task(batch_size: int = 32) -> WorkerTask:

@@ -191,6 +191,9 @@ class WorkerSession:
         return self._request(("fingerprint",), "fingerprint")[1]
 
     def close(self) -> ClosingReport:
+        # Everything the pipeline built is still held: one PSS read now, so even a worker that
+        # lived less than the sampling interval after its baseline has a PSS peak.
+        self._sampler.read_pss()
         report = self._request(("close",), "closed")[1]
         self._closed_cleanly = True
         return report

@@ -117,7 +117,12 @@ class TreeMemorySampler:
         for handle in self._statm.values():
             os.close(handle)
         self._statm.clear()
-        return MemoryTrace(rss=tuple(self._rss), pss=tuple(self._pss))
+        return MemoryTrace(rss=tuple(self._rss), pss=tuple(sorted(self._pss)))
+
+    def snapshot(self) -> MemoryTrace:
+        """The samples taken so far, the sampling going on."""
+        with self._lock:
+            return MemoryTrace(rss=tuple(self._rss), pss=tuple(sorted(self._pss)))
 
     def processes(self) -> list[psutil.Process]:
         """Every process of the tree seen so far or present now, for cleaning up."""
@@ -178,24 +183,37 @@ class TreeMemorySampler:
                     self._statm[pid] = os.open(f"/proc/{pid}/statm", os.O_RDONLY)
         return True
 
+    def read_pss(self) -> None:
+        """Read the tree's PSS now, beside the sampling thread: a worker whose life after its
+        baseline is shorter than the interval still gets a PSS figure when its caller reads it
+        before letting it go."""
+        self._read_pss()
+
+    def _read_pss(self) -> bool:
+        """One PSS read of the tree, kept; False once the tree is gone."""
+        try:
+            sample = memory_usage(
+                proc=self._root.pid,
+                interval=0,
+                include_children=True,
+                backend="psutil_pss",
+                timestamps=True,
+            )
+        except psutil.Error:
+            return False
+        if not _running(self._root):
+            return False
+        if sample and sample[0] is not None:
+            mib, stamp = sample[0]
+            with self._lock:
+                self._pss.append((stamp, mib))
+        return True
+
     def _sample_pss(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            try:
-                sample = memory_usage(
-                    proc=self._root.pid,
-                    interval=0,
-                    include_children=True,
-                    backend="psutil_pss",
-                    timestamps=True,
-                )
-            except psutil.Error:
+            if not self._read_pss():
                 return
-            if not _running(self._root):
-                return
-            if sample and sample[0] is not None:
-                mib, stamp = sample[0]
-                self._pss.append((stamp, mib))
             self._climbed.clear()
             if self._stop.is_set():  # stop() may have set the event just before it was cleared
                 return
