@@ -183,14 +183,10 @@ class TreeMemorySampler:
                     self._statm[pid] = os.open(f"/proc/{pid}/statm", os.O_RDONLY)
         return True
 
-    def read_pss(self) -> None:
-        """Read the tree's PSS now, beside the sampling thread: a worker whose life after its
-        baseline is shorter than the interval still gets a PSS figure when its caller reads it
-        before letting it go."""
-        self._read_pss()
-
-    def _read_pss(self) -> bool:
-        """One PSS read of the tree, kept; False once the tree is gone."""
+    def read_pss(self) -> bool:
+        """One PSS read of the tree, kept; False once the tree is gone. Called beside the sampling
+        thread too: a worker whose life after its baseline is shorter than the interval still gets
+        a PSS figure when its caller reads it before letting it go."""
         try:
             sample = memory_usage(
                 proc=self._root.pid,
@@ -212,7 +208,7 @@ class TreeMemorySampler:
     def _sample_pss(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
-            if not self._read_pss():
+            if not self.read_pss():
                 return
             self._climbed.clear()
             if self._stop.is_set():  # stop() may have set the event just before it was cleared
