@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
+from profiler.analysis.pairing import relative_turns
 from profiler.analysis.recommend import recommend
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.moved import left_behind
 from profiler.base.settings import MeasureSettings, Target
+from profiler.base.stats import median, median_interval
 from profiler.ceiling.limit import Ceiling, measure_ceiling
 from profiler.data.dataset_cache import (
     DamagedCache,
@@ -31,10 +33,12 @@ from profiler.data.dataset_cache import (
 from profiler.data.fingerprint import Fingerprint, dataset_fingerprint
 from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.data.user_data import UserDataSource, prepare_user_data
+from profiler.measuring.admission import available_memory_mib
 from profiler.measuring.procedure import WindowDriver, until_precise
-from profiler.measuring.runner import Runner, available_memory_mib
+from profiler.measuring.reference import ReferenceTurns
+from profiler.measuring.runner import Runner
 from profiler.results.files import now
-from profiler.results.records import DataRecord, RunResult, ScenarioResult
+from profiler.results.records import DataRecord, ReferenceRecord, RunResult, ScenarioResult
 from profiler.strategy.pipeline_source import check_pipeline
 from profiler.system.page_cache import drop, resident_fraction
 
@@ -125,19 +129,19 @@ def measure_run(
         with Runner(
             source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir
         ) as runner:
-            for number, target in enumerate(plan.targets):
-                events.target_started(target, samples)
-                after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None
-                following = (
-                    None if after is None else (after, forecast(after.name) if forecast else None)
-                )
-                result = runner.run(
-                    target, forecast(target.name) if forecast else None, driver, following
-                )
-                results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
+            items = [(t, forecast(t.name) if forecast else None) for t in plan.targets]
+            for group in runner.plan_groups(items):
+                for target, _ in group:
+                    events.target_started(target, samples)
+                measured = runner.run_group(group, driver)
+                run = replace(run, reference=reference_record(runner.reference))
+                for (target, _), result in zip(group, measured, strict=True):
+                    result = with_reference(result, run.reference)
+                    results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
                 run = with_results(run, results, interrupted=runner.interrupted)
                 save(run)
-                events.target_finished(results[-1], samples)
+                for result in results[-len(group) :]:
+                    events.target_finished(result, samples)
                 if runner.interrupted:
                     break
     except KeyboardInterrupt:
@@ -306,6 +310,25 @@ def checked(
     if ceiling is not None and result.samples_per_s is not None:
         result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
     return result
+
+
+def reference_record(turns: ReferenceTurns) -> ReferenceRecord | None:
+    """The machine's reference over the run so far, or None where it took no turn."""
+    if not turns.rates:
+        return None
+    interval = median_interval(turns.rates) if len(turns.rates) > 1 else None
+    return ReferenceRecord(
+        turns.unit, tuple(turns.rates), tuple(turns.rounds), median(turns.rates), interval
+    )
+
+
+def with_reference(result: ScenarioResult, reference: ReferenceRecord | None) -> ScenarioResult:
+    """``result`` with its rate over the reference's, round by round."""
+    ratios = relative_turns(result, reference)
+    if not ratios:
+        return result
+    interval = median_interval(ratios) if len(ratios) > 1 else None
+    return replace(result, reference_ratio=median(ratios), reference_ratio_ci=interval)
 
 
 def with_results(

@@ -94,6 +94,10 @@ class TreeMemorySampler:
         self._pss_min_gap_s = pss_min_gap_s
         self._stop = threading.Event()
         self._climbed = threading.Event()
+        # Cleared while the tree is frozen (profiler.system.freezing): a frozen process allocates
+        # nothing, and reading it would only take time from the worker whose turn it is.
+        self._awake = threading.Event()
+        self._awake.set()
         self._rss: list[tuple[float, float]] = []
         self._pss: list[tuple[float, float]] = []
         self._known: dict[int, psutil.Process] = {pid: self._root}
@@ -109,9 +113,17 @@ class TreeMemorySampler:
             thread.start()
         return self
 
+    def pause(self) -> None:
+        """Stop sampling until ``resume``: the tree is frozen."""
+        self._awake.clear()
+
+    def resume(self) -> None:
+        self._awake.set()
+
     def stop(self) -> MemoryTrace:
         self._stop.set()
         self._climbed.set()
+        self._awake.set()
         for thread in self._threads:
             thread.join()
         for handle in self._statm.values():
@@ -139,6 +151,9 @@ class TreeMemorySampler:
         next_rescan = 0.0
         pss_read_at_mib = 0.0
         while not self._stop.is_set():
+            if not self._awake.is_set():
+                self._awake.wait()
+                continue
             started = time.monotonic()
             if started >= next_rescan:
                 if not self._rescan():
@@ -211,6 +226,9 @@ class TreeMemorySampler:
 
     def _sample_pss(self) -> None:
         while not self._stop.is_set():
+            if not self._awake.is_set():
+                self._awake.wait()
+                continue
             started = time.monotonic()
             if not self._read_pss():
                 return

@@ -135,7 +135,18 @@ class BatchStream:
         # kept in ``untimed_s`` and left out of the windows and waits.
         self.before_epoch = before_epoch
         self.untimed_s = 0.0
+        self._paused_at: float | None = None
         self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
+
+    def pause(self) -> None:
+        """Nobody consumes the stream from now until ``resume``: the worker waits for a request,
+        or is frozen while others take their turns. That time is in no epoch."""
+        self._paused_at = time.perf_counter()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self.untimed_s += time.perf_counter() - self._paused_at
+            self._paused_at = None
 
     def clock(self) -> float:
         """perf_counter without the untimed work: what windows and epoch ends are stamped with."""
@@ -207,6 +218,7 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
     Nothing else happens between two windows but the request for the next: whatever ran there
     (reading CPU times walks every process) would let prefetch buffers fill, untimed.
     """
+    stream.resume()
     stream.epoch_ends.clear()
     samples = 0
     began = False
@@ -216,6 +228,7 @@ def flat_out_window(stream: BatchStream, batches: int) -> WindowTiming:
         began = began or (first and number == 0)
         samples += batch_length(batch)
     seconds = stream.clock() - started
+    stream.pause()  # until the next window: waiting, or frozen while others take their turns
     ends = stream.epoch_ends
     return WindowTiming(
         started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began

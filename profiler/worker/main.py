@@ -147,7 +147,8 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
-    # A worker may be started while the one before it finishes: it builds nothing until told to.
+    # Workers start together and import at once; each builds nothing until its turn, told to.
+    conn.send(("ready",))
     if conn.recv()[0] != "go":
         raise ValueError("the first request must be 'go'")
     if task.timeout_s is not None:

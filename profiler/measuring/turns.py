@@ -1,0 +1,154 @@
+"""Interleaved turns: every live worker of a group is measured in short turns, round after round,
+in an order shuffled each round, and the workers not taking their turn are frozen.
+
+This is the method of randomized multiple interleaved trials (Abedi and Brecht, "Conducting
+Repeatable Experiments in Highly Variable Cloud Computing Environments", ICPE 2017): on a machine
+whose speed wanders over seconds, alternatives measured in interleaved turns see the same machine,
+where alternatives measured one after another see different ones. Each worker is driven by a thread
+of its own through the one measuring procedure (``profiler.measuring.procedure``); every request it
+sends its worker is one turn, taken only when the conductor grants it, so the procedure does not
+know it is interleaved. A round begins once every member asks for a turn, so each takes exactly
+one per round, and turns of the same round are neighbours in time. A member keeps the machine
+from the start of its turn until it asks for the next, frozen once its request is answered, so
+that its thread's own work falls in nobody else's turn.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+class Solo:
+    """Turns for a worker measured alone: each request is a turn of its own, never waited for."""
+
+    def __init__(self) -> None:
+        self.round = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[int | None]:
+        self.round += 1
+        yield self.round
+
+    def leave(self) -> None:
+        pass
+
+
+@dataclass
+class _Member:
+    freeze: Callable[[], None]
+    thaw: Callable[[], None]
+    companion: bool  # takes turns only while others do (the machine's reference)
+
+
+class Seat:
+    """One member's place at the conductor: its turns, and its leaving."""
+
+    def __init__(self, conductor: Conductor, name: str) -> None:
+        self._conductor = conductor
+        self.name = name
+
+    @contextmanager
+    def turn(self) -> Iterator[int | None]:
+        """The member's next turn, thawed for it and frozen after; yields the round's number, or
+        None for a companion once nobody else is left."""
+        with self._conductor.turn(self.name) as number:
+            yield number
+
+    def leave(self) -> None:
+        self._conductor.leave(self.name)
+
+
+class Conductor:
+    """Grants turns to its members one at a time, one each per round, in a shuffled order."""
+
+    def __init__(self, first_round: int = 0, seed: int | None = None) -> None:
+        self._changed = threading.Condition()
+        self._members: dict[str, _Member] = {}
+        self._waiting: set[str] = set()
+        self._order: list[str] = []
+        self._holder: str | None = None
+        self._stopped = False
+        self._random = random.Random(seed)
+        self.round = first_round
+
+    def seat(
+        self,
+        name: str,
+        freeze: Callable[[], None],
+        thaw: Callable[[], None],
+        companion: bool = False,
+    ) -> Seat:
+        with self._changed:
+            self._members[name] = _Member(freeze, thaw, companion)
+        return Seat(self, name)
+
+    def leave(self, name: str) -> None:
+        with self._changed:
+            self._members.pop(name, None)
+            self._waiting.discard(name)
+            if self._holder == name:
+                self._holder = None
+            self._advance()
+
+    def stop(self) -> None:
+        """Every member waiting for a turn, or asking for one from now on, is interrupted."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+
+    @contextmanager
+    def turn(self, name: str) -> Iterator[int | None]:
+        number = self._acquire(name)
+        if number is None:
+            yield None
+            return
+        member = self._members[name]
+        member.thaw()
+        try:
+            yield number
+        finally:
+            # Frozen at once, but the machine stays this member's until it asks for its next turn
+            # or leaves: what its thread does in between (deciding whether to go on, a bootstrap)
+            # then falls in no other member's timed turn.
+            member.freeze()
+
+    def _acquire(self, name: str) -> int | None:
+        with self._changed:
+            if self._holder == name:
+                self._holder = None  # the end of its last turn
+            self._waiting.add(name)
+            while True:
+                if self._stopped:
+                    self._waiting.discard(name)
+                    raise KeyboardInterrupt
+                if self._members[name].companion and not self._others_than_companions():
+                    self._waiting.discard(name)
+                    return None
+                self._advance()
+                if self._holder == name:
+                    self._waiting.discard(name)
+                    return self.round
+                self._changed.wait(0.5)
+
+    def _others_than_companions(self) -> bool:
+        return any(not member.companion for member in self._members.values())
+
+    def _advance(self) -> None:
+        """Under the lock: hand the turn on, starting a round once every member asks for one."""
+        if self._holder is not None:
+            return
+        self._order = [name for name in self._order if name in self._members]
+        if not self._order:
+            everyone = set(self._members)
+            if not self._others_than_companions() or everyone - self._waiting:
+                self._changed.notify_all()  # a companion may be waiting to hear it is done
+                return
+            self._order = sorted(everyone)
+            self._random.shuffle(self._order)
+            self.round += 1
+        self._holder = self._order.pop(0)
+        self._changed.notify_all()
