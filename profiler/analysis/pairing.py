@@ -10,6 +10,7 @@ cancels.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from profiler.base.stats import median, median_interval
@@ -77,3 +78,22 @@ def ratio_between(
         (top_low / bottom_high, top_high / bottom_low),
         min(len(top), len(bottom)),
     )
+
+
+def reference_record(
+    unit: str, rates: Sequence[float], rounds: Sequence[int]
+) -> ReferenceRecord | None:
+    """The machine's reference over a run, or None where it took no turn."""
+    if not rates:
+        return None
+    interval = median_interval(rates) if len(rates) > 1 else None
+    return ReferenceRecord(unit, tuple(rates), tuple(rounds), median(rates), interval)
+
+
+def with_reference(result: ScenarioResult, reference: ReferenceRecord | None) -> ScenarioResult:
+    """``result`` with its rate over the reference's, round by round."""
+    ratios = relative_turns(result, reference)
+    if not ratios:
+        return result
+    interval = median_interval(ratios) if len(ratios) > 1 else None
+    return replace(result, reference_ratio=median(ratios), reference_ratio_ci=interval)

@@ -9,19 +9,20 @@ is lost. What to show while it works goes to a ``RunEvents`` object; it prints n
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
-from profiler.analysis.pairing import relative_turns
+from profiler.analysis.pairing import reference_record, with_reference
 from profiler.analysis.recommend import recommend
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.moved import left_behind
 from profiler.base.settings import MeasureSettings, Target
-from profiler.base.stats import median, median_interval
 from profiler.ceiling.limit import Ceiling, measure_ceiling
 from profiler.data.dataset_cache import (
     DamagedCache,
@@ -35,10 +36,9 @@ from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, pr
 from profiler.data.user_data import UserDataSource, prepare_user_data
 from profiler.measuring.admission import available_memory_mib
 from profiler.measuring.procedure import WindowDriver, until_precise
-from profiler.measuring.reference import ReferenceTurns
 from profiler.measuring.runner import Runner
 from profiler.results.files import now
-from profiler.results.records import DataRecord, ReferenceRecord, RunResult, ScenarioResult
+from profiler.results.records import DataRecord, RunResult, ScenarioResult
 from profiler.strategy.pipeline_source import check_pipeline
 from profiler.system.page_cache import drop, resident_fraction
 
@@ -117,8 +117,8 @@ def measure_run(
     save = save or (lambda run: None)
     results: list[ScenarioResult] = []
     try:
-        run, source = _start(plan, events, ceiling)
-        samples = run.samples
+        source = _prepare(plan, events)
+        samples = None if source is None else source.spec.samples
 
         def on_phase(name: str, phase: str) -> None:
             events.phase(name, phase, samples)
@@ -130,11 +130,20 @@ def measure_run(
             source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir
         ) as runner:
             items = [(t, forecast(t.name) if forecast else None) for t in plan.targets]
-            for group in runner.plan_groups(items):
+            groups = runner.plan_groups(items)
+            # The first group's workers import while this process fingerprints the data and
+            # imports what the ceiling needs; the ceiling is timed once they all wait, idle.
+            first = runner.start_group(groups[0]) if groups else None
+            run = _begin(plan, events, ceiling, source, lambda: first and runner.wait_ready(first))
+            for number, group in enumerate(groups):
                 for target, _ in group:
                     events.target_started(target, samples)
-                measured = runner.run_group(group, driver)
-                run = replace(run, reference=reference_record(runner.reference))
+                started = first if number == 0 and first else runner.start_group(group)
+                measured = runner.measure_group(started, driver)
+                turns = runner.reference
+                run = replace(
+                    run, reference=reference_record(turns.unit, turns.rates, turns.rounds)
+                )
                 for (target, _), result in zip(group, measured, strict=True):
                     result = with_reference(result, run.reference)
                     results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
@@ -154,23 +163,34 @@ def measure_run(
     return run
 
 
-def _start(
-    plan: RunPlan, events: RunEvents, ceiling: Ceiling | None
-) -> tuple[RunResult, DataSource | None]:
-    """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for
-    results."""
+def _prepare(plan: RunPlan, events: RunEvents) -> DataSource | None:
+    """The pipelines checked, then the data ready."""
     for target in plan.targets:
         if target.is_pipeline:
             check_pipeline(target.reference)  # before any data is prepared or worker started
-    source = (
-        None
-        if plan.spec is None
-        else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
-    )
+    if plan.spec is None:
+        return None
+    return prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
+
+
+def _begin(
+    plan: RunPlan,
+    events: RunEvents,
+    ceiling: Ceiling | None,
+    source: DataSource | None,
+    quiet: Callable[[], None],
+) -> RunResult:
+    """The fingerprint the data must arrive with and the ceiling, timed once ``quiet`` returns:
+    an empty run, ready for results."""
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
     if plan.settings.cold and source is not None:
         _check_cold(source, events)
-    if ceiling is None and plan.measure_ceiling and source is not None:
+    measuring = ceiling is None and plan.measure_ceiling and source is not None
+    if measuring:
+        with contextlib.suppress(ImportError):
+            importlib.import_module("tensorflow")  # beside the workers' imports, untimed
+    quiet()
+    if measuring and source is not None:
         ceiling = _measure_ceiling(source, events, plan.settings.cold, plan.settings.batch_size)
     run = RunResult(
         metadata=collect_metadata(),
@@ -183,7 +203,7 @@ def _start(
         data_dir=str(plan.cache_root),
     )
     events.run_started(run)
-    return run, source
+    return run
 
 
 def prepare_source(
@@ -310,25 +330,6 @@ def checked(
     if ceiling is not None and result.samples_per_s is not None:
         result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
     return result
-
-
-def reference_record(turns: ReferenceTurns) -> ReferenceRecord | None:
-    """The machine's reference over the run so far, or None where it took no turn."""
-    if not turns.rates:
-        return None
-    interval = median_interval(turns.rates) if len(turns.rates) > 1 else None
-    return ReferenceRecord(
-        turns.unit, tuple(turns.rates), tuple(turns.rounds), median(turns.rates), interval
-    )
-
-
-def with_reference(result: ScenarioResult, reference: ReferenceRecord | None) -> ScenarioResult:
-    """``result`` with its rate over the reference's, round by round."""
-    ratios = relative_turns(result, reference)
-    if not ratios:
-        return result
-    interval = median_interval(ratios) if len(ratios) > 1 else None
-    return replace(result, reference_ratio=median(ratios), reference_ratio_ci=interval)
 
 
 def with_results(

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from profiler.worker.reference_loop import UNIT, reference_main
 
@@ -28,6 +29,8 @@ class ReferenceTurns:
 
 class ReferenceWorkload:
     """A spawned process running the fixed workload for a given time, on request."""
+
+    _process: Any = None
 
     def start(self) -> ReferenceWorkload:
         context = multiprocessing.get_context("spawn")
@@ -61,6 +64,8 @@ class ReferenceWorkload:
         return decodes / spent
 
     def close(self) -> None:
+        if self._process is None:
+            return
         with contextlib.suppress(BrokenPipeError, OSError):
             self._conn.send(("close",))
         self._process.join(2)
@@ -68,3 +73,4 @@ class ReferenceWorkload:
             self._process.kill()
             self._process.join(2)
         self._conn.close()
+        self._process = None

@@ -7,16 +7,16 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
 from profiler.base.settings import MeasureSettings, Target
-from profiler.base.units import MIB
 from profiler.data.synthetic import DataSource
 from profiler.measuring.admission import Admission, available_memory_mib, plan_groups, refusal
+from profiler.measuring.group import Group, Member, end_undriven, files_mib
 from profiler.measuring.metrics import MemorySeen, WorkerRun, scenario_result, skipped_result
-from profiler.measuring.procedure import Measurements, WindowDriver, measure, until_precise
+from profiler.measuring.procedure import WindowDriver, measure, until_precise
 from profiler.measuring.reference import ReferenceFailure, ReferenceTurns, ReferenceWorkload
 from profiler.measuring.turns import Conductor, Seat
 from profiler.measuring.worker_session import WorkerFailure, WorkerSession
@@ -33,35 +33,6 @@ from profiler.system.stopping import stop_reason
 from profiler.worker.main import WorkerTask
 
 PhaseCallback = Callable[[str, str], None]
-
-
-def files_mib(folder: Path, leave_out: Path) -> float:
-    """MiB of the files under ``folder`` (what a scenario wrote to its scratch folder), its log left
-    out."""
-    total = 0
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink() and path != leave_out:
-                total += path.stat().st_size
-        except OSError:
-            continue  # removed while walking: it is no longer on the disk
-    return total / MIB
-
-
-@dataclass
-class _Member:
-    """One worker of a group and what it delivered, filled in by its thread."""
-
-    target: Target
-    process: int
-    session: WorkerSession
-    measured: Measurements = field(default_factory=Measurements)
-    status: str = STATUS_OK
-    error: str | None = None
-    traceback: str | None = None
-    written_mib: float | None = None
-    driven: bool = False  # its thread was started, and cleans it up
-    failure: WorkerFailure | None = None  # it failed before it was ready
 
 
 class Runner:
@@ -91,6 +62,7 @@ class Runner:
         self.reference = ReferenceTurns()  # the machine's speed, in the rounds of every group
         self.rounds = 0  # rounds so far: each group's rounds are numbered on from the last's
         self.groups = 0
+        self._started: Group | None = None  # a group started and not yet measured
 
     def __enter__(self) -> Runner:
         remove_abandoned(tempfile.gettempdir(), SCRATCH_PREFIX)  # left by a run that was killed
@@ -98,6 +70,10 @@ class Runner:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        started, self._started = self._started, None
+        if started is not None:  # started, never measured: its processes end with the run
+            end_undriven(started)
+            started.reference.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             release(self._scratch)
@@ -147,56 +123,78 @@ class Runner:
         the decoded size of a dataset it holds whole) exceeds the memory available now is not
         started, and its result says why.
         """
+        return self.measure_group(self.start_group(items), driver)
+
+    def start_group(self, items: Sequence[tuple[Target, MemoryForecast | None]]) -> Group:
+        """Spawn the group's workers and the reference: they import while the caller does work of
+        its own that times nothing (the ceiling's imports, the dataset's fingerprint)."""
         self.groups += 1
-        skipped: dict[str, ScenarioResult] = {}
-        members: list[_Member] = []
-        conductor = Conductor(first_round=self.rounds)
+        group = Group(list(items), Conductor(first_round=self.rounds), ReferenceWorkload())
+        self._started = group
         for target, forecast in items:
             scenario = load(target)
             refusal = self._refusal(target, scenario, forecast)
             if refusal is not None:
-                skipped[target.name] = skipped_result(target.name, scenario, refusal)
+                group.skipped[target.name] = skipped_result(target.name, scenario, refusal)
                 continue
             for number in range(self.settings.processes):
                 session = self._session(target, number)
-                session.seat = conductor.seat(
-                    f"{target.file_name}#{number}", session.freeze, session.thaw
-                )
-                members.append(_Member(target, number, session))
-        if members:
-            self._measure_together(members, conductor, driver)
-        self.rounds = conductor.round
-        results = []
-        for target, _ in items:
-            if target.name in skipped:
-                results.append(skipped[target.name])
-            else:
-                results.append(self._result(target, [m for m in members if m.target == target]))
-        return results
-
-    def _measure_together(
-        self, members: list[_Member], conductor: Conductor, driver: WindowDriver
-    ) -> None:
-        """Start every member's worker and the reference, drive each in a thread of its own."""
-        reference = ReferenceWorkload()
-        threads: list[threading.Thread] = []
-        try:
-            reference.start()
-            for member in members:
+                name = f"{target.file_name}#{number}"
+                session.seat = group.conductor.seat(name, session.freeze, session.thaw)
+                group.members.append(Member(target, number, session))
+        if group.members:
+            group.reference.start()
+            for member in group.members:
                 member.session.start()
-                reference.guard(member.session.pids()[:1])
-            for member in members:
+                group.reference.guard(member.session.pids()[:1])
+        return group
+
+    def wait_ready(self, group: Group) -> None:
+        """Wait until every worker of the group has imported what it needs; one that failed keeps
+        its failure, which its thread reports."""
+        for member in group.members:
+            if member.failure is None and not member.ready:
                 try:
                     member.session.wait_ready()
-                except WorkerFailure as failure:  # its thread says so, and cleans it up
+                    member.ready = True
+                except WorkerFailure as failure:
                     member.failure = failure
+
+    def measure_group(
+        self, group: Group, driver: WindowDriver = until_precise
+    ) -> list[ScenarioResult]:
+        """Measure a started group together, interleaved; a result per target, in order."""
+        try:
+            if group.members:
+                self.wait_ready(group)
+                self._measure_together(group, driver)
+        finally:
+            self._started = None
+            self.rounds = group.conductor.round
+            group.reference.close()
+        results = []
+        for target, _ in group.items:
+            if target.name in group.skipped:
+                results.append(group.skipped[target.name])
+            else:
+                mine = [m for m in group.members if m.target == target]
+                results.append(self._result(target, mine))
+        return results
+
+    def _measure_together(self, group: Group, driver: WindowDriver) -> None:
+        """Drive every member in a thread of its own, and the reference in one more."""
+        members, conductor = group.members, group.conductor
+        threads: list[threading.Thread] = []
+        try:
             seat = conductor.seat("reference", lambda: None, lambda: None, companion=True)
             threads = [
                 threading.Thread(target=self._drive, args=(m, driver), name=m.target.file_name)
                 for m in members
             ]
             threads.append(
-                threading.Thread(target=self._reference_turns, args=(reference, seat), daemon=True)
+                threading.Thread(
+                    target=self._reference_turns, args=(group.reference, seat), daemon=True
+                )
             )
             for thread in threads:
                 thread.start()
@@ -212,13 +210,9 @@ class Runner:
                 member.session.end_now()  # a turn in flight ends with its worker
             for thread in threads:
                 thread.join()
-            for member in members:
-                if member.session.started and not member.driven:
-                    member.session.__exit__()  # started, never driven
-        finally:
-            reference.close()
+            end_undriven(group)
 
-    def _drive(self, member: _Member, driver: WindowDriver) -> None:
+    def _drive(self, member: Member, driver: WindowDriver) -> None:
         """One member's procedure, in a thread of its own; what ends it is kept as its status."""
         session = member.session
         member.driven = True
@@ -263,7 +257,7 @@ class Runner:
         finally:
             seat.leave()
 
-    def _result(self, target: Target, members: list[_Member]) -> ScenarioResult:
+    def _result(self, target: Target, members: list[Member]) -> ScenarioResult:
         """One target's result from its members, pooled, with a failed worker's log kept."""
         scenario = load(target)
         runs = [

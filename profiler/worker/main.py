@@ -222,10 +222,7 @@ class _Server:
                 self.before_epoch()
             return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
         if command == "window":
-            batches, restart = request[1], request[2]
-            if restart:
-                self.stream.finish_epoch()
-            return ("window", flat_out_window(self.stream, batches))
+            return ("window", flat_out_window(self.stream, *request[1:3]))
         if command == "paced":
             count, step_s, consumer, restart = request[1:5]
             if restart:
