@@ -70,6 +70,9 @@ MOVED = {
 }
 # (old module, name) -> (the module it is in now, its name there): what left its old module.
 ELSEWHERE = {
+    ("recommend", "pick_at_target"): ("analysis.target_pick", "pick_at_target"),
+    ("recommend", "TARGET_TIE_RULE"): ("analysis.target_pick", "TARGET_TIE_RULE"),
+    ("recommend", "seconds"): ("analysis.target_pick", "seconds"),
     ("storage", "load_results"): ("analysis.sweep_result", "load_results"),
     ("storage", "load_sweep"): ("analysis.sweep_result", "load_sweep"),
     ("storage", "save_sweep"): ("analysis.sweep_result", "save_sweep"),

@@ -140,14 +140,7 @@ def measure_run(
                     events.target_started(target, samples)
                 started = first if number == 0 and first else runner.start_group(group)
                 measured = runner.measure_group(started, driver)
-                turns = runner.reference
-                run = replace(
-                    run, reference=reference_record(turns.unit, turns.rates, turns.rounds)
-                )
-                for (target, _), result in zip(group, measured, strict=True):
-                    result = with_reference(result, run.reference)
-                    results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
-                run = with_results(run, results, interrupted=runner.interrupted)
+                run = _with_group(run, runner, [t for t, _ in group], measured, results)
                 save(run)
                 for result in results[-len(group) :]:
                     events.target_finished(result, samples)
@@ -161,6 +154,23 @@ def measure_run(
     finally:
         events.finished()
     return run
+
+
+def _with_group(
+    run: RunResult,
+    runner: Runner,
+    targets: list[Target],
+    measured: list[ScenarioResult],
+    results: list[ScenarioResult],
+) -> RunResult:
+    """``run`` with a group's results added to ``results`` (each over the reference, its data
+    checked) and the machine's reference so far."""
+    turns = runner.reference
+    run = replace(run, reference=reference_record(turns.unit, turns.rates, turns.rounds))
+    for target, result in zip(targets, measured, strict=True):
+        result = with_reference(result, run.reference)
+        results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
+    return with_results(run, results, interrupted=runner.interrupted)
 
 
 def _prepare(plan: RunPlan, events: RunEvents) -> DataSource | None:
@@ -338,7 +348,10 @@ def with_results(
     """``run`` holding ``results``, with the recommendation they lead to."""
     expected = run.expected_fingerprint
     pick = recommend(
-        results, run.settings.idle_condition(), None if expected is None else expected.sample_kind
+        results,
+        run.settings.idle_condition(),
+        None if expected is None else expected.sample_kind,
+        run.reference,
     )
     return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
 

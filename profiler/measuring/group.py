@@ -35,6 +35,7 @@ class Member:
     target: Target
     process: int
     session: WorkerSession
+    item: int = 0  # which of the group's items it measures: a target may be listed twice
     measured: Measurements = field(default_factory=Measurements)
     status: str = STATUS_OK
     error: str | None = None
@@ -53,7 +54,7 @@ class Group:
     conductor: Conductor
     reference: ReferenceWorkload
     members: list[Member] = field(default_factory=list)
-    skipped: dict[str, ScenarioResult] = field(default_factory=dict)
+    skipped: dict[int, ScenarioResult] = field(default_factory=dict)  # by item
 
 
 def end_undriven(group: Group) -> None:

@@ -131,17 +131,17 @@ class Runner:
         self.groups += 1
         group = Group(list(items), Conductor(first_round=self.rounds), ReferenceWorkload())
         self._started = group
-        for target, forecast in items:
+        for item, (target, forecast) in enumerate(items):
             scenario = load(target)
             refusal = self._refusal(target, scenario, forecast)
             if refusal is not None:
-                group.skipped[target.name] = skipped_result(target.name, scenario, refusal)
+                group.skipped[item] = skipped_result(target.name, scenario, refusal)
                 continue
             for number in range(self.settings.processes):
                 session = self._session(target, number)
-                name = f"{target.file_name}#{number}"
+                name = f"{item}:{target.file_name}#{number}"
                 session.seat = group.conductor.seat(name, session.freeze, session.thaw)
-                group.members.append(Member(target, number, session))
+                group.members.append(Member(target, number, session, item))
         if group.members:
             group.reference.start()
             for member in group.members:
@@ -173,11 +173,11 @@ class Runner:
             self.rounds = group.conductor.round
             group.reference.close()
         results = []
-        for target, _ in group.items:
-            if target.name in group.skipped:
-                results.append(group.skipped[target.name])
+        for item, (target, _) in enumerate(group.items):
+            if item in group.skipped:
+                results.append(group.skipped[item])
             else:
-                mine = [m for m in group.members if m.target == target]
+                mine = [m for m in group.members if m.item == item]
                 results.append(self._result(target, mine))
         return results
 
