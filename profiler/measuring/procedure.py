@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from profiler.base.moved import left_behind
 from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
@@ -78,7 +79,15 @@ class FlatOut:
     rounds: tuple[int | None, ...] = ()
 
 
-WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
+class WindowMeasure(Protocol):
+    """Measures one window: (batches, restart) -> its timing. ``claim`` waits for the worker's next
+    turn ahead of the call, for a caller that times the call itself."""
+
+    def __call__(self, batches: int, restart: bool, /) -> WindowTiming: ...
+
+    def claim(self) -> None: ...
+
+
 # Given a function that measures one window, the warm-up epoch and the settings, a window driver
 # takes the flat-out phase's windows. The default measures until precise; the pytest fixture hands
 # each window, an epoch long, to pytest-benchmark's timer.
@@ -190,13 +199,19 @@ def measure(
     # what happens between them is other workers' turns.
     busy, wall = [0.0], [0.0]
 
-    def window(batches: int, restart: bool) -> WindowTiming:
-        session.phase(f"flat out, window {len(taken) + 1}")
-        taken.append(session.window(batches, restart))
-        round_of[id(taken[-1])] = session.last_round
-        busy[0] += session.turn_busy_s if session.turn_busy_s is not None else math.nan
-        wall[0] += session.turn_wall_s
-        return taken[-1]
+    class Windows:
+        def __call__(self, batches: int, restart: bool) -> WindowTiming:
+            session.phase(f"flat out, window {len(taken) + 1}")
+            taken.append(session.window(batches, restart))
+            round_of[id(taken[-1])] = session.last_round
+            busy[0] += session.turn_busy_s if session.turn_busy_s is not None else math.nan
+            wall[0] += session.turn_wall_s
+            return taken[-1]
+
+        def claim(self) -> None:
+            session.seat.claim()
+
+    window = Windows()
 
     cpu_before, roles_before = session.tree_cpu_seconds(), _roles(session)
     flat_out = driver(window, measured.warmup, settings)
