@@ -166,7 +166,7 @@ class ScriptedSession(WorkerSession):
         for pid, seconds in self.cpu_per_window.items():
             by_pid[pid].user += seconds * scale
 
-    def _window(self, batches: int, restart: bool) -> WindowTiming:
+    def _window(self, batches: int, restart: bool, lead: int = 0) -> WindowTiming:
         per_epoch = self.warmup.batches
         if restart and self.position:
             self.position = 0  # the rest of the epoch consumed untimed

@@ -29,6 +29,9 @@ from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
+# Batches a window that continues the stream consumes untimed after the turn began (see
+# profiler.worker.loops.flat_out_window).
+TURN_LEAD_BATCHES = 1
 # Signals that stop a run (profiler.system.stopping); a second one must not cut a worker's cleanup
 # short.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -209,7 +212,7 @@ class WorkerSession:
     def window(self, batches: int, restart: bool = False) -> WindowTiming:
         """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh
         epoch)."""
-        return self._request(("window", batches, restart), "window")[1]
+        return self._request(("window", batches, restart, TURN_LEAD_BATCHES), "window")[1]
 
     def paced(
         self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False

@@ -5,9 +5,9 @@ time), builds the pipeline and reports ("built", seconds, Helpers). Then it answ
 at a time until asked to close:
 
 - ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
-- ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
-  out; the stream runs on across epochs, or, with ``restart``, first finishes the current one
-  untimed;
+- ("window", batches, restart, lead) -> ("window", WindowTiming): the next ``batches`` of the
+  stream, flat out, after ``lead`` untimed; the stream runs on across epochs, or, with ``restart``,
+  first finishes the current one untimed;
 - ("paced", steps, step_s, consumer, restart) -> ("paced", PacedSteps): the next ``steps`` of the
   stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
 - ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
@@ -222,7 +222,7 @@ class _Server:
                 self.before_epoch()
             return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
         if command == "window":
-            return ("window", flat_out_window(self.stream, *request[1:3]))
+            return ("window", flat_out_window(self.stream, *request[1:4]))
         if command == "paced":
             count, step_s, consumer, restart = request[1:5]
             if restart:
