@@ -64,22 +64,14 @@ class ScalePoint:
         return None if any(part is None for part in parts) else sum(parts)  # type: ignore[arg-type]
 
 
-def point_of(workers: int, result: ScenarioResult, machine_rate: float | None = None) -> ScalePoint:
-    """One count's point. With ``machine_rate`` (the reference's rate in the first count's run),
-    its rate is its rate over the reference in its own run, times that: each count runs at its own
-    moment, and a slower stretch of the machine under one count must not bend the fit."""
+def point_of(workers: int, result: ScenarioResult) -> ScalePoint:
     roles = cpu_us_per_sample_by_role(result)
-    rate, interval = result.samples_per_s, result.samples_per_s_ci
-    if machine_rate is not None and result.reference_ratio is not None and rate:
-        scale = machine_rate * result.reference_ratio / rate
-        rate = rate * scale
-        interval = None if interval is None else (interval[0] * scale, interval[1] * scale)
     return ScalePoint(
         workers=result.service_workers or workers,
         status=result.status,
         error=result.error,
-        samples_per_s=rate,
-        samples_per_s_ci=interval,
+        samples_per_s=result.samples_per_s,
+        samples_per_s_ci=result.samples_per_s_ci,
         trainer_us_per_sample=roles.get(TRAINER),
         dispatcher_us_per_sample=roles.get(DISPATCHER),
         workers_us_per_sample=roles.get(SERVICE_WORKERS),

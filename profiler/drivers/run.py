@@ -12,13 +12,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
-from profiler.analysis.pairing import reference_record, with_reference
-from profiler.analysis.recommend import recommend
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.moved import left_behind
@@ -31,9 +29,10 @@ from profiler.data.dataset_cache import (
     damaged_files,
     repair,
 )
-from profiler.data.fingerprint import Fingerprint, dataset_fingerprint
+from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.data.user_data import UserDataSource, prepare_user_data
+from profiler.drivers.kept_results import Keeper, with_results
 from profiler.measuring.admission import available_memory_mib
 from profiler.measuring.procedure import WindowDriver, until_precise
 from profiler.measuring.runner import Runner
@@ -135,15 +134,14 @@ def measure_run(
             # imports what the ceiling needs; the ceiling is timed once they all wait, idle.
             first = runner.start_group(groups[0]) if groups else None
             run = _begin(plan, events, ceiling, source, lambda: first and runner.wait_ready(first))
+            keeper = Keeper(run, runner, plan.targets, results, save, events, samples)
+            offset = 0
             for number, group in enumerate(groups):
                 for target, _ in group:
                     events.target_started(target, samples)
                 started = first if number == 0 and first else runner.start_group(group)
-                measured = runner.measure_group(started, driver)
-                run = _with_group(run, runner, [t for t, _ in group], measured, results)
-                save(run)
-                for result in results[-len(group) :]:
-                    events.target_finished(result, samples)
+                runner.measure_group(started, driver, keeper.at(offset))
+                run, offset = keeper.run, offset + len(group)
                 if runner.interrupted:
                     break
     except KeyboardInterrupt:
@@ -154,23 +152,6 @@ def measure_run(
     finally:
         events.finished()
     return run
-
-
-def _with_group(
-    run: RunResult,
-    runner: Runner,
-    targets: list[Target],
-    measured: list[ScenarioResult],
-    results: list[ScenarioResult],
-) -> RunResult:
-    """``run`` with a group's results added to ``results`` (each over the reference, its data
-    checked) and the machine's reference so far."""
-    turns = runner.reference
-    run = replace(run, reference=reference_record(turns.unit, turns.rates, turns.rounds))
-    for target, result in zip(targets, measured, strict=True):
-        result = with_reference(result, run.reference)
-        results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
-    return with_results(run, results, interrupted=runner.interrupted)
 
 
 def _prepare(plan: RunPlan, events: RunEvents) -> DataSource | None:
@@ -320,40 +301,6 @@ def _measure_ceiling(
         return None
     events.ceiling_measured(ceiling, None)
     return ceiling
-
-
-def checked(
-    result: ScenarioResult, target: Target, expected: Fingerprint | None, ceiling: Ceiling | None
-) -> ScenarioResult:
-    """A scenario's result with its data compared to the dataset's and its rate to the ceiling.
-
-    A user's pipeline brings its own data: there is nothing to compare it with.
-    """
-    if target.is_pipeline:
-        return result
-    if expected is not None and result.fingerprint is not None:
-        result = replace(
-            result,
-            fingerprint_matches=result.fingerprint == expected,
-            samples_match=result.fingerprint.same_samples(expected),
-        )
-    if ceiling is not None and result.samples_per_s is not None:
-        result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
-    return result
-
-
-def with_results(
-    run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False
-) -> RunResult:
-    """``run`` holding ``results``, with the recommendation they lead to."""
-    expected = run.expected_fingerprint
-    pick = recommend(
-        results,
-        run.settings.idle_condition(),
-        None if expected is None else expected.sample_kind,
-        run.reference,
-    )
-    return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
 
 
 # Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).

@@ -57,7 +57,6 @@ def _counts(
     plan: ScalePlan, series: Series[ScaleResult], events: RunEvents, log_dir: Path | None
 ) -> None:
     settings = plan.run.settings
-    machine_rate: float | None = None  # the reference's rate in the first count's run
     for count in plan.counts or (0,):  # 0: the user's cluster, whose workers the scenario counts
         where = (
             f"the cluster at {settings.service.dispatcher}"
@@ -71,12 +70,7 @@ def _counts(
             events=events,
             log_dir=None if log_dir is None else log_dir / f"workers-{count}",
         )
-        if machine_rate is None and run.reference is not None:
-            machine_rate = run.reference.rate
-        points = (
-            *series.result.points,
-            *(point_of(count, r, machine_rate) for r in run.scenarios[:1]),
-        )
+        points = (*series.result.points, *(point_of(count, r) for r in run.scenarios[:1]))
         update = replace(series.result, data=run.data, points=points, interrupted=run.interrupted)
         series.keep(_with_fit(update, plan))
         if run.interrupted:

@@ -43,6 +43,7 @@ class Member:
     written_mib: float | None = None
     driven: bool = False  # its thread was started, and cleans it up
     ready: bool = False  # imported, waiting for its first turn
+    finished: bool = False  # its thread is done with it: its figures are final
     failure: WorkerFailure | None = None  # it failed before it was ready
 
 

@@ -143,10 +143,10 @@ class Runner:
                 session.seat = group.conductor.seat(name, session.freeze, session.thaw)
                 group.members.append(Member(target, number, session, item))
         if group.members:
-            group.reference.start()
             for member in group.members:
                 member.session.start()
-                group.reference.guard(member.session.pids()[:1])
+            group.reference.start()
+            group.reference.guard(m.session.pids()[0] for m in group.members)
         return group
 
     def wait_ready(self, group: Group) -> None:
@@ -161,28 +161,46 @@ class Runner:
                     member.failure = failure
 
     def measure_group(
-        self, group: Group, driver: WindowDriver = until_precise
+        self,
+        group: Group,
+        driver: WindowDriver = until_precise,
+        on_done: Callable[[int, ScenarioResult], None] | None = None,
     ) -> list[ScenarioResult]:
-        """Measure a started group together, interleaved; a result per target, in order."""
+        """Measure a started group together, interleaved; a result per target, in order.
+
+        ``on_done(item, result)`` hears of each target as soon as all its workers are done, from
+        this thread, so that what was measured can be saved while the others go on.
+        """
+        done: dict[int, ScenarioResult] = dict(group.skipped)
+        told: set[int] = set()
+
+        def tell() -> None:
+            for item, (target, _) in enumerate(group.items):
+                mine = [m for m in group.members if m.item == item]
+                if item not in done and all(m.finished for m in mine):
+                    done[item] = self._result(target, mine)
+                if item in done and item not in told and on_done is not None:
+                    told.add(item)
+                    on_done(item, done[item])
+
         try:
             if group.members:
                 self.wait_ready(group)
-                self._measure_together(group, driver)
+                self._measure_together(group, driver, tell)
         finally:
             self._started = None
             self.rounds = group.conductor.round
             group.reference.close()
-        results = []
-        for item, (target, _) in enumerate(group.items):
-            if item in group.skipped:
-                results.append(group.skipped[item])
-            else:
-                mine = [m for m in group.members if m.item == item]
-                results.append(self._result(target, mine))
-        return results
+        for member in group.members:  # an interrupted group: its threads have all ended
+            member.finished = True
+        tell()
+        return [done[item] for item in range(len(group.items))]
 
-    def _measure_together(self, group: Group, driver: WindowDriver) -> None:
-        """Drive every member in a thread of its own, and the reference in one more."""
+    def _measure_together(
+        self, group: Group, driver: WindowDriver, tell: Callable[[], None]
+    ) -> None:
+        """Drive every member in a thread of its own, and the reference in one more; ``tell``
+        is called while they run, to hear of the targets done."""
         members, conductor = group.members, group.conductor
         threads: list[threading.Thread] = []
         try:
@@ -201,12 +219,14 @@ class Runner:
             for thread in threads:
                 while thread.is_alive():
                     thread.join(0.2)
+                    tell()
         except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP (system.stopping)
             self.interrupted = True
+            for member in members:  # before their threads hear of it, and say Ctrl-C for SIGTERM
+                if member.status == STATUS_OK and not member.finished:
+                    member.status, member.error = STATUS_INTERRUPTED, stop_reason(stop)
             conductor.stop()
             for member in members:
-                if member.status == STATUS_OK:
-                    member.status, member.error = STATUS_INTERRUPTED, stop_reason(stop)
                 member.session.end_now()  # a turn in flight ends with its worker
             for thread in threads:
                 thread.join()
@@ -241,6 +261,7 @@ class Runner:
             and load(member.target).disk_grows_with_data
         ):
             member.written_mib = files_mib(session.task.temp_dir, leave_out=session.task.log_path)
+        member.finished = True
 
     def _reference_turns(self, reference: ReferenceWorkload, seat: Seat) -> None:
         """The reference's turns, one a round, as long as any worker takes turns."""

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+# A turn lasts a fraction of a second; one that lasts this long is not waited for any more.
+PATIENCE_S = 10.0
 
 
 class Solo:
@@ -76,7 +80,12 @@ class Seat:
 class Conductor:
     """Grants turns to its members one at a time, one each per round, in a shuffled order."""
 
-    def __init__(self, first_round: int = 0, seed: int | None = None) -> None:
+    def __init__(
+        self, first_round: int = 0, seed: int | None = None, patience_s: float = PATIENCE_S
+    ) -> None:
+        self.patience_s = patience_s
+        self._held_since = 0.0
+        self._set_aside: set[str] = set()
         self._changed = threading.Condition()
         self._members: dict[str, _Member] = {}
         self._waiting: set[str] = set()
@@ -134,6 +143,7 @@ class Conductor:
         with self._changed:
             if self._holder == name:
                 self._holder = None  # the end of its last turn
+            self._set_aside.discard(name)  # back from a turn that outlasted the others' patience
             self._waiting.add(name)
             while True:
                 if self._stopped:
@@ -142,11 +152,20 @@ class Conductor:
                 if self._members[name].companion and not self._others_than_companions():
                     self._waiting.discard(name)
                     return None
+                self._lose_patience()
                 self._advance()
                 if self._holder == name:
                     self._waiting.discard(name)
                     return self.round
                 self._changed.wait(0.5)
+
+    def _lose_patience(self) -> None:
+        """Under the lock: a turn longer than ``patience_s`` (a pipeline that hangs, a warm-up
+        epoch of minutes) stops holding the others back; they go on beside it until it asks for
+        its next turn, and its own ends at its timeout if it hangs."""
+        if self._holder is not None and time.monotonic() - self._held_since > self.patience_s:
+            self._set_aside.add(self._holder)
+            self._holder = None
 
     def _others_than_companions(self) -> bool:
         return any(not member.companion for member in self._members.values())
@@ -155,14 +174,18 @@ class Conductor:
         """Under the lock: hand the turn on, starting a round once every member asks for one."""
         if self._holder is not None:
             return
-        self._order = [name for name in self._order if name in self._members]
+        self._order = [
+            name for name in self._order if name in self._members and name not in self._set_aside
+        ]
         if not self._order:
-            everyone = set(self._members)
-            if not self._others_than_companions() or everyone - self._waiting:
+            everyone = set(self._members) - self._set_aside
+            takers = any(not self._members[name].companion for name in everyone)
+            if not takers or everyone - self._waiting:
                 self._changed.notify_all()  # a companion may be waiting to hear it is done
                 return
             self._order = sorted(everyone)
             self._random.shuffle(self._order)
             self.round += 1
         self._holder = self._order.pop(0)
+        self._held_since = time.monotonic()
         self._changed.notify_all()

@@ -29,9 +29,9 @@ from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
-# Batches a window that continues the stream consumes untimed after the turn began (see
-# profiler.worker.loops.flat_out_window).
-TURN_LEAD_BATCHES = 1
+# Batches a window that continues the stream consumes untimed at most after the turn began, while
+# they come at once (see profiler.worker.loops.flat_out_window).
+TURN_LEAD_BATCHES = 8
 # Signals that stop a run (profiler.system.stopping); a second one must not cut a worker's cleanup
 # short.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -136,6 +136,7 @@ class BatchStream:
         self.before_epoch = before_epoch
         self.untimed_s = 0.0
         self._paused_at: float | None = None
+        self.batch_s: float | None = None  # the last window's seconds per batch
         self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
 
     def pause(self) -> None:
@@ -226,8 +227,9 @@ def flat_out_window(
     and tf.data, whose timers ran on while the process was frozen, then took 170 ms instead of 10
     to make one.
 
-    ``lead``: of the ``batches``, how many are consumed untimed first, in a window that continues
-    the stream.
+    ``lead``: of the ``batches``, at most how many are consumed untimed first, in a window that
+    continues the stream: the first, and each next one while they come in under a quarter of the
+    last window's time per batch.
     """
     if restart:
         stream.finish_epoch()
@@ -238,10 +240,16 @@ def flat_out_window(
         # whose producer sleeps 20 ms a batch: 248 samples/s for 200 without this, 200 with it.
         # They count among the window's batches, so that a window of whole epochs still moves the
         # stream on by whole epochs.
-        lead = min(lead, batches - 1)
-        for _ in range(lead):
+        # As many as came at once (at most ``lead``): a pool or a tf.data service has one in flight
+        # per worker.
+        led, most = 0, min(lead, batches - 1)
+        while led < most:
+            asked = time.perf_counter()
             stream.next()
-        batches -= lead
+            led += 1
+            if stream.batch_s is None or time.perf_counter() - asked > stream.batch_s / 4:
+                break  # made in this turn: the rest will be too
+        batches -= led
     stream.resume()
     stream.epoch_ends.clear()
     samples = 0
@@ -252,6 +260,7 @@ def flat_out_window(
         began = began or (first and number == 0)
         samples += batch_length(batch)
     seconds = stream.clock() - started
+    stream.batch_s = seconds / batches
     stream.pause()  # until the next window: waiting, or frozen while others take their turns
     ends = stream.epoch_ends
     return WindowTiming(

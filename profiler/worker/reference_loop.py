@@ -51,7 +51,9 @@ def reference_main(conn: Any, parent_pid: int) -> None:
     while True:
         try:
             request = conn.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError):  # the parent is gone: nobody will thaw what it froze
+            with lock:
+                _wake(guarded)
             return
         if request[0] == "close":
             return
@@ -74,8 +76,12 @@ def _guard(parent_pid: int, guarded: set[int], lock: threading.Lock) -> None:
         if os.getppid() == parent_pid:
             continue
         with lock:
-            pids = list(guarded)
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGCONT)
+            _wake(guarded)
         os._exit(EXIT_ORPHANED)
+
+
+def _wake(pids: set[int]) -> None:
+    """SIGCONT each process: its lifeline, running again, sees its parent gone and ends it."""
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGCONT)

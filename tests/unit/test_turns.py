@@ -138,3 +138,24 @@ def test_solo_seats_number_their_requests():
     assert numbers == [1, 2, 3]
     with pytest.raises(KeyError):
         Conductor().acquire("nobody")
+
+
+def test_a_turn_that_outlasts_the_patience_stops_holding_the_others_back():
+    import time
+
+    log: list = []
+    conductor = Conductor(seed=5, patience_s=0.2)
+    stuck, other = Member(conductor, "stuck", log), Member(conductor, "other", log)
+
+    def hang_once() -> None:
+        try:
+            with stuck.seat.turn():
+                time.sleep(1.5)  # a pipeline that hangs in its turn
+                log.append(("work", "stuck"))
+        finally:
+            stuck.seat.leave()
+
+    _run([hang_once, lambda: other.take(5)])
+    work = [name for kind, name in log if kind == "work"]
+    assert work[-1] == "stuck" and work.count("other") == 5  # the other went on meanwhile
+    assert len(other.rounds) == 5
