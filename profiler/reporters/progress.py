@@ -190,10 +190,15 @@ class SweepProgress(RunProgress):
         )
 
     def phase(self, name: str, phase: str, samples: int | None) -> None:
-        self._display.update(self._task, description=f"{name} at {samples or 0:,} samples: {phase}")
+        # Workers report from their own threads, and import before the first size's display is up.
+        if isinstance(self._display, Progress):
+            self._display.update(
+                self._task, description=f"{name} at {samples or 0:,} samples: {phase}"
+            )
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        self._display.console.print(result_line(result, f" at {samples or 0:,} samples"))
+        console = self._display.console if self._display is not None else self.console
+        console.print(result_line(result, f" at {samples or 0:,} samples"))
 
     def finished(self) -> None:
         """One display for every size: it stops when the sweep does (``sweep_finished``)."""
