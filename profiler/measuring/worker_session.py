@@ -87,6 +87,7 @@ class WorkerSession:
         self.turn_wall_s = 0.0
         self.turn_busy_s: float | None = None
         self._frozen = False
+        self.freezable = True  # False: its scenario's processes must not be stopped
 
     def start(self) -> WorkerSession:
         """Spawn the worker, which imports TensorFlow and then waits to be told to go on.
@@ -152,7 +153,7 @@ class WorkerSession:
 
     def freeze(self) -> None:
         """Stop the worker and every process it started, between its turns."""
-        if self._closed_cleanly or not self.started or os.environ.get("XNOFREEZE"):
+        if self._closed_cleanly or not self.started or not self.freezable:
             return
         freezing.freeze(self.pids())
         self._sampler.pause()
