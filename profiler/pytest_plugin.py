@@ -4,7 +4,10 @@ It measures an input pipeline through ``profiler.drivers.run``, the same call ``
 makes (a fresh worker process, a warm-up epoch left out, several flat-out epochs, peak memory of
 the process tree above the baseline, idle time at a step time the test chooses), and hands the
 epochs to pytest-benchmark, whose own timer times each one, so its tables, ``--benchmark-autosave``,
-``--benchmark-save`` and ``--benchmark-compare-fail`` work as usual. Memory, idle and first-batch
+``--benchmark-save`` and ``--benchmark-compare-fail`` work as usual. The epochs alternate with turns
+of a fixed reference workload (profiler.measuring.turns), whose rate goes into ``extra_info`` with
+the pipeline's rate over it (``reference_ratio``): stored figures from different days compare on
+that ratio where the raw rate moves with the machine. Memory, idle and first-batch
 figures go into the benchmark's ``extra_info`` and into a table at the end of the session, beside
 pytest-benchmark's. The fixture returns the ScenarioResult, so a test can also assert budgets
 directly (a failed assertion shows the result's short summary)::
@@ -48,6 +51,9 @@ EXTRA_INFO = (
     "samples_per_s",
     "batches_per_s",
     "cpu_s",
+    # The rate over the machine's reference, measured in alternating turns: it compares across days
+    # where the raw rate moves with whatever else the machine does.
+    "reference_ratio",
 )
 
 # Small synthetic data for benchmarking the built-in scenarios.
@@ -155,6 +161,9 @@ class PipelineBenchmark:
             {key: getattr(result, key) for key in EXTRA_INFO if getattr(result, key) is not None}
         )
         self._benchmark.extra_info["step_ms"] = plan.settings.step_ms
+        if run.reference is not None:
+            key = "machine_reference_" + run.reference.unit.replace("/", "_per_")
+            self._benchmark.extra_info[key] = run.reference.rate
         self._measured.append((self._test_id, plan.settings.step_ms, result))
         return result
 
@@ -177,8 +186,11 @@ class PipelineBenchmark:
                 one_epoch()
         else:
             # pytest-benchmark times each round with its own timer; the warm-up epoch is already
-            # behind.
-            self._benchmark.pedantic(one_epoch, rounds=settings.epochs, iterations=1)
+            # behind. Its rounds alternate with the machine's reference (profiler.measuring.
+            # turns): the wait for each turn falls in the untimed setup.
+            self._benchmark.pedantic(
+                one_epoch, setup=measure.claim, rounds=settings.epochs, iterations=1
+            )
             self._timed = True
         return FlatOut(tuple(windows), per_epoch)
 

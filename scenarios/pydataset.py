@@ -25,6 +25,9 @@ class PyDatasetScenario(Scenario):
         kind = "processes" if use_processes else "threads"
         self.name = "pydataset_processes" if use_processes else "pydataset"
         self.tf_data_options = "autotune=False (by Keras)"
+        # Keras starts a pool of spawned processes every epoch: stopped while they start, the
+        # epoch never finished (a 180 s timeout on tiny data).
+        self.freezable = not use_processes
         if use_processes:
             self.opt_in = (
                 "slow: Keras starts a new pool every epoch, each process importing TensorFlow"

@@ -72,8 +72,9 @@ class FakeSampler:
     def processes(self) -> list[FakeProcess]:
         return list(self.processes_seen)
 
-    def read_pss(self) -> None:
+    def read_pss(self) -> bool:
         self.pss_reads += 1
+        return True
 
 
 def task(batch_size: int = 32) -> WorkerTask:
@@ -106,8 +107,11 @@ class ScriptedSession(WorkerSession):
         cpu_per_window: dict[int, float] | None = None,
         roles: dict[int, str] | None = None,
         batch_size: int = 32,
+        busy_cpu: Any = None,
     ) -> None:
         super().__init__(task(batch_size), timeout_s=300.0)
+        # Every core's busy seconds, read at each turn's start and end as the real session does.
+        self.busy_cpu = busy_cpu or (lambda: None)
         self.warmup, self.rates, self.clock = warmup, list(rates), clock
         self.wait_of, self.step_s, self.floor_wait_s = wait_of, step_s, floor_wait_s
         self.epoch_start_wait_s = epoch_start_wait_s
@@ -127,6 +131,14 @@ class ScriptedSession(WorkerSession):
         self.phases.append((name, self.clock.now))
 
     def _request(self, request: tuple[Any, ...], answer: str) -> tuple[Any, ...]:
+        busy, started = self.busy_cpu(), self.clock.now
+        answered = self._answer(request, answer)
+        ended = self.busy_cpu()
+        self.turn_wall_s = self.clock.now - started
+        self.turn_busy_s = None if busy is None or ended is None else ended - busy
+        return answered
+
+    def _answer(self, request: tuple[Any, ...], answer: str) -> tuple[Any, ...]:
         self.requests.append(request)
         kind = request[0]
         assert kind == answer or (kind, answer) == ("close", "closed"), (kind, answer)
@@ -155,7 +167,7 @@ class ScriptedSession(WorkerSession):
         for pid, seconds in self.cpu_per_window.items():
             by_pid[pid].user += seconds * scale
 
-    def _window(self, batches: int, restart: bool) -> WindowTiming:
+    def _window(self, batches: int, restart: bool, lead: int = 0) -> WindowTiming:
         per_epoch = self.warmup.batches
         if restart and self.position:
             self.position = 0  # the rest of the epoch consumed untimed

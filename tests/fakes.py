@@ -364,6 +364,83 @@ class SpinScenario(_Fake):
         yield []
 
 
+class FillingBatches:
+    """An epoch of ``batches`` batches made by a producer thread, one per ``delay_s``, into a
+    buffer of ``buffer`` batches, as tf.data's prefetch fills its own: a consumer that pauses
+    finds the buffer full, unless the whole process paused with it."""
+
+    def __init__(self, delay_s: float, batches: int, buffer: int) -> None:
+        self.delay_s, self.batches, self.buffer = delay_s, batches, buffer
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        made: queue.Queue = queue.Queue(maxsize=self.buffer)
+
+        def produce() -> None:
+            for _ in range(self.batches):
+                time.sleep(self.delay_s)
+                made.put(_tiny_batch())
+            made.put(None)
+
+        threading.Thread(target=produce, daemon=True).start()
+        while (batch := made.get()) is not None:
+            yield batch
+
+
+class FillingScenario(_Fake):
+    def __init__(self, name: str, delay_s: float, batches: int, buffer: int) -> None:
+        self.name, self.delay_s, self.batches, self.buffer = name, delay_s, batches, buffer
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        yield FillingBatches(self.delay_s, self.batches, self.buffer)
+
+
+# Where the stepping fakes share when the first of them served a batch: their "machine" is slower
+# by STEP_FACTOR from STEP_AFTER_S later, for all of them at once.
+STEP_FILE_ENV = "FAKE_STEP_FILE"
+STEP_FACTOR = 1.5
+STEP_AFTER_S = 3.0
+
+
+class SteppingBatches:
+    """``batches`` batches of ``delay_s`` each, every delay STEP_FACTOR longer once STEP_AFTER_S
+    have passed since the first batch any stepping fake served: a machine that slowed down."""
+
+    def __init__(self, delay_s: float, batches: int) -> None:
+        self.delay_s, self.batches = delay_s, batches
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        path = os.environ[STEP_FILE_ENV]
+        for _ in range(self.batches):
+            with open(path, "a+") as shared:  # the first writer's stamp stays first
+                shared.seek(0)
+                first = shared.readline().strip()
+                if not first:
+                    shared.write(f"{time.time()}\n")
+                    first = str(time.time())
+            slower = time.time() - float(first) > STEP_AFTER_S
+            time.sleep(self.delay_s * (STEP_FACTOR if slower else 1.0))
+            yield _tiny_batch()
+
+
+class SteppingScenario(_Fake):
+    def __init__(self, name: str, delay_s: float, batches: int = 5) -> None:
+        self.name, self.delay_s, self.batches = name, delay_s, batches
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        yield SteppingBatches(self.delay_s, self.batches)
+
+
+class NoOpKnobScenario(SlowScenario):
+    """A steady fake with a setting that changes nothing: tuning must never keep it."""
+
+    knobs = (Knob("noop", 1, values=(2,), what="changes nothing"),)
+
+    def __init__(self) -> None:
+        super().__init__("noop_knob", delay_s=0.020, batches=5)
+
+
 QUICK = SlowScenario("quick", delay_s=0.001, batches=5)
 QUICK_TOO = SlowScenario("quick_too", delay_s=0.001, batches=5)
 SLOW_30MS = SlowScenario("slow_30ms", delay_s=0.030)
@@ -385,3 +462,7 @@ CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()
 SPIN = SpinScenario()
+FILLING_20MS = FillingScenario("filling_20ms", delay_s=0.020, batches=400, buffer=64)
+STEPPING_20MS = SteppingScenario("stepping_20ms", delay_s=0.020)
+STEPPING_25MS = SteppingScenario("stepping_25ms", delay_s=0.025)
+NOOP_KNOB = NoOpKnobScenario()

@@ -1,9 +1,15 @@
 """Compare two runs metric by metric, with regression checks parsed from ``metric:10%``.
 
 A change counts as a regression only when it is worse than its limit and, where the runs carry
-what it takes, a test says it is real at 95%: the Mann-Whitney U test on the two runs' window
-rates for throughput, the two idle intervals for idle time. The logic only;
-``profiler.reporters.compare`` renders a Comparison.
+what it takes, a test says it is real at 95%: the Mann-Whitney U test on the two runs' turn rates
+for throughput, the two idle intervals for idle time. The logic only; ``profiler.reporters.compare``
+renders a Comparison.
+
+Where both runs measured the machine's reference in the same turns (results format 3), a rate is
+gated on its change over the reference: each turn's rate over the reference's in its round, so a
+machine that was slower for the whole of one run reads as such, not as a slower pipeline. The raw
+change is shown beside it. Memory is gated only above MEMORY_FLOOR_MIB of growth: a few MiB above a
+small peak is the allocator's noise, not a pipeline that holds more.
 """
 
 from __future__ import annotations
@@ -12,10 +18,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from profiler.analysis.pairing import relative_turns
+from profiler.analysis.run_differences import run_differences
 from profiler.base.errors import ProfilerError
 from profiler.base.stats import CONFIDENCE, mann_whitney_p, median, ratio_interval
 from profiler.base.units import plain
-from profiler.results.records import STATUS_OK, RunResult, ScenarioResult
+from profiler.results.records import STATUS_OK, ReferenceRecord, RunResult, ScenarioResult
+
+# Growth of a memory peak below this is never a regression, whatever its share of a small peak.
+MEMORY_FLOOR_MIB = 32.0
+_MEMORY_METRICS = ("peak_rss_mib", "peak_pss_mib")
+_RATE_METRICS = ("samples_per_s", "batches_per_s")
 
 
 @dataclass(frozen=True)
@@ -55,8 +68,12 @@ def _windows(result: ScenarioResult, metric: str) -> list[float]:
 
 def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
     """None where the windows are too few for the test to call anything real: the limit decides."""
-    old, current = _windows(base, metric), _windows(new, metric)
-    if not old or not current:
+    return _evidence(_windows(base, metric), _windows(new, metric))
+
+
+def _evidence(old: list[float], current: list[float]) -> Evidence | None:
+    """Whether ``current`` differs from ``old`` at 95%, both sets of turns from one run each."""
+    if len(old) < _MIN_WINDOWS or len(current) < _MIN_WINDOWS:
         return None
     alpha = 1.0 - CONFIDENCE
     apart = [float(i) for i in range(len(old) + len(current))]
@@ -159,6 +176,9 @@ class MetricChange:
     new: float | None
     threshold: Threshold | None
     evidence: Evidence | None = None  # None: the runs carry nothing to test the change with
+    # A rate's relative change over the machine's reference, turn by turn (None: not both runs
+    # measured one); the gate reads it in place of the raw change.
+    over_reference: float | None = None
 
     @property
     def change(self) -> float | None:
@@ -168,6 +188,10 @@ class MetricChange:
         return (self.new - self.base) / abs(self.base)
 
     @property
+    def gated_change(self) -> float | None:
+        return self.over_reference if self.over_reference is not None else self.change
+
+    @property
     def worse_by(self) -> float | None:
         """How much worse, in the threshold's terms (relative or absolute); negative when better."""
         if self.base is None or self.new is None:
@@ -175,7 +199,7 @@ class MetricChange:
         sign = -1.0 if METRICS[self.metric].higher_is_better else 1.0
         if self.threshold is not None and not self.threshold.relative:
             return sign * (self.new - self.base)
-        change = self.change
+        change = self.gated_change
         return None if change is None else sign * change
 
     @property
@@ -184,6 +208,10 @@ class MetricChange:
             return None
         worse = self.worse_by
         if worse is None or worse <= self.threshold.limit:
+            return VERDICT_PASSED
+        if self.metric in _MEMORY_METRICS and (self.new or 0.0) - (self.base or 0.0) <= (
+            MEMORY_FLOOR_MIB
+        ):
             return VERDICT_PASSED
         if self.evidence is not None and not self.evidence.significant:
             return VERDICT_NOISE
@@ -219,6 +247,8 @@ class Comparison:
     # Completed in the base run and absent from the new one (an interrupted or killed run, say):
     # a gate that passed on them would pass on a run that measured nothing.
     missing: tuple[str, ...] = ()
+    # How the machine's reference moved from the base run to the new one (0.1: 10% faster).
+    machine_change: float | None = None
 
     @property
     def failed(self) -> bool:
@@ -250,7 +280,7 @@ def compare_runs(
     base_results = {r.name: r for r in base.scenarios}
     new_results = {r.name: r for r in new.scenarios}
     common = [name for name in base_results if name in new_results]
-    warnings = list(_run_warnings(base, new))
+    warnings = run_differences(base, new)
     scenarios = []
     for name in common:
         old, current = base_results[name], new_results[name]
@@ -259,13 +289,7 @@ def compare_runs(
                 f"{name}: the scenario's source changed between the runs; figures may differ for it"
             )
         changes = tuple(
-            MetricChange(
-                metric.name,
-                getattr(old, metric.name),
-                getattr(current, metric.name),
-                by_metric.get(metric.name),
-                metric.evidence(old, current, metric.name) if metric.evidence else None,
-            )
+            _change(metric, old, current, by_metric.get(metric.name), base.reference, new.reference)
             for metric in METRICS.values()
         )
         scenarios.append(ScenarioComparison(name, old.status, current.status, changes))
@@ -282,47 +306,30 @@ def compare_runs(
             for name, result in base_results.items()
             if name not in new_results and result.status == STATUS_OK
         ),
+        machine_change=(
+            new.reference.rate / base.reference.rate - 1.0
+            if base.reference is not None and new.reference is not None
+            else None
+        ),
     )
 
 
-def _run_warnings(base: RunResult, new: RunResult) -> list[str]:
-    warnings = []
-    base_machine, new_machine = base.metadata.machine, new.metadata.machine
-    if base_machine.machine_id != new_machine.machine_id:
-        warnings.append(
-            f"the runs come from different machines ({base_machine.hostname}, "
-            f"{base_machine.cpu_count} CPUs against {new_machine.hostname}, "
-            f"{new_machine.cpu_count} CPUs): differences may be the machines'"
-        )
-    differing = [
-        key
-        for key in ("batch_size", "step_ms", "epochs", "idle_epochs", "workers")
-        if getattr(base.settings, key) != getattr(new.settings, key)
-    ]
-    base_spec = base.data.spec if base.data else None
-    new_spec = new.data.spec if new.data else None
-    data_keys = (
-        "kind",
-        "samples",
-        "height",
-        "width",
-        "channels",
-        "source_size",
-        "image_format",
-        "seed",
-    )
-    differing += [
-        f"data {key}"
-        for key in data_keys
-        if getattr(base_spec, key, None) != getattr(new_spec, key, None)
-    ]
-    if differing:
-        warnings.append(
-            f"the runs used different settings ({', '.join(differing)}): figures do not compare "
-            "directly"
-        )
-    base_tf = base.metadata.packages.get("tensorflow")
-    new_tf = new.metadata.packages.get("tensorflow")
-    if base_tf != new_tf:
-        warnings.append(f"TensorFlow changed between the runs ({base_tf} -> {new_tf})")
-    return warnings
+def _change(
+    metric: Metric,
+    old: ScenarioResult,
+    current: ScenarioResult,
+    threshold: Threshold | None,
+    base_reference: ReferenceRecord | None,
+    new_reference: ReferenceRecord | None,
+) -> MetricChange:
+    """One metric's change; a rate's over the machine's reference where both runs measured one."""
+    base, new = getattr(old, metric.name), getattr(current, metric.name)
+    if metric.name in _RATE_METRICS:
+        before, after = relative_turns(old, base_reference), relative_turns(current, new_reference)
+        if len(before) >= _MIN_WINDOWS and len(after) >= _MIN_WINDOWS:
+            moved = median(after) / median(before) - 1.0
+            return MetricChange(
+                metric.name, base, new, threshold, _evidence(before, after), over_reference=moved
+            )
+    evidence = metric.evidence(old, current, metric.name) if metric.evidence else None
+    return MetricChange(metric.name, base, new, threshold, evidence)

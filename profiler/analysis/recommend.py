@@ -12,10 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from profiler.analysis.fits import LONG_REACH
-from profiler.analysis.forecast import Prediction
-from profiler.base.units import plain, significant
-from profiler.results.records import DATA_DIFFERS, MODERATELY_INPUT_BOUND_AT, Pick, ScenarioResult
+from profiler.analysis.pairing import ratio_between
+from profiler.base.moved import left_behind
+from profiler.results.records import (
+    DATA_DIFFERS,
+    MODERATELY_INPUT_BOUND_AT,
+    Pick,
+    ReferenceRecord,
+    ScenarioResult,
+)
 
 # Idle fractions within this of the least idle one count as equally busy. Fetching a ready batch
 # from an eager iterator alone costs about 1 ms a step on a small machine, and that floor moves by
@@ -50,13 +55,17 @@ def comparable(
 
 
 def recommend(
-    results: Sequence[ScenarioResult], at: str, reference: str | None = None
+    results: Sequence[ScenarioResult],
+    at: str,
+    reference: str | None = None,
+    machine: ReferenceRecord | None = None,
 ) -> Pick | None:
     """Pick from one run: busy, then flat in memory (the dataset is assumed bigger than RAM), then
     fastest.
 
     ``at`` words the step for the reason, such as "at 20 ms/step"; only rows that delivered the same
-    kind of sample (``reference``, see ``comparable``) are ranked together.
+    kind of sample (``reference``, see ``comparable``) are ranked together. ``machine``: the run's
+    speed reference, which compares rates of targets measured in different groups.
     """
     compared_on, apart = comparable(results, reference)
     candidates = [
@@ -70,18 +79,18 @@ def recommend(
     ]
     if not candidates:
         return None
-    pick = _pick(candidates, at)
+    pick = _pick(candidates, at, machine)
     if not apart:
         return pick
     return replace(pick, not_compared=tuple(r.name for r in apart), compared_on=compared_on)
 
 
-def _pick(candidates: list[ScenarioResult], at: str) -> Pick:
+def _pick(candidates: list[ScenarioResult], at: str, machine: ReferenceRecord | None) -> Pick:
     least = min(candidates, key=_idle)
     cut, keeps_up = busy_cut(_idle(least))
     busiest = [r for r in candidates if _idle(r) <= cut]
     streaming = [r for r in busiest if r.memory_grows_with_data is not True]
-    ranked, tied = ranked_with_ties(streaming or busiest)
+    ranked, tied = ranked_with_ties(streaming or busiest, machine)
     best = ranked[0]
     if not keeps_up:
         reason = (
@@ -112,15 +121,21 @@ def _pick(candidates: list[ScenarioResult], at: str) -> Pick:
 
 
 def ranked_with_ties(
-    results: Sequence[ScenarioResult],
+    results: Sequence[ScenarioResult], machine: ReferenceRecord | None = None
 ) -> tuple[list[ScenarioResult], list[ScenarioResult]]:
-    """Fastest first; those whose rate interval overlaps the fastest one's are tied with it, and the
-    tie is broken by TIE_RULE, so runs that cannot tell them apart pick the same one."""
-    ranked = sorted(results, key=lambda r: -(r.samples_per_s or 0.0))
+    """Fastest first; those the fastest is not shown faster than by more than RATE_TIE are tied with
+    it, and the tie is broken by TIE_RULE, so runs that cannot tell them apart pick the same one.
+
+    The comparison is turn by turn where both were measured interleaved (profiler.analysis.pairing):
+    a slow stretch of the machine slows both and cancels; otherwise their intervals must overlap.
+    Ranked by the rate over the machine's reference where every one has it, for the same reason.
+    """
+    relative = all(r.reference_ratio is not None for r in results)
+    ranked = sorted(
+        results, key=lambda r: -((r.reference_ratio if relative else r.samples_per_s) or 0.0)
+    )
     fastest = ranked[0]
-    tied = [
-        r for r in ranked if r is fastest or _overlap(r.samples_per_s_ci, fastest.samples_per_s_ci)
-    ]
+    tied = [r for r in ranked if r is fastest or _tied(fastest, r, machine)]
     if len(tied) < 2:
         return ranked, []
     winner = break_tie(
@@ -129,19 +144,22 @@ def ranked_with_ties(
         [
             lambda r: 1.0 if r.disk_grows_with_data else 0.0,
             lambda r: _relative(_cpu_per_sample(r), _CPU_MARGIN),
-            lambda r: (r.peak_rss_mib or 0.0) / _MEMORY_MARGIN_MIB,
+            lambda r: (r.peak_rss_mib or 0.0) / MEMORY_MARGIN_MIB,
         ],
     )
     order = [winner] + [r for r in tied if r is not winner]
     return order + [r for r in ranked if r not in tied], order
 
 
+# Rates the paired turns cannot tell apart by more than this count as tied: a pick must not turn on
+# a difference the next run may reverse.
+RATE_TIE = 0.05
 # How a tie is broken, in order; a figure decides only where the two differ by more than its noise.
 _CPU_MARGIN = 0.10
-_MEMORY_MARGIN_MIB = 16.0
+MEMORY_MARGIN_MIB = 16.0
 TIE_RULE = (
     f"no disk before disk, then less CPU per sample (by more than {_CPU_MARGIN:.0%}), then less "
-    f"peak memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then the order of the scenario list"
+    f"peak memory (by more than {MEMORY_MARGIN_MIB:.0f} MiB), then the order of the scenario list"
 )
 
 
@@ -172,7 +190,14 @@ def _cpu_per_sample(result: ScenarioResult) -> float | None:
     return result.cpu_s / result.samples_per_epoch
 
 
-def _overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
+def _tied(fastest: ScenarioResult, other: ScenarioResult, machine: ReferenceRecord | None) -> bool:
+    ratio = ratio_between(fastest, other, machine)
+    if ratio is None:
+        return overlap(other.samples_per_s_ci, fastest.samples_per_s_ci)
+    return ratio.interval[0] <= 1.0 + RATE_TIE
+
+
+def overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> bool:
     return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
 
 
@@ -181,8 +206,8 @@ def _with_ties(pick: Pick, tied: list[ScenarioResult]) -> Pick:
         return pick
     others = [r.name for r in tied if r.name != pick.name]
     reason = (
-        f"{pick.reason}. It is tied with {', '.join(others)}: their rates' 95% intervals overlap, "
-        f"and the tie goes by {TIE_RULE}"
+        f"{pick.reason}. It is tied with {', '.join(others)}: turn by turn, neither is faster by "
+        f"more than {RATE_TIE:.0%} at 95% confidence, and the tie goes by {TIE_RULE}"
     )
     return replace(pick, reason=reason, tied_with=tuple(others))
 
@@ -238,127 +263,5 @@ def _next_best(candidates: Sequence[ScenarioResult], best: ScenarioResult) -> st
     return min(others, key=lambda r: (_idle(r), -(r.samples_per_s or 0.0))).name
 
 
-def pick_at_target(
-    predictions: Sequence[Prediction], usable: set[str], budget_mib: float, at: str
-) -> Pick:
-    """Pick at a sweep's target size: busy, then predicted to fit the budget, then the shortest
-    epoch."""
-    if not predictions:
-        return Pick(None, "nothing was measured")
-    where = f"at {predictions[0].target_samples:,} samples in a {budget_mib:,.0f} MiB budget"
-    rated = [p for p in predictions if p.name in usable and p.idle_fraction is not None]
-    known = [p for p in rated if p.problem is None]
-    fitting = [p for p in known if p.fits]
-    unknown = [p for p in rated if p.problem is not None]
-    if not fitting:
-        return Pick(None, _nothing_fits(known, unknown, where))
-    cut, keeps_up = busy_cut(min(_predicted_idle(p) for p in fitting))
-    busy, tied = _predictions_with_ties([p for p in fitting if _predicted_idle(p) <= cut])
-    best = busy[0]
-    others = busy[1:] + sorted(
-        (p for p in fitting if p not in busy),
-        key=lambda p: (_predicted_idle(p), _predicted_epoch(p)),
-    )
-    what = (
-        "the fastest strategy predicted to fit"
-        if keeps_up
-        else "of those predicted to fit, the one waiting least"
-    )
-    reason = (
-        f"{what} {where}: {best.peak_mib:,.0f} MiB peak, {seconds(best.epoch_s)} per epoch flat "
-        f"out, {best.idle_fraction:.1%} idle {at}"
-    )
-    if not keeps_up:
-        reason += f" (none keeps the step busy {at}: add decode workers or store pre-decoded data)"
-    if best.disk_mib is not None:
-        reason += (
-            f"; it writes the decoded dataset to disk, about {best.disk_mib:,.0f} MiB at that size"
-        )
-    faster = [
-        p
-        for p in known
-        if not p.fits and _predicted_epoch(p) < _predicted_epoch(best) and _predicted_idle(p) <= cut
-    ]
-    if faster:
-        quickest = min(faster, key=_predicted_epoch)
-        reason += (
-            f"; {quickest.name} would be faster ({seconds(quickest.epoch_s)}) but needs "
-            f"{quickest.peak_mib:,.0f} MiB"
-        )
-    if unknown:
-        reason += f"; {_unknown_text(unknown)}"
-    if best.long_reach:
-        reason += (
-            f"; the target is over {plain(LONG_REACH)} times the largest size measured, so these "
-            "are estimates"
-        )
-    others_tied = tuple(p.name for p in tied if p.name != best.name)
-    if others_tied:
-        reason += (
-            f". It is tied with {', '.join(others_tied)}: their predicted epochs' ranges overlap, "
-            f"and the tie goes by {TARGET_TIE_RULE}"
-        )
-    return Pick(best.name, reason, others[0].name if others else None, others_tied)
-
-
-TARGET_TIE_RULE = (
-    f"no disk before disk, then less peak memory (by more than {_MEMORY_MARGIN_MIB:.0f} MiB), then "
-    "the order of the list"
-)
-
-
-def _predictions_with_ties(
-    candidates: list[Prediction],
-) -> tuple[list[Prediction], list[Prediction]]:
-    """Shortest epoch first; those whose predicted range overlaps the shortest one's are tied with
-    it."""
-    ranked = sorted(candidates, key=_predicted_epoch)
-    fastest = ranked[0]
-    tied = [
-        p for p in ranked if p is fastest or _overlap(p.epoch_s_interval, fastest.epoch_s_interval)
-    ]
-    if len(tied) < 2:
-        return ranked, []
-    winner = break_tie(
-        tied,
-        candidates,
-        [
-            lambda p: 0.0 if p.disk_mib is None else 1.0,
-            lambda p: (p.peak_mib or 0.0) / _MEMORY_MARGIN_MIB,
-        ],
-    )
-    order = [winner] + [p for p in tied if p is not winner]
-    return order + [p for p in ranked if p not in tied], order
-
-
-def _nothing_fits(known: list[Prediction], unknown: list[Prediction], where: str) -> str:
-    if known:
-        smallest = min(known, key=lambda p: p.peak_mib or 0.0)
-        reason = (
-            f"no strategy is predicted to fit {where}; the smallest, {smallest.name}, needs "
-            f"{smallest.peak_mib:,.0f} MiB"
-        )
-    else:
-        reason = f"no strategy's growth could be extrapolated {where}"
-    return reason + (f"; {_unknown_text(unknown)}" if unknown else "")
-
-
-def _predicted_idle(prediction: Prediction) -> float:
-    return prediction.idle_fraction if prediction.idle_fraction is not None else 1.0
-
-
-def _predicted_epoch(prediction: Prediction) -> float:
-    return prediction.epoch_s if prediction.epoch_s is not None else float("inf")
-
-
-def seconds(value: float | None) -> str:
-    """Three significant figures: epochs of a sample dataset last from milliseconds to minutes."""
-    if value is None:
-        return "-"
-    return f"{significant(value)} s"
-
-
-def _unknown_text(unknown: Sequence[Prediction]) -> str:
-    first = unknown[0]
-    more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-    return f"not predicted: {first.name}{more}, whose {first.problem}"
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from profiler.analysis.forecast import Prediction, ScenarioGrowth, growths, predict
-from profiler.analysis.recommend import pick_at_target
+from profiler.analysis.target_pick import pick_at_target
 from profiler.base.codec import encode
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target

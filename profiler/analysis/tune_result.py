@@ -10,20 +10,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from profiler.analysis.pairing import paired_ratio, ratio_between, turns_of
 from profiler.base.codec import encode
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.base.stats import median, pooled_median_interval, ratio_interval
 from profiler.ceiling.limit import Ceiling
 from profiler.results.files import FORMAT_VERSION, write_json
-from profiler.results.records import AutotuneValue, DataRecord, ScenarioResult
+from profiler.results.records import AutotuneValue, DataRecord, ReferenceRecord, ScenarioResult
 
 KIND_TUNE = "tune"
 TUNE_FILE = "tune.json"
+# A value is kept only where it beats the best so far by more than this, turn by turn: a knob that
+# changes nothing must never be kept on a lucky stretch.
+KEEP_MARGIN = 0.03
 SEARCH = (
     "one knob at a time, in the strategy's order (the knob with the most effect first), each from "
-    "the best settings so far, which are measured again beside the values tried; a value is kept "
-    "where its rate's 95% interval lies above the best's median in that round. Knobs of an input "
+    "the best settings so far, which are measured again beside the values tried, in interleaved "
+    "turns; a value is kept where the 95% interval of its rate over the best's, turn by turn, lies "
+    f"above {1 + KEEP_MARGIN:.2f}. Knobs of an input "
     "pipeline interact little, so one pass costs the sum of their values, not their product; the "
     "defaults and the best are then measured again, alternating, two workers each, for the gain"
 )
@@ -115,11 +120,17 @@ def usable(result: ScenarioResult) -> bool:
     return result.ok and result.samples_per_s is not None and result.samples_match is not False
 
 
-def beats(result: ScenarioResult, best: ScenarioResult) -> bool:
-    """``result`` is faster than ``best`` beyond noise: the low end of its interval above best's
-    median."""
+def beats(
+    result: ScenarioResult, best: ScenarioResult, machine: ReferenceRecord | None = None
+) -> bool:
+    """``result`` is faster than ``best`` beyond noise: turn by turn beside it (measured in one
+    group), the 95% interval of its rate over best's lies above 1 + KEEP_MARGIN; measured apart,
+    the low end of its interval lies above best's median."""
     if not usable(result) or best.samples_per_s is None:
         return usable(result)
+    ratio = ratio_between(result, best, machine)
+    if ratio is not None:
+        return ratio.interval[0] > 1.0 + KEEP_MARGIN
     low = result.samples_per_s_ci[0] if result.samples_per_s_ci else result.samples_per_s
     return low > best.samples_per_s
 
@@ -135,9 +146,13 @@ def configuration(settings: dict[str, Any], result: ScenarioResult | None) -> Co
 def gain_of(
     default: ScenarioResult, best: ScenarioResult
 ) -> tuple[float | None, tuple[float, float] | None]:
-    """Best's median rate over default's, with a bootstrap 95% interval from their windows."""
+    """Best's rate over default's: turn by turn where they took turns side by side, else their
+    medians' ratio with a bootstrap 95% interval from their windows."""
     if not (usable(default) and usable(best)) or not default.samples_per_s:
         return None, None
+    paired = paired_ratio(turns_of(best), turns_of(default))
+    if paired is not None:
+        return paired.value, paired.interval
     gain = best.samples_per_s / default.samples_per_s  # type: ignore[operator]
     if len(default.window_samples_per_s) < 2 or len(best.window_samples_per_s) < 2:
         return gain, None
@@ -156,6 +171,9 @@ def pooled(results: list[ScenarioResult]) -> ScenarioResult:
         samples_per_s=rate,
         samples_per_s_ci=pooled_median_interval(groups),
         window_samples_per_s=tuple(rate for group in groups for rate in group),
+        turn_rounds=tuple(number for result in results for number in result.turn_rounds)
+        if all(len(r.turn_rounds) == len(r.window_samples_per_s) for r in results)
+        else (),
         processes=len(results),
         cpu_s=median(cpus) if cpus else None,
         ceiling_fraction=None

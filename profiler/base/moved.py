@@ -70,6 +70,11 @@ MOVED = {
 }
 # (old module, name) -> (the module it is in now, its name there): what left its old module.
 ELSEWHERE = {
+    ("measure_run", "checked"): ("drivers.kept_results", "checked"),
+    ("measure_run", "with_results"): ("drivers.kept_results", "with_results"),
+    ("recommend", "pick_at_target"): ("analysis.target_pick", "pick_at_target"),
+    ("recommend", "TARGET_TIE_RULE"): ("analysis.target_pick", "TARGET_TIE_RULE"),
+    ("recommend", "seconds"): ("analysis.target_pick", "seconds"),
     ("storage", "load_results"): ("analysis.sweep_result", "load_results"),
     ("storage", "load_sweep"): ("analysis.sweep_result", "load_sweep"),
     ("storage", "save_sweep"): ("analysis.sweep_result", "save_sweep"),

@@ -108,8 +108,8 @@ class MeasureSettings:
     # fraction)...
     idle_precision: float = 0.01
     # ...or until the flat-out phase has lasted this long, and the paced one this long.
-    time_cap_s: float = 2.0
-    idle_time_cap_s: float = 1.5
+    time_cap_s: float = 1.5
+    idle_time_cap_s: float = 1.0
     window_s: float = 0.1  # the least time one flat-out window lasts, as pyperf's values do
     processes: int = 1  # fresh workers per target, their measurements pooled
     cold: bool = False  # the data's files dropped from the page cache before every measured epoch

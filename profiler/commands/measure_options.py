@@ -216,16 +216,17 @@ def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSett
         type=positive_float,
         default=settings.time_cap_s,
         metavar="SECONDS",
-        help="stop the flat-out windows after this long, precise or not, once they cover --epochs "
-        "epochs and six windows (default: %(default)g)",
+        help="stop the flat-out windows once they have lasted this long (their own time, not the "
+        "other workers' turns), precise or not, once they cover --epochs epochs and six windows "
+        "(default: %(default)g)",
     )
     run.add_argument(
         "--idle-time-cap",
         type=positive_float,
         default=settings.idle_time_cap_s,
         metavar="SECONDS",
-        help="stop the paced steps after this long, precise or not, once they cover --idle-epochs "
-        "epochs (default: %(default)g)",
+        help="stop the paced steps once they have lasted this long (their own time), precise or "
+        "not, once they cover --idle-epochs epochs (default: %(default)g)",
     )
     run.add_argument(
         "--processes",

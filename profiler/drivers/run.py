@@ -9,13 +9,14 @@ is lost. What to show while it works goes to a ``RunEvents`` object; it prints n
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
-from profiler.analysis.recommend import recommend
 from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.moved import left_behind
@@ -28,11 +29,13 @@ from profiler.data.dataset_cache import (
     damaged_files,
     repair,
 )
-from profiler.data.fingerprint import Fingerprint, dataset_fingerprint
+from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, prepare_data
 from profiler.data.user_data import UserDataSource, prepare_user_data
+from profiler.drivers.kept_results import Keeper, with_results
+from profiler.measuring.admission import available_memory_mib
 from profiler.measuring.procedure import WindowDriver, until_precise
-from profiler.measuring.runner import Runner, available_memory_mib
+from profiler.measuring.runner import Runner
 from profiler.results.files import now
 from profiler.results.records import DataRecord, RunResult, ScenarioResult
 from profiler.strategy.pipeline_source import check_pipeline
@@ -113,8 +116,8 @@ def measure_run(
     save = save or (lambda run: None)
     results: list[ScenarioResult] = []
     try:
-        run, source = _start(plan, events, ceiling)
-        samples = run.samples
+        source = _prepare(plan, events)
+        samples = None if source is None else source.spec.samples
 
         def on_phase(name: str, phase: str) -> None:
             events.phase(name, phase, samples)
@@ -125,19 +128,20 @@ def measure_run(
         with Runner(
             source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir
         ) as runner:
-            for number, target in enumerate(plan.targets):
-                events.target_started(target, samples)
-                after = plan.targets[number + 1] if number + 1 < len(plan.targets) else None
-                following = (
-                    None if after is None else (after, forecast(after.name) if forecast else None)
-                )
-                result = runner.run(
-                    target, forecast(target.name) if forecast else None, driver, following
-                )
-                results.append(checked(result, target, run.expected_fingerprint, run.ceiling))
-                run = with_results(run, results, interrupted=runner.interrupted)
-                save(run)
-                events.target_finished(results[-1], samples)
+            items = [(t, forecast(t.name) if forecast else None) for t in plan.targets]
+            groups = runner.plan_groups(items)
+            # The first group's workers import while this process fingerprints the data and
+            # imports what the ceiling needs; the ceiling is timed once they all wait, idle.
+            first = runner.start_group(groups[0]) if groups else None
+            run = _begin(plan, events, ceiling, source, lambda: first and runner.wait_ready(first))
+            keeper = Keeper(run, runner, plan.targets, results, save, events, samples)
+            offset = 0
+            for number, group in enumerate(groups):
+                for target, _ in group:
+                    events.target_started(target, samples)
+                started = first if number == 0 and first else runner.start_group(group)
+                runner.measure_group(started, driver, keeper.at(offset))
+                run, offset = keeper.run, offset + len(group)
                 if runner.interrupted:
                     break
     except KeyboardInterrupt:
@@ -150,23 +154,34 @@ def measure_run(
     return run
 
 
-def _start(
-    plan: RunPlan, events: RunEvents, ceiling: Ceiling | None
-) -> tuple[RunResult, DataSource | None]:
-    """The data, the fingerprint it must arrive with and the ceiling: an empty run, ready for
-    results."""
+def _prepare(plan: RunPlan, events: RunEvents) -> DataSource | None:
+    """The pipelines checked, then the data ready."""
     for target in plan.targets:
         if target.is_pipeline:
             check_pipeline(target.reference)  # before any data is prepared or worker started
-    source = (
-        None
-        if plan.spec is None
-        else prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
-    )
+    if plan.spec is None:
+        return None
+    return prepare_source(plan.spec, plan.cache_root, events, plan.on_bad_file)
+
+
+def _begin(
+    plan: RunPlan,
+    events: RunEvents,
+    ceiling: Ceiling | None,
+    source: DataSource | None,
+    quiet: Callable[[], None],
+) -> RunResult:
+    """The fingerprint the data must arrive with and the ceiling, timed once ``quiet`` returns:
+    an empty run, ready for results."""
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
     if plan.settings.cold and source is not None:
         _check_cold(source, events)
-    if ceiling is None and plan.measure_ceiling and source is not None:
+    measuring = ceiling is None and plan.measure_ceiling and source is not None
+    if measuring:
+        with contextlib.suppress(ImportError):
+            importlib.import_module("tensorflow")  # beside the workers' imports, untimed
+    quiet()
+    if measuring and source is not None:
         ceiling = _measure_ceiling(source, events, plan.settings.cold, plan.settings.batch_size)
     run = RunResult(
         metadata=collect_metadata(),
@@ -179,7 +194,7 @@ def _start(
         data_dir=str(plan.cache_root),
     )
     events.run_started(run)
-    return run, source
+    return run
 
 
 def prepare_source(
@@ -286,37 +301,6 @@ def _measure_ceiling(
         return None
     events.ceiling_measured(ceiling, None)
     return ceiling
-
-
-def checked(
-    result: ScenarioResult, target: Target, expected: Fingerprint | None, ceiling: Ceiling | None
-) -> ScenarioResult:
-    """A scenario's result with its data compared to the dataset's and its rate to the ceiling.
-
-    A user's pipeline brings its own data: there is nothing to compare it with.
-    """
-    if target.is_pipeline:
-        return result
-    if expected is not None and result.fingerprint is not None:
-        result = replace(
-            result,
-            fingerprint_matches=result.fingerprint == expected,
-            samples_match=result.fingerprint.same_samples(expected),
-        )
-    if ceiling is not None and result.samples_per_s is not None:
-        result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
-    return result
-
-
-def with_results(
-    run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False
-) -> RunResult:
-    """``run`` holding ``results``, with the recommendation they lead to."""
-    expected = run.expected_fingerprint
-    pick = recommend(
-        results, run.settings.idle_condition(), None if expected is None else expected.sample_kind
-    )
-    return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
 
 
 # Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).

@@ -17,7 +17,7 @@ from profiler.base.metadata import collect_metadata
 from profiler.base.settings import Target
 from profiler.drivers.run import RunEvents, RunPlan, measure_run
 from profiler.drivers.series import Series, measure_series
-from profiler.measuring.runner import available_memory_mib
+from profiler.measuring.admission import available_memory_mib
 from profiler.results.files import now
 from profiler.results.records import RunResult
 

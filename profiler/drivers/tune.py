@@ -129,7 +129,13 @@ def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
 
 
 def _reach(result: ScenarioResult) -> float:
-    return result.samples_per_s_ci[1] if result.samples_per_s_ci else result.samples_per_s or 0.0
+    """What the strategy could reach: the top of its rate's interval, or, where more is higher,
+    every usable core doing its work at the CPU per sample it paid (a pool or a parallel map left
+    at one worker can reach that with its knobs; a rate alone would pass it over)."""
+    high = result.samples_per_s_ci[1] if result.samples_per_s_ci else result.samples_per_s or 0.0
+    if not result.cpu_s or not result.samples_per_epoch:
+        return high
+    return max(high, usable_cpus() * result.samples_per_epoch / result.cpu_s)
 
 
 def _under(log_dir: Path | None, name: str) -> Path | None:
@@ -191,9 +197,7 @@ class _Search:
             best = again if usable(again) else self.best
             for value, result in zip(values, tried, strict=False):
                 self.trials.append(Trial(knob.name, value, result))
-                if beats(result, best) and (result.samples_per_s or 0.0) > (
-                    best.samples_per_s or 0.0
-                ):
+                if beats(result, best, run.reference):
                     best, self.best_settings = result, {**self.best_settings, knob.name: value}
             self.best = best
             yield self._record(self.default, self.best, None)

@@ -146,10 +146,14 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     if not phases:
         return {}
     kept: list[WindowTiming] = []
+    rounds: list[int] = []
     per_process: list[list[float]] = []
     for phase in phases:  # each worker's own warm-up windows are left out before pooling
-        own = phase.windows[len(phase.windows) - len(rates_kept(phase.windows)) :]
+        cut = len(phase.windows) - len(rates_kept(phase.windows))
+        own = phase.windows[cut:]
         kept += own
+        if len(phase.rounds) == len(phase.windows):
+            rounds += [-1 if number is None else number for number in phase.rounds[cut:]]
         per_process.append([w.samples_per_s for w in own])
     rates = [w.samples_per_s for w in kept]
     batch_rates = [w.batches / w.seconds for w in kept if w.seconds > 0]
@@ -165,6 +169,7 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         batches_per_s_min=min(batch_rates),
         batches_per_s_max=max(batch_rates),
         window_samples_per_s=tuple(rates),
+        turn_rounds=tuple(rounds) if len(rounds) == len(rates) else (),
         window_batches=phases[0].window_batches,
         warmup_windows=sum(len(phase.windows) for phase in phases) - len(kept),
         rate_capped=any(phase.capped for phase in phases),

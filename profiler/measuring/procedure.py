@@ -18,9 +18,9 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from profiler.base.moved import left_behind
 from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
@@ -36,7 +36,6 @@ from profiler.data.fingerprint import Fingerprint
 from profiler.measuring.worker_session import WorkerSession
 from profiler.results.records import AutotuneValue
 from profiler.strategy.scenario import Helpers
-from profiler.system.memory import busy_cpu_seconds
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport
 
@@ -76,9 +75,19 @@ class FlatOut:
     # Every usable core's busy seconds over the phase, whoever used them, and the phase's length.
     busy_cpu_s: float | None = None
     wall_s: float | None = None
+    # The round of each window's turn (profiler.measuring.turns), in the order of ``windows``.
+    rounds: tuple[int | None, ...] = ()
 
 
-WindowMeasure = Callable[[int, bool], WindowTiming]  # (batches, restart) -> one window
+class WindowMeasure(Protocol):
+    """Measures one window: (batches, restart) -> its timing. ``claim`` waits for the worker's next
+    turn ahead of the call, for a caller that times the call itself."""
+
+    def __call__(self, batches: int, restart: bool, /) -> WindowTiming: ...
+
+    def claim(self) -> None: ...
+
+
 # Given a function that measures one window, the warm-up epoch and the settings, a window driver
 # takes the flat-out phase's windows. The default measures until precise; the pytest fixture hands
 # each window, an epoch long, to pytest-benchmark's timer.
@@ -119,18 +128,20 @@ def rate_is_precise(windows: list[WindowTiming], precision: float) -> bool:
 def until_precise(
     measure: WindowMeasure, warmup: EpochTiming, settings: MeasureSettings
 ) -> FlatOut:
-    """Windows until the median rate is precise, or the time cap; either way over
-    ``settings.epochs`` epochs at least, and the cap waits for WINDOWS_BEFORE_CAP windows."""
+    """Windows until the median rate is precise, or the time cap (the windows' own time); either
+    way over ``settings.epochs`` epochs at least, and the cap waits for WINDOWS_BEFORE_CAP
+    windows."""
     batches, first = _calibrated(measure, warmup, settings)
     windows = [first]
-    started = time.monotonic()
     least = settings.epochs * warmup.batches
     while True:
         covered = sum(window.batches for window in windows) >= least
         if covered and rate_is_precise(windows, settings.precision):
             return FlatOut(tuple(windows), batches)
         enough = covered and len(rates_kept(windows)) >= WINDOWS_BEFORE_CAP
-        if enough and time.monotonic() - started >= settings.time_cap_s:
+        # The cap counts the target's own measured time: interleaved, the others' turns between
+        # its windows are not its time.
+        if enough and sum(window.seconds for window in windows) >= settings.time_cap_s:
             return FlatOut(tuple(windows), batches, capped=True)
         windows.append(measure(batches, False))
 
@@ -177,36 +188,34 @@ def measure(
     session: WorkerSession,
     settings: MeasureSettings,
     driver: WindowDriver = until_precise,
-    on_unmeasured: Callable[[], None] | None = None,
 ) -> Measurements:
-    """Drive one worker through the whole procedure; ``session`` raises WorkerFailure if it fails.
-
-    ``on_unmeasured`` is called once nothing more is timed (the data check and the close are left),
-    where the next worker may start importing without disturbing a figure.
-    """
+    """Drive one worker through the whole procedure; ``session`` raises WorkerFailure on failure."""
     measured = Measurements(build_s=session.build_s, helpers=session.helpers)
     session.phase(PHASE_WARMUP)
     measured.warmup = session.epoch()
     taken: list[WindowTiming] = []
+    round_of: dict[int, int | None] = {}
+    # The machine's busy seconds and the wall time inside the flat-out turns only: interleaved,
+    # what happens between them is other workers' turns.
+    busy, wall = [0.0], [0.0]
 
-    def window(batches: int, restart: bool) -> WindowTiming:
-        session.phase(f"flat out, window {len(taken) + 1}")
-        taken.append(session.window(batches, restart))
-        return taken[-1]
+    class Windows:
+        def __call__(self, batches: int, restart: bool) -> WindowTiming:
+            session.phase(f"flat out, window {len(taken) + 1}")
+            taken.append(session.window(batches, restart))
+            round_of[id(taken[-1])] = session.last_round
+            busy[0] += session.turn_busy_s if session.turn_busy_s is not None else math.nan
+            wall[0] += session.turn_wall_s
+            return taken[-1]
 
-    cpu_before, roles_before, busy_before = (
-        session.tree_cpu_seconds(),
-        _roles(session),
-        busy_cpu_seconds(),
-    )
-    started = time.monotonic()
+        def claim(self) -> None:
+            session.seat.claim()
+
+    window = Windows()
+
+    cpu_before, roles_before = session.tree_cpu_seconds(), _roles(session)
     flat_out = driver(window, measured.warmup, settings)
-    wall = time.monotonic() - started
-    cpu_after, roles_after, busy_after = (
-        session.tree_cpu_seconds(),
-        _roles(session),
-        busy_cpu_seconds(),
-    )
+    cpu_after, roles_after = session.tree_cpu_seconds(), _roles(session)
     measured.flat_out = replace(
         flat_out,
         cpu_s=_spent(cpu_before, cpu_after),
@@ -214,13 +223,12 @@ def measure(
         cpu_by_role_s={
             role: spent - roles_before.get(role, 0.0) for role, spent in roles_after.items()
         },
-        busy_cpu_s=_spent(busy_before, busy_after),
-        wall_s=wall,
+        busy_cpu_s=None if math.isnan(busy[0]) else busy[0],
+        wall_s=wall[0],
+        rounds=tuple(round_of.get(id(w)) for w in flat_out.windows),
     )
     measured.autotune = session.autotune()  # before the paced phase starts a new iterator
     _paced(session, settings, measured)
-    if on_unmeasured is not None:
-        on_unmeasured()
     # after every figure: the profiler's cost is in none of them
     if session.task.trace_dir is not None:
         session.phase(PHASE_TRACE)
@@ -252,7 +260,6 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
     session.phase(f"fetch floor behind {step}")
     measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
     least = settings.idle_epochs * measured.warmup.batches
-    started = time.monotonic()
     done = 0
     while True:
         session.phase(f"paced behind {step}, {done} steps")
@@ -264,7 +271,8 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
             continue
         if _idle_is_precise(measured, settings.idle_precision):
             break
-        if time.monotonic() - started >= settings.idle_time_cap_s:
+        # Its own steps' time, as the flat-out cap counts its own windows'.
+        if sum(sum(b.waits_s) + sum(b.steps_s) for b in measured.paced) >= settings.idle_time_cap_s:
             measured.idle_capped = True
             break
     session.phase(f"fetch floor behind {step}")

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+import threading
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
-
-import psutil
 
 from profiler.analysis.forecast import MemoryForecast
 from profiler.base.settings import MeasureSettings, Target
-from profiler.base.units import MIB
-from profiler.data.dataset_cache import DISK_MARGIN_BYTES
 from profiler.data.synthetic import DataSource
+from profiler.measuring.admission import Admission, available_memory_mib, plan_groups, refusal
+from profiler.measuring.group import Group, Member, end_undriven, files_mib
 from profiler.measuring.metrics import MemorySeen, WorkerRun, scenario_result, skipped_result
-from profiler.measuring.procedure import Measurements, WindowDriver, measure, until_precise
+from profiler.measuring.procedure import WindowDriver, measure, until_precise
+from profiler.measuring.reference import ReferenceFailure, ReferenceTurns, ReferenceWorkload
+from profiler.measuring.turns import Conductor, Seat
 from profiler.measuring.worker_session import WorkerFailure, WorkerSession
-from profiler.results.records import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
+from profiler.results.records import (
+    STATUS_CRASHED,
+    STATUS_INTERRUPTED,
+    STATUS_OK,
+    ScenarioResult,
+)
 from profiler.strategy.registry import entry_point_of, load
 from profiler.strategy.scenario import Scenario
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release, remove_abandoned
@@ -27,40 +33,6 @@ from profiler.system.stopping import stop_reason
 from profiler.worker.main import WorkerTask
 
 PhaseCallback = Callable[[str, str], None]
-
-
-def available_memory_mib() -> float:
-    """Memory the kernel can hand out now without swapping (MemAvailable), in MiB."""
-    return psutil.virtual_memory().available / MIB
-
-
-def files_mib(folder: Path, leave_out: Path) -> float:
-    """MiB of the files under ``folder`` (what a scenario wrote to its scratch folder), its log left
-    out."""
-    total = 0
-    for path in folder.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink() and path != leave_out:
-                total += path.stat().st_size
-        except OSError:
-            continue  # removed while walking: it is no longer on the disk
-    return total / MIB
-
-
-class Turn(NamedTuple):
-    """One worker's turn: the target, its memory forecast, and which of its processes this is."""
-
-    target: Target
-    forecast: MemoryForecast | None
-    process: int
-
-
-class EarlyWorker(NamedTuple):
-    """A worker started ahead of its turn, importing TensorFlow while the one before finishes."""
-
-    target: Target
-    process: int
-    session: WorkerSession
 
 
 class Runner:
@@ -86,8 +58,11 @@ class Runner:
         self.on_phase = on_phase or (lambda name, phase: None)
         self.on_warning = on_warning or (lambda name, text: None)
         self._scratch: Path | None = None
-        self._early: EarlyWorker | None = None  # a worker started ahead of its turn
         self.interrupted = False
+        self.reference = ReferenceTurns()  # the machine's speed, in the rounds of every group
+        self.rounds = 0  # rounds so far: each group's rounds are numbered on from the last's
+        self.groups = 0
+        self._started: Group | None = None  # a group started and not yet measured
 
     def __enter__(self) -> Runner:
         remove_abandoned(tempfile.gettempdir(), SCRATCH_PREFIX)  # left by a run that was killed
@@ -95,9 +70,10 @@ class Runner:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        early, self._early = self._early, None
-        if early is not None:  # started for a target that never came: it must not outlive the run
-            early.session.__exit__()
+        started, self._started = self._started, None
+        if started is not None:  # started, never measured: its processes end with the run
+            end_undriven(started)
+            started.reference.close()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             release(self._scratch)
@@ -128,142 +104,233 @@ class Runner:
         target: Target,
         forecast: MemoryForecast | None = None,
         driver: WindowDriver = until_precise,
-        following: tuple[Target, MemoryForecast | None] | None = None,
     ) -> ScenarioResult:
-        """Measure one target in ``settings.processes`` fresh workers, one after another, pooled.
+        """Measure one target, interleaved with the machine's reference only."""
+        return self.run_group([(target, forecast)], driver)[0]
 
-        Failures, timeouts and Ctrl-C all come back as a result. After Ctrl-C the result has
-        status "interrupted" and ``self.interrupted`` is set, so the caller stops starting new
-        targets. A target whose ``forecast`` (or the decoded size of a dataset it holds whole)
-        exceeds the memory available now is not started: the kernel would kill it, or the machine
-        would swap, and the result says so. ``following`` is the target measured next: its worker
-        starts importing TensorFlow once this one has nothing more to time.
+    def run_group(
+        self,
+        items: Sequence[tuple[Target, MemoryForecast | None]],
+        driver: WindowDriver = until_precise,
+    ) -> list[ScenarioResult]:
+        """Measure the targets together, interleaved (profiler.measuring.turns), each in
+        ``settings.processes`` fresh workers whose measurements are pooled.
+
+        Every worker starts at once and imports TensorFlow while nothing is measured; then each
+        request any of them makes is a turn, the others frozen. Failures, timeouts and Ctrl-C all
+        come back as results. After Ctrl-C the results have status "interrupted" and
+        ``self.interrupted`` is set, so the caller starts no more. A target whose ``forecast`` (or
+        the decoded size of a dataset it holds whole) exceeds the memory available now is not
+        started, and its result says why.
         """
-        scenario = load(target)
-        cannot = (
-            None
-            if target.is_pipeline or self.source is None
-            else scenario.cannot_serve(self.source.spec)
-        )
-        cannot = cannot or scenario.cannot_measure(self.settings)
-        refusal = cannot or self.memory_refusal(scenario, forecast) or self.disk_refusal(scenario)
-        if refusal is not None:
-            return skipped_result(target.name, scenario, refusal)
-        runs: list[WorkerRun] = []
-        status, error, trace, log_path = STATUS_OK, None, None, None
-        written_mib = None
-        for number in range(self.settings.processes):
-            session = self._session(target, number)
-            after = self._next_turn(Turn(target, forecast, number), following)
-            measured = Measurements()
-            try:
-                with session:
-                    measured = measure(
-                        session, self.settings, driver, lambda after=after: self._start_early(after)
-                    )
-            except WorkerFailure as failure:
-                status, error, trace = failure.status, failure.error, failure.traceback
-            except (
-                KeyboardInterrupt
-            ) as stop:  # Ctrl-C, or SIGTERM and SIGHUP (profiler.system.stopping)
-                status, error = STATUS_INTERRUPTED, stop_reason(stop)
-                self.interrupted = True
-            runs.append(
-                WorkerRun(
-                    MemorySeen(session.trace, session.started, session.wall_s, session.baseline),
-                    measured,
+        return self.measure_group(self.start_group(items), driver)
+
+    def start_group(self, items: Sequence[tuple[Target, MemoryForecast | None]]) -> Group:
+        """Spawn the group's workers and the reference: they import while the caller does work of
+        its own that times nothing (the ceiling's imports, the dataset's fingerprint)."""
+        self.groups += 1
+        group = Group(list(items), Conductor(first_round=self.rounds), ReferenceWorkload())
+        self._started = group
+        for item, (target, forecast) in enumerate(items):
+            scenario = load(target)
+            refusal = self._refusal(target, scenario, forecast)
+            if refusal is not None:
+                group.skipped[item] = skipped_result(target.name, scenario, refusal)
+                continue
+            for number in range(self.settings.processes):
+                session = self._session(target, number)
+                name = f"{item}:{target.file_name}#{number}"
+                session.seat = group.conductor.seat(name, session.freeze, session.thaw)
+                group.members.append(Member(target, number, session, item))
+        if group.members:
+            for member in group.members:
+                member.session.start()
+            group.reference.start()
+            group.reference.guard(m.session.pids()[0] for m in group.members)
+        return group
+
+    def wait_ready(self, group: Group) -> None:
+        """Wait until every worker of the group has imported what it needs; one that failed keeps
+        its failure, which its thread reports."""
+        for member in group.members:
+            if member.failure is None and not member.ready:
+                try:
+                    member.session.wait_ready()
+                    member.ready = True
+                except WorkerFailure as failure:
+                    member.failure = failure
+
+    def measure_group(
+        self,
+        group: Group,
+        driver: WindowDriver = until_precise,
+        on_done: Callable[[int, ScenarioResult], None] | None = None,
+    ) -> list[ScenarioResult]:
+        """Measure a started group together, interleaved; a result per target, in order.
+
+        ``on_done(item, result)`` hears of each target as soon as all its workers are done, from
+        this thread, so that what was measured can be saved while the others go on.
+        """
+        done: dict[int, ScenarioResult] = dict(group.skipped)
+        told: set[int] = set()
+
+        def tell() -> None:
+            for item, (target, _) in enumerate(group.items):
+                mine = [m for m in group.members if m.item == item]
+                if item not in done and all(m.finished for m in mine):
+                    done[item] = self._result(target, mine)
+                if item in done and item not in told and on_done is not None:
+                    told.add(item)
+                    on_done(item, done[item])
+
+        try:
+            if group.members:
+                self.wait_ready(group)
+                self._measure_together(group, driver, tell)
+        finally:
+            self._started = None
+            self.rounds = group.conductor.round
+            group.reference.close()
+        for member in group.members:  # an interrupted group: its threads have all ended
+            member.finished = True
+        tell()
+        return [done[item] for item in range(len(group.items))]
+
+    def _measure_together(
+        self, group: Group, driver: WindowDriver, tell: Callable[[], None]
+    ) -> None:
+        """Drive every member in a thread of its own, and the reference in one more; ``tell``
+        is called while they run, to hear of the targets done."""
+        members, conductor = group.members, group.conductor
+        threads: list[threading.Thread] = []
+        try:
+            seat = conductor.seat("reference", lambda: None, lambda: None, companion=True)
+            threads = [
+                threading.Thread(target=self._drive, args=(m, driver), name=m.target.file_name)
+                for m in members
+            ]
+            threads.append(
+                threading.Thread(
+                    target=self._reference_turns, args=(group.reference, seat), daemon=True
                 )
             )
-            if status != STATUS_OK:
-                log_path = session.task.log_path
-                break
-            if number == 0 and scenario.disk_grows_with_data:
-                written_mib = files_mib(session.task.temp_dir, leave_out=session.task.log_path)
-            shutil.rmtree(session.task.temp_dir, ignore_errors=True)
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+                    tell()
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP (system.stopping)
+            self.interrupted = True
+            for member in members:  # before their threads hear of it, and say Ctrl-C for SIGTERM
+                if member.status == STATUS_OK and not member.finished:
+                    member.status, member.error = STATUS_INTERRUPTED, stop_reason(stop)
+            conductor.stop()
+            for member in members:
+                member.session.end_now()  # a turn in flight ends with its worker
+            for thread in threads:
+                thread.join()
+            end_undriven(group)
+
+    def _drive(self, member: Member, driver: WindowDriver) -> None:
+        """One member's procedure, in a thread of its own; what ends it is kept as its status."""
+        session = member.session
+        member.driven = True
+        try:
+            if member.failure is not None:
+                session.__exit__()
+                raise member.failure
+            with session:
+                member.measured = measure(session, self.settings, driver)
+        except WorkerFailure as failure:
+            if member.status == STATUS_OK:
+                member.status, member.error = failure.status, failure.error
+                member.traceback = failure.traceback
+        except KeyboardInterrupt as stop:
+            self.interrupted = True
+            if member.status == STATUS_OK:
+                member.status, member.error = STATUS_INTERRUPTED, stop_reason(stop)
+        except Exception as error:  # noqa: BLE001 - a bug here must not hang the other members
+            member.status, member.error = STATUS_CRASHED, f"{type(error).__name__}: {error}"
+            member.traceback = traceback.format_exc()
+        finally:
+            session.seat.leave()
+        if (
+            member.status == STATUS_OK
+            and member.process == 0
+            and load(member.target).disk_grows_with_data
+        ):
+            member.written_mib = files_mib(session.task.temp_dir, leave_out=session.task.log_path)
+        member.finished = True
+
+    def _reference_turns(self, reference: ReferenceWorkload, seat: Seat) -> None:
+        """The reference's turns, one a round, as long as any worker takes turns."""
+        try:
+            while True:
+                with seat.turn() as number:
+                    if number is None:
+                        return
+                    rate = reference.run(self.settings.window_s)
+                self.reference.rates.append(rate)
+                self.reference.rounds.append(number)
+        except (ReferenceFailure, KeyboardInterrupt):
+            pass  # the figures go without the reference; the run goes on
+        finally:
+            seat.leave()
+
+    def _result(self, target: Target, members: list[Member]) -> ScenarioResult:
+        """One target's result from its members, pooled, with a failed worker's log kept."""
+        scenario = load(target)
+        runs = [
+            WorkerRun(
+                MemorySeen(
+                    m.session.trace, m.session.started, m.session.wall_s, m.session.baseline
+                ),
+                m.measured,
+            )
+            for m in members
+        ]
+        failed = next((m for m in members if m.status != STATUS_OK), None)
+        status, error = (STATUS_OK, None) if failed is None else (failed.status, failed.error)
+        if failed is not None:  # as before: a process after a failed one was not measured
+            runs = runs[: members.index(failed) + 1]
         result = scenario_result(target.name, scenario, runs, status, error)
-        if written_mib is not None:
-            result = replace(result, disk_written_mib=written_mib)
-        if log_path is not None:
-            result = self._with_kept_log(result, log_path, trace, target.file_name)
-            shutil.rmtree(log_path.parent, ignore_errors=True)
+        result = replace(result, group=self.groups)
+        if members[0].written_mib is not None:
+            result = replace(result, disk_written_mib=members[0].written_mib)
+        if failed is not None:
+            log_path = failed.session.task.log_path
+            result = self._with_kept_log(result, log_path, failed.traceback, target.file_name)
+        for member in members:
+            shutil.rmtree(member.session.task.temp_dir, ignore_errors=True)
         return result
 
+    def plan_groups(
+        self, items: Sequence[tuple[Target, MemoryForecast | None]]
+    ) -> list[list[tuple[Target, MemoryForecast | None]]]:
+        """The targets in groups whose workers fit in memory together, in the order given."""
+        return plan_groups(items, self._admission())
+
+    def _refusal(
+        self, target: Target, scenario: Scenario, forecast: MemoryForecast | None
+    ) -> str | None:
+        return refusal(target, scenario, forecast, self._admission())
+
+    def _admission(self) -> Admission:
+        return Admission(self.source, self.settings, self.available_mib, self._scratch)
+
     def _session(self, target: Target, number: int) -> WorkerSession:
-        """The worker started early for this target and process, or a new one."""
-        early, self._early = self._early, None
-        if early is not None and (early.target, early.process) == (target, number):
-            return early.session
-        if early is not None:
-            early.session.__exit__()
         processes = self.settings.processes
         where = f" (process {number + 1}/{processes})" if processes > 1 else ""
-        return WorkerSession(
+        session = WorkerSession(
             self.new_task(target),
             self.settings.timeout_s,
             lambda phase: self.on_phase(target.name, phase + where),
             lambda text: self.on_warning(target.name, text),
             private_network=load(target).needs_private_network(self.settings.service),
         )
-
-    def _next_turn(
-        self, turn: Turn, following: tuple[Target, MemoryForecast | None] | None
-    ) -> Turn | None:
-        """The turn after ``turn``: this target's next process, else the first of ``following``."""
-        if turn.process + 1 < self.settings.processes:
-            return turn._replace(process=turn.process + 1)
-        return None if following is None else Turn(*following, 0)
-
-    def _start_early(self, after: Turn | None) -> None:
-        if after is None or self._early is not None:
-            return
-        target, forecast, number = after
-        try:
-            if self.memory_refusal(load(target), forecast) is not None:
-                return  # it will not be started at all
-        # Its own turn reports what is wrong with it, not this one's.
-        except Exception:  # noqa: BLE001
-            return
-        session = self._session(target, number)
-        self._early = EarlyWorker(target, number, session.start())
-
-    def memory_refusal(self, scenario: Scenario, forecast: MemoryForecast | None) -> str | None:
-        """Why the scenario must not start for lack of memory, or None when it may."""
-        forecasts = [forecast] if forecast is not None else []
-        if scenario.memory_grows_with_data and self.source is not None:
-            spec = self.source.spec
-            held = spec.samples * spec.sample_bytes / MIB
-            forecasts.append(
-                MemoryForecast(
-                    held, f"it holds the whole decoded dataset, {_mib(held)} MiB at least"
-                )
-            )
-        if not forecasts:
-            return None
-        largest = max(forecasts, key=lambda f: f.peak_mib)
-        available = self.available_mib()
-        if largest.peak_mib <= available:
-            return None
-        return (
-            f"not started: its predicted peak of {_mib(largest.peak_mib)} MiB ({largest.basis}) "
-            f"exceeds the {_mib(available)} MiB of memory available now, and the kernel would kill "
-            "it; measure it on fewer --samples or free memory first"
-        )
-
-    def disk_refusal(self, scenario: Scenario) -> str | None:
-        """Why a scenario that writes the decoded dataset to the scratch folder must not start, or
-        None."""
-        if not scenario.disk_grows_with_data or self.source is None or self._scratch is None:
-            return None
-        spec = self.source.spec
-        needed = spec.samples * spec.sample_bytes
-        free = shutil.disk_usage(self._scratch).free
-        if needed + DISK_MARGIN_BYTES <= free:
-            return None
-        return (
-            f"not started: it writes the decoded dataset, about {needed / 2**30:,.1f} GiB, to "
-            f"'{self._scratch.parent}', which has {free / 2**30:,.1f} GiB free; set TMPDIR to a "
-            "disk with room, or use fewer --samples"
-        )
+        session.freezable = load(target).freezable
+        return session
 
     def _with_kept_log(
         self, result: ScenarioResult, log_path: Path, traceback: str | None, file_name: str
@@ -285,7 +352,3 @@ class Runner:
             except OSError:
                 kept = None
         return replace(result, error=error, log_path=kept)
-
-
-def _mib(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"

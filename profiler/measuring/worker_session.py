@@ -20,14 +20,18 @@ import psutil
 from profiler.base.settings import CONSUMER_SLEEP
 from profiler.base.units import plain
 from profiler.data.fingerprint import Fingerprint
+from profiler.measuring.turns import Seat, Solo
 from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, AutotuneValue
 from profiler.strategy.scenario import TRAINER, Helpers
-from profiler.system import namespace_launcher
-from profiler.system.memory import MemoryTrace, TreeMemorySampler, kill_tree
+from profiler.system import freezing, namespace_launcher
+from profiler.system.memory import MemoryTrace, TreeMemorySampler, busy_cpu_seconds, kill_tree
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport, WorkerTask, worker_main
 
 _POLL_S = 0.05
+# Batches a window that continues the stream consumes untimed at most after the turn began, while
+# they come at once (see profiler.worker.loops.flat_out_window).
+TURN_LEAD_BATCHES = 8
 # Signals that stop a run (profiler.system.stopping); a second one must not cut a worker's cleanup
 # short.
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -75,6 +79,15 @@ class WorkerSession:
         self.wall_s: float | None = None
         self.trace = MemoryTrace(rss=(), pss=())
         self._closed_cleanly = False
+        # Where its requests take their turns: alone, or interleaved with other workers
+        # (profiler.measuring.turns); the round of the last request's turn.
+        self.seat: Seat | Solo = Solo()
+        self.last_round: int | None = None
+        # The last turn's length, and every usable core's busy seconds over it, whoever used them.
+        self.turn_wall_s = 0.0
+        self.turn_busy_s: float | None = None
+        self._frozen = False
+        self.freezable = True  # False: its scenario's processes must not be stopped
 
     def start(self) -> WorkerSession:
         """Spawn the worker, which imports TensorFlow and then waits to be told to go on.
@@ -97,6 +110,12 @@ class WorkerSession:
         self._sampler = TreeMemorySampler(self._process.pid).start()
         return self
 
+    def wait_ready(self) -> None:
+        """Wait until the worker has imported what it needs and waits for "go"; raises
+        WorkerFailure if it fails first. Workers started together are measured only once all are
+        ready, so that no import takes a core from a measured turn."""
+        self._await("ready")
+
     def __enter__(self) -> WorkerSession:
         """Start the worker unless it was started early, then let it build its pipeline."""
         if not self.started:
@@ -105,10 +124,11 @@ class WorkerSession:
         self.went = time.time()
         self._deadline = self.went + self.timeout_s
         try:
-            with contextlib.suppress(BrokenPipeError, OSError):
-                # A worker that failed while it waited has said why: the reply below reads it.
-                self._receiver.send(("go",))
-            _, self.build_s, self.helpers = self._await("built")
+            with self._turn():
+                with contextlib.suppress(BrokenPipeError, OSError):
+                    # A worker that failed while it waited has said why: the reply below reads it.
+                    self._receiver.send(("go",))
+                _, self.build_s, self.helpers = self._await("built")
         except BaseException:
             self.__exit__()
             raise
@@ -116,6 +136,7 @@ class WorkerSession:
 
     def __exit__(self, *exc_info: object) -> None:
         with _stop_signals_deferred():  # a second Ctrl-C must not cut the cleanup short
+            self.thaw()  # a frozen process acts on SIGTERM only once it runs again
             if self._closed_cleanly:
                 self._process.join(_EXIT_GRACE_S)
             kill_tree(self._sampler.processes())
@@ -123,6 +144,32 @@ class WorkerSession:
             self.trace = self._sampler.stop()
             self._receiver.close()
             self.wall_s = time.time() - (self.went or self.started)
+
+    def end_now(self) -> None:
+        """Kill the worker and all it started, from another thread than the one driving it."""
+        if self.started:
+            self.thaw()
+            kill_tree(self._sampler.processes())
+
+    def freeze(self) -> None:
+        """Stop the worker and every process it started, between its turns."""
+        if self._closed_cleanly or not self.started or not self.freezable:
+            return
+        freezing.freeze(self.pids())
+        self._sampler.pause()
+        self._frozen = True
+
+    def thaw(self) -> None:
+        if self._frozen:
+            self._frozen = False
+            self._sampler.resume()
+            freezing.thaw(self.pids())
+
+    def pids(self) -> list[int]:
+        """The worker's process first, then every process it started."""
+        root = self._process.pid
+        others = [p.pid for p in self._sampler.processes() if p.pid != root]
+        return ([root] if root is not None else []) + others
 
     def phase(self, name: str) -> None:
         self.phases.append((name, time.time() - self.started))
@@ -166,7 +213,7 @@ class WorkerSession:
     def window(self, batches: int, restart: bool = False) -> WindowTiming:
         """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh
         epoch)."""
-        return self._request(("window", batches, restart), "window")[1]
+        return self._request(("window", batches, restart, TURN_LEAD_BATCHES), "window")[1]
 
     def paced(
         self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False
@@ -199,11 +246,25 @@ class WorkerSession:
         return report
 
     def _request(self, request: tuple[Any, ...], answer: str) -> tuple[Any, ...]:
-        try:
-            self._receiver.send(request)
-        except (BrokenPipeError, OSError):
-            raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
-        return self._await(answer)
+        with self._turn():
+            try:
+                self._receiver.send(request)
+            except (BrokenPipeError, OSError):
+                raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
+            return self._await(answer)
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """One request's turn; the time spent waiting for it, frozen, is not the worker's time."""
+        asked = time.time()
+        with self.seat.turn() as number:
+            self._deadline += time.time() - asked
+            self.last_round = number
+            busy, started = busy_cpu_seconds(), time.perf_counter()
+            yield
+            ended = busy_cpu_seconds()
+            self.turn_wall_s = time.perf_counter() - started
+            self.turn_busy_s = None if busy is None or ended is None else ended - busy
 
     def _await(self, answer: str) -> tuple[Any, ...]:
         while True:

@@ -7,6 +7,7 @@ from typing import IO
 from rich.text import Text
 
 from profiler.analysis.comparison import (
+    MEMORY_FLOOR_MIB,
     METRICS,
     VERDICT_PASSED,
     VERDICT_REGRESSION,
@@ -28,7 +29,10 @@ def _value(metric: str, value: float | None) -> str:
 
 def _change_text(change: MetricChange) -> str:
     relative = change.change
-    return "-" if relative is None else f"{relative:+.1%}"
+    text = "-" if relative is None else f"{relative:+.1%}"
+    if change.over_reference is not None:
+        text += f" ({change.over_reference:+.1%} over the machine)"
+    return text
 
 
 def _check_text(change: MetricChange) -> str:
@@ -87,10 +91,18 @@ def summary_lines(comparison: Comparison) -> list[str]:
     checks = ", ".join(
         f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds
     )
+    if comparison.machine_change is not None:
+        lines.append(
+            f"Machine: its reference workload ran {comparison.machine_change:+.1%} in "
+            f"{comparison.new_label} against {comparison.base_label}; rates are checked on their "
+            "change over it, turn by turn (in brackets), so a slower machine is not a slower "
+            "pipeline."
+        )
     lines.append(
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
-        "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the window "
-        "rates; the idle intervals), or where the runs carry none."
+        "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the turns' "
+        "rates; the idle intervals), or where the runs carry none; a memory peak that grew by "
+        f"{MEMORY_FLOOR_MIB:.0f} MiB or less never is."
     )
     regressions = comparison.regressions
     if regressions:

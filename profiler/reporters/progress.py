@@ -41,7 +41,7 @@ class RunProgress(RunEvents):
         self.notes = tuple(notes)  # said once the data and the ceiling are ready
         self._display: Any = None  # the live Progress or status now shown, if any
         self._task: Any = None
-        self._tasks: dict[str, Any] = {}
+        self._tasks: dict[str, list[Any]] = {}
 
     def say(self, text: str) -> None:
         self.console.print(text, markup=False)
@@ -97,13 +97,22 @@ class RunProgress(RunEvents):
         self._start_targets()
 
     def target_started(self, target: Target, samples: int | None) -> None:
-        self._tasks[target.name] = self._display.add_task(
-            f"{target.name}: starting worker", total=None
+        # A target may be listed twice (tune measures the best settings again beside a value).
+        self._tasks.setdefault(target.name, []).append(
+            self._display.add_task(f"{target.name}: starting worker", total=None)
         )
 
     def phase(self, name: str, phase: str, samples: int | None) -> None:
-        if name in self._tasks:
-            self._display.update(self._tasks[name], description=f"{name}: {phase}")
+        # Workers report from their own threads, and may start importing before the display is up.
+        if self._tasks.get(name) and isinstance(self._display, Progress):
+            self._display.update(self._tasks[name][0], description=f"{name}: {phase}")
+
+    def _finish_task(self, name: str) -> Any:
+        """The display to print the finished line on, its task for ``name`` removed."""
+        tasks = self._tasks.get(name)
+        if tasks and isinstance(self._display, Progress):
+            self._display.remove_task(tasks.pop(0))
+        return self._display if self._display is not None else None
 
     def warning(self, name: str, text: str, samples: int | None) -> None:
         where = f" at {samples:,} samples" if samples is not None else ""
@@ -111,8 +120,8 @@ class RunProgress(RunEvents):
         console.print(Text(terminal_text(f"warning: {name}{where}: {text}"), style="bold yellow"))
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        self._display.remove_task(self._tasks.pop(result.name))
-        self._display.console.print(result_line(result))
+        display = self._finish_task(result.name)
+        (display.console if display is not None else self.console).print(result_line(result))
 
     def finished(self) -> None:
         self._stop()
@@ -181,10 +190,15 @@ class SweepProgress(RunProgress):
         )
 
     def phase(self, name: str, phase: str, samples: int | None) -> None:
-        self._display.update(self._task, description=f"{name} at {samples or 0:,} samples: {phase}")
+        # Workers report from their own threads, and import before the first size's display is up.
+        if isinstance(self._display, Progress):
+            self._display.update(
+                self._task, description=f"{name} at {samples or 0:,} samples: {phase}"
+            )
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        self._display.console.print(result_line(result, f" at {samples or 0:,} samples"))
+        console = self._display.console if self._display is not None else self.console
+        console.print(result_line(result, f" at {samples or 0:,} samples"))
 
     def finished(self) -> None:
         """One display for every size: it stops when the sweep does (``sweep_finished``)."""
@@ -227,11 +241,11 @@ class SeriesProgress(RunProgress):
         self.console.print(Text(terminal_text(text), style="bold"))
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        self._display.remove_task(self._tasks.pop(result.name))
+        display = self._finish_task(result.name)
         line = result_line(result)
         if result.ok and result.samples_per_s is not None:
             line.append(f": {rate_text(result)}")
-        self._display.console.print(line)
+        (display.console if display is not None else self.console).print(line)
 
 
 def rate_text(result: ScenarioResult) -> str:

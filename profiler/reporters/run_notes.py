@@ -30,6 +30,7 @@ def notes(run: RunResult) -> list[Note]:
     found = [note for result in run.scenarios for note in _result_notes(result)]
     found += _not_compared_notes(run)
     found += _precision_notes(run)
+    found += turns_notes(run)
     consumer = consumer_line(run)
     if consumer:
         found.append(Note(consumer, "info"))
@@ -54,6 +55,36 @@ def notes(run: RunResult) -> list[Note]:
     if run.interrupted:
         found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
     return found
+
+
+def turns_notes(run: RunResult) -> list[Note]:
+    """How the rates were taken: interleaved turns, in which groups, beside what reference."""
+    groups: dict[int, list[str]] = {}
+    for result in run.scenarios:
+        if result.group is not None and result.turn_rounds:
+            groups.setdefault(result.group, []).append(result.name)
+    if not groups:
+        return []
+    text = (
+        "Turns: the pipelines were measured in interleaved turns, round after round in a shuffled "
+        "order, each frozen while the others took theirs: all saw the same moments of the machine"
+    )
+    if len(groups) > 1:
+        text += "; they did not all fit in memory at once, and took turns in groups: " + "; ".join(
+            f"{number}: {', '.join(names)}" for number, names in sorted(groups.items())
+        )
+    reference = run.reference
+    if reference is not None:
+        spread = ""
+        if reference.rate_ci is not None:
+            low, high = reference.rate_ci
+            spread = f" (95%: {low:,.0f} to {high:,.0f})"
+        text += (
+            f". The machine's reference, a fixed decode loop on one core in the same rounds, ran "
+            f"at {reference.rate:,.0f} {reference.unit}{spread} over {len(reference.rates)} "
+            "turns; each rate over it is kept in the results, and compare gates on it"
+        )
+    return [Note(text + ".", "info")]
 
 
 def _result_notes(result: ScenarioResult) -> list[Note]:

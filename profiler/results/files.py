@@ -23,9 +23,9 @@ from profiler.base.codec import DecodeError, decode, encode
 from profiler.base.errors import ProfilerError
 from profiler.base.moved import left_behind
 from profiler.results.records import RunResult
-from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_to_2
+from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_to_2, update_to_3
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 RESULTS_FILE = "results.json"
 SWEEP_FILE = "sweep.json"
 _WRITTEN_BY = {
@@ -141,7 +141,9 @@ def read_results_json(path: Path) -> dict[str, Any]:
             "results file"
         )
     if version == 1:
-        return update_to_2(data)
+        data, version = update_to_2(data), 2
+    if version == 2:
+        data, version = update_to_3(data), 3
     if version != FORMAT_VERSION:
         raise ProfilerError(
             f"'{path}' is results format version {version}, this profiler reads versions 1 to "

@@ -69,6 +69,17 @@ class RoleCpu:
     cpu_us_per_sample: float
 
 
+@dataclass(frozen=True)
+class ReferenceRecord:
+    """The machine's speed over a run: a fixed workload's rate in each round it took a turn in."""
+
+    unit: str
+    rates: tuple[float, ...]
+    rounds: tuple[int, ...]
+    rate: float
+    rate_ci: tuple[float, float] | None = None
+
+
 @dataclass(frozen=True, repr=False)
 class ScenarioResult:
     name: str
@@ -109,6 +120,15 @@ class ScenarioResult:
     batches_per_s_min: float | None = None
     batches_per_s_max: float | None = None
     window_samples_per_s: tuple[float, ...] = ()  # every window that counts, in order
+    # Each of those windows was one turn, taken in this round (profiler.measuring.turns): windows of
+    # two targets with the same round were neighbours in time.
+    turn_rounds: tuple[int, ...] = ()
+    group: int | None = None  # the workers measured together, interleaved, in the run
+    # samples_per_s over the machine's reference measured in the same rounds (profiler.worker.
+    # reference): the median of the turns' ratios, and its 95% interval. A slower machine moves
+    # both, and the ratio stays.
+    reference_ratio: float | None = None
+    reference_ratio_ci: tuple[float, float] | None = None
     window_batches: int | None = None
     warmup_windows: int = 0  # leading windows left out as warm-up
     rate_capped: bool = (
@@ -291,6 +311,7 @@ class RunResult:
     recommendation: Pick | None = None
     ceiling: Ceiling | None = None
     data_dir: str = ""
+    reference: ReferenceRecord | None = None
 
     @property
     def samples(self) -> int | None:

@@ -130,3 +130,13 @@ def _renamed(entry: Any) -> Any:
 
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def update_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """A version 2 file's content in the version 3 layout.
+
+    Version 3 added fields with defaults only: the round of each window's turn, the group, the rate
+    over the machine's reference, and the reference itself. A version 2 file's windows were taken
+    one after another in one moment, so it has none of them, and ``compare`` gates its rates raw.
+    """
+    return {**data, "format_version": 3}

@@ -117,6 +117,9 @@ class Scenario:
     data_kinds: tuple[str, ...] = ("images", "records", "arrays")
     # Why the scenario is left out of --scenario all (slow to start, say); empty: it is in.
     opt_in: str = ""
+    # False where the pipeline's processes must not be stopped between its turns
+    # (profiler.measuring.turns): it then runs on while the others take theirs.
+    freezable: bool = True
     # What ``tune`` may set, the knob with the most effect first (its search goes in this order).
     knobs: tuple[Knob, ...] = ()
     # True where the pipeline runs on tf.data service workers, ServiceSettings.workers of them when

@@ -22,6 +22,9 @@ _CHECK_S = 0.5
 # The worker's own deadline falls this long after the parent's, so that the parent, which can say
 # why, normally acts first.
 DEADLINE_GRACE_S = 15.0
+# A check that comes later than this beyond its half second was held back by a freeze, not by a
+# busy machine.
+_OVERSLEEP_S = 0.05
 EXIT_ORPHANED = 70
 
 
@@ -47,10 +50,17 @@ class Lifeline:
             self._deadline = time.monotonic() + seconds_from_now + DEADLINE_GRACE_S
 
     def _watch(self) -> None:
+        checked = time.monotonic()
         while True:
             time.sleep(_CHECK_S)
+            now = time.monotonic()
             with self._lock:
+                # Time spent frozen between turns (SIGSTOP, profiler.system.freezing) is no time
+                # of its own: the deadline moves on by it, as the parent's does.
+                if self._deadline is not None:
+                    self._deadline += max(0.0, now - checked - _CHECK_S - _OVERSLEEP_S)
                 expired = self._deadline is not None and time.monotonic() > self._deadline
+            checked = now
             if expired or os.getppid() != self.parent_pid:
                 end_everything_started_here()
                 os._exit(EXIT_ORPHANED)

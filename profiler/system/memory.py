@@ -36,6 +36,7 @@ RSS_INTERVAL_S = 0.010
 PSS_INTERVAL_S = 2.0
 PSS_MIN_GAP_S = 0.5
 PSS_CLIMB_MIB = 16.0
+_AWAKE_STEP_S = 0.05
 RESCAN_INTERVAL_S = 0.5
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 
@@ -94,6 +95,10 @@ class TreeMemorySampler:
         self._pss_min_gap_s = pss_min_gap_s
         self._stop = threading.Event()
         self._climbed = threading.Event()
+        # Cleared while the tree is frozen (profiler.system.freezing): a frozen process allocates
+        # nothing, and reading it would only take time from the worker whose turn it is.
+        self._awake = threading.Event()
+        self._awake.set()
         self._rss: list[tuple[float, float]] = []
         self._pss: list[tuple[float, float]] = []
         self._known: dict[int, psutil.Process] = {pid: self._root}
@@ -109,9 +114,22 @@ class TreeMemorySampler:
             thread.start()
         return self
 
+    def pause(self) -> None:
+        """Stop sampling until ``resume``: the tree is frozen. A climb of RSS that PSS has not been
+        read for yet is read now, while the read's hold on the memory map costs the frozen tree
+        nothing."""
+        self._awake.clear()
+        if self._climbed.is_set():
+            self._climbed.clear()
+            self.read_pss()
+
+    def resume(self) -> None:
+        self._awake.set()
+
     def stop(self) -> MemoryTrace:
         self._stop.set()
         self._climbed.set()
+        self._awake.set()
         for thread in self._threads:
             thread.join()
         for handle in self._statm.values():
@@ -139,6 +157,9 @@ class TreeMemorySampler:
         next_rescan = 0.0
         pss_read_at_mib = 0.0
         while not self._stop.is_set():
+            if not self._awake.is_set():
+                self._awake.wait()
+                continue
             started = time.monotonic()
             if started >= next_rescan:
                 if not self._rescan():
@@ -207,16 +228,33 @@ class TreeMemorySampler:
 
     def _sample_pss(self) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
+            if not self._awake.is_set():
+                self._awake.wait()
+                continue
             if not self.read_pss():
                 return
             self._climbed.clear()
             if self._stop.is_set():  # stop() may have set the event just before it was cleared
                 return
             # The next read: after the interval, or sooner when RSS climbs, but never sooner than
-            # the gap.
-            self._climbed.wait(max(0.0, self._pss_interval_s - (time.monotonic() - started)))
-            self._stop.wait(max(0.0, self._pss_min_gap_s - (time.monotonic() - started)))
+            # the gap; both counted in time the tree ran. Counted in plain time, the interval
+            # would pass while the tree is frozen and a read would start each of its turns,
+            # holding its memory map while it is timed.
+            self._wait_awake(self._pss_min_gap_s, until_climbed=False)
+            self._wait_awake(self._pss_interval_s - self._pss_min_gap_s, until_climbed=True)
+
+    def _wait_awake(self, seconds: float, until_climbed: bool) -> None:
+        left = seconds
+        while left > 0 and not self._stop.is_set():
+            if until_climbed and self._climbed.is_set():
+                return
+            if not self._awake.is_set():
+                self._awake.wait()
+                continue
+            step = min(left, _AWAKE_STEP_S)
+            time.sleep(step)
+            if self._awake.is_set():
+                left -= step
 
 
 class OwnMemory(NamedTuple):

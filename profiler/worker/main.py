@@ -5,9 +5,9 @@ time), builds the pipeline and reports ("built", seconds, Helpers). Then it answ
 at a time until asked to close:
 
 - ("epoch",) -> ("epoch", EpochTiming): one epoch of a fresh iterator consumed flat out (warm-up);
-- ("window", batches, restart) -> ("window", WindowTiming): the next ``batches`` of the stream, flat
-  out; the stream runs on across epochs, or, with ``restart``, first finishes the current one
-  untimed;
+- ("window", batches, restart, lead) -> ("window", WindowTiming): the next ``batches`` of the
+  stream, flat out, after ``lead`` untimed; the stream runs on across epochs, or, with ``restart``,
+  first finishes the current one untimed;
 - ("paced", steps, step_s, consumer, restart) -> ("paced", PacedSteps): the next ``steps`` of the
   stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
 - ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
@@ -147,7 +147,8 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
         import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
-    # A worker may be started while the one before it finishes: it builds nothing until told to.
+    # Workers start together and import at once; each builds nothing until its turn, told to.
+    conn.send(("ready",))
     if conn.recv()[0] != "go":
         raise ValueError("the first request must be 'go'")
     if task.timeout_s is not None:
@@ -221,10 +222,7 @@ class _Server:
                 self.before_epoch()
             return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
         if command == "window":
-            batches, restart = request[1], request[2]
-            if restart:
-                self.stream.finish_epoch()
-            return ("window", flat_out_window(self.stream, batches))
+            return ("window", flat_out_window(self.stream, *request[1:4]))
         if command == "paced":
             count, step_s, consumer, restart = request[1:5]
             if restart:

@@ -8,7 +8,7 @@ import pytest
 from profiler.base.settings import MeasureSettings, ServiceSettings, Target
 from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.synthetic import DataSpec, prepare_data
-from profiler.drivers.run import checked
+from profiler.drivers.kept_results import checked
 from profiler.measuring.runner import Runner
 from profiler.results.records import STATUS_OK
 from profiler.strategy.registry import registered

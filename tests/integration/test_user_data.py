@@ -18,7 +18,7 @@ from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.synthetic import DataSpec, prepare_data
 from profiler.data.user_data import prepare_user_data
 from profiler.data.user_scan import locate
-from profiler.drivers.run import checked
+from profiler.drivers.kept_results import checked
 from profiler.measuring.runner import Runner
 from profiler.results.records import STATUS_OK, STATUS_SKIPPED
 from profiler.strategy.registry import registered

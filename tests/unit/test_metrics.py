@@ -8,13 +8,10 @@ ScenarioResult through metrics.scenario_result. Every expected figure is worked 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from profiler.base.settings import MeasureSettings
 from profiler.base.stats import percentile
-from profiler.measuring import procedure
 from profiler.measuring.metrics import (
     TIMELINE_POINTS,
     MemorySeen,
@@ -58,23 +55,18 @@ SEEN = MemorySeen(TRACE, started=1000.0, wall_s=5.0, baseline=(500.0, 400.0, 100
 @pytest.fixture
 def measured(monkeypatch) -> Measurements:
     clock = FakeClock()
-    monkeypatch.setattr(procedure, "time", SimpleNamespace(monotonic=clock.monotonic))
     processes = [
         FakeProcess(WORKER_PID, 1),
         FakeProcess(200, WORKER_PID),
         FakeProcess(300, WORKER_PID),
     ]
-    monkeypatch.setattr(
-        procedure,
-        "busy_cpu_seconds",
-        lambda: sum(p.user for p in processes) + OTHERS_CORES * clock.now,
-    )
     session = ScriptedSession(
         WARMUP,
         RATES,
         clock=clock,
         processes=processes,
         cpu_per_window=CPU,
+        busy_cpu=lambda: sum(p.user for p in processes) + OTHERS_CORES * clock.now,
         roles={200: DISPATCHER, 300: SERVICE_WORKERS},
         wait_of=lambda n: 0.001 * (1 + n % 10),
     )

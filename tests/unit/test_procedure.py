@@ -8,13 +8,10 @@ cut, the time cap on a fake clock. No worker, no real time.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from profiler.base.settings import MeasureSettings
 from profiler.base.stats import median_interval
-from profiler.measuring import procedure
 from profiler.measuring.procedure import (
     PHASE_VERIFY,
     PHASE_WARMUP,
@@ -34,7 +31,6 @@ WARMUP = EpochTiming(seconds=0.2, first_batch_s=0.01, batches=20, samples=640, c
 @pytest.fixture
 def clock(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(procedure, "time", SimpleNamespace(monotonic=clock.monotonic))
     return clock
 
 
@@ -92,12 +88,12 @@ CYCLE = [1000.0, 900.0, 1100.0] * 20  # never precise within 30 windows: a third
 
 
 def test_the_time_cap_ends_imprecise_windows_and_says_so(clock):
-    # Windows of 0.25 s; the cap's clock starts after the first (calibrating) window, so 2 s have
-    # passed once 8 more followed it: 9 windows, their interval still 900 to 1100.
+    # Windows of 0.25 s; the cap counts the windows' own time, the first (calibrating) one with
+    # them, so 2 s are spent after 8 windows, their interval still 900 to 1100.
     flat = until_precise(Windows(CYCLE, clock, seconds=0.25), WARMUP, _settings(time_cap_s=2.0))
-    assert len(flat.windows) == 9 and flat.capped
+    assert len(flat.windows) == 8 and flat.capped
     assert median_interval(_rates(flat)) == (900.0, 1100.0)
-    assert rates_kept(flat.windows) == pytest.approx(CYCLE[:9])  # no trend: no warm-up left out
+    assert rates_kept(flat.windows) == pytest.approx(CYCLE[:8])  # no trend: no warm-up left out
 
 
 def test_the_cap_waits_for_six_windows_besides_the_warm_up_and_for_the_epochs(clock):
@@ -146,7 +142,6 @@ def test_the_window_grows_until_it_lasts_window_s(clock):
 
 
 def test_measure_drives_one_worker_through_every_phase_in_order(clock, monkeypatch):
-    monkeypatch.setattr(procedure, "busy_cpu_seconds", lambda: None)
     session = ScriptedSession(WARMUP, [1000.0] * 9, clock=clock)
     measured = measure(session, _settings(idle_precision=1.0))
     kinds = [request[0] for request in session.requests]
@@ -173,7 +168,6 @@ def test_measure_drives_one_worker_through_every_phase_in_order(clock, monkeypat
 
 
 def test_idle_steps_go_on_to_the_idle_time_cap_where_never_precise(clock, monkeypatch):
-    monkeypatch.setattr(procedure, "busy_cpu_seconds", lambda: None)
     # Waits of 1 to 7 ms in turn, which the blocks of neighbouring steps resampled together do not
     # sum alike, and a precision of 0 that only a degenerate interval meets. Each paced request of
     # 16 steps lasts 16 x 20 ms plus its waits (one 50 ms epoch start, 15 of 1 to 7 ms), about 0.43

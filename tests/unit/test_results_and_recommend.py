@@ -196,7 +196,7 @@ def test_terminal_report_shows_rows_failures_precision_and_the_pick():
     assert "900 ±11%*" in text and "30.0% ±4.0*" in text and "yes" in text
     assert "dead: crashed: worker killed by SIGKILL (log: logs/dead.log)" in text
     assert "liar: delivered different data" in text and "DIFFERS" in text
-    assert "Time cap: the flat-out windows of capped ±11% stopped at --time-cap 2 s" in text
+    assert "Time cap: the flat-out windows of capped ±11% stopped at --time-cap 1.5 s" in text
     assert "Time cap: the paced steps of capped ±4.0 stopped at --idle-time-cap" in text
     assert "by more than 10% for old sd 35%." in text
     assert text.rstrip().endswith("Pick a: because.")

@@ -117,7 +117,7 @@ def test_scale_json_has_its_kind_the_rates_the_fit_and_the_advice(tmp_path):
     )
     save_scale(result, tmp_path / SCALE_FILE)
     data = json.loads((tmp_path / SCALE_FILE).read_text())
-    assert data["kind"] == "scale" and data["format_version"] == 2
+    assert data["kind"] == "scale" and data["format_version"] == 3
     assert [p["samples_per_s"] for p in data["points"]] == [200.0, 400.0]
     assert data["advice"]["workers_needed"] == 3
     assert data["fit"]["predicted_from_fewest"]["2"] == pytest.approx(400.0)

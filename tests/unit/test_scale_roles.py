@@ -9,13 +9,10 @@ constructed (tests.fake_session): the split must equal their sums.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from profiler.analysis.scale_result import point_of
 from profiler.base.settings import MeasureSettings
-from profiler.measuring import procedure
 from profiler.measuring.metrics import cpu_roles
 from profiler.measuring.procedure import FlatOut, measure
 from profiler.results.records import RoleCpu, ScenarioResult, cpu_us_per_sample_by_role
@@ -74,8 +71,6 @@ def test_without_named_processes_the_whole_tree_is_the_trainer_s():
 
 def test_the_flat_out_split_is_what_each_role_spent_between_the_two_readings(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(procedure, "time", SimpleNamespace(monotonic=clock.monotonic))
-    monkeypatch.setattr(procedure, "busy_cpu_seconds", lambda: None)
     processes = [
         FakeProcess(WORKER_PID, 1, user=1.0),
         FakeProcess(200, WORKER_PID, user=0.5),
@@ -114,8 +109,6 @@ def test_the_flat_out_split_is_what_each_role_spent_between_the_two_readings(mon
 
 def test_no_named_process_means_no_split_is_read(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(procedure, "time", SimpleNamespace(monotonic=clock.monotonic))
-    monkeypatch.setattr(procedure, "busy_cpu_seconds", lambda: None)
     session = ScriptedSession(WARMUP, [1000.0] * 20, clock=clock, cpu_per_window={WORKER_PID: 0.3})
     session.cpu_seconds_by_role = lambda: pytest.fail("the split was read with no role named")
     flat = measure(session, MeasureSettings(idle_precision=1.0, precision=1.0)).flat_out

@@ -223,7 +223,7 @@ def test_the_results_file_holds_default_and_best_with_their_rates():
         tuned=(_tuned(),),
     )
     data = tune_to_json(result)
-    assert data["kind"] == "tune" and data["format_version"] == 2
+    assert data["kind"] == "tune" and data["format_version"] == 3
     entry = data["tuned"][0]
     assert (
         entry["default"]["settings"]["map_parallelism"] == AUTOTUNE

@@ -56,18 +56,20 @@ def _window(server, batches: int, restart: bool = False) -> WindowTiming:
 
 def test_windows_continue_the_stream_across_epochs(served):
     server, dataset = served
-    first = _window(server, 7, restart=True)  # a whole epoch (70) and two batches of the next (32)
+    # A restart leaves the epoch's first batch behind, untimed: the rest of the epoch (16 x 3 + 6)
+    # and three batches of the next (48), whose start falls inside the window.
+    first = _window(server, 7, restart=True)
     assert (first.batches, first.samples, first.epochs_ended, first.began_epoch) == (
         7,
         102,
         1,
-        True,
+        False,
     )
     assert len(first.epoch_ends) == 1 and first.started <= first.epoch_ends[0]
-    second = _window(server, 3)  # the rest of that epoch: 16 + 16 + 6; its end not seen yet
-    assert (second.samples, second.epochs_ended, second.began_epoch) == (38, 0, False)
-    third = _window(server, 2)  # the next batch begins an epoch, and shows the last one ended
-    assert (third.samples, third.epochs_ended, third.began_epoch) == (32, 1, True)
+    second = _window(server, 3)  # the rest of that epoch (16 + 6) and the next one's first batch
+    assert (second.samples, second.epochs_ended, second.began_epoch) == (38, 1, False)
+    third = _window(server, 2)  # two more of that epoch; its end not seen yet
+    assert (third.samples, third.epochs_ended, third.began_epoch) == (32, 0, False)
     assert dataset.begun == 1 + 3  # the warm-up's epoch, then three of the stream
 
 
@@ -79,11 +81,14 @@ def test_a_window_that_crosses_into_an_epoch_did_not_begin_one(served):
     assert (window.samples, window.epochs_ended, window.began_epoch) == (38, 1, False)
 
 
-def test_a_restart_finishes_the_epoch_untimed_and_starts_the_next(served):
-    server, _ = served
+def test_a_restart_finishes_the_epoch_untimed_and_starts_the_next_one_batch_in(served):
+    server, dataset = served
     _window(server, 2, restart=True)
-    window = _window(server, 5, restart=True)  # the 3 batches left are consumed untimed
-    assert (window.samples, window.epochs_ended, window.began_epoch) == (70, 0, True)
+    # The 2 batches left and the next epoch's first are consumed untimed: an epoch's worth of
+    # batches from there holds the next epoch's start in its middle, not right after a thaw.
+    window = _window(server, 5, restart=True)
+    assert (window.samples, window.epochs_ended, window.began_epoch) == (54 + 16, 1, False)
+    assert dataset.begun == 1 + 3
 
 
 def test_paced_steps_mark_the_steps_that_begin_an_epoch(served):

@@ -1,0 +1,88 @@
+"""A run's results as they come: each checked against the data and the ceiling, over the machine's
+reference, ranked into a pick, and saved as soon as it is done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from profiler.analysis.pairing import reference_record, with_reference
+from profiler.analysis.recommend import recommend
+from profiler.base.settings import Target
+from profiler.ceiling.limit import Ceiling
+from profiler.data.fingerprint import Fingerprint
+from profiler.results.records import RunResult, ScenarioResult
+
+
+class Keeper:
+    """Keeps each target's result as soon as it is done, in the plan's order, and saves the run:
+    a group measures its targets together, and one that finished is not lost to a later stop."""
+
+    def __init__(
+        self,
+        run: RunResult,
+        runner: Any,  # profiler.measuring.runner.Runner: its reference turns and its stop
+        targets: Sequence[Target],
+        results: list[ScenarioResult],
+        save: Callable[[RunResult], None],
+        events: Any,  # profiler.drivers.run.RunEvents, which imports this module
+        samples: int | None,
+    ) -> None:
+        self.run, self.runner, self.targets, self.results = run, runner, targets, results
+        self.save, self.events, self.samples = save, events, samples
+        self._by_index: dict[int, ScenarioResult] = {}
+
+    def at(self, offset: int) -> Callable[[int, ScenarioResult], None]:
+        """What a group whose first target is the plan's ``offset``-th calls as each is done."""
+        return lambda item, result: self.keep(offset + item, result)
+
+    def keep(self, index: int, result: ScenarioResult) -> None:
+        # The target's rounds are all behind it, and so are the reference's turns beside them.
+        turns = self.runner.reference
+        run = replace(self.run, reference=reference_record(turns.unit, turns.rates, turns.rounds))
+        result = checked(
+            with_reference(result, run.reference),
+            self.targets[index],
+            run.expected_fingerprint,
+            run.ceiling,
+        )
+        self._by_index[index] = result
+        self.results[:] = [self._by_index[i] for i in sorted(self._by_index)]
+        self.run = with_results(run, self.results, interrupted=self.runner.interrupted)
+        self.save(self.run)
+        self.events.target_finished(result, self.samples)
+
+
+def checked(
+    result: ScenarioResult, target: Target, expected: Fingerprint | None, ceiling: Ceiling | None
+) -> ScenarioResult:
+    """A scenario's result with its data compared to the dataset's and its rate to the ceiling.
+
+    A user's pipeline brings its own data: there is nothing to compare it with.
+    """
+    if target.is_pipeline:
+        return result
+    if expected is not None and result.fingerprint is not None:
+        result = replace(
+            result,
+            fingerprint_matches=result.fingerprint == expected,
+            samples_match=result.fingerprint.same_samples(expected),
+        )
+    if ceiling is not None and result.samples_per_s is not None:
+        result = replace(result, ceiling_fraction=result.samples_per_s / ceiling.samples_per_s)
+    return result
+
+
+def with_results(
+    run: RunResult, results: Sequence[ScenarioResult], interrupted: bool = False
+) -> RunResult:
+    """``run`` holding ``results``, with the recommendation they lead to."""
+    expected = run.expected_fingerprint
+    pick = recommend(
+        results,
+        run.settings.idle_condition(),
+        None if expected is None else expected.sample_kind,
+        run.reference,
+    )
+    return replace(run, scenarios=tuple(results), interrupted=interrupted, recommendation=pick)
