@@ -49,13 +49,25 @@ def plan_groups(
     held = budget + 1.0
     for item in items:
         need = expected_mib(*item, admission.source) * admission.settings.processes
-        if groups and held + need <= budget:
+        if not _freezable(item[0]):
+            # It runs on through the others' turns: measured beside them, it would take their
+            # machine, so it has a group of its own.
+            groups.append([item])
+            held = budget + 1.0
+        elif groups and held + need <= budget:
             groups[-1].append(item)
             held += need
         else:
             groups.append([item])
             held = need
     return groups
+
+
+def _freezable(target: Target) -> bool:
+    try:
+        return load(target).freezable
+    except Exception:  # noqa: BLE001 - its own group reports what is wrong with it
+        return True
 
 
 def refusal(
