@@ -21,7 +21,8 @@ LEAST_PAIRS = 6
 
 
 class Ratio(NamedTuple):
-    """The median of round-by-round ratios, its 95% interval, and how many rounds it rests on."""
+    """The median of round-by-round ratios, its 95% interval (at least 90% between groups: see
+    ``ratio_between``), and how many rounds it rests on."""
 
     value: float
     interval: tuple[float, float]
@@ -32,7 +33,7 @@ def by_round(rates: Sequence[float], rounds: Sequence[int | None]) -> dict[int, 
     """One rate per round: the median of a target's turns in it (one per process)."""
     gathered: dict[int, list[float]] = {}
     for rate, number in zip(rates, rounds, strict=False):
-        if number is not None and rate > 0:
+        if number is not None and number >= 0 and rate > 0:  # -1: taken in no round
             gathered.setdefault(number, []).append(rate)
     return {number: median(values) for number, values in gathered.items()}
 
@@ -65,7 +66,10 @@ def ratio_between(
     a: ScenarioResult, b: ScenarioResult, reference: ReferenceRecord | None = None
 ) -> Ratio | None:
     """a's rate over b's: round by round where they shared rounds (one group), else each over the
-    reference in its own rounds, whose medians' ratio stands for theirs (different groups)."""
+    reference in its own rounds, whose medians' ratio stands for theirs (different groups).
+
+    Across groups the interval divides the ends of two independent 95% intervals: it holds the
+    true ratio whenever both hold theirs, at least 90% of the time."""
     direct = paired_ratio(turns_of(a), turns_of(b))
     if direct is not None:
         return direct
@@ -86,7 +90,8 @@ def reference_record(
     """The machine's reference over a run, or None where it took no turn."""
     if not rates:
         return None
-    interval = median_interval(rates) if len(rates) > 1 else None
+    # Fewer turns than that give no 95% interval of a median, only their range.
+    interval = median_interval(rates) if len(rates) >= LEAST_PAIRS else None
     return ReferenceRecord(unit, tuple(rates), tuple(rounds), median(rates), interval)
 
 
@@ -95,5 +100,5 @@ def with_reference(result: ScenarioResult, reference: ReferenceRecord | None) ->
     ratios = relative_turns(result, reference)
     if not ratios:
         return result
-    interval = median_interval(ratios) if len(ratios) > 1 else None
+    interval = median_interval(ratios) if len(ratios) >= LEAST_PAIRS else None
     return replace(result, reference_ratio=median(ratios), reference_ratio_ci=interval)

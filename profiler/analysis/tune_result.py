@@ -121,18 +121,25 @@ def usable(result: ScenarioResult) -> bool:
 
 
 def beats(
-    result: ScenarioResult, best: ScenarioResult, machine: ReferenceRecord | None = None
+    result: ScenarioResult,
+    best: ScenarioResult,
+    machine: ReferenceRecord | None = None,
+    same_run: bool = True,
 ) -> bool:
     """``result`` is faster than ``best`` beyond noise: turn by turn beside it (measured in one
     group), the 95% interval of its rate over best's lies above 1 + KEEP_MARGIN; measured apart,
-    the low end of its interval lies above best's median."""
+    or too few turns for that, the low end of its interval lies above best's median by as much.
+
+    ``same_run``: False where ``best`` comes from another run, whose rounds are numbered apart
+    and whose machine was another moment's: nothing of theirs pairs.
+    """
     if not usable(result) or best.samples_per_s is None:
         return usable(result)
-    ratio = ratio_between(result, best, machine)
+    ratio = ratio_between(result, best, machine) if same_run else None
     if ratio is not None:
         return ratio.interval[0] > 1.0 + KEEP_MARGIN
     low = result.samples_per_s_ci[0] if result.samples_per_s_ci else result.samples_per_s
-    return low > best.samples_per_s
+    return low > best.samples_per_s * (1.0 + KEEP_MARGIN)
 
 
 def configuration(settings: dict[str, Any], result: ScenarioResult | None) -> Configuration:

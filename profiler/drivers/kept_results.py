@@ -40,7 +40,7 @@ class Keeper:
     def keep(self, index: int, result: ScenarioResult) -> None:
         # The target's rounds are all behind it, and so are the reference's turns beside them.
         turns = self.runner.reference
-        run = replace(self.run, reference=reference_record(turns.unit, turns.rates, turns.rounds))
+        run = replace(self.run, reference=reference_record(turns.unit, *turns.split()))
         result = checked(
             with_reference(result, run.reference),
             self.targets[index],

@@ -197,7 +197,7 @@ class _Search:
             best = again if usable(again) else self.best
             for value, result in zip(values, tried, strict=False):
                 self.trials.append(Trial(knob.name, value, result))
-                if beats(result, best, run.reference):
+                if beats(result, best, run.reference, same_run=best is not self.best):
                     best, self.best_settings = result, {**self.best_settings, knob.name: value}
             self.best = best
             yield self._record(self.default, self.best, None)

@@ -20,11 +20,20 @@ class ReferenceFailure(Exception):
 
 @dataclass
 class ReferenceTurns:
-    """The reference's rate in each of its turns, and the round each was taken in."""
+    """The reference's turns, (round, rate) each: one item a turn, so that the thread saving
+    results never reads a rate without its round."""
 
-    rates: list[float] = field(default_factory=list)
-    rounds: list[int] = field(default_factory=list)
+    taken: list[tuple[int, float]] = field(default_factory=list)
     unit: str = UNIT
+
+    def split(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
+        """(rates, rounds), of the turns taken so far."""
+        taken = list(self.taken)
+        return tuple(rate for _, rate in taken), tuple(number for number, _ in taken)
+
+    @property
+    def rounds(self) -> tuple[int, ...]:
+        return self.split()[1]
 
 
 class ReferenceWorkload:
@@ -41,10 +50,6 @@ class ReferenceWorkload:
         self._process.start()
         theirs.close()
         return self
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
 
     def guard(self, pids: Iterable[int]) -> None:
         """Processes to wake should this one die without stopping them (they may be frozen)."""

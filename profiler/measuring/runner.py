@@ -187,6 +187,9 @@ class Runner:
             if group.members:
                 self.wait_ready(group)
                 self._measure_together(group, driver, tell)
+        except BaseException:  # Ctrl-C while they import: nobody drives them, so they end here
+            end_undriven(group)
+            raise
         finally:
             self._started = None
             self.rounds = group.conductor.round
@@ -220,17 +223,23 @@ class Runner:
                 while thread.is_alive():
                     thread.join(0.2)
                     tell()
-        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM and SIGHUP (system.stopping)
-            self.interrupted = True
-            for member in members:  # before their threads hear of it, and say Ctrl-C for SIGTERM
-                if member.status == STATUS_OK and not member.finished:
-                    member.status, member.error = STATUS_INTERRUPTED, stop_reason(stop)
+        except BaseException as stop:
+            # Ctrl-C, SIGTERM and SIGHUP (system.stopping) end the members as interrupted; any
+            # other error (saving a result, say) ends them too, then goes on up.
+            if isinstance(stop, KeyboardInterrupt):
+                self.interrupted = True
+                for member in members:  # before their threads hear of it; Ctrl-C for SIGTERM
+                    if member.status == STATUS_OK and not member.finished:
+                        member.status, member.error = STATUS_INTERRUPTED, stop_reason(stop)
             conductor.stop()
             for member in members:
                 member.session.end_now()  # a turn in flight ends with its worker
             for thread in threads:
-                thread.join()
+                if thread.ident is not None:  # started: a stop may come while they start
+                    thread.join()
             end_undriven(group)
+            if not isinstance(stop, KeyboardInterrupt):
+                raise
 
     def _drive(self, member: Member, driver: WindowDriver) -> None:
         """One member's procedure, in a thread of its own; what ends it is kept as its status."""
@@ -242,6 +251,11 @@ class Runner:
                 raise member.failure
             with session:
                 member.measured = measure(session, self.settings, driver)
+            if member.process == 0 and load(member.target).disk_grows_with_data:
+                # within its turn: the others' turns are timed
+                member.written_mib = files_mib(
+                    session.task.temp_dir, leave_out=session.task.log_path
+                )
         except WorkerFailure as failure:
             if member.status == STATUS_OK:
                 member.status, member.error = failure.status, failure.error
@@ -255,12 +269,6 @@ class Runner:
             member.traceback = traceback.format_exc()
         finally:
             session.seat.leave()
-        if (
-            member.status == STATUS_OK
-            and member.process == 0
-            and load(member.target).disk_grows_with_data
-        ):
-            member.written_mib = files_mib(session.task.temp_dir, leave_out=session.task.log_path)
         member.finished = True
 
     def _reference_turns(self, reference: ReferenceWorkload, seat: Seat) -> None:
@@ -271,8 +279,7 @@ class Runner:
                     if number is None:
                         return
                     rate = reference.run(self.settings.window_s)
-                self.reference.rates.append(rate)
-                self.reference.rounds.append(number)
+                self.reference.taken.append((number, rate))
         except (ReferenceFailure, KeyboardInterrupt):
             pass  # the figures go without the reference; the run goes on
         finally:

@@ -12,16 +12,16 @@ own lifelines then see the parent gone and end them (``profiler.system.lifeline`
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import threading
 import time
 from typing import Any
 
+from profiler.system.freezing import thaw
+from profiler.system.lifeline import EXIT_ORPHANED
+
 UNIT = "decodes/s"
 _CHECK_S = 0.25
-EXIT_ORPHANED = 70
 
 
 def fixed_image() -> bytes:
@@ -53,7 +53,7 @@ def reference_main(conn: Any, parent_pid: int) -> None:
             request = conn.recv()
         except (EOFError, OSError):  # the parent is gone: nobody will thaw what it froze
             with lock:
-                _wake(guarded)
+                thaw(guarded)  # their lifelines, running again, see the parent gone
             return
         if request[0] == "close":
             return
@@ -76,12 +76,5 @@ def _guard(parent_pid: int, guarded: set[int], lock: threading.Lock) -> None:
         if os.getppid() == parent_pid:
             continue
         with lock:
-            _wake(guarded)
+            thaw(guarded)  # their lifelines, running again, see the parent gone
         os._exit(EXIT_ORPHANED)
-
-
-def _wake(pids: set[int]) -> None:
-    """SIGCONT each process: its lifeline, running again, sees its parent gone and ends it."""
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGCONT)

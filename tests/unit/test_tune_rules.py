@@ -48,9 +48,18 @@ def measured(rate: float, low: float, high: float, windows=(), **extra) -> Scena
 
 def test_a_setting_is_kept_only_beyond_noise():
     best = measured(1000.0, 950.0, 1050.0)
-    assert beats(measured(1100.0, 1010.0, 1190.0), best)  # its interval's low end above 1,000
+    assert beats(measured(1100.0, 1040.0, 1190.0), best)  # its low end above 1,000 by over 3%
+    assert not beats(measured(1100.0, 1020.0, 1190.0), best)  # above, but within the margin
     assert not beats(measured(1100.0, 990.0, 1190.0), best)  # faster, but within noise
     assert not beats(measured(900.0, 850.0, 950.0), best)
+
+
+def test_a_best_from_another_run_is_never_paired_round_by_round():
+    # Rounds are numbered from 0 in every run: round 3 of two runs were not side by side.
+    best = measured(1000.0, 950.0, 1050.0, windows=[1000.0] * 8, turn_rounds=tuple(range(8)))
+    result = measured(1020.0, 1000.0, 1040.0, windows=[2000.0] * 8, turn_rounds=tuple(range(8)))
+    assert beats(result, best)  # paired, the windows say twice as fast
+    assert not beats(result, best, same_run=False)  # apart: its own interval decides
 
 
 def test_a_setting_that_delivers_other_samples_or_fails_is_never_kept():
