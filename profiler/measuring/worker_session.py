@@ -213,7 +213,10 @@ class WorkerSession:
     def window(self, batches: int, restart: bool = False) -> WindowTiming:
         """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh
         epoch)."""
-        return self._request(("window", batches, restart, TURN_LEAD_BATCHES), "window")[1]
+        # Only a frozen worker has batches finished while it was stopped; a worker left running
+        # (a pool started anew each epoch) is timed from its window's first batch.
+        lead = TURN_LEAD_BATCHES if self.freezable else 0
+        return self._request(("window", batches, restart, lead), "window")[1]
 
     def paced(
         self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False

@@ -229,11 +229,13 @@ def flat_out_window(
 
     ``lead``: of the ``batches``, at most how many are consumed untimed first, in a window that
     continues the stream: the first, and each next one while they come in under a quarter of the
-    last window's time per batch.
+    last window's time per batch. 0: the worker is never frozen, and nothing is untimed (a window
+    that restarts the stream is timed from its epoch's start, as before interleaving).
     """
     if restart:
         stream.finish_epoch()
-        stream.next()
+        if lead:
+            stream.next()
     else:
         # A turn's first batches after a freeze: what was in flight then (a read, a sleep) went on
         # finishing while the process was stopped, and is ready at once. Measured with a fake

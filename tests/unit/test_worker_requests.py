@@ -15,8 +15,10 @@ import pytest
 
 from profiler.base.settings import CONSUMER_SLEEP, Target
 from profiler.data.fingerprint import FingerprintBuilder
+from profiler.measuring.worker_session import TURN_LEAD_BATCHES, WorkerSession
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import WorkerTask, _Server
+from tests.fake_session import task as fake_task
 
 SIZES = [16, 16, 16, 16, 6]
 
@@ -48,8 +50,8 @@ def served():
     return server, dataset
 
 
-def _window(server, batches: int, restart: bool = False) -> WindowTiming:
-    kind, window = server.answer(("window", batches, restart))
+def _window(server, batches: int, restart: bool = False, lead: int = 0) -> WindowTiming:
+    kind, window = server.answer(("window", batches, restart, lead))
     assert kind == "window" and window.seconds >= 0
     return window
 
@@ -58,7 +60,7 @@ def test_windows_continue_the_stream_across_epochs(served):
     server, dataset = served
     # A restart leaves the epoch's first batch behind, untimed: the rest of the epoch (16 x 3 + 6)
     # and three batches of the next (48), whose start falls inside the window.
-    first = _window(server, 7, restart=True)
+    first = _window(server, 7, restart=True, lead=TURN_LEAD_BATCHES)
     assert (first.batches, first.samples, first.epochs_ended, first.began_epoch) == (
         7,
         102,
@@ -75,7 +77,7 @@ def test_windows_continue_the_stream_across_epochs(served):
 
 def test_a_window_that_crosses_into_an_epoch_did_not_begin_one(served):
     server, _ = served
-    _window(server, 3, restart=True)
+    _window(server, 3, restart=True, lead=TURN_LEAD_BATCHES)
     # the 4th and 5th batches (16 + 6), then the next epoch's first (16)
     window = _window(server, 3)
     assert (window.samples, window.epochs_ended, window.began_epoch) == (38, 1, False)
@@ -86,9 +88,19 @@ def test_a_restart_finishes_the_epoch_untimed_and_starts_the_next_one_batch_in(s
     _window(server, 2, restart=True)
     # The 2 batches left and the next epoch's first are consumed untimed: an epoch's worth of
     # batches from there holds the next epoch's start in its middle, not right after a thaw.
-    window = _window(server, 5, restart=True)
+    window = _window(server, 5, restart=True, lead=TURN_LEAD_BATCHES)
     assert (window.samples, window.epochs_ended, window.began_epoch) == (54 + 16, 1, False)
     assert dataset.begun == 1 + 3
+
+
+def test_a_worker_never_frozen_restarts_timed_from_the_epochs_start(served):
+    server, dataset = served
+    _window(server, 2, restart=True)
+    # No lead: the 3 batches left are consumed untimed, and the window is the next whole epoch,
+    # its start timed (its end is seen when the next batch is asked for).
+    window = _window(server, 5, restart=True)
+    assert (window.samples, window.epochs_ended, window.began_epoch) == (70, 0, True)
+    assert dataset.begun == 1 + 2
 
 
 def test_paced_steps_mark_the_steps_that_begin_an_epoch(served):
@@ -176,3 +188,13 @@ def test_a_worker_whose_folder_is_gone_tells_the_parent_without_a_traceback(
         == f"cannot open the worker's log {gone / 'worker.log'}: No such file or directory"
     )
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_only_a_worker_that_is_frozen_between_turns_skips_batches_made_meanwhile():
+    session = WorkerSession(fake_task(), timeout_s=1.0)
+    sent: list[tuple] = []
+    session._request = lambda request, answer: sent.append(request) or (answer, None)
+    session.window(5)
+    session.freezable = False  # a pool started anew each epoch: its start is timed
+    session.window(5)
+    assert [request[3] for request in sent] == [TURN_LEAD_BATCHES, 0]
