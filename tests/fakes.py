@@ -61,17 +61,23 @@ class SlowBatches:
             yield _tiny_batch()
 
     def _read_ahead(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        ready: queue.Queue = queue.Queue(maxsize=4)
+        return _produced(self.delay_s, self.batches, buffer=4)
 
-        def produce() -> None:
-            for _ in range(self.batches):
-                time.sleep(self.delay_s)
-                ready.put(_tiny_batch())
-            ready.put(None)
 
-        threading.Thread(target=produce, daemon=True).start()
-        while (batch := ready.get()) is not None:
-            yield batch
+def _produced(delay_s: float, batches: int, buffer: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``batches`` batches made by a producer thread, one per ``delay_s``, into a queue of
+    ``buffer``."""
+    made: queue.Queue = queue.Queue(maxsize=buffer)
+
+    def produce() -> None:
+        for _ in range(batches):
+            time.sleep(delay_s)
+            made.put(_tiny_batch())
+        made.put(None)
+
+    threading.Thread(target=produce, daemon=True).start()
+    while (batch := made.get()) is not None:
+        yield batch
 
 
 def _logged(batches: Iterator[Any], path: str) -> Iterator[Any]:
@@ -373,17 +379,7 @@ class FillingBatches:
         self.delay_s, self.batches, self.buffer = delay_s, batches, buffer
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        made: queue.Queue = queue.Queue(maxsize=self.buffer)
-
-        def produce() -> None:
-            for _ in range(self.batches):
-                time.sleep(self.delay_s)
-                made.put(_tiny_batch())
-            made.put(None)
-
-        threading.Thread(target=produce, daemon=True).start()
-        while (batch := made.get()) is not None:
-            yield batch
+        return _produced(self.delay_s, self.batches, self.buffer)
 
 
 class FillingScenario(_Fake):
