@@ -329,14 +329,15 @@ class Runner:
     def _session(self, target: Target, number: int) -> WorkerSession:
         processes = self.settings.processes
         where = f" (process {number + 1}/{processes})" if processes > 1 else ""
+        scenario = load(target)
         session = WorkerSession(
             self.new_task(target),
             self.settings.timeout_s,
             lambda phase: self.on_phase(target.name, phase + where),
             lambda text: self.on_warning(target.name, text),
-            private_network=load(target).needs_private_network(self.settings.service),
+            private_network=scenario.needs_private_network(self.settings.service),
         )
-        session.freezable = load(target).freezable
+        session.freezable = scenario.freezable
         return session
 
     def _with_kept_log(
