@@ -65,6 +65,11 @@ class DataServiceScenario(Scenario):
             )
         return None
 
+    def can_freeze(self, service: ServiceSettings) -> bool:
+        # A cluster of the user's is not ours to stop, and its workers make batches ahead while the
+        # trainer is frozen: those would be timed as if made in the trainer's turn.
+        return service.dispatcher is None
+
     def needs_private_network(self, service: ServiceSettings) -> bool:
         return service.dispatcher is None  # a cluster of the user's own is reached over the network
 

@@ -64,20 +64,34 @@ class SlowBatches:
         return _produced(self.delay_s, self.batches, buffer=4)
 
 
-def _produced(delay_s: float, batches: int, buffer: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``batches`` batches made by a producer thread, one per ``delay_s``, into a queue of
+def _produced(
+    delay_s: float, batches: int, buffer: int, producers: int = 1
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``batches`` batches made by ``producers`` threads, each one per ``delay_s``, into a queue of
     ``buffer``."""
     made: queue.Queue = queue.Queue(maxsize=buffer)
+    tickets = iter(range(batches))
+    lock = threading.Lock()
 
     def produce() -> None:
-        for _ in range(batches):
+        while True:
+            with lock:
+                ticket = next(tickets, None)
+            if ticket is None:
+                made.put(None)
+                return
             time.sleep(delay_s)
             made.put(_tiny_batch())
-        made.put(None)
 
-    threading.Thread(target=produce, daemon=True).start()
-    while (batch := made.get()) is not None:
-        yield batch
+    for _ in range(producers):
+        threading.Thread(target=produce, daemon=True).start()
+    done = 0
+    while done < producers:
+        batch = made.get()
+        if batch is None:
+            done += 1
+        else:
+            yield batch
 
 
 def _logged(batches: Iterator[Any], path: str) -> Iterator[Any]:
@@ -391,6 +405,23 @@ class FillingScenario(_Fake):
         yield FillingBatches(self.delay_s, self.batches, self.buffer)
 
 
+class BurstyScenario(_Fake):
+    """``producers`` threads each make a batch per ``delay_s``: they start together and sleep
+    alike, so batches arrive in bursts of ``producers``, as reads in flight do when they end at
+    once (after a freeze, say)."""
+
+    def __init__(self, name: str, delay_s: float, producers: int, batches: int) -> None:
+        self.name, self.delay_s, self.producers, self.batches = name, delay_s, producers, batches
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        class Epochs:
+            def __iter__(inner) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                return _produced(self.delay_s, self.batches, 2 * self.producers, self.producers)
+
+        yield Epochs()
+
+
 # Where the stepping fakes share when the first of them served a batch: their "machine" is slower
 # by STEP_FACTOR from STEP_AFTER_S later, for all of them at once.
 STEP_FILE_ENV = "FAKE_STEP_FILE"
@@ -458,6 +489,8 @@ CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()
 SPIN = SpinScenario()
+# Three reads of 60 ms in flight: 50 batches of 4 a second, 200 samples/s.
+BURSTY_60MS = BurstyScenario("bursty_60ms", delay_s=0.060, producers=3, batches=150)
 FILLING_20MS = FillingScenario("filling_20ms", delay_s=0.020, batches=400, buffer=64)
 STEPPING_20MS = SteppingScenario("stepping_20ms", delay_s=0.020)
 STEPPING_25MS = SteppingScenario("stepping_25ms", delay_s=0.025)

@@ -49,7 +49,7 @@ def plan_groups(
     held = budget + 1.0
     for item in items:
         need = expected_mib(*item, admission.source) * admission.settings.processes
-        if not _freezable(item[0]):
+        if not _freezable(item[0], admission.settings):
             # It runs on through the others' turns: measured beside them, it would take their
             # machine, so it has a group of its own.
             groups.append([item])
@@ -63,9 +63,9 @@ def plan_groups(
     return groups
 
 
-def _freezable(target: Target) -> bool:
+def _freezable(target: Target, settings: MeasureSettings) -> bool:
     try:
-        return load(target).freezable
+        return load(target).can_freeze(settings.service)
     except Exception:  # noqa: BLE001 - its own group reports what is wrong with it
         return True
 

@@ -56,6 +56,9 @@ class Group:
     reference: ReferenceWorkload
     members: list[Member] = field(default_factory=list)
     skipped: dict[int, ScenarioResult] = field(default_factory=dict)  # by item
+    # False where a member cannot be frozen: it would work on through the reference's turns (a
+    # pool, a cluster's buffers), and neither's figures would hold, so it is measured alone.
+    beside_reference: bool = True
 
 
 def end_undriven(group: Group) -> None:

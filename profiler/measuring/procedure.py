@@ -2,8 +2,8 @@
 
 1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
 2. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
-   where six epochs fit in the time cap), taken one after another from a stream that runs across
-   epochs;
+   where six epochs fit in the time cap; enough batches that batches arriving in bursts move the
+   rate by 1/16 at most), taken one after another from a stream that runs across epochs;
    more windows until the 95% interval of the median window rate is within ``precision``, or
    the time cap. Leading windows that stand apart from the rest (autotuning ramping up) are left
    out as warm-up.
@@ -56,6 +56,10 @@ _CALIBRATION_TRIES = 6
 # before it has this many windows, the fewest whose range is a 95% interval of their median.
 WHOLE_EPOCHS_WITHIN_CAP = 6
 WINDOWS_BEFORE_CAP = 6
+# Where batches arrive in bursts (WindowTiming.burst), a window's rate is off by up to a burst less
+# one over its batches, whichever batch the timing starts and ends on; windows hold enough batches
+# to keep that under this share.
+BURST_ERROR = 1 / 16
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,10 @@ def _calibrated(
             per_epoch,
             whole,
         )
+        window = measure(batches, batches % per_epoch == 0)
+    least = math.ceil((window.burst - 1) / BURST_ERROR)
+    if batches < least:
+        batches = _aligned(least, per_epoch, whole)
         window = measure(batches, batches % per_epoch == 0)
     return batches, window
 

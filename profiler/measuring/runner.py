@@ -142,11 +142,13 @@ class Runner:
                 name = f"{item}:{target.file_name}#{number}"
                 session.seat = group.conductor.seat(name, session.freeze, session.thaw)
                 group.members.append(Member(target, number, session, item))
+        group.beside_reference = all(m.session.freezable for m in group.members)
         if group.members:
             for member in group.members:
                 member.session.start()
-            group.reference.start()
-            group.reference.guard(m.session.pids()[0] for m in group.members)
+            if group.beside_reference:
+                group.reference.start()
+                group.reference.guard(m.session.pids()[0] for m in group.members)
         return group
 
     def wait_ready(self, group: Group) -> None:
@@ -207,16 +209,15 @@ class Runner:
         members, conductor = group.members, group.conductor
         threads: list[threading.Thread] = []
         try:
-            seat = conductor.seat("reference", lambda: None, lambda: None, companion=True)
             threads = [
                 threading.Thread(target=self._drive, args=(m, driver), name=m.target.file_name)
                 for m in members
             ]
-            threads.append(
-                threading.Thread(
-                    target=self._reference_turns, args=(group.reference, seat), daemon=True
-                )
-            )
+            if group.beside_reference:
+                seat = conductor.seat("reference", lambda: None, lambda: None, companion=True)
+                turns = self._reference_turns
+                threads.append(threading.Thread(target=turns, args=(group.reference, seat)))
+                threads[-1].daemon = True
             for thread in threads:
                 thread.start()
             for thread in threads:
@@ -337,7 +338,7 @@ class Runner:
             lambda text: self.on_warning(target.name, text),
             private_network=scenario.needs_private_network(self.settings.service),
         )
-        session.freezable = scenario.freezable
+        session.freezable = scenario.can_freeze(self.settings.service)
         return session
 
     def _with_kept_log(

@@ -129,6 +129,11 @@ class Scenario:
     def open(self, ctx: PipelineContext) -> AbstractContextManager[Iterable[Batch]]:
         raise NotImplementedError
 
+    def can_freeze(self, service: ServiceSettings) -> bool:
+        """Whether every process that makes this pipeline's batches is its own, and may be stopped
+        between its turns; ``freezable`` unless the settings decide (a cluster of the user's)."""
+        return self.freezable
+
     def cannot_serve(self, spec: DataSpec) -> str | None:
         """Why this scenario cannot read the data of ``spec``, or None where it can."""
         if spec.form in self.data_kinds:

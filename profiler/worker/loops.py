@@ -100,6 +100,15 @@ class WindowTiming:
     epoch_ends: tuple[float, ...] = ()  # perf_counter stamps of the epochs that ended within it...
     epochs_ended: int = 0  # ...of which there were this many: tiny epochs end by the thousand
     began_epoch: bool = False  # its first batch was the first of an epoch
+    # The batches the consumer waited for (over a quarter of the window's time per batch); the rest
+    # came at once behind them. 0: not counted.
+    waited: int = 0
+
+    @property
+    def burst(self) -> float:
+        """Batches that arrive together, on average: reads in flight that end at once (sleeps, a
+        tf.data service's workers thawed together) hand them over in bursts."""
+        return self.batches / self.waited if self.waited else 1.0
 
     @property
     def samples_per_s(self) -> float:
@@ -256,18 +265,22 @@ def flat_out_window(
     stream.epoch_ends.clear()
     samples = 0
     began = False
+    handed = [0.0] * batches
     started = stream.clock()
     for number in range(batches):
         batch, first = stream.next()
+        handed[number] = stream.clock()
         began = began or (first and number == 0)
         samples += batch_length(batch)
-    seconds = stream.clock() - started
-    stream.batch_s = seconds / batches
+    seconds = handed[-1] - started if batches else 0.0
+    stream.batch_s = seconds / max(batches, 1)
     stream.pause()  # until the next window: waiting, or frozen while others take their turns
     ends = stream.epoch_ends
-    return WindowTiming(
-        started, seconds, batches, samples, tuple(ends[:MAX_EPOCH_ENDS]), len(ends), began
-    )
+    quick = stream.batch_s / 4
+    gaps = (after - before for before, after in zip([started, *handed], handed, strict=False))
+    waited = sum(1 for gap in gaps if gap > quick)
+    kept_ends = tuple(ends[:MAX_EPOCH_ENDS])
+    return WindowTiming(started, seconds, batches, samples, kept_ends, len(ends), began, waited)
 
 
 def paced_steps(

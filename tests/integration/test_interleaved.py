@@ -13,6 +13,7 @@ import pytest
 from profiler.analysis.pairing import ratio_between, turns_of
 from profiler.analysis.tune_result import beats
 from profiler.base.settings import MeasureSettings, Target
+from profiler.measuring.procedure import BURST_ERROR
 from profiler.measuring.runner import Runner
 from profiler.measuring.worker_session import WorkerSession
 from profiler.results.records import STATUS_OK
@@ -60,6 +61,16 @@ def test_a_frozen_pipeline_does_not_fill_its_buffers_between_its_turns(tiny_imag
     monkeypatch.setattr(WorkerSession, "freeze", lambda self: None)
     (running, _), _ = measure_together(tiny_images, pair, time_cap_s=1.5)
     assert running.samples_per_s > 200 * 1.3, running.window_samples_per_s
+
+
+def test_batches_arriving_in_bursts_are_timed_over_whole_bursts(tiny_images):
+    # Three producers sleeping 60 ms each: 200 samples/s, in bursts of three that a thaw lines up
+    # (the sleeps in flight end while the worker is frozen). A window of five batches (0.1 s) would
+    # start or end inside a burst and be off by up to two batches in five.
+    pair = [Target.scenario(FAKES + "BURSTY_60MS"), Target.scenario(FAKES + "STEADY_20MS")]
+    (bursty, _), _ = measure_together(tiny_images, pair, time_cap_s=1.5)
+    assert 200 * 0.9 < bursty.samples_per_s <= 200 * 1.07, bursty.window_samples_per_s
+    assert bursty.window_batches is not None and bursty.window_batches >= 2 / BURST_ERROR
 
 
 def test_a_machine_that_slows_half_way_leaves_the_ratio_of_two_fakes(tiny_images, tmp_path):

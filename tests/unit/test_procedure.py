@@ -8,11 +8,14 @@ cut, the time cap on a fake clock. No worker, no real time.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from profiler.base.settings import MeasureSettings
 from profiler.base.stats import median_interval
 from profiler.measuring.procedure import (
+    BURST_ERROR,
     PHASE_VERIFY,
     PHASE_WARMUP,
     measure,
@@ -38,8 +41,11 @@ class Windows:
     """A window measure: the n-th window runs at ``rates[n]`` samples/s; it lasts ``seconds`` where
     given (its samples then follow the rate), else its samples over the rate."""
 
-    def __init__(self, rates, clock: FakeClock, seconds: float | None = None) -> None:
+    def __init__(
+        self, rates, clock: FakeClock, seconds: float | None = None, burst: int = 1
+    ) -> None:
         self.rates, self.clock, self.seconds = list(rates), clock, seconds
+        self.burst = burst  # batches arrive this many at a time
         self.calls: list[tuple[int, bool]] = []
 
     def __call__(self, batches: int, restart: bool) -> WindowTiming:
@@ -51,7 +57,8 @@ class Windows:
             samples, seconds = round(rate * self.seconds), self.seconds
         started = self.clock.now
         self.clock.advance(seconds)
-        return WindowTiming(started, seconds, batches, samples)
+        waited = -(-batches // self.burst)
+        return WindowTiming(started, seconds, batches, samples, waited=waited)
 
 
 def _settings(**changed) -> MeasureSettings:
@@ -190,3 +197,18 @@ def test_idle_steps_go_on_to_the_idle_time_cap_where_never_precise(clock, monkey
     )
     measured = measure(session, _settings(idle_precision=1.0, idle_time_cap_s=1.5))
     assert len(measured.paced) == 2 and not measured.idle_capped
+
+
+def test_batches_in_bursts_get_windows_long_enough_for_a_burst_to_move_the_rate_little(clock):
+    # As in the test above, 5 batches last 0.1 s; batches come three at once: a window starting or
+    # ending inside a burst is off by up to 2 batches, so windows hold 2 / BURST_ERROR = 32, past an
+    # epoch of 20: two whole epochs, starting at one.
+    slow_warmup = EpochTiming(seconds=2.0, first_batch_s=0.1, batches=20, samples=640, cpu_s=1.0)
+    windows = Windows([1280.0] * 40, clock, burst=3)
+    flat = until_precise(windows, slow_warmup, _settings(time_cap_s=2.0))
+    assert math.ceil(2 / BURST_ERROR) == 32
+    assert windows.calls[:3] == [(1, True), (5, False), (40, True)]
+    assert flat.window_batches == 40 and {w.batches for w in flat.windows} == {40}
+    # One at a time: the window stays at the 5 that last window_s.
+    windows = Windows([1280.0] * 40, clock, burst=1)
+    assert until_precise(windows, slow_warmup, _settings(time_cap_s=2.0)).window_batches == 5

@@ -9,6 +9,7 @@ for). Only counts and marks are checked, never a duration.
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -198,3 +199,28 @@ def test_only_a_worker_that_is_frozen_between_turns_skips_batches_made_meanwhile
     session.freezable = False  # a pool started anew each epoch: its start is timed
     session.window(5)
     assert [request[3] for request in sent] == [TURN_LEAD_BATCHES, 0]
+
+
+class Bursts:
+    """Epochs of 12 batches of 4 that come three at once: a sleep of ``pause_s`` before every
+    third."""
+
+    def __init__(self, pause_s: float) -> None:
+        self.pause_s = pause_s
+
+    def __iter__(self):
+        for number in range(12):
+            if number % 3 == 0:
+                time.sleep(self.pause_s)
+            yield np.zeros((4, 2, 2, 1), np.float32), np.zeros(4, np.int32)
+
+
+def test_a_window_counts_the_batches_it_waited_for():
+    # The sleep is 40 ms; a batch that came at once takes microseconds, a thousand times less
+    # than the quarter of the window's time per batch (about 3 ms) that tells them apart.
+    server = _Server(Bursts(pause_s=0.040), classes=10, before_epoch=None)
+    server.answer(("epoch",))
+    window = _window(server, 12, restart=True)
+    assert (window.batches, window.waited, window.burst) == (12, 4, 3.0)
+    plain = _window(server, 6)  # a plain list: no batch is waited for more than the others
+    assert plain.batches == 6 and 1 <= plain.waited <= 6
