@@ -11,9 +11,8 @@ def run_differences(base: RunResult, new: RunResult) -> list[str]:
     base_machine, new_machine = base.metadata.machine, new.metadata.machine
     if base_machine.machine_id != new_machine.machine_id:
         warnings.append(
-            f"the runs come from different machines ({base_machine.hostname}, "
-            f"{base_machine.cpu_count} CPUs against {new_machine.hostname}, "
-            f"{new_machine.cpu_count} CPUs): differences may be the machines'"
+            f"the runs come from different machines ({_machine_difference(base, new)}): "
+            "differences may be the machines'"
         )
     differing = [
         key
@@ -47,3 +46,16 @@ def run_differences(base: RunResult, new: RunResult) -> list[str]:
     if base_tf != new_tf:
         warnings.append(f"TensorFlow changed between the runs ({base_tf} -> {new_tf})")
     return warnings
+
+
+def _machine_difference(base: RunResult, new: RunResult) -> str:
+    """What tells the two machines apart, in words: the fields of the machine's identity that
+    differ (a hostname alike on two VMs names no difference)."""
+    old, now = base.metadata.machine, new.metadata.machine
+    named = [
+        (f"{old.hostname}, {old.cpu_count} CPUs", f"{now.hostname}, {now.cpu_count} CPUs"),
+        (old.cpu_model, now.cpu_model),
+        (f"{old.memory_total_mib:,} MiB", f"{now.memory_total_mib:,} MiB"),
+    ]
+    parts = [f"{a} against {b}" for a, b in named if a != b]
+    return "; ".join(parts) or f"machine id {old.machine_id} against {now.machine_id}"

@@ -28,6 +28,9 @@ def _value(metric: str, value: float | None) -> str:
 
 
 def _change_text(change: MetricChange) -> str:
+    if change.metric == "idle_fraction" and change.base is not None and change.new is not None:
+        # a fraction of the time: its limit is in points, and so is its change
+        return f"{(change.new - change.base) * 100:+.1f} points"
     relative = change.change
     text = "-" if relative is None else f"{relative:+.1%}"
     if change.over_reference is not None:
@@ -39,7 +42,11 @@ def _check_text(change: MetricChange) -> str:
     verdict = change.verdict
     if verdict is None:
         return ""
-    parts = [f"limit {change.threshold.describe()}" if change.threshold else ""]
+    threshold = change.threshold
+    limit = threshold.describe() if threshold else ""
+    if threshold and threshold.metric == "idle_fraction" and not threshold.relative:
+        limit = f"{threshold.limit * 100:g} points"
+    parts = [f"limit {limit}" if threshold else ""]
     evidence = change.evidence
     if evidence is not None and verdict != VERDICT_PASSED:
         if evidence.relative:

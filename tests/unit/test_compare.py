@@ -118,6 +118,13 @@ def test_changed_source_and_foreign_machine_warn(runs, tmp_path):
     assert any(
         "different machines (ci-runner-1, 2 CPUs against laptop, 8 CPUs)" in w for w in warnings
     )
+    # Alike by name and CPU count: the field that differs is named.
+    foreign["metadata"]["machine"].update(hostname="ci-runner-1", cpu_count=2)
+    foreign["metadata"]["machine"]["memory_total_mib"] += 1024
+    path.write_text(json.dumps(foreign))
+    warnings = compare_runs(load_run(runs[0]), load_run(path), ()).warnings
+    (warning,) = [w for w in warnings if "different machines" in w]
+    assert "MiB against" in warning and "2 CPUs against" not in warning, warning
 
 
 def test_cli_exit_codes_and_markdown(runs, tmp_path, capsys):

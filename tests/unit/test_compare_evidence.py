@@ -84,7 +84,7 @@ def test_idle_that_grew_beyond_its_limit_and_beyond_both_intervals_is_a_regressi
     assert change.verdict == "REGRESSION" and comparison.failed
     assert comparison.regressions == [("s", "idle_fraction")]
     assert check == (
-        f"REGRESSION (limit 0.05; 95%: {(difference - width) * 100:+.1f} to "
+        f"REGRESSION (limit 5 points; 95%: {(difference - width) * 100:+.1f} to "
         f"{(difference + width) * 100:+.1f} points)"
     )
 
@@ -98,7 +98,7 @@ def test_the_same_waits_in_another_order_are_no_change_and_the_interval_holds_ze
     comparison, change, check = _idle_change(base, new)
     assert change.evidence.low < 0 < change.evidence.high and not change.evidence.significant
     assert change.verdict == "ok" and not comparison.failed
-    assert check == "ok (limit 0.05)"  # a passed check prints no interval
+    assert check == "ok (limit 5 points)"  # a passed check prints no interval
 
 
 def _with_idle(idle: float, low: float, high: float) -> ScenarioResult:
@@ -112,7 +112,7 @@ def test_the_combined_interval_is_the_difference_plus_minus_the_root_sum_of_squa
     _, change, check = _idle_change(base, new)
     assert (change.evidence.low, change.evidence.high) == pytest.approx((0.05, 0.15), abs=1e-12)
     assert change.evidence.significant and change.verdict == "REGRESSION"
-    assert check == "REGRESSION (limit 0.05; 95%: +5.0 to +15.0 points)"
+    assert check == "REGRESSION (limit 5 points; 95%: +5.0 to +15.0 points)"
 
 
 def test_a_change_beyond_the_limit_within_the_intervals_is_not_significant():
@@ -123,7 +123,7 @@ def test_a_change_beyond_the_limit_within_the_intervals_is_not_significant():
     assert change.worse_by == pytest.approx(0.06)
     assert not change.evidence.significant
     assert change.verdict == "not significant" and not comparison.failed
-    assert check == "not significant (limit 0.05; 95%: -0.7 to +12.7 points)"
+    assert check == "not significant (limit 5 points; 95%: -0.7 to +12.7 points)"
 
 
 def test_idle_improving_beyond_the_intervals_passes():
@@ -218,3 +218,13 @@ def test_mann_whitney_p_where_nothing_can_be_told():
     assert mann_whitney_p([3.0, 3.0], [3.0, 3.0, 3.0]) == 1.0  # all tied: no variance
     # Interleaved evenly: U = 4*4/2 exactly, z below 0, p = 1.
     assert mann_whitney_p([1, 4, 5, 8], [2, 3, 6, 7]) == 1.0
+
+
+def test_idle_s_change_is_shown_in_points_as_its_limit_is():
+    comparison = compare_runs(
+        _run(_with_idle(0.10, 0.08, 0.13)),
+        _run(_with_idle(0.32, 0.30, 0.34)),
+        parse_thresholds(DEFAULT_FAIL_ON),
+    )
+    row = next(row for row in comparison_rows(comparison) if row[1] == "idle")
+    assert row[4] == "+22.0 points" and row[5].startswith("REGRESSION (limit 5 points;"), row
