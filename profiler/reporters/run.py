@@ -6,7 +6,7 @@ Both are built from the same cells, notes and closing line, so they never disagr
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -71,6 +71,30 @@ TABLE_CAPTION = (
     "pipeline. Of ceiling: samples/s over the most this machine can decode. Data: the delivered "
     "samples match the dataset's checksum (close: pixels one rounding apart)."
 )
+# Results of format 1 carry no intervals, but the spread of their epochs.
+FORMAT_1_CAPTION = (
+    "Rows without an interval (results format 1): sd, the epoch-to-epoch standard deviation of "
+    "the rate, in its place."
+)
+
+
+def table_columns(results: Sequence[ScenarioResult]) -> tuple[Column, ...]:
+    """COLUMNS, headed "±95%" only where some row shows an interval (format 1 shows an sd)."""
+    if any(r.rate_half_width is not None for r in results) or not _without_interval(results):
+        return COLUMNS
+    columns = list(COLUMNS)
+    columns[2], columns[4] = Column("Idle", right=True), Column("Samples/s\nsd", right=True)
+    return tuple(columns)
+
+
+def table_caption(results: Sequence[ScenarioResult]) -> str:
+    return TABLE_CAPTION + (f" {FORMAT_1_CAPTION}" if _without_interval(results) else "")
+
+
+def _without_interval(results: Sequence[ScenarioResult]) -> bool:
+    return any(r.rate_half_width is None and r.rate_spread is not None for r in results)
+
+
 NO_RECOMMENDATION = "No recommendation: no scenario completed with usable figures."
 
 
@@ -225,7 +249,8 @@ class RunTerminalReporter(TerminalReporter):
                 cells[-1], style="bold red" if result.data_status == DATA_DIFFERS else "green"
             )
             rows.append(cells)
-        return fitted_tables(self.console, table_title(run), TABLE_CAPTION, COLUMNS, rows)
+        columns, caption = table_columns(run.scenarios), table_caption(run.scenarios)
+        return fitted_tables(self.console, table_title(run), caption, columns, rows)
 
 
 def _verdict_style(result: ScenarioResult) -> str:
@@ -256,14 +281,15 @@ class RunMarkdownReporter:
             else markdown_answer(*closing)
         )
         write(f"## Results\n\n{table_title(run)}.\n\n")
+        columns = table_columns(run.scenarios)
         write(
             markdown_table(
-                markdown_headers(COLUMNS),
+                markdown_headers(columns),
                 [row_cells(r) for r in run.scenarios],
-                [right for _, right in COLUMNS],
+                [right for _, right in columns],
             )
         )
-        write(f"\n{TABLE_CAPTION}\n\n")
+        write(f"\n{table_caption(run.scenarios)}\n\n")
         found = notes(run)
         write(markdown_notes(found) + ("\n" if found else ""))
         if run.ceiling is not None and run.ceiling.stages is not None:

@@ -126,6 +126,8 @@ def sweep_title(sweep: SweepResult) -> str:
     sizes = ", ".join(f"{n:,}" for n in sweep.sizes)
     data = sweep.runs[0].data.description if sweep.runs and sweep.runs[0].data else ""
     what = data.split(" ", 1)[-1] if data else "no data"  # drop the leading sample count
+    if what.startswith("of "):  # a user's folder of which each size takes a part
+        what = "drawn from " + what[3:]
     target = f"; target {sweep.target_samples:,} samples" if sweep.target_samples else ""
     return f"Growth with dataset size ({sizes} samples{target}): {what}"
 

@@ -199,6 +199,13 @@ def test_terminal_report_shows_rows_failures_precision_and_the_pick():
     assert "Time cap: the flat-out windows of capped ±11% stopped at --time-cap 1.5 s" in text
     assert "Time cap: the paced steps of capped ±4.0 stopped at --idle-time-cap" in text
     assert "by more than 10% for old sd 35%." in text
+    assert "Rows without an interval (results format 1): sd," in " ".join(text.split())
+    # Only rows of format 1: no header promises an interval.
+    (old,) = [r for r in run.scenarios if r.name == "old"]
+    stream = io.StringIO()
+    RunTerminalReporter(stream, width=200, color=False).render(replace(run, scenarios=(old,)))
+    alone = stream.getvalue()
+    assert "±95%" not in alone and "sd 35%" in alone and "sd" in alone.split("Scenario")[1][:400]
     assert text.rstrip().endswith("Pick a: because.")
 
 

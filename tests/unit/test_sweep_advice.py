@@ -180,3 +180,22 @@ def test_a_pipeline_that_delivered_other_samples_is_left_out_of_the_pick():
     )
     apart = replace(sweep, runs=runs)
     assert apart.advice.name not in (None, fastest)
+
+
+def test_the_title_of_a_sweep_over_parts_of_a_users_folder_reads_as_a_sentence():
+    from profiler.reporters.sweep import sweep_title
+
+    sweep = sweep_of(LAWS, sizes=(300, 600), target=None)
+    folder = DataRecord(
+        replace(SPEC, kind="images", samples=300, path="/photos"),
+        path="/photos",
+        found=1501,
+        typical_size="500x400",
+        formats=("JPEG", "PNG"),
+    )
+    sweep = replace(sweep, runs=tuple(replace(run, data=folder) for run in sweep.runs))
+    title = sweep_title(sweep)
+    assert title.startswith(
+        "Growth with dataset size (300, 600 samples): drawn from 1,501 JPEG/PNG"
+    )
+    assert "): of" not in title
