@@ -91,7 +91,13 @@ def _idle_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Ev
     """The difference of the idle fractions, its half-width from both runs' own intervals."""
     if base.idle_fraction is None or new.idle_fraction is None:
         return None
-    if base.idle_half_width is None or new.idle_half_width is None:
+    widths = (base.idle_half_width, new.idle_half_width)
+    # Unknown, or zero wide above zero idle: a file written before unknown intervals were kept
+    # as such, its interval drawn from a single block of steps.
+    if any(
+        width is None or (width == 0 and idle)
+        for width, idle in zip(widths, (base.idle_fraction, new.idle_fraction), strict=True)
+    ):
         return None
     difference = new.idle_fraction - base.idle_fraction
     width = (base.idle_half_width**2 + new.idle_half_width**2) ** 0.5
@@ -167,6 +173,9 @@ def parse_thresholds(text: str) -> tuple[Threshold, ...]:
 VERDICT_REGRESSION = "REGRESSION"
 VERDICT_NOISE = "not significant"
 VERDICT_PASSED = "ok"
+# Worse beyond the limit, but a run's idle interval is unknown (too few paced steps): no evidence
+# either way, never a regression.
+VERDICT_NO_EVIDENCE = "no evidence"
 
 
 @dataclass(frozen=True)
@@ -213,6 +222,8 @@ class MetricChange:
             MEMORY_FLOOR_MIB
         ):
             return VERDICT_PASSED
+        if self.evidence is None and self.metric == "idle_fraction":
+            return VERDICT_NO_EVIDENCE
         if self.evidence is not None and not self.evidence.significant:
             return VERDICT_NOISE
         return VERDICT_REGRESSION

@@ -114,6 +114,11 @@ def blocks(count: int, size: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
+# The fewest blocks of steps an idle interval is drawn from: a bootstrap of one block is that
+# block, a zero-width interval that claims certainty, and of two it has three outcomes.
+MIN_IDLE_BLOCKS = 3
+
+
 def idle_with_interval(
     waits_s: Sequence[float],
     steps_s: Sequence[float],
@@ -121,8 +126,9 @@ def idle_with_interval(
     block: int = 8,
     confidence: float = CONFIDENCE,
     resamples: int = _RESAMPLES,
-) -> tuple[float, tuple[float, float]]:
-    """Idle fraction above the fetch floor, and its interval from a block bootstrap.
+) -> tuple[float, tuple[float, float] | None]:
+    """Idle fraction above the fetch floor, and its interval from a block bootstrap (None, unknown,
+    from fewer than MIN_IDLE_BLOCKS blocks).
 
     idle = (sum of waits - steps x mean floor) / (that + sum of steps), never below 0. Blocks of
     ``block`` neighbouring steps are resampled together, so a slow stretch stays a stretch; the
@@ -133,8 +139,8 @@ def idle_with_interval(
     floor = np.asarray(floor_s, dtype=float) if len(floor_s) else np.zeros(1)
     point = _idle(float(waits.sum()), float(steps.sum()), len(waits) * float(floor.mean()))
     spans = blocks(len(waits), block)
-    if len(spans) < 2:
-        return point, (point, point)
+    if len(spans) < MIN_IDLE_BLOCKS:
+        return point, None
     block_waits = np.array([waits[a:b].sum() for a, b in spans])
     block_steps = np.array([steps[a:b].sum() for a, b in spans])
     block_counts = np.array([b - a for a, b in spans])

@@ -305,8 +305,8 @@ def _idle_is_precise(measured: Measurements, precision: float) -> bool:
     floor = [w for block in measured.floor for w in block.waits_s]
     # Fewer resamples than the reported interval: this runs between two paced blocks, where the
     # pipeline refills its buffers untimed, and it only decides whether to go on.
-    point, (low, high) = idle_with_interval(waits, steps, floor, IDLE_BLOCK, resamples=300)
-    return max(point - low, high - point) <= precision
+    point, interval = idle_with_interval(waits, steps, floor, IDLE_BLOCK, resamples=300)
+    return interval is not None and max(point - interval[0], interval[1] - point) <= precision
 
 
 # Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).

@@ -9,6 +9,7 @@ from rich.text import Text
 from profiler.analysis.comparison import (
     MEMORY_FLOOR_MIB,
     METRICS,
+    VERDICT_NO_EVIDENCE,
     VERDICT_PASSED,
     VERDICT_REGRESSION,
     Comparison,
@@ -48,6 +49,10 @@ def _check_text(change: MetricChange) -> str:
         limit = f"{threshold.limit * 100:g} points"
     parts = [f"limit {limit}" if threshold else ""]
     evidence = change.evidence
+    if verdict == VERDICT_NO_EVIDENCE:
+        parts.append(
+            "a run's idle interval is unknown: too few paced steps, give more --idle-time-cap"
+        )
     if evidence is not None and verdict != VERDICT_PASSED:
         if evidence.relative:
             parts.append(f"95%: {evidence.low:+.0%} to {evidence.high:+.0%}")

@@ -31,7 +31,7 @@ from profiler.reporters.markdown import (
     settings_rows,
     write_report_files,
 )
-from profiler.reporters.run_notes import notes, options_text
+from profiler.reporters.run_notes import idle_interval_unknown, notes, options_text
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import stages_markdown
 from profiler.results.records import (
@@ -170,6 +170,8 @@ def _idle_cell(result: ScenarioResult) -> str:
     width = result.idle_half_width
     if width is not None:
         text += f" ±{width * 100:.1f}" + ("*" if result.idle_capped else "")
+    elif idle_interval_unknown(result):
+        text += " ±?"
     return text
 
 

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from profiler.base.settings import CONSUMER_KERAS
+from profiler.base.stats import MIN_IDLE_BLOCKS
 from profiler.base.units import plain
+from profiler.measuring.procedure import IDLE_BLOCK
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes
 from profiler.reporters.stages import bounding_sentence
@@ -29,7 +31,7 @@ def notes(run: RunResult) -> list[Note]:
     """What the reader must know beside the table: failures, wrong data, noise, interruption."""
     found = [note for result in run.scenarios for note in _result_notes(result)]
     found += _not_compared_notes(run)
-    found += _precision_notes(run)
+    found += _precision_notes(run) + _unknown_idle_notes(run)
     found += turns_notes(run)
     consumer = consumer_line(run)
     if consumer:
@@ -325,3 +327,25 @@ def _fingerprint_text(result: ScenarioResult) -> str:
         return "nothing"
     shape = "x".join(str(n) for n in fp.image_shape)
     return f"{fp.samples} samples of {shape} {fp.image_dtype}, labels {fp.label_dtype}"
+
+
+def _unknown_idle_notes(run: RunResult) -> list[Note]:
+    unknown = [r.name for r in run.scenarios if r.ok and idle_interval_unknown(r)]
+    if not unknown:
+        return []
+    text = (
+        f"Idle interval unknown (±?) for {', '.join(unknown)}: fewer than {MIN_IDLE_BLOCKS} "
+        f"blocks of {IDLE_BLOCK} paced steps; more --idle-time-cap gives one. compare reads no "
+        "evidence from them."
+    )
+    return [Note(text, "warning")]
+
+
+def idle_interval_unknown(result: ScenarioResult) -> bool:
+    """Paced steps were taken, too few for an idle interval (results of format 1 never had one)."""
+    return (
+        result.idle_fraction is not None
+        and result.idle_fraction_ci is None
+        and bool(result.wait_ms)
+        and bool(result.window_samples_per_s)
+    )

@@ -17,7 +17,7 @@ import pytest
 from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings
-from profiler.base.stats import mann_whitney_p
+from profiler.base.stats import idle_with_interval, mann_whitney_p
 from profiler.measuring.metrics import idle_metrics
 from profiler.measuring.procedure import Measurements
 from profiler.reporters.compare import comparison_rows
@@ -133,7 +133,7 @@ def test_idle_improving_beyond_the_intervals_passes():
 
 
 @pytest.mark.parametrize("missing", ["base interval", "new interval", "new idle"])
-def test_without_both_intervals_the_limit_alone_decides(missing):
+def test_without_both_idle_intervals_there_is_no_evidence_and_never_a_regression(missing):
     base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.30, 0.28, 0.32)
     if missing == "base interval":
         base = ScenarioResult(name="s", status="ok", idle_fraction=0.10)
@@ -144,8 +144,26 @@ def test_without_both_intervals_the_limit_alone_decides(missing):
         # nothing to compare: no check fails
         assert change.evidence is None and change.verdict == "ok"
         return
-    _, change, _ = _idle_change(base, new)
-    assert change.evidence is None and change.verdict == "REGRESSION"
+    comparison, change, check = _idle_change(base, new)
+    assert change.evidence is None and change.verdict == "no evidence" and not comparison.failed
+    assert check.startswith("no evidence (limit 5 points; a run's idle interval is unknown")
+
+
+def test_an_idle_interval_from_one_block_of_steps_is_unknown_never_zero_wide():
+    # 14 steps: one block of 8 (the rest joins it); 40 steps: five blocks.
+    waits = [0.010 + 0.001 * (i % 3) for i in range(40)]
+    steps = [0.020] * 40
+    point, interval = idle_with_interval(waits[:14], steps[:14], (), 8)
+    assert 0 < point < 1 and interval is None
+    point, interval = idle_with_interval(waits, steps, (), 8)
+    assert interval is not None and interval[0] < point < interval[1]
+
+
+def test_a_stored_zero_wide_idle_interval_above_zero_is_read_as_unknown():
+    # Files written before unknown intervals were kept as such stored one block's as [p, p].
+    base, new = _with_idle(0.58, 0.58, 0.58), _with_idle(0.71, 0.70, 0.72)
+    comparison, change, _ = _idle_change(base, new)
+    assert change.evidence is None and change.verdict == "no evidence" and not comparison.failed
 
 
 def _rated(windows: list[float]) -> ScenarioResult:

@@ -209,6 +209,22 @@ def test_terminal_report_shows_rows_failures_precision_and_the_pick():
     assert text.rstrip().endswith("Pick a: because.")
 
 
+def test_an_idle_fraction_from_too_few_steps_shows_its_interval_unknown_and_says_why():
+    few = scenario(
+        "few",
+        0.58,
+        2000.0,
+        samples_per_s_ci=(1960.0, 2030.0),
+        window_samples_per_s=(2000.0,) * 6,
+        wait_ms=(28.0,) * 14,
+    )
+    stream = io.StringIO()
+    RunTerminalReporter(stream, width=200, color=False).render(_run([few]))
+    text = " ".join(stream.getvalue().split())
+    assert "58.0% ±?" in text and "±0.0" not in text
+    assert "Idle interval unknown (±?) for few: fewer than 3 blocks of 8 paced steps" in text
+
+
 def test_tied_strategies_are_named_and_the_tie_broken_by_the_stated_rule():
     common = dict(cpu_s=0.20, samples_per_epoch=1000)
     disk = scenario(
