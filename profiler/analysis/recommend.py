@@ -26,6 +26,14 @@ from profiler.results.records import (
 # from an eager iterator alone costs about 1 ms a step on a small machine, and that floor moves by
 # a point or so from run to run; a sharp cut at 5% would flip the pick between runs.
 IDLE_TIE = 0.02
+# A rate whose 95% interval is wider than this either side says too little to rank: such a row is
+# shown, and left out of the pick, which says so.
+WIDE_RATE_INTERVAL = 0.5
+
+
+def too_wide(result: ScenarioResult) -> bool:
+    width = result.rate_half_width
+    return width is not None and width > WIDE_RATE_INTERVAL
 
 
 def busy_cut(least_idle: float) -> tuple[float, bool]:
@@ -68,7 +76,7 @@ def recommend(
     speed reference, which compares rates of targets measured in different groups.
     """
     compared_on, apart = comparable(results, reference)
-    candidates = [
+    usable = [
         r
         for r in results
         if r.ok
@@ -77,9 +85,18 @@ def recommend(
         and r.data_status != DATA_DIFFERS
         and not any(r is other for other in apart)
     ]
+    wide = tuple(r.name for r in usable if too_wide(r))
+    candidates = [r for r in usable if not too_wide(r)]
     if not candidates:
-        return None
-    pick = _pick(candidates, at, machine)
+        if not wide:
+            return None
+        return Pick(
+            None,
+            f"every rate's 95% interval is wider than ±{WIDE_RATE_INTERVAL:.0%}: more --time-cap, "
+            "or a quieter machine, narrows them",
+            too_wide=wide,
+        )
+    pick = replace(_pick(candidates, at, machine), too_wide=wide)
     if not apart:
         return pick
     return replace(pick, not_compared=tuple(r.name for r in apart), compared_on=compared_on)

@@ -13,6 +13,7 @@ from typing import IO
 from rich.table import Table
 from rich.text import Text
 
+from profiler.analysis.recommend import WIDE_RATE_INTERVAL, too_wide
 from profiler.reporters.advice import picked, script_caveat, snippet_script
 from profiler.reporters.common import (
     Column,
@@ -88,7 +89,13 @@ def table_columns(results: Sequence[ScenarioResult]) -> tuple[Column, ...]:
 
 
 def table_caption(results: Sequence[ScenarioResult]) -> str:
-    return TABLE_CAPTION + (f" {FORMAT_1_CAPTION}" if _without_interval(results) else "")
+    caption = TABLE_CAPTION + (f" {FORMAT_1_CAPTION}" if _without_interval(results) else "")
+    if any(r.ok and too_wide(r) for r in results):
+        caption += (
+            f" ! an interval wider than ±{WIDE_RATE_INTERVAL:.0%}: too wide to rank, the row is "
+            "left out of the pick."
+        )
+    return caption
 
 
 def _without_interval(results: Sequence[ScenarioResult]) -> bool:
@@ -179,9 +186,8 @@ def _rate_cell(result: ScenarioResult) -> str:
     """'6,040 ±2%': the median rate and the half-width of its interval; results of format 1 show
     their epoch-to-epoch deviation instead, as they did."""
     if result.rate_half_width is not None:
-        return f"{rate(result.samples_per_s)} ±{result.rate_half_width:.0%}" + (
-            "*" if result.rate_capped else ""
-        )
+        marks = ("*" if result.rate_capped else "") + ("!" if too_wide(result) else "")
+        return f"{rate(result.samples_per_s)} ±{result.rate_half_width:.0%}{marks}"
     return f"{rate(result.samples_per_s)} {number(result.rate_spread, 'sd {:.0%}')}".rstrip(" -")
 
 
@@ -192,6 +198,13 @@ def _data_cell(result: ScenarioResult) -> str:
     if status is None:  # a user's pipeline: what it delivered, which nothing checks
         return result.delivered or "none"
     return {DATA_DIFFERS: "DIFFERS"}.get(status, status)
+
+
+def no_pick_text(pick: Pick | None) -> str:
+    """Why nothing is picked."""
+    if pick is None or not pick.reason:
+        return NO_RECOMMENDATION
+    return f"No recommendation: {pick.reason}."
 
 
 def pick_text(pick: Pick | None) -> tuple[str, str] | None:
@@ -206,6 +219,11 @@ def pick_text(pick: Pick | None) -> tuple[str, str] | None:
         rest += (
             f" Ranked among the rows that delivered {pick.compared_on}; "
             f"{', '.join(pick.not_compared)} delivered other data and {verb} not ranked."
+        )
+    if pick.too_wide:
+        rest += (
+            f" Not ranked: {', '.join(pick.too_wide)}, whose rate's 95% interval is wider than "
+            f"±{WIDE_RATE_INTERVAL:.0%}."
         )
     return pick.name, rest
 
@@ -227,7 +245,7 @@ class RunTerminalReporter(TerminalReporter):
         print_notes(self.console, notes(run))
         closing = pick_text(run.recommendation)
         if closing is None:
-            self.print_pick(None, NO_RECOMMENDATION, "bold red")
+            self.print_pick(None, no_pick_text(run.recommendation), "bold red")
         else:
             self.print_pick(f"Pick {closing[0]}", closing[1], "")
             if code:
@@ -278,7 +296,7 @@ class RunMarkdownReporter:
         )
         closing = pick_text(run.recommendation)
         write(
-            markdown_answer(None, NO_RECOMMENDATION)
+            markdown_answer(None, no_pick_text(run.recommendation))
             if closing is None
             else markdown_answer(*closing)
         )

@@ -266,6 +266,8 @@ class Pick:
     # float32").
     not_compared: tuple[str, ...] = ()
     compared_on: str | None = None  # what the ranked rows delivered
+    # Rows left out of the ranking: their rate's 95% interval was wider than ±WIDE_RATE_INTERVAL.
+    too_wide: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

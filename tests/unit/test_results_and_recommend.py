@@ -263,3 +263,31 @@ def test_a_tie_is_broken_the_same_at_any_magnitude(scale):
     # Both of the least are kept; the first of them in the listed order wins, whatever order they
     # come in.
     assert break_tie(items[::-1], items, [lambda item: figures[id(item)]]) is items[0]
+
+
+def test_a_rate_interval_wider_than_the_limit_is_shown_flagged_and_left_out_of_the_pick(tmp_path):
+    # "wide" would win on its median, but its interval is ±7021%: "steady" is picked, and the
+    # pick's record says which row was left out.
+    wide = scenario("wide", 0.01, 9000.0, samples_per_s_ci=(100.0, 640890.0))
+    steady = scenario("steady", 0.01, 3000.0, samples_per_s_ci=(2900.0, 3100.0))
+    assert wide.rate_half_width == pytest.approx(70.21)
+    choice = recommend([wide, steady], at="at 20 ms/step")
+    assert choice.name == "steady" and choice.too_wide == ("wide",)
+    run = replace(_run([wide, steady]), recommendation=choice)
+    save_run(run, tmp_path / "run.json")
+    assert load_run(tmp_path / "run.json").recommendation.too_wide == ("wide",)
+    stream = io.StringIO()
+    RunTerminalReporter(stream, width=200, color=False).render(run)
+    text = " ".join(stream.getvalue().split())
+    assert "9,000 ±7021%!" in text and "! an interval wider than ±50%" in text
+    assert "Not ranked: wide, whose rate's 95% interval is wider than ±50%." in text
+    # Nothing narrow enough: no pick, and why.
+    alone = recommend([wide], at="at 20 ms/step")
+    assert alone.name is None and alone.too_wide == ("wide",)
+    stream = io.StringIO()
+    RunTerminalReporter(stream, width=200, color=False).render(
+        replace(_run([wide]), recommendation=alone)
+    )
+    assert "No recommendation: every rate's 95% interval is wider than ±50%" in " ".join(
+        stream.getvalue().split()
+    )
