@@ -19,7 +19,7 @@ from profiler.base.settings import MeasureSettings
 from profiler.base.units import significant
 from profiler.ceiling.decoder_rates import ARRAYS
 from profiler.ceiling.limit import Ceiling
-from profiler.results.records import DataRecord
+from profiler.results.records import DataRecord, ScenarioResult
 
 # Wide enough for every column when the output is a file or a pipe rather than a terminal.
 FILE_WIDTH = 120
@@ -307,3 +307,29 @@ def took_text(what: str, wall_s: float | None) -> str:
         return ""
     minutes, seconds = divmod(round(wall_s), 60)
     return f"{what} took {minutes} min {seconds} s." if minutes else f"{what} took {seconds} s."
+
+
+# Other processes keeping this many cores busy or more, on average, are worth a line: the figures
+# are then a loaded machine's.
+OTHER_LOAD_SHOWN_CORES = 0.25
+
+
+def load_note(results: Sequence[ScenarioResult], cores: int | None) -> Note | None:
+    """One line on the cores other processes kept busy while the rows were measured, where it
+    matters."""
+    loads = [
+        (r.other_busy_cores, r.name) for r in results if r.ok and r.other_busy_cores is not None
+    ]
+    if not loads:
+        return None
+    mean = sum(load for load, _ in loads) / len(loads)
+    most, name = max(loads)
+    if most < OTHER_LOAD_SHOWN_CORES:
+        return None
+    of = f" of {cores}" if cores else ""
+    return Note(
+        f"Machine load: other processes kept {mean:.1f}{of} core(s) busy on average while the "
+        f"pipelines ran flat out (the most, {most:.1f}, beside {name}): the figures are this "
+        "loaded machine's, and a quiet one runs CPU-bound pipelines faster.",
+        "warning",
+    )

@@ -12,7 +12,7 @@ from profiler.base.stats import MIN_IDLE_BLOCKS
 from profiler.base.units import plain
 from profiler.measuring.procedure import IDLE_BLOCK
 from profiler.reporters.advice import disk_note
-from profiler.reporters.common import Note, ceiling_note, data_notes
+from profiler.reporters.common import Note, ceiling_note, data_notes, load_note
 from profiler.reporters.stages import bounding_sentence
 from profiler.results.records import (
     DATA_CLOSE,
@@ -31,6 +31,9 @@ def notes(run: RunResult) -> list[Note]:
     """What the reader must know beside the table: failures, wrong data, noise, interruption."""
     found = [note for result in run.scenarios for note in _result_notes(result)]
     found += _not_compared_notes(run)
+    machine = run.metadata.machine
+    load = load_note(run.scenarios, machine.usable_cpus or machine.cpu_count or None)
+    found += [load] if load is not None else []
     found += _precision_notes(run) + _unknown_idle_notes(run)
     found += turns_notes(run)
     consumer = consumer_line(run)

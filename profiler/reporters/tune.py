@@ -13,6 +13,7 @@ from rich.text import Text
 from profiler.analysis.tune_result import TunedStrategy, TuneResult, usable
 from profiler.ceiling.limit import Ceiling
 from profiler.reporters.common import (
+    OTHER_LOAD_SHOWN_CORES,
     Column,
     TerminalReporter,
     ceiling_text,
@@ -160,13 +161,22 @@ def gap_text(result: ScenarioResult, ceiling: Ceiling | None) -> str:
     ):
         return ""
     per_sample_s = result.cpu_s / result.samples_per_epoch
-    most = ceiling.cores / per_sample_s  # every core busy at this CPU cost per sample
+    # Cores other processes kept busy were not the pipeline's to use: they are not idle ones.
+    others = result.other_busy_cores or 0.0
+    loaded = others >= OTHER_LOAD_SHOWN_CORES
+    free = max(ceiling.cores - others, 0.1) if loaded else ceiling.cores
+    most = free / per_sample_s  # every core it had busy at this CPU cost per sample
+    reached = result.samples_per_s / most
+    cores = f"{ceiling.cores} core(s)" + (
+        f", {others:.1f} of them kept busy by other processes," if loaded else ""
+    )
+    left = "the cores left to it" if loaded else "the cores"
+    rest = f"it kept {left} busy" if reached >= 0.9 else f"the rest of the time {left} stood idle"
     return (
         f"It used {per_sample_s * 1e6:,.0f} µs of CPU per sample (its whole process tree, flat "
-        f"out) against the ceiling's {ceiling.work_per_sample_s * 1e6:,.0f} µs: on {ceiling.cores} "
-        f"core(s) that allows at most {most:,.0f} samples/s ({most / ceiling.samples_per_s:.0%} of "
-        f"the ceiling), of which it reached {result.samples_per_s / most:.0%}; the rest of the "
-        "time cores stood idle."
+        f"out) against the ceiling's {ceiling.work_per_sample_s * 1e6:,.0f} µs: on {cores} "
+        f"that allows at most {most:,.0f} samples/s ({most / ceiling.samples_per_s:.0%} of the "
+        f"ceiling), of which it reached {reached:.0%}; {rest}."
     )
 
 

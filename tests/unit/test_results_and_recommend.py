@@ -291,3 +291,19 @@ def test_a_rate_interval_wider_than_the_limit_is_shown_flagged_and_left_out_of_t
     assert "No recommendation: every rate's 95% interval is wider than ±50%" in " ".join(
         stream.getvalue().split()
     )
+
+
+def test_a_machine_kept_busy_by_other_processes_is_said_in_one_line():
+    quiet = [
+        scenario("a", 0.01, 3000.0, other_busy_cores=0.1),
+        scenario("b", 0.01, 2000.0, other_busy_cores=0.1),
+    ]
+    busy = [replace(quiet[0], other_busy_cores=0.9), replace(quiet[1], other_busy_cores=1.1)]
+    lines = []
+    for rows in (quiet, busy):
+        stream = io.StringIO()
+        RunTerminalReporter(stream, width=200, color=False).render(_run(rows))
+        lines.append(" ".join(stream.getvalue().split()))
+    assert "Machine load" not in lines[0]
+    assert "Machine load: other processes kept 1.0" in lines[1]
+    assert "(the most, 1.1, beside b)" in lines[1]
