@@ -43,6 +43,18 @@ _TF_DECODE = """    def decode(path, label):
     samples = files.map(decode, num_parallel_calls=AUTOTUNE)
 """
 
+_DATA_KEY = """
+
+def data_key():
+    \"\"\"The files, their sizes and times, and the sample's shape, hashed: a
+    cache made from other data is never read back.\"\"\"
+    digest = hashlib.sha256(repr((HEIGHT, WIDTH, CHANNELS)).encode())
+    for path in paths:
+        stat = os.stat(path)
+        digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\\n".encode())
+    return digest.hexdigest()[:16]
+"""
+
 _PYDATASET = """class Images(keras.utils.PyDataset):
     def __len__(self):
         return -(-len(paths) // BATCH)
@@ -185,24 +197,35 @@ def make_dataset():
     samples = records.map(decode, num_parallel_calls=AUTOTUNE)
     return samples.batch(BATCH).prefetch(AUTOTUNE)
 """,
-    "cache_file": """CACHE = "decoded.cache"  # on a disk with room for the whole decoded dataset
+    "cache_file": """import hashlib
 
+CACHES = "."  # a folder on a disk with room for the whole decoded dataset
+"""
+    + _DATA_KEY
+    + """
 
 def make_dataset():
 """
     + _OPENCV_MAP
-    + """    # Decoded in the first epoch, read back from the file in every later one.
-    return samples.cache(CACHE).batch(BATCH).prefetch(AUTOTUNE)
+    + """    # Decoded in the first epoch, read back from the file in every later one;
+    # named after the data, as tf.data reads a cache file whatever it holds.
+    cache = f"{CACHES}/decoded-{data_key()}.cache"
+    return samples.cache(cache).batch(BATCH).prefetch(AUTOTUNE)
 """,
-    "snapshot": """SNAPSHOT = "decoded-snapshot"  # on a disk with room for the decoded dataset
+    "snapshot": """import hashlib
 
+SNAPSHOTS = "."  # a folder on a disk with room for the decoded dataset
+"""
+    + _DATA_KEY
+    + """
 
 def make_dataset():
-    if not pathlib.Path(SNAPSHOT).exists():
+    snapshot = f"{SNAPSHOTS}/decoded-snapshot-{data_key()}"
+    if not pathlib.Path(snapshot).exists():
 """
     + textwrap.indent(_OPENCV_MAP, "    ")
-    + """        samples.save(SNAPSHOT)
-    return tf.data.Dataset.load(SNAPSHOT).batch(BATCH).prefetch(AUTOTUNE)
+    + """        samples.save(snapshot)
+    return tf.data.Dataset.load(snapshot).batch(BATCH).prefetch(AUTOTUNE)
 """,
     "pydataset": """import keras
 

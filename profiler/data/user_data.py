@@ -43,6 +43,7 @@ _RECORDED = (_INDEX, "spec.json", SUMMARY)  # the index's files, whose checksums
 INDEX_VERSION = 2
 # Bad samples named in the results and the report; all of them are counted.
 NAMED_BAD = 5
+MAX_SKIPPED_PATHS = 1000
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ class Summary:
     typical_size: str  # median source size, "375x500"
     bytes_per_file: float
     formats: tuple[str, ...]
+    # The bad files themselves (the first MAX_SKIPPED_PATHS): the printed script leaves them out.
+    skipped_paths: tuple[str, ...] = ()
 
 
 class UserDataSource(DataSource):
@@ -316,6 +319,7 @@ def _build(
         describe_sizes(choice.shapes),
         float(np.mean(choice.sizes)),
         tuple(sorted(set(choice.formats))),
+        tuple(choice.bad_paths[:MAX_SKIPPED_PATHS]) if spec.kind == "folder" else (),
     )
     (folder / SUMMARY).write_text(json.dumps(summary.__dict__))
     (folder / CHECKSUMS).write_text(json.dumps(_checksums(folder)))

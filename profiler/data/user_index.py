@@ -25,6 +25,7 @@ class BadFile(ProfilerError):
 class Choice:
     chosen: list[int]  # positions in the listing, ascending
     bad: list[str]  # "path: why", in the order met
+    bad_paths: list[str]  # the files of ``bad``, for a script to leave out as the tool did
     shapes: list[tuple[int, ...]]
     sizes: list[int]
     formats: list[str]
@@ -70,6 +71,7 @@ def choose(
         else np.arange(total)
     )
     chosen, bad, shapes, sizes, formats, labels = [], [], [], [], [], []
+    bad_paths: list[str] = []
     for done, position in enumerate(order.tolist(), start=1):
         if len(chosen) == wanted:
             break
@@ -88,6 +90,7 @@ def choose(
                     "the file"
                 ) from None
             bad.append(text)
+            bad_paths.append(where)
             continue
         finally:
             if on_progress is not None and (done % 256 == 0 or done == total):
@@ -110,6 +113,7 @@ def choose(
     return Choice(
         chosen=[chosen[i] for i in order_back],
         bad=bad,
+        bad_paths=bad_paths,
         shapes=[shapes[i] for i in order_back],
         sizes=[sizes[i] for i in order_back],
         formats=[formats[i] for i in order_back],
@@ -172,6 +176,7 @@ def choose_arrays(spec: DataSpec, total: int) -> Choice:
     return Choice(
         chosen=rows.tolist(),
         bad=[],
+        bad_paths=[],
         shapes=[shape] * wanted,
         sizes=[int(images[0].nbytes)] * wanted,
         formats=["array"] * wanted,

@@ -282,6 +282,7 @@ def data_record(source: DataSource) -> DataRecord:
         found=summary.found,
         skipped_files=summary.skipped_files,
         skipped_examples=summary.skipped_examples,
+        skipped_paths=summary.skipped_paths,
         typical_size=summary.typical_size,
         bytes_per_file=summary.bytes_per_file,
         formats=summary.formats,

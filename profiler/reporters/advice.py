@@ -6,7 +6,8 @@ from __future__ import annotations
 from profiler.reporters.common import Note
 from profiler.results.records import RunResult, ScenarioResult
 
-SNIPPET_HEADER = '''import pathlib
+SNIPPET_HEADER = '''import os
+import pathlib
 
 import cv2
 import numpy as np
@@ -15,19 +16,42 @@ import tensorflow as tf
 HEIGHT, WIDTH, CHANNELS, BATCH = {height}, {width}, {channels}, {batch}
 AUTOTUNE = tf.data.AUTOTUNE
 DATA = pathlib.Path({folder})  # one subfolder of images per class
-classes = sorted(p.name for p in DATA.iterdir() if p.is_dir())
-paths = [str(f) for c in classes for f in sorted((DATA / c).iterdir())
-         if f.is_file()]
-labels = np.array([classes.index(pathlib.Path(f).parent.name) for f in paths],
+SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+# Files OpenCV could not decode when the profiler read this folder.
+SKIP = {skip}
+
+
+def images_under(folder):
+    """Image files under folder, sorted, the undecodable ones left out."""
+    found = [os.path.join(base, name)
+             for base, _, names in os.walk(folder) for name in names
+             if pathlib.Path(name).suffix.lower() in SUFFIXES]
+    return sorted(f for f in found if f not in SKIP and readable(f))
+
+
+def readable(path):
+    """Not empty, and its first bytes are a format OpenCV reads."""
+    return os.path.getsize(path) > 0 and cv2.haveImageReader(path)
+
+
+classes = sorted(p.name for p in DATA.iterdir()
+                 if p.is_dir() and not p.name.startswith("."))
+found = [images_under(DATA / c) for c in classes]
+if not any(found):  # no class folders: every image is of class 0
+    found = [images_under(DATA)]
+paths = [path for files in found for path in files]
+labels = np.array([c for c, files in enumerate(found) for _ in files],
                   np.int32)
 
 
 def load(path):
     """One image: decoded by OpenCV, resized by area, scaled to [0, 1]."""
-    if CHANNELS == 1:
-        image = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
-    else:
-        image = cv2.imread(path, cv2.IMREAD_COLOR)[:, :, ::-1]  # BGR to RGB
+    colour = cv2.IMREAD_GRAYSCALE if CHANNELS == 1 else cv2.IMREAD_COLOR
+    image = cv2.imread(path, colour | cv2.IMREAD_IGNORE_ORIENTATION)
+    if image is None:
+        raise ValueError(f"{{path}}: OpenCV cannot decode it: remove it")
+    if CHANNELS == 3:
+        image = image[:, :, ::-1]  # BGR to RGB
     image = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
     image = (image / 255.0).astype(np.float32)
     return image.reshape(HEIGHT, WIDTH, CHANNELS)
@@ -65,6 +89,7 @@ def snippet_script(run: RunResult) -> str | None:
         spec.channels if spec else 3,
         run.settings.batch_size,
         folder,
+        run.data.skipped_paths if run.data is not None and folder != PLACEHOLDER_FOLDER else (),
     )
 
 
@@ -84,12 +109,19 @@ def script_caveat(kind: str) -> str:
 
 
 def script_for(
-    snippet: str, height: int, width: int, channels: int, batch: int, folder: str
+    snippet: str,
+    height: int,
+    width: int,
+    channels: int,
+    batch: int,
+    folder: str,
+    skip: tuple[str, ...] = (),
 ) -> str:
-    """The whole script: the header for these sizes and this folder (quoted as Python), the snippet,
-    a main."""
+    """The whole script: the header for these sizes and this folder (quoted as Python), the files
+    to leave out, the snippet, a main."""
+    listed = "set()" if not skip else "{\n" + "".join(f"    {path!r},\n" for path in skip) + "}"
     header = SNIPPET_HEADER.format(
-        height=height, width=width, channels=channels, batch=batch, folder=repr(folder)
+        height=height, width=width, channels=channels, batch=batch, folder=repr(folder), skip=listed
     )
     return header + snippet + SNIPPET_FOOTER
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from profiler.reporters.advice import script_for
+from profiler.reporters.advice import SNIPPET_FOOTER, script_for
 from scenarios._snippets import SNIPPETS
 
 # Needs a tf.data service cluster to connect to: measured by the data_service scenario instead.
@@ -35,27 +36,72 @@ if __name__ == "__main__":
     distinct = len(set(closest.tolist())) == len(expected)
     difference = float(distance.min(axis=1).max()) if distinct else 1.0
     print(json.dumps({"first": list(batches[0][0].shape), "dtype": str(images.dtype),
-                      "samples": len(images),
+                      "samples": len(images), "paths": paths,
                       "labels": sorted(found.tolist()), "expected": sorted(labels.tolist()),
                       "difference": difference}))
 """
 
 
-@pytest.fixture(scope="module")
-def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _photos(root: Path, classes: tuple[str, ...], seed: int) -> Path:
+    """Images in a folder per class (5, 6, ... of them) and, beside them, what a real folder holds:
+    a .DS_Store, a text file named .jpg, an empty .png, a PNG cut short, and a hidden folder."""
     import cv2
 
-    root = tmp_path_factory.mktemp("photos") / 'my "best" photos\\2026'
     root.mkdir()
-    rng = np.random.default_rng(3)
-    for label, name in enumerate(("cats", "dogs")):
+    rng = np.random.default_rng(seed)
+    for label, name in enumerate(classes):
         (root / name).mkdir()
         for number in range(5 + label):
             cv2.imwrite(
                 str(root / name / f"{number}.png"),
                 rng.integers(0, 256, (32, 32, 3), dtype=np.uint8),
             )
+    first = root / classes[0]
+    (first / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (first / "notes.jpg").write_text("not an image")
+    (first / "empty.png").write_bytes(b"")
+    whole = (first / "0.png").read_bytes()
+    (first / "cut.png").write_bytes(whole[: len(whole) // 2])
+    (root / ".thumbnails").mkdir()
     return root
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A folder and what the profiler read of it: the files it measured and those it left out."""
+
+    root: Path
+    paths: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def _measured(root: Path, cache: Path) -> Measured:
+    from profiler.data.synthetic import DataSpec
+    from profiler.data.user_data import prepare_user_data
+
+    source = prepare_user_data(DataSpec(path=str(root), samples=0), cache)
+    return Measured(root, tuple(source.image_paths()), source.summary().skipped_paths)
+
+
+# The printed script's own main, replaced by a check that reports what it delivered.
+MAIN = SNIPPET_FOOTER.lstrip("\n")
+
+
+def _script(snippet: str, measured: Measured, channels: int, check: str) -> str:
+    script = script_for(snippet, 16, 16, channels, 4, str(measured.root), measured.skipped)
+    assert MAIN in script
+    return "import json\n" + script.replace(MAIN, "") + check
+
+
+@pytest.fixture(scope="module")
+def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Measured:
+    root = _photos(
+        tmp_path_factory.mktemp("photos") / 'my "best" photos\\2026', ("cats", "dogs"), 3
+    )
+    measured = _measured(root, tmp_path_factory.mktemp("cache"))
+    # The text file, the empty file and the cut PNG do not decode; the .DS_Store is no image.
+    assert len(measured.paths) == 11 and len(measured.skipped) == 3, measured
+    return measured
 
 
 # Grey images through the strategies that decode in different ways: OpenCV, TensorFlow, TFRecords.
@@ -69,15 +115,7 @@ GREY = ("generator", "parallel_map", "tfrecord", "snapshot")
 def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, tmp_path):
     script = tmp_path / "pipeline.py"
     # A folder name that must be quoted as Python: a quote, a backslash and a space.
-    script.write_text(
-        "import json\n"
-        + script_for(SNIPPETS[name], 16, 16, channels, 4, str(class_folder)).replace(
-            'if __name__ == "__main__":\n    dataset = make_dataset()\n    # model.fit(dataset, '
-            "epochs=...)\n",
-            "",
-        )
-        + CHECK
-    )
+    script.write_text(_script(SNIPPETS[name], class_folder, channels, CHECK))
     done = subprocess.run(
         [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240
     )
@@ -85,6 +123,7 @@ def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["first"] == [4, 16, 16, channels] and report["dtype"] == "float32"
     assert report["samples"] == 11 and report["labels"] == report["expected"] == [0] * 5 + [1] * 6
+    assert report["paths"] == list(class_folder.paths)  # the files the profiler measured
     # The same pixels as load() (TensorFlow's decoders may round one level apart at a 2x area
     # resize).
     assert report["difference"] <= 1.01 / 255
@@ -117,15 +156,7 @@ def test_the_data_service_snippet_serves_every_sample_once_an_epoch_from_two_wor
     cluster = LocalCluster(workers=2).start()
     try:
         snippet = SNIPPETS["data_service"].replace("grpc://HOST:PORT", cluster.target)
-        script.write_text(
-            "import json\n"
-            + script_for(snippet, 16, 16, 3, 4, str(class_folder)).replace(
-                'if __name__ == "__main__":\n    dataset = make_dataset()\n    # model.fit('
-                "dataset, epochs=...)\n",
-                "",
-            )
-            + CHECK_ENDLESS
-        )
+        script.write_text(_script(snippet, class_folder, 3, CHECK_ENDLESS))
         done = subprocess.run(
             [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240
         )
@@ -142,3 +173,22 @@ def test_the_data_service_snippet_serves_every_sample_once_an_epoch_from_two_wor
     ), report
     assert report["labels_right"]
     assert report["difference"] <= 1.01 / 255
+
+
+@pytest.mark.parametrize("name", ["cache_file", "snapshot"])
+def test_a_cache_made_from_one_folder_is_never_read_for_another(name, class_folder, tmp_path):
+    # The same script, in the same folder, pointed at another folder after one epoch of the first:
+    # it delivers the second folder's samples, not the first's from the cache it left.
+    other = _measured(_photos(tmp_path / "other", ("a", "b", "c"), 9), tmp_path / "cache")
+    reports = []
+    for measured in (class_folder, other):
+        script = tmp_path / "pipeline.py"
+        script.write_text(_script(SNIPPETS[name], measured, 3, CHECK))
+        done = subprocess.run(
+            [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        reports.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert reports[0]["samples"] == 11 and reports[1]["samples"] == 5 + 6 + 7
+    assert reports[1]["labels"] == reports[1]["expected"] == [0] * 5 + [1] * 6 + [2] * 7
+    assert reports[1]["difference"] <= 1.01 / 255  # its own pixels, not the first folder's
