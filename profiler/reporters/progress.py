@@ -3,6 +3,7 @@ each."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from profiler.base.settings import Target
+from profiler.base.stats import theil_sen
 from profiler.ceiling.limit import Ceiling
 from profiler.data.synthetic import DataSource, DataSpec
 from profiler.drivers.run import RunEvents
@@ -32,6 +34,20 @@ def result_line(result: ScenarioResult, where: str = "") -> Text:
     )
 
 
+def counted(line: Text, done: int, total: int, left_s: float | None = None) -> Text:
+    """``line`` after "[done/total]", and the time left where it can be told."""
+    left = "" if left_s is None else f", about {duration_text(left_s)} left"
+    return Text.assemble(f"[{done}/{total}{left}] ", line)
+
+
+def duration_text(seconds: float) -> str:
+    """ "40 s", "3 min", "1 h 5 min": rounded as a wait is told."""
+    if seconds < 90:
+        return f"{max(5, round(seconds / 5) * 5):.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 class RunProgress(RunEvents):
     """Shows one run; transient displays vanish once their work is done, lines stay."""
 
@@ -42,6 +58,8 @@ class RunProgress(RunEvents):
         self._display: Any = None  # the live Progress or status now shown, if any
         self._task: Any = None
         self._tasks: dict[str, list[Any]] = {}
+        self._done = 0  # targets finished, of ``_total``
+        self._total = 0
 
     def say(self, text: str) -> None:
         self.console.print(text, markup=False)
@@ -90,6 +108,7 @@ class RunProgress(RunEvents):
         for note in self.notes:
             self.say(note)
         description = run.data.description if run.data else "their own data"
+        self._total += len(run.targets)
         self.say(
             f"Measuring {len(run.targets)} pipeline(s) on {description}, each in a fresh process; "
             f"results go to {self.results_path}"
@@ -121,7 +140,11 @@ class RunProgress(RunEvents):
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         display = self._finish_task(result.name)
-        (display.console if display is not None else self.console).print(result_line(result))
+        self._done += 1
+        # Measured in interleaved turns, the targets of a group end close together: no time
+        # left is told from the first ones.
+        line = counted(result_line(result), self._done, max(self._total, self._done))
+        (display.console if display is not None else self.console).print(line)
 
     def finished(self) -> None:
         self._stop()
@@ -157,6 +180,12 @@ class SweepProgress(RunProgress):
         super().__init__(console, results_path, notes)
         self.sizes = tuple(sizes)
         self._header_shown = False
+        # How many of each size's targets are done, and how long each whole size took: the time
+        # left is fitted to those.
+        self._finished_at: dict[int, int] = {}
+        self._took_s: dict[int, float] = {}
+        self._mark = 0.0  # when the last size was whole, or the first began
+        self._per_size = 0
 
     def preparing_data(self, spec: DataSpec) -> None:
         if not self._header_shown:
@@ -174,6 +203,9 @@ class SweepProgress(RunProgress):
         if self._header_shown:
             return
         self._header_shown = True
+        self._mark = time.monotonic()
+        self._per_size = len(run.targets)
+        self._total = len(run.targets) * len(self.sizes)
         for note in self.notes:
             self.say(note)
         sizes = ", ".join(f"{n:,}" for n in self.sizes)
@@ -198,7 +230,22 @@ class SweepProgress(RunProgress):
 
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         console = self._display.console if self._display is not None else self.console
-        console.print(result_line(result, f" at {samples or 0:,} samples"))
+        self._done += 1
+        size = samples or 0
+        self._finished_at[size] = self._finished_at.get(size, 0) + 1
+        if self._finished_at[size] == self._per_size:  # the size is whole
+            now = time.monotonic()
+            self._took_s[size], self._mark = now - self._mark, now
+        line = result_line(result, f" at {size:,} samples")
+        console.print(counted(line, self._done, max(self._total, self._done), self._left_s()))
+
+    def _left_s(self) -> float | None:
+        """The time left: each size still to measure takes a fixed time and a time per sample,
+        fitted to the sizes measured; unknown before two sizes are whole."""
+        if len(self._took_s) < 2:
+            return None
+        per_sample, fixed = theil_sen(list(map(float, self._took_s)), list(self._took_s.values()))
+        return sum(max(fixed + per_sample * n, 0.0) for n in self.sizes if n not in self._took_s)
 
     def finished(self) -> None:
         """One display for every size: it stops when the sweep does (``sweep_finished``)."""

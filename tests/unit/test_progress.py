@@ -1,0 +1,72 @@
+"""The lines long work prints as it goes: a count of what is done, and for a sweep the time left,
+told from the sizes measured (a clock the test moves)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from rich.console import Console
+
+from profiler.base.metadata import Metadata
+from profiler.base.settings import MeasureSettings, Target
+from profiler.reporters import progress
+from profiler.reporters.progress import RunProgress, SweepProgress, duration_text
+from profiler.results.records import RunResult, ScenarioResult
+
+
+def _run(names: list[str]) -> RunResult:
+    return RunResult(
+        metadata=Metadata(),
+        settings=MeasureSettings(),
+        targets=tuple(Target.scenario(name) for name in names),
+        data=None,
+    )
+
+
+def _done(name: str) -> ScenarioResult:
+    return ScenarioResult(name=name, status="ok", wall_s=1.0)
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    stream = io.StringIO()
+    return Console(file=stream, width=120, force_terminal=False, color_system=None), stream
+
+
+def test_a_run_counts_its_finished_targets():
+    console, stream = _console()
+    shown = RunProgress(console, Path("results.json"))
+    shown.run_started(_run(["a", "b", "c"]))
+    for name in ("a", "b", "c"):
+        shown.target_started(Target.scenario(name), None)
+    for name in ("b", "a", "c"):
+        shown.target_finished(_done(name), None)
+    shown.finished()
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    assert lines == ["[1/3] done b in 1.0 s", "[2/3] done a in 1.0 s", "[3/3] done c in 1.0 s"]
+
+
+def test_a_sweep_tells_the_time_left_once_two_sizes_are_measured(monkeypatch):
+    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a sample, so
+    # 4,000 will take 90 s and 8,000 170 s: 260 s, told as "4 min".
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000, 8000))
+    shown.run_started(_run(["a", "b"]))
+    for size, at in ((1000, 30.0), (2000, 80.0)):
+        now[0] = at
+        for name in ("a", "b"):
+            shown.target_finished(_done(name), size)
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    assert lines[:3] == [
+        "[1/8] done a at 1,000 samples in 1.0 s",
+        "[2/8] done b at 1,000 samples in 1.0 s",
+        "[3/8] done a at 2,000 samples in 1.0 s",
+    ]
+    assert lines[3] == "[4/8, about 4 min left] done b at 2,000 samples in 1.0 s"
+    assert (duration_text(3.0), duration_text(42.0), duration_text(3900.0)) == (
+        "5 s",
+        "40 s",
+        "1 h 5 min",
+    )
