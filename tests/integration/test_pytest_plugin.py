@@ -171,6 +171,9 @@ def test_budget(pipeline_benchmark):
         "test",
         "samples/s",
         "idle",
+        "epoch",
+        "start",
+        "ms",
         "at",
         "step",
         "wait",
@@ -184,8 +187,9 @@ def test_budget(pipeline_benchmark):
         "s",
     ]
     row = next(line for line in text.splitlines() if line.startswith("test_user.py::test_budget "))
-    _test_id, _rate, idle, step, unit, _wait, peak, first = row.split()
+    _test_id, _rate, idle, start, step, unit, _wait, peak, first = row.split()
     assert (step, unit) == ("5", "ms") and idle.endswith("%") and float(first) > 0
+    assert float(start.replace(",", "")) >= 0 and "epoch start: the median wait" in text
     assert int(peak.replace(",", "")) >= 96  # the block of 96 MiB the pipeline holds
     # The failed assertion names the result by its short summary, not its sixty fields.
     assert (
