@@ -23,8 +23,12 @@ _WORDS = {
 def bounding_sentence(stages: StageBreakdown) -> str:
     """The stage that bounds the work, in one sentence."""
     bound = stages.bounding
+    # Not a second ceiling: the ceiling is the fastest decoder's work alone; these stages are the
+    # strategies' own, read and batch included.
     work = (
-        f"all the work before the consumer allows {stages.work_samples_per_s:,.0f} samples/s on "
+        f"these stages together ({', '.join(s.name for s in stages.stages if s.parallel)}: "
+        f"the {stages.decoder} work of the Python strategies, where the ceiling times the fastest "
+        f"decoder's work alone) allow {stages.work_samples_per_s:,.0f} samples/s on "
         f"{stages.cores} core(s)"
     )
     if not bound.parallel:
