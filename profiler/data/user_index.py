@@ -65,11 +65,8 @@ def choose(
         settled.update(image_key=spec.image_key, label_key=spec.label_key)
     total = len(listing.entries)
     wanted = spec.samples or total
-    order = (
-        np.random.default_rng([spec.seed, 4]).permutation(total)
-        if spec.samples
-        else np.arange(total)
-    )
+    seeded = np.random.default_rng([spec.seed, 4])
+    order = seeded.permutation(total) if spec.samples else np.arange(total)
     chosen, bad, shapes, sizes, formats, labels = [], [], [], [], [], []
     bad_paths: list[str] = []
     for done, position in enumerate(order.tolist(), start=1):
