@@ -325,6 +325,7 @@ DATA = _record(
         "found": N(COUNT),
         "skipped_files": COUNT,
         "skipped_examples": _items(TEXT),
+        "skipped_paths": _items(TEXT),
         "typical_size": TEXT,
         "bytes_per_file": N(AMOUNT),
         "formats": _items(TEXT),
@@ -408,6 +409,10 @@ SCENARIO = _record(
         "memory_timeline": _items(_pair(_number())),
         "build_started_s": N(AMOUNT),
         "log_path": N(TEXT),
+        "turn_rounds": _items(COUNT),
+        "group": N(COUNT),
+        "reference_ratio": N(_number()),
+        "reference_ratio_ci": N(_pair(_number(), ordered=True)),
     },
     derived=("verdict", "windows"),
 )
@@ -418,7 +423,12 @@ PICK = _record(
         "tied_with": _items(TEXT),
         "not_compared": _items(TEXT),
         "compared_on": N(TEXT),
+        "too_wide": _items(TEXT),
     },
+)
+REFERENCE = _record(
+    {"unit": TEXT, "rates": _items(_number()), "rounds": _items(COUNT), "rate": _number()},
+    {"rate_ci": N(_pair(_number(), ordered=True))},
 )
 STAGE = _record({"name": TEXT, "alone_s": POSITIVE, "cumulative_s": POSITIVE}, {"parallel": FLAG})
 CEILING = _record(
@@ -449,7 +459,7 @@ CEILING = _record(
 )
 RUN_FILE = _record(
     {
-        "format_version": _one_of(2),
+        "format_version": _one_of(3),
         "metadata": METADATA,
         "settings": SETTINGS,
         "targets": _items(TARGET),
@@ -464,6 +474,7 @@ RUN_FILE = _record(
         "recommendation": N(PICK),
         "ceiling": N(CEILING),
         "data_dir": TEXT,
+        "reference": N(REFERENCE),
     },
 )
 
