@@ -92,6 +92,12 @@ class ClosingReport:
 
 def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
+    # A process group of its own: the worker is frozen between its turns, and a process group
+    # with a stopped member gets SIGHUP from the kernel once it is orphaned (a run started in the
+    # background of a shell that then exits), which would end every frozen worker and the run.
+    # Frozen in a group of its own, nothing stopped is left in the run's group.
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
     # Ctrl-C reaches the whole foreground process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lifeline = Lifeline.of_this_process().start()

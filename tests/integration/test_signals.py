@@ -13,6 +13,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -398,6 +399,7 @@ def test_a_second_signal_during_the_cleanup_does_not_cut_it_short(tmp_path, when
 
 USER_TESTS = '''
 import os
+import shlex
 import subprocess
 import time
 
@@ -458,3 +460,44 @@ def test_ctrl_c_in_the_pytest_fixture_leaves_no_worker(tmp_path):
         _end(process)
     assert "KeyboardInterrupt" in stdout
     _nothing_left(tmp_path, None)
+
+
+def test_a_run_left_behind_by_a_shell_that_exits_loses_no_frozen_worker(tmp_path):
+    # Started in the background of a shell with job control that then exits: the run's process
+    # group is orphaned. The kernel sends an orphaned group that holds a stopped process SIGHUP,
+    # which would end every worker frozen between its turns; each worker has a group of its own.
+    out, log = tmp_path / "out", tmp_path / "run.log"
+    command = profiler_command(
+        "run",
+        "--scenario",
+        "tests.fakes:STEADY_20MS,tests.fakes:STEADY_25MS",
+        *TINY[:-4],
+        "--time-cap",
+        "3",
+        "--idle-time-cap",
+        "1",
+        "--output",
+        str(out),
+    )
+    env = subprocess_env(
+        TF_PIPELINE_PROFILER_CACHE=str(tmp_path / "cache"), **{MARK: str(tmp_path)}
+    )
+    # The shell exits once the workers take turns (the line that says they are measured, then a
+    # second).
+    quoted = shlex.quote(str(log))
+    script = (
+        f"set -m; {shlex.join(command)} > {quoted} 2>&1 & "
+        f"until grep -q '^Measuring' {quoted}; do sleep 0.2; done; sleep 1"
+    )
+    shell = subprocess.Popen(["bash", "-c", script], cwd=tmp_path, env=env, start_new_session=True)
+    assert shell.wait(120) == 0
+    assert marked_processes(str(tmp_path)), "the run ended before its shell did: nothing was tested"
+    assert _gone_within(str(tmp_path), 120) == [], log.read_text()[-2000:]
+    (path,) = out.glob("*/results.json")
+    statuses = [
+        (s["name"], s["status"], s["error"]) for s in json.loads(path.read_text())["scenarios"]
+    ]
+    assert statuses == [
+        ("tests.fakes:STEADY_20MS", "ok", None),
+        ("tests.fakes:STEADY_25MS", "ok", None),
+    ], log.read_text()[-2000:]
