@@ -91,13 +91,9 @@ def _idle_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Ev
     """The difference of the idle fractions, its half-width from both runs' own intervals."""
     if base.idle_fraction is None or new.idle_fraction is None:
         return None
-    widths = (base.idle_half_width, new.idle_half_width)
-    # Unknown, or zero wide above zero idle: a file written before unknown intervals were kept
-    # as such, its interval drawn from a single block of steps.
-    if any(
-        width is None or (width == 0 and idle)
-        for width, idle in zip(widths, (base.idle_fraction, new.idle_fraction), strict=True)
-    ):
+    if base.idle_interval_unknown or new.idle_interval_unknown:
+        return None
+    if base.idle_half_width is None or new.idle_half_width is None:
         return None
     difference = new.idle_fraction - base.idle_fraction
     width = (base.idle_half_width**2 + new.idle_half_width**2) ** 0.5
@@ -185,6 +181,9 @@ class MetricChange:
     new: float | None
     threshold: Threshold | None
     evidence: Evidence | None = None  # None: the runs carry nothing to test the change with
+    # A run's interval is unknown (idle from too few paced steps): no evidence either way, where
+    # a file without intervals at all (format 1) leaves the limit to decide.
+    unknown: bool = False
     # A rate's relative change over the machine's reference, turn by turn (None: not both runs
     # measured one); the gate reads it in place of the raw change.
     over_reference: float | None = None
@@ -222,7 +221,7 @@ class MetricChange:
             MEMORY_FLOOR_MIB
         ):
             return VERDICT_PASSED
-        if self.evidence is None and self.metric == "idle_fraction":
+        if self.metric == "idle_fraction" and self.unknown:
             return VERDICT_NO_EVIDENCE
         if self.evidence is not None and not self.evidence.significant:
             return VERDICT_NOISE
@@ -343,4 +342,7 @@ def _change(
                 metric.name, base, new, threshold, _evidence(before, after), over_reference=moved
             )
     evidence = metric.evidence(old, current, metric.name) if metric.evidence else None
-    return MetricChange(metric.name, base, new, threshold, evidence)
+    unknown = metric.name == "idle_fraction" and (
+        old.idle_interval_unknown or current.idle_interval_unknown
+    )
+    return MetricChange(metric.name, base, new, threshold, evidence, unknown=unknown)

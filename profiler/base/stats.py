@@ -117,6 +117,8 @@ def blocks(count: int, size: int) -> list[tuple[int, int]]:
 # The fewest blocks of steps an idle interval is drawn from: a bootstrap of one block is that
 # block, a zero-width interval that claims certainty, and of two it has three outcomes.
 MIN_IDLE_BLOCKS = 3
+# Neighbouring paced steps resampled together for the idle interval.
+IDLE_BLOCK = 8
 
 
 def idle_with_interval(

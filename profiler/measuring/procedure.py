@@ -25,6 +25,8 @@ from typing import Protocol
 from profiler.base.moved import left_behind
 from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
 from profiler.base.stats import (
+    IDLE_BLOCK,
+    MIN_IDLE_BLOCKS,
     idle_with_interval,
     median,
     median_interval,
@@ -49,8 +51,6 @@ WINDOWS_FOR_PRECISION = 9
 # requests.
 FLOOR_STEPS = 8
 PACED_BLOCK = 16
-# Steady steps resampled together for the idle interval.
-IDLE_BLOCK = 8
 _CALIBRATION_TRIES = 6
 # Windows hold whole epochs where this many fit in the flat-out time cap; the cap stops no phase
 # before it has this many windows, the fewest whose range is a 95% interval of their median.
@@ -58,7 +58,7 @@ WHOLE_EPOCHS_WITHIN_CAP = 6
 WINDOWS_BEFORE_CAP = 6
 # Where batches arrive in bursts (WindowTiming.burst), a window's rate is off by up to a burst less
 # one over its batches, whichever batch the timing starts and ends on; windows hold enough batches
-# to keep that under this share.
+# to keep that under this share, where a third of the time cap allows it.
 BURST_ERROR = 1 / 16
 
 
@@ -179,7 +179,9 @@ def _calibrated(
             whole,
         )
         window = measure(batches, batches % per_epoch == 0)
-    least = math.ceil((window.burst - 1) / BURST_ERROR)
+    # As many as that takes, but never past a third of the time cap: six windows must still fit.
+    longest = int(window.batches / max(window.seconds, 1e-9) * settings.time_cap_s / 3)
+    least = min(math.ceil((window.burst - 1) / BURST_ERROR), longest)
     if batches < least:
         batches = _aligned(least, per_epoch, whole)
         window = measure(batches, batches % per_epoch == 0)
@@ -300,7 +302,7 @@ def steady_steps(paced: list[PacedSteps]) -> tuple[list[float], list[float]]:
 
 def _idle_is_precise(measured: Measurements, precision: float) -> bool:
     waits, steps = steady_steps(measured.paced)
-    if len(waits) < 2 * IDLE_BLOCK:
+    if len(waits) < MIN_IDLE_BLOCKS * IDLE_BLOCK:
         return False
     floor = [w for block in measured.floor for w in block.waits_s]
     # Fewer resamples than the reported interval: this runs between two paced blocks, where the

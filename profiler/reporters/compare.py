@@ -29,7 +29,13 @@ def _value(metric: str, value: float | None) -> str:
 
 
 def _change_text(change: MetricChange) -> str:
-    if change.metric == "idle_fraction" and change.base is not None and change.new is not None:
+    relative_limit = change.threshold is not None and change.threshold.relative
+    if (
+        change.metric == "idle_fraction"
+        and not relative_limit
+        and change.base is not None
+        and change.new is not None
+    ):
         # a fraction of the time: its limit is in points, and so is its change
         return f"{(change.new - change.base) * 100:+.1f} points"
     relative = change.change

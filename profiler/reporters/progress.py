@@ -180,10 +180,11 @@ class SweepProgress(RunProgress):
         super().__init__(console, results_path, notes)
         self.sizes = tuple(sizes)
         self._header_shown = False
-        # How many of each size's targets are done, and how long each whole size took: the time
-        # left is fitted to those.
-        self._finished_at: dict[int, int] = {}
-        self._took_s: dict[int, float] = {}
+        # How long each whole size took, in the order measured (a user's folder may deliver fewer
+        # samples than the size asked, so sizes are counted, not named), and how many targets of
+        # the size under way are done: the time left is fitted to those.
+        self._took_s: list[float] = []
+        self._in_size = 0
         self._mark = 0.0  # when the last size was whole, or the first began
         self._per_size = 0
 
@@ -231,21 +232,24 @@ class SweepProgress(RunProgress):
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         console = self._display.console if self._display is not None else self.console
         self._done += 1
-        size = samples or 0
-        self._finished_at[size] = self._finished_at.get(size, 0) + 1
-        if self._finished_at[size] == self._per_size:  # the size is whole
+        self._in_size += 1
+        if self._in_size == self._per_size:  # the size is whole
             now = time.monotonic()
-            self._took_s[size], self._mark = now - self._mark, now
-        line = result_line(result, f" at {size:,} samples")
+            self._took_s.append(now - self._mark)
+            self._mark, self._in_size = now, 0
+        line = result_line(result, f" at {samples or 0:,} samples")
         console.print(counted(line, self._done, max(self._total, self._done), self._left_s()))
 
     def _left_s(self) -> float | None:
         """The time left: each size still to measure takes a fixed time and a time per sample,
-        fitted to the sizes measured; unknown before two sizes are whole."""
-        if len(self._took_s) < 2:
+        fitted to the sizes measured; unknown before two sizes are whole, None once none is
+        left."""
+        measured = self.sizes[: len(self._took_s)]
+        left = self.sizes[len(self._took_s) :]
+        if len(measured) < 2 or not left:
             return None
-        per_sample, fixed = theil_sen(list(map(float, self._took_s)), list(self._took_s.values()))
-        return sum(max(fixed + per_sample * n, 0.0) for n in self.sizes if n not in self._took_s)
+        per_sample, fixed = theil_sen([float(n) for n in measured], self._took_s)
+        return sum(max(fixed + per_sample * n, 0.0) for n in left)
 
     def finished(self) -> None:
         """One display for every size: it stops when the sweep does (``sweep_finished``)."""

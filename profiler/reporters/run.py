@@ -32,7 +32,7 @@ from profiler.reporters.markdown import (
     settings_rows,
     write_report_files,
 )
-from profiler.reporters.run_notes import idle_interval_unknown, notes, options_text
+from profiler.reporters.run_notes import notes, options_text
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
 from profiler.reporters.stages import stages_markdown
 from profiler.results.records import (
@@ -175,10 +175,10 @@ def _idle_cell(result: ScenarioResult) -> str:
     """'3.2% ±0.4', or, for results without an interval, the figure alone."""
     text = number(result.idle_fraction, "{:.1%}")
     width = result.idle_half_width
-    if width is not None:
-        text += f" ±{width * 100:.1f}" + ("*" if result.idle_capped else "")
-    elif idle_interval_unknown(result):
+    if result.idle_interval_unknown:
         text += " ±?"
+    elif width is not None:
+        text += f" ±{width * 100:.1f}" + ("*" if result.idle_capped else "")
     return text
 
 

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from profiler.base.settings import CONSUMER_KERAS
-from profiler.base.stats import MIN_IDLE_BLOCKS
+from profiler.base.stats import IDLE_BLOCK, MIN_IDLE_BLOCKS
 from profiler.base.units import plain
-from profiler.measuring.procedure import IDLE_BLOCK
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes, load_note
 from profiler.reporters.stages import bounding_sentence
@@ -333,7 +332,7 @@ def _fingerprint_text(result: ScenarioResult) -> str:
 
 
 def _unknown_idle_notes(run: RunResult) -> list[Note]:
-    unknown = [r.name for r in run.scenarios if r.ok and idle_interval_unknown(r)]
+    unknown = [r.name for r in run.scenarios if r.ok and r.idle_interval_unknown]
     if not unknown:
         return []
     text = (
@@ -342,13 +341,3 @@ def _unknown_idle_notes(run: RunResult) -> list[Note]:
         "evidence from them."
     )
     return [Note(text, "warning")]
-
-
-def idle_interval_unknown(result: ScenarioResult) -> bool:
-    """Paced steps were taken, too few for an idle interval (results of format 1 never had one)."""
-    return (
-        result.idle_fraction is not None
-        and result.idle_fraction_ci is None
-        and bool(result.wait_ms)
-        and bool(result.window_samples_per_s)
-    )

@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 from profiler.base.errors import EXIT_FAILED, EXIT_OK
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
+from profiler.base.stats import IDLE_BLOCK, MIN_IDLE_BLOCKS
 from profiler.ceiling.limit import Ceiling
 from profiler.data.fingerprint import Fingerprint
 from profiler.data.synthetic import DataSpec
@@ -219,6 +220,18 @@ class ScenarioResult:
             return None
         low, high = self.samples_per_s_ci
         return max(self.samples_per_s - low, high - self.samples_per_s) / self.samples_per_s
+
+    @property
+    def idle_interval_unknown(self) -> bool:
+        """Idle from paced steps too few for an interval: fewer than MIN_IDLE_BLOCKS blocks of
+        IDLE_BLOCK (a file written before such intervals were left unknown holds a zero-wide one).
+        Results of format 1 had no intervals at all, and are not unknown in this sense."""
+        return (
+            self.idle_fraction is not None
+            and bool(self.wait_ms)
+            and bool(self.window_samples_per_s)
+            and (self.idle_fraction_ci is None or len(self.wait_ms) < MIN_IDLE_BLOCKS * IDLE_BLOCK)
+        )
 
     @property
     def idle_half_width(self) -> float | None:

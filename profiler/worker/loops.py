@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psutil
@@ -100,15 +100,16 @@ class WindowTiming:
     epoch_ends: tuple[float, ...] = ()  # perf_counter stamps of the epochs that ended within it...
     epochs_ended: int = 0  # ...of which there were this many: tiny epochs end by the thousand
     began_epoch: bool = False  # its first batch was the first of an epoch
-    # The batches the consumer waited for (over a quarter of the window's time per batch); the rest
-    # came at once behind them. 0: not counted.
+    # Of the ``steady`` batches that began no epoch, those the consumer waited for (over a quarter
+    # of their mean wait); the rest came at once behind them. 0: not counted.
     waited: int = 0
+    steady: int = 0
 
     @property
     def burst(self) -> float:
         """Batches that arrive together, on average: reads in flight that end at once (sleeps, a
         tf.data service's workers thawed together) hand them over in bursts."""
-        return self.batches / self.waited if self.waited else 1.0
+        return self.steady / self.waited if self.waited else 1.0
 
     @property
     def samples_per_s(self) -> float:
@@ -266,21 +267,35 @@ def flat_out_window(
     samples = 0
     began = False
     handed = [0.0] * batches
+    firsts = [False] * batches
     started = stream.clock()
     for number in range(batches):
-        batch, first = stream.next()
+        batch, firsts[number] = stream.next()
         handed[number] = stream.clock()
-        began = began or (first and number == 0)
+        began = began or (firsts[number] and number == 0)
         samples += batch_length(batch)
     seconds = handed[-1] - started if batches else 0.0
     stream.batch_s = seconds / max(batches, 1)
     stream.pause()  # until the next window: waiting, or frozen while others take their turns
     ends = stream.epoch_ends
-    quick = stream.batch_s / 4
-    gaps = (after - before for before, after in zip([started, *handed], handed, strict=False))
-    waited = sum(1 for gap in gaps if gap > quick)
     kept_ends = tuple(ends[:MAX_EPOCH_ENDS])
-    return WindowTiming(started, seconds, batches, samples, kept_ends, len(ends), began, waited)
+    timing = WindowTiming(started, seconds, batches, samples, kept_ends, len(ends), began)
+    return replace(timing, **_bursts(started, handed, firsts))
+
+
+def _bursts(started: float, handed: list[float], firsts: list[bool]) -> dict[str, int]:
+    """The batches that began no epoch, and those of them the consumer waited for: longer than a
+    quarter of their mean wait. An epoch's first batch (a new iterator filling its buffers) is
+    left out, or its one long wait would make every other batch look as if it came at once."""
+    gaps = [
+        after - before
+        for before, after, first in zip([started, *handed], handed, firsts, strict=False)
+        if not first
+    ]
+    if not gaps:
+        return {}
+    quick = sum(gaps) / len(gaps) / 4
+    return {"steady": len(gaps), "waited": max(1, sum(1 for gap in gaps if gap > quick))}
 
 
 def paced_steps(

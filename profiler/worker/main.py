@@ -98,7 +98,9 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     # Frozen in a group of its own, nothing stopped is left in the run's group.
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    # Ctrl-C reaches the whole foreground process group; the parent decides what stops.
+    # A Ctrl-C sent to this group by hand (or reaching it before the group was changed) stops
+    # nothing: the parent decides what stops. Ctrl-Z stops the parent alone; the lifeline ends a
+    # worker whose parent is gone, not one whose parent is stopped.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lifeline = Lifeline.of_this_process().start()
     try:

@@ -8,14 +8,11 @@ cut, the time cap on a fake clock. No worker, no real time.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from profiler.base.settings import MeasureSettings
 from profiler.base.stats import median_interval
 from profiler.measuring.procedure import (
-    BURST_ERROR,
     PHASE_VERIFY,
     PHASE_WARMUP,
     measure,
@@ -58,7 +55,7 @@ class Windows:
         started = self.clock.now
         self.clock.advance(seconds)
         waited = -(-batches // self.burst)
-        return WindowTiming(started, seconds, batches, samples, waited=waited)
+        return WindowTiming(started, seconds, batches, samples, waited=waited, steady=batches)
 
 
 def _settings(**changed) -> MeasureSettings:
@@ -200,15 +197,25 @@ def test_idle_steps_go_on_to_the_idle_time_cap_where_never_precise(clock, monkey
 
 
 def test_batches_in_bursts_get_windows_long_enough_for_a_burst_to_move_the_rate_little(clock):
-    # As in the test above, 5 batches last 0.1 s; batches come three at once: a window starting or
-    # ending inside a burst is off by up to 2 batches, so windows hold 2 / BURST_ERROR = 32, past an
-    # epoch of 20: two whole epochs, starting at one.
+    # As in the test above, 5 batches last 0.1 s; batches come three at once (the 5-batch window
+    # waited for 2 of them: bursts of 2.5): a window starting or ending inside a burst is off by up
+    # to 1.5 batches, so windows hold 1.5 / BURST_ERROR = 24, past an epoch of 20: two whole
+    # epochs, starting at one. A third of the 2 s cap allows 26 batches at 40 batches/s.
     slow_warmup = EpochTiming(seconds=2.0, first_batch_s=0.1, batches=20, samples=640, cpu_s=1.0)
     windows = Windows([1280.0] * 40, clock, burst=3)
     flat = until_precise(windows, slow_warmup, _settings(time_cap_s=2.0))
-    assert math.ceil(2 / BURST_ERROR) == 32
     assert windows.calls[:3] == [(1, True), (5, False), (40, True)]
     assert flat.window_batches == 40 and {w.batches for w in flat.windows} == {40}
     # One at a time: the window stays at the 5 that last window_s.
     windows = Windows([1280.0] * 40, clock, burst=1)
     assert until_precise(windows, slow_warmup, _settings(time_cap_s=2.0)).window_batches == 5
+
+
+def test_a_window_of_bursts_never_grows_past_a_third_of_the_time_cap(clock):
+    # The same bursts of three under a cap of 0.5 s: at 40 batches/s a third of it is 6 batches,
+    # fewer than the 24 the bursts ask for: the window grows to the 6 that fit.
+    slow_warmup = EpochTiming(seconds=2.0, first_batch_s=0.1, batches=20, samples=640, cpu_s=1.0)
+    windows = Windows([1280.0] * 40, clock, burst=3)
+    flat = until_precise(windows, slow_warmup, _settings(time_cap_s=0.5))
+    assert windows.calls[:3] == [(1, True), (5, False), (6, False)]
+    assert flat.window_batches == 6

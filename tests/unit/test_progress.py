@@ -65,6 +65,15 @@ def test_a_sweep_tells_the_time_left_once_two_sizes_are_measured(monkeypatch):
         "[3/8] done a at 2,000 samples in 1.0 s",
     ]
     assert lines[3] == "[4/8, about 4 min left] done b at 2,000 samples in 1.0 s"
+    # The sizes are counted in order: a user's folder may deliver fewer samples than asked. Once
+    # the last is whole, nothing is left to tell.
+    for size, at in ((3990, 170.0), (7990, 340.0)):
+        now[0] = at
+        for name in ("a", "b"):
+            shown.target_finished(_done(name), size)
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    assert lines[5] == "[6/8, about 3 min left] done b at 3,990 samples in 1.0 s"
+    assert lines[7] == "[8/8] done b at 7,990 samples in 1.0 s"
     assert (duration_text(3.0), duration_text(42.0), duration_text(3900.0)) == (
         "5 s",
         "40 s",
