@@ -18,6 +18,7 @@ import psutil
 
 from profiler.base.moved import left_behind
 from profiler.results.records import AutotuneValue
+from profiler.worker.bursts import bursts
 
 
 def batch_length(batch: Any) -> int:
@@ -280,22 +281,7 @@ def flat_out_window(
     ends = stream.epoch_ends
     kept_ends = tuple(ends[:MAX_EPOCH_ENDS])
     timing = WindowTiming(started, seconds, batches, samples, kept_ends, len(ends), began)
-    return replace(timing, **_bursts(started, handed, firsts))
-
-
-def _bursts(started: float, handed: list[float], firsts: list[bool]) -> dict[str, int]:
-    """The batches that began no epoch, and those of them the consumer waited for: longer than a
-    quarter of their mean wait. An epoch's first batch (a new iterator filling its buffers) is
-    left out, or its one long wait would make every other batch look as if it came at once."""
-    gaps = [
-        after - before
-        for before, after, first in zip([started, *handed], handed, firsts, strict=False)
-        if not first
-    ]
-    if not gaps:
-        return {}
-    quick = sum(gaps) / len(gaps) / 4
-    return {"steady": len(gaps), "waited": max(1, sum(1 for gap in gaps if gap > quick))}
+    return replace(timing, **bursts(started, handed, firsts))
 
 
 def paced_steps(

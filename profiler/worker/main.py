@@ -92,16 +92,11 @@ class ClosingReport:
 
 def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
-    # A process group of its own: the worker is frozen between its turns, and a process group
-    # with a stopped member gets SIGHUP from the kernel once it is orphaned (a run started in the
-    # background of a shell that then exits), which would end every frozen worker and the run.
-    # Frozen in a group of its own, nothing stopped is left in the run's group.
+    # A group of its own: the kernel sends SIGHUP to an orphaned process group holding a stopped
+    # process (a run left behind by a shell that exits), and a worker is stopped between turns.
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
-    # A Ctrl-C sent to this group by hand (or reaching it before the group was changed) stops
-    # nothing: the parent decides what stops. Ctrl-Z stops the parent alone; the lifeline ends a
-    # worker whose parent is gone, not one whose parent is stopped.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what stops
     lifeline = Lifeline.of_this_process().start()
     try:
         _redirect_output(task.log_path)
