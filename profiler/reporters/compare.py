@@ -14,6 +14,7 @@ from profiler.analysis.comparison import (
     VERDICT_REGRESSION,
     Comparison,
     MetricChange,
+    Threshold,
 )
 from profiler.base.units import significant
 from profiler.reporters.common import TerminalReporter, fitted_tables
@@ -45,15 +46,19 @@ def _change_text(change: MetricChange) -> str:
     return text
 
 
+def _limit_text(threshold: Threshold) -> str:
+    """The limit as the change is shown: an absolute idle limit in points."""
+    if threshold.metric == "idle_fraction" and not threshold.relative:
+        return f"{threshold.limit * 100:g} points"
+    return threshold.describe()
+
+
 def _check_text(change: MetricChange) -> str:
     verdict = change.verdict
     if verdict is None:
         return ""
     threshold = change.threshold
-    limit = threshold.describe() if threshold else ""
-    if threshold and threshold.metric == "idle_fraction" and not threshold.relative:
-        limit = f"{threshold.limit * 100:g} points"
-    parts = [f"limit {limit}" if threshold else ""]
+    parts = [f"limit {_limit_text(threshold)}" if threshold else ""]
     evidence = change.evidence
     if verdict == VERDICT_NO_EVIDENCE:
         parts.append(
@@ -107,7 +112,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
     ]
     lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
     checks = ", ".join(
-        f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds
+        f"{t.metric} worse by more than {_limit_text(t)}" for t in comparison.thresholds
     )
     if comparison.machine_change is not None:
         lines.append(
@@ -119,7 +124,8 @@ def summary_lines(comparison: Comparison) -> list[str]:
     lines.append(
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
         "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the turns' "
-        "rates; the idle intervals), or where the runs carry none; a memory peak that grew by "
+        "rates; the idle intervals), or where the runs carry none (an idle interval left unknown "
+        "by too few paced steps is no evidence, never a regression); a memory peak that grew by "
         f"{MEMORY_FLOOR_MIB:.0f} MiB or less never is."
     )
     regressions = comparison.regressions
