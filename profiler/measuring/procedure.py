@@ -179,7 +179,7 @@ def _calibrated(
             whole,
         )
         window = measure(batches, batches % per_epoch == 0)
-    # As many as that takes, but never past a third of the time cap: six windows must still fit.
+    # As many as that takes, but never past a third of the time cap, which ends the phase.
     longest = int(window.batches / max(window.seconds, 1e-9) * settings.time_cap_s / 3)
     least = min(math.ceil((window.burst - 1) / BURST_ERROR), longest)
     if batches < least:
