@@ -147,7 +147,12 @@ class Threshold:
         return cls(name, float(value) / 100.0 if percent else float(value), bool(percent))
 
     def describe(self) -> str:
-        return f"{self.limit:.0%}" if self.relative else plain(self.limit)
+        """The limit as the change is shown: relative in %, an absolute idle limit in points."""
+        if self.relative:
+            return f"{self.limit:.0%}"
+        return (
+            f"{self.limit * 100:g} points" if self.metric == "idle_fraction" else plain(self.limit)
+        )
 
 
 def parse_thresholds(text: str) -> tuple[Threshold, ...]:

@@ -14,7 +14,6 @@ from profiler.analysis.comparison import (
     VERDICT_REGRESSION,
     Comparison,
     MetricChange,
-    Threshold,
 )
 from profiler.base.units import significant
 from profiler.reporters.common import TerminalReporter, fitted_tables
@@ -46,19 +45,12 @@ def _change_text(change: MetricChange) -> str:
     return text
 
 
-def _limit_text(threshold: Threshold) -> str:
-    """The limit as the change is shown: an absolute idle limit in points."""
-    if threshold.metric == "idle_fraction" and not threshold.relative:
-        return f"{threshold.limit * 100:g} points"
-    return threshold.describe()
-
-
 def _check_text(change: MetricChange) -> str:
     verdict = change.verdict
     if verdict is None:
         return ""
     threshold = change.threshold
-    parts = [f"limit {_limit_text(threshold)}" if threshold else ""]
+    parts = [f"limit {threshold.describe()}" if threshold else ""]
     evidence = change.evidence
     if verdict == VERDICT_NO_EVIDENCE:
         parts.append(
@@ -112,7 +104,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
     ]
     lines += [f"Only in {comparison.new_label}: {name}." for name in comparison.only_in_new]
     checks = ", ".join(
-        f"{t.metric} worse by more than {_limit_text(t)}" for t in comparison.thresholds
+        f"{t.metric} worse by more than {t.describe()}" for t in comparison.thresholds
     )
     if comparison.machine_change is not None:
         lines.append(
