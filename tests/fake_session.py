@@ -193,7 +193,9 @@ class ScriptedSession(WorkerSession):
     def _paced(self, request: tuple[Any, ...]) -> PacedSteps:
         count = request[1]
         if request[0] == "floor":
-            waits = (self.floor_wait_s,) * count
+            # 10% either side, alternating, of the floor: its mean over an even count, and a
+            # jitter, as a real floor has.
+            waits = tuple(self.floor_wait_s * (1.1 if i % 2 else 0.9) for i in range(count))
             self.clock.advance(sum(waits) + count * self.step_s)
             return PacedSteps(waits, (self.step_s,) * count, (False,) * count, device="simulated")
         if request[4]:  # restart: the next step begins an epoch

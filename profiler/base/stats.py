@@ -152,11 +152,20 @@ def idle_with_interval(
     wait_sums = block_waits[picks].sum(axis=1)
     step_sums = block_steps[picks].sum(axis=1)
     counts = block_counts[picks].sum(axis=1)
-    above = np.maximum(wait_sums - counts * floors, 0.0)
-    samples = above / np.maximum(above + step_sums, 1e-12)
+    # Not clamped at 0 before the quantiles: a resample below the floor counts as below, so an
+    # idle near 0 keeps an upper bound above it.
+    above = wait_sums - counts * floors
+    samples = above / np.maximum(np.abs(above) + step_sums, 1e-12)
     tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(samples, [tail, 1.0 - tail])
-    return point, (float(low), float(high))
+    low, high = (max(float(q), 0.0) for q in np.quantile(samples, [tail, 1.0 - tail]))
+    if high <= low:
+        # Every resample at or below the floor: what the floor's own jitter could hide is the
+        # bound, never a zero width that claims certainty; unknown where the floor has none.
+        jitter = float(floor.max() - floor.mean())
+        if jitter <= 0:
+            return point, None
+        high = low + jitter / (jitter + float(steps.mean()))
+    return point, (low, high)
 
 
 def _idle(wait_sum: float, step_sum: float, floor_sum: float) -> float:

@@ -55,13 +55,27 @@ def test_warm_up_cut_takes_a_slow_start_and_leaves_steady_rates_alone():
 def test_idle_above_a_known_floor():
     # Waits of 5 ms behind 20 ms steps, 1 ms of which any ready batch costs: idle 4 / 24 above the
     # floor.
-    idle, (low, high) = idle_with_interval([0.005] * 64, [0.020] * 64, [0.001] * 16)
+    idle, interval = idle_with_interval([0.005] * 64, [0.020] * 64, [0.001] * 16)
     assert idle == pytest.approx(4 / 24)
-    assert low == pytest.approx(4 / 24) and high == pytest.approx(4 / 24)
+    # Nothing varies, the floor included: no interval, rather than one of zero width.
+    assert interval is None
     raw, _ = idle_with_interval([0.005] * 64, [0.020] * 64)
     assert raw == pytest.approx(5 / 25)
     # Waits never below the floor: nothing above it.
     assert idle_with_interval([0.001] * 64, [0.020] * 64, [0.002] * 16)[0] == 0.0
+
+
+def test_idle_at_the_floor_is_bounded_by_the_floors_jitter_never_zero_wide():
+    # Every wait 1 ms below a floor of 1.5 to 2.5 ms (mean 2): every resample is at 0 idle, and the
+    # upper bound is what a wait 0.5 ms above the floor's mean would be behind a 20 ms step.
+    floor = [0.0015, 0.0025] * 8
+    idle, (low, high) = idle_with_interval([0.001] * 64, [0.020] * 64, floor)
+    assert idle == 0.0 and low == 0.0
+    assert high == pytest.approx(0.0005 / 0.0205)
+    # A floor's jitter widens an interval of waits that vary little above it, and its point stays.
+    waits = [0.005, 0.0051] * 32
+    idle, (low, high) = idle_with_interval(waits, [0.020] * 64, floor)
+    assert low < idle < high and high - low > 0.001
 
 
 def test_rank_test_and_ratio_interval():
