@@ -17,7 +17,7 @@ from rich.console import Console
 
 from profiler.drivers.run import RunEvents
 from profiler.reporters.markdown import write_report_or_say_why
-from profiler.reporters.progress import SeriesProgress
+from profiler.reporters.series_progress import SeriesProgress
 from profiler.results.files import KeepLastGood, new_run_folder
 from profiler.results.records import RunResult
 

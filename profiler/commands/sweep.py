@@ -22,7 +22,7 @@ from profiler.data.user_data import count_samples
 from profiler.drivers.run import DataCacheError, RunEvents
 from profiler.drivers.sweep import SweepPlan, measure_sweep
 from profiler.measuring.admission import available_memory_mib
-from profiler.reporters.progress import SweepProgress
+from profiler.reporters.series_progress import SweepProgress
 from profiler.reporters.sweep import SweepTerminalReporter, write_sweep_report
 from profiler.results.files import SWEEP_FILE
 from profiler.results.records import exit_code

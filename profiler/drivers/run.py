@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +70,13 @@ class RunEvents:
     def warning(self, name: str, text: str, samples: int | None) -> None: ...
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None: ...
     def finished(self) -> None: ...
+    def time_left(self, seconds: float | None) -> None:
+        """The time the group under way has left, told every fraction of a second (None: not yet
+        known)."""
+
+    def steps_planned(self, targets: Sequence[int]) -> None:
+        """A series' steps, each as the number of targets it measures, the steps done included."""
+
     def step_started(self, text: str) -> None:
         """A series (a sweep, a tuning, a scale measurement) starts its next step."""
         # Events written for 0.2 named this event after their series.
@@ -128,6 +135,7 @@ def measure_run(
         with Runner(
             source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir
         ) as runner:
+            runner.on_left = events.time_left
             items = [(t, forecast(t.name) if forecast else None) for t in plan.targets]
             groups = runner.plan_groups(items)
             # The first group's workers import while this process fingerprints the data and

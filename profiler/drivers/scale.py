@@ -57,6 +57,7 @@ def _counts(
     plan: ScalePlan, series: Series[ScaleResult], events: RunEvents, log_dir: Path | None
 ) -> None:
     settings = plan.run.settings
+    events.steps_planned([1] * len(plan.counts or (0,)))
     for count in plan.counts or (0,):  # 0: the user's cluster, whose workers the scenario counts
         where = (
             f"the cluster at {settings.service.dispatcher}"

@@ -100,7 +100,9 @@ def _tune(
         return
     assert plan.run.spec is not None, "tuning measures the built-in strategies on a dataset"
     source = prepare_source(plan.run.spec, plan.run.cache_root, RunEvents())
-    for default in _chosen(quick, plan):
+    chosen = _chosen(quick, plan)
+    events.steps_planned(_planned_steps(plan, chosen, source))
+    for default in chosen:
         done = series.result.tuned  # the strategies tuned before this one; its record follows them
         search = _Search(
             resolve(default.name),
@@ -126,6 +128,23 @@ def _chosen(quick: RunResult, plan: TunePlan) -> list[ScenarioResult]:
     if plan.named:
         return measured
     return sorted(measured, key=_reach, reverse=True)[: plan.top]
+
+
+def _planned_steps(plan: TunePlan, chosen: list[ScenarioResult], source: DataSource) -> list[int]:
+    """The targets of each step: the defaults, each knob's values beside the best so far, and the
+    alternating confirmation (left out where nothing beat the defaults, so this may count one
+    step too many a strategy)."""
+    steps = [len(plan.run.targets)]
+    cores = usable_cpus()
+    for default in chosen:
+        scenario = resolve(default.name)
+        for knob in scenario.knobs:
+            current = plan.run.settings.workers if knob.default is None else knob.default
+            values = scenario.knob_choices(knob, source, cores, current)
+            if values:
+                steps.append(1 + len(values))
+        steps.append(2 * CONFIRM_ROUNDS)
+    return steps
 
 
 def _reach(result: ScenarioResult) -> float:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from profiler.analysis.forecast import MemoryForecast
-from profiler.base.settings import Target
+from profiler.base.settings import MeasureSettings, Target
 from profiler.base.units import MIB
-from profiler.measuring.procedure import Measurements
+from profiler.measuring.procedure import Measurements, budget_s
 from profiler.measuring.reference import ReferenceWorkload
 from profiler.measuring.turns import Conductor
 from profiler.measuring.worker_session import WorkerFailure, WorkerSession
-from profiler.results.records import STATUS_OK, ScenarioResult
+from profiler.results.records import STATUS_INTERRUPTED, STATUS_OK, ScenarioResult
 
 
 def files_mib(folder: Path, leave_out: Path) -> float:
@@ -59,6 +59,27 @@ class Group:
     # False where a member cannot be frozen: it would work on through the reference's turns (a
     # pool, a cluster's buffers), and neither's figures would hold, so it is measured alone.
     beside_reference: bool = True
+    turns_began: float | None = None  # time.monotonic() once its turns began
+
+
+def time_left_s(group: Group, settings: MeasureSettings, now: float) -> float | None:
+    """How long the group's turns have left: each worker still measuring has its budget of turn
+    seconds (procedure.budget_s) less what it took, scaled by the wall time each turn second has
+    cost so far (the reference's turns, the switches between turns). None before every worker
+    has timed its first epoch, which sizes its budget."""
+    spent = sum(member.session.turns_s for member in group.members)
+    if group.turns_began is None or spent <= 0:
+        return None
+    left = 0.0
+    for member in group.members:
+        if member.finished or member.failure is not None:
+            continue
+        first = member.session.first_epoch
+        if first is None:
+            return None
+        budget = budget_s(settings, first, member.session.epoch_start_s)
+        left += max(budget - member.session.turns_s, 0.0)
+    return left * (now - group.turns_began) / spent
 
 
 def end_undriven(group: Group) -> None:
@@ -66,3 +87,27 @@ def end_undriven(group: Group) -> None:
     for member in group.members:
         if member.session.started and not member.driven:
             member.session.__exit__()
+
+
+def with_kept_log(
+    result: ScenarioResult,
+    log_path: Path,
+    traceback: str | None,
+    kept_as: Path | None,
+) -> ScenarioResult:
+    """Keep a failed worker's output at ``kept_as`` (where given), and quote its last line if it
+    crashed."""
+    text = log_path.read_text(errors="replace") if log_path.exists() else ""
+    error = result.error
+    last = [line.strip() for line in text.splitlines() if line.strip()]
+    if result.status not in (STATUS_OK, STATUS_INTERRUPTED) and last and traceback is None:
+        error = f"{error}; last output: {last[-1][:200]}"
+    kept = None
+    if kept_as is not None:
+        try:
+            kept_as.parent.mkdir(parents=True, exist_ok=True)
+            kept_as.write_text(text + ("\n" + traceback if traceback else ""))
+            kept = str(kept_as)
+        except OSError:
+            kept = None
+    return replace(result, error=error, log_path=kept)

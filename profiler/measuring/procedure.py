@@ -60,6 +60,10 @@ WINDOWS_BEFORE_CAP = 6
 # one over its batches, whichever batch the timing starts and ends on; windows hold enough batches
 # to keep that under this share, where a third of the time cap allows it.
 BURST_ERROR = 1 / 16
+# For a time left: about how many turns a worker takes, and what each costs besides its request
+# (the switch, the request's round trip), as measured on 2 cores.
+TURNS = 20
+TURN_COST_S = 0.03
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,22 @@ class Measurements:
     autotune: tuple[AutotuneValue, ...] = ()
     trace_files: tuple[str, ...] = ()
     helpers: Helpers = field(default_factory=Helpers)
+
+
+def budget_s(
+    settings: MeasureSettings, warmup: EpochTiming, epoch_start_s: float | None = None
+) -> float:
+    """The turn seconds one worker's procedure takes, every cap reached, for a time left: the
+    warm-up and check epochs; flat out to its cap or its epochs, and a window past it; paced to its
+    cap or its epochs, a block past it and the waits its epochs begin with (``epoch_start_s`` once
+    seen, else the warm-up's first batch); two floor blocks; and what each turn costs around its
+    request."""
+    start = warmup.first_batch_s if epoch_start_s is None else epoch_start_s
+    flat_out = max(settings.time_cap_s, settings.epochs * warmup.seconds) + settings.window_s
+    paced = max(settings.idle_time_cap_s, settings.idle_epochs * warmup.batches * settings.step_s)
+    paced += PACED_BLOCK * settings.step_s + 2 * start
+    floor = 2 * FLOOR_STEPS * settings.step_s
+    return 2 * warmup.seconds + flat_out + paced + floor + TURNS * TURN_COST_S
 
 
 def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:

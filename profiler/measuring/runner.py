@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -14,7 +15,14 @@ from profiler.analysis.forecast import MemoryForecast
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import DataSource
 from profiler.measuring.admission import Admission, available_memory_mib, plan_groups, refusal
-from profiler.measuring.group import Group, Member, end_undriven, files_mib
+from profiler.measuring.group import (
+    Group,
+    Member,
+    end_undriven,
+    files_mib,
+    time_left_s,
+    with_kept_log,
+)
 from profiler.measuring.metrics import MemorySeen, WorkerRun, scenario_result, skipped_result
 from profiler.measuring.procedure import WindowDriver, measure, until_precise
 from profiler.measuring.reference import ReferenceFailure, ReferenceTurns, ReferenceWorkload
@@ -47,8 +55,10 @@ class Runner:
         available_mib: Callable[[], float] = available_memory_mib,
         on_warning: PhaseCallback | None = None,
         trace_dir: Path | None = None,
+        on_left: Callable[[float | None], None] | None = None,
     ) -> None:
         self.source = source
+        self.on_left = on_left or (lambda seconds: None)  # the time a group's turns have left
         self.trace_dir = (
             trace_dir  # each target's TensorBoard profile goes into a folder of its own here
         )
@@ -218,12 +228,14 @@ class Runner:
                 turns = self._reference_turns
                 threads.append(threading.Thread(target=turns, args=(group.reference, seat)))
                 threads[-1].daemon = True
+            group.turns_began = time.monotonic()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 while thread.is_alive():
                     thread.join(0.2)
                     tell()
+                    self.on_left(time_left_s(group, self.settings, time.monotonic()))
         except BaseException as stop:
             # Ctrl-C, SIGTERM and SIGHUP (system.stopping) end the members as interrupted; any
             # other error (saving a result, say) ends them too, then goes on up.
@@ -308,7 +320,8 @@ class Runner:
             result = replace(result, disk_written_mib=members[0].written_mib)
         if failed is not None:
             log_path = failed.session.task.log_path
-            result = self._with_kept_log(result, log_path, failed.traceback, target.file_name)
+            kept_as = None if self.log_dir is None else self.log_dir / f"{target.file_name}.log"
+            result = with_kept_log(result, log_path, failed.traceback, kept_as)
         for member in members:
             shutil.rmtree(member.session.task.temp_dir, ignore_errors=True)
         return result
@@ -340,24 +353,3 @@ class Runner:
         )
         session.freezable = scenario.can_freeze(self.settings.service)
         return session
-
-    def _with_kept_log(
-        self, result: ScenarioResult, log_path: Path, traceback: str | None, file_name: str
-    ) -> ScenarioResult:
-        """Keep a failed worker's output beside the results, and quote its last line if it
-        crashed."""
-        text = log_path.read_text(errors="replace") if log_path.exists() else ""
-        error = result.error
-        last = [line.strip() for line in text.splitlines() if line.strip()]
-        if result.status not in (STATUS_OK, STATUS_INTERRUPTED) and last and traceback is None:
-            error = f"{error}; last output: {last[-1][:200]}"
-        kept = None
-        if self.log_dir is not None:
-            try:
-                self.log_dir.mkdir(parents=True, exist_ok=True)
-                path = self.log_dir / f"{file_name}.log"
-                path.write_text(text + ("\n" + traceback if traceback else ""))
-                kept = str(path)
-            except OSError:
-                kept = None
-        return replace(result, error=error, log_path=kept)

@@ -86,6 +86,10 @@ class WorkerSession:
         # The last turn's length, and every usable core's busy seconds over it, whoever used them.
         self.turn_wall_s = 0.0
         self.turn_busy_s: float | None = None
+        # Every turn's length so far, and the first epoch's timing: what a time left is told from.
+        self.turns_s = 0.0
+        self.first_epoch: EpochTiming | None = None
+        self.epoch_start_s: float | None = None  # the longest wait a paced epoch began with
         self._frozen = False
         self.freezable = True  # False: its scenario's processes must not be stopped
 
@@ -208,7 +212,9 @@ class WorkerSession:
 
     def epoch(self) -> EpochTiming:
         """One epoch of a fresh iterator, flat out."""
-        return self._request(("epoch",), "epoch")[1]
+        timing = self._request(("epoch",), "epoch")[1]
+        self.first_epoch = self.first_epoch or timing
+        return timing
 
     def window(self, batches: int, restart: bool = False) -> WindowTiming:
         """The next ``batches`` of the pipeline's stream, flat out (``restart``: from a fresh
@@ -222,7 +228,11 @@ class WorkerSession:
         self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False
     ) -> PacedSteps:
         """The next ``steps`` of the stream behind the consumer's step."""
-        return self._request(("paced", steps, step_s, consumer, restart), "paced")[1]
+        paced = self._request(("paced", steps, step_s, consumer, restart), "paced")[1]
+        starts = [w for w, first in zip(paced.waits_s, paced.epoch_starts, strict=True) if first]
+        if starts:
+            self.epoch_start_s = max([*starts, self.epoch_start_s or 0.0])
+        return paced
 
     def floor(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedSteps:
         """The consumer fed from an always-ready source of one of the pipeline's batches."""
@@ -267,6 +277,7 @@ class WorkerSession:
             yield
             ended = busy_cpu_seconds()
             self.turn_wall_s = time.perf_counter() - started
+            self.turns_s += self.turn_wall_s
             self.turn_busy_s = None if busy is None or ended is None else ended - busy
 
     def _await(self, answer: str) -> tuple[Any, ...]:

@@ -4,7 +4,7 @@ each."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,6 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from profiler.base.settings import Target
-from profiler.base.stats import theil_sen
 from profiler.ceiling.limit import Ceiling
 from profiler.data.synthetic import DataSource, DataSpec
 from profiler.drivers.run import RunEvents
@@ -32,6 +31,10 @@ def result_line(result: ScenarioResult, where: str = "") -> Text:
     return Text.assemble(
         (result.status, "red"), f" {result.name}{where} after {wall}: {result.error}"
     )
+
+
+# Off a terminal, the time left is said in a plain line at most this often.
+PLAIN_LEFT_EVERY_S = 20.0
 
 
 def counted(line: Text, done: int, total: int, left_s: float | None = None) -> Text:
@@ -60,6 +63,11 @@ class RunProgress(RunEvents):
         self._tasks: dict[str, list[Any]] = {}
         self._done = 0  # targets finished, of ``_total``
         self._total = 0
+        # The time left as last told, the display's row that shows it, and when a plain line last
+        # said it (off a terminal, where no row is drawn).
+        self._time_left: float | None = None
+        self._left_row: Any = None
+        self._left_said = time.monotonic()
 
     def say(self, text: str) -> None:
         self.console.print(text, markup=False)
@@ -141,10 +149,28 @@ class RunProgress(RunEvents):
     def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
         display = self._finish_task(result.name)
         self._done += 1
-        # Measured in interleaved turns, the targets of a group end close together: no time
-        # left is told from the first ones.
-        line = counted(result_line(result), self._done, max(self._total, self._done))
+        total = max(self._total, self._done)
+        left = self._time_left if self._done < total else None
+        line = counted(result_line(result), self._done, total, left)
         (display.console if display is not None else self.console).print(line)
+
+    def time_left(self, seconds: float | None) -> None:
+        self._show_left(seconds)
+
+    def _show_left(self, seconds: float | None) -> None:
+        """On a terminal, a row of the live display; elsewhere a plain line now and then."""
+        self._time_left = seconds
+        if seconds is None or not isinstance(self._display, Progress):
+            return
+        text = self._left_line(seconds)
+        if self.console.is_terminal:
+            if self._left_row is None:
+                self._left_row = self._display.add_task(text.plain, total=None)
+            else:
+                self._display.update(self._left_row, description=text.plain)
+        elif time.monotonic() - self._left_said >= PLAIN_LEFT_EVERY_S:
+            self._left_said = time.monotonic()
+            self.console.print(text)
 
     def finished(self) -> None:
         self._stop()
@@ -163,150 +189,12 @@ class RunProgress(RunEvents):
         )
         self._display.start()
 
+    def _left_line(self, seconds: float) -> Text:
+        return counted(Text("measuring in turns"), self._done, max(self._total, 1), seconds)
+
     def _stop(self) -> None:
         if self._display is not None:
             self._display.stop()
             self._display = None
         self._tasks.clear()
-
-
-class SweepProgress(RunProgress):
-    """Shows a sweep: the data and ceiling of the smallest size as a run does, then one spinner for
-    all."""
-
-    def __init__(
-        self, console: Console, results_path: Path, sizes: Sequence[int], notes: Sequence[str] = ()
-    ) -> None:
-        super().__init__(console, results_path, notes)
-        self.sizes = tuple(sizes)
-        self._header_shown = False
-        # How long each whole size took, in the order measured (a user's folder may deliver fewer
-        # samples than the size asked, so sizes are counted, not named), and how many targets of
-        # the size under way are done: the time left is fitted to those.
-        self._took_s: list[float] = []
-        self._in_size = 0
-        self._mark = 0.0  # when the last size was whole, or the first began
-        self._per_size = 0
-
-    def preparing_data(self, spec: DataSpec) -> None:
-        if not self._header_shown:
-            super().preparing_data(spec)
-        else:
-            self._display.update(self._task, description=f"preparing {spec.describe()}")
-
-    def data_ready(self, source: DataSource, generated: bool) -> None:
-        if not self._header_shown:
-            super().data_ready(source, generated)
-        elif generated and not source.spec.is_user_data:
-            self._display.console.print(f"Generated dataset: {source.root}", markup=False)
-
-    def run_started(self, run: RunResult) -> None:
-        if self._header_shown:
-            return
-        self._header_shown = True
-        self._mark = time.monotonic()
-        self._per_size = len(run.targets)
-        self._total = len(run.targets) * len(self.sizes)
-        for note in self.notes:
-            self.say(note)
-        sizes = ", ".join(f"{n:,}" for n in self.sizes)
-        self.say(
-            f"Measuring {len(run.targets)} scenario(s) at {len(self.sizes)} sizes ({sizes} "
-            f"samples), each in a fresh process; results go to {self.results_path}"
-        )
-        self._start_targets()
-        self._task = self._display.add_task("starting", total=None)
-
-    def target_started(self, target: Target, samples: int | None) -> None:
-        self._display.update(
-            self._task, description=f"{target.name} at {samples or 0:,} samples: starting worker"
-        )
-
-    def phase(self, name: str, phase: str, samples: int | None) -> None:
-        # Workers report from their own threads, and import before the first size's display is up.
-        if isinstance(self._display, Progress):
-            self._display.update(
-                self._task, description=f"{name} at {samples or 0:,} samples: {phase}"
-            )
-
-    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        console = self._display.console if self._display is not None else self.console
-        self._done += 1
-        self._in_size += 1
-        if self._in_size == self._per_size:  # the size is whole
-            now = time.monotonic()
-            self._took_s.append(now - self._mark)
-            self._mark, self._in_size = now, 0
-        line = result_line(result, f" at {samples or 0:,} samples")
-        console.print(counted(line, self._done, max(self._total, self._done), self._left_s()))
-
-    def _left_s(self) -> float | None:
-        """The time left: each size still to measure takes a fixed time and a time per sample,
-        fitted to the sizes measured; unknown before two sizes are whole, None once none is
-        left."""
-        measured = self.sizes[: len(self._took_s)]
-        left = self.sizes[len(self._took_s) :]
-        if len(measured) < 2 or not left:
-            return None
-        per_sample, fixed = theil_sen([float(n) for n in measured], self._took_s)
-        return sum(max(fixed + per_sample * n, 0.0) for n in left)
-
-    def finished(self) -> None:
-        """One display for every size: it stops when the sweep does (``sweep_finished``)."""
-
-    def sweep_finished(self) -> None:
-        self._stop()
-
-
-class SeriesProgress(RunProgress):
-    """Several runs shown as one: the data once, a heading per step, a line per target with its
-    rate.
-
-    ``intro`` says once, before the first run's targets, what the series measures; the results
-    path is appended.
-    """
-
-    def __init__(
-        self, console: Console, results_path: Path, intro: Callable[[RunResult], str]
-    ) -> None:
-        super().__init__(console, results_path)
-        self.intro = intro
-        self._started = False
-
-    def preparing_data(self, spec: DataSpec) -> None:
-        if not self._started:
-            super().preparing_data(spec)
-
-    def data_ready(self, source: DataSource, generated: bool) -> None:
-        if not self._started:
-            super().data_ready(source, generated)
-
-    def run_started(self, run: RunResult) -> None:
-        if not self._started:
-            self._started = True
-            self.say(f"{self.intro(run)}; results go to {self.results_path}")
-        self._start_targets()
-
-    def step_started(self, text: str) -> None:
-        self._stop()
-        self.console.print(Text(terminal_text(text), style="bold"))
-
-    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
-        display = self._finish_task(result.name)
-        line = result_line(result)
-        if result.ok and result.samples_per_s is not None:
-            line.append(f": {rate_text(result)}")
-        (display.console if display is not None else self.console).print(line)
-
-
-def rate_text(result: ScenarioResult) -> str:
-    """ "8,123 samples/s ±3% (67% of ceiling)"."""
-    width = result.rate_half_width
-    text = f"{result.samples_per_s:,.0f} samples/s" + (
-        f" ±{width:.0%}" if width is not None else ""
-    )
-    return text + (
-        f" ({result.ceiling_fraction:.0%} of ceiling)"
-        if result.ceiling_fraction is not None
-        else ""
-    )
+        self._left_row = None

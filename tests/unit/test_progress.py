@@ -11,7 +11,8 @@ from rich.console import Console
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.reporters import progress
-from profiler.reporters.progress import RunProgress, SweepProgress, duration_text
+from profiler.reporters.progress import RunProgress, duration_text
+from profiler.reporters.series_progress import SweepProgress
 from profiler.results.records import RunResult, ScenarioResult
 
 

@@ -1,0 +1,227 @@
+"""The live display of a series of runs: a sweep's sizes, a tuning's or a scale measurement's
+steps, each with its count and the time left fitted to the steps done."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.text import Text
+
+from profiler.base.settings import Target
+from profiler.base.stats import theil_sen
+from profiler.data.synthetic import DataSource, DataSpec
+from profiler.reporters.progress import RunProgress, counted, duration_text, result_line
+from profiler.reporters.safe import terminal_text
+from profiler.results.records import RunResult, ScenarioResult
+
+
+class SweepProgress(RunProgress):
+    """Shows a sweep: the data and ceiling of the smallest size as a run does, then one spinner for
+    all."""
+
+    def __init__(
+        self, console: Console, results_path: Path, sizes: Sequence[int], notes: Sequence[str] = ()
+    ) -> None:
+        super().__init__(console, results_path, notes)
+        self.sizes = tuple(sizes)
+        self._header_shown = False
+        # How long each whole size took, in the order measured (a user's folder may deliver fewer
+        # samples than the size asked, so sizes are counted, not named), and how many targets of
+        # the size under way are done: the time left is fitted to those.
+        self._took_s: list[float] = []
+        self._in_size = 0
+        self._mark = 0.0  # when the last size was whole, or the first began
+        self._per_size = 0
+
+    def preparing_data(self, spec: DataSpec) -> None:
+        if not self._header_shown:
+            super().preparing_data(spec)
+        else:
+            self._display.update(self._task, description=f"preparing {spec.describe()}")
+
+    def data_ready(self, source: DataSource, generated: bool) -> None:
+        if not self._header_shown:
+            super().data_ready(source, generated)
+        elif generated and not source.spec.is_user_data:
+            self._display.console.print(f"Generated dataset: {source.root}", markup=False)
+
+    def run_started(self, run: RunResult) -> None:
+        if self._header_shown:
+            return
+        self._header_shown = True
+        self._mark = time.monotonic()
+        self._per_size = len(run.targets)
+        self._total = len(run.targets) * len(self.sizes)
+        for note in self.notes:
+            self.say(note)
+        sizes = ", ".join(f"{n:,}" for n in self.sizes)
+        self.say(
+            f"Measuring {len(run.targets)} scenario(s) at {len(self.sizes)} sizes ({sizes} "
+            f"samples), each in a fresh process; results go to {self.results_path}"
+        )
+        self._start_targets()
+        self._task = self._display.add_task("starting", total=None)
+
+    def target_started(self, target: Target, samples: int | None) -> None:
+        self._display.update(
+            self._task, description=f"{target.name} at {samples or 0:,} samples: starting worker"
+        )
+
+    def phase(self, name: str, phase: str, samples: int | None) -> None:
+        # Workers report from their own threads, and import before the first size's display is up.
+        if isinstance(self._display, Progress):
+            self._display.update(
+                self._task, description=f"{name} at {samples or 0:,} samples: {phase}"
+            )
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        console = self._display.console if self._display is not None else self.console
+        self._done += 1
+        self._in_size += 1
+        if self._in_size == self._per_size:  # the size is whole
+            now = time.monotonic()
+            self._took_s.append(now - self._mark)
+            self._mark, self._in_size = now, 0
+        line = result_line(result, f" at {samples or 0:,} samples")
+        console.print(counted(line, self._done, max(self._total, self._done), self._left_s()))
+
+    def time_left(self, seconds: float | None) -> None:
+        # The size under way's turns, and the sizes after it as fitted.
+        after = self._after_current_s()
+        self._show_left(None if seconds is None or after is None else seconds + after)
+
+    def _after_current_s(self) -> float | None:
+        after = self.sizes[len(self._took_s) + 1 :]
+        if not after:
+            return 0.0
+        fitted = self._left_s()
+        return None if fitted is None else fitted - self._fitted_s(self.sizes[len(self._took_s)])
+
+    def _fitted_s(self, size: int) -> float:
+        sizes = [float(n) for n in self.sizes[: len(self._took_s)]]
+        per_sample, fixed = theil_sen(sizes, self._took_s)
+        return max(fixed + per_sample * size, 0.0)
+
+    def _left_s(self) -> float | None:
+        """The time left: each size still to measure takes a fixed time and a time per sample,
+        fitted to the sizes measured; unknown before two sizes are whole, None once none is
+        left."""
+        measured = self.sizes[: len(self._took_s)]
+        left = self.sizes[len(self._took_s) :]
+        if len(measured) < 2 or not left:
+            return None
+        return sum(self._fitted_s(n) for n in left)
+
+    def finished(self) -> None:
+        """One display for every size: it stops when the sweep does (``sweep_finished``)."""
+
+    def sweep_finished(self) -> None:
+        self._stop()
+
+
+class SeriesProgress(RunProgress):
+    """Several runs shown as one: the data once, a heading per step, a line per target with its
+    rate.
+
+    ``intro`` says once, before the first run's targets, what the series measures; the results
+    path is appended.
+    """
+
+    def __init__(
+        self, console: Console, results_path: Path, intro: Callable[[RunResult], str]
+    ) -> None:
+        super().__init__(console, results_path)
+        self.intro = intro
+        self._started = False
+        # The targets of each step as planned (None until the series knows), the steps begun, and
+        # each whole step's (targets, seconds): the time left is fitted to those.
+        self._plan: list[int] | None = None
+        self._steps = 0
+        self._step_began = 0.0
+        self._step_targets = 0
+        self._took: list[tuple[int, float]] = []
+
+    def preparing_data(self, spec: DataSpec) -> None:
+        if not self._started:
+            super().preparing_data(spec)
+
+    def data_ready(self, source: DataSource, generated: bool) -> None:
+        if not self._started:
+            super().data_ready(source, generated)
+
+    def run_started(self, run: RunResult) -> None:
+        if not self._started:
+            self._started = True
+            self.say(f"{self.intro(run)}; results go to {self.results_path}")
+        self._start_targets()
+
+    def steps_planned(self, targets: Sequence[int]) -> None:
+        self._plan = list(targets)
+
+    def step_started(self, text: str) -> None:
+        self._stop()
+        now = time.monotonic()
+        if self._steps and self._step_targets:
+            self._took.append((self._step_targets, now - self._step_began))
+        self._steps, self._step_began, self._step_targets = self._steps + 1, now, 0
+        line = Text(terminal_text(text), style="bold")
+        if self._plan is not None:
+            total = max(len(self._plan), self._steps)
+            line = counted(line, self._steps, total, self._planned_s(self._steps - 1))
+        self.console.print(line)
+
+    def target_started(self, target: Target, samples: int | None) -> None:
+        self._step_targets += 1
+        super().target_started(target, samples)
+
+    def time_left(self, seconds: float | None) -> None:
+        after = self._planned_s(self._steps) if self._plan is not None else 0.0
+        self._show_left(None if seconds is None or after is None else seconds + after)
+
+    def _left_line(self, seconds: float) -> Text:
+        if self._plan is None:
+            return Text(f"measuring in turns, about {duration_text(seconds)} left in this step")
+        total = max(len(self._plan), self._steps)
+        return counted(Text("measuring in turns"), self._steps, total, seconds)
+
+    def _planned_s(self, first: int) -> float | None:
+        """The time the planned steps from ``first`` (0-based) on take: a fixed time and a time per
+        target fitted to the whole steps; a time per target alone while they all measured as
+        many; None before a step is whole."""
+        steps = (self._plan or [])[first:]
+        if not steps:
+            return 0.0
+        if not self._took:
+            return None
+        counts = [float(n) for n, _ in self._took]
+        seconds = [t for _, t in self._took]
+        if len(set(counts)) < 2:
+            per_target = statistics.median(t / n for n, t in self._took)
+            return per_target * sum(steps)
+        per_target, fixed = theil_sen(counts, seconds)
+        return sum(max(fixed + per_target * n, 0.0) for n in steps)
+
+    def target_finished(self, result: ScenarioResult, samples: int | None) -> None:
+        display = self._finish_task(result.name)
+        line = result_line(result)
+        if result.ok and result.samples_per_s is not None:
+            line.append(f": {rate_text(result)}")
+        (display.console if display is not None else self.console).print(line)
+
+
+def rate_text(result: ScenarioResult) -> str:
+    """ "8,123 samples/s ±3% (67% of ceiling)"."""
+    width = result.rate_half_width
+    text = f"{result.samples_per_s:,.0f} samples/s" + (
+        f" ±{width:.0%}" if width is not None else ""
+    )
+    return text + (
+        f" ({result.ceiling_fraction:.0%} of ceiling)"
+        if result.ceiling_fraction is not None
+        else ""
+    )

@@ -1,0 +1,121 @@
+"""The time left told while a group is measured in turns, and while a series goes step by step:
+arithmetic on durations the test sets (a clock the test moves), never a measured one."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from rich.console import Console
+
+from profiler.base.settings import MeasureSettings, Target
+from profiler.measuring.group import Group, Member, time_left_s
+from profiler.measuring.procedure import FLOOR_STEPS, PACED_BLOCK, TURN_COST_S, TURNS, budget_s
+from profiler.reporters import progress
+from profiler.reporters.progress import RunProgress
+from profiler.reporters.series_progress import SeriesProgress
+from profiler.worker.loops import EpochTiming
+from tests.unit.test_progress import _done, _run
+
+SETTINGS = MeasureSettings(time_cap_s=1.5, idle_time_cap_s=1.0, step_ms=20.0, window_s=0.1)
+WARMUP = EpochTiming(seconds=0.3, first_batch_s=0.1, batches=32, samples=1024, cpu_s=0.3)
+
+
+def test_a_workers_budget_adds_every_capped_phase():
+    # Warm-up and check epochs 0.6; flat out 1.5 + a window 0.1; paced: 32 steps of 20 ms (0.64)
+    # is under the 1.0 cap, a block past it 0.32, and two epoch starts; two floor blocks 0.32.
+    fixed = 0.6 + 1.6 + 1.0 + PACED_BLOCK * 0.02 + 2 * FLOOR_STEPS * 0.02 + TURNS * TURN_COST_S
+    assert budget_s(SETTINGS, WARMUP) == pytest.approx(fixed + 2 * 0.1)
+    # Once a paced epoch has begun, its wait replaces the warm-up's first batch.
+    assert budget_s(SETTINGS, WARMUP, epoch_start_s=1.5) == pytest.approx(fixed + 2 * 1.5)
+    # Long epochs: the flat-out phase lasts an epoch at least, the paced one an epoch of steps.
+    long = EpochTiming(seconds=4.0, first_batch_s=0.1, batches=100, samples=3200, cpu_s=4.0)
+    assert budget_s(SETTINGS, long) == pytest.approx(
+        8.0 + 4.1 + 2.0 + PACED_BLOCK * 0.02 + 0.2 + 2 * FLOOR_STEPS * 0.02 + TURNS * TURN_COST_S
+    )
+
+
+def _member(turns_s: float, first: EpochTiming | None, finished: bool = False) -> Member:
+    session = SimpleNamespace(turns_s=turns_s, first_epoch=first, epoch_start_s=None)
+    member = Member(Target.scenario("s"), 0, session)  # type: ignore[arg-type]
+    member.finished = finished
+    return member
+
+
+def test_a_groups_time_left_scales_the_turns_left_by_the_wall_each_turn_second_cost():
+    budget = budget_s(SETTINGS, WARMUP)
+    members = [_member(2.0, WARMUP), _member(1.0, WARMUP), _member(9.0, WARMUP, finished=True)]
+    group = Group([], None, None, members, turns_began=100.0)  # type: ignore[arg-type]
+    # 12 turn seconds took 30 s of wall time: 2.5 s each. Left: the two unfinished budgets, less
+    # the 3 s they took.
+    assert time_left_s(group, SETTINGS, now=130.0) == pytest.approx((2 * budget - 3.0) * 2.5)
+    # A worker past its budget has nothing left, never less.
+    group.members = [_member(budget + 5.0, WARMUP), _member(1.0, WARMUP)]
+    assert time_left_s(group, SETTINGS, now=130.0) == pytest.approx(
+        (budget - 1.0) * 30.0 / (budget + 6.0)
+    )
+    # Unknown before every worker has timed its first epoch, or before any turn.
+    group.members = [_member(2.0, WARMUP), _member(0.5, None)]
+    assert time_left_s(group, SETTINGS, now=130.0) is None
+    group.members = [_member(0.0, None)]
+    assert time_left_s(group, SETTINGS, now=130.0) is None
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    stream = io.StringIO()
+    return Console(file=stream, width=120, force_terminal=False, color_system=None), stream
+
+
+def _lines(stream: io.StringIO) -> list[str]:
+    return [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+
+
+def test_off_a_terminal_the_time_left_comes_in_plain_lines_now_and_then(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = RunProgress(console, Path("results.json"))
+    shown.run_started(_run(["a", "b"]))
+    for name in ("a", "b"):
+        shown.target_started(Target.scenario(name), None)
+    for at, left in ((5.0, None), (10.0, 62.0), (25.0, 50.0), (31.0, 44.0)):
+        now[0] = at
+        shown.time_left(left)
+    # Nothing said before 20 s, then once; the next not before 20 s more.
+    assert _lines(stream) == ["[0/2, about 50 s left] measuring in turns"]
+    shown.target_finished(_done("a"), None)
+    shown.target_finished(_done("b"), None)
+    shown.finished()
+    assert _lines(stream)[1:] == ["[1/2, about 45 s left] done a in 1.0 s", "[2/2] done b in 1.0 s"]
+
+
+def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
+    shown.step_started("defaults")  # the steps are not known yet: no count
+    shown.run_started(_run(["a", "b", "c"]))
+    for name in ("a", "b", "c"):
+        shown.target_started(Target.scenario(name), None)
+    shown.steps_planned([3, 2, 2])
+    # The first step measured 3 targets in 60 s: 20 s a target, 80 s for the two steps of two.
+    now[0] = 60.0
+    shown.step_started("knob x")
+    shown.run_started(_run(["a", "b"]))
+    for name in ("a", "b"):
+        shown.target_started(Target.scenario(name), None)
+    # 2 targets in 40 s beside 3 in 60 s: no fixed time, 20 s a target. Live, 10 s of the
+    # step under way are left, and the last step's 40 s after it.
+    now[0] = 100.0
+    shown.step_started("knob y")
+    shown.run_started(_run(["a", "b"]))
+    for name in ("a", "b"):
+        shown.target_started(Target.scenario(name), None)
+    assert _lines(stream) == ["[2/3, about 80 s left] knob x", "[3/3, about 40 s left] knob y"]
+    now[0] = 125.0
+    shown.time_left(10.0)
+    assert _lines(stream)[-1] == "[3/3, about 10 s left] measuring in turns"
+    shown.finished()
