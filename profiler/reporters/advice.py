@@ -64,6 +64,16 @@ if __name__ == "__main__":
     dataset = make_dataset()
     # model.fit(dataset, epochs=...)
 """
+# What the main says of shuffling: measured with a shuffle buffer, the same buffer follows
+# make_dataset(), as it followed every strategy in the run; measured without one, the file order
+# was what was timed, and the line says how to time a shuffled pipeline.
+_UNSHUFFLED = """    # Measured in file order. Training wants shuffled samples: run the
+    # profiler with --shuffle-buffer N to time a buffer of N and print it here.
+"""
+_SHUFFLED = """    # Shuffled as measured: a seeded buffer of {buffer} samples.
+    if isinstance(dataset, tf.data.Dataset):
+        dataset = dataset.unbatch().shuffle({buffer}, seed={seed}).batch(BATCH)
+"""
 PLACEHOLDER_FOLDER = "path/to/your/images"
 
 
@@ -90,6 +100,8 @@ def snippet_script(run: RunResult) -> str | None:
         run.settings.batch_size,
         folder,
         run.data.skipped_paths if run.data is not None and folder != PLACEHOLDER_FOLDER else (),
+        run.settings.shuffle_buffer,
+        spec.seed if spec else 0,
     )
 
 
@@ -116,14 +128,18 @@ def script_for(
     batch: int,
     folder: str,
     skip: tuple[str, ...] = (),
+    shuffle_buffer: int = 0,
+    seed: int = 0,
 ) -> str:
     """The whole script: the header for these sizes and this folder (quoted as Python), the files
-    to leave out, the snippet, a main."""
+    to leave out, the snippet, a main that shuffles as the run did."""
     listed = "set()" if not skip else "{\n" + "".join(f"    {path!r},\n" for path in skip) + "}"
     header = SNIPPET_HEADER.format(
         height=height, width=width, channels=channels, batch=batch, folder=repr(folder), skip=listed
     )
-    return header + snippet + SNIPPET_FOOTER
+    shuffled = _SHUFFLED.format(buffer=shuffle_buffer, seed=seed) if shuffle_buffer else _UNSHUFFLED
+    main = SNIPPET_FOOTER.replace("    # model.fit", shuffled + "    # model.fit")
+    return header + snippet + main
 
 
 def disk_note(run: RunResult) -> Note | None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from profiler.reporters.advice import SNIPPET_FOOTER, script_for
+from profiler.reporters.advice import script_for
 from scenarios._snippets import SNIPPETS
 
 # Needs a tf.data service cluster to connect to: measured by the data_service scenario instead.
@@ -20,8 +20,7 @@ NOT_RUN_HERE = {"data_service"}
 
 CHECK = """
 
-if __name__ == "__main__":
-    dataset = make_dataset()
+def report(dataset):
     if isinstance(dataset, tf.data.Dataset):
         batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset]
     else:  # a keras.utils.PyDataset: Model.fit indexes it
@@ -38,7 +37,8 @@ if __name__ == "__main__":
     print(json.dumps({"first": list(batches[0][0].shape), "dtype": str(images.dtype),
                       "samples": len(images), "paths": paths,
                       "labels": sorted(found.tolist()), "expected": sorted(labels.tolist()),
-                      "difference": difference}))
+                      "order": closest.tolist(), "difference": difference,
+                      "labels_right": bool((found == labels[closest]).all())}))
 """
 
 
@@ -83,14 +83,25 @@ def _measured(root: Path, cache: Path) -> Measured:
     return Measured(root, tuple(source.image_paths()), source.summary().skipped_paths)
 
 
-# The printed script's own main, replaced by a check that reports what it delivered.
-MAIN = SNIPPET_FOOTER.lstrip("\n")
+# The printed script's own main runs, and hands its dataset to a check in place of training.
+MAIN = '\nif __name__ == "__main__":'
+TRAINING = "    # model.fit(dataset, epochs=...)"
 
 
-def _script(snippet: str, measured: Measured, channels: int, check: str) -> str:
-    script = script_for(snippet, 16, 16, channels, 4, str(measured.root), measured.skipped)
-    assert MAIN in script
-    return "import json\n" + script.replace(MAIN, "") + check
+def _script(
+    snippet: str, measured: Measured, channels: int, check: str, shuffle_buffer: int = 0
+) -> str:
+    script = script_for(
+        snippet, 16, 16, channels, 4, str(measured.root), measured.skipped, shuffle_buffer, 7
+    )
+    main = script.index(MAIN)
+    assert script.count(TRAINING) == 1
+    return (
+        "import json\n"
+        + script[:main]
+        + check
+        + script[main:].replace(TRAINING, "    report(dataset)")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +135,8 @@ def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, 
     assert report["first"] == [4, 16, 16, channels] and report["dtype"] == "float32"
     assert report["samples"] == 11 and report["labels"] == report["expected"] == [0] * 5 + [1] * 6
     assert report["paths"] == list(class_folder.paths)  # the files the profiler measured
+    if name != "pydataset":  # Model.fit shuffles a PyDataset's batches itself
+        assert report["order"] == list(range(11))  # measured in file order, delivered so
     # The same pixels as load() (TensorFlow's decoders may round one level apart at a 2x area
     # resize).
     assert report["difference"] <= 1.01 / 255
@@ -131,8 +144,7 @@ def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, 
 
 CHECK_ENDLESS = """
 
-if __name__ == "__main__":
-    dataset = make_dataset()
+def report(dataset):
     batches = [(np.asarray(x), np.asarray(y)) for x, y in dataset.take(3 * STEPS)]
     images = np.concatenate([b[0] for b in batches])
     found = np.concatenate([b[1] for b in batches])
@@ -192,3 +204,22 @@ def test_a_cache_made_from_one_folder_is_never_read_for_another(name, class_fold
     assert reports[0]["samples"] == 11 and reports[1]["samples"] == 5 + 6 + 7
     assert reports[1]["labels"] == reports[1]["expected"] == [0] * 5 + [1] * 6 + [2] * 7
     assert reports[1]["difference"] <= 1.01 / 255  # its own pixels, not the first folder's
+
+
+@pytest.mark.parametrize("name", ["generator_prefetch", "parallel_map"])
+def test_a_run_with_a_shuffle_buffer_prints_a_script_that_shuffles_the_same_samples(
+    name, class_folder, tmp_path
+):
+    script = tmp_path / "pipeline.py"
+    script.write_text(_script(SNIPPETS[name], class_folder, 3, CHECK, shuffle_buffer=64))
+    assert ".unbatch().shuffle(64, seed=7).batch(BATCH)" in script.read_text()
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    # Every sample once, its label with it, in another order than the files'.
+    assert report["samples"] == 11 and report["labels"] == report["expected"]
+    assert report["labels_right"]
+    assert sorted(report["order"]) == list(range(11)) and report["order"] != list(range(11))
+    assert report["difference"] <= 1.01 / 255
