@@ -14,14 +14,16 @@ small peak is the allocator's noise, not a pipeline that holds more.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from profiler.analysis.evidence import METRICS, MIN_WINDOWS, Evidence, Metric, turn_evidence
 from profiler.analysis.pairing import relative_turns
 from profiler.analysis.run_differences import run_differences
 from profiler.base.errors import ProfilerError
-from profiler.base.stats import CONFIDENCE, mann_whitney_p, median, ratio_interval
+from profiler.base.stats import median
 from profiler.base.units import plain
 from profiler.results.records import STATUS_OK, ReferenceRecord, RunResult, ScenarioResult
 
@@ -31,89 +33,15 @@ _MEMORY_METRICS = ("peak_rss_mib", "peak_pss_mib")
 _RATE_METRICS = ("samples_per_s", "batches_per_s")
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """How sure a change is: its 95% interval (in the change's own terms) and whether it is real."""
-
-    low: float
-    high: float
-    significant: bool
-    relative: bool  # the interval is of the relative change; else of the absolute difference
-    p_value: float | None = None
+# Limits past these (100 times worse; a number no unit here reaches) are refused: a gate that can
+# never fail is no gate.
+MAX_RELATIVE_LIMIT = 100.0
+MAX_ABSOLUTE_LIMIT = 1e12
 
 
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    label: str
-    higher_is_better: bool
-    pattern: str  # how one value is shown
-    # What the two runs say about whether a change of this metric is real, where they say anything.
-    evidence: Callable[[ScenarioResult, ScenarioResult, str], Evidence | None] | None = None
+def _shown_limit(limit: float, percent: bool) -> str:
+    return f"{limit:.0%}" if percent else f"{limit:g}"
 
-
-# The fewest windows per run for the rank test to mean something.
-_MIN_WINDOWS = 3
-
-
-def _windows(result: ScenarioResult, metric: str) -> list[float]:
-    """The run's window rates, scaled so that their median is the rate it reports for ``metric``."""
-    windows = list(result.window_samples_per_s)
-    reported = getattr(result, metric)
-    if len(windows) < _MIN_WINDOWS or not reported:
-        return []
-    middle = median(windows)
-    return [w * reported / middle for w in windows] if middle > 0 else []
-
-
-def _rate_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
-    """None where the windows are too few for the test to call anything real: the limit decides."""
-    return _evidence(_windows(base, metric), _windows(new, metric))
-
-
-def _evidence(old: list[float], current: list[float]) -> Evidence | None:
-    """Whether ``current`` differs from ``old`` at 95%, both sets of turns from one run each."""
-    if len(old) < _MIN_WINDOWS or len(current) < _MIN_WINDOWS:
-        return None
-    alpha = 1.0 - CONFIDENCE
-    apart = [float(i) for i in range(len(old) + len(current))]
-    # even runs that do not overlap at all
-    if mann_whitney_p(apart[: len(old)], apart[len(old) :]) >= alpha:
-        return None
-    low, high = ratio_interval(old, current)
-    p_value = mann_whitney_p(old, current)
-    # Real only where the rank test and the interval of the ratio agree.
-    real = p_value < alpha and (high < 1.0 or low > 1.0)
-    return Evidence(low - 1.0, high - 1.0, real, relative=True, p_value=p_value)
-
-
-def _idle_evidence(base: ScenarioResult, new: ScenarioResult, metric: str) -> Evidence | None:
-    """The difference of the idle fractions, its half-width from both runs' own intervals."""
-    if base.idle_fraction is None or new.idle_fraction is None:
-        return None
-    if base.idle_interval_unknown or new.idle_interval_unknown:
-        return None
-    if base.idle_half_width is None or new.idle_half_width is None:
-        return None
-    difference = new.idle_fraction - base.idle_fraction
-    width = (base.idle_half_width**2 + new.idle_half_width**2) ** 0.5
-    return Evidence(difference - width, difference + width, abs(difference) > width, relative=False)
-
-
-METRICS: dict[str, Metric] = {
-    metric.name: metric
-    for metric in (
-        Metric("samples_per_s", "samples/s", True, "{:,.0f}", _rate_evidence),
-        Metric("batches_per_s", "batches/s", True, "{:,.1f}", _rate_evidence),
-        Metric("idle_fraction", "idle", False, "{:.1%}", _idle_evidence),
-        Metric("wait_p95_ms", "wait p95 ms", False, "{:.2f}"),
-        Metric("first_batch_s", "first batch s", False, "{:.2f}"),
-        Metric("warmup_epoch_s", "warm-up s", False, "{:.2f}"),
-        Metric("peak_rss_mib", "peak RSS MiB", False, "{:+,.0f}"),
-        Metric("peak_pss_mib", "peak PSS MiB", False, "{:+,.0f}"),
-        Metric("cpu_s", "CPU s/epoch", False, "{:.2f}"),
-    )
-}
 
 # Names from results format 1, still accepted in --fail-on.
 _ALIASES = {"peak_rss_mb": "peak_rss_mib", "peak_pss_mb": "peak_pss_mib"}
@@ -144,7 +72,23 @@ class Threshold:
             raise ProfilerError(
                 f"unknown metric '{name}' in --fail-on: choose from {', '.join(METRICS)}"
             )
-        return cls(name, float(value) / 100.0 if percent else float(value), bool(percent))
+        limit = float(value) / 100.0 if percent else float(value)
+        most = MAX_RELATIVE_LIMIT if percent else MAX_ABSOLUTE_LIMIT
+        if not math.isfinite(limit) or limit > most:
+            shown = f"{most:.0%}" if percent else f"{most:,.0f}"
+            raise ProfilerError(
+                f"the limit of '{text.strip()[:60]}' is too large to ever be reached: pass at most "
+                f"{shown}"
+            )
+        never = (percent and limit >= 1.0 and METRICS[name].higher_is_better) or (
+            not percent and name == "idle_fraction" and limit >= 1.0
+        )
+        if never:
+            raise ProfilerError(
+                f"{name} cannot get worse by {_shown_limit(limit, percent)}, so "
+                f"'{text.strip()[:60]}' could never fail: pass a smaller limit"
+            )
+        return cls(name, limit, bool(percent))
 
     def describe(self) -> str:
         """The limit as the change is shown: relative in %, an absolute idle limit in points."""
@@ -341,10 +285,15 @@ def _change(
     base, new = getattr(old, metric.name), getattr(current, metric.name)
     if metric.name in _RATE_METRICS:
         before, after = relative_turns(old, base_reference), relative_turns(current, new_reference)
-        if len(before) >= _MIN_WINDOWS and len(after) >= _MIN_WINDOWS:
+        if len(before) >= MIN_WINDOWS and len(after) >= MIN_WINDOWS:
             moved = median(after) / median(before) - 1.0
             return MetricChange(
-                metric.name, base, new, threshold, _evidence(before, after), over_reference=moved
+                metric.name,
+                base,
+                new,
+                threshold,
+                turn_evidence(before, after),
+                over_reference=moved,
             )
     evidence = metric.evidence(old, current, metric.name) if metric.evidence else None
     unknown = metric.name == "idle_fraction" and (

@@ -31,8 +31,10 @@ from profiler.ceiling.stage_times import (
     ready_batch_fetch,
 )
 from profiler.data.synthetic import DataSource
+from profiler.system.lifeline import Lifeline
 from profiler.system.page_cache import drop
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release
+from profiler.system.stopping import stop_signals_deferred
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
 # one slow sample do not matter.
@@ -108,6 +110,9 @@ def _measure(
     scratch: str,
     conn: Any,
 ) -> None:
+    # It ends, with whatever it started, when the parent dies: a parent killed outright (SIGKILL)
+    # cleans nothing up.
+    Lifeline.of_this_process().start()
     _quiet()
     # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
@@ -198,7 +203,8 @@ def measure_ceiling(
         name="profiler-ceiling",
     )
     try:
-        process.start()
+        with stop_signals_deferred():  # a child half started would outlive the run
+            process.start()
         sender.close()
         if not receiver.poll(_TIMEOUT_S):
             raise RuntimeError(f"measuring the ceiling took over {_TIMEOUT_S:g} s")
@@ -208,7 +214,8 @@ def measure_ceiling(
     finally:
         if process.is_alive():
             process.kill()
-        process.join(5)
+        if process.pid is not None:  # started: a stop may come before it is
+            process.join(5)
         receiver.close()
         shutil.rmtree(scratch, ignore_errors=True)
         release(scratch)

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from profiler.drivers.run import RunEvents
 from profiler.reporters.markdown import write_report_or_say_why
+from profiler.reporters.safe import terminal_text
 from profiler.reporters.series_progress import SeriesProgress
 from profiler.results.files import KeepLastGood, new_run_folder
 from profiler.results.records import RunResult
@@ -77,6 +78,7 @@ class MeasureCommand(Generic[Plan, Result]):
         report_line = write_report_or_say_why(lambda: self.write_report(result, folder), path)
         self.terminal_reporter(console.file).render(result)
         saved = f"Results: {path}" if save.problem is None else f"Warning: {save.problem}."
-        console.print(saved, markup=False)
-        console.print(report_line, markup=False)
+        # Paths hold whatever the user named: escaped, never a terminal's control sequence.
+        console.print(terminal_text(saved), markup=False)
+        console.print(terminal_text(report_line), markup=False)
         return self.exit_code(result)

@@ -11,6 +11,7 @@ from profiler.analysis.sweep_result import SweepResult, load_results
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.value_parsers import path_argument
 from profiler.reporters.run import write_run_report
+from profiler.reporters.safe import terminal_text
 from profiler.reporters.sweep import write_sweep_report
 
 
@@ -54,7 +55,7 @@ class ReportCommand:
                 "if any, is unchanged: pass an unmodified results file",
                 EXIT_FAILED,
             ) from None
-        console.print(f"Report: {path}", markup=False)
+        console.print(terminal_text(f"Report: {path}"), markup=False)
         return EXIT_OK
 
 

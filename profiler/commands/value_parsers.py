@@ -139,14 +139,27 @@ def memory_size(text: str) -> float:
     return value * _MEMORY_UNITS[unit]
 
 
+# A --pipeline-arg value longer than this is refused: it is a keyword argument, not a data file.
+MAX_PIPELINE_ARGUMENT_CHARS = 10_000
+
+
 def pipeline_argument(text: str) -> tuple[str, Any]:
     key, separator, value = text.partition("=")
     if not separator or not key.strip().isidentifier():
         raise argparse.ArgumentTypeError(
             f"'{text}' is not KEY=VALUE: pass it as --pipeline-arg batch_size=64"
         )
+    if len(value) > MAX_PIPELINE_ARGUMENT_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"the value of {key.strip()} is {len(value):,} characters long: pass at most "
+            f"{MAX_PIPELINE_ARGUMENT_CHARS:,}, or let the pipeline read a file"
+        )
     try:
         parsed: Any = ast.literal_eval(value)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError):
         parsed = value
+    except (RecursionError, MemoryError):  # the parser's own stack, long before the length limit
+        raise argparse.ArgumentTypeError(
+            f"the value of {key.strip()} is nested too deeply to read: pass a flatter value"
+        ) from None
     return key.strip(), parsed

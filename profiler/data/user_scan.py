@@ -137,13 +137,20 @@ def check_arrays(images: str, labels: str) -> int:
             "and labels.npy as N integers from 0"
         )
 
-    try:
-        pixels = np.load(images, mmap_mode="r")
-        classes = np.load(labels, mmap_mode="r")
-    except ValueError as error:  # pickled objects, or not a .npy file at all
-        raise refuse(f"cannot read the .npy pair ({error})") from None
+    loaded = []
+    for path in (images, labels):
+        try:
+            array = np.load(path, mmap_mode="r")
+        except (ValueError, EOFError, OSError) as error:  # pickled objects, empty, not a .npy
+            raise refuse(f"cannot read '{path}' ({error or type(error).__name__})") from None
+        if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
+            raise refuse(f"'{path}' is an .npz archive of arrays, not one array")
+        loaded.append(array)
+    pixels, classes = loaded
     if pixels.ndim not in (3, 4) or (pixels.ndim == 4 and pixels.shape[3] not in (1, 3)):
         raise refuse(f"'{images}' has shape {pixels.shape}")
+    if pixels.shape[0] == 0 or 0 in pixels.shape[1:3]:
+        raise refuse(f"'{images}' has shape {pixels.shape}: no image, or images of no pixels")
     if str(pixels.dtype) not in ARRAY_DTYPES:
         raise refuse(f"'{images}' holds {pixels.dtype}")
     if classes.shape != (pixels.shape[0],) or classes.dtype.kind not in "iu":

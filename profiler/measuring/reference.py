@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from profiler.system.stopping import stop_signals_deferred
 from profiler.worker.reference_loop import UNIT, reference_main
 
 _ANSWER_S = 30.0  # a turn lasts a fraction of a second; a reference this late is gone
@@ -47,7 +48,8 @@ class ReferenceWorkload:
         self._process = context.Process(
             target=reference_main, args=(theirs, os.getpid()), name="profiler-reference"
         )
-        self._process.start()
+        with stop_signals_deferred():  # a child half started would outlive the run
+            self._process.start()
         theirs.close()
         return self
 

@@ -7,7 +7,6 @@ import multiprocessing
 import os
 import shlex
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEO
 from profiler.strategy.scenario import TRAINER, Helpers
 from profiler.system import freezing, namespace_launcher
 from profiler.system.memory import MemoryTrace, TreeMemorySampler, busy_cpu_seconds, kill_tree
+from profiler.system.stopping import stop_signals_deferred
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport, WorkerTask, worker_main
 
@@ -34,7 +34,6 @@ _POLL_S = 0.05
 TURN_LEAD_BATCHES = 8
 # Signals that stop a run (profiler.system.stopping); a second one must not cut a worker's cleanup
 # short.
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # After its closing report the worker has nothing left to do; TensorFlow's interpreter teardown
 # can take a second or more, and is not worth waiting for.
 _EXIT_GRACE_S = 1.0
@@ -105,11 +104,13 @@ class WorkerSession:
         )
         self.started = time.time()
         self._deadline = self.started + self.timeout_s
-        if self.private_network:
-            with _spawned_through(_confining_interpreter(self.task.temp_dir)):
+        # A stop signal waits for the start: a child half started would outlive the run.
+        with stop_signals_deferred():
+            if self.private_network:
+                with _spawned_through(_confining_interpreter(self.task.temp_dir)):
+                    self._process.start()
+            else:
                 self._process.start()
-        else:
-            self._process.start()
         sender.close()  # keep only the worker's end open, so its death reads as EOF here
         self._sampler = TreeMemorySampler(self._process.pid).start()
         return self
@@ -139,7 +140,7 @@ class WorkerSession:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        with _stop_signals_deferred():  # a second Ctrl-C must not cut the cleanup short
+        with stop_signals_deferred():  # a second Ctrl-C must not cut the cleanup short
             self.thaw()  # a frozen process acts on SIGTERM only once it runs again
             if self._closed_cleanly:
                 self._process.join(_EXIT_GRACE_S)
@@ -345,20 +346,3 @@ def _spawned_through(executable: str) -> Iterator[None]:
         yield
     finally:
         multiprocessing_spawn.set_executable(previous)
-
-
-@contextmanager
-def _stop_signals_deferred() -> Iterator[None]:
-    """Hold stop signals back while a worker is cleaned up; one that came meanwhile acts afterwards.
-
-    Blocked, not ignored: a sender that signals once (docker stop, a cancelled CI job) and then
-    kills must still find the run stopping, with its report written.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)

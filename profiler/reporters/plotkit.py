@@ -19,6 +19,9 @@ def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")  # before pyplot: never try to open a display
+    # Row names are the user's ("tag=$x$"): text is drawn as written, never parsed as math, which
+    # would lose a whole report to one name it cannot parse.
+    matplotlib.rcParams["text.parse_math"] = False
     from matplotlib import pyplot as loaded
 
     return loaded

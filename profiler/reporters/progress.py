@@ -70,7 +70,8 @@ class RunProgress(RunEvents):
         self._left_said = time.monotonic()
 
     def say(self, text: str) -> None:
-        self.console.print(text, markup=False)
+        # Paths and notes hold whatever the user named: escaped, never a control sequence.
+        self.console.print(terminal_text(text), markup=False)
 
     def preparing_data(self, spec: DataSpec) -> None:
         self._stop()
@@ -85,7 +86,7 @@ class RunProgress(RunEvents):
             if spec.is_user_data
             else f"Preparing {spec.describe()}"
         )
-        self._task = self._display.add_task(what, total=spec.samples or None)
+        self._task = self._display.add_task(terminal_text(what), total=spec.samples or None)
         self._display.start()
 
     def data_progress(self, done: int, total: int) -> None:

@@ -48,7 +48,9 @@ class SweepProgress(RunProgress):
         if not self._header_shown:
             super().data_ready(source, generated)
         elif generated and not source.spec.is_user_data:
-            self._display.console.print(f"Generated dataset: {source.root}", markup=False)
+            self._display.console.print(
+                terminal_text(f"Generated dataset: {source.root}"), markup=False
+            )
 
     def run_started(self, run: RunResult) -> None:
         if self._header_shown:

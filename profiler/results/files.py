@@ -119,6 +119,25 @@ def write_json(data: dict[str, Any], path: Path) -> None:
         raise
 
 
+# Results files nest a few levels (a run, its scenarios, their records); a file deeper than this
+# is refused before anything reads it recursively.
+MAX_DEPTH = 32
+
+
+def _depth(data: Any) -> int:
+    """How deep lists and objects nest in ``data``, counted without recursion."""
+    deepest, pending = 0, [(data, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            values = item.values() if isinstance(item, dict) else item
+            pending.extend((value, depth + 1) for value in values)
+    return deepest
+
+
 def read_results_json(path: Path) -> dict[str, Any]:
     """The parsed JSON of a results file, upgraded to this format version, refusing anything else
     with advice."""
@@ -130,6 +149,13 @@ def read_results_json(path: Path) -> dict[str, Any]:
         raise ProfilerError(
             f"'{path}' is not valid JSON ({error}): pass a results.json written by 'profiler run'"
         ) from None
+    except RecursionError:
+        data = None  # nested past the parser's stack: deeper than any results file
+    if data is None or _depth(data) > MAX_DEPTH:
+        raise ProfilerError(
+            f"'{path}' is nested deeper than any results file ({MAX_DEPTH} levels): pass a "
+            "results.json written by 'profiler run'"
+        )
     if not isinstance(data, dict) or "format_version" not in data:
         raise ProfilerError(
             f"'{path}' has no format_version: pass a results.json written by 'profiler run'"

@@ -74,20 +74,24 @@ def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     }
     for old_key in ("options", "data", "fits", "predictions", "advice"):
         upgraded.pop(old_key, None)
-    upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
-    upgraded["sizes"] = options.get("sizes", [])
-    runs = data.get("runs") if isinstance(data.get("runs"), list) else []
-    upgraded["runs"] = [_run_1_to_2(run) if isinstance(run, dict) else run for run in runs]
-    old = _mapping(data.get("data"))
-    first = (
-        upgraded["runs"][0].get("data")
-        if upgraded["runs"] and isinstance(upgraded["runs"][0], dict)
-        else None
-    )
-    samples = (first or {}).get("spec", {}).get("samples", min(upgraded["sizes"] or [0]))
-    upgraded["spec"] = {**{key: old[key] for key in _SPEC_1 if key in old}, "samples": samples}
     if "memory_budget_mb" in upgraded:
         upgraded["memory_budget_mib"] = upgraded.pop("memory_budget_mb")
+    upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
+    upgraded["sizes"] = options.get("sizes", [])
+    # A field of the wrong type goes on as it is, where the decoder refuses it, naming it.
+    runs = data.get("runs", [])
+    if isinstance(runs, list):
+        upgraded["runs"] = [_run_1_to_2(run) if isinstance(run, dict) else run for run in runs]
+    sizes = upgraded["sizes"]
+    whole = isinstance(sizes, list) and all(type(n) is int for n in sizes)
+    if not whole or not isinstance(data.get("data", {}), dict):
+        upgraded["spec"] = data.get("data")
+        return upgraded
+    old = _mapping(data.get("data"))
+    first = upgraded["runs"][0] if isinstance(runs, list) and runs else None
+    first_spec = _mapping(_mapping(_mapping(first).get("data")).get("spec"))
+    samples = first_spec.get("samples", min(sizes or [0]))
+    upgraded["spec"] = {**{key: old[key] for key in _SPEC_1 if key in old}, "samples": samples}
     return upgraded
 
 

@@ -15,6 +15,26 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def stop_signals_deferred() -> Iterator[None]:
+    """Hold stop signals back (a child process starting, a worker cleaned up); one that came
+    meanwhile acts afterwards. Only the main thread receives them: elsewhere, nothing to hold.
+
+    Blocked, not ignored: a sender that signals once (docker stop, a cancelled CI job) and then
+    kills must still find the run stopping, with its report written.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
 
 class Terminated(KeyboardInterrupt):
     """The run was asked to stop by a signal other than Ctrl-C."""

@@ -501,3 +501,28 @@ def test_a_run_left_behind_by_a_shell_that_exits_loses_no_frozen_worker(tmp_path
         ("tests.fakes:STEADY_20MS", "ok", None),
         ("tests.fakes:STEADY_25MS", "ok", None),
     ], log.read_text()[-2000:]
+
+
+def test_sigkill_while_the_ceiling_is_measured_leaves_no_process_behind(tmp_path):
+    # 1,000 samples: the ceiling's process times its decoders for seconds, long after the parent
+    # is gone, unless it ends with it.
+    process, _, _ = _start(
+        tmp_path,
+        profiler_command(
+            "run", "--scenario", "tests.fakes:QUICK", "--samples", "1000", "--output", "out"
+        ),
+    )
+    try:
+        # The worker and the reference start first; the third spawned process is the ceiling's.
+        deadline = time.monotonic() + 120
+        while len(_spawned(str(tmp_path))) < 3 and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            time.sleep(0.02)
+        assert len(_spawned(str(tmp_path))) >= 3
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        # Its lifeline sees the parent gone within half a second and ends it, with what it started.
+        left = _gone_within(str(tmp_path), 4)
+        assert left == [], [_cmdline(p) for p in left]
+    finally:
+        _end(process)

@@ -93,6 +93,18 @@ def isolated(tmp_path, monkeypatch):
             "'no-equals' is not KEY=VALUE",
         ),
         (["run", "--pipeline", "m:f", "--pipeline", "m:f"], "'m:f' is listed twice"),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "a=" + "-" * 5000 + "1"],
+            "the value of a is nested too deeply to read",
+        ),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "a=" + "x" * 20_000],
+            "the value of a is 20,000 characters long: pass at most 10,000",
+        ),
+        (
+            ["compare", "a.json", "b.json", "--fail-on", "samples_per_s:" + "9" * 400 + "%"],
+            "is too large to ever be reached",
+        ),
         ([], "no command given: use one of run, sweep, tune, scale, list, report, compare"),
         (["sweep", "--samples", "100,x"], "in '100,x': 'x' is not a whole number"),
         (["sweep", "--samples", "100,0,200"], "in '100,0,200': got 0"),

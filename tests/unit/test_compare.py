@@ -219,6 +219,11 @@ def test_markdown_comparison_matches_golden(runs):
         ("speed:10%", "unknown metric 'speed'"),
         ("samples_per_s:10%,samples_per_s:5%", "appears twice"),
         ("samples_per_s:-3%", "cannot read the check"),
+        # Limits no change reaches: a gate that can never fail.
+        ("samples_per_s:" + "9" * 400 + "%", "too large to ever be reached: pass at most 10000%"),
+        ("peak_rss_mib:" + "9" * 400, "too large to ever be reached"),
+        ("samples_per_s:100%", "samples_per_s cannot get worse by 100%"),
+        ("idle_fraction:1", "idle_fraction cannot get worse by 1,"),
     ],
 )
 def test_bad_checks_are_refused(text, expected):
@@ -229,6 +234,9 @@ def test_bad_checks_are_refused(text, expected):
 def test_threshold_forms():
     assert Threshold.parse("samples_per_s:10%") == Threshold("samples_per_s", 0.10, True)
     assert Threshold.parse(" idle_fraction : 0.05 ") == Threshold("idle_fraction", 0.05, False)
+    # Large limits that a change can still reach are kept: memory may grow tenfold.
+    assert Threshold.parse("peak_rss_mib:900%") == Threshold("peak_rss_mib", 9.0, True)
+    assert Threshold.parse("samples_per_s:99%").limit == pytest.approx(0.99)
 
 
 def test_bad_inputs_exit_2(tmp_path, capsys):

@@ -503,3 +503,47 @@ def test_report_and_compare_refuse_a_corrupted_file_in_one_line_with_exit_2(tmp_
         (tmp_path / "untouched.json").write_text(json.dumps(data))
         _, _, err = _call(["report", str(tmp_path / "untouched.json")])
         assert f"written by 'profiler {kind}'" in err and "report.md" in err
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 100_000 + "]" * 100_000,  # past the JSON parser's own stack
+        '{"format_version": 3, "kind": "run", "scenarios": ' + "[" * 200 + "]" * 200 + "}",
+    ],
+    ids=["past-the-parser", "deep-inside"],
+)
+def test_a_file_nested_deeper_than_any_results_file_is_refused_in_one_line(text, tmp_path):
+    bad = tmp_path / "deep.json"
+    bad.write_text(text)
+    for argv in (["report", str(bad), "-o", str(tmp_path)], ["compare", str(bad), str(GOOD_RUN)]):
+        problem, err = _refused_in_one_line(argv, tmp_path)
+        assert problem is None, problem
+        assert "nested deeper than any results file" in err
+
+
+def _sweep_1(change: Any) -> dict[str, Any]:
+    data = json.loads((ROOT / "tests" / "data" / "sweep.json").read_text())
+    assert data["format_version"] == 1
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda d: d.update(runs="abc"), "results.runs: expected a list"),
+        (lambda d: d["options"].update(sizes=5), "results.sizes: expected a list"),
+        (lambda d: d["options"].update(sizes=["a", 1]), "results.sizes[0]: expected a whole"),
+        (lambda d: d.update(data="x"), "results.spec: expected an object"),
+        (lambda d: d["runs"].__setitem__(0, "x"), "results.runs[0]: expected an object"),
+        (lambda d: d["runs"][0].update(data="x"), "results.runs[0].data: expected an object"),
+    ],
+    ids=["runs", "sizes", "size", "data", "a-run", "a-runs-data"],
+)
+def test_a_version_1_sweep_of_the_wrong_types_is_refused_naming_the_field(change, named, tmp_path):
+    bad = tmp_path / "sweep.json"
+    bad.write_text(json.dumps(_sweep_1(change)))
+    problem, err = _refused_in_one_line(["report", str(bad), "-o", str(tmp_path)], tmp_path)
+    assert problem is None, problem
+    assert named in err

@@ -149,3 +149,15 @@ def test_one_strategy_far_above_the_rest_does_not_flatten_them(run14):
         assert figure.axes[0].get_xscale() == "symlog"
     finally:
         pyplot().close(figure)
+
+
+def test_row_names_that_look_like_math_are_drawn_as_written(run14, tmp_path):
+    # Names a --pipeline-arg makes: math-text markup, an unbalanced dollar, a bad command.
+    names = ["m:f(tag='$\\\\alpha$')", "m:f(tag='a $ b')", "m:f(tag='$\\\\frac{$')"]
+    rows = tuple(
+        replace(row, name=name) for row, name in zip(run14.scenarios[:3], names, strict=True)
+    )
+    written = plots.write_run_plots(replace(run14, scenarios=rows), tmp_path)
+    assert len(written) == 6
+    for name in written.values():
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")

@@ -3,6 +3,7 @@ reads."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
@@ -265,6 +266,37 @@ def test_arrays_that_cannot_be_served_are_refused_in_one_line(tmp_path, images, 
     np.save(tmp_path / "labels.npy", labels)
     with pytest.raises(DataNotFound, match=re.escape(expected)):
         _prepare(str(tmp_path / "images.npy"), tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("write", "expected"),
+    [
+        (lambda images: images.write_bytes(b""), "(No data left in file)"),
+        (lambda images: np.save(images, np.zeros((0, 8, 8, 3), np.uint8)), "no image"),
+        (lambda images: np.save(images, np.zeros((4, 0, 8, 3), np.uint8)), "images of no pixels"),
+        (lambda images: np.save(images, np.zeros((4, 8, 0), np.uint8)), "images of no pixels"),
+        (
+            lambda images: images.write_bytes(_npz(np.zeros((4, 8, 8, 3), np.uint8))),
+            "is an .npz archive of arrays, not one array",
+        ),
+        (
+            lambda images: np.save(images, np.array([[1]] * 4, dtype=object), allow_pickle=True),
+            "Python objects in dtype",
+        ),
+    ],
+    ids=["empty-file", "no-rows", "no-height", "no-width", "npz", "objects"],
+)
+def test_a_npy_file_that_holds_no_images_is_refused_in_one_line(tmp_path, write, expected):
+    write(tmp_path / "images.npy")
+    np.save(tmp_path / "labels.npy", np.zeros(4, np.int64))
+    with pytest.raises(DataNotFound, match=re.escape(expected)):
+        _prepare(str(tmp_path / "images.npy"), tmp_path / "cache")
+
+
+def _npz(array: np.ndarray) -> bytes:
+    stream = io.BytesIO()
+    np.savez(stream, images=array)
+    return stream.getvalue()
 
 
 def test_the_delivered_size_is_part_of_the_index(made, tmp_path):
