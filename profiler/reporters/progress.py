@@ -163,6 +163,11 @@ class RunProgress(RunEvents):
         self._time_left = seconds
         if seconds is None or not isinstance(self._display, Progress):
             return
+        if self._total and self._done >= self._total:  # all done: nothing is left to tell
+            if self._left_row is not None:
+                self._display.remove_task(self._left_row)
+                self._left_row = None
+            return
         text = self._left_line(seconds)
         if self.console.is_terminal:
             if self._left_row is None:

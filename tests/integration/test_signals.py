@@ -343,6 +343,14 @@ def test_sigterm_ends_a_scale_mid_count_and_its_servers_listen_on_loopback_only(
     _nothing_left(tmp_path, scratch)
 
 
+def _killed_leaves_nothing(process: subprocess.Popen, tmp_path: Path, within_s: float) -> None:
+    """SIGKILL the command: whatever it started is gone within ``within_s``."""
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    left = _gone_within(str(tmp_path), within_s)
+    assert left == [], [_cmdline(p) for p in left]
+
+
 def test_sigkill_of_a_scale_leaves_no_server_or_worker_behind(tmp_path):
     process, _, _ = _start(
         tmp_path,
@@ -352,13 +360,10 @@ def test_sigkill_of_a_scale_leaves_no_server_or_worker_behind(tmp_path):
         # the dispatcher and the worker, the trainer's worker above them
         _listening_servers(process, tmp_path, 2)
         assert len(_spawned(str(tmp_path))) >= 3
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
         # Nobody is left to clean up: the trainer's worker finds its parent gone (its pipe closed,
         # or its lifeline) and stops its servers, and a server whose worker is gone ends itself
         # (profiler.system.lifeline).
-        left = _gone_within(str(tmp_path), 15)
-        assert left == [], [_cmdline(p) for p in left]
+        _killed_leaves_nothing(process, tmp_path, 15)
     finally:
         _end(process)
     # Killed before a count ended, it had saved no count; nor is a file left half written.
@@ -519,10 +524,7 @@ def test_sigkill_while_the_ceiling_is_measured_leaves_no_process_behind(tmp_path
             assert process.poll() is None, process.communicate()[1][-2000:]
             time.sleep(0.02)
         assert len(_spawned(str(tmp_path))) >= 3
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
         # Its lifeline sees the parent gone within half a second and ends it, with what it started.
-        left = _gone_within(str(tmp_path), 4)
-        assert left == [], [_cmdline(p) for p in left]
+        _killed_leaves_nothing(process, tmp_path, 4)
     finally:
         _end(process)
