@@ -160,6 +160,9 @@ class SeriesProgress(RunProgress):
         if not self._started:
             self._started = True
             self.say(f"{self.intro(run)}; results go to {self.results_path}")
+        # A step is timed from here: the data's preparation and the ceiling, which only the first
+        # step has, are not time its targets take.
+        self._step_began = time.monotonic()
         self._start_targets()
 
     def steps_planned(self, targets: Sequence[int]) -> None:

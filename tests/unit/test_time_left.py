@@ -97,25 +97,26 @@ def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypa
     console, stream = _console()
     shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
     shown.step_started("defaults")  # the steps are not known yet: no count
+    now[0] = 30.0  # the data and the ceiling took 30 s: the step is timed from here
     shown.run_started(_run(["a", "b", "c"]))
     for name in ("a", "b", "c"):
         shown.target_started(Target.scenario(name), None)
     shown.steps_planned([3, 2, 2])
     # The first step measured 3 targets in 60 s: 20 s a target, 80 s for the two steps of two.
-    now[0] = 60.0
+    now[0] = 90.0
     shown.step_started("knob x")
     shown.run_started(_run(["a", "b"]))
     for name in ("a", "b"):
         shown.target_started(Target.scenario(name), None)
     # 2 targets in 40 s beside 3 in 60 s: no fixed time, 20 s a target. Live, 10 s of the
     # step under way are left, and the last step's 40 s after it.
-    now[0] = 100.0
+    now[0] = 130.0
     shown.step_started("knob y")
     shown.run_started(_run(["a", "b"]))
     for name in ("a", "b"):
         shown.target_started(Target.scenario(name), None)
     assert _lines(stream) == ["[2/3, about 80 s left] knob x", "[3/3, about 40 s left] knob y"]
-    now[0] = 125.0
+    now[0] = 155.0
     shown.time_left(10.0)
     assert _lines(stream)[-1] == "[3/3, about 10 s left] measuring in turns"
     shown.finished()
