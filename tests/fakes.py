@@ -11,6 +11,8 @@ import multiprocessing
 import os
 import queue
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -358,6 +360,35 @@ def _start_sleeping_grandchild() -> None:
             handle.write(str(child.pid))
 
 
+# Detaches itself as a daemon does: forks, leaves its session, forks again, and the first two exit.
+_DAEMON = """
+import os, sys, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+if os.fork():
+    os._exit(0)
+with open(sys.argv[1], "w") as handle:
+    handle.write(str(os.getpid()))
+time.sleep(3600)
+"""
+
+
+class DaemonizingScenario(_Fake):
+    """Starts a program that daemonizes itself, then delivers batches as QUICK does: the daemon,
+    orphaned at once, must still end with the run."""
+
+    name = "daemonizing"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        pid_file = os.environ.get("FAKE_DAEMON_PID_FILE") or str(ctx.temp_dir / "daemon.pid")
+        subprocess.run([sys.executable, "-c", _DAEMON, pid_file], check=True, timeout=30)
+        while not os.path.exists(pid_file) or not Path(pid_file).read_text():
+            time.sleep(0.01)
+        yield SlowBatches(0.001, 5, False)
+
+
 class HangScenario(_Fake):
     """Hangs while a child process it started is alive: both must be gone after the timeout."""
 
@@ -488,6 +519,7 @@ SLEEPY_SERVICE = SleepyService()
 CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()
+DAEMONIZING = DaemonizingScenario()
 SPIN = SpinScenario()
 # Three reads of 60 ms in flight: 50 batches of 4 a second, 200 samples/s.
 BURSTY_60MS = BurstyScenario("bursty_60ms", delay_s=0.060, producers=3, batches=150)

@@ -11,6 +11,7 @@ since Python switches threads even in a busy loop and TensorFlow's ops release t
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import threading
@@ -64,6 +65,21 @@ class Lifeline:
             if expired or os.getppid() != self.parent_pid:
                 end_everything_started_here()
                 os._exit(EXIT_ORPHANED)
+
+
+# prctl's option that makes a process the reaper of its orphaned descendants (linux/prctl.h).
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Adopt this process's orphaned descendants: a grandchild a pipeline daemonized (a double fork
+    and setsid) stays in this tree, where the parent finds and ends it, instead of passing to init.
+    False where the system has no such call (not Linux, or a kernel before 3.4)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 def end_everything_started_here() -> None:

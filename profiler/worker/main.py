@@ -45,7 +45,7 @@ from typing import Any
 from profiler.base.settings import CONSUMER_KERAS, ServiceSettings, Target
 from profiler.data.fingerprint import FingerprintBuilder
 from profiler.data.synthetic import DataSource
-from profiler.system.lifeline import Lifeline
+from profiler.system.lifeline import Lifeline, become_subreaper
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
 from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.worker.loops import (
@@ -96,6 +96,7 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     # process (a run left behind by a shell that exits), and a worker is stopped between turns.
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    become_subreaper()  # a daemonized grandchild stays in the tree that the run ends
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what stops
     lifeline = Lifeline.of_this_process().start()
     try:

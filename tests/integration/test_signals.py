@@ -528,3 +528,36 @@ def test_sigkill_while_the_ceiling_is_measured_leaves_no_process_behind(tmp_path
         _killed_leaves_nothing(process, tmp_path, 4)
     finally:
         _end(process)
+
+
+def test_a_grandchild_the_pipeline_daemonized_ends_with_the_run(tmp_path):
+    # A double fork and setsid leave the daemon no parent in the worker's tree; the worker adopts
+    # it (a child subreaper), so the run still ends it.
+    pid_file = tmp_path / "daemon.pid"
+    process, scratch, _ = _start(
+        tmp_path,
+        profiler_command(
+            "run",
+            "--scenario",
+            "tests.fakes:DAEMONIZING",
+            "--data",
+            "arrays",
+            *TINY,
+            "--output",
+            "out",
+        ),
+        FAKE_DAEMON_PID_FILE=str(pid_file),
+    )
+    try:
+        _ended(process, 0)
+        daemon = int(pid_file.read_text())
+        deadline = time.monotonic() + 10
+        while psutil.pid_exists(daemon) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = psutil.pid_exists(daemon) and psutil.Process(daemon).status() != "zombie"
+        assert not alive, _cmdline(psutil.Process(daemon))
+        _nothing_left(tmp_path, scratch)
+    finally:
+        _end(process)
+        with contextlib.suppress(Exception):
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
