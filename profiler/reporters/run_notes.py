@@ -201,16 +201,18 @@ def _above_ceiling_notes(run: RunResult) -> list[Note]:
     other = [r.name for r in above if r.name not in keep]
     parts = []
     if keep:
+        one = len(keep) == 1  # "cache_file keeps", "cache, cache_file keep"
         parts.append(
-            f"{', '.join(keep)} keep the decoded samples (in memory or on disk) after the first "
-            "epoch, so they skip the reading and decoding the ceiling is made of"
+            f"{', '.join(keep)} {'keeps' if one else 'keep'} the decoded samples (in memory or on "
+            f"disk) after the first epoch, so {'it skips' if one else 'they skip'} the reading "
+            "and decoding the ceiling is made of"
         )
     if other:
         decoder = run.ceiling.decoder if run.ceiling is not None else "OpenCV"
         parts.append(
-            f"{', '.join(other)} decode every epoch, faster than the {decoder} decoder the ceiling "
-            "was set by; results written before the ceiling timed every decoder read so, and a "
-            "decoder the ceiling does not time would too"
+            f"{', '.join(other)} {'decodes' if len(other) == 1 else 'decode'} every epoch, faster "
+            f"than the {decoder} decoder the ceiling was set by; results written before the "
+            "ceiling timed every decoder read so, and a decoder the ceiling does not time would too"
         )
     return [Note("Of ceiling above 100%: " + "; ".join(parts) + ".", "info")]
 

@@ -70,7 +70,11 @@ def test_a_disk_cache_pick_says_how_much_disk_at_this_size_and_per_million():
             "Disk: cache_file wrote 200.0 MiB for the 4,000 samples of this run, about 51.2 KiB a "
             "sample (64x64x3 float32): 48.8 GiB per million samples at this image size" in text
         )
-        assert "Of ceiling above 100%: cache_file keep the decoded samples" in text
+        # One name, one verb: "cache_file keeps", never "cache_file keep".
+        assert (
+            "Of ceiling above 100%: cache_file keeps the decoded samples (in memory or on disk) "
+            "after the first epoch, so it skips" in text
+        )
 
 
 def test_no_disk_note_when_the_pick_writes_nothing():
@@ -81,7 +85,7 @@ def test_no_disk_note_when_the_pick_writes_nothing():
 def test_a_decoder_faster_than_the_ceilings_is_named_as_the_reason():
     run = _run([row("parallel_map", 0.0, 6000.0, ceiling_fraction=1.23)])
     assert (
-        "parallel_map decode every epoch, faster than the OpenCV decoder the ceiling was set by"
+        "parallel_map decodes every epoch, faster than the OpenCV decoder the ceiling was set by"
         in _text(run)[0]
     )
 
