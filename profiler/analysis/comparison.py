@@ -208,6 +208,9 @@ class Comparison:
     missing: tuple[str, ...] = ()
     # How the machine's reference moved from the base run to the new one (0.1: 10% faster).
     machine_change: float | None = None
+    # Each run's ceiling, samples/s (None: not measured): one measurement each, so its move from
+    # run to run says how far a single timing of this machine wanders.
+    ceilings: tuple[float | None, float | None] = (None, None)
 
     @property
     def failed(self) -> bool:
@@ -226,6 +229,10 @@ class Comparison:
             + [(s.name, "status") for s in self.scenarios if s.broke]
             + [(name, "missing") for name in self.missing]
         )
+
+
+def _ceiling(run: RunResult) -> float | None:
+    return run.ceiling.samples_per_s if run.ceiling is not None else None
 
 
 def compare_runs(
@@ -270,6 +277,7 @@ def compare_runs(
             if base.reference is not None and new.reference is not None
             else None
         ),
+        ceilings=(_ceiling(base), _ceiling(new)),
     )
 
 

@@ -113,6 +113,14 @@ def summary_lines(comparison: Comparison) -> list[str]:
             "change over it, turn by turn (in brackets), so a slower machine is not a slower "
             "pipeline."
         )
+    base_ceiling, new_ceiling = comparison.ceilings
+    if base_ceiling and new_ceiling:
+        moved = new_ceiling / base_ceiling - 1.0
+        lines.append(
+            f"Ceiling: {base_ceiling:,.0f} samples/s in {comparison.base_label}, "
+            f"{new_ceiling:,.0f} in {comparison.new_label} ({moved:+.1%}): one timing each, so "
+            "its move is what one timing of this machine wanders by; no check reads it."
+        )
     lines.append(
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
         "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the turns' "

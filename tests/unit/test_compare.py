@@ -250,3 +250,23 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     assert "is not valid JSON" in capsys.readouterr().err
     assert main(["compare", BASE, NEW, "--fail-on", "nope:1%"]) == 2
     assert main(["compare", BASE, NEW, "--markdown", str(tmp_path / "missing" / "x.md")]) == 2
+
+
+def test_the_ceilings_of_both_runs_are_shown_with_their_move_and_gate_nothing(runs):
+    base, new = load_run(runs[0]), load_run(runs[1])
+    assert base.ceiling is not None and new.ceiling is not None
+    # The same work per sample, then 25% more of it: the ceiling falls to 1 / 1.25 of itself.
+    slower = replace(new.ceiling, work_per_sample_s=base.ceiling.work_per_sample_s * 1.25)
+    new = replace(new, ceiling=slower)
+    thresholds = parse_thresholds("samples_per_s:10%")
+    comparison = compare_runs(base, new, thresholds, "a.json", "b.json")
+    ceiling = base.ceiling.samples_per_s
+    assert comparison.ceilings == pytest.approx((ceiling, ceiling / 1.25))
+    stream = io.StringIO()
+    ComparisonMarkdownReporter(stream).render(comparison)
+    assert (
+        f"Ceiling: {ceiling:,.0f} samples/s in a.json, {ceiling / 1.25:,.0f} in b.json (-20.0%)"
+        in stream.getvalue()
+    )
+    same = compare_runs(base, replace(new, ceiling=base.ceiling), thresholds)
+    assert same.regressions == comparison.regressions  # no check reads it
