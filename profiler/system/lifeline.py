@@ -82,6 +82,15 @@ def become_subreaper() -> bool:
         return False
 
 
+def own_group_and_orphans() -> None:
+    """A worker's first step: a process group of its own, since the kernel sends SIGHUP to an
+    orphaned process group holding a stopped process (a run left behind by a shell that exits) and
+    a worker is stopped between turns; and its orphaned descendants adopted (become_subreaper)."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)
+    become_subreaper()
+
+
 def end_everything_started_here() -> None:
     """SIGKILL every descendant of this process and reap what can be reaped."""
     try:

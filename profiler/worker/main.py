@@ -45,7 +45,7 @@ from typing import Any
 from profiler.base.settings import CONSUMER_KERAS, ServiceSettings, Target
 from profiler.data.fingerprint import FingerprintBuilder
 from profiler.data.synthetic import DataSource
-from profiler.system.lifeline import Lifeline, become_subreaper
+from profiler.system.lifeline import Lifeline, own_group_and_orphans
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
 from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.worker.loops import (
@@ -92,11 +92,7 @@ class ClosingReport:
 
 def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
-    # A group of its own: the kernel sends SIGHUP to an orphaned process group holding a stopped
-    # process (a run left behind by a shell that exits), and a worker is stopped between turns.
-    with contextlib.suppress(OSError):
-        os.setpgid(0, 0)
-    become_subreaper()  # a daemonized grandchild stays in the tree that the run ends
+    own_group_and_orphans()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what stops
     lifeline = Lifeline.of_this_process().start()
     try:
