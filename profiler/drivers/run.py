@@ -77,6 +77,9 @@ class RunEvents:
     def steps_planned(self, targets: Sequence[int]) -> None:
         """A series' steps, each as the number of targets it measures, the steps done included."""
 
+    def step_skipped(self) -> None:
+        """The series' next planned step will not be taken."""
+
     def step_started(self, text: str) -> None:
         """A series (a sweep, a tuning, a scale measurement) starts its next step."""
         # Events written for 0.2 named this event after their series.

@@ -230,6 +230,7 @@ class _Search:
         both), for the gain; where nothing beat the defaults, nothing more is measured."""
         changed = self._changed(self.best_settings)
         if not changed:
+            self.events.step_skipped()  # the plan counted a confirmation
             return self._record(self.default, self.default, (1.0, None), complete=True)
         self.events.step_started(
             f"{self.reference}: the defaults and {_shown(changed)}, alternating"

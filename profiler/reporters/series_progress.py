@@ -14,10 +14,15 @@ from rich.text import Text
 
 from profiler.base.settings import Target
 from profiler.base.stats import theil_sen
+from profiler.ceiling.limit import Ceiling
 from profiler.data.synthetic import DataSource, DataSpec
 from profiler.reporters.progress import RunProgress, counted, duration_text, result_line
 from profiler.reporters.safe import terminal_text
 from profiler.results.records import RunResult, ScenarioResult
+
+# A series' steps are fitted a fixed time and a time per target once their target counts differ by
+# this many; before, a time per target alone.
+FIT_SPAN_TARGETS = 3
 
 
 class SweepProgress(RunProgress):
@@ -145,6 +150,10 @@ class SeriesProgress(RunProgress):
         self._plan: list[int] | None = None
         self._steps = 0
         self._step_began = 0.0
+        # The ceiling's time within the step under way: the first step's alone, and no time its
+        # targets take.
+        self._ceiling_s = 0.0
+        self._ceiling_began: float | None = None
         self._step_targets = 0
         self._took: list[tuple[int, float]] = []
 
@@ -160,20 +169,32 @@ class SeriesProgress(RunProgress):
         if not self._started:
             self._started = True
             self.say(f"{self.intro(run)}; results go to {self.results_path}")
-        # A step is timed from here: the data's preparation and the ceiling, which only the first
-        # step has, are not time its targets take.
-        self._step_began = time.monotonic()
         self._start_targets()
+
+    def measuring_ceiling(self) -> None:
+        self._ceiling_began = time.monotonic()
+        super().measuring_ceiling()
+
+    def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None:
+        if self._ceiling_began is not None:
+            self._ceiling_s += time.monotonic() - self._ceiling_began
+            self._ceiling_began = None
+        super().ceiling_measured(ceiling, problem)
 
     def steps_planned(self, targets: Sequence[int]) -> None:
         self._plan = list(targets)
+
+    def step_skipped(self) -> None:
+        if self._plan is not None and len(self._plan) > self._steps:
+            del self._plan[self._steps]  # the next one: steps are counted from 1
 
     def step_started(self, text: str) -> None:
         self._stop()
         now = time.monotonic()
         if self._steps and self._step_targets:
-            self._took.append((self._step_targets, now - self._step_began))
+            self._took.append((self._step_targets, now - self._step_began - self._ceiling_s))
         self._steps, self._step_began, self._step_targets = self._steps + 1, now, 0
+        self._ceiling_s = 0.0
         line = Text(terminal_text(text), style="bold")
         if self._plan is not None:
             total = max(len(self._plan), self._steps)
@@ -195,9 +216,10 @@ class SeriesProgress(RunProgress):
         return counted(Text("measuring in turns"), self._steps, total, seconds)
 
     def _planned_s(self, first: int) -> float | None:
-        """The time the planned steps from ``first`` (0-based) on take: a fixed time and a time per
-        target fitted to the whole steps; a time per target alone while they all measured as
-        many; None before a step is whole."""
+        """The time the planned steps from ``first`` (0-based) on take, from the whole steps: a
+        time per target, and a fixed time per step once their target counts span
+        FIT_SPAN_TARGETS (two steps of 5 and 6 targets say little of a fixed time); None before a
+        step is whole."""
         steps = (self._plan or [])[first:]
         if not steps:
             return 0.0
@@ -205,7 +227,7 @@ class SeriesProgress(RunProgress):
             return None
         counts = [float(n) for n, _ in self._took]
         seconds = [t for _, t in self._took]
-        if len(set(counts)) < 2:
+        if max(counts) - min(counts) < FIT_SPAN_TARGETS:
             per_target = statistics.median(t / n for n, t in self._took)
             return per_target * sum(steps)
         per_target, fixed = theil_sen(counts, seconds)

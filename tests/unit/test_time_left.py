@@ -96,27 +96,59 @@ def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypa
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
     shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
-    shown.step_started("defaults")  # the steps are not known yet: no count
-    now[0] = 30.0  # the data and the ceiling took 30 s: the step is timed from here
-    shown.run_started(_run(["a", "b", "c"]))
-    for name in ("a", "b", "c"):
-        shown.target_started(Target.scenario(name), None)
-    shown.steps_planned([3, 2, 2])
-    # The first step measured 3 targets in 60 s: 20 s a target, 80 s for the two steps of two.
-    now[0] = 90.0
-    shown.step_started("knob x")
-    shown.run_started(_run(["a", "b"]))
-    for name in ("a", "b"):
-        shown.target_started(Target.scenario(name), None)
-    # 2 targets in 40 s beside 3 in 60 s: no fixed time, 20 s a target. Live, 10 s of the
-    # step under way are left, and the last step's 40 s after it.
-    now[0] = 130.0
-    shown.step_started("knob y")
-    shown.run_started(_run(["a", "b"]))
-    for name in ("a", "b"):
-        shown.target_started(Target.scenario(name), None)
-    assert _lines(stream) == ["[2/3, about 80 s left] knob x", "[3/3, about 40 s left] knob y"]
-    now[0] = 155.0
+
+    def step(at: float, text: str, targets: int) -> None:
+        now[0] = at
+        shown.step_started(text)
+        shown.run_started(_run(["t"] * targets))
+        for _ in range(targets):
+            shown.target_started(Target.scenario("t"), None)
+
+    step(0.0, "defaults", 3)  # the steps are not known yet: no count
+    # Its ceiling took 30 s, which no later step has: not time its targets take.
+    now[0] = 5.0
+    shown.measuring_ceiling()
+    now[0] = 35.0
+    shown.ceiling_measured(None, "none")
+    shown.steps_planned([3, 4, 2, 6, 4])
+    # 3 targets in 90 - 30 s: 20 s a target; counts that span less than 3 tell no fixed time.
+    step(90.0, "knob x", 4)  # 4 + 2 + 6 + 4 targets: 320 s
+    step(170.0, "knob y", 2)  # 4 in 80 s, 20 s a target again: 2 + 6 + 4 targets, 240 s
+    # 2 targets in 50 s: counts from 2 to 4 span 2, still a time per target: the median of 20,
+    # 20 and 25 s, for the 6 + 4 left: 200 s.
+    step(220.0, "knob z", 6)
+    # 6 in 130 s: counts 2 to 6, a line through (2, 50), (3, 60), (4, 80), (6, 130): 20 s a
+    # target and a fixed 5 s (Theil-Sen's medians), for the 4 left: 85 s. Then the confirmation
+    # is skipped (nothing beat the defaults): nothing is left, and the count says so.
+    step(350.0, "knob w", 4)
+    lines = _lines(stream)
+    assert lines == [
+        "[2/5, about 5 min left] knob x",
+        "[3/5, about 4 min left] knob y",
+        "[4/5, about 3 min left] knob z",
+        "[5/5, about 85 s left] knob w",
+    ], lines
+    shown.step_skipped()  # past the plan's end: nothing to take off
+    now[0] = 400.0
     shown.time_left(10.0)
-    assert _lines(stream)[-1] == "[3/3, about 10 s left] measuring in turns"
+    assert _lines(stream)[-1] == "[5/5, about 10 s left] measuring in turns"
+    shown.finished()
+
+
+def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
+    shown.steps_planned([2, 2, 2])
+    for at, text in ((0.0, "a"), (40.0, "b")):
+        now[0] = at
+        shown.step_started(text)
+        shown.run_started(_run(["t", "t"]))
+        for _ in range(2):
+            shown.target_started(Target.scenario("t"), None)
+    shown.step_skipped()  # the third, a confirmation, will not be taken
+    now[0] = 80.0
+    shown.time_left(15.0)
+    assert _lines(stream)[-1] == "[2/2, about 15 s left] measuring in turns"
     shown.finished()
