@@ -106,8 +106,7 @@ class SweepProgress(RunProgress):
         after = self.sizes[len(self._took_s) + 1 :]
         if not after:
             return 0.0
-        fitted = self._left_s()
-        return None if fitted is None else fitted - self._fitted_s(self.sizes[len(self._took_s)])
+        return sum(self._fitted_s(n) for n in after) if len(self._took_s) >= 2 else None
 
     def _fitted_s(self, size: int) -> float:
         sizes = [float(n) for n in self.sizes[: len(self._took_s)]]
