@@ -69,3 +69,21 @@ def marked_processes(mark: str) -> list:
         except psutil.Error:
             continue
     return found
+
+
+def lasting(processes: list) -> list:
+    """The processes that will outlive this moment: not multiprocessing's resource tracker (it
+    follows its parent out on its own), and not one already in its exit, whose memory the kernel
+    has released (its command line reads empty) or that only waits to be reaped."""
+    import psutil
+
+    left = []
+    for process in processes:
+        try:
+            command = process.cmdline()
+            ending = not command or process.status() == psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            continue
+        if not ending and not any("resource_tracker" in part for part in command):
+            left.append(process)
+    return left

@@ -31,6 +31,7 @@ from profiler.results.files import load_run, read_results_json
 from tests.helpers import (
     MARK,
     interruptible_profiler_command,
+    lasting,
     marked_processes,
     profiler_command,
     subprocess_env,
@@ -70,13 +71,8 @@ def _ended(process: subprocess.Popen, code: int) -> tuple[str, str]:
 
 
 def _nothing_left(tmp_path: Path, scratch: Path | None) -> None:
-    # At once: the command ended what it started before it exited, not the lifelines after it
-    # (multiprocessing's resource tracker follows its parent out on its own).
-    left = [
-        p
-        for p in marked_processes(str(tmp_path))
-        if "resource_tracker" not in " ".join(_cmdline(p))
-    ]
+    # At once: the command ended what it started before it exited, not the lifelines after it.
+    left = lasting(marked_processes(str(tmp_path)))
     assert left == [], [_cmdline(p) for p in left]
     left = _gone_within(str(tmp_path), 10)
     assert left == [], [_cmdline(p) for p in left]
