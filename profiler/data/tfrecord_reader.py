@@ -3,7 +3,8 @@ tf.train.Example.
 
 The profiler's parent process never imports TensorFlow, yet it must count, index and check a
 user's records; the framing (length, CRC, payload, CRC) and the three feature lists of
-tf.train.Example are small enough to read directly.
+tf.train.Example are small enough to read directly. The checksums are checked as TensorFlow checks
+them: a file with one bad record fails TFRecordDataset there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from profiler.data.crc32c import masked_crc32c
 
 _HEADER = 12  # uint64 length + uint32 masked CRC of the length
 _FOOTER = 4  # uint32 masked CRC of the payload
@@ -31,7 +34,8 @@ class Feature:
 
 
 def record_offsets(path: Path) -> Iterator[tuple[int, int]]:
-    """(payload offset, payload length) of each record of one file, in order."""
+    """(payload offset, payload length) of each record of one file, in order; DamagedRecords where
+    the file is cut short or a checksum does not match, as TFRecordDataset would fail there."""
     size = path.stat().st_size
     with open(path, "rb") as handle:
         position = 0
@@ -40,14 +44,21 @@ def record_offsets(path: Path) -> Iterator[tuple[int, int]]:
             if len(header) < _HEADER:
                 raise DamagedRecords(f"{path} ends inside a record header at byte {position:,}")
             (length,) = struct.unpack("<Q", header[:8])
+            if struct.unpack("<I", header[8:])[0] != masked_crc32c(header[:8]):
+                raise DamagedRecords(f"{path}: the record length at byte {position:,} is damaged")
             end = position + _HEADER + length + _FOOTER
             if end > size:
                 raise DamagedRecords(
                     f"{path} ends inside a record of {length:,} bytes at byte {position:,}"
                 )
+            payload = handle.read(length)
+            footer = handle.read(_FOOTER)
+            if len(footer) < _FOOTER or struct.unpack("<I", footer)[0] != masked_crc32c(payload):
+                raise DamagedRecords(
+                    f"{path}: the record at byte {position:,} does not match its checksum"
+                )
             yield position + _HEADER, length
             position = end
-            handle.seek(position)
 
 
 def read_record(path: str, offset: int, length: int) -> bytes:

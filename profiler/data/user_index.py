@@ -136,8 +136,8 @@ def check_sample(
     else:
         if length < 0:
             raise ValueError(
-                f"{path} cannot be read to its end (cut short inside a record, or unreadable), so "
-                "TFRecordDataset would fail on it"
+                f"{path} cannot be read to its end (cut short inside a record, a checksum that "
+                "does not match, or unreadable), so TFRecordDataset would fail on it"
             )
         features = parse_example(read_record(path, offset, length))
         image, label_feature = features.get(spec.image_key), features.get(spec.label_key)

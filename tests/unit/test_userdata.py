@@ -15,7 +15,12 @@ from profiler.base.errors import ProfilerError
 from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.sample_work import augment_parameters, augmented
 from profiler.data.synthetic import DataSpec
-from profiler.data.tfrecord_reader import feature_keys, parse_example, record_offsets
+from profiler.data.tfrecord_reader import (
+    DamagedRecords,
+    feature_keys,
+    parse_example,
+    record_offsets,
+)
 from profiler.data.user_data import BadFile, count_samples, prepare_user_data
 from profiler.data.user_scan import DataNotFound, list_folder, locate
 from profiler.system.page_cache import drop, resident_fraction
@@ -120,6 +125,25 @@ def test_record_offsets_and_a_file_cut_short(made, tmp_path):
     # train-01 holds 6 samples, 1 of them bad; the cut file counts once, its records unread.
     assert (source.num_samples, summary.skipped_files) == (5, 2)
     assert any("cannot be read to its end" in example for example in summary.skipped_examples)
+
+
+def test_a_record_that_fails_its_checksum_leaves_its_file_out(made, tmp_path):
+    whole = (made["records"] / "train-00.tfrecord").read_bytes()
+    (tmp_path / "a.tfrecord").write_bytes((made["records"] / "train-01.tfrecord").read_bytes())
+    payload_damaged = bytearray(whole)
+    payload_damaged[len(whole) // 2] ^= 0x01  # inside some record's payload
+    (tmp_path / "b.tfrecord").write_bytes(bytes(payload_damaged))
+    length_damaged = bytearray(whole)
+    length_damaged[0] ^= 0x01  # the first record's length, its own checksum left as it was
+    (tmp_path / "c.tfrecord").write_bytes(bytes(length_damaged))
+    for name, damage in (("b", "does not match its checksum"), ("c", "length at byte 0")):
+        with pytest.raises(DamagedRecords, match=damage):
+            list(record_offsets(tmp_path / f"{name}.tfrecord"))
+    source = _prepare(str(tmp_path / "*.tfrecord"), tmp_path / "cache")
+    summary = source.summary()
+    # train-01's 6 records, 1 of them bad; the two damaged copies of train-00 count once each.
+    assert (source.num_samples, summary.skipped_files) == (5, 3)
+    assert sum("a checksum" in example for example in summary.skipped_examples) == 2
 
 
 def test_subsets_are_seeded_and_nested(made, tmp_path):
