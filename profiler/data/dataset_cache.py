@@ -16,15 +16,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from profiler.data.published import SIZES_FILE, sizes_checksum
 from profiler.data.synthetic import (
-    SIZES_FILE,
     DataSource,
     DataSpec,
     encoded_image,
     image_name,
     is_complete,
     labels_for,
-    sizes_checksum,
 )
 
 # Left free on the disk after the dataset is written: the system and the run's scratch need room

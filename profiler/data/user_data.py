@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from profiler.base.errors import ProfilerError
+from profiler.data.published import publish_folder
 from profiler.data.sample_work import decode_encoded, from_array
-from profiler.data.synthetic import DataSource, DataSpec, publish_folder
+from profiler.data.synthetic import DataSource, DataSpec
 from profiler.data.tfrecord_reader import DamagedRecords, parse_example, read_record, record_offsets
 from profiler.data.user_index import BadFile, choose
 from profiler.data.user_scan import (

@@ -9,8 +9,9 @@ finds strategies through their entry points (``registry``).
 
 from profiler.base.settings import MeasureSettings, ServiceSettings
 from profiler.ceiling.decoder_rates import reduction
+from profiler.data.published import publish_folder
 from profiler.data.sample_work import augment_table, decode_encoded, max_shift
-from profiler.data.synthetic import DataSource, DataSpec, publish_folder
+from profiler.data.synthetic import DataSource, DataSpec
 from profiler.strategy.scenario import (
     AUTOTUNE,
     DISPATCHER,

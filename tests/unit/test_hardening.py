@@ -15,7 +15,8 @@ import pytest
 from profiler.base.settings import ServiceSettings
 from profiler.data import dataset_cache
 from profiler.data.dataset_cache import NotEnoughDisk
-from profiler.data.synthetic import SIZES_FILE, DataSpec
+from profiler.data.published import SIZES_FILE
+from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
 from profiler.results.files import KeepLastGood, load_run, save_run, write_json
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
