@@ -181,6 +181,25 @@ def test_array_data_through_streaming_and_preload(tiny_arrays, no_leftover_child
         assert result.fingerprint == expected, result.name
 
 
+@pytest.mark.parametrize("damage", ["cut short", "deleted"])
+def test_a_damaged_tfrecord_shard_is_written_again(tmp_path, damage):
+    spec = DataSpec(kind="images", samples=24, height=16, width=16, source_size=16, seed=11)
+    source, _ = prepare_data(spec, tmp_path)
+    expected = dataset_fingerprint(source, TINY_BATCH)
+    with Runner(source, SETTINGS) as runner:
+        assert runner.run(Target.scenario("tfrecord")).fingerprint == expected
+        (folder,) = source.root.glob("tfrecord-*")
+        shard = folder / "shard-03.tfrecord"
+        if damage == "cut short":
+            shard.write_bytes(shard.read_bytes()[:-20])
+        else:
+            shard.unlink()
+        again = runner.run(Target.scenario("tfrecord"))
+    assert again.status == STATUS_OK, again.error
+    assert again.fingerprint == expected
+    assert shard.stat().st_size > 20
+
+
 def test_no_process_outlives_the_scenarios(image_results):
     # Pools, Keras's enqueuer processes and the data service's servers are all gone.
     alive = [
