@@ -40,8 +40,10 @@ from profiler.data.user_scan import (
 _INDEX = "index.npz"
 SUMMARY = "summary.json"
 CHECKSUMS = "checksums.json"
-_RECORDED = (_INDEX, "spec.json", SUMMARY)  # the index's files, whose checksums CHECKSUMS holds
-INDEX_VERSION = 2
+STAMPS = "stamps.json"  # each data file's _stamp when it was indexed
+# The index's files, whose checksums CHECKSUMS holds.
+_RECORDED = (_INDEX, "spec.json", SUMMARY, STAMPS)
+INDEX_VERSION = 3
 # Bad samples named in the results and the report; all of them are counted.
 NAMED_BAD = 5
 MAX_SKIPPED_PATHS = 1000
@@ -92,6 +94,14 @@ class UserDataSource(DataSource):
 
     def cold_paths(self) -> list[Path]:
         return [*self.files(), self.root]
+
+    def changed_files(self) -> list[str]:
+        """The data's files that are gone, or were rewritten, since they were indexed."""
+        try:
+            recorded = json.loads((self.root / STAMPS).read_text())
+        except (OSError, ValueError):
+            return []
+        return [path for path, stamp in recorded.items() if _stamp(path) != stamp]
 
     def stored_samples(self) -> int:
         index = self._index()
@@ -257,13 +267,18 @@ def _listing(spec: DataSpec) -> _Listing:
 def _signature(paths: list[str]) -> str:
     digest = hashlib.sha256()
     for path in paths:
-        try:
-            status = os.stat(path)
-            stamp = f"{status.st_size}:{status.st_mtime_ns}"
-        except OSError:  # a dangling link, say: a bad file, found when it is read
-            stamp = "unreadable"
-        digest.update(os.fsencode(path) + f"\0{stamp}\n".encode())
+        digest.update(os.fsencode(path) + f"\0{_stamp(path)}\n".encode())
     return digest.hexdigest()
+
+
+def _stamp(path: str) -> str:
+    """What changes when a file is rewritten: its size, its time, and the time of its last change
+    of any kind, which no one can set back (a copy that keeps size and time still moves it)."""
+    try:
+        status = os.stat(path)
+    except OSError:  # a dangling link, say: a bad file, found when it is read
+        return "unreadable"
+    return f"{status.st_size}:{status.st_mtime_ns}:{status.st_ctime_ns}"
 
 
 def _build(
@@ -323,4 +338,6 @@ def _build(
         tuple(choice.bad_paths[:MAX_SKIPPED_PATHS]) if spec.kind == "folder" else (),
     )
     (folder / SUMMARY).write_text(json.dumps(summary.__dict__))
+    files = spec.path.split(",") if spec.kind == "npy" else [str(e[0]) for e in entries]
+    (folder / STAMPS).write_text(json.dumps({path: _stamp(path) for path in dict.fromkeys(files)}))
     (folder / CHECKSUMS).write_text(json.dumps(_checksums(folder)))

@@ -12,7 +12,7 @@ from profiler.analysis.recommend import recommend
 from profiler.base.settings import Target
 from profiler.ceiling.limit import Ceiling
 from profiler.data.fingerprint import Fingerprint
-from profiler.results.records import RunResult, ScenarioResult
+from profiler.results.records import DATA_DIFFERS, RunResult, ScenarioResult
 
 
 class Keeper:
@@ -47,11 +47,26 @@ class Keeper:
             run.expected_fingerprint,
             run.ceiling,
         )
+        if not result.ok or result.data_status == DATA_DIFFERS:
+            result = _with_data_changes(result, self.runner.source)
         self._by_index[index] = result
         self.results[:] = [self._by_index[i] for i in sorted(self._by_index)]
         self.run = with_results(run, self.results, interrupted=self.runner.interrupted)
         self.save(self.run)
         self.events.target_finished(result, self.samples)
+
+
+def _with_data_changes(result: ScenarioResult, source: Any) -> ScenarioResult:
+    """A failed or differing row whose data was rewritten or removed while it ran says so: it read
+    other files than were indexed."""
+    changed = source.changed_files() if hasattr(source, "changed_files") else []
+    if not changed:
+        return result
+    said = (
+        f"{len(changed):,} of your data's files changed or vanished after they were indexed (the "
+        f"first: '{changed[0]}'): run again, and the data is indexed anew"
+    )
+    return replace(result, error=f"{result.error}; {said}" if result.error else said)
 
 
 def checked(

@@ -108,7 +108,8 @@ def _result_notes(result: ScenarioResult) -> list[Note]:
         return [
             Note(
                 f"{result.name}: delivered different data from the dataset "
-                f"({_fingerprint_text(result)}): its figures do not compare",
+                f"({_fingerprint_text(result)}): its figures do not compare"
+                + (f"; {result.error}" if result.error else ""),
                 "error",
             )
         ]

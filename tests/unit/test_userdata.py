@@ -4,7 +4,9 @@ reads."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from profiler.data.tfrecord_reader import (
 )
 from profiler.data.user_data import BadFile, count_samples, prepare_user_data
 from profiler.data.user_scan import DataNotFound, list_folder, locate
+from profiler.drivers.kept_results import _with_data_changes
+from profiler.results.records import ScenarioResult
 from profiler.system.page_cache import drop, resident_fraction
 from profiler.worker.loops import BatchStream, flat_out_window
 from tests import userfiles
@@ -144,6 +148,27 @@ def test_a_record_that_fails_its_checksum_leaves_its_file_out(made, tmp_path):
     # train-01's 6 records, 1 of them bad; the two damaged copies of train-00 count once each.
     assert (source.num_samples, summary.skipped_files) == (5, 3)
     assert sum("a checksum" in example for example in summary.skipped_examples) == 2
+
+
+def test_files_rewritten_or_removed_after_indexing_are_named(made, tmp_path):
+    folder = shutil.copytree(made["folder"], tmp_path / "photos")
+    source = _prepare(str(folder), tmp_path / "cache")
+    assert source.changed_files() == []
+    first, second = source.image_paths()[:2]
+    # the same size and the same time, other bytes: only the time of change tells
+    before = os.stat(first)
+    Path(first).write_bytes(bytes(before.st_size))
+    os.utime(first, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.remove(second)
+    assert source.changed_files() == [first, second]
+    failed = ScenarioResult(name="generator", status="failed", error="OSError: OpenCV could not")
+    said = _with_data_changes(failed, source).error
+    assert said.startswith("OSError: OpenCV could not; 2 of your data's files changed or vanished")
+    assert first in said
+    # and the next run indexes the data anew, the rewritten file now a bad one
+    again = _prepare(str(folder), tmp_path / "cache")
+    assert again.root != source.root and first not in again.image_paths()
+    assert _with_data_changes(failed, again) == failed
 
 
 def test_subsets_are_seeded_and_nested(made, tmp_path):
