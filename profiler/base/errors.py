@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -15,3 +17,13 @@ class ProfilerError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+_NODE_NAME = re.compile(r"\{\{function_node [^}]*\}\}")
+
+
+def error_summary(error: BaseException) -> str:
+    """One line for the table's note: TensorFlow opens its errors with the graph node's name,
+    which says nothing to a user."""
+    text = _NODE_NAME.sub("", str(error)).strip()
+    return f"{type(error).__name__}: {text}".splitlines()[0][:300]

@@ -42,6 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from profiler.base.errors import error_summary
 from profiler.base.settings import CONSUMER_KERAS, ServiceSettings, Target
 from profiler.data.fingerprint import FingerprintBuilder
 from profiler.data.synthetic import DataSource
@@ -114,8 +115,7 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     try:
         _serve(task, conn, lifeline)
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
-        summary = f"{type(error).__name__}: {error}".splitlines()[0][:300]
-        conn.send(("error", summary, traceback.format_exc()))
+        conn.send(("error", error_summary(error), traceback.format_exc()))
     finally:
         conn.close()
     _exit_at_once()
