@@ -1,10 +1,14 @@
-"""Each strategy as the few lines a user pastes to build it on their own files.
+"""Each strategy as the few lines a user pastes to build it on their own data.
 
-A snippet defines ``make_dataset()``; it runs after ``profiler.reporters.advice.SNIPPET_HEADER``,
-which lists the user's files as ``paths`` and ``labels``, defines ``load(path)`` (OpenCV decode,
-resize, scale to [0, 1]) and the constants HEIGHT, WIDTH, CHANNELS, BATCH and AUTOTUNE. Building
-happens inside the function, never at import time, because spawned worker processes import the
-script again. Lines stay within 79 columns, so the code reads in an 80-column log.
+A snippet defines ``make_dataset()``; it runs after a header (profiler.reporters.script_headers)
+that reads the run's data, a folder of images, TFRecords or .npy arrays, into the same names:
+``paths`` (one entry a sample) and ``labels``, ``load(entry)`` (OpenCV decode, resize, scale to
+[0, 1]), ``stored_bytes(entry)`` and ``decode_bytes(data)`` (the sample as a TFRecord shard keeps
+it, and TensorFlow's decode of that), ``stored_samples()`` and ``decode_item(item)`` (the samples
+for TensorFlow's own ops), ``DATA_FILES``, and the constants HEIGHT, WIDTH, CHANNELS, BATCH and
+AUTOTUNE. Building happens inside the function, never at import time, because spawned worker
+processes import the script again. Lines stay within 79 columns, so the code reads in an
+80-column log.
 """
 
 from __future__ import annotations
@@ -32,15 +36,10 @@ _OPENCV_MAP = """    def decode(index):
     samples = indices.map(decode, num_parallel_calls=AUTOTUNE)
 """
 
-_TF_DECODE = """    def decode(path, label):
-        data = tf.io.read_file(path)
-        image = tf.io.decode_image(data, channels=CHANNELS,
-                                   expand_animations=False)
-        image = tf.image.resize(image, (HEIGHT, WIDTH), method="area")
-        return image / 255.0, label
+_TF_DECODE = """    def decode(item, label):  # read and decoded by TensorFlow's own ops
+        return decode_item(item), label
 
-    files = tf.data.Dataset.from_tensor_slices((paths, labels))
-    samples = files.map(decode, num_parallel_calls=AUTOTUNE)
+    samples = stored_samples().map(decode, num_parallel_calls=AUTOTUNE)
 """
 
 _DATA_KEY = """
@@ -49,7 +48,7 @@ def data_key():
     \"\"\"The files, their sizes and times, and the sample's shape, hashed: a
     cache made from other data is never read back.\"\"\"
     digest = hashlib.sha256(repr((HEIGHT, WIDTH, CHANNELS)).encode())
-    for path in paths:
+    for path in DATA_FILES:
         stat = os.stat(path)
         digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\\n".encode())
     return digest.hexdigest()[:16]
@@ -155,43 +154,48 @@ def make_dataset():
     + _OPENCV_MAP
     + """    return samples.batch(BATCH).prefetch(AUTOTUNE)
 """,
-    "tfrecord": """SHARDS = "shards"  # a folder on a disk with room for the encoded files again
+    "tfrecord": """import hashlib
 
+SHARDS = "."  # a folder on a disk with room for the samples again
+"""
+    + _DATA_KEY
+    + """
 
-def example(path, label):
-    image = pathlib.Path(path).read_bytes()
+def example(entry, label):
     feature = {
         "image": tf.train.Feature(
-            bytes_list=tf.train.BytesList(value=[image])),
+            bytes_list=tf.train.BytesList(value=[stored_bytes(entry)])),
         "label": tf.train.Feature(
             int64_list=tf.train.Int64List(value=[label])),
     }
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
-def write_shards(count=8):
-    pathlib.Path(SHARDS).mkdir()
+def write_shards(folder, count=8):
+    staging = pathlib.Path(f"{folder}.partial")
+    staging.mkdir(exist_ok=True)
     for shard in range(count):
-        name = f"{SHARDS}/part-{shard:04d}.tfrecord"
+        name = f"{staging}/part-{shard:04d}.tfrecord"
         with tf.io.TFRecordWriter(name) as writer:
             for path, label in list(zip(paths, labels))[shard::count]:
                 writer.write(example(path, int(label)).SerializeToString())
+    staging.rename(folder)  # whole or not at all
 
 
 def make_dataset():
-    if not pathlib.Path(SHARDS).exists():
-        write_shards()
+    # Named after the data: shards written from other data are never read.
+    shards = f"{SHARDS}/shards-{data_key()}"
+    if not pathlib.Path(shards).exists():
+        write_shards(shards)
     features = {"image": tf.io.FixedLenFeature([], tf.string),
                 "label": tf.io.FixedLenFeature([], tf.int64)}
 
     def decode(record):
         parsed = tf.io.parse_single_example(record, features)
-        image = tf.io.decode_image(parsed["image"], channels=CHANNELS,
-                                   expand_animations=False)
-        image = tf.image.resize(image, (HEIGHT, WIDTH), method="area")
-        return image / 255.0, tf.cast(parsed["label"], tf.int32)
+        label = tf.cast(parsed["label"], tf.int32)
+        return decode_bytes(parsed["image"]), label
 
-    files = tf.data.Dataset.list_files(f"{SHARDS}/*.tfrecord", shuffle=False)
+    files = tf.data.Dataset.list_files(f"{shards}/*.tfrecord", shuffle=False)
     records = files.interleave(tf.data.TFRecordDataset, cycle_length=4,
                                num_parallel_calls=AUTOTUNE)
     samples = records.map(decode, num_parallel_calls=AUTOTUNE)

@@ -23,7 +23,7 @@ SHARD_COUNT = Knob(
     "shards",
     SHARDS,
     (2, 4, 16),
-    code="write_shards(count={value})",
+    code="write_shards(shards, count={value})",
     what="TFRecord files the data is written as",
 )
 INTERLEAVE_PARALLELISM = Knob(

@@ -59,7 +59,8 @@ class Summary:
     typical_size: str  # median source size, "375x500"
     bytes_per_file: float
     formats: tuple[str, ...]
-    # The bad files themselves (the first MAX_SKIPPED_PATHS): the printed script leaves them out.
+    # The bad files themselves (the first MAX_SKIPPED_PATHS), or a TFRecord's bad records
+    # (user_index.RECORD_AT): the printed script leaves them out.
     skipped_paths: tuple[str, ...] = ()
 
 
@@ -335,7 +336,7 @@ def _build(
         describe_sizes(choice.shapes),
         float(np.mean(choice.sizes)),
         tuple(sorted(set(choice.formats))),
-        tuple(choice.bad_paths[:MAX_SKIPPED_PATHS]) if spec.kind == "folder" else (),
+        tuple(choice.bad_paths[:MAX_SKIPPED_PATHS]),
     )
     (folder / SUMMARY).write_text(json.dumps(summary.__dict__))
     files = spec.path.split(",") if spec.kind == "npy" else [str(e[0]) for e in entries]

@@ -87,7 +87,7 @@ def choose(
                     "the file"
                 ) from None
             bad.append(text)
-            bad_paths.append(where)
+            bad_paths.append(_bad_place(spec, listing.entries[position]))
             continue
         finally:
             if on_progress is not None and (done % 256 == 0 or done == total):
@@ -117,6 +117,19 @@ def choose(
         labels=np.array([labels[i] for i in order_back], dtype=np.int32),
         settled=settled,
     )
+
+
+# Separates a TFRecord file from a bad record's byte offset in it: no path holds this character.
+RECORD_AT = "\0"
+
+
+def _bad_place(spec: DataSpec, entry: tuple[str, int, int]) -> str:
+    """Where a bad sample is, for the printed script to leave out: a folder's file; a TFRecord file
+    no reader can read to its end; or a record, as its file, RECORD_AT, and its offset."""
+    path, number, offset = entry
+    if spec.kind != "tfrecord" or number < 0:
+        return path
+    return f"{path}{RECORD_AT}{offset}"
 
 
 def check_sample(

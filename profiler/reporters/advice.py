@@ -4,60 +4,9 @@ user's own files."""
 from __future__ import annotations
 
 from profiler.reporters.common import Note
+from profiler.reporters.script_headers import ScriptData, header
 from profiler.results.records import RunResult, ScenarioResult
 
-SNIPPET_HEADER = '''import os
-import pathlib
-
-import cv2
-import numpy as np
-import tensorflow as tf
-
-HEIGHT, WIDTH, CHANNELS, BATCH = {height}, {width}, {channels}, {batch}
-AUTOTUNE = tf.data.AUTOTUNE
-DATA = pathlib.Path({folder})  # one subfolder of images per class
-SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-# Files OpenCV could not decode when the profiler read this folder.
-SKIP = {skip}
-
-
-def images_under(folder):
-    """Image files under folder, sorted, the undecodable ones left out."""
-    found = [os.path.join(base, name)
-             for base, _, names in os.walk(folder) for name in names
-             if pathlib.Path(name).suffix.lower() in SUFFIXES]
-    return sorted(f for f in found if f not in SKIP and readable(f))
-
-
-def readable(path):
-    """Not empty, and its first bytes are a format OpenCV reads."""
-    return os.path.getsize(path) > 0 and cv2.haveImageReader(path)
-
-
-classes = sorted(p.name for p in DATA.iterdir()
-                 if p.is_dir() and not p.name.startswith("."))
-found = [images_under(DATA / c) for c in classes]
-if not any(found):  # no class folders: every image is of class 0
-    found = [images_under(DATA)]
-paths = [path for files in found for path in files]
-labels = np.array([c for c, files in enumerate(found) for _ in files],
-                  np.int32)
-
-
-def load(path):
-    """One image: decoded by OpenCV, resized by area, scaled to [0, 1]."""
-    colour = cv2.IMREAD_GRAYSCALE if CHANNELS == 1 else cv2.IMREAD_COLOR
-    image = cv2.imread(path, colour | cv2.IMREAD_IGNORE_ORIENTATION)
-    if image is None:
-        raise ValueError(f"{{path}}: OpenCV cannot decode it: remove it")
-    if CHANNELS == 3:
-        image = image[:, :, ::-1]  # BGR to RGB
-    image = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
-    image = (image / 255.0).astype(np.float32)
-    return image.reshape(HEIGHT, WIDTH, CHANNELS)
-
-
-'''
 SNIPPET_FOOTER = """
 
 if __name__ == "__main__":
@@ -85,38 +34,41 @@ def picked(run: RunResult) -> ScenarioResult | None:
 
 
 def snippet_script(run: RunResult) -> str | None:
-    """A whole script that builds the picked strategy on a folder of images, one subfolder per
-    class."""
+    """A whole script that builds the picked strategy on the data the run read: a user's folder,
+    TFRecords or arrays, or (generated data) a folder of images, one subfolder per class."""
     result = picked(run)
     if result is None or not result.snippet:
         return None
     spec = run.data.spec if run.data is not None else None
-    folder = spec.path if spec is not None and spec.kind == "folder" else PLACEHOLDER_FOLDER
+    if spec is None or run.data is None or spec.kind not in ("folder", "tfrecord", "npy"):
+        data = ScriptData("folder", PLACEHOLDER_FOLDER)
+    else:
+        data = ScriptData(
+            spec.kind, spec.path, run.data.skipped_paths, spec.image_key, spec.label_key
+        )
     return script_for(
         result.snippet,
         spec.height if spec else 64,
         spec.width if spec else 64,
         spec.channels if spec else 3,
         run.settings.batch_size,
-        folder,
-        run.data.skipped_paths if run.data is not None and folder != PLACEHOLDER_FOLDER else (),
+        data,
         run.settings.shuffle_buffer,
         spec.seed if spec else 0,
     )
 
 
-def script_caveat(kind: str) -> str:
-    """What the script leaves to the user whose data is not a folder of images."""
-    if kind == "tfrecord":
-        return (
-            "This run read TFRecords, and the script reads image files: keep its `make_dataset()` "
-            "and build `samples` from your records as the `tfrecord` strategy's script does "
-            "(`TFRecordDataset`, `parse_single_example`, then the same decode), with `SHARDS` set "
-            "to your files."
-        )
+def script_caveat(run: RunResult) -> str | None:
+    """What the script leaves to the user: the one strategy whose script reads image files only."""
+    result = picked(run)
+    if result is None or result.name != "data_service" or run.data is None:
+        return None
+    if run.data.spec.kind != "tfrecord":
+        return None
     return (
-        "This run read a pair of .npy arrays, and the script reads image files: load the arrays "
-        "with `np.load(..., mmap_mode='r')` and replace `load(paths[i])` with the array's row `i`."
+        "This run read TFRecords, and the data_service script reads image files: build its "
+        "`batch_of(chunk)` from `stored_samples()` (the kept records, as the header reads them) "
+        "with `skip(chunk * BATCH).take(BATCH)`, then `decode_item` and `batch`."
     )
 
 
@@ -126,20 +78,15 @@ def script_for(
     width: int,
     channels: int,
     batch: int,
-    folder: str,
-    skip: tuple[str, ...] = (),
+    data: ScriptData,
     shuffle_buffer: int = 0,
     seed: int = 0,
 ) -> str:
-    """The whole script: the header for these sizes and this folder (quoted as Python), the files
-    to leave out, the snippet, a main that shuffles as the run did."""
-    listed = "set()" if not skip else "{\n" + "".join(f"    {path!r},\n" for path in skip) + "}"
-    header = SNIPPET_HEADER.format(
-        height=height, width=width, channels=channels, batch=batch, folder=repr(folder), skip=listed
-    )
+    """The whole script: the header for these sizes and this data (names quoted as Python), the
+    snippet, a main that shuffles as the run did."""
     shuffled = _SHUFFLED.format(buffer=shuffle_buffer, seed=seed) if shuffle_buffer else _UNSHUFFLED
     main = SNIPPET_FOOTER.replace("    # model.fit", shuffled + "    # model.fit")
-    return header + snippet + main
+    return header(data, height, width, channels, batch) + snippet + main
 
 
 def disk_note(run: RunResult) -> Note | None:
@@ -173,4 +120,17 @@ def disk_note(run: RunResult) -> Note | None:
         f"({kind}): {per_sample_mib * 1e6 / 1024:,.1f} GiB per million samples at this image size, "
         "on the disk that holds its cache file.",
         "warning",
+    )
+
+
+def script_reads(run: RunResult) -> str:
+    """What the printed script reads, for the words above it."""
+    kind = run.data.spec.kind if run.data is not None else ""
+    if kind == "tfrecord":
+        return "the run's TFRecord files, the records it could not read left out"
+    if kind == "npy":
+        return "the run's pair of .npy arrays, read row by row from a memory map"
+    return (
+        "a folder of images with one subfolder per class (as `image_dataset_from_directory` reads "
+        "them)"
     )

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from profiler.analysis.recommend import WIDE_RATE_INTERVAL, too_wide
-from profiler.reporters.advice import picked, script_caveat, snippet_script
+from profiler.reporters.advice import picked, script_caveat, script_reads, snippet_script
 from profiler.reporters.common import (
     Column,
     TerminalReporter,
@@ -256,8 +256,9 @@ class RunTerminalReporter(TerminalReporter):
                     )
                 )
                 self.console.print(Text(code, style="cyan"), soft_wrap=True)
-                if run.data is not None and run.data.spec.kind in ("tfrecord", "npy"):
-                    self.console.print(Text(script_caveat(run.data.spec.kind), style="dim"))
+                caveat = script_caveat(run)
+                if caveat:
+                    self.console.print(Text(caveat, style="dim"))
 
     def tables(self, run: RunResult) -> list[Table | Text]:
         """The comparison, split into tables that fit the console where it is narrow."""
@@ -319,12 +320,12 @@ class RunMarkdownReporter:
                 3, 1 + max((len(run_) for run_ in re.findall("`+", script)), default=0)
             )
             write(
-                "## The code\n\nThe pick, built on a folder of images with one subfolder per class "
-                "(as `image_dataset_from_directory` reads "
-                f"them):\n\n{fence}python\n{script}{fence}\n\n"
+                f"## The code\n\nThe pick, built on {script_reads(run)}:"
+                f"\n\n{fence}python\n{script}{fence}\n\n"
             )
-            if run.data is not None and run.data.spec.kind in ("tfrecord", "npy"):
-                write(f"{script_caveat(run.data.spec.kind)}\n\n")
+            caveat = script_caveat(run)
+            if caveat:
+                write(f"{caveat}\n\n")
         write(markdown_plots(plots))
         write("## The scenarios\n\n")
         for result in run.scenarios:

@@ -294,7 +294,8 @@ class DataRecord:
     found: int | None = None
     skipped_files: int = 0
     skipped_examples: tuple[str, ...] = ()
-    skipped_paths: tuple[str, ...] = ()  # a folder's bad files, which the printed script leaves out
+    # A folder's bad files or a TFRecord's bad records, which the printed script leaves out.
+    skipped_paths: tuple[str, ...] = ()
     typical_size: str = ""
     bytes_per_file: float | None = None
     formats: tuple[str, ...] = ()

@@ -1,5 +1,6 @@
 """The code printed for a pick runs as printed: each built-in's script, on a folder of images with a
-subfolder per class, delivers the samples that load() decodes, every one once."""
+subfolder per class, on TFRecord files and on a .npy pair, delivers the samples that load()
+decodes, every one once, and load() decodes them as the profiler did."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from profiler.reporters.advice import script_for
+from profiler.reporters.script_headers import ScriptData
 from scenarios._snippets import SNIPPETS
 
 # Needs a tf.data service cluster to connect to: measured by the data_service scenario instead.
@@ -28,6 +30,7 @@ def report(dataset):
     images = np.concatenate([b[0] for b in batches])
     found = np.concatenate([b[1] for b in batches])
     expected = np.stack([load(p) for p in paths])
+    np.save("loaded.npy", expected)  # for the test to hold against the profiler's own decode
     # Each delivered image against each decoded one: the closest must be a different one for each.
     pairs = images.reshape(len(images), 1, -1) - expected.reshape(1, len(expected), -1)
     distance = np.abs(pairs).max(axis=2)
@@ -74,6 +77,10 @@ class Measured:
     paths: tuple[str, ...]
     skipped: tuple[str, ...]
 
+    @property
+    def data(self) -> ScriptData:
+        return ScriptData("folder", str(self.root), self.skipped)
+
 
 def _measured(root: Path, cache: Path) -> Measured:
     from profiler.data.synthetic import DataSpec
@@ -91,9 +98,7 @@ TRAINING = "    # model.fit(dataset, epochs=...)"
 def _script(
     snippet: str, measured: Measured, channels: int, check: str, shuffle_buffer: int = 0
 ) -> str:
-    script = script_for(
-        snippet, 16, 16, channels, 4, str(measured.root), measured.skipped, shuffle_buffer, 7
-    )
+    script = script_for(snippet, 16, 16, channels, 4, measured.data, shuffle_buffer, 7)
     main = script.index(MAIN)
     assert script.count(TRAINING) == 1
     return (
@@ -138,6 +143,27 @@ def test_the_snippet_runs_and_delivers_the_folder(name, channels, class_folder, 
     # The same pixels as load() (TensorFlow's decoders may round one level apart at a 2x area
     # resize).
     assert report["difference"] <= 1.01 / 255
+    _decoded_as_measured(tmp_path / "loaded.npy", _source(str(class_folder.root), channels))
+
+
+def _source(data: str, channels: int = 3):
+    """The user's data as the profiler indexes it for a run at 16x16."""
+    from profiler.data.synthetic import DataSpec
+    from profiler.data.user_data import prepare_user_data
+    from profiler.data.user_scan import locate
+
+    kind, path = locate(data)
+    spec = DataSpec(kind=kind, path=path, samples=0, height=16, width=16, channels=channels)
+    return prepare_user_data(spec, Path(data.split(",")[0].split("*")[0]).parent / "index")
+
+
+def _decoded_as_measured(loaded: Path, source) -> None:
+    """The script's load() gives the pixels the profiler's strategies delivered, sample by
+    sample."""
+    theirs = np.stack([source.load_sample(i) for i in range(source.num_samples)])
+    mine = np.load(loaded)
+    assert mine.shape == theirs.shape
+    assert np.abs(mine - theirs).max() <= 1e-6
 
 
 CHECK_ENDLESS = """
@@ -222,3 +248,83 @@ def test_a_run_with_a_shuffle_buffer_prints_a_script_that_shuffles_the_same_samp
     assert report["labels_right"]
     assert sorted(report["order"]) == list(range(11)) and report["order"] != list(range(11))
     assert report["difference"] <= 1.01 / 255
+
+
+def _kinds(form: str) -> list[str]:
+    from profiler.strategy.registry import registered
+
+    return sorted(name for name, scenario in registered().items() if form in scenario.data_kinds)
+
+
+# The scripts that decode with TensorFlow's ops, where OpenCV's load() is only the reference.
+TF_DECODED = {"parallel_map", "tfrecord"}
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TFRecord shards of the user-data photos (three of their records do not decode), a copy of
+    one whose payload fails its checksum, and one cut short: TFRecordDataset fails on both."""
+    from tests import userfiles
+
+    root = userfiles.record_shards(tmp_path_factory.mktemp("records") / "shards")
+    whole = (root / "train-00.tfrecord").read_bytes()
+    damaged = bytearray(whole)
+    damaged[len(whole) // 2] ^= 0x01
+    (root / "train-02.tfrecord").write_bytes(bytes(damaged))
+    (root / "train-03.tfrecord").write_bytes(whole[:-9])
+    return str(root / "*.tfrecord")
+
+
+@pytest.mark.parametrize("name", sorted(set(_kinds("records")) - NOT_RUN_HERE))
+def test_the_script_on_tfrecords_delivers_the_records_measured(name, records, tmp_path):
+    source = _source(records)
+    spec, summary = source.spec, source.summary()
+    data = ScriptData("tfrecord", spec.path, summary.skipped_paths, spec.image_key, spec.label_key)
+    done = _ran(script_for(SNIPPETS[name], 16, 16, 3, 4, data), tmp_path)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    files, _, _ = source.record_plan()
+    index = source._index()
+    measured = [[files[f], int(o)] for f, o in zip(index["files"], index["offsets"], strict=True)]
+    assert [entry[:2] for entry in report["paths"]] == measured  # the same records, in order
+    assert report["samples"] == source.num_samples == 10
+    assert report["labels"] == report["expected"] == sorted(source.labels.tolist())
+    # These photos shrink by factors that are not whole numbers (120x90 to 16x16), where
+    # TensorFlow's area resize rounds a few levels apart from OpenCV's.
+    allowed = 8 / 255 if name in TF_DECODED else 1.01 / 255
+    assert report["labels_right"] and report["difference"] <= allowed
+    _decoded_as_measured(tmp_path / "loaded.npy", source)
+
+
+@pytest.fixture(scope="module")
+def arrays(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from tests import userfiles
+
+    images, labels = userfiles.npy_pair(tmp_path_factory.mktemp("arrays") / "npy", count=13)
+    return f"{images},{labels}"
+
+
+@pytest.mark.parametrize("name", _kinds("arrays"))
+def test_the_script_on_arrays_delivers_the_rows_measured(name, arrays, tmp_path):
+    source = _source(arrays)
+    done = _ran(script_for(SNIPPETS[name], 16, 16, 3, 4, ScriptData("npy", arrays)), tmp_path)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["paths"] == list(range(13)) and report["samples"] == source.num_samples == 13
+    assert report["labels"] == report["expected"] == sorted(source.labels.tolist())
+    assert report["labels_right"] and report["difference"] <= 1e-6
+    _decoded_as_measured(tmp_path / "loaded.npy", source)
+
+
+def _ran(script: str, folder: Path) -> subprocess.CompletedProcess:
+    main = script.index(MAIN)
+    path = folder / "pipeline.py"
+    path.write_text(
+        "import json\n"
+        + script[:main]
+        + CHECK
+        + script[main:].replace(TRAINING, "    report(dataset)")
+    )
+    done = subprocess.run(
+        [sys.executable, str(path)], cwd=folder, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done

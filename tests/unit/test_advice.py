@@ -14,6 +14,7 @@ from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import with_results
 from profiler.reporters.advice import PLACEHOLDER_FOLDER, snippet_script
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter
+from profiler.reporters.script_headers import ScriptData
 from profiler.results.records import DataRecord, RunResult, ScenarioResult
 
 EXPECTED = Fingerprint(4000, 125, (64, 64, 3), "float32", "int32", "00112233445566ff", "aa")
@@ -119,7 +120,10 @@ def test_the_code_for_the_pick_is_printed_and_the_whole_script_is_in_the_report(
     assert "HEIGHT, WIDTH, CHANNELS, BATCH = 96, 128, 1, 32" in script
     compile(script, "pipeline.py", "exec")
     # The header up to the listing, without OpenCV and TensorFlow (a stand-in gives AUTOTUNE).
-    namespace: dict = {"tf": SimpleNamespace(data=SimpleNamespace(AUTOTUNE=-1))}
+    namespace: dict = {
+        "tf": SimpleNamespace(data=SimpleNamespace(AUTOTUNE=-1)),
+        "cv2": SimpleNamespace(IMREAD_GRAYSCALE=0, IMREAD_COLOR=1),
+    }
     exec(
         script.split("classes = ")[0]
         .replace("import cv2\n", "")
@@ -135,25 +139,34 @@ def test_every_builtin_has_a_script_that_compiles_and_reads_in_80_columns():
     from scenarios._snippets import SNIPPETS
 
     assert set(SNIPPETS) == set(registered())
+    data = (
+        ScriptData("folder", "path/to/your/images"),
+        ScriptData("tfrecord", "/data/*.tfrecord", ("/data/a.tfrecord", "/data/b\x00123")),
+        ScriptData("npy", "/data/images.npy,/data/labels.npy"),
+    )
     for name, snippet in SNIPPETS.items():
-        script = script_for(snippet, 64, 64, 3, 32, "path/to/your/images")
-        compile(script, name, "exec")
         assert "def make_dataset():" in snippet
-        assert max(len(line) for line in script.splitlines()) <= 79, name
+        for source in data:
+            script = script_for(snippet, 64, 64, 3, 32, source)
+            compile(script, name, "exec")
+            assert max(len(line) for line in script.splitlines()) <= 79, (name, source.kind)
 
 
-def test_the_script_says_what_to_change_for_records_and_arrays():
+def test_records_and_arrays_get_a_script_that_reads_them():
     snippet = "def make_dataset():\n    return tf.data.Dataset.range(3)\n"
-    for kind, words in (
-        ("tfrecord", "This run read TFRecords"),
-        ("npy", "This run read a pair of .npy arrays"),
+    for kind, path, words in (
+        ("tfrecord", "/data/*.tfrecord", "FILES = record_files(DATA)"),
+        ("npy", "/data/x.npy,/data/y.npy", "IMAGES = np.load('/data/x.npy', mmap_mode=\"r\")"),
     ):
         run = _run(
             [row("parallel_map", 0.0, 6000.0, snippet=snippet)],
-            DataSpec(kind=kind, path="/data/x", samples=4000),
+            DataSpec(kind=kind, path=path, samples=4000),
         )
         terminal, markdown = _text(run)
-        assert words in terminal and words in markdown
-    assert (
-        "This run read" not in _text(_run([row("parallel_map", 0.0, 6000.0, snippet=snippet)]))[1]
+        assert words in markdown and "This run read" not in markdown + terminal
+    # the one script left to adapt: the data service's, on TFRecords
+    run = _run(
+        [row("data_service", 0.0, 6000.0, snippet=snippet)],
+        DataSpec(kind="tfrecord", path="/data/*.tfrecord", samples=4000),
     )
+    assert "the data_service script reads image files" in _text(run)[1]
