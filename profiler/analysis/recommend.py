@@ -249,9 +249,17 @@ def _streaming_pick(
             "; its memory was measured at one size only, so whether it grows with the data is not "
             "known: 'sweep --pipeline' measures it at several"
         )
+    runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
     if best.disk_grows_with_data:
         reason += "; it writes the whole decoded dataset to disk, so that needs room for it"
-    runner_up = ranked[1].name if len(ranked) > 1 else _next_best(candidates, best)
+        # As busy, nothing on disk: the answer where the room is short.
+        diskless = [r for r in ranked if r.disk_grows_with_data is False]
+        if diskless:
+            reason += (
+                f"; where it is short, {diskless[0].name} also keeps the step busy with nothing "
+                f"on disk ({_figures(diskless[0], at)})"
+            )
+            runner_up = diskless[0].name
     return Pick(best.name, reason, runner_up)
 
 

@@ -189,7 +189,7 @@ def choose_arrays(spec: DataSpec, total: int) -> Choice:
         bad_paths=[],
         shapes=[shape] * wanted,
         sizes=[int(images[0].nbytes)] * wanted,
-        formats=["array"] * wanted,
+        formats=[f"{images.dtype} array"] * wanted,  # the advice on disk and memory reads it
         labels=np.asarray(labels[rows], dtype=np.int32),
         settled={"channels": int(shape[2])},
     )

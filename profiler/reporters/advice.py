@@ -118,8 +118,30 @@ def disk_note(run: RunResult) -> Note | None:
     return Note(
         f"Disk: {result.name} {measured}, about {per_sample_mib * 2**20 / 1024:,.1f} KiB a sample "
         f"({kind}): {per_sample_mib * 1e6 / 1024:,.1f} GiB per million samples at this image size, "
-        "on the disk that holds its cache file.",
+        f"on the disk that holds its cache file.{_as_stored(run)}",
         "warning",
+    )
+
+
+def _as_stored(run: RunResult) -> str:
+    """Where the data's pixels are uint8 and the samples float32: what a cache of the pixels as
+    stored would take, scaled to [0, 1] only when read back."""
+    if run.data is None or run.expected_fingerprint is None:
+        return ""
+    spec = run.data.spec
+    stored_uint8 = spec.kind in ("images", "folder", "tfrecord") or (
+        spec.kind == "npy" and "uint8 array" in run.data.formats
+    )
+    if not stored_uint8 or run.expected_fingerprint.image_dtype != "float32":
+        return ""
+    pixels = 1
+    for side in run.expected_fingerprint.image_shape:
+        pixels *= side
+    per_million_gib = (pixels + 4) * 1e6 / 2**30  # uint8 pixels and an int32 label
+    return (
+        " The data's pixels are uint8: cached before the scaling to float32 [0, 1] (cast and "
+        f"scale in a map after the cache), it would take about {per_million_gib:,.1f} GiB per "
+        "million, a quarter, for the same samples."
     )
 
 

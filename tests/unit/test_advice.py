@@ -71,11 +71,28 @@ def test_a_disk_cache_pick_says_how_much_disk_at_this_size_and_per_million():
             "Disk: cache_file wrote 200.0 MiB for the 4,000 samples of this run, about 51.2 KiB a "
             "sample (64x64x3 float32): 48.8 GiB per million samples at this image size" in text
         )
+        # Generated JPEGs decode to uint8 pixels: 64x64x3 bytes and a 4-byte label a sample.
+        assert (
+            "The data's pixels are uint8: cached before the scaling to float32 [0, 1] (cast and "
+            "scale in a map after the cache), it would take about 11.4 GiB per million" in text
+        )
         # One name, one verb: "cache_file keeps", never "cache_file keep".
         assert (
             "Of ceiling above 100%: cache_file keeps the decoded samples (in memory or on disk) "
             "after the first epoch, so it skips" in text
         )
+
+
+def test_the_disk_note_speaks_of_uint8_only_where_the_data_holds_uint8():
+    cache_file = row("cache_file", 0.0, 30000.0, disk_grows_with_data=True, disk_written_mib=200.0)
+    for spec, formats, said in (
+        (DataSpec(kind="npy", path="/d/x.npy,/d/y.npy", samples=4000), ("uint8 array",), True),
+        (DataSpec(kind="npy", path="/d/x.npy,/d/y.npy", samples=4000), ("float32 array",), False),
+        (DataSpec(kind="arrays", samples=4000), (), False),  # generated float32 arrays
+        (DataSpec(kind="tfrecord", path="/d/*.tfrecord", samples=4000), ("JPEG",), True),
+    ):
+        run = replace(_run([cache_file], spec), data=DataRecord(spec, spec.path, formats=formats))
+        assert ("The data's pixels are uint8" in _text(run)[0]) is said, (spec.kind, formats)
 
 
 def test_no_disk_note_when_the_pick_writes_nothing():

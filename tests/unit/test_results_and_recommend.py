@@ -64,6 +64,24 @@ def test_recommends_the_fastest_streaming_strategy_that_keeps_up():
     assert "memory stays flat" in choice.reason and "idle 2.0% at 20 ms/step" in choice.reason
 
 
+def test_a_pick_that_fills_the_disk_names_the_one_as_busy_that_writes_nothing():
+    results = [
+        scenario("cache_file", 0.0, 60000, disk_grows_with_data=True),
+        scenario("snapshot", 0.0, 50000, disk_grows_with_data=True),
+        scenario("parallel_map_opencv", 0.005, 4000, disk_grows_with_data=False),
+        scenario("generator", 0.35, 900, disk_grows_with_data=False),  # not busy: never named
+    ]
+    choice = recommend(results, at=AT)
+    assert choice.name == "cache_file" and choice.runner_up == "parallel_map_opencv"
+    assert (
+        "where it is short, parallel_map_opencv also keeps the step busy with nothing on disk"
+        in (choice.reason)
+    )
+    # nothing as busy writes nothing: no such clause, the next fastest follows
+    choice = recommend(results[:2] + results[3:], at=AT)
+    assert "nothing on disk" not in choice.reason and choice.runner_up == "snapshot"
+
+
 def test_a_streaming_strategy_within_two_points_of_the_least_idle_counts_as_busy():
     choice = recommend(
         [scenario("cache", 0.036, 90000, grows=True), scenario("stream", 0.054, 3000)], at=AT
