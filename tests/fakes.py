@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from profiler.data.synthetic import DataSource
 from profiler.strategy.scenario import Knob, PipelineContext, Scenario
 from scenarios._shared import numpy_batches
 from scenarios.data_service import DataServiceScenario
@@ -497,6 +498,17 @@ class NoOpKnobScenario(SlowScenario):
 
     def __init__(self) -> None:
         super().__init__("noop_knob", delay_s=0.020, batches=5)
+
+
+class SleepingSource(DataSource):
+    """A dataset whose sample work costs a known time, asleep: ``load_sample`` takes SAMPLE_S, so
+    one core works through 1 / SAMPLE_S samples a second, however loaded the machine."""
+
+    SAMPLE_S = 0.002
+
+    def load_sample(self, index: int) -> np.ndarray:
+        time.sleep(self.SAMPLE_S)
+        return np.zeros(self.spec.sample_shape, np.float32)
 
 
 QUICK = SlowScenario("quick", delay_s=0.001, batches=5)

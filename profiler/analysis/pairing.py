@@ -85,14 +85,27 @@ def ratio_between(
 
 
 def reference_record(
-    unit: str, rates: Sequence[float], rounds: Sequence[int]
+    unit: str,
+    rates: Sequence[float],
+    rounds: Sequence[int],
+    work_rates: Sequence[float] = (),
+    work_rounds: Sequence[int] = (),
 ) -> ReferenceRecord | None:
-    """The machine's reference over a run, or None where it took no turn."""
+    """The machine's reference over a run, or None where it took no turn; with the run's sample
+    work where it was timed in the same turns."""
     if not rates:
         return None
     # Fewer turns than that give no 95% interval of a median, only their range.
     interval = median_interval(rates) if len(rates) >= LEAST_PAIRS else None
-    return ReferenceRecord(unit, tuple(rates), tuple(rounds), median(rates), interval)
+    return ReferenceRecord(
+        unit,
+        tuple(rates),
+        tuple(rounds),
+        median(rates),
+        interval,
+        tuple(work_rates),
+        tuple(work_rounds),
+    )
 
 
 def with_reference(result: ScenarioResult, reference: ReferenceRecord | None) -> ScenarioResult:

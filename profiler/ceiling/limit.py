@@ -15,13 +15,14 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from profiler.base.stats import median, median_interval
 from profiler.ceiling.decoder_rates import ARRAYS, OPENCV, DecoderRate, Timing, decoder_rates, timed
 from profiler.ceiling.stage_times import (
     StageBreakdown,
@@ -54,6 +55,11 @@ class Ceiling:
     decoder: str = OPENCV  # the decoder whose work_per_sample_s this is: the fastest one timed
     decoders: tuple[DecoderRate, ...] = ()  # every decoder timed, the strategies' OpenCV first
     stages: StageBreakdown | None = None
+    # Timed again in the measuring rounds (in_turns): how many turns, the 95% interval of the
+    # ceiling they give, and the ceiling as first timed alone, before the strategies.
+    turns: int = 0
+    turns_interval: tuple[float, float] | None = None
+    alone_samples_per_s: float | None = None
 
     @property
     def compute_samples_per_s(self) -> float:
@@ -74,6 +80,42 @@ class Ceiling:
     def bound_by(self) -> str:
         read = self.read_samples_per_s
         return "reading" if read is not None and read < self.compute_samples_per_s else "decoding"
+
+
+# Fewer turns than that give no interval of a median; the first timing stands.
+LEAST_TURNS = 6
+
+
+def in_turns(ceiling: Ceiling, work_rates: Sequence[float]) -> Ceiling:
+    """The ceiling with its decode work timed in the rounds the strategies were measured in.
+
+    ``work_rates``: the strategies' OpenCV sample work on one core, samples/s, a turn each (the
+    machine's reference times it beside its fixed workload). The first timing, alone, also gave
+    every other decoder's work relative to OpenCV's; those ratios carry over. The read rate stays
+    as timed. ``ceiling`` is the first timing; applied twice the scaling would compound.
+    """
+    opencv = next((d for d in ceiling.decoders if d.name in (OPENCV, ARRAYS)), None)
+    alone_work_s = opencv.work_per_sample_s if opencv is not None else ceiling.work_per_sample_s
+    if len(work_rates) < LEAST_TURNS or alone_work_s <= 0:
+        return ceiling
+    low, high = median_interval(work_rates)
+    factor = 1.0 / (median(work_rates) * alone_work_s)
+    scaled = replace(
+        ceiling,
+        work_per_sample_s=ceiling.work_per_sample_s * factor,
+        decoders=tuple(
+            replace(d, work_per_sample_s=d.work_per_sample_s * factor) for d in ceiling.decoders
+        ),
+        turns=len(work_rates),
+        alone_samples_per_s=ceiling.samples_per_s,
+    )
+
+    def at(rate: float) -> float:  # the ceiling were OpenCV's one-core rate ``rate``
+        return replace(
+            scaled, work_per_sample_s=ceiling.work_per_sample_s / (rate * alone_work_s)
+        ).samples_per_s
+
+    return replace(scaled, turns_interval=(at(low), at(high)))
 
 
 class ReadRate(NamedTuple):

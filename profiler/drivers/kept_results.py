@@ -10,7 +10,7 @@ from typing import Any
 from profiler.analysis.pairing import reference_record, with_reference
 from profiler.analysis.recommend import recommend
 from profiler.base.settings import Target
-from profiler.ceiling.limit import Ceiling
+from profiler.ceiling.limit import Ceiling, in_turns
 from profiler.data.fingerprint import Fingerprint
 from profiler.results.records import DATA_DIFFERS, RunResult, ScenarioResult
 
@@ -32,6 +32,7 @@ class Keeper:
         self.run, self.runner, self.targets, self.results = run, runner, targets, results
         self.save, self.events, self.samples = save, events, samples
         self._by_index: dict[int, ScenarioResult] = {}
+        self._alone = run.ceiling  # as first timed; the turns rescale this one, never their own
 
     def at(self, offset: int) -> Callable[[int, ScenarioResult], None]:
         """What a group whose first target is the plan's ``offset``-th calls as each is done."""
@@ -40,16 +41,22 @@ class Keeper:
     def keep(self, index: int, result: ScenarioResult) -> None:
         # The target's rounds are all behind it, and so are the reference's turns beside them.
         turns = self.runner.reference
-        run = replace(self.run, reference=reference_record(turns.unit, *turns.split()))
+        reference = reference_record(turns.unit, *turns.split(), *turns.split_work())
+        ceiling = self._alone
+        if ceiling is not None and reference is not None:
+            ceiling = in_turns(ceiling, reference.work_rates)
+        run = replace(self.run, reference=reference, ceiling=ceiling)
+        expected = run.expected_fingerprint
         result = checked(
-            with_reference(result, run.reference),
-            self.targets[index],
-            run.expected_fingerprint,
-            run.ceiling,
+            with_reference(result, run.reference), self.targets[index], expected, ceiling
         )
         if not result.ok or result.data_status == DATA_DIFFERS:
             result = _with_data_changes(result, self.runner.source)
         self._by_index[index] = result
+        # The rows kept before, against the ceiling as timed in all the turns so far.
+        self._by_index = {
+            i: checked(r, self.targets[i], expected, ceiling) for i, r in self._by_index.items()
+        }
         self.results[:] = [self._by_index[i] for i in sorted(self._by_index)]
         self.run = with_results(run, self.results, interrupted=self.runner.interrupted)
         self.save(self.run)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from profiler.measuring.turns import Seat
 from profiler.system.stopping import stop_signals_deferred
 from profiler.worker.reference_loop import UNIT, reference_main
 
@@ -19,6 +20,11 @@ class ReferenceFailure(Exception):
     """The reference process died or stopped answering; the run goes on without it."""
 
 
+class WorkFailure(Exception):
+    """The run's sample work failed in the reference process (a file changed, say): the ceiling
+    goes without its turns."""
+
+
 @dataclass
 class ReferenceTurns:
     """The reference's turns, (round, rate) each: one item a turn, so that the thread saving
@@ -26,11 +32,19 @@ class ReferenceTurns:
 
     taken: list[tuple[int, float]] = field(default_factory=list)
     unit: str = UNIT
+    # The run's own sample work on one core, samples/s, (round, rate) a turn: the ceiling's work
+    # timed in the same rounds as the strategies.
+    work: list[tuple[int, float]] = field(default_factory=list)
+    work_failed: bool = False
 
     def split(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
         """(rates, rounds), of the turns taken so far."""
         taken = list(self.taken)
         return tuple(rate for _, rate in taken), tuple(number for number, _ in taken)
+
+    def split_work(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
+        work = list(self.work)
+        return tuple(rate for _, rate in work), tuple(number for number, _ in work)
 
     @property
     def rounds(self) -> tuple[int, ...]:
@@ -70,6 +84,24 @@ class ReferenceWorkload:
             raise ReferenceFailure(f"the reference workload ended ({error})") from None
         return decodes / spent
 
+    def give_source(self, source: Any) -> None:
+        """The run's data, whose sample work ``run_work`` times."""
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._conn.send(("source", source))
+
+    def run_work(self, seconds: float) -> float:
+        """The run's sample work, samples/s on one core, over one turn of ``seconds``."""
+        try:
+            self._conn.send(("work", seconds))
+            if not self._conn.poll(seconds + _ANSWER_S):
+                raise ReferenceFailure("the reference workload stopped answering")
+            answer = self._conn.recv()
+        except (BrokenPipeError, EOFError, OSError) as error:
+            raise ReferenceFailure(f"the reference workload ended ({error})") from None
+        if answer[0] != "ran":
+            raise WorkFailure(answer[1])
+        return float(answer[1] / answer[2])
+
     def close(self) -> None:
         if self._process is None:
             return
@@ -81,3 +113,34 @@ class ReferenceWorkload:
             self._process.join(2)
         self._conn.close()
         self._process = None
+
+
+def take_turns(
+    reference: ReferenceWorkload, seat: Seat, turns: ReferenceTurns, window_s: float, work: bool
+) -> None:
+    """The reference's turns, one a round, as long as any worker takes turns; with ``work``, the
+    run's sample work for half a window in each, until it fails."""
+    try:
+        while True:
+            with seat.turn() as number:
+                if number is None:
+                    return
+                rate = reference.run(window_s)
+                worked = _work_turn(reference, turns, window_s / 2) if work else None
+            turns.taken.append((number, rate))
+            if worked is not None:
+                turns.work.append((number, worked))
+    except (ReferenceFailure, KeyboardInterrupt):
+        pass  # the figures go without the reference; the run goes on
+    finally:
+        seat.leave()
+
+
+def _work_turn(reference: ReferenceWorkload, turns: ReferenceTurns, seconds: float) -> float | None:
+    if turns.work_failed:
+        return None
+    try:
+        return reference.run_work(seconds)
+    except WorkFailure:
+        turns.work_failed = True
+        return None

@@ -25,7 +25,7 @@ from profiler.measuring.group import (
 )
 from profiler.measuring.metrics import MemorySeen, WorkerRun, scenario_result, skipped_result
 from profiler.measuring.procedure import WindowDriver, measure, until_precise
-from profiler.measuring.reference import ReferenceFailure, ReferenceTurns, ReferenceWorkload
+from profiler.measuring.reference import ReferenceTurns, ReferenceWorkload, take_turns
 from profiler.measuring.turns import Conductor, Seat
 from profiler.measuring.worker_session import WorkerFailure, WorkerSession
 from profiler.results.records import (
@@ -159,6 +159,8 @@ class Runner:
             if group.beside_reference:
                 group.reference.start()
                 group.reference.guard(m.session.pids()[0] for m in group.members)
+                if self.source is not None:
+                    group.reference.give_source(self.source)
         return group
 
     def wait_ready(self, group: Group) -> None:
@@ -286,17 +288,7 @@ class Runner:
 
     def _reference_turns(self, reference: ReferenceWorkload, seat: Seat) -> None:
         """The reference's turns, one a round, as long as any worker takes turns."""
-        try:
-            while True:
-                with seat.turn() as number:
-                    if number is None:
-                        return
-                    rate = reference.run(self.settings.window_s)
-                self.reference.taken.append((number, rate))
-        except (ReferenceFailure, KeyboardInterrupt):
-            pass  # the figures go without the reference; the run goes on
-        finally:
-            seat.leave()
+        take_turns(reference, seat, self.reference, self.settings.window_s, self.source is not None)
 
     def _result(self, target: Target, members: list[Member]) -> ScenarioResult:
         """One target's result from its members, pooled, with a failed worker's log kept."""

@@ -110,7 +110,10 @@ class RunProgress(RunEvents):
     def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None:
         self._stop()
         self.say(
-            f"Ceiling: {ceiling_text(ceiling)}" if ceiling is not None else f"No ceiling: {problem}"
+            f"Ceiling, first timed alone: {ceiling_text(ceiling)}; its decode is timed again in "
+            "the measuring turns"
+            if ceiling is not None
+            else f"No ceiling: {problem}"
         )
 
     def run_started(self, run: RunResult) -> None:

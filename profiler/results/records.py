@@ -79,6 +79,10 @@ class ReferenceRecord:
     rounds: tuple[int, ...]
     rate: float
     rate_ci: tuple[float, float] | None = None
+    # The run's own sample work on one core (samples/s) in the same rounds: the ceiling's, timed
+    # beside the strategies (profiler.ceiling.limit.in_turns).
+    work_rates: tuple[float, ...] = ()
+    work_rounds: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)

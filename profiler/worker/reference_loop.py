@@ -37,12 +37,16 @@ def fixed_image() -> bytes:
 
 def reference_main(conn: Any, parent_pid: int) -> None:
     """Answer ("run", seconds) with ("ran", decodes, seconds) until ("close",); note ("guard",
-    pids) for the guard."""
+    pids) for the guard. With ("source", source) told, ("work", seconds) times the run's own
+    sample work (read, decode, resize, scale: ``load_sample``, as the ceiling times it), cycling
+    over the samples, and answers ("ran", samples, seconds) or ("failed", reason)."""
     import cv2
     import numpy as np
 
     cv2.setNumThreads(1)  # one core, whatever the machine has: its speed, not its width
     encoded = np.frombuffer(fixed_image(), np.uint8)
+    source: Any = None
+    position = 0
     guarded: set[int] = set()
     lock = threading.Lock()
     threading.Thread(
@@ -61,6 +65,13 @@ def reference_main(conn: Any, parent_pid: int) -> None:
             with lock:
                 guarded.update(request[1])
             continue
+        if request[0] == "source":
+            source, position = request[1], 0
+            continue
+        if request[0] == "work":
+            answer, position = _sample_work(source, position, float(request[1]))
+            conn.send(answer)
+            continue
         seconds = float(request[1])
         decodes, started = 0, time.perf_counter()
         while (elapsed := time.perf_counter() - started) < seconds or decodes == 0:
@@ -68,6 +79,20 @@ def reference_main(conn: Any, parent_pid: int) -> None:
             _ = cv2.resize(image, (64, 64)).astype(np.float32) / 255.0
             decodes += 1
         conn.send(("ran", decodes, elapsed))
+
+
+def _sample_work(source: Any, position: int, seconds: float) -> tuple[tuple[Any, ...], int]:
+    """The run's samples worked through for ``seconds``, from ``position`` on: the answer, and where
+    the next turn goes on."""
+    samples, started = 0, time.perf_counter()
+    try:
+        while (elapsed := time.perf_counter() - started) < seconds or samples == 0:
+            source.load_sample(position)
+            position = (position + 1) % source.num_samples
+            samples += 1
+    except Exception as error:  # noqa: BLE001 - a sample gone bad ends these turns, not the run
+        return ("failed", f"{type(error).__name__}: {error}"), position
+    return ("ran", samples, elapsed), position
 
 
 def _guard(parent_pid: int, guarded: set[int], lock: threading.Lock) -> None:

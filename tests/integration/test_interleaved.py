@@ -7,6 +7,7 @@ Fakes sleep rather than compute, so their rates hold on a loaded machine too.
 from __future__ import annotations
 
 import itertools
+import statistics
 
 import pytest
 
@@ -17,7 +18,7 @@ from profiler.measuring.procedure import BURST_ERROR
 from profiler.measuring.runner import Runner
 from profiler.measuring.worker_session import WorkerSession
 from profiler.results.records import STATUS_OK
-from tests.fakes import STEP_FACTOR, STEP_FILE_ENV
+from tests.fakes import STEP_FACTOR, STEP_FILE_ENV, SleepingSource
 
 FAKES = "tests.fakes:"
 
@@ -48,6 +49,18 @@ def test_interleaved_fakes_give_the_rates_arithmetic_predicts_and_their_rounds(t
     ratio = ratio_between(fast, slow)
     assert ratio is not None and ratio.value == pytest.approx(200 / 160, rel=0.05)
     assert fast.group == slow.group == 1
+
+
+def test_the_ceilings_sample_work_is_timed_in_the_same_rounds(tiny_images):
+    # A sample's work that sleeps 2 ms: 500 samples/s on one core, in every round the reference
+    # took a turn in (a sleep ends late, never early).
+    source = SleepingSource(tiny_images.spec, tiny_images.root)
+    _, turns = measure_together(
+        source, [Target.scenario(FAKES + "STEADY_20MS"), Target.scenario(FAKES + "STEADY_25MS")]
+    )
+    rates, rounds = turns.split_work()
+    assert len(rates) >= 6 and rounds == turns.rounds
+    assert 500 * 0.8 < statistics.median(rates) <= 500 * 1.005, rates
 
 
 def test_a_frozen_pipeline_does_not_fill_its_buffers_between_its_turns(tiny_images, monkeypatch):

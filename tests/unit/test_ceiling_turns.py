@@ -1,0 +1,63 @@
+"""The ceiling timed again in the measuring turns: its decode work rescaled by what the turns
+measured, the other decoders' ratios and the read rate kept, an interval, one figure."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from profiler.base.codec import decode, encode
+from profiler.ceiling.decoder_rates import OPENCV, DecoderRate
+from profiler.ceiling.limit import LEAST_TURNS, Ceiling, in_turns
+from profiler.reporters.common import ceiling_text
+
+# Timed alone: OpenCV 1 ms a sample, TensorFlow's decoder 0.8 ms (the fastest), on 2 cores.
+ALONE = Ceiling(
+    0.0008,
+    2,
+    100,
+    decoder="tensorflow",
+    decoders=(DecoderRate(OPENCV, 0.001, 100), DecoderRate("tensorflow", 0.0008, 100)),
+)
+
+
+def test_turns_that_found_the_decode_slower_lower_the_ceiling_by_as_much():
+    # In the turns OpenCV did 800 samples/s on one core, not 1,000: every decoder is 25% dearer.
+    rates = [780.0, 800.0, 820.0, 790.0, 810.0, 800.0, 805.0]
+    ceiling = in_turns(ALONE, rates)
+    assert ceiling.work_per_sample_s == pytest.approx(0.0008 * 1.25)
+    assert [d.work_per_sample_s for d in ceiling.decoders] == pytest.approx([0.00125, 0.001])
+    assert ceiling.samples_per_s == pytest.approx(2 / 0.001)
+    assert ceiling.alone_samples_per_s == pytest.approx(2 / 0.0008)
+    assert ceiling.turns == 7
+    low, high = ceiling.turns_interval
+    assert low < ceiling.samples_per_s < high
+    # the interval is the turns' median interval, carried through the same arithmetic
+    assert low >= 2 / 0.0008 * 780 / 1000 and high <= 2 / 0.0008 * 820 / 1000
+    assert ceiling.decoder == "tensorflow" and ceiling.stages == ALONE.stages
+
+
+def test_too_few_turns_leave_the_first_timing():
+    assert in_turns(ALONE, [800.0] * (LEAST_TURNS - 1)) == ALONE
+
+
+def test_a_read_bound_ceiling_stays_bound_by_its_reading():
+    reading = Ceiling(
+        0.001, 2, 100, read_mb_per_s=10.0, mb_per_sample=0.01, decoders=ALONE.decoders[:1]
+    )
+    ceiling = in_turns(reading, [2000.0] * 8)  # the decode twice as fast in the turns
+    assert ceiling.samples_per_s == pytest.approx(1000) and ceiling.bound_by == "reading"
+    assert ceiling.compute_samples_per_s == pytest.approx(4000)
+
+
+def test_the_text_says_where_the_figure_comes_from_and_it_survives_json():
+    ceiling = in_turns(ALONE, [780.0, 800.0, 820.0, 790.0, 810.0, 800.0, 805.0])
+    text = ceiling_text(ceiling)
+    assert text.startswith("2,000 samples/s:")
+    assert "the decode timed in 7 turns beside the strategies (95%: " in text
+    assert "2,500 when first timed alone" in text
+    assert decode(Ceiling, json.loads(json.dumps(encode(ceiling)))) == ceiling
+    # a ceiling written before it was timed in turns reads back as timed alone
+    old = {k: v for k, v in encode(ALONE).items() if k not in ("turns", "turns_interval")}
+    assert decode(Ceiling, old) == ALONE
