@@ -211,6 +211,7 @@ class Comparison:
     # Each run's ceiling, samples/s (None: not measured): one measurement each, so its move from
     # run to run says how far a single timing of this machine wanders.
     ceilings: tuple[float | None, float | None] = (None, None)
+    ceiling_turns: tuple[int, int] = (0, 0)  # turns each ceiling was timed in; 0: timed once
 
     @property
     def failed(self) -> bool:
@@ -233,6 +234,10 @@ class Comparison:
 
 def _ceiling(run: RunResult) -> float | None:
     return run.ceiling.samples_per_s if run.ceiling is not None else None
+
+
+def _turns(run: RunResult) -> int:
+    return run.ceiling.turns if run.ceiling is not None else 0
 
 
 def compare_runs(
@@ -278,6 +283,7 @@ def compare_runs(
             else None
         ),
         ceilings=(_ceiling(base), _ceiling(new)),
+        ceiling_turns=(_turns(base), _turns(new)),
     )
 
 

@@ -116,10 +116,16 @@ def summary_lines(comparison: Comparison) -> list[str]:
     base_ceiling, new_ceiling = comparison.ceilings
     if base_ceiling and new_ceiling:
         moved = new_ceiling / base_ceiling - 1.0
+        base_turns, new_turns = comparison.ceiling_turns
+        how = (
+            f"timed in {base_turns} and {new_turns} turns beside the strategies"
+            if base_turns and new_turns
+            else "one timing each, so its move is what one timing of this machine wanders by"
+        )
         lines.append(
             f"Ceiling: {base_ceiling:,.0f} samples/s in {comparison.base_label}, "
-            f"{new_ceiling:,.0f} in {comparison.new_label} ({moved:+.1%}): one timing each, so "
-            "its move is what one timing of this machine wanders by; no check reads it."
+            f"{new_ceiling:,.0f} in {comparison.new_label} ({moved:+.1%}): {how}; no check "
+            "reads it."
         )
     lines.append(
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "

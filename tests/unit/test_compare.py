@@ -268,5 +268,15 @@ def test_the_ceilings_of_both_runs_are_shown_with_their_move_and_gate_nothing(ru
         f"Ceiling: {ceiling:,.0f} samples/s in a.json, {ceiling / 1.25:,.0f} in b.json (-20.0%)"
         in stream.getvalue()
     )
+    assert "one timing each" in stream.getvalue()
     same = compare_runs(base, replace(new, ceiling=base.ceiling), thresholds)
     assert same.regressions == comparison.regressions  # no check reads it
+    # ceilings timed in the runs' turns say so
+    in_turns = compare_runs(
+        replace(base, ceiling=replace(base.ceiling, turns=14)),
+        replace(new, ceiling=replace(slower, turns=12)),
+        thresholds,
+    )
+    stream = io.StringIO()
+    ComparisonMarkdownReporter(stream).render(in_turns)
+    assert "(-20.0%): timed in 14 and 12 turns beside the strategies; no check" in stream.getvalue()
