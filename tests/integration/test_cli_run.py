@@ -93,7 +93,10 @@ def test_run_prints_the_table_and_writes_versioned_json(workdir):
     )
     assert completed.returncode == 0, completed.stderr + completed.stdout
     assert "Input pipelines feeding a 5 ms training step" in completed.stdout
-    assert "Pick " in completed.stdout
+    # A pick, or on a machine too loaded for 0.3 s caps, the line that says why there is none.
+    assert "Pick " in completed.stdout or (
+        "No recommendation: every rate's 95% interval is wider than ±50%" in completed.stdout
+    )
     data = _results(workdir)
     assert data["format_version"] == FORMAT_VERSION
     assert data["metadata"]["packages"]["tensorflow"].startswith("2.21")
