@@ -91,6 +91,10 @@ class WorkerSession:
         self.epoch_start_s: float | None = None  # the longest wait a paced epoch began with
         self._frozen = False
         self.freezable = True  # False: its scenario's processes must not be stopped
+        # None until start() has them all: a stop signal may end a group before this one starts.
+        self._process: Any = None
+        self._receiver: Any = None
+        self._sampler: TreeMemorySampler | None = None
 
     def start(self) -> WorkerSession:
         """Spawn the worker, which imports TensorFlow and then waits to be told to go on.
@@ -104,15 +108,16 @@ class WorkerSession:
         )
         self.started = time.time()
         self._deadline = self.started + self.timeout_s
-        # A stop signal waits for the start: a child half started would outlive the run.
+        # A stop signal waits until the child is started and watched: one half started would
+        # outlive the run, and one without its sampler could not be found to be ended.
         with stop_signals_deferred():
             if self.private_network:
                 with _spawned_through(_confining_interpreter(self.task.temp_dir)):
                     self._process.start()
             else:
                 self._process.start()
-        sender.close()  # keep only the worker's end open, so its death reads as EOF here
-        self._sampler = TreeMemorySampler(self._process.pid).start()
+            sender.close()  # keep only the worker's end open, so its death reads as EOF here
+            self._sampler = TreeMemorySampler(self._process.pid).start()
         return self
 
     def wait_ready(self) -> None:
@@ -140,6 +145,9 @@ class WorkerSession:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._sampler is None:  # never started, or stopped while it started
+            self._end_unwatched()
+            return
         with stop_signals_deferred():  # a second Ctrl-C must not cut the cleanup short
             self.thaw()  # a frozen process acts on SIGTERM only once it runs again
             if self._closed_cleanly:
@@ -150,15 +158,23 @@ class WorkerSession:
             self._receiver.close()
             self.wall_s = time.time() - (self.went or self.started)
 
+    def _end_unwatched(self) -> None:
+        with stop_signals_deferred():
+            if self._process is not None and self._process.pid is not None:
+                self._process.kill()
+                self._process.join(5)
+            if self._receiver is not None:
+                self._receiver.close()
+
     def end_now(self) -> None:
         """Kill the worker and all it started, from another thread than the one driving it."""
-        if self.started:
+        if self._sampler is not None:
             self.thaw()
             kill_tree(self._sampler.processes())
 
     def freeze(self) -> None:
         """Stop the worker and every process it started, between its turns."""
-        if self._closed_cleanly or not self.started or not self.freezable:
+        if self._closed_cleanly or self._sampler is None or not self.freezable:
             return
         freezing.freeze(self.pids())
         self._sampler.pause()
@@ -172,6 +188,8 @@ class WorkerSession:
 
     def pids(self) -> list[int]:
         """The worker's process first, then every process it started."""
+        if self._process is None or self._sampler is None:
+            return []
         root = self._process.pid
         others = [p.pid for p in self._sampler.processes() if p.pid != root]
         return ([root] if root is not None else []) + others

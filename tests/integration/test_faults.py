@@ -305,3 +305,26 @@ def test_output_that_goes_away_costs_neither_results_nor_report(tmp_path):
     (results,) = (tmp_path / "out").glob("*/results.json")
     assert json.loads(results.read_text())["scenarios"][0]["status"] == "ok"
     assert (results.parent / "report.md").exists()
+
+
+def test_a_stop_while_a_worker_starts_ends_it_and_a_session_never_started_ends_quietly(
+    tiny_images, monkeypatch
+):
+    from profiler.base.settings import MeasureSettings, Target
+    from profiler.measuring.runner import Runner
+    from profiler.system.memory import TreeMemorySampler
+
+    def stopped(self):
+        raise KeyboardInterrupt  # the stop signal, held back until the child was started
+
+    with Runner(tiny_images, MeasureSettings(batch_size=4, timeout_s=60.0)) as runner:
+        never = runner._session(Target.scenario("tests.fakes:QUICK"), 0)
+        never.__exit__()  # a group stopped before this member's turn to start
+        session = runner._session(Target.scenario("tests.fakes:QUICK"), 0)
+        monkeypatch.setattr(TreeMemorySampler, "start", stopped)
+        with pytest.raises(KeyboardInterrupt):
+            session.start()
+        child = session._process.pid
+        assert child is not None and psutil.pid_exists(child)
+        session.__exit__()
+        assert not session._process.is_alive()
