@@ -108,8 +108,7 @@ class WorkerSession:
         )
         self.started = time.time()
         self._deadline = self.started + self.timeout_s
-        # A stop signal waits until the child is started and watched: one half started would
-        # outlive the run, and one without its sampler could not be found to be ended.
+        # A stop signal waits until the child is started and watched: it could not be ended else.
         with stop_signals_deferred():
             if self.private_network:
                 with _spawned_through(_confining_interpreter(self.task.temp_dir)):
@@ -146,8 +145,7 @@ class WorkerSession:
 
     def __exit__(self, *exc_info: object) -> None:
         if self._sampler is None:  # never started, or stopped while it started
-            self._end_unwatched()
-            return
+            return self._end_unwatched()
         with stop_signals_deferred():  # a second Ctrl-C must not cut the cleanup short
             self.thaw()  # a frozen process acts on SIGTERM only once it runs again
             if self._closed_cleanly:
@@ -159,7 +157,7 @@ class WorkerSession:
             self.wall_s = time.time() - (self.went or self.started)
 
     def _end_unwatched(self) -> None:
-        with stop_signals_deferred():
+        with stop_signals_deferred():  # started or not, unwatched: the worker alone to end
             if self._process is not None and self._process.pid is not None:
                 self._process.kill()
                 self._process.join(5)
