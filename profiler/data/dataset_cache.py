@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from profiler.data.published import SIZES_FILE, sizes_checksum
+from profiler.data.published import SIZES_FILE, changed_files, stamps
 from profiler.data.synthetic import (
     DataSource,
     DataSpec,
@@ -74,26 +74,15 @@ def check_room(cache_root: Path, *specs: DataSpec) -> None:
 
 
 def damaged_files(source: DataSource) -> list[str]:
-    """The files of a cached dataset whose size differs from the record, or that are gone.
+    """The files of a cached dataset that are gone, or changed size or were written since they
+    were generated.
 
     Raises DamagedCache where the record itself is missing or altered: nothing can be trusted then.
     """
     try:
-        record = json.loads((source.root / SIZES_FILE).read_text())
-        sizes = record["sizes"]
-        intact = isinstance(sizes, dict) and record.get("sha256") == sizes_checksum(sizes)
-    except (OSError, ValueError, KeyError, TypeError):
-        intact = False
-    if not intact:
-        raise DamagedCache(f"the record of its files in '{source.root}' is missing or altered")
-    damaged = []
-    for name, size in sizes.items():
-        try:
-            if (source.root / name).stat().st_size != size:
-                damaged.append(name)
-        except OSError:
-            damaged.append(name)
-    return damaged
+        return changed_files(source.root)
+    except ValueError as error:
+        raise DamagedCache(str(error)) from None
 
 
 def repair(source: DataSource, damaged: list[str]) -> None:
@@ -123,13 +112,11 @@ def repair(source: DataSource, damaged: list[str]) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
-    # Another OpenCV may encode the same picture to other bytes: record the sizes written now.
-    sizes = json.loads((source.root / SIZES_FILE).read_text())["sizes"]
-    sizes.update({name: (source.root / name).stat().st_size for name in damaged})
-    _replace(
-        source.root / SIZES_FILE,
-        json.dumps({"sizes": sizes, "sha256": sizes_checksum(sizes)}).encode(),
-    )
+    # Another OpenCV may encode the same picture to other bytes: record the files as written now.
+    record = json.loads((source.root / SIZES_FILE).read_text())
+    if "changed" not in record:  # written before change times were kept: every file's, now
+        damaged = list(record["sizes"])
+    _replace(source.root / SIZES_FILE, json.dumps(stamps(damaged, source.root, record)).encode())
 
 
 def _replace(path: Path, content: bytes) -> None:

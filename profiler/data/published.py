@@ -22,25 +22,62 @@ SIZES_FILE = "sizes.json"
 
 
 def write_sizes(folder: Path) -> None:
-    """Record every file's size, and a checksum of the record, for a cheap check before each
-    reuse."""
-    sizes = {path.name: path.stat().st_size for path in sorted(folder.iterdir()) if path.is_file()}
-    (folder / SIZES_FILE).write_text(json.dumps({"sizes": sizes, "sha256": sizes_checksum(sizes)}))
+    """Record every file's size and the time of its last change, and a checksum of the record, for
+    a cheap check before each reuse. The change time moves whenever a file is written, even in
+    place and at the same size, and nobody can set it back."""
+    files = [path for path in sorted(folder.iterdir()) if path.is_file()]
+    record = stamps([path.name for path in files], folder)
+    (folder / SIZES_FILE).write_text(json.dumps(record))
 
 
-def sizes_checksum(sizes: dict[str, int]) -> str:
-    return hashlib.sha256(json.dumps(sizes, sort_keys=True).encode()).hexdigest()
+def stamps(names: list[str], folder: Path, record: dict | None = None) -> dict:
+    """The record of ``names`` in ``folder`` (added to ``record``, where given), checksum
+    included."""
+    sizes = dict(record["sizes"]) if record else {}
+    changed = dict(record.get("changed", {})) if record else {}
+    for name in names:
+        status = (folder / name).stat()
+        sizes[name], changed[name] = status.st_size, status.st_ctime_ns
+    return {"sizes": sizes, "changed": changed, "sha256": sizes_checksum(sizes, changed)}
+
+
+def sizes_checksum(sizes: dict[str, int], changed: dict[str, int] | None = None) -> str:
+    # A record written before change times were kept checks its sizes alone.
+    kept = sizes if changed is None else {"sizes": sizes, "changed": changed}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
+def changed_files(folder: Path) -> list[str]:
+    """The files ``write_sizes`` recorded that are gone, or changed size or were written since.
+
+    Raises ValueError where the record itself is missing or altered: nothing can be trusted then.
+    """
+    try:
+        record = json.loads((folder / SIZES_FILE).read_text())
+        sizes, changed = record["sizes"], record.get("changed")
+        if not isinstance(sizes, dict) or not isinstance(changed, (dict, type(None))):
+            raise ValueError
+        if record.get("sha256") != sizes_checksum(sizes, changed):
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise ValueError(f"the record of the files in '{folder}' is missing or altered") from None
+    damaged = []
+    for name, size in sizes.items():
+        try:
+            status = (folder / name).stat()
+        except OSError:
+            damaged.append(name)
+            continue
+        if status.st_size != size or (changed and changed.get(name) != status.st_ctime_ns):
+            damaged.append(name)
+    return damaged
 
 
 def sizes_unchanged(folder: Path) -> bool:
-    """Every file ``write_sizes`` recorded is there with its size, and the record is intact."""
+    """Every file ``write_sizes`` recorded is there, as it was written, and the record is intact."""
     try:
-        record = json.loads((folder / SIZES_FILE).read_text())
-        sizes = record["sizes"]
-        if not isinstance(sizes, dict) or record.get("sha256") != sizes_checksum(sizes):
-            return False
-        return all((folder / name).stat().st_size == size for name, size in sizes.items())
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return not changed_files(folder)
+    except ValueError:
         return False
 
 

@@ -4,8 +4,10 @@ disk too small, a save that fails, a figure JSON cannot hold, no private network
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from collections import namedtuple
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 from profiler.base.settings import ServiceSettings
 from profiler.data import dataset_cache
 from profiler.data.dataset_cache import NotEnoughDisk
-from profiler.data.published import SIZES_FILE
+from profiler.data.published import SIZES_FILE, sizes_checksum
 from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
 from profiler.results.files import KeepLastGood, load_run, save_run, write_json
@@ -57,6 +59,43 @@ def test_a_truncated_or_deleted_image_is_written_again_and_derived_files_are_dro
     quiet = Recorder()
     prepare_source(SPEC, tmp_path, quiet)  # intact now: reused without a word
     assert quiet.warnings == []
+
+
+def test_files_damaged_in_place_at_their_size_are_written_again(tmp_path):
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    files = sorted(source.root.glob("*.jpg"))
+    original = {path.name: path.read_bytes() for path in files[:2]}
+    time.sleep(0.05)  # past the file system's clock tick, as any later damage is
+    for path in files[:2]:  # a byte flipped in each, size and time kept
+        status = path.stat()
+        damaged = bytearray(path.read_bytes())
+        damaged[len(damaged) // 2] ^= 0x55
+        path.write_bytes(bytes(damaged))
+        os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    fingerprint = source.root / "fingerprint-v2-8x8x3-b32.json"
+    fingerprint.write_text("{}")  # made from the damaged files, it would call them the data
+    events = Recorder()
+    again = prepare_source(SPEC, tmp_path, events)
+    assert {name: (again.root / name).read_bytes() for name in original} == original
+    assert not fingerprint.exists()
+    assert "2 damaged file(s)" in events.warnings[0]
+    assert dataset_cache.damaged_files(again) == []
+
+
+def test_a_record_from_before_change_times_checks_sizes_and_is_renewed(tmp_path):
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    record = json.loads((source.root / SIZES_FILE).read_text())
+    sizes = record["sizes"]
+    legacy = {"sizes": sizes, "sha256": sizes_checksum(sizes)}
+    (source.root / SIZES_FILE).write_text(json.dumps(legacy))
+    assert dataset_cache.damaged_files(source) == []  # read as it was written
+    first = sorted(source.root.glob("*.jpg"))[0]
+    first.write_bytes(first.read_bytes()[:50])
+    events = Recorder()
+    again = prepare_source(SPEC, tmp_path, events)
+    assert "1 damaged file(s)" in events.warnings[0]
+    assert "changed" in json.loads((again.root / SIZES_FILE).read_text())  # every file's, now
+    assert dataset_cache.damaged_files(again) == []
 
 
 def test_an_altered_record_means_the_whole_dataset_is_generated_again(tmp_path):

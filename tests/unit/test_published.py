@@ -4,6 +4,7 @@ again when a file in them was cut short or deleted since."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -27,7 +28,9 @@ def test_an_intact_folder_is_reused(tmp_path):
     assert (final / SIZES_FILE).exists()
 
 
-@pytest.mark.parametrize("damage", ["cut short", "deleted", "record edited", "record deleted"])
+@pytest.mark.parametrize(
+    "damage", ["cut short", "deleted", "written in place", "record edited", "record deleted"]
+)
 def test_a_damaged_folder_is_made_again(tmp_path, damage):
     calls: list[int] = []
     final = publish_folder(tmp_path / "tfrecord-v2-3", _filler(calls))
@@ -36,6 +39,11 @@ def test_a_damaged_folder_is_made_again(tmp_path, damage):
         shard.write_bytes(shard.read_bytes()[:-7])
     elif damage == "deleted":
         shard.unlink()
+    elif damage == "written in place":  # a byte flipped, size and time kept
+        time.sleep(0.05)  # past the file system's clock tick, as any later damage is
+        status = shard.stat()
+        shard.write_bytes(bytes([7]) * 101)
+        os.utime(shard, ns=(status.st_atime_ns, status.st_mtime_ns))
     elif damage == "record edited":
         (final / SIZES_FILE).write_text((final / SIZES_FILE).read_text().replace("101", "102"))
     else:
