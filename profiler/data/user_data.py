@@ -25,7 +25,13 @@ from profiler.base.errors import ProfilerError
 from profiler.data.published import publish_folder
 from profiler.data.sample_work import decode_encoded, from_array
 from profiler.data.synthetic import DataSource, DataSpec
-from profiler.data.tfrecord_reader import DamagedRecords, parse_example, read_record, record_offsets
+from profiler.data.tfrecord_reader import (
+    DamagedRecords,
+    framed_records,
+    parse_example,
+    read_record,
+    record_offsets,
+)
 from profiler.data.user_index import BadFile, choose
 from profiler.data.user_scan import (
     DataNotFound,
@@ -257,8 +263,9 @@ def _listing(spec: DataSpec) -> _Listing:
         try:
             found = list(record_offsets(Path(file)))
         except (DamagedRecords, OSError):  # tf.data would fail on the whole file: leave it out
-            entries.append((file, -1, 0))
-            lengths.append(-1)
+            lost = framed_records(Path(file))  # every record of it, counted as a bad sample
+            entries.extend([(file, -1, 0)] * lost)
+            lengths.extend([-1] * lost)
             continue
         entries.extend((file, number, offset) for offset, _ in found)
         lengths.extend(length for _, length in found)
@@ -332,11 +339,11 @@ def _build(
     summary = Summary(
         len(listing.entries),
         len(choice.bad),
-        tuple(choice.bad[:NAMED_BAD]),
+        tuple(dict.fromkeys(choice.bad))[:NAMED_BAD],  # a damaged file's records, named once
         describe_sizes(choice.shapes),
         float(np.mean(choice.sizes)),
         tuple(sorted(set(choice.formats))),
-        tuple(choice.bad_paths[:MAX_SKIPPED_PATHS]),
+        tuple(dict.fromkeys(choice.bad_paths))[:MAX_SKIPPED_PATHS],
     )
     (folder / SUMMARY).write_text(json.dumps(summary.__dict__))
     files = spec.path.split(",") if spec.kind == "npy" else [str(e[0]) for e in entries]

@@ -20,6 +20,7 @@ from profiler.data.synthetic import DataSpec
 from profiler.data.tfrecord_reader import (
     DamagedRecords,
     feature_keys,
+    framed_records,
     parse_example,
     record_offsets,
 )
@@ -126,8 +127,9 @@ def test_record_offsets_and_a_file_cut_short(made, tmp_path):
     (tmp_path / "b.tfrecord").write_bytes(shard.read_bytes()[:-10])
     source = _prepare(str(tmp_path / "*.tfrecord"), tmp_path / "cache")
     summary = source.summary()
-    # train-01 holds 6 samples, 1 of them bad; the cut file counts once, its records unread.
-    assert (source.num_samples, summary.skipped_files) == (5, 2)
+    # train-01 holds 6 samples, 1 of them bad; the cut file's 7 records (the last one cut) are
+    # all lost to a reader that stops at the cut, and counted so.
+    assert (source.num_samples, summary.skipped_files, summary.found) == (5, 8, 13)
     assert any("cannot be read to its end" in example for example in summary.skipped_examples)
 
 
@@ -145,8 +147,12 @@ def test_a_record_that_fails_its_checksum_leaves_its_file_out(made, tmp_path):
             list(record_offsets(tmp_path / f"{name}.tfrecord"))
     source = _prepare(str(tmp_path / "*.tfrecord"), tmp_path / "cache")
     summary = source.summary()
-    # train-01's 6 records, 1 of them bad; the two damaged copies of train-00 count once each.
-    assert (source.num_samples, summary.skipped_files) == (5, 3)
+    # train-01's 6 records, 1 of them bad; every record of the copy with a bad payload (7); of the
+    # copy whose first length is damaged, what its framing still shows.
+    shown = framed_records(tmp_path / "c.tfrecord")
+    assert 1 <= shown <= 7
+    assert (source.num_samples, summary.skipped_files) == (5, 1 + 7 + shown)
+    # each damaged file named once, however many records it held
     assert sum("a checksum" in example for example in summary.skipped_examples) == 2
 
 
