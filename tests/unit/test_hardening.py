@@ -17,6 +17,7 @@ import pytest
 from profiler.base.settings import ServiceSettings
 from profiler.data import dataset_cache
 from profiler.data.dataset_cache import NotEnoughDisk
+from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.published import SIZES_FILE, sizes_checksum
 from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
@@ -80,6 +81,20 @@ def test_files_damaged_in_place_at_their_size_are_written_again(tmp_path):
     assert not fingerprint.exists()
     assert "2 damaged file(s)" in events.warnings[0]
     assert dataset_cache.damaged_files(again) == []
+
+
+def test_a_fingerprint_file_edited_in_place_is_taken_again(tmp_path):
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    real = dataset_fingerprint(source, 32)
+    (cached,) = source.root.glob("fingerprint-*.json")
+    text = cached.read_text()
+    digit = real.checksum[0]
+    cached.write_text(
+        text.replace(real.checksum, ("1" if digit != "1" else "2") + real.checksum[1:])
+    )
+    assert len(cached.read_text()) == len(text)  # the same size: only its own checksum tells
+    assert dataset_fingerprint(source, 32) == real
+    assert cached.read_text() == text
 
 
 def test_a_record_from_before_change_times_checks_sizes_and_is_renewed(tmp_path):
