@@ -77,8 +77,10 @@ def choose(
                 spec, listing.entries[position], listing.lengths[position]
             )
         except (OSError, ValueError) as problem:
-            where = listing.entries[position][0]
+            where, number, offset = listing.entries[position]
             text = f"{where}: {problem}" if str(problem).find(where) < 0 else str(problem)
+            if spec.kind == "tfrecord" and number >= 0:  # one record of a file that reads
+                text = f"{where}, the record at byte {offset:,}: {problem}"
             # a name that is not UTF-8, shown
             text = os.fsencode(text).decode("utf-8", "backslashreplace")
             if on_bad_file == "fail":
