@@ -208,8 +208,9 @@ class Comparison:
     missing: tuple[str, ...] = ()
     # How the machine's reference moved from the base run to the new one (0.1: 10% faster).
     machine_change: float | None = None
-    # Each run's ceiling, samples/s (None: not measured): one measurement each, so its move from
-    # run to run says how far a single timing of this machine wanders.
+    # Each run's ceiling, samples/s (None: not measured): timed in the run's turns where it took
+    # any, else one timing, whose move from run to run says how far one timing of this machine
+    # wanders.
     ceilings: tuple[float | None, float | None] = (None, None)
     ceiling_turns: tuple[int, int] = (0, 0)  # turns each ceiling was timed in; 0: timed once
 
