@@ -4,6 +4,7 @@ order."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -147,6 +148,8 @@ def check_sample(
             raise ValueError(
                 "its name is not UTF-8, which TensorFlow's file operations need"
             ) from None
+        if not stat.S_ISREG(os.stat(path).st_mode):  # reading a FIFO would wait for ever
+            raise ValueError("not a regular file (a FIFO, socket or device): there is no image")
         encoded, label = Path(path).read_bytes(), number
     else:
         if length < 0:

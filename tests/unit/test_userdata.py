@@ -177,6 +177,15 @@ def test_files_rewritten_or_removed_after_indexing_are_named(made, tmp_path):
     assert _with_data_changes(failed, again) == failed
 
 
+def test_a_fifo_named_like_an_image_is_a_bad_file_never_opened(made, tmp_path):
+    folder = shutil.copytree(made["folder"], tmp_path / "photos")
+    os.mkfifo(folder / "cats" / "pipe.jpg")  # opened for reading, it would wait for a writer
+    source = _prepare(str(folder), tmp_path / "cache")
+    summary = source.summary()
+    assert any("pipe.jpg: not a regular file" in example for example in summary.skipped_examples)
+    assert str(folder / "cats" / "pipe.jpg") not in source.image_paths()
+
+
 def test_subsets_are_seeded_and_nested(made, tmp_path):
     def chosen(samples, seed=0):
         return _prepare(str(made["folder"]), tmp_path, samples=samples, seed=seed).image_paths()
