@@ -20,10 +20,12 @@ class ProfilerError(Exception):
 
 
 _NODE_NAME = re.compile(r"\{\{function_node [^}]*\}\}")
+_EMPTY_NAME = re.compile(r"\s+name:\s*$")  # eager ops end with the name of an op that has none
 
 
 def error_summary(error: BaseException) -> str:
     """One line for the table's note: TensorFlow opens its errors with the graph node's name,
     which says nothing to a user."""
     text = _NODE_NAME.sub("", str(error)).strip()
-    return f"{type(error).__name__}: {text}".splitlines()[0][:300]
+    line = f"{type(error).__name__}: {text}".splitlines()[0]
+    return _EMPTY_NAME.sub("", line)[:300]

@@ -16,3 +16,8 @@ def test_the_graph_node_name_is_left_out():
 
 def test_a_long_error_is_cut_to_300_characters():
     assert len(error_summary(ValueError("x" * 1000))) == 300
+
+
+def test_an_eager_errors_empty_op_name_is_left_out():
+    error = RuntimeError("corrupted record at 24803 [Op:IteratorGetNext] name: ")
+    assert error_summary(error) == "RuntimeError: corrupted record at 24803 [Op:IteratorGetNext]"
