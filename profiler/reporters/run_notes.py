@@ -57,7 +57,15 @@ def notes(run: RunResult) -> list[Note]:
     if options_line:
         found.append(Note(options_line, "info"))
     if run.interrupted:
-        found.append(Note("Run interrupted: scenarios not listed did not run.", "warning"))
+        missing = len(run.targets) - len(run.scenarios)
+        found.append(
+            Note(
+                "Run interrupted: scenarios not listed did not run."
+                if missing > 0
+                else "Run interrupted after every scenario was measured: nothing is missing.",
+                "warning",
+            )
+        )
     return found
 
 

@@ -187,3 +187,12 @@ def test_records_and_arrays_get_a_script_that_reads_them():
         DataSpec(kind="tfrecord", path="/data/*.tfrecord", samples=4000),
     )
     assert "the data_service script reads image files" in _text(run)[1]
+
+
+def test_an_interrupted_run_says_whether_anything_is_missing():
+    both = _run([row("generator", 0.3, 3000.0), row("preload", 0.0, 9000.0)])
+    one = replace(both, scenarios=both.scenarios[:1], interrupted=True)
+    assert "Run interrupted: scenarios not listed did not run." in _text(one)[0]
+    done = replace(both, interrupted=True)
+    said = _text(done)[0]
+    assert "Run interrupted after every scenario was measured: nothing is missing." in said
