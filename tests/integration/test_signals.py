@@ -557,3 +557,27 @@ def test_a_grandchild_the_pipeline_daemonized_ends_with_the_run(tmp_path):
         _end(process)
         with contextlib.suppress(Exception):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_ctrl_c_while_the_tool_loads_says_so_in_one_line(tmp_path):
+    # Ctrl-C lands while the commands are imported (the first ~0.2 s): made certain here by an
+    # import that raises it.
+    start = (
+        "import importlib.abc, runpy, sys\n"
+        "class Stop(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'profiler.commands':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "sys.argv[0] = 'profiler'\n"
+        "runpy.run_module('profiler', run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", start, "run"],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (130, "interrupted: stopped by Ctrl-C\n")
