@@ -84,6 +84,8 @@ class Runner:
         if started is not None:  # started, never measured: its processes end with the run
             end_undriven(started)
             started.reference.close()
+        if self.source is not None:  # what a worker stopped half-way was writing beside the data
+            remove_abandoned(self.source.work_root, ".")
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             release(self._scratch)

@@ -41,8 +41,13 @@ def release(folder: Path | str) -> None:
 
 
 def remove_abandoned(parent: Path | str, prefix: str) -> list[Path]:
-    """Remove the folders of ``owned_folder(parent, prefix)`` that no process holds; return them."""
-    pattern = re.compile(re.escape(prefix) + r"\d+-[^/]+$")
+    """Remove the folders of ``owned_folder(parent, prefix)`` that no process holds; return them.
+
+    A ``prefix`` of "." alone stands for every hidden one: the staging folders of all that is
+    published in ``parent`` (``.<name>-<pid>-<random>``).
+    """
+    stem = r"[^/]+-" if prefix == "." else ""
+    pattern = re.compile(re.escape(prefix) + stem + r"\d+-[^/]+$")
     removed = []
     try:
         entries = list(Path(parent).iterdir())

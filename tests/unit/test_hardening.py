@@ -245,6 +245,20 @@ def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
     release(mine)
 
 
+def test_every_abandoned_staging_folder_beside_the_data_is_found(tmp_path):
+    # A worker stopped while it wrote shards leaves .<name>-<pid>-<random>; nothing else goes.
+    stale = tmp_path / ".tfrecord-v2-8-602-fy5yjayu"
+    damaged = tmp_path / ".tfrecord-v2-8-77-damaged"
+    for folder in (stale, damaged, tmp_path / "tfrecord-v2-8", tmp_path / ".hidden"):
+        folder.mkdir()
+    mine = owned_folder(tmp_path, ".tfrecord-v2-4-")  # being written by a live process
+    assert sorted(remove_abandoned(tmp_path, ".")) == sorted([stale, damaged])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [".hidden", "tfrecord-v2-8", mine.name]
+    )
+    release(mine)
+
+
 def test_a_run_with_infinite_figures_is_saved_and_reads_back(tmp_path):
     run = load_run(Path(__file__).resolve().parents[2] / "reports" / "example" / "results.json")
     first = run.scenarios[0]
