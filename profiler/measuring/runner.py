@@ -36,6 +36,7 @@ from profiler.results.records import (
 )
 from profiler.strategy.registry import entry_point_of, load
 from profiler.strategy.scenario import Scenario
+from profiler.system.lifeline import quiet_resource_tracker
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release, remove_abandoned
 from profiler.system.stopping import stop_reason
 from profiler.worker.main import WorkerTask
@@ -75,6 +76,7 @@ class Runner:
         self._started: Group | None = None  # a group started and not yet measured
 
     def __enter__(self) -> Runner:
+        quiet_resource_tracker()
         remove_abandoned(tempfile.gettempdir(), SCRATCH_PREFIX)  # left by a run that was killed
         self._scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
         return self

@@ -101,3 +101,20 @@ def end_everything_started_here() -> None:
         with contextlib.suppress(psutil.Error):
             child.kill()
     psutil.wait_procs(children, timeout=2)
+
+
+def quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, which every spawned child shares, with its own
+    stderr sent nowhere: when a stop kills a worker whose pool held semaphores, the tracker frees
+    them and would warn of the leak on the user's terminal after the run's last line."""
+    from multiprocessing import resource_tracker
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    saved = os.dup(2)
+    try:
+        os.dup2(null, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -328,3 +329,26 @@ def test_a_stop_while_a_worker_starts_ends_it_and_a_session_never_started_ends_q
         assert child is not None and psutil.pid_exists(child)
         session.__exit__()
         assert not session._process.is_alive()
+
+
+def test_the_resource_tracker_the_workers_share_writes_nowhere(tmp_path):
+    # It warns of semaphores a killed worker's pool left: never on the user's terminal.
+    probe = (
+        "import os, sys\n"
+        "from multiprocessing import resource_tracker\n"
+        "from profiler.system.lifeline import quiet_resource_tracker\n"
+        "quiet_resource_tracker()\n"
+        "pid = resource_tracker._resource_tracker._pid\n"
+        "print(os.readlink(f'/proc/{pid}/fd/2'), os.readlink('/proc/self/fd/2'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    tracker, own = done.stdout.split()
+    assert tracker == os.devnull and own != os.devnull  # this process's own stderr is as it was
