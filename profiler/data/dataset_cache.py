@@ -10,6 +10,7 @@ derived from the data (the fingerprint, TFRecord shards) is removed to be made a
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -65,7 +66,11 @@ def check_room(cache_root: Path, *specs: DataSpec) -> None:
     probe = Path(cache_root)
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    free = shutil.disk_usage(probe).free
+    usage = shutil.disk_usage(probe)
+    # No room to speak of where nothing can be written, or on no disk at all (/proc).
+    if not os.access(probe, os.W_OK | os.X_OK) or usage.total == 0:
+        raise PermissionError(errno.EACCES, f"'{probe}' is no folder on a disk it may write", "")
+    free = usage.free
     if needed + DISK_MARGIN_BYTES > free:
         raise NotEnoughDisk(
             f"the data needs about {needed / 2**30:,.1f} GiB and {free / 2**30:,.1f} GiB are free "

@@ -245,6 +245,12 @@ def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
     release(mine)
 
 
+def test_a_data_dir_on_no_disk_is_refused_as_unwritable_not_as_full():
+    # /proc holds no disk: "0.0 GiB free" would send the user looking for room.
+    with pytest.raises(PermissionError, match="is no folder on a disk it may write"):
+        dataset_cache.check_room(Path("/proc/nope"), SPEC)
+
+
 def test_every_abandoned_staging_folder_beside_the_data_is_found(tmp_path):
     # A worker stopped while it wrote shards leaves .<name>-<pid>-<random>; nothing else goes.
     stale = tmp_path / ".tfrecord-v2-8-602-fy5yjayu"
