@@ -29,11 +29,23 @@ def stop_signals_deferred() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # Blocking holds back only what is sent to this thread; a signal the kernel hands to another
+    # (a sampler's, say) still runs its Python handler here at once. So the handlers only note it.
+    held: list[int] = []
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    for number in STOP_SIGNALS:
+        if previous[number] not in (signal.SIG_IGN, None):
+            signal.signal(number, lambda number, frame: held.append(number))
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        for number, handler in previous.items():
+            if handler is not None:
+                signal.signal(number, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a blocked one acts now
+        if held:
+            signal.raise_signal(held[0])  # and one only noted, the same way
 
 
 class Terminated(KeyboardInterrupt):
