@@ -78,12 +78,7 @@ def choose(
                 spec, listing.entries[position], listing.lengths[position]
             )
         except (OSError, ValueError) as problem:
-            where, number, offset = listing.entries[position]
-            text = f"{where}: {problem}" if str(problem).find(where) < 0 else str(problem)
-            if spec.kind == "tfrecord" and number >= 0:  # one record of a file that reads
-                text = f"{where}, the record at byte {offset:,}: {problem}"
-            # a name that is not UTF-8, shown
-            text = os.fsencode(text).decode("utf-8", "backslashreplace")
+            text = _bad_text(spec, listing.entries[position], problem)
             if on_bad_file == "fail":
                 raise BadFile(
                     f"{text}: pass --on-bad-file skip to leave bad files out, or remove or replace "
@@ -120,6 +115,15 @@ def choose(
         labels=np.array([labels[i] for i in order_back], dtype=np.int32),
         settled=settled,
     )
+
+
+def _bad_text(spec: DataSpec, entry: tuple[str, int, int], problem: Exception) -> str:
+    """ "path: why" of a bad sample; a TFRecord's record named by its byte offset."""
+    where, number, offset = entry
+    text = f"{where}: {problem}" if str(problem).find(where) < 0 else str(problem)
+    if spec.kind == "tfrecord" and number >= 0:  # one record of a file that reads
+        text = f"{where}, the record at byte {offset:,}: {problem}"
+    return os.fsencode(text).decode("utf-8", "backslashreplace")  # a name not UTF-8, shown
 
 
 # Separates a TFRecord file from a bad record's byte offset in it: no path holds this character.
