@@ -58,7 +58,7 @@ class Ceiling:
     # Timed again in the measuring rounds (in_turns): how many turns, the 95% interval of the
     # ceiling they give, and the ceiling as first timed alone, before the strategies.
     turns: int = 0
-    turns_interval: tuple[float, float] | None = None
+    turns_samples_per_s_ci: tuple[float, float] | None = None
     alone_samples_per_s: float | None = None
 
     @property
@@ -115,7 +115,7 @@ def in_turns(ceiling: Ceiling, work_rates: Sequence[float]) -> Ceiling:
             scaled, work_per_sample_s=ceiling.work_per_sample_s / (rate * alone_work_s)
         ).samples_per_s
 
-    return replace(scaled, turns_interval=(at(low), at(high)))
+    return replace(scaled, turns_samples_per_s_ci=(at(low), at(high)))
 
 
 class ReadRate(NamedTuple):

@@ -257,8 +257,8 @@ def ceiling_text(ceiling: Ceiling) -> str:
             else "from the page cache"
         )
         text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s {where}"
-    if ceiling.turns and ceiling.turns_interval is not None:
-        low, high = ceiling.turns_interval
+    if ceiling.turns and ceiling.turns_samples_per_s_ci is not None:
+        low, high = ceiling.turns_samples_per_s_ci
         text += (
             f"; the decode timed in {ceiling.turns} turns beside the strategies (95%: {low:,.0f} "
             f"to {high:,.0f} samples/s)"

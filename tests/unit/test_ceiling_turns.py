@@ -31,7 +31,7 @@ def test_turns_that_found_the_decode_slower_lower_the_ceiling_by_as_much():
     assert ceiling.samples_per_s == pytest.approx(2 / 0.001)
     assert ceiling.alone_samples_per_s == pytest.approx(2 / 0.0008)
     assert ceiling.turns == 7
-    low, high = ceiling.turns_interval
+    low, high = ceiling.turns_samples_per_s_ci
     assert low < ceiling.samples_per_s < high
     # the interval is the turns' median interval, carried through the same arithmetic
     assert low >= 2 / 0.0008 * 780 / 1000 and high <= 2 / 0.0008 * 820 / 1000
@@ -59,5 +59,5 @@ def test_the_text_says_where_the_figure_comes_from_and_it_survives_json():
     assert "2,500 when first timed alone" in text
     assert decode(Ceiling, json.loads(json.dumps(encode(ceiling)))) == ceiling
     # a ceiling written before it was timed in turns reads back as timed alone
-    old = {k: v for k, v in encode(ALONE).items() if k not in ("turns", "turns_interval")}
+    old = {k: v for k, v in encode(ALONE).items() if k not in ("turns", "turns_samples_per_s_ci")}
     assert decode(Ceiling, old) == ALONE

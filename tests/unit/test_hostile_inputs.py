@@ -428,7 +428,11 @@ PICK = _record(
 )
 REFERENCE = _record(
     {"unit": TEXT, "rates": _items(_number()), "rounds": _items(COUNT), "rate": _number()},
-    {"rate_ci": N(_pair(_number(), ordered=True))},
+    {
+        "rate_ci": N(_pair(_number(), ordered=True)),
+        "work_rates": _items(_number()),
+        "work_rounds": _items(COUNT),
+    },
 )
 STAGE = _record({"name": TEXT, "alone_s": POSITIVE, "cumulative_s": POSITIVE}, {"parallel": FLAG})
 CEILING = _record(
@@ -437,6 +441,9 @@ CEILING = _record(
         "read_mb_per_s": N(AMOUNT),
         "mb_per_sample": N(AMOUNT),
         "cold": FLAG,
+        "turns": COUNT,
+        "turns_samples_per_s_ci": N(_pair(AMOUNT, ordered=True)),
+        "alone_samples_per_s": N(AMOUNT),
         "decoder": TEXT,
         "decoders": _items(
             _record(
