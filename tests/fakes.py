@@ -390,6 +390,35 @@ class DaemonizingScenario(_Fake):
         yield SlowBatches(0.001, 5, False)
 
 
+# Where SignalsScenario writes what it found: the worker's blocked signals and how its child ended.
+SIGNALS_FILE_ENV = "FAKE_SIGNALS_FILE"
+
+
+class SignalsScenario(_Fake):
+    """Starts a child process as a pipeline's process pool would, asks it to end with SIGTERM (as
+    ``Pool.terminate`` does) and notes how it ended; delivers batches as QUICK does."""
+
+    name = "signals"
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+        child.start()
+        child.terminate()
+        child.join(10)
+        ended_by = child.exitcode
+        if ended_by is None:  # SIGTERM did not reach it
+            child.kill()
+            child.join()
+        found = {
+            "blocked": sorted(int(n) for n in signal.pthread_sigmask(signal.SIG_BLOCK, [])),
+            "sigint_ignored": signal.getsignal(signal.SIGINT) is signal.SIG_IGN,
+            "child_exitcode": ended_by,
+        }
+        Path(os.environ[SIGNALS_FILE_ENV]).write_text(json.dumps(found))
+        yield SlowBatches(0.001, 5, False)
+
+
 class HangScenario(_Fake):
     """Hangs while a child process it started is alive: both must be gone after the timeout."""
 
@@ -532,6 +561,7 @@ CRASH = CrashScenario()
 RAISE = RaiseScenario()
 HANG = HangScenario()
 DAEMONIZING = DaemonizingScenario()
+SIGNALS = SignalsScenario()
 SPIN = SpinScenario()
 # Three reads of 60 ms in flight: 50 batches of 4 a second, 200 samples/s.
 BURSTY_60MS = BurstyScenario("bursty_60ms", delay_s=0.060, producers=3, batches=150)

@@ -35,7 +35,7 @@ from profiler.data.synthetic import DataSource
 from profiler.system.lifeline import Lifeline
 from profiler.system.page_cache import drop
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release
-from profiler.system.stopping import stop_signals_deferred
+from profiler.system.stopping import signals_as_a_child, stop_signals_deferred
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
 # one slow sample do not matter.
@@ -154,6 +154,7 @@ def _measure(
 ) -> None:
     # It ends, with whatever it started, when the parent dies: a parent killed outright (SIGKILL)
     # cleans nothing up.
+    signals_as_a_child()
     Lifeline.of_this_process().start()
     _quiet()
     # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.

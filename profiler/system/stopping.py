@@ -48,6 +48,19 @@ def stop_signals_deferred() -> Iterator[None]:
             signal.raise_signal(held[0])  # and one only noted, the same way
 
 
+def signals_as_a_child() -> None:
+    """The first step of every process the tool spawns: Ctrl-C is left to the parent, and SIGTERM
+    and SIGHUP act again.
+
+    A spawned child inherits the signal mask of the thread that started it, which held the stop
+    signals back (``stop_signals_deferred``), and so does everything the child starts. Left so,
+    SIGTERM reaches none of them: a pipeline's process pool then waits forever in ``terminate()``
+    for a pool process blocked on the pool's queue lock, and ending a tree waits out its grace.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored first: a held Ctrl-C is dropped
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+
 class Terminated(KeyboardInterrupt):
     """The run was asked to stop by a signal other than Ctrl-C."""
 

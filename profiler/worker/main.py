@@ -31,7 +31,6 @@ import gc
 import multiprocessing.util
 import os
 import resource
-import signal
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ from profiler.data.fingerprint import FingerprintBuilder
 from profiler.data.synthetic import DataSource
 from profiler.system.lifeline import Lifeline, own_group_and_orphans
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
+from profiler.system.stopping import signals_as_a_child
 from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.worker.loops import (
     BatchStream,
@@ -94,7 +94,7 @@ class ClosingReport:
 def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
     own_group_and_orphans()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what stops
+    signals_as_a_child()  # the parent decides what stops; SIGTERM ends this tree
     lifeline = Lifeline.of_this_process().start()
     try:
         _redirect_output(task.log_path)

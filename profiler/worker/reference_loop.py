@@ -19,6 +19,7 @@ from typing import Any
 
 from profiler.system.freezing import thaw
 from profiler.system.lifeline import EXIT_ORPHANED
+from profiler.system.stopping import signals_as_a_child
 
 UNIT = "decodes/s"
 _CHECK_S = 0.25
@@ -40,6 +41,7 @@ def reference_main(conn: Any, parent_pid: int) -> None:
     pids) for the guard. With ("source", source) told, ("work", seconds) times the run's own
     sample work (read, decode, resize, scale: ``load_sample``, as the ceiling times it), cycling
     over the samples, and answers ("ran", samples, seconds) or ("failed", reason)."""
+    signals_as_a_child()
     import cv2
     import numpy as np
 

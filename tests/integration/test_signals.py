@@ -581,3 +581,26 @@ def test_ctrl_c_while_the_tool_loads_says_so_in_one_line(tmp_path):
         timeout=60,
     )
     assert (done.returncode, done.stderr) == (130, "interrupted: stopped by Ctrl-C\n")
+
+
+def test_a_pipeline_ends_its_own_children_with_sigterm(tiny_images, tmp_path, monkeypatch):
+    """The worker starts with the stop signals as a fresh process has them, whatever its parent
+    held back while starting it: a pipeline's process pool ends its processes with SIGTERM, and a
+    pool process that SIGTERM cannot reach leaves ``Pool.terminate`` waiting forever."""
+    from profiler.base.settings import MeasureSettings, Target
+    from profiler.measuring.runner import Runner
+    from tests.fakes import SIGNALS_FILE_ENV
+
+    found_file = tmp_path / "signals.json"
+    monkeypatch.setenv(SIGNALS_FILE_ENV, str(found_file))
+    settings = MeasureSettings(
+        batch_size=16, epochs=1, idle_epochs=1, step_ms=5.0, timeout_s=60.0, time_cap_s=0.5
+    )
+    with Runner(tiny_images, settings) as runner:
+        result = runner.run(Target.scenario("tests.fakes:SIGNALS"))
+    assert result.status == "ok", result.error
+    found = json.loads(found_file.read_text())
+    stop_signals = {int(signal.SIGINT), int(signal.SIGTERM), int(signal.SIGHUP)}
+    assert not stop_signals & set(found["blocked"]), found
+    assert found["sigint_ignored"], found  # Ctrl-C stays the parent's to act on
+    assert found["child_exitcode"] == -signal.SIGTERM, found
