@@ -10,6 +10,7 @@ process breaks the strategies' work down into stages (profiler.ceiling.stage_tim
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import shutil
@@ -160,6 +161,14 @@ def _measure(
     # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
     try:
+        if work is None:
+            # Imported while the workers import, before the go: it costs the run no time of its
+            # own. Imported and idle, it leaves OpenCV's timing alone (the same µs per sample
+            # with and without it, measured).
+            with contextlib.suppress(ImportError):
+                import tensorflow  # noqa: F401
+        if conn.recv() != "go":  # anything else: the parent has given up
+            return
         per_sample, measured = time_work(work or source.load_sample, source.num_samples)
         read_mb_per_s = mb_per_sample = None
         if source.spec.form != "arrays" and work is None:
@@ -193,7 +202,7 @@ def _quiet() -> None:
 def _with_decoders_and_stages(ceiling: Ceiling, source: DataSource, batch_size: int) -> Ceiling:
     """The ceiling set by the fastest decoder, with the strategies' work broken down into stages.
 
-    OpenCV was timed before TensorFlow was imported here, so TensorFlow's threads do not touch it.
+    OpenCV was timed before TensorFlow ran anything here, so TensorFlow's threads do not touch it.
     """
     arrays = source.spec.form == "arrays"
     opencv = DecoderRate(
@@ -230,15 +239,17 @@ def measure_ceiling(
     work: Callable[[int], Any] | None = None,
     cold: bool = False,
     batch_size: int = 32,
+    quiet: Callable[[], object] | None = None,
 ) -> Ceiling:
-    """Measure in a fresh spawned process, so nothing else shares its core; TensorFlow is imported
-    there only after OpenCV was timed.
+    """Measure in a fresh spawned process, so nothing else shares its core; TensorFlow runs there
+    only after OpenCV was timed.
 
     ``work`` replaces the dataset's own decode; it must be importable by name (a module-level
-    function), as any target of a spawned process.
+    function), as any target of a spawned process. ``quiet`` returns once the machine is quiet: the
+    process starts, and imports, before it is called, and times nothing until it returns.
     """
     context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
+    receiver, sender = context.Pipe(duplex=True)
     scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
     process = context.Process(
         target=_measure,
@@ -249,6 +260,10 @@ def measure_ceiling(
         with stop_signals_deferred():  # a child half started would outlive the run
             process.start()
         sender.close()
+        if quiet is not None:
+            quiet()
+        with contextlib.suppress(OSError):  # it died while it imported: the answer below says so
+            receiver.send("go")
         if not receiver.poll(_TIMEOUT_S):
             raise RuntimeError(f"measuring the ceiling took over {_TIMEOUT_S:g} s")
         status, value = receiver.recv()

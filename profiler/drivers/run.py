@@ -9,8 +9,6 @@ is lost. What to show while it works goes to a ``RunEvents`` object; it prints n
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -141,8 +139,8 @@ def measure_run(
             runner.on_left = events.time_left
             items = [(t, forecast(t.name) if forecast else None) for t in plan.targets]
             groups = runner.plan_groups(items)
-            # The first group's workers import while this process fingerprints the data and
-            # imports what the ceiling needs; the ceiling is timed once they all wait, idle.
+            # The first group's workers import TensorFlow while this process, which needs none,
+            # fingerprints the data; the ceiling is timed once they all wait, idle.
             first = runner.start_group(groups[0]) if groups else None
             run = _begin(plan, events, ceiling, source, lambda: first and runner.wait_ready(first))
             keeper = Keeper(run, runner, plan.targets, results, save, events, samples)
@@ -187,13 +185,10 @@ def _begin(
     expected = dataset_fingerprint(source, plan.settings.batch_size) if source is not None else None
     if plan.settings.cold and source is not None:
         _check_cold(source, events)
-    measuring = ceiling is None and plan.measure_ceiling and source is not None
-    if measuring:
-        with contextlib.suppress(ImportError):
-            importlib.import_module("tensorflow")  # beside the workers' imports, untimed
-    quiet()
-    if measuring and source is not None:
-        ceiling = _measure_ceiling(source, events, plan.settings.cold, plan.settings.batch_size)
+    if ceiling is None and plan.measure_ceiling and source is not None:
+        ceiling = _measure_ceiling(source, events, plan.settings, quiet)
+    else:
+        quiet()
     run = RunResult(
         metadata=collect_metadata(),
         settings=plan.settings,
@@ -302,12 +297,23 @@ def data_record(source: DataSource) -> DataRecord:
 
 
 def _measure_ceiling(
-    source: DataSource, events: RunEvents, cold: bool, batch_size: int
+    source: DataSource, events: RunEvents, settings: MeasureSettings, quiet: Callable[[], None]
 ) -> Ceiling | None:
-    """This machine's most samples/s for this data; a failure costs the percentages, not the run."""
-    events.measuring_ceiling()
+    """This machine's most samples/s for this data, timed once ``quiet`` returns (its process
+    imports before); a failure costs the percentages, not the run."""
+
+    def timing_begins() -> None:
+        quiet()
+        events.measuring_ceiling()
+
     try:
-        ceiling = measure_ceiling(source, usable_cpus(), cold=cold, batch_size=batch_size)
+        ceiling = measure_ceiling(
+            source,
+            usable_cpus(),
+            cold=settings.cold,
+            batch_size=settings.batch_size,
+            quiet=timing_begins,
+        )
     except RuntimeError as error:
         events.ceiling_measured(None, str(error))
         return None

@@ -177,7 +177,7 @@ def test_a_worker_whose_folder_is_gone_tells_the_parent_without_a_traceback(
         def send(self, message):
             sent.append(message)
 
-    monkeypatch.setattr(main.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(main, "signals_as_a_child", lambda: None)
     monkeypatch.setattr(main.Lifeline, "of_this_process", lambda: main.Lifeline(os.getpid()))
     monkeypatch.setattr(main.Lifeline, "start", lambda self: self)
     monkeypatch.setattr(main, "_exit_at_once", lambda: (_ for _ in ()).throw(_Ended()))
