@@ -164,12 +164,16 @@ class RunProgress(RunEvents):
     def _show_left(self, seconds: float | None) -> None:
         """On a terminal, a row of the live display; elsewhere a plain line now and then."""
         self._time_left = seconds
-        if seconds is None or not isinstance(self._display, Progress):
+        if not isinstance(self._display, Progress):
             return
         if self._total and self._done >= self._total:  # all done: nothing is left to tell
             if self._left_row is not None:
                 self._display.remove_task(self._left_row)
                 self._left_row = None
+            return
+        if seconds is None:  # unknown again (a series' next step begins): no stale figure
+            if self._left_row is not None:
+                self._display.update(self._left_row, description=self._left_line(None).plain)
             return
         text = self._left_line(seconds)
         if self.console.is_terminal:
@@ -198,7 +202,7 @@ class RunProgress(RunEvents):
         )
         self._display.start()
 
-    def _left_line(self, seconds: float) -> Text:
+    def _left_line(self, seconds: float | None) -> Text:
         return counted(Text("measuring in turns"), self._done, max(self._total, 1), seconds)
 
     def _stop(self) -> None:

@@ -98,9 +98,16 @@ class SweepProgress(RunProgress):
         console.print(counted(line, self._done, max(self._total, self._done), self._left_s()))
 
     def time_left(self, seconds: float | None) -> None:
-        # The size under way's turns, and the sizes after it as fitted.
+        # The size under way's turns, and the sizes after it as fitted. Before its turns can tell
+        # (its workers import and take their first epochs), the fit tells for it too, less the
+        # time it has taken so far.
         after = self._after_current_s()
-        self._show_left(None if seconds is None or after is None else seconds + after)
+        if seconds is None:
+            fitted = self._left_s()
+            in_size = time.monotonic() - self._mark
+            self._show_left(None if fitted is None else max(fitted - in_size, 0.0))
+            return
+        self._show_left(None if after is None else seconds + after)
 
     def _after_current_s(self) -> float | None:
         after = self.sizes[len(self._took_s) + 1 :]
@@ -208,8 +215,10 @@ class SeriesProgress(RunProgress):
         after = self._planned_s(self._steps) if self._plan is not None else 0.0
         self._show_left(None if seconds is None or after is None else seconds + after)
 
-    def _left_line(self, seconds: float) -> Text:
+    def _left_line(self, seconds: float | None) -> Text:
         if self._plan is None:
+            if seconds is None:
+                return Text("measuring in turns")
             return Text(f"measuring in turns, about {duration_text(seconds)} left in this step")
         total = max(len(self._plan), self._steps)
         return counted(Text("measuring in turns"), self._steps, total, seconds)

@@ -15,7 +15,7 @@ from profiler.measuring.group import Group, Member, time_left_s
 from profiler.measuring.procedure import FLOOR_STEPS, PACED_BLOCK, TURN_COST_S, TURNS, budget_s
 from profiler.reporters import progress
 from profiler.reporters.progress import RunProgress
-from profiler.reporters.series_progress import SeriesProgress
+from profiler.reporters.series_progress import SeriesProgress, SweepProgress
 from profiler.worker.loops import EpochTiming
 from tests.unit.test_progress import _done, _run
 
@@ -152,3 +152,28 @@ def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
     shown.time_left(15.0)
     assert _lines(stream)[-1] == "[2/2, about 15 s left] measuring in turns"
     shown.finished()
+
+
+def test_a_sweeps_next_size_is_told_by_the_fit_until_its_turns_can_tell(monkeypatch):
+    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a sample, so the
+    # last, 4,000, takes 90 s. While its workers import (its turns cannot tell yet), the time left
+    # is that less the time it has taken; never the figure the size before last told.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
+    shown.run_started(_run(["a"]))
+    for size, at in ((1000, 30.0), (2000, 80.0)):
+        now[0] = at - 1.0
+        shown.time_left(3.0)  # the size under way's own turns, near its end
+        now[0] = at
+        shown.target_finished(_done("a"), size)
+    for at, turns_left in ((100.0, None), (125.0, None), (150.0, 12.0)):
+        now[0] = at
+        shown.time_left(turns_left)
+    assert _lines(stream)[-3:] == [
+        "[2/3, about 70 s left] measuring in turns",
+        "[2/3, about 45 s left] measuring in turns",
+        "[2/3, about 10 s left] measuring in turns",
+    ], _lines(stream)
+    shown.sweep_finished()
