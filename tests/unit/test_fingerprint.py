@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
@@ -61,3 +62,45 @@ def test_round_trip():
     fingerprint = _fingerprint([(images, labels)])
     assert decode(Fingerprint, json.loads(json.dumps(encode(fingerprint)))) == fingerprint
     assert len(fingerprint.short) == 8
+
+
+def _channels_apart(n=64):
+    """Images whose three channels have means far apart (0.2, 0.5, 0.8), as photos often do."""
+    rng = np.random.default_rng(2)
+    base = np.array([0.2, 0.5, 0.8], dtype=np.float32)
+    images = np.clip(base + rng.normal(0, 0.1, (n, 8, 8, 3)), 0, 1).astype(np.float32)
+    return images, np.arange(n, dtype=np.int32) % 5
+
+
+def test_pixels_one_rounding_apart_are_close_and_other_pixels_are_not():
+    images, labels = _channels_apart()
+    expected = _fingerprint([(images, labels)])
+    rng = np.random.default_rng(3)
+    # A decoder that rounds a third of the pixels one level of 255 up or down.
+    rounded = images + (rng.random(images.shape) < 1 / 3) * rng.choice([-1, 1], images.shape) / 255
+    close = _fingerprint([(rounded.astype(np.float32), labels)])
+    assert close.checksum != expected.checksum
+    assert close.pixels_close(expected) is True and close.same_samples(expected)
+    for other in (
+        np.zeros_like(images),  # nothing decoded
+        images * 255,  # another scale
+        images[..., ::-1],  # channels swapped (RGB read as BGR)
+        np.repeat(images[:1], len(images), axis=0),  # one image over and over
+    ):
+        delivered = _fingerprint([(np.ascontiguousarray(other), labels)])
+        assert delivered.pixels_close(expected) is False
+        assert not delivered.same_samples(expected)
+
+
+def test_the_sums_change_neither_equality_nor_a_fingerprint_kept_without_them():
+    images, labels = _channels_apart()
+    straight = _fingerprint([(images[:32], labels[:32]), (images[32:], labels[32:])])
+    order = np.random.default_rng(4).permutation(len(images))
+    shuffled = _fingerprint(
+        [(images[order][:32], labels[order][:32]), (images[order][32:], labels[order][32:])]
+    )
+    assert straight == shuffled  # the sums, added in another order, may differ in the last bits
+    assert straight.channel_sums and len(straight.channel_squares) == 3
+    older = replace(straight, channel_sums=(), channel_squares=())
+    assert older.pixels_close(straight) is None and older.same_samples(straight)
+    assert decode(Fingerprint, json.loads(json.dumps(encode(straight)))) == straight

@@ -45,14 +45,14 @@ def test_a_truncated_or_deleted_image_is_written_again_and_derived_files_are_dro
     original = {path.name: path.read_bytes() for path in files[:2]}
     files[0].write_bytes(original[files[0].name][:100])  # truncated
     files[1].unlink()  # deleted
-    (source.root / "fingerprint-v2-8x8x3-b32.json").write_text("{}")
+    (source.root / "fingerprint-v3-8x8x3-b32.json").write_text("{}")
     (source.root / "tfrecord-8").mkdir()
     events = Recorder()
     again = prepare_source(SPEC, tmp_path, events)
     assert again.root == source.root
     assert {name: (again.root / name).read_bytes() for name in original} == original
     assert (
-        not (again.root / "fingerprint-v2-8x8x3-b32.json").exists()
+        not (again.root / "fingerprint-v3-8x8x3-b32.json").exists()
         and not (again.root / "tfrecord-8").exists()
     )
     assert len(events.warnings) == 1 and "2 damaged file(s)" in events.warnings[0]
@@ -73,7 +73,7 @@ def test_files_damaged_in_place_at_their_size_are_written_again(tmp_path):
         damaged[len(damaged) // 2] ^= 0x55
         path.write_bytes(bytes(damaged))
         os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
-    fingerprint = source.root / "fingerprint-v2-8x8x3-b32.json"
+    fingerprint = source.root / "fingerprint-v3-8x8x3-b32.json"
     fingerprint.write_text("{}")  # made from the damaged files, it would call them the data
     events = Recorder()
     again = prepare_source(SPEC, tmp_path, events)

@@ -342,7 +342,11 @@ FINGERPRINT = _record(
         "label_dtype": TEXT,
         "checksum": TEXT,
     },
-    {"labels_checksum": TEXT},
+    {
+        "labels_checksum": TEXT,
+        "channel_sums": _items(_number()),
+        "channel_squares": _items(_number()),
+    },
 )
 STATUSES = ("ok", "failed", "crashed", "timeout", "interrupted", "skipped")
 SCENARIO = _record(

@@ -67,10 +67,10 @@ def _rewrite_index(root: Path, **changed: np.ndarray) -> None:
 
 def test_an_untouched_index_is_reused_without_building_it_again(built, folder):
     root, cache, builds = built
-    (root / "fingerprint-v2-derived.json").write_text("{}")  # files derived later are no damage
+    (root / "fingerprint-v3-derived.json").write_text("{}")  # files derived later are no damage
     source = prepare_user_data(_spec(folder), cache)
     assert source.root == root and builds == [] and _read(source) == _truth(folder)
-    assert (root / "fingerprint-v2-derived.json").exists()
+    assert (root / "fingerprint-v3-derived.json").exists()
 
 
 def _cut_index(root: Path) -> None:
@@ -137,13 +137,13 @@ def _deleted(name: str):
 def test_a_damaged_or_edited_index_is_built_again_from_the_data(built, folder, damage):
     root, cache, builds = built
     # derived from the index: must go with it
-    (root / "fingerprint-v2-derived.json").write_text("{}")
+    (root / "fingerprint-v3-derived.json").write_text("{}")
     damage(root)
     source = prepare_user_data(_spec(folder), cache)
     assert builds == [1]
     assert _read(source) == _truth(folder) and source.num_samples == len(userfiles.GOOD)
     assert source.summary().skipped_files == 0
-    assert not (source.root / "fingerprint-v2-derived.json").exists()
+    assert not (source.root / "fingerprint-v3-derived.json").exists()
     # Built again, it is whole: the next run reuses it.
     assert _read(prepare_user_data(_spec(folder), cache)) == _truth(folder) and builds == [1]
 
