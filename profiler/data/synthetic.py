@@ -171,6 +171,11 @@ class DataSource:
             return [self.root / image_name(i, self.spec) for i in range(self.spec.samples)]
         return [self.root / "images.npy"]
 
+    def changed_files(self) -> list[str]:
+        """The data's files that are gone since the run began: a generated dataset removed while
+        it was read (a cache cleared by hand)."""
+        return [str(path) for path in self.files() if not path.exists()]
+
     def cold_paths(self) -> list[Path]:
         """The data's files and those derived from them (TFRecord shards): what --cold drops."""
         return [self.root]

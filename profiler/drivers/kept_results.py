@@ -65,14 +65,20 @@ class Keeper:
 
 def _with_data_changes(result: ScenarioResult, source: Any) -> ScenarioResult:
     """A failed or differing row whose data was rewritten or removed while it ran says so: it read
-    other files than were indexed."""
-    changed = source.changed_files() if hasattr(source, "changed_files") else []
+    other files than were indexed, or than were generated."""
+    changed = source.changed_files() if source is not None else []
     if not changed:
         return result
-    said = (
-        f"{len(changed):,} of your data's files changed or vanished after they were indexed (the "
-        f"first: '{changed[0]}'): run again, and the data is indexed anew"
-    )
+    if source.spec.is_user_data:
+        said = (
+            f"{len(changed):,} of your data's files changed or vanished after they were indexed "
+            f"(the first: '{changed[0]}'): run again, and the data is indexed anew"
+        )
+    else:
+        said = (
+            f"{len(changed):,} of the generated dataset's files vanished while the run went on "
+            f"(the first: '{changed[0]}'): run again, and they are generated anew"
+        )
     return replace(result, error=f"{result.error}; {said}" if result.error else said)
 
 

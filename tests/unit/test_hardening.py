@@ -279,3 +279,22 @@ def test_a_run_with_infinite_figures_is_saved_and_reads_back(tmp_path):
     again = load_run(path).scenarios[0]
     assert again.samples_per_s is None and again.samples_per_s_ci is None
     assert again.window_samples_per_s == first.window_samples_per_s
+
+
+def test_a_generated_dataset_removed_while_it_ran_is_named_on_the_rows_it_failed(tmp_path):
+    from profiler.drivers.kept_results import _with_data_changes
+    from profiler.results.records import ScenarioResult
+
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    assert source.changed_files() == []
+    failed = ScenarioResult(name="generator", status="failed", error="OSError: cannot read")
+    assert _with_data_changes(failed, source) == failed
+    gone = sorted(source.root.glob("*.jpg"))[:3]
+    for path in gone:
+        path.unlink()  # a cache cleared by hand while the run went on
+    said = _with_data_changes(failed, source).error
+    assert said.startswith(
+        "OSError: cannot read; 3 of the generated dataset's files vanished while the run went on"
+    )
+    assert str(gone[0]) in said and said.endswith("run again, and they are generated anew")
+    assert _with_data_changes(failed, None) == failed  # a pipeline of the user's: no data here
