@@ -212,8 +212,13 @@ class SeriesProgress(RunProgress):
         super().target_started(target, samples)
 
     def time_left(self, seconds: float | None) -> None:
+        if seconds is None:  # the step's turns cannot tell yet: the fit tells for it, as a sweep's
+            fitted = self._planned_s(self._steps - 1) if self._plan and self._steps else None
+            in_step = time.monotonic() - self._step_began
+            self._show_left(None if fitted is None else max(fitted - in_step, 0.0))
+            return
         after = self._planned_s(self._steps) if self._plan is not None else 0.0
-        self._show_left(None if seconds is None or after is None else seconds + after)
+        self._show_left(None if after is None else seconds + after)
 
     def _left_line(self, seconds: float | None) -> Text:
         if self._plan is None:

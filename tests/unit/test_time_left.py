@@ -177,3 +177,32 @@ def test_a_sweeps_next_size_is_told_by_the_fit_until_its_turns_can_tell(monkeypa
         "[2/3, about 10 s left] measuring in turns",
     ], _lines(stream)
     shown.sweep_finished()
+
+
+def test_a_series_next_step_is_told_by_the_fit_until_its_turns_can_tell(monkeypatch):
+    # Two steps of 2 targets took 40 s each: 20 s a target. 20 s into the third (2 targets), while
+    # its workers import, 40 - 20 s are left; then its turns tell their own.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
+    shown.steps_planned([2, 2, 2])
+    for at, text in ((0.0, "a"), (40.0, "b"), (80.0, "c")):
+        now[0] = at
+        shown.step_started(text)
+        shown.run_started(_run(["t", "t"]))
+        for _ in range(2):
+            shown.target_started(Target.scenario("t"), None)
+        if text != "c":
+            now[0] = at + 39.0
+            shown.time_left(1.0)  # the step's own turns, near its end
+    now[0] = 100.0
+    shown.time_left(None)
+    now[0] = 140.0
+    shown.time_left(6.0)
+    assert _lines(stream)[-3:] == [
+        "[3/3, about 40 s left] c",
+        "[3/3, about 20 s left] measuring in turns",
+        "[3/3, about 5 s left] measuring in turns",
+    ], _lines(stream)
+    shown.finished()
