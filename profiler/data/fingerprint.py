@@ -43,6 +43,7 @@ class Fingerprint:
     # still close. Summed in any order, they differ in their last digits: left out of ==.
     channel_sums: tuple[float, ...] = field(default=(), compare=False)
     channel_squares: tuple[float, ...] = field(default=(), compare=False)
+    pixels_finite: bool = field(default=True, compare=False)  # False: NaN or inf, never close
 
     @property
     def sample_kind(self) -> str:
@@ -63,10 +64,15 @@ class Fingerprint:
         )
 
     def pixels_close(self, other: Fingerprint) -> bool | None:
-        """Every channel's mean and spread within CLOSE_SHARE_OF_SD of the spread; None where
-        either kept no sums (a file from before they were kept) or the shapes differ."""
+        """Every channel's mean and spread within CLOSE_SHARE_OF_SD of the larger spread of the
+        two; False where either held a NaN or an infinity; None where either kept no sums (a file
+        from before they were kept) or their shapes differ."""
+        if not (self.pixels_finite and other.pixels_finite):
+            return False
         values = _values_per_channel(self)
         if not values or values != _values_per_channel(other):
+            return None
+        if len(self.channel_sums) != len(other.channel_sums):
             return None
         for channel in range(len(self.channel_sums)):
             (mine_mean, mine_sd), (their_mean, their_sd) = (
@@ -144,8 +150,10 @@ class FingerprintBuilder:
             self._summable = self._summable and images.shape[0] == 0
             return
         channels = images.shape[-1] if images.ndim == 4 else 1
-        values = images.reshape(-1, channels).astype(np.float64)
-        sums, squares = values.sum(axis=0), np.square(values).sum(axis=0)
+        values = images.reshape(-1, channels)
+        # Summed in float64 without a float64 copy of the batch: a big batch stays one batch.
+        sums = values.sum(axis=0, dtype=np.float64)
+        squares = np.einsum("ij,ij->j", values, values, dtype=np.float64)
         if self._sums is None or self._squares is None:
             self._sums, self._squares = sums, squares
         elif self._sums.shape == sums.shape:
@@ -173,11 +181,11 @@ class FingerprintBuilder:
             **self._kept_sums(),
         )
 
-    def _kept_sums(self) -> dict[str, tuple[float, ...]]:
+    def _kept_sums(self) -> dict[str, Any]:
         if not self._summable or self._sums is None or self._squares is None:
             return {}
         if not (np.isfinite(self._sums).all() and np.isfinite(self._squares).all()):
-            return {}
+            return {"pixels_finite": False}
         return {
             "channel_sums": tuple(float(v) for v in self._sums),
             "channel_squares": tuple(float(v) for v in self._squares),

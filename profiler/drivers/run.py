@@ -19,7 +19,7 @@ from profiler.base.errors import ProfilerError
 from profiler.base.metadata import collect_metadata, usable_cpus
 from profiler.base.moved import left_behind
 from profiler.base.settings import MeasureSettings, Target
-from profiler.ceiling.limit import Ceiling, measure_ceiling
+from profiler.ceiling.limit import Ceiling, CeilingError, measure_ceiling
 from profiler.data.dataset_cache import (
     DamagedCache,
     NotEnoughDisk,
@@ -314,7 +314,7 @@ def _measure_ceiling(
             batch_size=settings.batch_size,
             quiet=timing_begins,
         )
-    except RuntimeError as error:
+    except CeilingError as error:
         events.ceiling_measured(None, str(error))
         return None
     events.ceiling_measured(ceiling, None)

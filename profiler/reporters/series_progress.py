@@ -103,10 +103,13 @@ class SweepProgress(RunProgress):
         # time it has taken so far.
         after = self._after_current_s()
         if seconds is None:
-            fitted = self._left_s()
+            current = len(self._took_s)
+            if after is None or current >= len(self.sizes) or current < 2:
+                return self._show_left(None)
+            # A size that outlasts its fit has nothing left of it, never less.
             in_size = time.monotonic() - self._mark
-            self._show_left(None if fitted is None else max(fitted - in_size, 0.0))
-            return
+            own = max(self._fitted_s(self.sizes[current]) - in_size, 0.0)
+            return self._show_left(own + after)
         self._show_left(None if after is None else seconds + after)
 
     def _after_current_s(self) -> float | None:
@@ -213,10 +216,13 @@ class SeriesProgress(RunProgress):
 
     def time_left(self, seconds: float | None) -> None:
         if seconds is None:  # the step's turns cannot tell yet: the fit tells for it, as a sweep's
-            fitted = self._planned_s(self._steps - 1) if self._plan and self._steps else None
+            if not self._plan or not 0 < self._steps <= len(self._plan):
+                return self._show_left(None)
+            this_on, after = self._planned_s(self._steps - 1), self._planned_s(self._steps)
+            if this_on is None or after is None:
+                return self._show_left(None)
             in_step = time.monotonic() - self._step_began
-            self._show_left(None if fitted is None else max(fitted - in_step, 0.0))
-            return
+            return self._show_left(max(this_on - after - in_step, 0.0) + after)
         after = self._planned_s(self._steps) if self._plan is not None else 0.0
         self._show_left(None if after is None else seconds + after)
 

@@ -171,7 +171,7 @@ class ScenarioResult:
     gpu_utilization_percent: float | None = None  # mean NVML utilization during the paced epochs
     fingerprint: Fingerprint | None = None
     fingerprint_matches: bool | None = None  # every pixel and label equals the dataset's
-    samples_match: bool | None = None  # count, shapes, dtypes and labels equal the dataset's
+    samples_match: bool | None = None  # count, shapes, dtypes, labels equal, pixels close
     # Set by scenarios that decode with another library than OpenCV, whose pixels may round
     # one level apart: for them, matching samples are enough.
     pixels_may_differ: bool = False

@@ -103,4 +103,20 @@ def test_the_sums_change_neither_equality_nor_a_fingerprint_kept_without_them():
     assert straight.channel_sums and len(straight.channel_squares) == 3
     older = replace(straight, channel_sums=(), channel_squares=())
     assert older.pixels_close(straight) is None and older.same_samples(straight)
-    assert decode(Fingerprint, json.loads(json.dumps(encode(straight)))) == straight
+    again = decode(Fingerprint, json.loads(json.dumps(encode(straight))))
+    assert again == straight
+    assert (again.channel_sums, again.channel_squares) == (
+        straight.channel_sums,
+        straight.channel_squares,
+    )
+
+
+def test_pixels_with_a_nan_are_never_close():
+    images, labels = _channels_apart()
+    expected = _fingerprint([(images, labels)])
+    broken = images.copy()
+    broken[5, 3, 3, 1] = np.nan  # a 0/0 in a normalisation, say
+    delivered = _fingerprint([(broken, labels)])
+    assert delivered.pixels_finite is False and delivered.channel_sums == ()
+    assert delivered.pixels_close(expected) is False and not delivered.same_samples(expected)
+    assert decode(Fingerprint, json.loads(json.dumps(encode(delivered)))).pixels_finite is False

@@ -346,6 +346,7 @@ FINGERPRINT = _record(
         "labels_checksum": TEXT,
         "channel_sums": _items(_number()),
         "channel_squares": _items(_number()),
+        "pixels_finite": FLAG,
     },
 )
 STATUSES = ("ok", "failed", "crashed", "timeout", "interrupted", "skipped")

@@ -206,3 +206,24 @@ def test_a_series_next_step_is_told_by_the_fit_until_its_turns_can_tell(monkeypa
         "[3/3, about 5 s left] measuring in turns",
     ], _lines(stream)
     shown.finished()
+
+
+def test_a_size_that_outlasts_its_fit_leaves_the_sizes_after_it(monkeypatch):
+    # 10 s fixed and 20 ms a sample: 4,000 samples take 90 s and 8,000 take 170 s. 120 s into
+    # the 4,000, past its fit, the 8,000 are still ahead: 170 s, never "0 s".
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000, 8000))
+    shown.run_started(_run(["a"]))
+    for size, at in ((1000, 30.0), (2000, 80.0)):
+        now[0] = at
+        shown.target_finished(_done("a"), size)
+    for at in (100.0, 200.0):
+        now[0] = at
+        shown.time_left(None)
+    assert _lines(stream)[-2:] == [
+        "[2/4, about 4 min left] measuring in turns",
+        "[2/4, about 3 min left] measuring in turns",
+    ], _lines(stream)
+    shown.sweep_finished()
