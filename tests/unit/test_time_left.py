@@ -135,18 +135,30 @@ def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypa
     shown.finished()
 
 
-def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
+def _tuning_of_steps(
+    monkeypatch: pytest.MonkeyPatch, starts: tuple[tuple[float, str], ...], told_s: float | None
+) -> tuple[list[float], SeriesProgress, io.StringIO]:
+    """A tuning planned as three steps of 2 targets, begun at each (time, text) of ``starts``; where
+    ``told_s`` is given, each step's turns tell it 1 s before the next begins; and the clock."""
     now = [0.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
     shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
     shown.steps_planned([2, 2, 2])
-    for at, text in ((0.0, "a"), (40.0, "b")):
+    for number, (at, text) in enumerate(starts):
         now[0] = at
         shown.step_started(text)
         shown.run_started(_run(["t", "t"]))
         for _ in range(2):
             shown.target_started(Target.scenario("t"), None)
+        if told_s is not None and number + 1 < len(starts):
+            now[0] = starts[number + 1][0] - 1.0
+            shown.time_left(told_s)  # the step's own turns, near its end
+    return now, shown, stream
+
+
+def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
+    now, shown, stream = _tuning_of_steps(monkeypatch, ((0.0, "a"), (40.0, "b")), None)
     shown.step_skipped()  # the third, a confirmation, will not be taken
     now[0] = 80.0
     shown.time_left(15.0)
@@ -154,20 +166,29 @@ def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
     shown.finished()
 
 
-def test_a_sweeps_next_size_is_told_by_the_fit_until_its_turns_can_tell(monkeypatch):
-    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a sample, so the
-    # last, 4,000, takes 90 s. While its workers import (its turns cannot tell yet), the time left
-    # is that less the time it has taken; never the figure the size before last told.
+def _sweep_two_sizes_done(
+    monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, ...]
+) -> tuple[list[float], SweepProgress, io.StringIO]:
+    """A sweep of one target whose sizes of 1,000 and 2,000 samples took 30 s and 50 s (10 s
+    fixed and 20 ms a sample), each told "3 s" by its turns near its end; and the clock."""
     now = [0.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
-    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
+    shown = SweepProgress(console, Path("sweep.json"), sizes)
     shown.run_started(_run(["a"]))
     for size, at in ((1000, 30.0), (2000, 80.0)):
         now[0] = at - 1.0
         shown.time_left(3.0)  # the size under way's own turns, near its end
         now[0] = at
         shown.target_finished(_done("a"), size)
+    return now, shown, stream
+
+
+def test_a_sweeps_next_size_is_told_by_the_fit_until_its_turns_can_tell(monkeypatch):
+    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a sample, so the
+    # last, 4,000, takes 90 s. While its workers import (its turns cannot tell yet), the time left
+    # is that less the time it has taken; never the figure the size before last told.
+    now, shown, stream = _sweep_two_sizes_done(monkeypatch, (1000, 2000, 4000))
     for at, turns_left in ((100.0, None), (125.0, None), (150.0, 12.0)):
         now[0] = at
         shown.time_left(turns_left)
@@ -182,20 +203,8 @@ def test_a_sweeps_next_size_is_told_by_the_fit_until_its_turns_can_tell(monkeypa
 def test_a_series_next_step_is_told_by_the_fit_until_its_turns_can_tell(monkeypatch):
     # Two steps of 2 targets took 40 s each: 20 s a target. 20 s into the third (2 targets), while
     # its workers import, 40 - 20 s are left; then its turns tell their own.
-    now = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    console, stream = _console()
-    shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
-    shown.steps_planned([2, 2, 2])
-    for at, text in ((0.0, "a"), (40.0, "b"), (80.0, "c")):
-        now[0] = at
-        shown.step_started(text)
-        shown.run_started(_run(["t", "t"]))
-        for _ in range(2):
-            shown.target_started(Target.scenario("t"), None)
-        if text != "c":
-            now[0] = at + 39.0
-            shown.time_left(1.0)  # the step's own turns, near its end
+    starts = ((0.0, "a"), (40.0, "b"), (80.0, "c"))
+    now, shown, stream = _tuning_of_steps(monkeypatch, starts, told_s=1.0)
     now[0] = 100.0
     shown.time_left(None)
     now[0] = 140.0
@@ -211,14 +220,7 @@ def test_a_series_next_step_is_told_by_the_fit_until_its_turns_can_tell(monkeypa
 def test_a_size_that_outlasts_its_fit_leaves_the_sizes_after_it(monkeypatch):
     # 10 s fixed and 20 ms a sample: 4,000 samples take 90 s and 8,000 take 170 s. 120 s into
     # the 4,000, past its fit, the 8,000 are still ahead: 170 s, never "0 s".
-    now = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    console, stream = _console()
-    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000, 8000))
-    shown.run_started(_run(["a"]))
-    for size, at in ((1000, 30.0), (2000, 80.0)):
-        now[0] = at
-        shown.target_finished(_done("a"), size)
+    now, shown, stream = _sweep_two_sizes_done(monkeypatch, (1000, 2000, 4000, 8000))
     for at in (100.0, 200.0):
         now[0] = at
         shown.time_left(None)
