@@ -161,7 +161,7 @@ def _measure(
     # It ends, with whatever it started, when the parent dies: a parent killed outright (SIGKILL)
     # cleans nothing up.
     signals_as_a_child()
-    Lifeline.of_this_process().start()
+    Lifeline.of_this_process().leaves_behind(scratch).start()
     _quiet()
     # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch

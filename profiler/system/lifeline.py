@@ -19,6 +19,8 @@ import time
 
 import psutil
 
+from profiler.system.scratch import is_run_folder, remove_if_abandoned
+
 _CHECK_S = 0.5
 # The worker's own deadline falls this long after the parent's, so that the parent, which can say
 # why, normally acts first.
@@ -27,6 +29,8 @@ DEADLINE_GRACE_S = 15.0
 # busy machine.
 _OVERSLEEP_S = 0.05
 EXIT_ORPHANED = 70
+# A parent killed outright closes its pipes a moment before the kernel has it fully gone.
+PARENT_ENDING_S = 1.0
 
 
 class Lifeline:
@@ -34,6 +38,16 @@ class Lifeline:
         self.parent_pid = parent_pid
         self._deadline: float | None = None
         self._lock = threading.Lock()
+        self._parents_folder: str | None = None
+
+    def leaves_behind(self, folder: str | os.PathLike[str]) -> Lifeline:
+        """Remove ``folder``, a scratch folder of the parent's, once the parent is gone: a parent
+        killed outright removes nothing, and this process may be the last of the run. Only a
+        folder the parent made is taken (``profiler.system.scratch.is_run_folder``), and only once
+        no process holds it."""
+        if is_run_folder(folder, self.parent_pid):
+            self._parents_folder = os.fspath(folder)
+        return self
 
     @classmethod
     def of_this_process(cls) -> Lifeline:
@@ -62,9 +76,25 @@ class Lifeline:
                     self._deadline += max(0.0, now - checked - _CHECK_S - _OVERSLEEP_S)
                 expired = self._deadline is not None and time.monotonic() > self._deadline
             checked = now
-            if expired or os.getppid() != self.parent_pid:
+            self.end_if_orphaned()
+            if expired:
                 end_everything_started_here()
                 os._exit(EXIT_ORPHANED)
+
+    def end_if_orphaned(self, wait_s: float = 0.0) -> None:
+        """If the parent is gone, or goes within ``wait_s``, end as an orphan: everything this
+        process started, the parent's folder it was told of, then itself. A pipe to the parent
+        that broke is the first sign of its end; the kernel reparents this process only after it
+        closed the parent's files, its lock on the folder among them."""
+        deadline = time.monotonic() + wait_s
+        while os.getppid() == self.parent_pid:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.02)
+        end_everything_started_here()
+        if self._parents_folder is not None:
+            remove_if_abandoned(self._parents_folder)
+        os._exit(EXIT_ORPHANED)
 
 
 # prctl's option that makes a process the reaper of its orphaned descendants (linux/prctl.h).

@@ -56,20 +56,37 @@ def remove_abandoned(parent: Path | str, prefix: str) -> list[Path]:
     for entry in entries:
         if pattern.match(entry.name) is None or str(entry) in _HELD:
             continue
-        try:
-            descriptor = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-        except OSError:
-            continue  # gone, a symlink, or not a folder
-        try:
-            if os.fstat(descriptor).st_uid != os.getuid():
-                continue  # another user's: not ours to remove
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # its run goes on
-            shutil.rmtree(entry, ignore_errors=True)
+        if remove_if_abandoned(entry):
             removed.append(entry)
-        finally:
-            with contextlib.suppress(OSError):
-                os.close(descriptor)
     return removed
+
+
+def remove_if_abandoned(folder: Path | str) -> bool:
+    """Remove one folder of ``owned_folder`` if no process holds it; whether it was removed.
+
+    A symlink, a file, another user's folder and a folder still held are left alone.
+    """
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False  # gone, a symlink, or not a folder
+    try:
+        if os.fstat(descriptor).st_uid != os.getuid():
+            return False  # another user's: not ours to remove
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its run goes on
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+
+
+def is_run_folder(folder: Path | str, owner_pid: int) -> bool:
+    """Whether ``folder`` is a scratch folder ``owner_pid`` made (``owned_folder(...,
+    SCRATCH_PREFIX)``): what a spawned process may remove for a parent that died without doing so.
+    """
+    name = Path(folder).name
+    return re.fullmatch(re.escape(f"{SCRATCH_PREFIX}{owner_pid}-") + r"[^/]+", name) is not None

@@ -45,7 +45,7 @@ from profiler.base.errors import error_summary
 from profiler.base.settings import CONSUMER_KERAS, ServiceSettings, Target
 from profiler.data.fingerprint import FingerprintBuilder
 from profiler.data.synthetic import DataSource
-from profiler.system.lifeline import Lifeline, own_group_and_orphans
+from profiler.system.lifeline import PARENT_ENDING_S, Lifeline, own_group_and_orphans
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
 from profiler.system.stopping import signals_as_a_child
 from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
@@ -95,27 +95,30 @@ def worker_main(task: WorkerTask, conn: Connection) -> None:
     """Entry point of the spawned worker."""
     own_group_and_orphans()
     signals_as_a_child()  # the parent decides what stops; SIGTERM ends this tree
-    lifeline = Lifeline.of_this_process().start()
+    # A parent killed outright leaves its scratch folder to the last of its processes.
+    lifeline = Lifeline.of_this_process().leaves_behind(task.temp_dir.parent).start()
     try:
         _redirect_output(task.log_path)
     except OSError as error:
-        # The task's folder is gone: the parent removed it because the run is ending (a stop
-        # while this worker was starting), or gave none. Say so to the parent, if it still
-        # listens, never as a traceback on the user's terminal.
+        # The task's folder is gone: the run is ending (a stop while this worker started), or
+        # gave none. Say so to the parent, if it listens, never as a traceback on the terminal.
         with contextlib.suppress(OSError, ValueError):
             reason = error.strerror or str(error)
             conn.send(("error", f"cannot open the worker's log {task.log_path}: {reason}", ""))
         _exit_at_once()
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Temporary files of TensorFlow (autograph's generated modules) and of the pipeline go into
-    # the scenario's scratch folder, which the parent removes whatever way the worker ends.
+    # Temporary files of TensorFlow (autograph's modules) and the pipeline's: removed with the run.
     os.environ["TMPDIR"] = str(task.temp_dir)
     tempfile.tempdir = str(task.temp_dir)
     try:
         _serve(task, conn, lifeline)
     except BaseException as error:  # noqa: BLE001 - every failure must reach the parent
-        conn.send(("error", error_summary(error), traceback.format_exc()))
+        try:
+            conn.send(("error", error_summary(error), traceback.format_exc()))
+        except OSError:  # the pipe broke: the parent is ending, killed outright perhaps
+            lifeline.end_if_orphaned(wait_s=PARENT_ENDING_S)
+            raise
     finally:
         conn.close()
     _exit_at_once()

@@ -57,30 +57,35 @@ def reference_main(conn: Any, parent_pid: int) -> None:
     while True:
         try:
             request = conn.recv()
+            if request[0] == "close":
+                return
+            if request[0] == "guard":
+                with lock:
+                    guarded.update(request[1])
+            elif request[0] == "source":
+                source, position = request[1], 0
+            elif request[0] == "work":
+                answer, position = _sample_work(source, position, float(request[1]))
+                conn.send(answer)
+            else:
+                conn.send(_decodes(encoded, float(request[1])))
         except (EOFError, OSError):  # the parent is gone: nobody will thaw what it froze
             with lock:
                 thaw(guarded)  # their lifelines, running again, see the parent gone
             return
-        if request[0] == "close":
-            return
-        if request[0] == "guard":
-            with lock:
-                guarded.update(request[1])
-            continue
-        if request[0] == "source":
-            source, position = request[1], 0
-            continue
-        if request[0] == "work":
-            answer, position = _sample_work(source, position, float(request[1]))
-            conn.send(answer)
-            continue
-        seconds = float(request[1])
-        decodes, started = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - started) < seconds or decodes == 0:
-            image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
-            _ = cv2.resize(image, (64, 64)).astype(np.float32) / 255.0
-            decodes += 1
-        conn.send(("ran", decodes, elapsed))
+
+
+def _decodes(encoded: Any, seconds: float) -> tuple[str, int, float]:
+    """The fixed image decoded, resized and scaled for ``seconds``: ("ran", decodes, seconds)."""
+    import cv2
+    import numpy as np
+
+    decodes, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds or decodes == 0:
+        image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        _ = cv2.resize(image, (64, 64)).astype(np.float32) / 255.0
+        decodes += 1
+    return ("ran", decodes, elapsed)
 
 
 def _sample_work(source: Any, position: int, seconds: float) -> tuple[tuple[Any, ...], int]:

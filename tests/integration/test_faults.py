@@ -125,6 +125,11 @@ def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, stuck):
             not psutil.pid_exists(grandchild)
             or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
         )
+        # The run's scratch folder too: the last of its processes to see it killed removes it.
+        deadline = time.monotonic() + 5
+        while (folders := list(scratch.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert folders == []
     finally:
         process.kill()
         for leftover in marked_processes(str(scratch)):

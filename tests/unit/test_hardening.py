@@ -22,8 +22,16 @@ from profiler.data.published import SIZES_FILE, sizes_checksum
 from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
 from profiler.results.files import KeepLastGood, load_run, save_run, write_json
+from profiler.system.lifeline import Lifeline
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
-from profiler.system.scratch import owned_folder, release, remove_abandoned
+from profiler.system.scratch import (
+    SCRATCH_PREFIX,
+    is_run_folder,
+    owned_folder,
+    release,
+    remove_abandoned,
+    remove_if_abandoned,
+)
 from profiler.worker import main as worker
 from tests.helpers import subprocess_env
 
@@ -243,6 +251,34 @@ def test_folders_no_process_holds_are_removed_and_the_others_kept(tmp_path):
         holder.wait()
     assert remove_abandoned(tmp_path, "run-") == [held]  # its holder is gone now
     release(mine)
+
+
+def test_a_spawned_process_takes_only_its_parents_run_folder_and_only_once_it_is_let_go(
+    tmp_path,
+):
+    run = owned_folder(tmp_path, SCRATCH_PREFIX)
+    (run / "worker-x").mkdir()
+    parent = os.getpid()
+    assert is_run_folder(run, parent)
+    # Another process's run folder, the temporary folder itself, a name that only starts alike:
+    # never a parent's to leave behind.
+    for other in (
+        tmp_path / f"{SCRATCH_PREFIX}{parent + 1}-abc",
+        tmp_path,
+        Path("/tmp"),
+        tmp_path / f"{SCRATCH_PREFIX}{parent}0-abc",
+        tmp_path / f"{SCRATCH_PREFIX}{parent}-",
+    ):
+        assert not is_run_folder(other, parent), other
+        assert Lifeline(parent).leaves_behind(other)._parents_folder is None
+    assert Lifeline(parent).leaves_behind(run)._parents_folder == str(run)
+    # Held (as the live parent holds it): kept; let go (as a dead parent's lock is): removed.
+    assert remove_if_abandoned(run) is False
+    assert (run / "worker-x").is_dir()
+    release(run)
+    assert remove_if_abandoned(run) is True
+    assert not run.exists()
+    assert remove_if_abandoned(run) is False  # gone already
 
 
 def test_a_data_dir_on_no_disk_is_refused_as_unwritable_not_as_full():
