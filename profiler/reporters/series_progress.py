@@ -95,22 +95,25 @@ class SweepProgress(RunProgress):
             self._took_s.append(now - self._mark)
             self._mark, self._in_size = now, 0
         line = result_line(result, f" at {samples or 0:,} samples")
-        console.print(counted(line, self._done, max(self._total, self._done), self._left_s()))
+        console.print(counted(line, self._done, max(self._total, self._done), self._fit_left_s()))
 
     def time_left(self, seconds: float | None) -> None:
         # The size under way's turns, and the sizes after it as fitted. Before its turns can tell
-        # (its workers import and take their first epochs), the fit tells for it too, less the
-        # time it has taken so far.
-        after = self._after_current_s()
+        # (its workers import and take their first epochs), the fit tells for it too.
         if seconds is None:
-            current = len(self._took_s)
-            if after is None or current >= len(self.sizes) or current < 2:
-                return self._show_left(None)
-            # A size that outlasts its fit has nothing left of it, never less.
-            in_size = time.monotonic() - self._mark
-            own = max(self._fitted_s(self.sizes[current]) - in_size, 0.0)
-            return self._show_left(own + after)
+            return self._show_left(self._fit_left_s())
+        after = self._after_current_s()
         self._show_left(None if after is None else seconds + after)
+
+    def _fit_left_s(self) -> float | None:
+        """The time left as fitted: the size under way's fitted time less the time it has taken
+        (a size that outlasts its fit has nothing left of it, never less), and the sizes after it;
+        unknown before two sizes are whole, None once none is left."""
+        current, after = len(self._took_s), self._after_current_s()
+        if after is None or current >= len(self.sizes):
+            return None
+        in_size = time.monotonic() - self._mark
+        return max(self._fitted_s(self.sizes[current]) - in_size, 0.0) + after
 
     def _after_current_s(self) -> float | None:
         after = self.sizes[len(self._took_s) + 1 :]
@@ -122,16 +125,6 @@ class SweepProgress(RunProgress):
         sizes = [float(n) for n in self.sizes[: len(self._took_s)]]
         per_sample, fixed = theil_sen(sizes, self._took_s)
         return max(fixed + per_sample * size, 0.0)
-
-    def _left_s(self) -> float | None:
-        """The time left: each size still to measure takes a fixed time and a time per sample,
-        fitted to the sizes measured; unknown before two sizes are whole, None once none is
-        left."""
-        measured = self.sizes[: len(self._took_s)]
-        left = self.sizes[len(self._took_s) :]
-        if len(measured) < 2 or not left:
-            return None
-        return sum(self._fitted_s(n) for n in left)
 
     def finished(self) -> None:
         """One display for every size: it stops when the sweep does (``sweep_finished``)."""

@@ -229,3 +229,25 @@ def test_a_size_that_outlasts_its_fit_leaves_the_sizes_after_it(monkeypatch):
         "[2/4, about 3 min left] measuring in turns",
     ], _lines(stream)
     shown.sweep_finished()
+
+
+def test_a_target_done_mid_size_tells_the_time_left_less_what_the_size_has_taken(monkeypatch):
+    # Two targets a size; 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a
+    # sample, so 4,000 take 90 s. The first target of the 4,000 done 50 s into it leaves 40 s,
+    # not the size's whole 90.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
+    shown.run_started(_run(["a", "b"]))
+    for size, at in ((1000, 30.0), (2000, 80.0)):
+        now[0] = at
+        shown.target_finished(_done("a"), size)
+        shown.target_finished(_done("b"), size)
+    now[0] = 130.0
+    shown.target_finished(_done("a"), 4000)
+    done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    assert done[-3].startswith("[3/6] "), done  # unknown before two sizes are whole
+    assert done[-2].startswith("[4/6, about 2 min left] "), done  # 90 s
+    assert done[-1].startswith("[5/6, about 40 s left] "), done
+    shown.sweep_finished()
