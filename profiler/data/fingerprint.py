@@ -192,11 +192,15 @@ class FingerprintBuilder:
         }
 
 
+# The version of the fingerprint files kept beside the data: a change of fields makes a new one.
+_VERSION = 3
+
+
 def dataset_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
     """What every scenario must deliver: the dataset decoded directly, cached beside the data."""
     shape = "x".join(str(n) for n in source.spec.sample_shape)
     augmented = "-augmented" if source.spec.augment else ""
-    cached = source.work_root / f"fingerprint-v3-{shape}-b{batch_size}{augmented}.json"
+    cached = source.work_root / f"fingerprint-v{_VERSION}-{shape}-b{batch_size}{augmented}.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         # Kept with a checksum of itself: one edited in place would call every row DIFFERS.
         stored = json.loads(cached.read_text())
@@ -209,6 +213,9 @@ def dataset_fingerprint(source: DataSource, batch_size: int) -> Fingerprint:
     with contextlib.suppress(OSError):  # a read-only cache still works, only slower next time
         fields = encode(fingerprint)
         cached.write_text(json.dumps({"fingerprint": fields, "sha256": _digest(fields)}))
+        for older in range(1, _VERSION):  # an older tool's, read by nothing now
+            for stale in source.work_root.glob(f"fingerprint-v{older}-*.json"):
+                stale.unlink(missing_ok=True)
     return fingerprint
 
 

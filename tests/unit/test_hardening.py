@@ -105,6 +105,17 @@ def test_a_fingerprint_file_edited_in_place_is_taken_again(tmp_path):
     assert cached.read_text() == text
 
 
+def test_an_older_tools_fingerprint_files_go_once_a_new_one_is_written(tmp_path):
+    source = prepare_source(SPEC, tmp_path, RunEvents())
+    older = [source.root / f"fingerprint-v{v}-8x8x3-b{b}.json" for v in (1, 2) for b in (8, 32)]
+    for path in older:
+        path.write_text("{}")
+    dataset_fingerprint(source, 32)
+    assert sorted(p.name for p in source.root.glob("fingerprint-*.json")) == [
+        "fingerprint-v3-8x8x3-b32.json"
+    ]
+
+
 def test_a_record_from_before_change_times_checks_sizes_and_is_renewed(tmp_path):
     source = prepare_source(SPEC, tmp_path, RunEvents())
     record = json.loads((source.root / SIZES_FILE).read_text())
