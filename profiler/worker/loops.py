@@ -3,8 +3,8 @@
 A pipeline is consumed as one stream of batches, epoch after epoch, with no gap at the epoch
 boundaries: flat-out windows and paced steps continue it, so the cost of starting each epoch
 (iterator creation, empty prefetch buffers) stays in the rates in proportion; the paced steps
-mark which step began an epoch, whose wait idle reports apart. Nothing here
-imports TensorFlow; a dataset is anything re-iterable that yields (images, labels).
+mark which step began an epoch, whose wait idle reports apart. Nothing here imports TensorFlow; a
+dataset is anything re-iterable that yields (images, labels).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import psutil
 from profiler.base.moved import left_behind
 from profiler.results.records import AutotuneValue
 from profiler.worker.bursts import bursts
+from profiler.worker.release import Releaser
 
 
 def batch_length(batch: Any) -> int:
@@ -142,13 +143,13 @@ class BatchStream:
         self.dataset = dataset
         self._iterator: Iterator[Any] | None = None
         self.epoch_ends: list[float] = []
-        # Runs before each epoch's iterator is made (the cold run's page-cache drop); its time is
-        # kept in ``untimed_s`` and left out of the windows and waits.
+        # Runs before each epoch's iterator is made (a cold run's page-cache drop), untimed.
         self.before_epoch = before_epoch
         self.untimed_s = 0.0
         self._paused_at: float | None = None
         self.batch_s: float | None = None  # the last window's seconds per batch
         self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
+        self._releaser = Releaser()
 
     def pause(self) -> None:
         """Nobody consumes the stream from now until ``resume``: the worker waits for a request,
@@ -169,11 +170,10 @@ class BatchStream:
             started = time.perf_counter()
             self.before_epoch()
             self.untimed_s += time.perf_counter() - started
-        # Let go of the spent one first, untimed: a frozen worker's tf.data iterator waits 250 ms
-        # and more on its release, 0.4-35 ms unfrozen (docs/measurement.md, "Epoch ends").
-        released = time.perf_counter()
-        self.last_iterator = None
-        self.untimed_s += time.perf_counter() - released
+        # Let go of the spent one first, on a thread of its own (profiler.worker.release).
+        spent, self.last_iterator = self.last_iterator, None
+        self._releaser.release(spent)
+        del spent  # the releaser's is the last reference: some pipelines allow one at a time
         self.last_iterator = iter(self.dataset)
         return self.last_iterator
 
