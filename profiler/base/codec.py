@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import sys
 import types
 import typing
 from typing import Any, TypeVar
@@ -121,6 +122,9 @@ _ABOVE_ZERO = frozenset(
         "work_per_sample_s",
         "alone_s",
         "cumulative_s",
+        "rate",  # the machine's reference: every rate is divided by it
+        "rates",
+        "work_rates",
     }
 )
 _NOT_EMPTY = frozenset({"stages"})  # a stage breakdown times at least the read
@@ -158,6 +162,8 @@ def _check_range(name: str, value: Any, where: str) -> None:
     ]
     low_limit, high_limit, open_low = _limits(name)
     for number in numbers:
+        if isinstance(number, int) and abs(number) > sys.float_info.max:
+            raise DecodeError(f"{where}: a whole number of {_digits(number)} is out of range")
         too_low = low_limit is not None and (
             number <= low_limit if open_low else number < low_limit
         )
@@ -170,6 +176,12 @@ def _check_range(name: str, value: Any, where: str) -> None:
         raise DecodeError(
             f"{where}: the interval's low end {numbers[0]:g} is above its high end {numbers[1]:g}"
         )
+
+
+def _digits(number: int) -> str:
+    """How long a whole number too large for a float is, without writing it out (Python refuses
+    to write out over 4,300 digits)."""
+    return f"about {int(abs(number).bit_length() * 0.30103) + 1:,} digits"
 
 
 def _span(low: float | None, high: float | None, open_low: bool) -> str:

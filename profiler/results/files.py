@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -138,11 +140,24 @@ def _depth(data: Any) -> int:
     return deepest
 
 
+def _regular_file_text(path: Path) -> str:
+    """The text of a file; a FIFO, a socket or a device is refused before it is opened: reading a
+    FIFO waits for a writer that may never come, and /dev/zero never ends."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = stat.S_IFREG  # gone, or out of reach: reading it says which
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise OSError(errno.EINVAL, "not a regular file")
+    return path.read_text()
+
+
 def read_results_json(path: Path) -> dict[str, Any]:
     """The parsed JSON of a results file, upgraded to this format version, refusing anything else
     with advice."""
+    deep = False
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(_regular_file_text(Path(path)))
     except OSError as error:
         raise ProfilerError(f"cannot read results file '{path}': {error.strerror}") from None
     except ValueError as error:
@@ -150,8 +165,8 @@ def read_results_json(path: Path) -> dict[str, Any]:
             f"'{path}' is not valid JSON ({error}): pass a results.json written by 'profiler run'"
         ) from None
     except RecursionError:
-        data = None  # nested past the parser's stack: deeper than any results file
-    if data is None or _depth(data) > MAX_DEPTH:
+        data, deep = None, True  # nested past the parser's stack: deeper than any results file
+    if deep or _depth(data) > MAX_DEPTH:
         raise ProfilerError(
             f"'{path}' is nested deeper than any results file ({MAX_DEPTH} levels): pass a "
             "results.json written by 'profiler run'"

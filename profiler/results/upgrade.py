@@ -106,7 +106,7 @@ def _options_1_to_2(options: Any) -> dict[str, Any]:
     }
     arguments = _mapping(options.get("pipeline_arguments"))
     names = options.get("scenarios", [])
-    if not isinstance(names, list):
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         return {"settings": settings, "targets": names}  # the decoder refuses it, naming the field
     targets = [
         {"kind": "pipeline", "reference": name, "arguments": arguments[name]}

@@ -22,6 +22,7 @@ import dataclasses
 import functools
 import io
 import json
+import os
 import types
 import typing
 from contextlib import redirect_stderr, redirect_stdout
@@ -547,3 +548,56 @@ def test_a_version_1_sweep_of_the_wrong_types_is_refused_naming_the_field(change
     problem, err = _refused_in_one_line(["report", str(bad), "-o", str(tmp_path)], tmp_path)
     assert problem is None, problem
     assert named in err
+
+
+def _run_changed(change: Any) -> dict[str, Any]:
+    data = json.loads(GOOD_RUN.read_text())
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            lambda d: d["data"]["spec"].update(seed=10**400),
+            "results.data.spec.seed: a whole number",
+        ),
+        (lambda d: d["ceiling"].update(cores=10**400), "results.ceiling.cores: a whole number"),
+        (lambda d: d["reference"].update(rate=0), "results.reference.rate: 0 is out of range"),
+        (lambda d: d["reference"]["rates"].__setitem__(0, 0), "results.reference.rates"),
+    ],
+    ids=["huge-seed", "huge-cores", "reference-rate-0", "a-reference-turn-0"],
+)
+def test_a_figure_no_float_holds_or_a_reference_to_divide_by_zero_is_refused(
+    change, named, tmp_path
+):
+    bad = tmp_path / "results.json"
+    bad.write_text(json.dumps(_run_changed(change)))
+    for argv in (["compare", str(bad), str(GOOD_RUN)], ["compare", str(GOOD_RUN), str(bad)]):
+        problem, err = _refused_in_one_line(argv, tmp_path)
+        assert problem is None, problem
+        assert named in err
+
+
+@pytest.mark.parametrize("names", [[[1]], [{}], [None]], ids=["list", "object", "null"])
+def test_a_version_1_run_whose_scenario_names_are_not_text_is_refused(names, tmp_path):
+    bad = tmp_path / "results.json"
+    options = {"scenarios": names, "pipeline_arguments": {"a": 1}}
+    bad.write_text(json.dumps({"format_version": 1, "kind": "run", "options": options}))
+    problem, err = _refused_in_one_line(["compare", str(bad), str(GOOD_RUN)], tmp_path)
+    assert problem is None, problem
+    assert "results.targets[0]" in err
+
+
+def test_null_says_no_format_version_and_a_fifo_is_refused_unread(tmp_path):
+    null = tmp_path / "null.json"
+    null.write_text("null")
+    _, err = _refused_in_one_line(["compare", str(null), str(GOOD_RUN)], tmp_path)
+    assert "has no format_version" in err
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # no writer ever comes: opened, it would wait for ever
+    for argv in (["compare", str(fifo), str(GOOD_RUN)], ["report", str(fifo), "-o", str(tmp_path)]):
+        problem, err = _refused_in_one_line(argv, tmp_path)
+        assert problem is None, problem
+        assert "not a regular file" in err
