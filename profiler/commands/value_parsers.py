@@ -9,6 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# Past every count the tool could use (samples, epochs, processes), and far inside what a float
+# holds: the estimates of time, memory and disk multiply them as floats.
+MAX_WHOLE = 10**12
+
 
 def positive_int(text: str) -> int:
     try:
@@ -19,7 +23,17 @@ def positive_int(text: str) -> int:
         ) from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"got {value}: pass a positive integer (1 or more)")
+    if value > MAX_WHOLE:
+        raise argparse.ArgumentTypeError(
+            f"got {_shown(text, value)}: pass a positive integer of at most {MAX_WHOLE:,}"
+        )
     return value
+
+
+def _shown(text: str, value: int) -> str:
+    """A whole number in an error, one too long to read by its length."""
+    length = len(text.strip())
+    return f"{value:,}" if length <= 20 else f"a number of {length:,} characters"
 
 
 def bounded_int(low: int, high: int, why: str) -> Callable[[str], int]:
@@ -34,7 +48,7 @@ def bounded_int(low: int, high: int, why: str) -> Callable[[str], int]:
             ) from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"got {value:,}: pass a whole number from {low} to {high:,} ({why})"
+                f"got {_shown(text, value)}: pass a whole number from {low} to {high:,} ({why})"
             )
         return value
 

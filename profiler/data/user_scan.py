@@ -21,6 +21,18 @@ class DataNotFound(ProfilerError):
 
 def locate(text: str) -> tuple[str, str]:
     """(kind, absolute path or glob) of --data PATH: 'folder', 'tfrecord' or 'npy'."""
+    try:
+        return _locate(text)
+    # A name too long for the file system, ~user for no such user: no path to look at.
+    except (OSError, RuntimeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise DataNotFound(
+            f"'{text}' cannot be looked up ({reason}): pass an image folder, a glob of TFRecord "
+            "files or images.npy,labels.npy"
+        ) from None
+
+
+def _locate(text: str) -> tuple[str, str]:
     if text.endswith(".npy") or ".npy," in text:
         return "npy", ",".join(npy_pair(text))
     path = Path(text).expanduser()

@@ -50,6 +50,16 @@ def isolated(tmp_path, monkeypatch):
             "--source-size: got 100,000: pass a whole number from 1 to 8,192",
         ),
         (
+            ["run", "--samples", "1" + "0" * 400],
+            "--samples: got a number of 401 characters: pass a positive integer of at most",
+        ),
+        (
+            ["sweep", "--samples", "40,80", "--target-samples", "1" + "0" * 400],
+            "--target-samples: got a number of 401 characters",
+        ),
+        (["run", "--data", "a" * 300], "cannot be looked up (File name too long)"),
+        (["run", "--data", "~no-such-user-here/x"], "cannot be looked up"),
+        (
             ["run", "--scenario", ""],
             "--scenario is empty: pass 'all', a name, or a comma list of names",
         ),

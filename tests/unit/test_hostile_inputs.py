@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from profiler.commands import main
+from profiler.commands.value_parsers import MAX_WHOLE
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD_RUN = ROOT / "reports" / "example" / "results.json"
@@ -57,10 +58,11 @@ BAD_VALUES = [
 # "1_000"
 # and Arabic-Indic digits count. The help states few of them: --step-ms's cap of 60,000 ms and
 # --seed's 32 bits are in the types and their error messages only.
+# Counts stop at 10**12: the estimates multiply them as floats, and 10**400 is none.
 NUMERIC = {
-    "--samples": lambda v: _int(v) is not None and _int(v) >= 1,
-    "--batch-size": lambda v: _int(v) is not None and _int(v) >= 1,
-    "--epochs": lambda v: _int(v) is not None and _int(v) >= 1,
+    "--samples": lambda v: _int(v) is not None and 1 <= _int(v) <= MAX_WHOLE,
+    "--batch-size": lambda v: _int(v) is not None and 1 <= _int(v) <= MAX_WHOLE,
+    "--epochs": lambda v: _int(v) is not None and 1 <= _int(v) <= MAX_WHOLE,
     "--seed": lambda v: _int(v) is not None and 0 <= _int(v) < 2**32,
     "--classes": lambda v: _int(v) is not None and 1 <= _int(v) < 2**31,
     "--source-size": lambda v: _int(v) is not None and 1 <= _int(v) <= 8192,
