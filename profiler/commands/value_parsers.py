@@ -176,4 +176,10 @@ def pipeline_argument(text: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(
             f"the value of {key.strip()} is nested too deeply to read: pass a flatter value"
         ) from None
+    try:
+        repr(parsed)  # how it is named in the results and reports
+    except (ValueError, RecursionError):  # a whole number past the 4,300 digits Python writes
+        raise argparse.ArgumentTypeError(
+            f"the value of {key.strip()} holds a number too long to write out: pass a shorter one"
+        ) from None
     return key.strip(), parsed

@@ -58,6 +58,10 @@ def isolated(tmp_path, monkeypatch):
             "--target-samples: got a number of 401 characters",
         ),
         (["run", "--data", "a" * 300], "cannot be looked up (File name too long)"),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "x=-0x" + "f" * 5000],
+            "the value of x holds a number too long to write out",
+        ),
         (["run", "--data", "~no-such-user-here/x"], "cannot be looked up"),
         (
             ["run", "--scenario", ""],
