@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from rich.console import Console
 
 from profiler.analysis.sweep_result import SweepResult, load_results
-from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
+from profiler.base.errors import EXIT_OK, ProfilerError
 from profiler.commands.value_parsers import path_argument
 from profiler.reporters.run import write_run_report
 from profiler.reporters.safe import terminal_text
@@ -38,10 +39,14 @@ class ReportCommand:
         folder = args.output or args.results.parent
         results = load_results(args.results)
         try:
-            if isinstance(results, SweepResult):
-                path = write_sweep_report(results, folder)
-            else:
-                path = write_run_report(results, folder)
+            # numpy's and matplotlib's warnings on figures past a float's range would print lines
+            # of their own before the one error below.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if isinstance(results, SweepResult):
+                    path = write_sweep_report(results, folder)
+                else:
+                    path = write_run_report(results, folder)
         except OSError as error:
             raise ProfilerError(
                 f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with "
@@ -52,8 +57,7 @@ class ReportCommand:
             summary = f"{type(error).__name__}: {error}".splitlines()[0][:200]
             raise ProfilerError(
                 f"cannot render the report of '{args.results}' ({summary}); an earlier report.md, "
-                "if any, is unchanged: pass an unmodified results file",
-                EXIT_FAILED,
+                "if any, is unchanged: pass an unmodified results file"
             ) from None
         console.print(terminal_text(f"Report: {path}"), markup=False)
         return EXIT_OK

@@ -601,3 +601,13 @@ def test_null_says_no_format_version_and_a_fifo_is_refused_unread(tmp_path):
         problem, err = _refused_in_one_line(argv, tmp_path)
         assert problem is None, problem
         assert "not a regular file" in err
+
+
+@pytest.mark.parametrize("field", ["peak_pss_mib", "baseline_rss_mib"])
+def test_a_figure_no_plot_can_draw_is_refused_in_one_line_the_old_report_kept(field, tmp_path):
+    bad = tmp_path / "results.json"
+    bad.write_text(json.dumps(_run_changed(lambda d: d["scenarios"][0].update({field: 1.7e308}))))
+    problem, err = _refused_in_one_line(["report", str(bad), "-o", str(tmp_path)], tmp_path)
+    assert problem is None, problem
+    assert "cannot render the report" in err
+    assert (tmp_path / "report.md").read_text() == "an earlier, good report\n"
