@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
+import signal
 import threading
 import time
 
@@ -94,6 +95,10 @@ class Lifeline:
         end_everything_started_here()
         if self._parents_folder is not None:
             remove_if_abandoned(self._parents_folder)
+        if os.getpgrp() == os.getpid():
+            # A group of its own (a worker's): what its other threads started meanwhile (a process
+            # pool replacing the processes just killed) ends with it, at once.
+            os.killpg(0, signal.SIGKILL)
         os._exit(EXIT_ORPHANED)
 
 

@@ -3,6 +3,7 @@ leftovers."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -357,3 +358,69 @@ def test_the_resource_tracker_the_workers_share_writes_nowhere(tmp_path):
     assert done.returncode == 0, done.stderr
     tracker, own = done.stdout.split()
     assert tracker == os.devnull and own != os.devnull  # this process's own stderr is as it was
+
+
+ORPHAN = """
+import os, subprocess, sys, time
+
+os.setpgid(0, 0)  # as a worker does (profiler.system.lifeline.own_group_and_orphans)
+from profiler.system import lifeline
+
+listed_and_ended = lifeline.end_everything_started_here
+
+
+def and_one_more():
+    # What a pool's own thread starts once its processes were listed and killed: a replacement.
+    listed_and_ended()
+    late = subprocess.Popen(["sleep", "600"])
+    with open(sys.argv[1] + ".part", "w") as told:
+        told.write(str(late.pid))
+    os.rename(sys.argv[1] + ".part", sys.argv[1])
+
+
+lifeline.end_everything_started_here = and_one_more
+lifeline.Lifeline(int(sys.argv[2])).start()
+time.sleep(600)
+"""
+
+
+def test_an_orphaned_worker_ends_what_was_started_after_it_listed_its_children(tmp_path):
+    child = tmp_path / "orphan.py"
+    child.write_text(ORPHAN)
+    told = tmp_path / "late.pid"
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, sys.argv[1], sys.argv[2], str(os.getpid())]); "
+            "time.sleep(600)",
+            str(child),
+            str(told),
+        ],
+        env=subprocess_env(),
+    )
+    try:
+        time.sleep(1.0)  # the child's lifeline is watching
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while not told.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        late = int(told.read_text())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _alive(late):
+            time.sleep(0.1)
+        assert not _alive(late), "a process started after the children were listed outlived it"
+    finally:
+        parent.kill()
+        if told.exists():
+            with contextlib.suppress(OSError):
+                os.kill(int(told.read_text()), signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
