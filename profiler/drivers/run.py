@@ -10,6 +10,7 @@ is lost. What to show while it works goes to a ``RunEvents`` object; it prints n
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from profiler.data.synthetic import DataSource, DataSpec, default_cache_root, pr
 from profiler.data.user_data import UserDataSource, prepare_user_data
 from profiler.drivers.kept_results import Keeper, with_results
 from profiler.measuring.admission import available_memory_mib
+from profiler.measuring.group import GroupClock
 from profiler.measuring.procedure import WindowDriver, until_precise
 from profiler.measuring.runner import Runner
 from profiler.results.files import now
@@ -136,11 +138,13 @@ def measure_run(
         with Runner(
             source, plan.settings, log_dir, on_phase, available_mib, on_warning, trace_dir
         ) as runner:
-            runner.on_left = events.time_left
             items = [(t, forecast(t.name) if forecast else None) for t in plan.targets]
             groups = runner.plan_groups(items)
+            clock = GroupClock([len(group) for group in groups], events.time_left)
+            runner.on_left = lambda seconds: clock.left(seconds, time.monotonic())
             # The first group's workers import TensorFlow while this process, which needs none,
             # fingerprints the data; the ceiling is timed once they all wait, idle.
+            clock.group_started(0, time.monotonic())
             first = runner.start_group(groups[0]) if groups else None
             run = _begin(plan, events, ceiling, source, lambda: first and runner.wait_ready(first))
             keeper = Keeper(run, runner, plan.targets, results, save, events, samples)
@@ -148,6 +152,8 @@ def measure_run(
             for number, group in enumerate(groups):
                 for target, _ in group:
                     events.target_started(target, samples)
+                if number:
+                    clock.group_started(number, time.monotonic())
                 started = first if number == 0 and first else runner.start_group(group)
                 runner.measure_group(started, driver, keeper.at(offset))
                 run, offset = keeper.run, offset + len(group)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -80,6 +81,32 @@ def time_left_s(group: Group, settings: MeasureSettings, now: float) -> float | 
         budget = budget_s(settings, first, member.session.epoch_start_s)
         left += max(budget - member.session.turns_s, 0.0)
     return left * (now - group.turns_began) / spent
+
+
+class GroupClock:
+    """The time left of targets measured in groups one after another (those that do not fit in
+    memory together): the group under way's turns as its workers tell (``time_left_s``), and each
+    later group at the wall time a target of the last one took, as its workers start, import and
+    warm up the same way. Without it, a run split in groups told only its first group's time."""
+
+    def __init__(self, sizes: Sequence[int], tell: Callable[[float | None], None]) -> None:
+        self.sizes, self.tell = list(sizes), tell
+        self.number, self.began = -1, 0.0
+        self.per_target_s: float | None = None
+
+    def group_started(self, number: int, now: float) -> None:
+        self.number, self.began = number, now
+
+    def left(self, seconds: float | None, now: float) -> None:
+        """Tell the time left, given the group under way's (None: its turns cannot tell yet)."""
+        size, later = self.sizes[self.number], sum(self.sizes[self.number + 1 :])
+        if seconds is not None:
+            self.per_target_s = (now - self.began + seconds) / size
+        elif self.per_target_s is None:
+            return self.tell(None)
+        else:  # a later group whose workers are still warming up: the last one's pace
+            seconds = max(self.per_target_s * size - (now - self.began), 0.0)
+        self.tell(seconds + later * self.per_target_s)
 
 
 def end_undriven(group: Group) -> None:

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from profiler.base.settings import MeasureSettings, Target
-from profiler.measuring.group import Group, Member, time_left_s
+from profiler.measuring.group import Group, GroupClock, Member, time_left_s
 from profiler.measuring.procedure import FLOOR_STEPS, PACED_BLOCK, TURN_COST_S, TURNS, budget_s
 from profiler.reporters import progress
 from profiler.reporters.progress import RunProgress
@@ -169,14 +169,15 @@ def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
 def _sweep_two_sizes_done(
     monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, ...]
 ) -> tuple[list[float], SweepProgress, io.StringIO]:
-    """A sweep of one target whose sizes of 1,000 and 2,000 samples took 30 s and 50 s (10 s
-    fixed and 20 ms a sample), each told "3 s" by its turns near its end; and the clock."""
+    """A sweep of one target whose sizes of 1,000 and 2,000 samples took 40 s and 60 s (each
+    doubling of the samples takes 1.5 times the time: 90 s for 4,000, 135 s for 8,000), each told
+    "3 s" by its turns near its end; and the clock."""
     now = [0.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
     shown = SweepProgress(console, Path("sweep.json"), sizes)
     shown.run_started(_run(["a"]))
-    for size, at in ((1000, 30.0), (2000, 80.0)):
+    for size, at in ((1000, 40.0), (2000, 100.0)):
         now[0] = at - 1.0
         shown.time_left(3.0)  # the size under way's own turns, near its end
         now[0] = at
@@ -185,11 +186,10 @@ def _sweep_two_sizes_done(
 
 
 def test_a_sweeps_next_size_is_told_by_the_fit_until_its_turns_can_tell(monkeypatch):
-    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a sample, so the
-    # last, 4,000, takes 90 s. While its workers import (its turns cannot tell yet), the time left
-    # is that less the time it has taken; never the figure the size before last told.
+    # The last size, 4,000, takes 90 s. While its workers import (its turns cannot tell yet), the
+    # time left is that less the time it has taken; never the figure the size before last told.
     now, shown, stream = _sweep_two_sizes_done(monkeypatch, (1000, 2000, 4000))
-    for at, turns_left in ((100.0, None), (125.0, None), (150.0, 12.0)):
+    for at, turns_left in ((120.0, None), (145.0, None), (170.0, 12.0)):
         now[0] = at
         shown.time_left(turns_left)
     assert _lines(stream)[-3:] == [
@@ -218,36 +218,75 @@ def test_a_series_next_step_is_told_by_the_fit_until_its_turns_can_tell(monkeypa
 
 
 def test_a_size_that_outlasts_its_fit_leaves_the_sizes_after_it(monkeypatch):
-    # 10 s fixed and 20 ms a sample: 4,000 samples take 90 s and 8,000 take 170 s. 120 s into
-    # the 4,000, past its fit, the 8,000 are still ahead: 170 s, never "0 s".
+    # 4,000 samples take 90 s and 8,000 take 135 s. 20 s into the 4,000, 70 + 135 s are left;
+    # 120 s into it, past its fit, the 8,000 are still ahead: 135 s, never "0 s".
     now, shown, stream = _sweep_two_sizes_done(monkeypatch, (1000, 2000, 4000, 8000))
-    for at in (100.0, 200.0):
+    for at in (120.0, 220.0):
         now[0] = at
         shown.time_left(None)
     assert _lines(stream)[-2:] == [
-        "[2/4, about 4 min left] measuring in turns",
         "[2/4, about 3 min left] measuring in turns",
+        "[2/4, about 2 min left] measuring in turns",
     ], _lines(stream)
     shown.sweep_finished()
 
 
 def test_a_target_done_mid_size_tells_the_time_left_less_what_the_size_has_taken(monkeypatch):
-    # Two targets a size; 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a
-    # sample, so 4,000 take 90 s. The first target of the 4,000 done 50 s into it leaves 40 s,
-    # not the size's whole 90.
+    # Two targets a size; 1,000 and 2,000 samples took 40 s and 60 s: each doubling takes 1.5
+    # times the time, so 4,000 take 90 s. The first target of the 4,000 done 50 s into it leaves
+    # 40 s, not the size's whole 90.
     now = [0.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
     shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
     shown.run_started(_run(["a", "b"]))
-    for size, at in ((1000, 30.0), (2000, 80.0)):
+    for size, at in ((1000, 40.0), (2000, 100.0)):
         now[0] = at
         shown.target_finished(_done("a"), size)
         shown.target_finished(_done("b"), size)
-    now[0] = 130.0
+    now[0] = 150.0
     shown.target_finished(_done("a"), 4000)
     done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
     assert done[-3].startswith("[3/6] "), done  # unknown before two sizes are whole
     assert done[-2].startswith("[4/6, about 2 min left] "), done  # 90 s
     assert done[-1].startswith("[5/6, about 40 s left] "), done
+    shown.sweep_finished()
+
+
+def test_groups_after_the_one_under_way_are_told_at_its_pace_per_target():
+    # Three targets, then one that did not fit beside them. 20 s into the first group its turns
+    # tell 10 s: 30 s for 3 targets, 10 s a target, so the later one adds 10 s. Before, only the
+    # first group's 10 s were told.
+    told: list[float | None] = []
+    clock = GroupClock([3, 1], told.append)
+    clock.group_started(0, now=100.0)
+    clock.left(None, now=105.0)  # its workers import: nothing known yet
+    clock.left(10.0, now=120.0)
+    clock.left(0.0, now=131.0)  # its last turn ends: 31 s for 3 targets
+    clock.group_started(1, now=131.0)
+    clock.left(None, now=135.0)  # the later group imports: its 10.3 s less the 4 s taken
+    clock.left(2.0, now=140.0)  # then its own turns tell
+    assert told[:2] == [None, 20.0]
+    assert told[2] == pytest.approx(31.0 / 3)
+    assert told[3] == pytest.approx(31.0 / 3 - 4.0)
+    assert told[4] == 2.0
+
+
+def test_a_sweeps_done_line_tells_what_its_turns_told_where_they_can(monkeypatch):
+    # Two targets a size; the fit gives 4,000 samples 90 s. 30 s into them, the turns (which know
+    # of a group still to come) tell 75 s: the next done line says so, not the fit's 60 s.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
+    shown.run_started(_run(["a", "b"]))
+    for size, at in ((1000, 40.0), (2000, 100.0)):
+        now[0] = at
+        shown.target_finished(_done("a"), size)
+        shown.target_finished(_done("b"), size)
+    now[0] = 130.0
+    shown.time_left(75.0)
+    shown.target_finished(_done("a"), 4000)
+    done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    assert done[-1].startswith("[5/6, about 75 s left] done a"), done
     shown.sweep_finished()
