@@ -46,7 +46,7 @@ def _shown_limit(limit: float, percent: bool) -> str:
 # Names from results format 1, still accepted in --fail-on.
 _ALIASES = {"peak_rss_mb": "peak_rss_mib", "peak_pss_mb": "peak_pss_mib"}
 DEFAULT_FAIL_ON = "samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"
-_THRESHOLD = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$")
+_THRESHOLD = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([0-9]+\.?[0-9]*|\.[0-9]+)\s*(%?)\s*$")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ class ReportCommand:
     def run(self, args: argparse.Namespace, console: Console) -> int:
         folder = args.output or args.results.parent
         results = load_results(args.results)
+        if folder.exists() and not folder.is_dir():
+            raise ProfilerError(
+                f"'{folder}' is not a folder: pass -o with a folder for report.md and its plots"
+            )
         try:
             # numpy's and matplotlib's warnings on figures past a float's range would print lines
             # of their own before the one error below.

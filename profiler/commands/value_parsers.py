@@ -63,7 +63,12 @@ def path_argument(text: str) -> Path:
         )
     if "\0" in text:
         raise argparse.ArgumentTypeError("the path contains a NUL character: pass a plain path")
-    return Path(text)
+    try:  # as --data does: the shell leaves a "~" after "--output=" as it is
+        return Path(text).expanduser()
+    except RuntimeError:  # "~nobody": no such user, or no home
+        raise argparse.ArgumentTypeError(
+            f"cannot find the home folder that '{text[:60]}' starts from: pass a full path"
+        ) from None
 
 
 def non_negative_float(text: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,6 +59,10 @@ def isolated(tmp_path, monkeypatch):
             "--target-samples: got a number of 401 characters",
         ),
         (["run", "--data", "a" * 300], "cannot be looked up (File name too long)"),
+        (
+            ["run", "--output", "~no-such-user-of-this-machine/out"],
+            "cannot find the home folder that '~no-such-user-of-this-machine/out' starts from",
+        ),
         (
             ["run", "--pipeline", "m:f", "--pipeline-arg", "x=-0x" + "f" * 5000],
             "the value of x holds a number too long to write out",
@@ -273,3 +278,18 @@ def test_version(capsys):
     assert stop.value.code == 0
     assert capsys.readouterr().out.strip() == f"tf-pipeline-profiler {__version__}"
     assert "tensorflow" not in sys.modules
+
+
+def test_an_output_folder_starting_at_home_is_expanded_as_data_is():
+    # the shell leaves the "~" of "--output=~/runs" as it is
+    from profiler.commands.value_parsers import path_argument
+
+    assert path_argument("~/runs") == Path.home() / "runs"
+    assert path_argument("runs/~") == Path("runs/~")
+
+
+@pytest.mark.parametrize(("text", "limit"), [("5.", 0.05), (".5", 0.005), ("5.0", 0.05)])
+def test_a_limit_with_a_point_at_either_end_is_read(text, limit):
+    from profiler.analysis.comparison import Threshold
+
+    assert Threshold.parse(f"samples_per_s:{text}%").limit == pytest.approx(limit)

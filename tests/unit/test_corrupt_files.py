@@ -611,3 +611,15 @@ def test_a_figure_no_plot_can_draw_is_refused_in_one_line_the_old_report_kept(fi
     assert problem is None, problem
     assert "cannot render the report" in err
     assert (tmp_path / "report.md").read_text() == "an earlier, good report\n"
+
+
+def test_a_report_asked_into_something_that_is_not_a_folder_is_refused_as_such(tmp_path):
+    # /dev/null, or a file: the old message was the folder's mkdir error, "File exists".
+    a_file = tmp_path / "taken"
+    a_file.write_text("")
+    for output in ("/dev/null", str(a_file)):
+        code, _, err = _call(["report", str(GOOD_RUN), "-o", output])
+        assert code == 2, err
+        assert err.strip().endswith(
+            f"'{output}' is not a folder: pass -o with a folder for report.md and its plots"
+        ), err
