@@ -95,15 +95,17 @@ class SweepProgress(RunProgress):
         console = self._display.console if self._display is not None else self.console
         self._done += 1
         self._in_size += 1
-        if self._in_size == self._per_size:  # the size is whole
+        if self._in_size == self._per_size:  # the size is whole: the fit knows one size more
             now = time.monotonic()
             self._took_s.append(now - self._mark)
             self._mark, self._in_size = now, 0
+            self._time_left = None  # told with the fit of one size fewer
         # The live row's figure where its turns tell (they know the groups still to come), else
-        # the fit's.
+        # the fit's; nothing once the last is done.
         left = self._time_left if self._time_left is not None else self._fit_left_s()
+        total = max(self._total, self._done)
         line = result_line(result, f" at {samples or 0:,} samples")
-        console.print(counted(line, self._done, max(self._total, self._done), left))
+        console.print(counted(line, self._done, total, left if self._done < total else None))
 
     def time_left(self, seconds: float | None) -> None:
         # The size under way's turns, and the sizes after it as fitted. Before its turns can tell

@@ -290,3 +290,28 @@ def test_a_sweeps_done_line_tells_what_its_turns_told_where_they_can(monkeypatch
     done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
     assert done[-1].startswith("[5/6, about 75 s left] done a"), done
     shown.sweep_finished()
+
+
+def test_a_sweeps_done_line_at_a_size_boundary_tells_the_new_fit_and_the_last_tells_none(
+    monkeypatch,
+):
+    # 1,000 and 2,000 samples took 40 s and 60 s. 50 s into the 4,000 their turns tell 20 s, plus
+    # the 8,000 at that fit's 135 s. The 4,000 end at 70 s: the fit through 60 and 70 s now gives
+    # the 8,000 70 x 2 ** log2(70 / 60) = 81.7 s, which the done line tells, never the stale
+    # 155 s. The very last line tells no time at all.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000, 8000))
+    shown.run_started(_run(["a", "b"]))
+    for size, at in ((1000, 40.0), (2000, 100.0), (4000, 170.0), (8000, 250.0)):
+        if size == 4000:
+            now[0] = 150.0
+            shown.time_left(20.0)
+        now[0] = at
+        shown.target_finished(_done("a"), size)
+        shown.target_finished(_done("b"), size)
+    done = [line for line in stream.getvalue().splitlines() if "] done " in line]
+    assert done[5].startswith("[6/8, about 80 s left] done b"), done
+    assert done[-1].startswith("[8/8] done b"), done
+    shown.sweep_finished()
