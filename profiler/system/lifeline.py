@@ -94,7 +94,8 @@ class Lifeline:
             time.sleep(0.02)
         end_everything_started_here()
         if self._parents_folder is not None:
-            remove_if_abandoned(self._parents_folder)
+            # Its siblings end as orphans too, and one may be removing it: wait for that.
+            remove_if_abandoned(self._parents_folder, wait_s=PARENT_ENDING_S)
         if os.getpgrp() == os.getpid():
             # A group of its own (a worker's): what its other threads started meanwhile (a process
             # pool replacing the processes just killed) ends with it, at once.

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 # The temporary folders of runs (a runner's, the ceiling's): a run removes those a killed one left.
@@ -61,10 +62,13 @@ def remove_abandoned(parent: Path | str, prefix: str) -> list[Path]:
     return removed
 
 
-def remove_if_abandoned(folder: Path | str) -> bool:
+def remove_if_abandoned(folder: Path | str, wait_s: float = 0.0) -> bool:
     """Remove one folder of ``owned_folder`` if no process holds it; whether it was removed.
 
-    A symlink, a file, another user's folder and a folder still held are left alone.
+    A symlink, a file, another user's folder and a folder still held are left alone. ``wait_s``:
+    how long a held folder is waited for, where its holder can only be another process removing
+    it (the processes of a run whose parent is gone, each ending as an orphan): one that gave up
+    at once left the folder behind when the other's removal met a file made meanwhile.
     """
     try:
         descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -73,11 +77,20 @@ def remove_if_abandoned(folder: Path | str) -> bool:
     try:
         if os.fstat(descriptor).st_uid != os.getuid():
             return False  # another user's: not ours to remove
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # its run goes on
-        shutil.rmtree(folder, ignore_errors=True)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False  # its run goes on
+                time.sleep(0.02)
+        for _ in range(3):  # a file made while it was emptied leaves it: once more
+            shutil.rmtree(folder, ignore_errors=True)
+            if not os.path.lexists(folder):
+                break
+            time.sleep(0.02)
         return True
     finally:
         with contextlib.suppress(OSError):

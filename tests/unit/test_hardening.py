@@ -3,10 +3,12 @@ disk too small, a save that fails, a figure JSON cannot hold, no private network
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import namedtuple
 from dataclasses import replace
@@ -345,3 +347,22 @@ def test_a_generated_dataset_removed_while_it_ran_is_named_on_the_rows_it_failed
     )
     assert str(gone[0]) in said and said.endswith("run again, and they are generated anew")
     assert _with_data_changes(failed, None) == failed  # a pipeline of the user's: no data here
+
+
+def test_a_sibling_waits_for_the_one_removing_the_folder_and_removes_what_it_left(tmp_path):
+    # Two orphans of one run: the first holds the folder while it removes it, and a file is made
+    # meanwhile; the second, which gave up at once before, waits and removes the rest.
+    run = owned_folder(tmp_path, SCRATCH_PREFIX)
+    release(run)
+    other = os.open(run, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the first orphan's hold
+
+    def first_orphan_done() -> None:
+        time.sleep(0.2)
+        (run / "made-meanwhile").write_text("x")
+        os.close(other)
+
+    threading.Thread(target=first_orphan_done).start()
+    assert remove_if_abandoned(run, wait_s=0.0) is False  # held: as before, left at once
+    assert remove_if_abandoned(run, wait_s=2.0) is True
+    assert not run.exists()
