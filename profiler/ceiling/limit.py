@@ -33,7 +33,7 @@ from profiler.ceiling.stage_times import (
     ready_batch_fetch,
 )
 from profiler.data.synthetic import DataSource
-from profiler.system.lifeline import Lifeline
+from profiler.system.lifeline import PARENT_ENDING_S, Lifeline
 from profiler.system.page_cache import drop
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release
 from profiler.system.stopping import signals_as_a_child, stop_signals_deferred
@@ -161,7 +161,7 @@ def _measure(
     # It ends, with whatever it started, when the parent dies: a parent killed outright (SIGKILL)
     # cleans nothing up.
     signals_as_a_child()
-    Lifeline.of_this_process().leaves_behind(scratch).start()
+    lifeline = Lifeline.of_this_process().leaves_behind(scratch).start()
     _quiet()
     # TensorFlow's temporary files (autograph's generated modules) go where the parent removes them.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
@@ -175,6 +175,8 @@ def _measure(
         try:
             go = conn.recv()
         except (EOFError, OSError):  # the parent is gone or gave up: nobody to answer
+            # Gone, it removes no folder: this process does, before it returns and ends.
+            lifeline.end_if_orphaned(wait_s=PARENT_ENDING_S)
             return
         if go != "go":
             return
@@ -184,18 +186,22 @@ def _measure(
             read_mb_per_s, megabytes = read_rate(source.files(), cold)
             mb_per_sample = megabytes / source.stored_samples()
         ceiling = Ceiling(per_sample, cores, measured, read_mb_per_s, mb_per_sample, cold)
-        conn.send(
-            (
-                "ok",
-                ceiling
-                if work is not None
-                else _with_decoders_and_stages(ceiling, source, batch_size),
-            )
-        )
+        if work is None:
+            ceiling = _with_decoders_and_stages(ceiling, source, batch_size)
+        _answer(conn, lifeline, ("ok", ceiling))
     except BaseException as error:  # noqa: BLE001 - reported to the parent as a one-line reason
-        conn.send(("error", f"{type(error).__name__}: {error}"))
+        _answer(conn, lifeline, ("error", f"{type(error).__name__}: {error}"))
     finally:
         conn.close()
+
+
+def _answer(conn: Any, lifeline: Lifeline, message: tuple[str, Any]) -> None:
+    """Send the parent the answer; a parent gone meanwhile leaves this process to end as an
+    orphan, its folder removed."""
+    try:
+        conn.send(message)
+    except OSError:
+        lifeline.end_if_orphaned(wait_s=PARENT_ENDING_S)
 
 
 def _quiet() -> None:
