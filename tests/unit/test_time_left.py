@@ -231,19 +231,28 @@ def test_a_size_that_outlasts_its_fit_leaves_the_sizes_after_it(monkeypatch):
     shown.sweep_finished()
 
 
-def test_a_target_done_mid_size_tells_the_time_left_less_what_the_size_has_taken(monkeypatch):
-    # Two targets a size; 1,000 and 2,000 samples took 40 s and 60 s: each doubling takes 1.5
-    # times the time, so 4,000 take 90 s. The first target of the 4,000 done 50 s into it leaves
-    # 40 s, not the size's whole 90.
+def _sweep_of_two_targets(
+    monkeypatch: pytest.MonkeyPatch, sizes: tuple[int, ...]
+) -> tuple[list[float], SweepProgress, io.StringIO]:
+    """A sweep of two targets a size whose 1,000 and 2,000 samples took 40 s and 60 s (each
+    doubling takes 1.5 times the time: 4,000 take 90 s), both sizes whole at 100 s; the clock."""
     now = [0.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
-    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
+    shown = SweepProgress(console, Path("sweep.json"), sizes)
     shown.run_started(_run(["a", "b"]))
     for size, at in ((1000, 40.0), (2000, 100.0)):
         now[0] = at
         shown.target_finished(_done("a"), size)
         shown.target_finished(_done("b"), size)
+    return now, shown, stream
+
+
+def test_a_target_done_mid_size_tells_the_time_left_less_what_the_size_has_taken(monkeypatch):
+    # Two targets a size; 1,000 and 2,000 samples took 40 s and 60 s: each doubling takes 1.5
+    # times the time, so 4,000 take 90 s. The first target of the 4,000 done 50 s into it leaves
+    # 40 s, not the size's whole 90.
+    now, shown, stream = _sweep_of_two_targets(monkeypatch, (1000, 2000, 4000))
     now[0] = 150.0
     shown.target_finished(_done("a"), 4000)
     done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
@@ -275,15 +284,7 @@ def test_groups_after_the_one_under_way_are_told_at_its_pace_per_target():
 def test_a_sweeps_done_line_tells_what_its_turns_told_where_they_can(monkeypatch):
     # Two targets a size; the fit gives 4,000 samples 90 s. 30 s into them, the turns (which know
     # of a group still to come) tell 75 s: the next done line says so, not the fit's 60 s.
-    now = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    console, stream = _console()
-    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000))
-    shown.run_started(_run(["a", "b"]))
-    for size, at in ((1000, 40.0), (2000, 100.0)):
-        now[0] = at
-        shown.target_finished(_done("a"), size)
-        shown.target_finished(_done("b"), size)
+    now, shown, stream = _sweep_of_two_targets(monkeypatch, (1000, 2000, 4000))
     now[0] = 130.0
     shown.time_left(75.0)
     shown.target_finished(_done("a"), 4000)
@@ -299,15 +300,10 @@ def test_a_sweeps_done_line_at_a_size_boundary_tells_the_new_fit_and_the_last_te
     # the 8,000 at that fit's 135 s. The 4,000 end at 70 s: the fit through 60 and 70 s now gives
     # the 8,000 70 x 2 ** log2(70 / 60) = 81.7 s, which the done line tells, never the stale
     # 155 s. The very last line tells no time at all.
-    now = [0.0]
-    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
-    console, stream = _console()
-    shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000, 8000))
-    shown.run_started(_run(["a", "b"]))
-    for size, at in ((1000, 40.0), (2000, 100.0), (4000, 170.0), (8000, 250.0)):
-        if size == 4000:
-            now[0] = 150.0
-            shown.time_left(20.0)
+    now, shown, stream = _sweep_of_two_targets(monkeypatch, (1000, 2000, 4000, 8000))
+    now[0] = 150.0
+    shown.time_left(20.0)
+    for size, at in ((4000, 170.0), (8000, 250.0)):
         now[0] = at
         shown.target_finished(_done("a"), size)
         shown.target_finished(_done("b"), size)
