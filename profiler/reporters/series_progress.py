@@ -136,6 +136,8 @@ class SweepProgress(RunProgress):
         slower than its samples (the turns stop at the time cap whatever the size; the warm-up
         and the data check grow with it): a line through every size over-told a default sweep's
         last size by 25%, this by 13%."""
+        if len(self._took_s) < 2:  # the last size under way before two are whole: as taken
+            return self._took_s[-1] if self._took_s else 0.0
         (n_before, t_before), (n_last, t_last) = zip(
             self.sizes[len(self._took_s) - 2 : len(self._took_s)], self._took_s[-2:], strict=True
         )
