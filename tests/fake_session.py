@@ -198,8 +198,6 @@ class ScriptedSession(WorkerSession):
             waits = tuple(self.floor_wait_s * (1.1 if i % 2 else 0.9) for i in range(count))
             self.clock.advance(sum(waits) + count * self.step_s)
             return PacedSteps(waits, (self.step_s,) * count, (False,) * count, device="simulated")
-        if request[4]:  # restart: the next step begins an epoch
-            self.position = self.warmup.batches
         waits, starts = [], []
         for _ in range(count):
             first = self.position == self.warmup.batches

@@ -41,7 +41,7 @@ def _tiny_batch(size: int = 4) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((size, 2, 2, 1), np.float32), np.zeros(size, np.int32)
 
 
-# Where SlowBatches writes, one JSON line per epoch, when each batch was asked for and handed over:
+# Where SlowBatches writes, one JSON line per batch, when each batch was asked for and handed over:
 # the consumer's waits as they really were, a sleep that a busy host stretched included.
 BATCH_LOG_ENV = "FAKE_BATCH_LOG"
 
@@ -99,26 +99,22 @@ def _produced(
 
 def _logged(batches: Iterator[Any], path: str) -> Iterator[Any]:
     """``batches``, stamping with perf_counter (CLOCK_MONOTONIC: one clock for every process) when
-    each was asked for and when it was handed over; the epoch's stamps are appended to ``path`` when
-    it ends."""
-    asked: list[float] = []
-    handed: list[float] = []
-    try:
+    each was asked for and when it was handed over; each batch's stamps are appended to ``path`` as
+    a line of its own as it is handed over, so that an epoch left unfinished (the worker closes
+    in its middle) is recorded too."""
+    with open(path, "a", buffering=1) as log:
+        first = True
         while True:
-            asked.append(time.perf_counter())
+            asked = time.perf_counter()
             try:
                 batch = next(batches)
             except StopIteration:
-                asked.pop()
                 return
-            handed.append(time.perf_counter())
+            handed = time.perf_counter()
+            record = {"pid": os.getpid(), "first": first, "asked": asked, "handed": handed}
+            log.write(json.dumps(record) + "\n")
+            first = False
             yield batch
-    finally:
-        with open(path, "a") as log:
-            log.write(
-                json.dumps({"pid": os.getpid(), "asked": asked[: len(handed)], "handed": handed})
-                + "\n"
-            )
 
 
 @dataclass(frozen=True)
@@ -137,19 +133,18 @@ def recorded_paced(
     """The stretch of the recorded batches that the paced phase consumed, matched to the waits the
     tool reported (``wait_ms``, the steady ones in order).
 
-    The paced phase starts an epoch, takes whole blocks of ``block`` steps, and between two batches
-    runs a step of ``step_ms`` at least (a sleep never ends early); among the stretches of that
-    shape with as many steady batches as ``reported_ms``, the one whose recorded waits lie closest
-    to the reported ones.
+    The paced phase goes on where the windows left the stream (an epoch's start or its middle),
+    takes whole blocks of ``block`` steps, and between two batches runs a step of ``step_ms`` at
+    least (a sleep never ends early); among the stretches of that shape with as many steady
+    batches as ``reported_ms``, the one whose recorded waits lie closest to the reported ones.
     """
     taken = [
-        (index == 0, asked * 1000.0, handed * 1000.0)
+        (batch["first"], batch["asked"] * 1000.0, batch["handed"] * 1000.0)
         for line in Path(path).read_text().splitlines()
-        for epoch in [json.loads(line)]
-        for index, (asked, handed) in enumerate(zip(epoch["asked"], epoch["handed"], strict=True))
+        for batch in [json.loads(line)]
     ]
     best: RecordedPaced | None = None
-    for start in (k for k, (first, _, _) in enumerate(taken) if first):
+    for start in range(len(taken)):
         end = start
         steady: list[float] = []
         while len(steady) < len(reported_ms) and end < len(taken):

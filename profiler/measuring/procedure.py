@@ -1,18 +1,23 @@
 """The measuring procedure every worker is driven through, for every caller.
 
 1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
-2. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
+2. One more epoch of a fresh iterator, fingerprinted, to check the data (what a cache serves,
+   once filled). Taken before the stream begins, it costs one epoch; after it, it cost the rest of
+   the stream's epoch too, consumed first, which at 8,000 samples made up to a third of a
+   worker's turns.
+3. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
    where six epochs fit in the time cap; enough batches that batches arriving in bursts move the
    rate by 1/16 at most), taken one after another from a stream that runs across epochs;
    more windows until the 95% interval of the median window rate is within ``precision``, or
    the time cap. Leading windows that stand apart from the rest (autotuning ramping up) are left
    out as warm-up.
-3. Paced: the same stream, restarted at an epoch boundary, consumed behind the training step
-   until the idle fraction's interval is within ``idle_precision``, or the time cap; before and
-   after it, the same consumer fed from an always-ready source of one of its batches, whose
+4. Paced: the same stream, going on where the windows left it, consumed behind the training step
+   until the idle fraction's interval is within ``idle_precision``, or the time cap; the steps
+   cover ``idle_epochs`` epochs at least, so epoch starts fall among them in proportion. Before
+   and after it, the same consumer fed from an always-ready source of one of its batches, whose
    wait is the fetch floor that every pipeline pays.
-4. With a trace folder, one more paced epoch under TensorFlow's profiler, for TensorBoard.
-5. One more epoch, fingerprinted, to check the data; then the worker closes.
+5. With a trace folder, one more paced epoch under TensorFlow's profiler, for TensorBoard; then
+   the worker closes.
 """
 
 from __future__ import annotations
@@ -223,6 +228,8 @@ def measure(
     measured = Measurements(build_s=session.build_s, helpers=session.helpers)
     session.phase(PHASE_WARMUP)
     measured.warmup = session.epoch()
+    session.phase(PHASE_VERIFY)
+    measured.fingerprint = session.fingerprint()
     taken: list[WindowTiming] = []
     round_of: dict[int, int | None] = {}
     # The machine's busy seconds and the wall time inside the flat-out turns only: interleaved,
@@ -265,8 +272,6 @@ def measure(
         measured.trace_files = session.profile(
             measured.warmup.batches, settings.step_s, settings.consumer
         )
-    session.phase(PHASE_VERIFY)
-    measured.fingerprint = session.fingerprint()
     measured.closing = session.close()
     return measured
 
@@ -293,9 +298,7 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
     done = 0
     while True:
         session.phase(f"paced behind {step}, {done} steps")
-        measured.paced.append(
-            session.paced(PACED_BLOCK, settings.step_s, settings.consumer, restart=done == 0)
-        )
+        measured.paced.append(session.paced(PACED_BLOCK, settings.step_s, settings.consumer))
         done += PACED_BLOCK
         if done < least:
             continue

@@ -241,11 +241,9 @@ class WorkerSession:
         lead = TURN_LEAD_BATCHES if self.freezable else 0
         return self._request(("window", batches, restart, lead), "window")[1]
 
-    def paced(
-        self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP, restart: bool = False
-    ) -> PacedSteps:
+    def paced(self, steps: int, step_s: float, consumer: str = CONSUMER_SLEEP) -> PacedSteps:
         """The next ``steps`` of the stream behind the consumer's step."""
-        paced = self._request(("paced", steps, step_s, consumer, restart), "paced")[1]
+        paced = self._request(("paced", steps, step_s, consumer), "paced")[1]
         starts = [w for w, first in zip(paced.waits_s, paced.epoch_starts, strict=True) if first]
         if starts:
             self.epoch_start_s = max([*starts, self.epoch_start_s or 0.0])

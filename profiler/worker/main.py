@@ -8,14 +8,15 @@ at a time until asked to close:
 - ("window", batches, restart, lead) -> ("window", WindowTiming): the next ``batches`` of the
   stream, flat out, after ``lead`` untimed; the stream runs on across epochs, or, with ``restart``,
   first finishes the current one untimed;
-- ("paced", steps, step_s, consumer, restart) -> ("paced", PacedSteps): the next ``steps`` of the
-  stream behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
+- ("paced", steps, step_s, consumer) -> ("paced", PacedSteps): the next ``steps`` of the stream
+  behind a device step, simulated (consumer "sleep") or a real Keras training step ("keras");
 - ("floor", steps, step_s, consumer) -> ("floor", PacedSteps): the same consumer fed from an
   always-ready source of a batch of this pipeline: what fetching costs when nothing is late;
 - ("trace", steps, step_s, consumer) -> ("trace", files): the next epoch's first ``steps``
   paced, under TensorFlow's profiler, written to the task's trace folder for TensorBoard;
 - ("autotune",) -> ("autotune", values): what tf.data's autotuning chose for the stream's iterator;
-- ("fingerprint",) -> ("fingerprint", Fingerprint): one unmeasured epoch, fingerprinted;
+- ("fingerprint",) -> ("fingerprint", Fingerprint): one epoch of a fresh iterator, fingerprinted,
+  unmeasured;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
 Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
@@ -227,9 +228,7 @@ class _Server:
         if command == "window":
             return ("window", flat_out_window(self.stream, *request[1:4]))
         if command == "paced":
-            count, step_s, consumer, restart = request[1:5]
-            if restart:
-                self.stream.finish_epoch()
+            count, step_s, consumer = request[1:4]
             return ("paced", self._paced(self.stream, count, step_s, consumer))
         if command == "floor":
             count, step_s, consumer = request[1:4]

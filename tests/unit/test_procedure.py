@@ -149,25 +149,27 @@ def test_measure_drives_one_worker_through_every_phase_in_order(clock, monkeypat
     session = ScriptedSession(WARMUP, [1000.0] * 9, clock=clock)
     measured = measure(session, _settings(idle_precision=1.0))
     kinds = [request[0] for request in session.requests]
+    # The data check comes before the stream begins: it then costs one epoch, never the rest of
+    # the stream's epoch first.
     assert kinds == [
         "epoch",
+        "fingerprint",
         *["window"] * 9,
         "autotune",
         "floor",
         "paced",
         "paced",
         "floor",
-        "fingerprint",
         "close",
     ]
-    # The paced phase restarts the stream at an epoch once, and goes on for an epoch at least (20
-    # steps: two requests of 16).
-    paced = [request for request in session.requests if request[0] == "paced"]
-    assert [request[4] for request in paced] == [True, False]
+    # The paced steps go on where the windows of whole epochs left the stream, at an epoch's end,
+    # for an epoch at least (20 steps: two requests of 16): epochs begin at steps 0 and 20.
     assert measured.warmup == WARMUP and measured.build_s == 0.25 and session.closed
     assert measured.flat_out.windows == tuple(session.windows[:9]) and len(measured.paced) == 2
+    starts = [first for block in measured.paced for first in block.epoch_starts]
+    assert [step for step, first in enumerate(starts) if first] == [0, 20]
     phases = [name for name, _ in session.phases]
-    assert phases[0] == PHASE_WARMUP and phases[-1] == PHASE_VERIFY
+    assert phases[:2] == [PHASE_WARMUP, PHASE_VERIFY]
     assert "flat out, window 9" in phases
 
 

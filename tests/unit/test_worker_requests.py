@@ -106,15 +106,15 @@ def test_a_worker_never_frozen_restarts_timed_from_the_epochs_start(served):
 
 def test_paced_steps_mark_the_steps_that_begin_an_epoch(served):
     server, _ = served
-    kind, paced = server.answer(("paced", 12, 0.0, CONSUMER_SLEEP, True))
+    kind, paced = server.answer(("paced", 12, 0.0, CONSUMER_SLEEP))
     assert kind == "paced" and isinstance(paced, PacedSteps)
     assert paced.epoch_starts == (True, False, False, False, False) * 2 + (True, False)
     assert (
         len(paced.waits_s) == len(paced.steps_s) == 12 and min(paced.waits_s + paced.steps_s) >= 0
     )
     assert paced.device == "simulated"
-    # Without a restart the stream goes on: 3 batches of the third epoch are left.
-    _, more = server.answer(("paced", 4, 0.0, CONSUMER_SLEEP, False))
+    # The stream goes on: 3 batches of the third epoch are left.
+    _, more = server.answer(("paced", 4, 0.0, CONSUMER_SLEEP))
     assert more.epoch_starts == (False, False, False, True)
 
 
