@@ -3,8 +3,7 @@
 1. A warm-up epoch on a fresh iterator (caches fill, the first batch is timed), left out.
 2. One more epoch of a fresh iterator, fingerprinted, to check the data (what a cache serves,
    once filled). Taken before the stream begins, it costs one epoch; after it, it cost the rest of
-   the stream's epoch too, consumed first, which at 8,000 samples made up to a third of a
-   worker's turns.
+   the stream's epoch too, consumed untimed first.
 3. Flat out: windows of a fixed number of batches, each at least ``window_s`` long (whole epochs
    where six epochs fit in the time cap; enough batches that batches arriving in bursts move the
    rate by 1/16 at most), taken one after another from a stream that runs across epochs;
