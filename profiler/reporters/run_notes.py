@@ -16,6 +16,7 @@ from profiler.reporters.stages import bounding_sentence
 from profiler.results.records import (
     DATA_CLOSE,
     DATA_DIFFERS,
+    STATUS_INTERRUPTED,
     RunResult,
     ScenarioResult,
     cpu_us_per_sample_by_role,
@@ -57,16 +58,19 @@ def notes(run: RunResult) -> list[Note]:
     if options_line:
         found.append(Note(options_line, "info"))
     if run.interrupted:
-        missing = len(run.targets) - len(run.scenarios)
-        found.append(
-            Note(
-                "Run interrupted: scenarios not listed did not run."
-                if missing > 0
-                else "Run interrupted after every scenario was measured: nothing is missing.",
-                "warning",
-            )
-        )
+        found.append(Note(_interrupted_line(run), "warning"))
     return found
+
+
+def _interrupted_line(run: RunResult) -> str:
+    # Rows cut short count as missing too: a stop before any turn leaves every row "interrupted".
+    cut = sum(1 for result in run.scenarios if result.status == STATUS_INTERRUPTED)
+    parts = [f"{cut} scenario(s) stopped before their figures were whole"] if cut else []
+    if len(run.targets) > len(run.scenarios):
+        parts.append("scenarios not listed did not run")
+    if not parts:
+        return "Run interrupted after every scenario was measured: nothing is missing."
+    return "Run interrupted: " + "; ".join(parts) + "."
 
 
 def turns_notes(run: RunResult) -> list[Note]:

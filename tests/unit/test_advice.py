@@ -196,3 +196,12 @@ def test_an_interrupted_run_says_whether_anything_is_missing():
     done = replace(both, interrupted=True)
     said = _text(done)[0]
     assert "Run interrupted after every scenario was measured: nothing is missing." in said
+    # A stop before any turn leaves every row, not none, cut short.
+    cut = replace(
+        both,
+        scenarios=[replace(r, status="interrupted") for r in both.scenarios],
+        interrupted=True,
+    )
+    said = _text(cut)[0]
+    assert "Run interrupted: 2 scenario(s) stopped before their figures were whole." in said
+    assert "nothing is missing" not in said
