@@ -37,6 +37,7 @@ from profiler.system.lifeline import PARENT_ENDING_S, Lifeline
 from profiler.system.page_cache import drop
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release
 from profiler.system.stopping import signals_as_a_child, stop_signals_deferred
+from profiler.system.tf_import import import_tensorflow
 
 # Time the work for at least this long, over at least this many samples, so timer resolution and
 # one slow sample do not matter.
@@ -171,7 +172,7 @@ def _measure(
             # own. Imported and idle, it leaves OpenCV's timing alone (µs per sample within 4%
             # with and without it, three timings each).
             with contextlib.suppress(ImportError):
-                import tensorflow  # noqa: F401
+                import_tensorflow()
         try:
             go = conn.recv()
         except (EOFError, OSError):  # the parent is gone or gave up: nobody to answer

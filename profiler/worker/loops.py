@@ -19,7 +19,7 @@ import psutil
 from profiler.base.moved import left_behind
 from profiler.results.records import AutotuneValue
 from profiler.worker.bursts import bursts
-from profiler.worker.release import Releaser
+from profiler.worker.release import Releaser, each_batch
 
 
 def batch_length(batch: Any) -> int:
@@ -149,7 +149,7 @@ class BatchStream:
         self._paused_at: float | None = None
         self.batch_s: float | None = None  # the last window's seconds per batch
         self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
-        self._releaser = Releaser()
+        self.releaser = Releaser()  # shared with the worker's other epochs
 
     def pause(self) -> None:
         """Nobody consumes the stream from now until ``resume``: the worker waits for a request,
@@ -170,9 +170,9 @@ class BatchStream:
             started = time.perf_counter()
             self.before_epoch()
             self.untimed_s += time.perf_counter() - started
-        # Let go of the spent one first, on a thread of its own (profiler.worker.release).
+        # Let go of the spent one on a thread of its own (profiler.worker.release).
         released = time.perf_counter()
-        self._releaser.release(self, "last_iterator")
+        self.releaser.release(self, "last_iterator")
         self.untimed_s += time.perf_counter() - released
         self.last_iterator = iter(self.dataset)
         return self.last_iterator
@@ -207,15 +207,15 @@ class BatchStream:
 
 
 def flat_out_epoch(
-    dataset: Iterable[Any], on_first_batch: Callable[[Any], None] | None = None
+    dataset: Iterable[Any], releaser: Releaser, on_first_batch: Callable[[Any], None] | None = None
 ) -> EpochTiming:
     """Consume one epoch as fast as the pipeline delivers it; ``on_first_batch`` sees its first
-    batch."""
+    batch. The epoch ends with its last batch: its iterator's release is not waited for."""
     cpu_before = tree_cpu_seconds()
     started = time.perf_counter()
     first_batch_s = 0.0
     batches = samples = 0
-    for batch in dataset:
+    for batch in each_batch(dataset, releaser):
         if batches == 0:
             first_batch_s = time.perf_counter() - started
             if on_first_batch is not None:

@@ -15,8 +15,7 @@ at a time until asked to close:
 - ("trace", steps, step_s, consumer) -> ("trace", files): the next epoch's first ``steps``
   paced, under TensorFlow's profiler, written to the task's trace folder for TensorBoard;
 - ("autotune",) -> ("autotune", values): what tf.data's autotuning chose for the stream's iterator;
-- ("fingerprint",) -> ("fingerprint", Fingerprint): one epoch of a fresh iterator, fingerprinted,
-  unmeasured;
+- ("fingerprint",) -> ("fingerprint", Fingerprint): a fresh iterator's epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
 Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
@@ -49,12 +48,14 @@ from profiler.data.synthetic import DataSource
 from profiler.system.lifeline import PARENT_ENDING_S, Lifeline, own_group_and_orphans
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
 from profiler.system.stopping import signals_as_a_child
+from profiler.system.tf_import import import_tensorflow
 from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.worker.loops import (
     BatchStream,
     PacedSteps,
     autotune_values,
     bad_batch,
+    each_batch,
     flat_out_epoch,
     flat_out_window,
     paced_steps,
@@ -150,7 +151,7 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
     )
     if scenario.requires_tensorflow:
         conn.send(("phase", PHASE_IMPORT, time.time()))
-        import tensorflow  # noqa: F401 - the baseline is taken with TensorFlow loaded
+        import_tensorflow()  # the baseline is taken with TensorFlow loaded
     # Workers start together and import at once; each builds nothing until its turn, told to.
     conn.send(("ready",))
     if conn.recv()[0] != "go":
@@ -211,9 +212,8 @@ class _Server:
         self.classes = classes
         self.keras_step: KerasStep | None = None
         # A batch kept from the first epoch: the Keras consumer is built and traced on it before its
-        # first timed step, and the fetch floor serves it. A second, throwaway iterator would do
-        # too, but not every pipeline allows two at once (Keras's PyDataset adapter waits for the
-        # first).
+        # first timed step, and the fetch floor serves it (a throwaway iterator would be a second
+        # one open, which Keras's PyDataset adapter does not allow).
         self.kept: list[Any] = []
         self.ready: Iterator[Any] | None = None
 
@@ -224,7 +224,8 @@ class _Server:
         if command == "epoch":
             if self.before_epoch is not None:
                 self.before_epoch()
-            return ("epoch", flat_out_epoch(self.dataset, None if self.kept else self.kept.append))
+            keep = None if self.kept else self.kept.append
+            return ("epoch", flat_out_epoch(self.dataset, self.stream.releaser, keep))
         if command == "window":
             return ("window", flat_out_window(self.stream, *request[1:4]))
         if command == "paced":
@@ -239,7 +240,7 @@ class _Server:
             return ("autotune", autotune_values(self.stream.last_iterator))
         if command == "fingerprint":
             builder = FingerprintBuilder()
-            for batch in self.dataset:
+            for batch in each_batch(self.dataset, self.stream.releaser):
                 if (
                     not isinstance(batch, tuple | list)
                     or len(batch) != 2
