@@ -149,7 +149,7 @@ class BatchStream:
         self._paused_at: float | None = None
         self.batch_s: float | None = None  # the last window's seconds per batch
         self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
-        self.releaser = Releaser()  # shared with the worker's other epochs
+        self.releaser = Releaser()  # the worker's other epochs use it too
 
     def pause(self) -> None:
         """Nobody consumes the stream from now until ``resume``: the worker waits for a request,
@@ -170,7 +170,7 @@ class BatchStream:
             started = time.perf_counter()
             self.before_epoch()
             self.untimed_s += time.perf_counter() - started
-        # Let go of the spent one on a thread of its own (profiler.worker.release).
+        # Let go of the spent one first, on a thread of its own (profiler.worker.release).
         released = time.perf_counter()
         self.releaser.release(self, "last_iterator")
         self.untimed_s += time.perf_counter() - released
@@ -196,8 +196,7 @@ class BatchStream:
             if first:
                 raise EmptyPipeline("the pipeline delivered no batch in an epoch") from None
         self.epoch_ends.append(self.clock())
-        # Let go of the spent iterator before making the next: some pipelines allow one at a time
-        # (Keras's PyDataset adapter waits for the first to finish).
+        # Let go of the spent iterator before making the next (some pipelines allow one at a time).
         self._iterator = None
         self._iterator = self._new_iterator()
         try:
@@ -210,19 +209,20 @@ def flat_out_epoch(
     dataset: Iterable[Any], releaser: Releaser, on_first_batch: Callable[[Any], None] | None = None
 ) -> EpochTiming:
     """Consume one epoch as fast as the pipeline delivers it; ``on_first_batch`` sees its first
-    batch. The epoch ends with its last batch: its iterator's release is not waited for."""
+    batch. It ends with its last batch: its iterator's release, waited for, is left out."""
     cpu_before = tree_cpu_seconds()
     started = time.perf_counter()
     first_batch_s = 0.0
     batches = samples = 0
-    for batch in each_batch(dataset, releaser):
+    ended: list[float] = []
+    for batch in each_batch(dataset, releaser, lambda: ended.append(time.perf_counter())):
         if batches == 0:
             first_batch_s = time.perf_counter() - started
             if on_first_batch is not None:
                 on_first_batch(batch)
         batches += 1
         samples += batch_length(batch)
-    seconds = time.perf_counter() - started
+    seconds = (ended[0] if ended else time.perf_counter()) - started
     if batches == 0:
         raise EmptyPipeline("the pipeline delivered no batch in an epoch")
     return EpochTiming(seconds, first_batch_s, batches, samples, tree_cpu_seconds() - cpu_before)

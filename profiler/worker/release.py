@@ -1,52 +1,45 @@
-"""Spent tf.data iterators let go of on a thread of their own, without waiting.
+"""Spent tf.data iterators let go of on a thread of their own, and waited for there.
 
 Releasing a spent tf.data iterator whose pipeline autotunes waits, with no CPU spent, for its
 autotuning thread's next wake: that thread sleeps 10, 20, 40 ms and so on, doubling up to 60 s,
-and the release ends at the first wake after it (measured: an epoch of 2.63 s, then a release of
-2.48 s, ending 5.11 s after the iterator was made, the wake after 10+20+...+2560 ms). Timers run on
-while a worker is frozen between turns, so the older the iterator, the longer the wait: up to 41 s
-at 8,000 samples. Released on the thread that consumes the stream, that wait fell in the timing;
-waited for on that thread, untimed, it still held the worker's turn. An iterator that has ended
-its epoch holds no batch any more, so the next is made at once, and the spent one goes while it
-runs; one spent iterator at most is let go of at a time (docs/measurement.md, "Epoch ends").
+and the release ends at its first wake (measured: an epoch of 2.63 s, then a release of 2.48 s,
+ending 5.11 s after the iterator was made, the wake after 10 + 20 + ... + 2,560 ms). Released on
+the thread that consumes the stream, that wait fell in the timing; released here, it is left out
+(docs/measurement.md, "Epoch ends"). It is still waited for before the next iterator is made, as a
+training loop that drops its iterator does: made at once instead, beside the spent one, the next
+raised cache_file's peak RSS from 62 to 105 MiB, and some pipelines allow one iterator at a time.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
 class Releaser:
-    """Drops the last reference to a spent iterator on a daemon thread."""
+    """Drops the last reference to a spent iterator on a daemon thread, and waits for it: the next
+    iterator is made only once the spent one is gone, as some pipelines require and as memory
+    figures assume."""
 
     def __init__(self) -> None:
         self._spent: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._pending: threading.Event | None = None
 
     def release(self, owner: Any, attribute: str) -> None:
-        """Let go of ``owner.attribute`` (None: nothing), which must hold its last reference;
-        returns once the one let go of before is gone, without waiting for this one."""
+        """Let go of ``owner.attribute`` (None: nothing), which must hold its last reference."""
         spent = getattr(owner, attribute)
         if spent is None:
             return
         setattr(owner, attribute, None)
-        self.wait()  # one at a time: spent iterators never pile up
         if self._thread is None:
             self._thread = threading.Thread(target=self._drop, name="profiler-release", daemon=True)
             self._thread.start()
-        self._pending = threading.Event()
-        self._spent.put((spent, self._pending))
+        done = threading.Event()
+        self._spent.put((spent, done))
         del spent
-
-    def wait(self) -> None:
-        """Return once every iterator let go of is gone."""
-        if self._pending is not None:
-            self._pending.wait()
-            self._pending = None
+        done.wait()
 
     def _drop(self) -> None:
         while True:
@@ -62,13 +55,19 @@ class _Held:
         self.iterator: Iterator[Any] | None = iterator
 
 
-def each_batch(dataset: Iterable[Any], releaser: Releaser) -> Iterator[Any]:
-    """One epoch's batches, on an iterator of its own that ``releaser`` lets go of at its end."""
+def each_batch(
+    dataset: Iterable[Any], releaser: Releaser, at_end: Callable[[], None] | None = None
+) -> Iterator[Any]:
+    """One epoch's batches, on an iterator of its own that ``releaser`` lets go of at its end;
+    ``at_end`` is called once the last batch is delivered, before that release."""
     held = _Held(iter(dataset))
     while held.iterator is not None:
         try:
             batch = next(held.iterator)
         except StopIteration:
-            releaser.release(held, "iterator")
-            return
+            break
         yield batch
+    # Out of the except block: its traceback holds the iterator, which would go on this thread.
+    if at_end is not None:
+        at_end()
+    releaser.release(held, "iterator")

@@ -68,58 +68,27 @@ def test_a_paced_epoch_start_waits_without_the_release():
     assert epochs.released_on == ["profiler-release"]
 
 
-class _Held:
-    """Three batches of 4 samples an epoch; each epoch's iterator, let go of, holds its release
-    until the test lets it end."""
-
-    def __init__(self) -> None:
-        self.batches = [(np.zeros((4, 2)), np.arange(4)) for _ in range(3)]
-        self.may_end = threading.Event()
-        self.ended: list[int] = []
-
-    def __iter__(self):
-        return _HeldIterator(self)
-
-
-class _HeldIterator:
-    def __init__(self, epochs: _Held) -> None:
-        self._epochs = epochs
-        self._batches = iter(epochs.batches)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._batches)
-
-    def __del__(self) -> None:
-        self._epochs.may_end.wait(30)
-        self._epochs.ended.append(1)
+def test_a_warm_up_epoch_ends_with_its_last_batch_and_its_spent_iterator_is_gone_when_it_returns():
+    """A training loop's epoch ends with its last batch; what tf.data's release waits for (its
+    autotuning thread asleep) is in no epoch. The release is still waited for: two iterators
+    side by side raised cache_file's peak RSS from 62 to 105 MiB."""
+    epochs = _Epochs()
+    epoch = flat_out_epoch(epochs, Releaser())
+    assert (epoch.batches, epoch.samples) == (3, 12)
+    assert epoch.seconds < RELEASE_S  # the release was in no part of it...
+    assert epochs.released.is_set()  # ...and it was over before the epoch was reported
+    assert epochs.released_on == ["profiler-release"]
 
 
-def test_the_stream_goes_on_while_the_spent_iterator_is_still_being_let_go_of():
-    """What a release waits for (tf.data's autotuning thread asleep, up to 60 s) holds no turn."""
-    epochs = _Held()
+def test_the_next_iterator_is_made_only_once_the_spent_one_is_gone():
+    made_after_release: list[bool] = []
+
+    class _Watched(_Epochs):
+        def __iter__(self):
+            made_after_release.append(len(self.released_on))
+            return super().__iter__()
+
+    epochs = _Watched()
     stream = BatchStream(epochs)
-    window = flat_out_window(stream, 5)  # three batches, the epoch's end, two of the next
-    assert (window.batches, window.epochs_ended) == (5, 1)
-    assert epochs.ended == []  # returned while the spent iterator's release still waits
-    epochs.may_end.set()
-    stream.releaser.wait()
-    assert len(epochs.ended) == 1
-
-
-def test_a_second_release_waits_for_the_first_so_spent_iterators_never_pile_up():
-    epochs = _Held()
-    releaser = Releaser()
-    first = flat_out_epoch(epochs, releaser)
-    assert (first.batches, epochs.ended) == (3, [])  # the epoch ended without its release
-    second = threading.Thread(target=flat_out_epoch, args=(epochs, releaser))
-    second.start()
-    second.join(0.3)
-    assert second.is_alive()  # its iterator is spent, but the first one is not yet gone
-    epochs.may_end.set()
-    second.join(30)
-    assert not second.is_alive()
-    releaser.wait()
-    assert len(epochs.ended) == 2
+    flat_out_window(stream, 7)  # three batches, an epoch's end, three, an end, one
+    assert made_after_release == [0, 1, 2]  # each made once every spent one before it was gone
