@@ -11,11 +11,13 @@ import pytest
 from rich.console import Console
 
 from profiler.base.settings import MeasureSettings, Target
+from profiler.data.synthetic import DataSpec
 from profiler.measuring.group import Group, GroupClock, Member, time_left_s
 from profiler.measuring.procedure import FLOOR_STEPS, PACED_BLOCK, TURN_COST_S, TURNS, budget_s
 from profiler.reporters import progress
-from profiler.reporters.progress import RunProgress
+from profiler.reporters.progress import RunProgress, duration_text
 from profiler.reporters.series_progress import SeriesProgress, SweepProgress
+from profiler.results.records import ScenarioResult
 from profiler.worker.loops import EpochTiming
 from tests.unit.test_progress import _done, _run
 
@@ -311,3 +313,63 @@ def test_a_sweeps_done_line_at_a_size_boundary_tells_the_new_fit_and_the_last_te
     assert done[5].startswith("[6/8, about 80 s left] done b"), done
     assert done[-1].startswith("[8/8] done b"), done
     shown.sweep_finished()
+
+
+def _timed(name: str, warmup_s: float, batches: int) -> ScenarioResult:
+    """A row whose warm-up epoch took ``warmup_s`` for ``batches`` batches of 32."""
+    return ScenarioResult(
+        name=name,
+        status="ok",
+        wall_s=1.0,
+        warmup_epoch_s=warmup_s,
+        first_batch_s=0.1,
+        batches_per_epoch=batches,
+        samples_per_epoch=32 * batches,
+    )
+
+
+def test_a_sweep_tells_its_later_sizes_from_its_rows_budgets_once_one_size_is_whole(
+    monkeypatch,
+):
+    # The first size's workers import for 30 s; its turns then take 40 s for rows whose warm-up
+    # epochs took 0.5 s and 2.0 s (32 batches). Each later size costs the 30 s import again, and
+    # its rows' budgets with epochs 2x and 4x as long, at the wall the first size's turn seconds
+    # cost. Before, nothing was told until two sizes were whole.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    sizes = (1000, 2000, 4000)
+    shown = SweepProgress(console, Path("sweep.json"), sizes)
+    shown.preparing_data(DataSpec(samples=1000))
+    now[0] = 30.0
+    run = _run(["a", "b"])
+    shown.run_started(run)
+    now[0] = 70.0
+    rows = [_timed("a", 0.5, 32), _timed("b", 2.0, 32)]
+    for row in rows:
+        shown.target_finished(row, 1000)
+
+    def budgets(scale: float) -> float:
+        return sum(
+            budget_s(
+                run.settings,
+                EpochTiming(row.warmup_epoch_s * scale, 0.1, round(32 * scale), 0, 0.0),
+            )
+            for row in rows
+        )
+
+    per_turn_second = 40.0 / budgets(1.0)
+    expected = sum(30.0 + per_turn_second * budgets(scale) for scale in (2.0, 4.0))
+    assert expected > 2 * 30.0 + 40.0 * 2  # the longer epochs of the larger sizes count
+    done = [line for line in stream.getvalue().splitlines() if "] done " in line]
+    assert done[0].startswith("[1/6] "), done  # the size is not whole yet
+    assert done[1].startswith(f"[2/6, {_about(expected)}] "), (done, expected)
+    # 20 s into the 2,000 samples, still importing: its fit less those 20 s, and the 4,000.
+    now[0] = 90.0
+    shown.time_left(None)
+    assert _lines(stream)[-1] == f"[2/6, {_about(expected - 20.0)}] measuring in turns"
+    shown.sweep_finished()
+
+
+def _about(seconds: float) -> str:
+    return f"about {duration_text(seconds)} left"
