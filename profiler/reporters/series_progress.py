@@ -57,6 +57,7 @@ class SweepProgress(RunProgress):
         self._settings: MeasureSettings | None = None
         self._rows: list[ScenarioResult] = []
         self._last_rows: list[ScenarioResult] = []
+        self._per_turn_s: float | None = None  # of the last whole size (_wall_per_turn_s)
 
     def preparing_data(self, spec: DataSpec) -> None:
         if self._began is None:
@@ -115,6 +116,7 @@ class SweepProgress(RunProgress):
             self._took_s.append(now - self._mark)
             self._mark, self._in_size = now, 0
             self._last_rows, self._rows = self._rows, []
+            self._per_turn_s = self._wall_per_turn_s()
             self._time_left = None  # told with the fit of one size fewer
         # The live row's figure where its turns tell (they know the groups still to come), else
         # the fit's; nothing once the last is done.
@@ -145,7 +147,7 @@ class SweepProgress(RunProgress):
         after = self.sizes[len(self._took_s) + 1 :]
         if not after:
             return 0.0
-        known = len(self._took_s) >= 2 or self._budget_fit_s(self.sizes[-1]) is not None
+        known = len(self._took_s) >= 2 or self._per_turn_s is not None
         return sum(self._fitted_s(n) for n in after) if known else None
 
     def _budget_fit_s(self, size: int) -> float | None:
@@ -155,17 +157,23 @@ class SweepProgress(RunProgress):
         +11% of the time the sizes left took, where the power law could tell nothing yet; after
         the second, -11% to +17%, where the power law told -6% to +119%. None where no row timed
         its warm-up epoch."""
-        if not self._took_s or self._settings is None or self._import_s is None:
+        if self._per_turn_s is None or self._settings is None or self._import_s is None:
             return None
         last = self.sizes[len(self._took_s) - 1]
+        ahead = [_budget_s(self._settings, row, size / last) for row in self._last_rows]
+        return self._import_s + self._per_turn_s * sum(s for s in ahead if s is not None)
+
+    def _wall_per_turn_s(self) -> float | None:
+        """The wall each turn second of the size just whole cost, its import left out (None where
+        no row timed its warm-up epoch); computed once, as the size becomes whole."""
+        if self._settings is None or self._import_s is None:
+            return None
         spent = [_budget_s(self._settings, row, 1.0) for row in self._last_rows]
-        timed = [seconds for seconds in spent if seconds is not None]
-        if not timed or sum(timed) <= 0:
+        timed = sum(seconds for seconds in spent if seconds is not None)
+        if timed <= 0:
             return None
         before_turns = self._import_s if len(self._took_s) > 1 else 0.0  # the first's was before
-        per_turn_second = max(self._took_s[-1] - before_turns, 0.0) / sum(timed)
-        ahead = [_budget_s(self._settings, row, size / last) for row in self._last_rows]
-        return self._import_s + per_turn_second * sum(s for s in ahead if s is not None)
+        return max(self._took_s[-1] - before_turns, 0.0) / timed
 
     def _fitted_s(self, size: int) -> float:
         """A size's time as the rows of the last whole size tell it (``_budget_fit_s``); where

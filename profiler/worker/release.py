@@ -61,7 +61,7 @@ def each_batch(
     """One epoch's batches, on an iterator of its own that ``releaser`` lets go of at its end;
     ``at_end`` is called once the last batch is delivered, before that release."""
     held = _Held(iter(dataset))
-    while held.iterator is not None:
+    while True:
         try:
             batch = next(held.iterator)
         except StopIteration:
