@@ -156,18 +156,18 @@ def rate_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
             rounds += [-1 if number is None else number for number in phase.rounds[cut:]]
         per_process.append([w.samples_per_s for w in own])
     rates = [w.samples_per_s for w in kept]
-    batch_rates = [w.batches / w.seconds for w in kept if w.seconds > 0]
     warmup = measured[0].warmup
     per_epoch = warmup.samples if warmup else 0
     # Batches per sample as an epoch has them: windows that do not hold whole epochs hold a partial
-    # last batch now and then, which would pull the two medians apart.
+    # last batch now and then, which would pull the median and the range apart (a window of the
+    # 4-sample last batch alone reads 1 batch in its time, its neighbours 1 of 32 samples).
     batches_per_sample = warmup.batches / warmup.samples if warmup and warmup.samples else 0.0
     return dict(
         samples_per_s=median(rates),
         samples_per_s_ci=pooled_median_interval(per_process),
         batches_per_s=median(rates) * batches_per_sample,
-        batches_per_s_min=min(batch_rates),
-        batches_per_s_max=max(batch_rates),
+        batches_per_s_min=min(rates) * batches_per_sample,
+        batches_per_s_max=max(rates) * batches_per_sample,
         window_samples_per_s=tuple(rates),
         turn_rounds=tuple(rounds) if len(rounds) == len(rates) else (),
         window_batches=phases[0].window_batches,

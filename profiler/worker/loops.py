@@ -18,7 +18,7 @@ import psutil
 
 from profiler.base.moved import left_behind
 from profiler.results.records import AutotuneValue
-from profiler.worker.bursts import bursts
+from profiler.worker.bursts import bursts, lead_in
 from profiler.worker.release import Releaser, each_batch
 
 
@@ -156,9 +156,10 @@ class BatchStream:
         or is frozen while others take their turns. That time is in no epoch."""
         self._paused_at = time.perf_counter()
 
-    def resume(self) -> None:
+    def resume(self, at: float | None = None) -> None:
+        """Timing goes on from ``at`` (a perf_counter reading; default: now)."""
         if self._paused_at is not None:
-            self.untimed_s += time.perf_counter() - self._paused_at
+            self.untimed_s += (time.perf_counter() if at is None else at) - self._paused_at
             self._paused_at = None
 
     def clock(self) -> float:
@@ -243,10 +244,12 @@ def flat_out_window(
     to make one.
 
     ``lead``: of the ``batches``, at most how many are consumed untimed first, in a window that
-    continues the stream: the first, and each next one while they come in under a quarter of the
-    last window's time per batch. 0: the worker is never frozen, and nothing is untimed (a window
-    that restarts the stream is timed from its epoch's start, as before interleaving).
+    continues the stream: those that come in under a quarter of the last window's time per batch;
+    the first one waited for is timed from when it was asked for (profiler.worker.bursts.lead_in).
+    0: the worker is never frozen, and nothing is untimed (a window that restarts the stream is
+    timed from its epoch's start, as before interleaving).
     """
+    waited = None
     if restart:
         stream.finish_epoch()
         if lead:
@@ -256,27 +259,23 @@ def flat_out_window(
         # finishing while the process was stopped, and is ready at once. Measured with a fake
         # whose producer sleeps 20 ms a batch: 248 samples/s for 200 without this, 200 with it.
         # They count among the window's batches, so that a window of whole epochs still moves the
-        # stream on by whole epochs.
-        # As many as came at once (at most ``lead``): a pool or a tf.data service has one in flight
-        # per worker.
-        led, most = 0, min(lead, batches - 1)
-        while led < most:
-            asked = time.perf_counter()
-            stream.next()
-            led += 1
-            if stream.batch_s is None or time.perf_counter() - asked > stream.batch_s / 4:
-                break  # made in this turn: the rest will be too
+        # stream on by whole epochs. As many as came at once (at most ``lead``): a pool or a
+        # tf.data service has one in flight per worker.
+        led, waited = lead_in(stream, min(lead, batches - 1), time.perf_counter)
         batches -= led
-    stream.resume()
+    stream.resume(waited.asked if waited else None)
     stream.epoch_ends.clear()
     samples = 0
     began = False
     handed = [0.0] * batches
     firsts = [False] * batches
-    started = stream.clock()
+    started = stream.clock() if waited is None else waited.asked - stream.untimed_s
     for number in range(batches):
-        batch, firsts[number] = stream.next()
-        handed[number] = stream.clock()
+        if number == 0 and waited is not None:
+            batch, handed[0] = waited.batch, waited.arrived - stream.untimed_s
+        else:
+            batch, firsts[number] = stream.next()
+            handed[number] = stream.clock()
         began = began or (firsts[number] and number == 0)
         samples += batch_length(batch)
     seconds = handed[-1] - started if batches else 0.0

@@ -38,8 +38,10 @@ SMALL = [
     "tests.fakes:SLEEPY_SERVICE",
     "--data",
     "arrays",
+    # Nine batches an epoch: the tool leaves each epoch's first wait out of idle, and with an even
+    # count two workers' bursts of two would put every epoch start on the same half of a burst.
     "--samples",
-    "64",
+    "72",
     "--image-size",
     "8",
     "--batch-size",
@@ -49,11 +51,12 @@ SMALL = [
     "--time-cap",
     "1",
     "--idle-time-cap",
-    "3",
+    "5",
     # The service holds batches made ahead (two workers' worth fill about 30 steps): enough paced
-    # steps that a count too small to keep up has run dry and waits.
+    # steps that a count too small to keep up has run dry and waits, whatever the service made
+    # ahead while the trainer was not consuming (at 80 steps two workers once read no idle at all).
     "--idle-epochs",
-    "10",
+    "20",
 ]
 
 
