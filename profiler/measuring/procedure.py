@@ -40,7 +40,7 @@ from profiler.base.stats import (
 from profiler.base.units import plain
 from profiler.data.fingerprint import Fingerprint
 from profiler.measuring.worker_session import WorkerSession
-from profiler.results.records import AutotuneValue
+from profiler.results.records import AutotuneValue, ScenarioResult
 from profiler.strategy.scenario import Helpers
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
 from profiler.worker.main import ClosingReport
@@ -137,6 +137,22 @@ def budget_s(
     paced += PACED_BLOCK * settings.step_s + 2 * start
     floor = 2 * FLOOR_STEPS * settings.step_s
     return 2 * warmup.seconds + flat_out + paced + floor + TURNS * TURN_COST_S
+
+
+def row_budget_s(settings: MeasureSettings, row: ScenarioResult, scale: float) -> float | None:
+    """The turn seconds a finished row's procedure would take with its epochs ``scale`` times as
+    long (a sweep's later sizes); None where it timed no warm-up epoch."""
+    if row.warmup_epoch_s is None or row.first_batch_s is None or not row.batches_per_epoch:
+        return None
+    epoch = EpochTiming(
+        row.warmup_epoch_s * scale,
+        row.first_batch_s,
+        max(round(row.batches_per_epoch * scale), 1),
+        round((row.samples_per_epoch or 0) * scale),
+        0.0,
+    )
+    start = None if row.epoch_start_wait_ms is None else row.epoch_start_wait_ms / 1000.0
+    return budget_s(settings, epoch, start)
 
 
 def rates_kept(windows: tuple[WindowTiming, ...] | list[WindowTiming]) -> list[float]:

@@ -17,11 +17,10 @@ from profiler.base.settings import MeasureSettings, Target
 from profiler.base.stats import theil_sen
 from profiler.ceiling.limit import Ceiling
 from profiler.data.synthetic import DataSource, DataSpec
-from profiler.measuring.procedure import budget_s
+from profiler.measuring.procedure import row_budget_s
 from profiler.reporters.progress import RunProgress, counted, duration_text, result_line
 from profiler.reporters.safe import terminal_text
 from profiler.results.records import RunResult, ScenarioResult
-from profiler.worker.loops import EpochTiming
 
 # A sweep's size time is not fitted to grow faster than this power of its samples: two noisy sizes
 # must not forecast an explosion.
@@ -160,16 +159,21 @@ class SweepProgress(RunProgress):
         if self._per_turn_s is None or self._settings is None or self._import_s is None:
             return None
         last = self.sizes[len(self._took_s) - 1]
-        ahead = [_budget_s(self._settings, row, size / last) for row in self._last_rows]
-        return self._import_s + self._per_turn_s * sum(s for s in ahead if s is not None)
+        return self._import_s + self._per_turn_s * self._last_rows_budget_s(size / last)
+
+    def _last_rows_budget_s(self, scale: float) -> float:
+        """The turn seconds the last whole size's rows take with epochs ``scale`` times as long,
+        those that timed no warm-up epoch left out."""
+        assert self._settings is not None
+        budgets = (row_budget_s(self._settings, row, scale) for row in self._last_rows)
+        return sum(seconds for seconds in budgets if seconds is not None)
 
     def _wall_per_turn_s(self) -> float | None:
         """The wall each turn second of the size just whole cost, its import left out (None where
         no row timed its warm-up epoch); computed once, as the size becomes whole."""
         if self._settings is None or self._import_s is None:
             return None
-        spent = [_budget_s(self._settings, row, 1.0) for row in self._last_rows]
-        timed = sum(seconds for seconds in spent if seconds is not None)
+        timed = self._last_rows_budget_s(1.0)
         if timed <= 0:
             return None
         before_turns = self._import_s if len(self._took_s) > 1 else 0.0  # the first's was before
@@ -332,19 +336,3 @@ def rate_text(result: ScenarioResult) -> str:
         if result.ceiling_fraction is not None
         else ""
     )
-
-
-def _budget_s(settings: MeasureSettings, row: ScenarioResult, scale: float) -> float | None:
-    """The turn seconds ``row``'s procedure takes with its epochs ``scale`` times as long; None
-    where it timed no warm-up epoch."""
-    if row.warmup_epoch_s is None or row.first_batch_s is None or not row.batches_per_epoch:
-        return None
-    epoch = EpochTiming(
-        row.warmup_epoch_s * scale,
-        row.first_batch_s,
-        max(round(row.batches_per_epoch * scale), 1),
-        round((row.samples_per_epoch or 0) * scale),
-        0.0,
-    )
-    start = None if row.epoch_start_wait_ms is None else row.epoch_start_wait_ms / 1000.0
-    return budget_s(settings, epoch, start)
