@@ -17,6 +17,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import psutil
 
@@ -33,6 +35,8 @@ EXIT_ORPHANED = 70
 # A parent killed outright closes its pipes a moment before the kernel has it fully gone.
 PARENT_ENDING_S = 1.0
 
+_T = TypeVar("_T")
+
 
 class Lifeline:
     def __init__(self, parent_pid: int) -> None:
@@ -40,6 +44,7 @@ class Lifeline:
         self._deadline: float | None = None
         self._lock = threading.Lock()
         self._parents_folder: str | None = None
+        self._waiting_since: float | None = None  # in waiting_for, since then
 
     def leaves_behind(self, folder: str | os.PathLike[str]) -> Lifeline:
         """Remove ``folder``, a scratch folder of the parent's, once the parent is gone: a parent
@@ -65,17 +70,38 @@ class Lifeline:
         with self._lock:
             self._deadline = time.monotonic() + seconds_from_now + DEADLINE_GRACE_S
 
+    def waiting_for(self, receive: Callable[[], _T]) -> _T:
+        """``receive()``, a wait for the parent's next request: the parent's time, not this
+        process's own, so the deadline moves on by it, as the parent's does by the turns it waits
+        for. A worker that is not frozen between its turns (one driving a cluster of the user's)
+        waits for them here; one that is frozen is frozen here."""
+        with self._lock:
+            self._waiting_since = time.monotonic()
+        try:
+            return receive()
+        finally:
+            with self._lock:
+                if self._deadline is not None and self._waiting_since is not None:
+                    self._deadline += time.monotonic() - self._waiting_since
+                self._waiting_since = None
+
+    def expired(self, now: float, checked: float) -> bool:
+        """Whether the deadline has passed at ``now``, the previous check having been at
+        ``checked``; never while waiting for the parent."""
+        with self._lock:
+            if self._deadline is None or self._waiting_since is not None:
+                return False
+            # Time spent frozen outside waiting_for (SIGSTOP, profiler.system.freezing) is no time
+            # of its own either: the deadline moves on by it.
+            self._deadline += max(0.0, now - checked - _CHECK_S - _OVERSLEEP_S)
+            return now > self._deadline
+
     def _watch(self) -> None:
         checked = time.monotonic()
         while True:
             time.sleep(_CHECK_S)
             now = time.monotonic()
-            with self._lock:
-                # Time spent frozen between turns (SIGSTOP, profiler.system.freezing) is no time
-                # of its own: the deadline moves on by it, as the parent's does.
-                if self._deadline is not None:
-                    self._deadline += max(0.0, now - checked - _CHECK_S - _OVERSLEEP_S)
-                expired = self._deadline is not None and time.monotonic() > self._deadline
+            expired = self.expired(now, checked)
             checked = now
             self.end_if_orphaned()
             if expired:

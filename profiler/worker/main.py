@@ -184,7 +184,7 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
             _cold(task),
             task.trace_dir,
         )
-        while (request := conn.recv())[0] != "close":
+        while (request := lifeline.waiting_for(conn.recv))[0] != "close":
             conn.send(server.answer(request))
         options = _tf_data_options(dataset)
     ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
