@@ -2,13 +2,12 @@
 
 Windows of a flat-out stream and paced steps are not independent draws (a pipeline drifts, warms
 up, autotunes), so the intervals here are distribution-free where they can be (the median's from
-order statistics) and resample blocks of neighbours where they cannot. Resampling uses a fixed
+order statistics), and idle's takes the turn, not the step, as its unit. Resampling uses a fixed
 seed: the same measurements always give the same interval.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -104,67 +103,73 @@ def warmup_cut(values: Sequence[float], most: float = 0.5) -> int:
     return cut
 
 
-def blocks(count: int, size: int) -> list[tuple[int, int]]:
-    """[start, stop) of consecutive blocks of ``size`` (the last one longer), covering ``count``
-    items."""
-    if count <= 0:
-        return []
-    number = max(1, count // max(1, size))
-    edges = [round(i * count / number) for i in range(number + 1)]
-    return list(itertools.pairwise(edges))
-
-
-# The fewest blocks of steps an idle interval is drawn from: a bootstrap of one block is that
-# block, a zero-width interval that claims certainty, and of two it has three outcomes.
-MIN_IDLE_BLOCKS = 3
-# Neighbouring paced steps resampled together for the idle interval.
+# The fewest paced turns an idle interval is drawn from: with two, its Student t quantile is 12.7
+# and the interval says nothing.
+MIN_IDLE_TURNS = 3
+# Results written before the turn became the interval's unit drew it from blocks of 8 neighbouring
+# steps, at least 3 of them: an interval from fewer steps in such a file is one block's, zero wide.
 IDLE_BLOCK = 8
+MIN_IDLE_BLOCKS = 3
+
+# Student's t at 97.5% for 1 to 30 degrees of freedom (two-sided 95%).
+_T_975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
 
 
-def idle_with_interval(
-    waits_s: Sequence[float],
-    steps_s: Sequence[float],
+def t_quantile(degrees: int) -> float:
+    """Student's t quantile for a two-sided 95% interval."""
+    if degrees < 1:
+        raise ValueError("a t interval needs at least one degree of freedom")
+    if degrees <= len(_T_975):
+        return _T_975[degrees - 1]
+    return 1.96 + 2.5 / degrees  # within 0.003 of the exact quantile beyond 30
+
+
+def idle_over_turns(
+    turns: Sequence[tuple[Sequence[float], Sequence[float]]],
     floor_s: Sequence[float] = (),
-    block: int = 8,
-    confidence: float = CONFIDENCE,
-    resamples: int = _RESAMPLES,
 ) -> tuple[float, tuple[float, float] | None]:
-    """Idle fraction above the fetch floor, and its interval from a block bootstrap (None, unknown,
-    from fewer than MIN_IDLE_BLOCKS blocks).
+    """Idle fraction above the fetch floor over paced turns of (waits, steps), and its 95% interval
+    with the turn as the unit (None, unknown, from fewer than MIN_IDLE_TURNS turns).
 
-    idle = (sum of waits - steps x mean floor) / (that + sum of steps), never below 0. Blocks of
-    ``block`` neighbouring steps are resampled together, so a slow stretch stays a stretch; the
-    floor's own steps are resampled too, so its uncertainty widens the interval.
+    idle = (sum of waits - steps x mean floor) / (that + sum of steps), never below 0. Steps in
+    one turn share one moment of the machine and the worker's state, so they are not independent
+    draws: the interval is Student's t over the turns (a ratio estimator's standard error), widened
+    by the floor's own standard error. Runs of the same pipeline differ by more than steps within a
+    turn do; they differ by about what turns do.
     """
-    waits = np.asarray(waits_s, dtype=float)
-    steps = np.asarray(steps_s, dtype=float)
+    kept = [(list(w), list(s)) for w, s in turns if len(w)]
+    waits = [x for w, _ in kept for x in w]
+    steps = [x for _, s in kept for x in s]
     floor = np.asarray(floor_s, dtype=float) if len(floor_s) else np.zeros(1)
-    point = _idle(float(waits.sum()), float(steps.sum()), len(waits) * float(floor.mean()))
-    spans = blocks(len(waits), block)
-    if len(spans) < MIN_IDLE_BLOCKS:
+    floor_mean = float(floor.mean())
+    point = _idle(sum(waits), sum(steps), len(waits) * floor_mean)
+    if len(kept) < MIN_IDLE_TURNS:
         return point, None
-    block_waits = np.array([waits[a:b].sum() for a, b in spans])
-    block_steps = np.array([steps[a:b].sum() for a, b in spans])
-    block_counts = np.array([b - a for a, b in spans])
-    rng = np.random.default_rng(_SEED)
-    picks = rng.integers(0, len(spans), size=(resamples, len(spans)))
-    floors = floor[rng.integers(0, len(floor), size=(resamples, len(floor)))].mean(axis=1)
-    wait_sums = block_waits[picks].sum(axis=1)
-    step_sums = block_steps[picks].sum(axis=1)
-    counts = block_counts[picks].sum(axis=1)
-    # Not clamped at 0 before the quantiles: a resample below the floor counts as below, so an
-    # idle near 0 keeps an upper bound above it.
-    above = wait_sums - counts * floors
-    samples = above / np.maximum(np.abs(above) + step_sums, 1e-12)
-    tail = (1.0 - confidence) / 2.0
-    low, high = (max(float(q), 0.0) for q in np.quantile(samples, [tail, 1.0 - tail]))
+    above = np.array([sum(w) - len(w) * floor_mean for w, _ in kept])
+    step_sums = np.array([sum(s) for _, s in kept])
+    totals = np.abs(above) + step_sums
+    # Not clamped at 0: a turn below the floor counts as below, so an idle near 0 keeps an upper
+    # bound above it.
+    centre = float(above.sum() / totals.sum())
+    residuals = above - centre * totals
+    count = len(kept)
+    spread = math.sqrt(count / (count - 1) * float((residuals**2).sum())) / float(totals.sum())
+    floor_error = float(floor.std(ddof=1)) / math.sqrt(len(floor)) if len(floor) > 1 else 0.0
+    # d idle / d floor = -steps x sum(steps) / total^2
+    floor_spread = len(waits) * float(step_sums.sum()) / float(totals.sum()) ** 2 * floor_error
+    half = t_quantile(count - 1) * math.hypot(spread, floor_spread)
+    low, high = max(centre - half, 0.0), max(centre + half, 0.0)
     if high <= low:
-        # Every resample at or below the floor: what the floor's own jitter could hide is the
+        # The whole interval at or below the floor: what the floor's own jitter could hide is the
         # bound, never a zero width that claims certainty; unknown where the floor has none.
-        jitter = float(floor.max() - floor.mean())
+        jitter = float(floor.max() - floor_mean)
         if jitter <= 0:
             return point, None
-        high = low + jitter / (jitter + float(steps.mean()))
+        high = low + jitter / (jitter + float(np.mean(steps)))
     return point, (low, high)
 
 

@@ -226,7 +226,7 @@ def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSett
         default=settings.idle_time_cap_s,
         metavar="SECONDS",
         help="stop the paced steps once they have lasted this long (their own time), precise or "
-        "not, once they cover --idle-epochs epochs (default: %(default)g)",
+        "not, once they cover --idle-epochs epochs and three turns (default: %(default)g)",
     )
     run.add_argument(
         "--processes",

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiler.base.stats import idle_with_interval, median, percentile, pooled_median_interval
-from profiler.measuring.procedure import IDLE_BLOCK, FlatOut, Measurements, rates_kept, steady_steps
+from profiler.base.stats import idle_over_turns, median, percentile, pooled_median_interval
+from profiler.measuring.procedure import FlatOut, Measurements, rates_kept, steady_turns
 from profiler.results.records import STATUS_OK, STATUS_SKIPPED, RoleCpu, ScenarioResult
 from profiler.strategy.scenario import TRAINER, Scenario
 from profiler.system.memory import MemoryTrace
@@ -239,10 +239,11 @@ def idle_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
     per epoch: it weighs far more in a short sample epoch than at full dataset size.
     """
     paced = [block for m in measured for block in m.paced]
-    waits, steps = steady_steps(paced)
-    if not waits:  # one batch per epoch: there is no steady state
-        waits = [w for block in paced for w in block.waits_s]
-        steps = [s for block in paced for s in block.steps_s]
+    turns = steady_turns(paced)
+    if not any(w for w, _ in turns):  # one batch per epoch: there is no steady state
+        turns = [(list(block.waits_s), list(block.steps_s)) for block in paced]
+    waits = [w for turn, _ in turns for w in turn]
+    steps = [s for _, turn in turns for s in turn]
     if not waits:
         return {}
     floor = [w for m in measured for block in m.floor for w in block.waits_s]
@@ -252,8 +253,8 @@ def idle_metrics(measured: Sequence[Measurements]) -> dict[str, Any]:
         for w, first in zip(block.waits_s, block.epoch_starts, strict=True)
         if first
     ]
-    idle, interval = idle_with_interval(waits, steps, floor, IDLE_BLOCK)
-    raw, _ = idle_with_interval(waits, steps, (), IDLE_BLOCK)
+    idle, interval = idle_over_turns(turns, floor)
+    raw, _ = idle_over_turns(turns)
     utilization = [
         block.gpu_utilization_percent
         for block in paced

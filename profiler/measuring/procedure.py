@@ -29,9 +29,8 @@ from typing import Protocol
 from profiler.base.moved import left_behind
 from profiler.base.settings import CONSUMER_KERAS, MeasureSettings
 from profiler.base.stats import (
-    IDLE_BLOCK,
-    MIN_IDLE_BLOCKS,
-    idle_with_interval,
+    MIN_IDLE_TURNS,
+    idle_over_turns,
     median,
     median_interval,
     relative_half_width,
@@ -315,7 +314,8 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
         session.phase(f"paced behind {step}, {done} steps")
         measured.paced.append(session.paced(PACED_BLOCK, settings.step_s, settings.consumer))
         done += PACED_BLOCK
-        if done < least:
+        # The cap stops none before the fewest turns an interval is drawn from.
+        if done < least or len(measured.paced) < MIN_IDLE_TURNS:
             continue
         if _idle_is_precise(measured, settings.idle_precision):
             break
@@ -327,25 +327,22 @@ def _paced(session: WorkerSession, settings: MeasureSettings, measured: Measurem
     measured.floor.append(session.floor(FLOOR_STEPS, settings.step_s, settings.consumer))
 
 
-def steady_steps(paced: list[PacedSteps]) -> tuple[list[float], list[float]]:
-    """(waits, steps) of the paced steps that did not begin an epoch."""
-    pairs = [
-        (w, s)
-        for block in paced
-        for w, s, first in zip(block.waits_s, block.steps_s, block.epoch_starts, strict=True)
-        if not first
-    ]
-    return [w for w, _ in pairs], [s for _, s in pairs]
+def steady_turns(paced: list[PacedSteps]) -> list[tuple[list[float], list[float]]]:
+    """(waits, steps) of each paced block (a turn), without the steps that began an epoch."""
+    turns = []
+    for block in paced:
+        kept = [
+            (w, s)
+            for w, s, first in zip(block.waits_s, block.steps_s, block.epoch_starts, strict=True)
+            if not first
+        ]
+        turns.append(([w for w, _ in kept], [s for _, s in kept]))
+    return turns
 
 
 def _idle_is_precise(measured: Measurements, precision: float) -> bool:
-    waits, steps = steady_steps(measured.paced)
-    if len(waits) < MIN_IDLE_BLOCKS * IDLE_BLOCK:
-        return False
     floor = [w for block in measured.floor for w in block.waits_s]
-    # Fewer resamples than the reported interval: this runs between two paced blocks, where the
-    # pipeline refills its buffers untimed, and it only decides whether to go on.
-    point, interval = idle_with_interval(waits, steps, floor, IDLE_BLOCK, resamples=300)
+    point, interval = idle_over_turns(steady_turns(measured.paced), floor)
     return interval is not None and max(point - interval[0], interval[1] - point) <= precision
 
 

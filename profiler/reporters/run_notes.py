@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from profiler.base.settings import CONSUMER_KERAS
-from profiler.base.stats import IDLE_BLOCK, MIN_IDLE_BLOCKS
+from profiler.base.stats import MIN_IDLE_TURNS
 from profiler.base.units import plain
 from profiler.reporters.advice import disk_note
 from profiler.reporters.common import Note, ceiling_note, data_notes, load_note
@@ -351,8 +351,8 @@ def _unknown_idle_notes(run: RunResult) -> list[Note]:
     if not unknown:
         return []
     text = (
-        f"Idle interval unknown (±?) for {', '.join(unknown)}: fewer than {MIN_IDLE_BLOCKS} "
-        f"blocks of {IDLE_BLOCK} paced steps; more --idle-time-cap gives one. compare reads no "
+        f"Idle interval unknown (±?) for {', '.join(unknown)}: fewer than {MIN_IDLE_TURNS} "
+        "paced turns with steady steps; more --idle-time-cap gives them. compare reads no "
         "evidence from them."
     )
     return [Note(text, "warning")]

@@ -227,9 +227,10 @@ class ScenarioResult:
 
     @property
     def idle_interval_unknown(self) -> bool:
-        """Idle from paced steps too few for an interval: fewer than MIN_IDLE_BLOCKS blocks of
-        IDLE_BLOCK (a file written before such intervals were left unknown holds a zero-wide one).
-        Results of format 1 had no intervals at all, and are not unknown in this sense."""
+        """Idle from paced steps too few for an interval: fewer than MIN_IDLE_TURNS turns (a file
+        written before such intervals were left unknown holds a zero-wide one from fewer than
+        MIN_IDLE_BLOCKS blocks of IDLE_BLOCK steps). Results of format 1 had no intervals at all,
+        and are not unknown in this sense."""
         return (
             self.idle_fraction is not None
             and bool(self.wait_ms)

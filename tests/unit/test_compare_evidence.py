@@ -2,7 +2,7 @@
 p-value.
 
 Every expected figure is derived here by hand from what the test builds: the idle fraction from the
-paced waits it constructs (the definition in profiler.base.stats.idle_with_interval), the combined
+paced waits it constructs (the definition in profiler.base.stats.idle_over_turns), the combined
 idle interval from the two runs' own intervals, and Mann-Whitney p-values from ranks counted by
 hand.
 """
@@ -17,9 +17,9 @@ import pytest
 from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings
-from profiler.base.stats import idle_with_interval, mann_whitney_p
+from profiler.base.stats import idle_over_turns, mann_whitney_p
 from profiler.measuring.metrics import idle_metrics
-from profiler.measuring.procedure import Measurements
+from profiler.measuring.procedure import PACED_BLOCK, Measurements
 from profiler.reporters.compare import comparison_rows
 from profiler.results.records import RunResult, ScenarioResult
 from profiler.worker.loops import PacedSteps
@@ -34,10 +34,14 @@ def _run(*results: ScenarioResult) -> RunResult:
 
 
 def _paced_result(waits: list[float], name: str = "s") -> ScenarioResult:
-    """A result whose idle figures come from paced steps of these waits behind a 20 ms step."""
-    paced = PacedSteps(tuple(waits), (STEP_S,) * len(waits), (False,) * len(waits))
+    """A result whose idle figures come from paced steps of these waits behind a 20 ms step, taken
+    in turns of PACED_BLOCK steps."""
+    paced = [
+        PacedSteps(tuple(turn), (STEP_S,) * len(turn), (False,) * len(turn))
+        for turn in (waits[i : i + PACED_BLOCK] for i in range(0, len(waits), PACED_BLOCK))
+    ]
     floor = PacedSteps((FLOOR_S,) * 8, (STEP_S,) * 8, (False,) * 8)
-    measured = Measurements(paced=[paced], floor=[floor, floor])
+    measured = Measurements(paced=paced, floor=[floor, floor])
     return ScenarioResult(name=name, status="ok", **idle_metrics([measured]))
 
 
@@ -75,7 +79,9 @@ def test_idle_that_grew_beyond_its_limit_and_beyond_both_intervals_is_a_regressi
     assert 0.17 < difference < 0.19
     comparison, change, check = _idle_change(base, new)
     width = math.hypot(_half_width(base), _half_width(new))
-    assert 0 < width < 0.01  # waits that scatter by ±0.5 ms: narrow intervals, both non-degenerate
+    # Waits that scatter by ±0.5 ms, in three turns (Student's t of 4.3): narrow intervals, both
+    # non-degenerate.
+    assert 0 < width < 0.02
     evidence = change.evidence
     assert not evidence.relative and evidence.p_value is None
     assert evidence.low == pytest.approx(difference - width, abs=1e-12)
@@ -176,14 +182,47 @@ def test_an_idle_interval_unknown_from_too_few_steps_is_no_evidence_never_a_regr
         assert check.startswith("no evidence (limit 5 points; a run's idle interval is unknown")
 
 
-def test_an_idle_interval_from_one_block_of_steps_is_unknown_never_zero_wide():
-    # 14 steps: one block of 8 (the rest joins it); 40 steps: five blocks.
-    waits = [0.010 + 0.001 * (i % 3) for i in range(40)]
-    steps = [0.020] * 40
-    point, interval = idle_with_interval(waits[:14], steps[:14], (), 8)
+def test_an_idle_interval_from_fewer_than_three_turns_is_unknown_never_zero_wide():
+    # Two turns of 16 steps: Student's t with one degree of freedom says nothing; three do.
+    turns = [([0.010 + 0.001 * (i % 3) for i in range(16)], [0.020] * 16) for _ in range(3)]
+    turns[1] = ([w + 0.002 for w in turns[1][0]], turns[1][1])
+    point, interval = idle_over_turns(turns[:2])
     assert 0 < point < 1 and interval is None
-    point, interval = idle_with_interval(waits, steps, (), 8)
+    # A turn whose every step began an epoch holds no steady step, and is no turn.
+    point, interval = idle_over_turns([*turns[:2], ([], [])])
+    assert interval is None
+    point, interval = idle_over_turns(turns)
     assert interval is not None and interval[0] < point < interval[1]
+
+
+def _turn_drawn_run(idle: float, seed: int, turns: int = 3) -> ScenarioResult:
+    """A run whose paced steps come in turns, each at its own moment of the machine: a turn's waits
+    are scaled by a factor drawn once per turn (sd 25%), its steps scatter by ±0.2 ms around it."""
+    rng = random.Random(seed)
+    # waits of w behind a 20 ms step above a 1 ms floor: idle (w - 1) / (w - 1 + 20)
+    above_s = idle / (1.0 - idle) * STEP_S
+    waits = []
+    for _ in range(turns):
+        moment = max(0.0, rng.gauss(1.0, 0.25))
+        waits += [FLOOR_S + above_s * moment + rng.uniform(-0.0002, 0.0002) for _ in range(16)]
+    return _paced_result(waits)
+
+
+def test_unchanged_runs_whose_turns_wander_are_rarely_a_regression_and_a_real_change_is_caught():
+    # Each run sees three moments of the machine. Steps within a turn agree closely, so an interval
+    # over blocks of neighbouring steps is narrow, and unchanged runs 5+ points apart read as a
+    # regression (14 of these 200 pairs did so with blocks of 8 steps). The interval over turns
+    # carries the moments' spread.
+    pairs = [(_turn_drawn_run(0.20, 2 * i), _turn_drawn_run(0.20, 2 * i + 1)) for i in range(200)]
+    # The runs really do differ by more than the 5-point limit often: the gate has work to do.
+    assert sum(new.idle_fraction - base.idle_fraction > 0.05 for base, new in pairs) > 10
+    assert sum(_idle_change(base, new)[0].failed for base, new in pairs) <= 5
+    # Idle from 20% to 45%: caught in most pairs, from three turns a run.
+    caught = sum(
+        _idle_change(_turn_drawn_run(0.20, 2 * i), _turn_drawn_run(0.45, 2 * i + 1))[0].failed
+        for i in range(200)
+    )
+    assert caught >= 150
 
 
 def _rated(windows: list[float]) -> ScenarioResult:

@@ -108,25 +108,34 @@ def test_cpu_per_epoch_and_per_role_count_the_flat_out_windows_only(measured):
 
 def test_idle_and_waits_come_from_the_steady_paced_steps_above_the_floor(measured):
     result = scenario_result("plain", Plain(), [WorkerRun(SEEN, measured)], "ok", None)
-    # Two requests of 16 steps; epochs of 20 batches begin at steps 0 and 20 (50 ms waits), the
-    # other 30 wait 1 to 10 ms, three times each: 165 ms. Steps 30 x 20 ms; floor 0.5 ms a step, 15
-    # ms in all. idle = (165 - 15) / (165 - 15 + 600) = 0.2; before the floor, 165 / 765.
-    assert result.idle_s == pytest.approx(0.165) and result.compute_s == pytest.approx(0.600)
-    assert result.idle_fraction == pytest.approx(0.2)
-    assert result.idle_fraction_raw == pytest.approx(0.165 / 0.765)
-    # The 30 steady steps resample as three blocks of 10, each 1 to 10 ms once: every resample is
-    # alike but for the floor's, 0.45 or 0.55 ms a step.
-    low, high = result.idle_fraction_ci
-    assert 0.19 < low < 0.2 < high < 0.21
+    # Three requests (turns) of 16 steps, the fewest an interval is drawn from; epochs of 20
+    # batches begin at steps 0, 20 and 40 (50 ms waits), the other 45 wait 1 to 10 ms in turn: 1 to
+    # 5 ms five times, 6 to 10 ms four times, 235 ms. Steps 45 x 20 ms; floor 0.5 ms a step, 22.5
+    # ms in all. idle = (235 - 22.5) / (235 - 22.5 + 900); before the floor, 235 / 1135.
+    assert result.idle_s == pytest.approx(0.235) and result.compute_s == pytest.approx(0.900)
+    assert result.idle_fraction == pytest.approx(212.5 / 1112.5)
+    assert result.idle_fraction_raw == pytest.approx(235 / 1135)
+    # Turn by turn the steady waits sum to 70, 95 and 70 ms: above the floor 62.5, 87.5 and 62.5
+    # over 362.5, 387.5 and 362.5. The ratio's residuals from 0.191 are -6.74, 13.48 and -6.74 ms:
+    # standard error sqrt(3 / 2 x 272.7) / 1112.5 = 0.0182. The floor's 16 steps alternate 0.45
+    # and 0.55 ms: standard error 0.05 x sqrt(16 / 15) / 4 ms, which moves idle by 45 x 900 /
+    # 1112.5² per ms. Student's t with 2 degrees of freedom, 4.303.
+    centre = 212.5 / 1112.5
+    residuals = [62.5 - centre * 362.5, 87.5 - centre * 387.5, 62.5 - centre * 362.5]
+    spread = (1.5 * sum(r * r for r in residuals)) ** 0.5 / 1112.5
+    floor_spread = 45 * 900 / 1112.5**2 * 0.05 * (16 / 15) ** 0.5 / 4
+    half = 4.303 * (spread**2 + floor_spread**2) ** 0.5
+    assert half == pytest.approx(0.0782, abs=1e-4)
+    assert result.idle_fraction_ci == pytest.approx((centre - half, centre + half))
     assert result.fetch_floor_ms == pytest.approx(
         0.5
     ) and result.epoch_start_wait_ms == pytest.approx(50.0)
-    # 30 sorted waits: 1,1,1,2,...,10,10,10 ms. p50 at 0.5 x 29 = 14.5: between the 15th (5) and
-    # 16th (6); p95 at 27.55: between the 28th and 29th, both 10.
-    assert result.wait_p50_ms == pytest.approx(5.5) and result.wait_p95_ms == pytest.approx(10.0)
-    assert len(result.wait_ms) == 30 and max(result.wait_ms) == 10.0
+    # 45 sorted waits: five each of 1 to 5 ms, four each of 6 to 10. p50 at 0.5 x 44 = 22: the 23rd,
+    # 5; p95 at 41.8: between the 42nd and 43rd, both 10.
+    assert result.wait_p50_ms == pytest.approx(5.0) and result.wait_p95_ms == pytest.approx(10.0)
+    assert len(result.wait_ms) == 45 and max(result.wait_ms) == 10.0
     assert result.step_p50_ms == pytest.approx(20.0) and result.step_device == "simulated"
-    assert result.verdict == "input-bound"  # 20% idle
+    assert result.verdict == "moderately input-bound"  # 19% idle: from 5%, under 20%
 
 
 def test_one_off_timings_count_from_the_start_of_the_build_and_the_rest_is_carried(measured):

@@ -159,15 +159,17 @@ def test_measure_drives_one_worker_through_every_phase_in_order(clock, monkeypat
         "floor",
         "paced",
         "paced",
+        "paced",
         "floor",
         "close",
     ]
     # The paced steps go on where the windows of whole epochs left the stream, at an epoch's end,
-    # for an epoch at least (20 steps: two requests of 16): epochs begin at steps 0 and 20.
+    # for an epoch at least and for three requests (turns), the fewest an idle interval is drawn
+    # from: epochs begin at steps 0, 20 and 40.
     assert measured.warmup == WARMUP and measured.build_s == 0.25 and session.closed
-    assert measured.flat_out.windows == tuple(session.windows[:9]) and len(measured.paced) == 2
+    assert measured.flat_out.windows == tuple(session.windows[:9]) and len(measured.paced) == 3
     starts = [first for block in measured.paced for first in block.epoch_starts]
-    assert [step for step, first in enumerate(starts) if first] == [0, 20]
+    assert [step for step, first in enumerate(starts) if first] == [0, 20, 40]
     phases = [name for name, _ in session.phases]
     assert phases[:2] == [PHASE_WARMUP, PHASE_VERIFY]
     assert "flat out, window 9" in phases
@@ -190,12 +192,20 @@ def test_idle_steps_go_on_to_the_idle_time_cap_where_never_precise(clock, monkey
         8,
         8,
     ]
-    # With any precision met at once, the paced steps stop as soon as they cover an epoch.
+    # With any precision met at once, the paced steps stop as soon as they cover an epoch in three
+    # turns, the fewest an interval is drawn from.
     session = ScriptedSession(
         WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7)
     )
     measured = measure(session, _settings(idle_precision=1.0, idle_time_cap_s=1.5))
-    assert len(measured.paced) == 2 and not measured.idle_capped
+    assert len(measured.paced) == 3 and not measured.idle_capped
+    # A cap that the first turn already passes stops none of those three.
+    session = ScriptedSession(
+        WARMUP, [1000.0] * 9, clock=clock, wait_of=lambda n: 0.001 * (1 + n % 7)
+    )
+    measured = measure(session, _settings(idle_precision=0.0, idle_time_cap_s=0.1))
+    assert len(measured.paced) == 3 and measured.idle_capped
+    assert sum(measured.paced[0].waits_s) + sum(measured.paced[0].steps_s) > 0.1
 
 
 def test_batches_in_bursts_get_windows_long_enough_for_a_burst_to_move_the_rate_little(clock):

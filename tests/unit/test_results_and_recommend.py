@@ -240,7 +240,7 @@ def test_an_idle_fraction_from_too_few_steps_shows_its_interval_unknown_and_says
     RunTerminalReporter(stream, width=200, color=False).render(_run([few]))
     text = " ".join(stream.getvalue().split())
     assert "58.0% ±?" in text and "±0.0" not in text
-    assert "Idle interval unknown (±?) for few: fewer than 3 blocks of 8 paced steps" in text
+    assert "Idle interval unknown (±?) for few: fewer than 3 paced turns with steady steps" in text
 
 
 def test_tied_strategies_are_named_and_the_tie_broken_by_the_stated_rule():
