@@ -70,6 +70,8 @@ MOVED = {
 }
 # (old module, name) -> (the module it is in now, its name there): what left its old module.
 ELSEWHERE = {
+    ("measure", "bad_batch"): ("worker.batches", "bad_batch"),
+    ("measure", "batch_length"): ("worker.batches", "batch_length"),
     ("measure_run", "checked"): ("drivers.kept_results", "checked"),
     ("measure_run", "with_results"): ("drivers.kept_results", "with_results"),
     ("recommend", "pick_at_target"): ("analysis.target_pick", "pick_at_target"),

@@ -224,7 +224,9 @@ def _epoch_times(windows: tuple[WindowTiming, ...]) -> tuple[float, ...]:
     previous: float | None = windows[0].started if windows and windows[0].began_epoch else None
     for window in windows:
         for end in window.epoch_ends:
-            if previous is not None:
+            # An end stamped before the one it follows would be an epoch of no time or less,
+            # which no results file may hold: the epoch is left out instead.
+            if previous is not None and end > previous:
                 durations.append(end - previous)
             previous = end
         if window.epochs_ended > len(window.epoch_ends):

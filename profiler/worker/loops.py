@@ -18,44 +18,9 @@ import psutil
 
 from profiler.base.moved import left_behind
 from profiler.results.records import AutotuneValue
+from profiler.worker.batches import batch_length
 from profiler.worker.bursts import bursts, lead_in
 from profiler.worker.release import Releaser, each_batch
-
-
-def batch_length(batch: Any) -> int:
-    """Real samples in a batch (a partial last batch counts what it holds)."""
-    try:
-        return int(batch[1].shape[0])
-    except (TypeError, IndexError, KeyError, AttributeError):
-        raise ValueError(bad_batch(batch)) from None
-
-
-def bad_batch(batch: Any) -> str:
-    """What is wrong with an element that is not a batch of (images, labels), and the fix."""
-    if isinstance(batch, dict):
-        return (
-            f"each element is a dict ({', '.join(map(str, batch))}): deliver (images, labels) "
-            "pairs, such as with .map(lambda d: (d['image'], d['label']))"
-        )
-    if not isinstance(batch, tuple | list) or len(batch) != 2:
-        parts = f"{len(batch)} parts" if isinstance(batch, tuple | list) else type(batch).__name__
-        return f"each element must be a pair (images, labels); got {parts}"
-    images, labels = batch
-    if isinstance(images, dict):
-        return (
-            f"the inputs are a dict ({', '.join(map(str, images))}): the profiler measures "
-            "(images, labels) batches; return the images tensor as the first part"
-        )
-    shape = getattr(labels, "shape", None)
-    if shape is None or len(tuple(shape)) == 0:  # numpy's () or TensorFlow's TensorShape([])
-        return (
-            "each element is one sample (its labels have no batch dimension): add .batch(N) to the "
-            "pipeline"
-        )
-    return (
-        f"each element must be a pair of arrays (images, labels); got {type(images).__name__} and "
-        f"{type(labels).__name__}"
-    )
 
 
 def tree_cpu_seconds() -> float:
@@ -147,6 +112,7 @@ class BatchStream:
         self.before_epoch = before_epoch
         self.untimed_s = 0.0
         self._paused_at: float | None = None
+        self._untimed_at_pause = 0.0
         self.batch_s: float | None = None  # the last window's seconds per batch
         self.last_iterator: Iterator[Any] | None = None  # kept after its epoch, for autotune_values
         self.releaser = Releaser()  # the worker's other epochs use it too
@@ -154,12 +120,15 @@ class BatchStream:
     def pause(self) -> None:
         """Nobody consumes the stream from now until ``resume``: the worker waits for a request,
         or is frozen while others take their turns. That time is in no epoch."""
-        self._paused_at = time.perf_counter()
+        self._paused_at, self._untimed_at_pause = time.perf_counter(), self.untimed_s
 
     def resume(self, at: float | None = None) -> None:
-        """Timing goes on from ``at`` (a perf_counter reading; default: now)."""
+        """Timing goes on from ``at`` (a perf_counter reading; default: now). Untimed work done
+        in the pause (an iterator made and one let go, as a turn's first batches cross an epoch)
+        is in the pause already: counted twice, it stamped later epoch ends before earlier ones."""
         if self._paused_at is not None:
-            self.untimed_s += (time.perf_counter() if at is None else at) - self._paused_at
+            paused = (time.perf_counter() if at is None else at) - self._paused_at
+            self.untimed_s += max(paused - (self.untimed_s - self._untimed_at_pause), 0.0)
             self._paused_at = None
 
     def clock(self) -> float:

@@ -49,12 +49,12 @@ from profiler.system.lifeline import PARENT_ENDING_S, Lifeline, own_group_and_or
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
 from profiler.system.stopping import signals_as_a_child
 from profiler.system.tf_import import import_tensorflow
+from profiler.worker.batches import bad_batch
 from profiler.worker.consumer import GpuUtilization, KerasStep, SleepStep
 from profiler.worker.loops import (
     BatchStream,
     PacedSteps,
     autotune_values,
-    bad_batch,
     each_batch,
     flat_out_epoch,
     flat_out_window,

@@ -16,7 +16,7 @@ from profiler.strategy.pipeline_source import (
     locate,
     top_level_names,
 )
-from profiler.worker.loops import bad_batch, batch_length
+from profiler.worker.batches import bad_batch, batch_length
 
 
 @pytest.fixture
