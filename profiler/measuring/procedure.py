@@ -127,12 +127,16 @@ def budget_s(
 ) -> float:
     """The turn seconds one worker's procedure takes, every cap reached, for a time left: the
     warm-up and check epochs; flat out to its cap or its epochs, and a window past it; paced to its
-    cap or its epochs, a block past it and the waits its epochs begin with (``epoch_start_s`` once
-    seen, else the warm-up's first batch); two floor blocks; and what each turn costs around its
-    request."""
+    cap, its epochs or its fewest turns, a block past it and the waits its epochs begin with
+    (``epoch_start_s`` once seen, else the warm-up's first batch); two floor blocks; and what each
+    turn costs around its request."""
     start = warmup.first_batch_s if epoch_start_s is None else epoch_start_s
     flat_out = max(settings.time_cap_s, settings.epochs * warmup.seconds) + settings.window_s
-    paced = max(settings.idle_time_cap_s, settings.idle_epochs * warmup.batches * settings.step_s)
+    paced = max(
+        settings.idle_time_cap_s,
+        settings.idle_epochs * warmup.batches * settings.step_s,
+        MIN_IDLE_TURNS * PACED_BLOCK * settings.step_s,
+    )
     paced += PACED_BLOCK * settings.step_s + 2 * start
     floor = 2 * FLOOR_STEPS * settings.step_s
     return 2 * warmup.seconds + flat_out + paced + floor + TURNS * TURN_COST_S

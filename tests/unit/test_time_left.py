@@ -4,6 +4,7 @@ arithmetic on durations the test sets (a clock the test moves), never a measured
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -36,6 +37,18 @@ def test_a_workers_budget_adds_every_capped_phase():
     long = EpochTiming(seconds=4.0, first_batch_s=0.1, batches=100, samples=3200, cpu_s=4.0)
     assert budget_s(SETTINGS, long) == pytest.approx(
         8.0 + 4.1 + 2.0 + PACED_BLOCK * 0.02 + 0.2 + 2 * FLOOR_STEPS * 0.02 + TURNS * TURN_COST_S
+    )
+    # Steps of 40 ms: three turns of 16 (1.92 s), the fewest an idle interval is drawn from, pass
+    # the 1.0 cap and the 1.28 s epoch of steps.
+    slow_steps = replace(SETTINGS, step_ms=40.0)
+    assert budget_s(slow_steps, WARMUP) == pytest.approx(
+        0.6
+        + 1.6
+        + 3 * PACED_BLOCK * 0.04
+        + PACED_BLOCK * 0.04
+        + 0.2
+        + 2 * FLOOR_STEPS * 0.04
+        + TURNS * TURN_COST_S
     )
 
 
@@ -258,7 +271,9 @@ def test_a_target_done_mid_size_tells_the_time_left_less_what_the_size_has_taken
     now[0] = 150.0
     shown.target_finished(_done("a"), 4000)
     done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
-    assert done[-3].startswith("[3/6] "), done  # unknown before two sizes are whole
+    # Before two sizes are whole, from the first grown by the 0.6th power of the samples: 40 x
+    # 2^0.6 = 60.6 s for the 2,000, 60 s of it taken, and 40 x 4^0.6 = 91.9 s for the 4,000.
+    assert done[-3].startswith("[3/6, about 2 min left] "), done
     assert done[-2].startswith("[4/6, about 2 min left] "), done  # 90 s
     assert done[-1].startswith("[5/6, about 40 s left] "), done
     shown.sweep_finished()
