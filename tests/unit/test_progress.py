@@ -47,23 +47,32 @@ def test_a_run_counts_its_finished_targets():
     assert lines == ["[1/3] done b in 1.0 s", "[2/3] done a in 1.0 s", "[3/3] done c in 1.0 s"]
 
 
-def test_a_sweep_tells_the_time_left_once_two_sizes_are_measured(monkeypatch):
-    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s: 10 s fixed and 20 ms a sample, so
-    # 4,000 will take 90 s and 8,000 170 s: 260 s, told as "4 min".
+def test_a_sweep_tells_the_time_left_from_its_first_size_and_fits_it_once_two_are_measured(
+    monkeypatch,
+):
     now = [0.0]
     monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
     console, stream = _console()
     shown = SweepProgress(console, Path("sweep.json"), (1000, 2000, 4000, 8000))
     shown.run_started(_run(["a", "b"]))
+    # 25 s into the first size its turns tell 20 s more: 45 s, and the sizes after it that grown
+    # by the 0.6th power of their samples: 45 x (2^0.6 + 4^0.6 + 8^0.6) = 45 x 7.295 = 328 s.
+    now[0] = 25.0
+    shown.time_left(20.0)
+    assert stream.getvalue().splitlines()[-1] == "[0/8, about 6 min left] measuring in turns"
+    # Sizes of 1,000 and 2,000 samples took 30 s and 50 s. Once the first is whole, the rest is
+    # 30 x 7.295 = 219 s ("4 min"); 50 s into the second, which should have taken 30 x 2^0.6 = 45
+    # s, only the sizes after it: 30 x (4^0.6 + 8^0.6) = 173 s. Once the second is whole, 10 s fixed
+    # and 20 ms a sample, so 4,000 will take 90 s and 8,000 170 s: 260 s, "4 min".
     for size, at in ((1000, 30.0), (2000, 80.0)):
         now[0] = at
         for name in ("a", "b"):
             shown.target_finished(_done(name), size)
-    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")][1:]
     assert lines[:3] == [
-        "[1/8] done a at 1,000 samples in 1.0 s",
-        "[2/8] done b at 1,000 samples in 1.0 s",
-        "[3/8] done a at 2,000 samples in 1.0 s",
+        "[1/8, about 6 min left] done a at 1,000 samples in 1.0 s",
+        "[2/8, about 4 min left] done b at 1,000 samples in 1.0 s",
+        "[3/8, about 3 min left] done a at 2,000 samples in 1.0 s",
     ]
     assert lines[3] == "[4/8, about 4 min left] done b at 2,000 samples in 1.0 s"
     # The sizes are counted in order: a user's folder may deliver fewer samples than asked. Once
@@ -72,7 +81,7 @@ def test_a_sweep_tells_the_time_left_once_two_sizes_are_measured(monkeypatch):
         now[0] = at
         for name in ("a", "b"):
             shown.target_finished(_done(name), size)
-    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
+    lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")][1:]
     assert lines[5] == "[6/8, about 3 min left] done b at 3,990 samples in 1.0 s"
     assert lines[7] == "[8/8] done b at 7,990 samples in 1.0 s"
     assert (duration_text(3.0), duration_text(42.0), duration_text(3900.0)) == (
