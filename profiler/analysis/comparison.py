@@ -31,6 +31,12 @@ from profiler.results.records import STATUS_OK, ReferenceRecord, RunResult, Scen
 MEMORY_FLOOR_MIB = 32.0
 _MEMORY_METRICS = ("peak_rss_mib", "peak_pss_mib")
 _RATE_METRICS = ("samples_per_s", "batches_per_s")
+# Other processes' load that, moved by this many cores between the runs, leaves a row's rates and
+# idle no evidence either way: the reference takes one core in its turns, so a process spinning on
+# the other slows the pipelines that use both and leaves the reference alone (measured here, a
+# spinner on one core: parallel_map -33% to -38% over the machine, idle +6 to +12 points).
+LOAD_MOVED_CORES = 0.5
+_LOAD_METRICS = (*_RATE_METRICS, "idle_fraction")
 
 
 # Limits past these (100 times worse; a number no unit here reaches) are refused: a gate that can
@@ -136,6 +142,17 @@ class MetricChange:
     # A rate's relative change over the machine's reference, turn by turn (None: not both runs
     # measured one); the gate reads it in place of the raw change.
     over_reference: float | None = None
+    # Cores other processes kept busy beside the row, new less base (None: not both measured).
+    load_moved: float | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """The load moved too far between the runs for this metric to say anything."""
+        return (
+            self.metric in _LOAD_METRICS
+            and self.load_moved is not None
+            and abs(self.load_moved) >= LOAD_MOVED_CORES
+        )
 
     @property
     def change(self) -> float | None:
@@ -170,7 +187,7 @@ class MetricChange:
             MEMORY_FLOOR_MIB
         ):
             return VERDICT_PASSED
-        if self.metric == "idle_fraction" and self.unknown:
+        if (self.metric == "idle_fraction" and self.unknown) or self.loaded:
             return VERDICT_NO_EVIDENCE
         if self.evidence is not None and not self.evidence.significant:
             return VERDICT_NOISE
@@ -213,6 +230,9 @@ class Comparison:
     # wanders.
     ceilings: tuple[float | None, float | None] = (None, None)
     ceiling_turns: tuple[int, int] = (0, 0)  # turns each ceiling was timed in; 0: timed once
+    # The row whose load moved most between the runs: its name, and the cores other processes kept
+    # busy beside it in each (None: no row measured both).
+    load: tuple[str, float, float] | None = None
 
     @property
     def failed(self) -> bool:
@@ -285,7 +305,19 @@ def compare_runs(
         ),
         ceilings=(_ceiling(base), _ceiling(new)),
         ceiling_turns=(_turns(base), _turns(new)),
+        load=_load(base_results, new_results, common),
     )
+
+
+def _load(
+    base: dict[str, ScenarioResult], new: dict[str, ScenarioResult], common: list[str]
+) -> tuple[str, float, float] | None:
+    loads = []
+    for name in common:
+        before, after = base[name].other_busy_cores, new[name].other_busy_cores
+        if before is not None and after is not None:
+            loads.append((name, before, after))
+    return max(loads, key=lambda load: abs(load[2] - load[1]), default=None)
 
 
 def _change(
@@ -298,20 +330,28 @@ def _change(
 ) -> MetricChange:
     """One metric's change; a rate's over the machine's reference where both runs measured one."""
     base, new = getattr(old, metric.name), getattr(current, metric.name)
+    moved = (
+        current.other_busy_cores - old.other_busy_cores
+        if current.other_busy_cores is not None and old.other_busy_cores is not None
+        else None
+    )
     if metric.name in _RATE_METRICS:
         before, after = relative_turns(old, base_reference), relative_turns(current, new_reference)
         if len(before) >= MIN_WINDOWS and len(after) >= MIN_WINDOWS:
-            moved = median(after) / median(before) - 1.0
+            over = median(after) / median(before) - 1.0
             return MetricChange(
                 metric.name,
                 base,
                 new,
                 threshold,
                 turn_evidence(before, after),
-                over_reference=moved,
+                over_reference=over,
+                load_moved=moved,
             )
     evidence = metric.evidence(old, current, metric.name) if metric.evidence else None
     unknown = metric.name == "idle_fraction" and (
         old.idle_interval_unknown or current.idle_interval_unknown
     )
-    return MetricChange(metric.name, base, new, threshold, evidence, unknown=unknown)
+    return MetricChange(
+        metric.name, base, new, threshold, evidence, unknown=unknown, load_moved=moved
+    )

@@ -7,6 +7,7 @@ from typing import IO
 from rich.text import Text
 
 from profiler.analysis.comparison import (
+    LOAD_MOVED_CORES,
     MEMORY_FLOOR_MIB,
     METRICS,
     VERDICT_NO_EVIDENCE,
@@ -52,7 +53,12 @@ def _check_text(change: MetricChange) -> str:
     threshold = change.threshold
     parts = [f"limit {threshold.describe()}" if threshold else ""]
     evidence = change.evidence
-    if verdict == VERDICT_NO_EVIDENCE:
+    if verdict == VERDICT_NO_EVIDENCE and change.loaded:
+        parts.append(
+            f"other processes kept {change.load_moved:+.1f} cores busy beside it in the new run: "
+            "rerun both on a machine equally loaded"
+        )
+    elif verdict == VERDICT_NO_EVIDENCE:
         parts.append(
             "a run's idle interval is unknown: too few paced steps, give more --idle-time-cap"
         )
@@ -113,6 +119,17 @@ def summary_lines(comparison: Comparison) -> list[str]:
             "change over it, turn by turn (in brackets), so a slower machine is not a slower "
             "pipeline."
         )
+    if comparison.load is not None and abs(comparison.load[2] - comparison.load[1]) >= (
+        LOAD_MOVED_CORES
+    ):
+        name, before, after = comparison.load
+        lines.append(
+            f"Load: other processes kept {after:.1f} cores busy beside {name} in "
+            f"{comparison.new_label}, {before:.1f} in {comparison.base_label}. The reference runs "
+            "on one core and does not see a load on another, which slows pipelines that use both: "
+            f"where a row's load moved by {LOAD_MOVED_CORES:g} core or more, its rates and idle "
+            "are no evidence either way."
+        )
     base_ceiling, new_ceiling = comparison.ceilings
     if base_ceiling and new_ceiling:
         moved = new_ceiling / base_ceiling - 1.0
@@ -131,7 +148,8 @@ def summary_lines(comparison: Comparison) -> list[str]:
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
         "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the turns' "
         "rates; the idle intervals), or where the runs carry none (an idle interval left unknown "
-        "by too few paced steps is no evidence, never a regression); a memory peak that grew by "
+        "by too few paced steps, or rates and idle where other processes' load moved, is no "
+        "evidence, never a regression); a memory peak that grew by "
         f"{MEMORY_FLOOR_MIB:.0f} MiB or less never is."
     )
     regressions = comparison.regressions

@@ -20,7 +20,7 @@ from profiler.base.settings import MeasureSettings
 from profiler.base.stats import idle_over_turns, mann_whitney_p
 from profiler.measuring.metrics import idle_metrics
 from profiler.measuring.procedure import PACED_BLOCK, Measurements
-from profiler.reporters.compare import comparison_rows
+from profiler.reporters.compare import comparison_rows, summary_lines
 from profiler.results.records import RunResult, ScenarioResult
 from profiler.worker.loops import PacedSteps
 
@@ -305,3 +305,43 @@ def test_idle_s_change_is_shown_in_points_as_its_limit_is():
     )
     row = next(row for row in comparison_rows(comparison) if row[1] == "idle")
     assert row[4] == "+22.0 points" and row[5].startswith("REGRESSION (limit 5 points;"), row
+
+
+def _loaded(rate: float, idle: float, cores: float, rss: float = 100.0) -> ScenarioResult:
+    windows = tuple(rate * (1 + 0.01 * (i % 3 - 1)) for i in range(9))
+    return ScenarioResult(
+        name="s",
+        status="ok",
+        samples_per_s=rate,
+        window_samples_per_s=windows,
+        idle_fraction=idle,
+        idle_fraction_ci=(idle - 0.01, idle + 0.01),
+        other_busy_cores=cores,
+        peak_rss_mib=rss,
+    )
+
+
+def test_rates_and_idle_measured_under_another_load_are_no_evidence_and_the_output_says_why():
+    # A spinner on one core beside the new run: the pipeline 35% slower and idle 9 points up, both
+    # far outside their intervals; the reference (one core, in its own turns) would not see it.
+    base, new = _loaded(1000.0, 0.02, 0.0), _loaded(650.0, 0.11, 0.95, rss=300.0)
+    comparison = compare_runs(_run(base), _run(new), parse_thresholds(DEFAULT_FAIL_ON))
+    changes = {c.metric: c for c in comparison.scenarios[0].changes}
+    for metric in ("samples_per_s", "idle_fraction"):
+        assert changes[metric].evidence.significant and changes[metric].loaded
+        assert changes[metric].verdict == "no evidence"
+    # Memory does not move with the load: 200 MiB more is still a regression.
+    assert changes["peak_rss_mib"].verdict == "REGRESSION"
+    assert comparison.regressions == [("s", "peak_rss_mib")]
+    rows = {row[1]: row[5] for row in comparison_rows(comparison)}
+    assert rows["samples/s"].startswith(
+        "no evidence (limit 10%; other processes kept +0.9 cores busy beside it in the new run"
+    )
+    assert "Load: other processes kept 0.9 cores busy beside s in new, 0.0 in base." in "\n".join(
+        summary_lines(comparison)
+    )
+    # A load that moved by less than half a core leaves the checks as they were.
+    new = _loaded(650.0, 0.11, 0.3)
+    comparison = compare_runs(_run(base), _run(new), parse_thresholds(DEFAULT_FAIL_ON))
+    assert {metric for _, metric in comparison.regressions} == {"samples_per_s", "idle_fraction"}
+    assert not any(line.startswith("Load:") for line in summary_lines(comparison))
