@@ -39,6 +39,17 @@ LOAD_MOVED_CORES = 0.5
 _LOAD_METRICS = (*_RATE_METRICS, "idle_fraction")
 
 
+def moved_far(cores: float | None) -> bool:
+    """Whether other processes' load moved by LOAD_MOVED_CORES or more (None: not measured)."""
+    return cores is not None and abs(cores) >= LOAD_MOVED_CORES
+
+
+def _loads(old: ScenarioResult, current: ScenarioResult) -> tuple[float, float] | None:
+    """The cores other processes kept busy beside a row in each run, where both were measured."""
+    before, after = old.other_busy_cores, current.other_busy_cores
+    return None if before is None or after is None else (before, after)
+
+
 # Limits past these (100 times worse; a number no unit here reaches) are refused: a gate that can
 # never fail is no gate.
 MAX_RELATIVE_LIMIT = 100.0
@@ -148,11 +159,7 @@ class MetricChange:
     @property
     def loaded(self) -> bool:
         """The load moved too far between the runs for this metric to say anything."""
-        return (
-            self.metric in _LOAD_METRICS
-            and self.load_moved is not None
-            and abs(self.load_moved) >= LOAD_MOVED_CORES
-        )
+        return self.metric in _LOAD_METRICS and moved_far(self.load_moved)
 
     @property
     def change(self) -> float | None:
@@ -312,11 +319,7 @@ def compare_runs(
 def _load(
     base: dict[str, ScenarioResult], new: dict[str, ScenarioResult], common: list[str]
 ) -> tuple[str, float, float] | None:
-    loads = []
-    for name in common:
-        before, after = base[name].other_busy_cores, new[name].other_busy_cores
-        if before is not None and after is not None:
-            loads.append((name, before, after))
+    loads = [(name, *pair) for name in common if (pair := _loads(base[name], new[name]))]
     return max(loads, key=lambda load: abs(load[2] - load[1]), default=None)
 
 
@@ -330,11 +333,8 @@ def _change(
 ) -> MetricChange:
     """One metric's change; a rate's over the machine's reference where both runs measured one."""
     base, new = getattr(old, metric.name), getattr(current, metric.name)
-    moved = (
-        current.other_busy_cores - old.other_busy_cores
-        if current.other_busy_cores is not None and old.other_busy_cores is not None
-        else None
-    )
+    loads = _loads(old, current)
+    moved = None if loads is None else loads[1] - loads[0]
     if metric.name in _RATE_METRICS:
         before, after = relative_turns(old, base_reference), relative_turns(current, new_reference)
         if len(before) >= MIN_WINDOWS and len(after) >= MIN_WINDOWS:

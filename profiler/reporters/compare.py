@@ -15,6 +15,7 @@ from profiler.analysis.comparison import (
     VERDICT_REGRESSION,
     Comparison,
     MetricChange,
+    moved_far,
 )
 from profiler.base.units import significant
 from profiler.reporters.common import TerminalReporter, fitted_tables
@@ -119,9 +120,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
             "change over it, turn by turn (in brackets), so a slower machine is not a slower "
             "pipeline."
         )
-    if comparison.load is not None and abs(comparison.load[2] - comparison.load[1]) >= (
-        LOAD_MOVED_CORES
-    ):
+    if comparison.load is not None and moved_far(comparison.load[2] - comparison.load[1]):
         name, before, after = comparison.load
         lines.append(
             f"Load: other processes kept {after:.1f} cores busy beside {name} in "
