@@ -189,6 +189,46 @@ class SlowScenario(_Fake):
         yield SlowBatches(self.delay_s, self.batches, self.read_ahead)
 
 
+class _SlowToLetGo:
+    """One epoch of batches ``delay_s`` apart, whose iterator takes ``release_s`` to be let go of,
+    as a tf.data iterator waits for its autotuning thread's next wake."""
+
+    def __init__(self, delay_s: float, batches: int, release_s: float) -> None:
+        self.delay_s, self.left, self.release_s = delay_s, batches, release_s
+
+    def __iter__(self) -> _SlowToLetGo:
+        return self
+
+    def __next__(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.left == 0:
+            raise StopIteration
+        self.left -= 1
+        time.sleep(self.delay_s)
+        return _tiny_batch()
+
+    def __del__(self) -> None:
+        time.sleep(self.release_s)
+
+
+@dataclass(frozen=True)
+class SlowReleaseBatches:
+    delay_s: float
+    batches: int
+    release_s: float
+
+    def __iter__(self) -> _SlowToLetGo:
+        return _SlowToLetGo(self.delay_s, self.batches, self.release_s)
+
+
+class SlowReleaseScenario(_Fake):
+    def __init__(self, name: str, delay_s: float, batches: int, release_s: float) -> None:
+        self.name, self.batches = name, SlowReleaseBatches(delay_s, batches, release_s)
+
+    @contextmanager
+    def open(self, ctx: PipelineContext) -> Iterator[Any]:
+        yield self.batches
+
+
 class AllocateScenario(_Fake):
     """Holds a block of known size, every page touched, while the pipeline runs."""
 
@@ -545,6 +585,8 @@ SPIKE_300MB_HALF_SECOND = SpikeScenario("spike_300mb", 300, hold_s=0.5)
 # Batches of a known cost for the regression gate: 20 ms each, and the same made 25% slower.
 STEADY_20MS = SlowScenario("steady_20ms", delay_s=0.020, batches=5)
 STEADY_25MS = SlowScenario("steady_25ms", delay_s=0.025, batches=5)
+# 4 samples per 20 ms, and half a second to let go of each epoch's iterator.
+SLOW_RELEASE_20MS = SlowReleaseScenario("slow_release_20ms", 0.020, batches=5, release_s=0.5)
 # 512 KiB per sample: 32 MiB at 64 samples, 128 MiB at 256.
 GROW_512KIB_PER_SAMPLE = PerSampleAllocateScenario("grow_512kib_per_sample", per_sample_kib=512)
 CONSTANT_80MB = PerSampleAllocateScenario("constant_80mb", per_sample_kib=0, base_mib=80)

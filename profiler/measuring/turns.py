@@ -40,6 +40,9 @@ class Solo:
     def claim(self) -> None:
         pass
 
+    def pause(self) -> None:
+        pass
+
     def leave(self) -> None:
         pass
 
@@ -72,6 +75,11 @@ class Seat:
         request itself (pytest-benchmark's timer) must not time the wait."""
         if self._claimed is None:
             self._claimed = self._conductor.acquire(self.name)
+
+    def pause(self) -> int | None:
+        """Within a turn: freeze, let the others take theirs, and come back thawed at the next turn
+        granted (the round's number): a worker that only waits holds nobody back."""
+        return self._conductor.pause(self.name)
 
     def leave(self) -> None:
         self._conductor.leave(self.name)
@@ -136,6 +144,14 @@ class Conductor:
             # or leaves: what its thread does in between (deciding whether to go on, a bootstrap)
             # then falls in no other member's timed turn.
             member.freeze()
+
+    def pause(self, name: str) -> int | None:
+        """``name``'s turn, under way, ends frozen; it resumes, thawed, at its next turn."""
+        member = self._members[name]
+        member.freeze()
+        number = self.acquire(name)
+        member.thaw()
+        return number
 
     def acquire(self, name: str) -> int | None:
         """Wait until ``name`` may take its turn; the round's number, or None for a companion

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
-import shlex
 import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from multiprocessing import spawn as multiprocessing_spawn
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -19,10 +15,11 @@ import psutil
 from profiler.base.settings import CONSUMER_SLEEP
 from profiler.base.units import plain
 from profiler.data.fingerprint import Fingerprint
+from profiler.measuring.confined_spawn import confining_interpreter, spawned_through
 from profiler.measuring.turns import Seat, Solo
 from profiler.results.records import STATUS_CRASHED, STATUS_FAILED, STATUS_TIMEOUT, AutotuneValue
 from profiler.strategy.scenario import TRAINER, Helpers
-from profiler.system import freezing, namespace_launcher
+from profiler.system import freezing
 from profiler.system.memory import MemoryTrace, TreeMemorySampler, busy_cpu_seconds, kill_tree
 from profiler.system.stopping import stop_signals_deferred
 from profiler.worker.loops import EpochTiming, PacedSteps, WindowTiming
@@ -89,6 +86,7 @@ class WorkerSession:
         self.turns_s = 0.0
         self.first_epoch: EpochTiming | None = None
         self.epoch_start_s: float | None = None  # the longest wait a paced epoch began with
+        self._aside_s = self._aside_busy_s = 0.0  # of the turn under way: handed on, not its time
         self._frozen = False
         self.freezable = True  # False: its scenario's processes must not be stopped
         # None until start() has them all: a stop signal may end a group before this one starts.
@@ -111,7 +109,7 @@ class WorkerSession:
         # A stop signal waits until the child is started and watched: it could not be ended else.
         with stop_signals_deferred():
             if self.private_network:
-                with _spawned_through(_confining_interpreter(self.task.temp_dir)):
+                with spawned_through(confining_interpreter(self.task.temp_dir)):
                     self._process.start()
             else:
                 self._process.start()
@@ -289,11 +287,28 @@ class WorkerSession:
             self._deadline += time.time() - asked
             self.last_round = number
             busy, started = busy_cpu_seconds(), time.perf_counter()
+            self._aside_s, self._aside_busy_s = 0.0, 0.0
             yield
             ended = busy_cpu_seconds()
-            self.turn_wall_s = time.perf_counter() - started
+            self.turn_wall_s = time.perf_counter() - started - self._aside_s
             self.turns_s += self.turn_wall_s
-            self.turn_busy_s = None if busy is None or ended is None else ended - busy
+            measured = None if busy is None or ended is None else ended - busy
+            self.turn_busy_s = None if measured is None else measured - self._aside_busy_s
+
+    def _step_aside(self) -> None:
+        """The worker's release waits (profiler.worker.release): the others take their turns
+        meanwhile, and that gap is in neither this turn's time nor its deadline."""
+        asked, busy, started = time.time(), busy_cpu_seconds(), time.perf_counter()
+        number = self.seat.pause()
+        ended = busy_cpu_seconds()
+        self._deadline += time.time() - asked
+        self._aside_s += time.perf_counter() - started
+        self._aside_busy_s += 0.0 if busy is None or ended is None else ended - busy
+        self.last_round = number if number is not None else self.last_round
+        try:
+            self._receiver.send(("on",))
+        except (BrokenPipeError, OSError):
+            raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
 
     def _await(self, answer: str) -> tuple[Any, ...]:
         while True:
@@ -305,7 +320,9 @@ class WorkerSession:
                 kind = message[0]
                 if kind == answer:
                     return message
-                if kind == "phase":
+                if kind == "aside":
+                    self._step_aside()
+                elif kind == "phase":
                     self.phase(message[1])
                 elif kind == "warning":
                     self.on_warning(message[1])
@@ -335,28 +352,3 @@ class WorkerSession:
             )
             return f"worker killed by {name}{hint}"
         return f"worker exited with code {code} without a result"
-
-
-def _confining_interpreter(folder: Path) -> str:
-    """An executable that starts the interpreter inside a private network namespace
-    (profiler.system.namespace_launcher)."""
-    python = os.fsdecode(multiprocessing_spawn.get_executable())
-    path = folder / "confined-python"
-    path.write_text(
-        f"#!/bin/sh\nexec {shlex.quote(str(python))} {shlex.quote(namespace_launcher.__file__)} "
-        f'{shlex.quote(str(python))} "$@"\n'
-    )
-    path.chmod(0o700)
-    return str(path)
-
-
-@contextmanager
-def _spawned_through(executable: str) -> Iterator[None]:
-    # The spawn context has one executable for every process it starts: swapped for this one start
-    # only, which happens here, in this thread, before anything else is spawned.
-    previous = multiprocessing_spawn.get_executable()
-    multiprocessing_spawn.set_executable(executable)
-    try:
-        yield
-    finally:
-        multiprocessing_spawn.set_executable(previous)

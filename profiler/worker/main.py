@@ -18,6 +18,9 @@ at a time until asked to close:
 - ("fingerprint",) -> ("fingerprint", Fingerprint): a fresh iterator's epoch, fingerprinted;
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
+Within a request, a spent iterator's release that waits sends ("aside",) and goes on only once
+answered ("on",): the parent hands the turn on meanwhile (profiler.worker.release).
+
 Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
 driven one window at a time lets the parent decide when a figure is precise enough, and time
 windows with any timer it likes (pytest-benchmark's included), while they run here, in a process
@@ -61,6 +64,8 @@ from profiler.worker.loops import (
     paced_steps,
     ready_batches,
 )
+from profiler.worker.release import Handover
+from profiler.worker.tf_data_options import tf_data_options
 
 PHASE_IMPORT = "importing TensorFlow"
 PHASE_BUILD = "building pipeline"
@@ -184,9 +189,13 @@ def _serve(task: WorkerTask, conn: Connection, lifeline: Lifeline) -> None:
             _cold(task),
             task.trace_dir,
         )
+        # A release that waits lets the machine go (profiler.worker.release).
+        server.stream.releaser.handover = Handover(
+            conn.send, lambda: lifeline.waiting_for(conn.recv)
+        )
         while (request := lifeline.waiting_for(conn.recv))[0] != "close":
             conn.send(server.answer(request))
-        options = _tf_data_options(dataset)
+        options = tf_data_options(dataset)
     ru_maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     conn.send(("closed", ClosingReport(ru_maxrss, options)))
     conn.close()
@@ -305,29 +314,6 @@ def _cold(task: WorkerTask) -> Callable[[], None] | None:
 
     paths = [*task.source.cold_paths(), task.temp_dir]
     return lambda: drop(paths)
-
-
-# tf.data's documented defaults for options left unset (reported as None by TensorFlow).
-_TF_DATA_DEFAULTS = {"inject_prefetch": True, "autotune": True, "deterministic": True}
-
-
-def _tf_data_options(dataset: Any) -> dict[str, Any]:
-    """The tf.data options in effect on the final dataset, and which of them were set explicitly."""
-    read = getattr(dataset, "options", None)
-    if read is None:
-        return {}
-    options = read()
-    explicit = {
-        "inject_prefetch": options.experimental_optimization.inject_prefetch,
-        "autotune": options.autotune.enabled,
-        "deterministic": options.deterministic,
-    }
-    effective: dict[str, Any] = {
-        name: _TF_DATA_DEFAULTS[name] if value is None else bool(value)
-        for name, value in explicit.items()
-    }
-    effective["explicit"] = sorted(name for name, value in explicit.items() if value is not None)
-    return effective
 
 
 class NetworkNotPrivate(Exception):

@@ -9,9 +9,10 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from profiler.worker.loops import BatchStream, flat_out_epoch, flat_out_window, paced_steps
-from profiler.worker.release import Releaser
+from profiler.worker.release import Handover, Releaser
 
 RELEASE_S = 0.5
 
@@ -92,3 +93,49 @@ def test_the_next_iterator_is_made_only_once_the_spent_one_is_gone():
     stream = BatchStream(epochs)
     flat_out_window(stream, 7)  # three batches, an epoch's end, three, an end, one
     assert made_after_release == [0, 1, 2]  # each made once every spent one before it was gone
+
+
+def test_a_release_that_waits_hands_the_machine_over_and_goes_on_only_once_answered():
+    """Interleaved, a release that waits held every frozen worker back with it: the worker says
+    so before it waits, and times nothing more until the parent answers that its turn is back."""
+    epochs = _Epochs()
+    stream = BatchStream(epochs)
+    told: list[tuple[str, bool]] = []
+
+    def receive() -> tuple[str]:
+        told.append(("receive", epochs.released.is_set()))
+        return ("on",)
+
+    stream.releaser.handover = Handover(
+        lambda m: told.append((m[0], epochs.released.is_set())), receive
+    )
+    window = flat_out_window(stream, 5)  # three batches, the epoch's end, two of the next
+    # Handed over while it waits, every 50 ms here (the parent answers at once), and no more
+    # once it is gone.
+    assert told[0] == ("aside", False)
+    assert told[-1] == ("receive", False)
+    assert [kind for kind, _ in told] == ["aside", "receive"] * (len(told) // 2)
+    assert 1 <= len(told) // 2 <= RELEASE_S / 0.05 + 1
+    assert epochs.released.is_set()
+    assert (window.batches, window.epochs_ended) == (5, 1)
+    assert window.seconds < RELEASE_S
+
+
+def test_a_release_over_at_once_hands_nothing_over():
+    batch = (np.zeros((4, 2)), np.arange(4))
+    stream = BatchStream([batch] * 3)  # a list's iterator goes at once
+
+    def never(*message: object) -> None:
+        raise AssertionError(f"handed over: {message}")
+
+    stream.releaser.handover = Handover(never, never)
+    window = flat_out_window(stream, 7)  # two epochs' ends
+    assert (window.batches, window.epochs_ended) == (7, 2)
+
+
+def test_a_handover_answered_with_anything_but_on_is_refused():
+    epochs = _Epochs()
+    stream = BatchStream(epochs)
+    stream.releaser.handover = Handover(lambda message: None, lambda: ("close",))
+    with pytest.raises(ValueError, match="answered 'on'"):
+        flat_out_window(stream, 5)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from profiler.measuring.turns import Conductor
+from profiler.measuring.turns import Conductor, Solo
 
 
 class Member:
@@ -159,3 +159,40 @@ def test_a_turn_that_outlasts_the_patience_stops_holding_the_others_back():
     work = [name for kind, name in log if kind == "work"]
     assert work[-1] == "stuck" and work.count("other") == 5  # the other went on meanwhile
     assert len(other.rounds) == 5
+
+
+def test_a_member_that_pauses_lets_the_others_take_their_turns_and_resumes_thawed():
+    """A worker whose iterator's release waits steps aside within its turn: frozen, the others
+    take theirs, and it goes on thawed at its next turn, one member at a time throughout."""
+    log: list = []
+    conductor = Conductor(seed=3)
+    a, b = Member(conductor, "a", log), Member(conductor, "b", log)
+
+    def pausing() -> None:
+        try:
+            for _ in range(3):
+                with a.seat.turn() as number:
+                    log.append(("work", "a"))
+                    a.rounds.append(number)
+                    a.rounds.append(a.seat.pause())
+                    log.append(("work", "a"))
+        finally:
+            a.seat.leave()
+
+    _run([pausing, lambda: b.take(6)])
+    assert a.rounds == b.rounds == [1, 2, 3, 4, 5, 6]  # each pause resumed in the next round
+    running = None
+    for kind, name in log:
+        if kind == "thaw":
+            assert running is None
+            running = name
+        elif kind == "work":
+            assert running == name
+        elif kind == "freeze":
+            assert running == name
+            running = None
+    assert [entry for entry in log if entry[1] == "b"].count(("work", "b")) == 6
+
+
+def test_a_solo_seat_pauses_in_place():
+    assert Solo().pause() is None
