@@ -78,7 +78,8 @@ class Seat:
 
     def pause(self) -> int | None:
         """Within a turn: freeze, let the others take theirs, and come back thawed at the next turn
-        granted (the round's number): a worker that only waits holds nobody back."""
+        granted (the round's number): a worker that only waits holds nobody back. None: nobody
+        else measures, and the turn is kept."""
         return self._conductor.pause(self.name)
 
     def leave(self) -> None:
@@ -146,7 +147,13 @@ class Conductor:
             member.freeze()
 
     def pause(self, name: str) -> int | None:
-        """``name``'s turn, under way, ends frozen; it resumes, thawed, at its next turn."""
+        """``name``'s turn, under way, ends frozen; it resumes, thawed, at its next turn. None
+        where only companions are left beside it: the turn is kept, as the reference's turns
+        would be all that the wait made room for."""
+        with self._changed:
+            others = [m for n, m in self._members.items() if n != name and not m.companion]
+        if not others:
+            return None
         member = self._members[name]
         member.freeze()
         number = self.acquire(name)

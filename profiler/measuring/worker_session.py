@@ -306,7 +306,7 @@ class WorkerSession:
         self._aside_busy_s += 0.0 if busy is None or ended is None else ended - busy
         self.last_round = number if number is not None else self.last_round
         try:
-            self._receiver.send(("on",))
+            self._receiver.send(("on",) if number is not None else ("hold",))
         except (BrokenPipeError, OSError):
             raise WorkerFailure(STATUS_CRASHED, self._death_reason()) from None
 

@@ -19,7 +19,8 @@ at a time until asked to close:
 - ("close",) -> ("closed", ClosingReport): the pipeline is closed, then the worker exits.
 
 Within a request, a spent iterator's release that waits sends ("aside",) and goes on only once
-answered ("on",): the parent hands the turn on meanwhile (profiler.worker.release).
+answered: ("on",), the parent handed the turn on meanwhile, or ("hold",), it kept the turn and
+the release is waited for in place (profiler.worker.release).
 
 Any failure is answered with ("error", one-line summary, traceback) and ends the worker. Being
 driven one window at a time lets the parent decide when a figure is precise enough, and time

@@ -36,9 +36,13 @@ class Handover:
     def aside(self) -> None:
         self.send(("aside",))
 
-    def back(self) -> None:
-        if self.receive()[0] != "on":
-            raise ValueError("a release handed over must be answered 'on'")
+    def back(self) -> bool:
+        """True: thawed at its next turn; False: the parent kept the turn (nobody else measures),
+        and the release is waited for in place."""
+        answer = self.receive()[0]
+        if answer not in ("on", "hold"):
+            raise ValueError("a release handed over must be answered 'on' or 'hold'")
+        return answer == "on"
 
 
 class Releaser:
@@ -70,7 +74,8 @@ class Releaser:
         # over again for as long as it waits.
         while not done.wait(SLOW_RELEASE_S):
             self.handover.aside()
-            self.handover.back()
+            if not self.handover.back():
+                done.wait()
 
     def _drop(self) -> None:
         while True:

@@ -137,5 +137,18 @@ def test_a_handover_answered_with_anything_but_on_is_refused():
     epochs = _Epochs()
     stream = BatchStream(epochs)
     stream.releaser.handover = Handover(lambda message: None, lambda: ("close",))
-    with pytest.raises(ValueError, match="answered 'on'"):
+    with pytest.raises(ValueError, match="answered 'on' or 'hold'"):
         flat_out_window(stream, 5)
+
+
+def test_a_handover_the_parent_holds_waits_for_the_release_in_place():
+    """Nobody else measures (a worker alone, or beside the machine's reference only): the parent
+    keeps the turn, and the release is waited for once, in place."""
+    epochs = _Epochs()
+    stream = BatchStream(epochs)
+    told: list[str] = []
+    stream.releaser.handover = Handover(lambda m: told.append(m[0]), lambda: ("hold",))
+    window = flat_out_window(stream, 5)
+    assert told == ["aside"]
+    assert epochs.released.is_set()
+    assert window.seconds < RELEASE_S

@@ -196,3 +196,25 @@ def test_a_member_that_pauses_lets_the_others_take_their_turns_and_resumes_thawe
 
 def test_a_solo_seat_pauses_in_place():
     assert Solo().pause() is None
+
+
+def test_a_member_beside_companions_only_keeps_its_turn_when_it_pauses():
+    log: list = []
+    conductor = Conductor(seed=1)
+    a = Member(conductor, "a", log)
+    reference = Member(conductor, "ref", log, companion=True)
+    paused: list = []
+
+    def pausing() -> None:
+        try:
+            for _ in range(3):
+                with a.seat.turn():
+                    paused.append(a.seat.pause())
+        finally:
+            a.seat.leave()
+
+    _run([pausing, reference.accompany])
+    assert paused == [None, None, None]
+    # Never frozen within its turns: each thaw of its own is followed by its freeze.
+    own = [kind for kind, name in log if name == "a"]
+    assert own == ["thaw", "freeze"] * 3
