@@ -51,6 +51,20 @@ def _run(targets) -> None:
         assert not thread.is_alive(), "a member never got its turn"
 
 
+def _one_at_a_time(log: list) -> None:
+    """One member at a time: each one's work lies between its own thaw and freeze."""
+    running = None
+    for kind, name in log:
+        if kind == "thaw":
+            assert running is None
+            running = name
+        elif kind == "work":
+            assert running == name
+        elif kind == "freeze":
+            assert running == name
+            running = None
+
+
 def test_each_member_takes_one_turn_a_round_alone_thawed_and_in_a_shuffled_order():
     log: list = []
     conductor = Conductor(seed=1)
@@ -63,17 +77,7 @@ def test_each_member_takes_one_turn_a_round_alone_thawed_and_in_a_shuffled_order
     orders = {tuple(work[i : i + 4]) for i in range(0, len(work), 4)}
     assert all(sorted(order) == ["a", "b", "c", "ref"] for order in orders)
     assert len(orders) > 1  # shuffled, not a fixed order
-    # One member at a time: each one's work lies between its own thaw and freeze.
-    running = None
-    for kind, name in log:
-        if kind == "thaw":
-            assert running is None
-            running = name
-        elif kind == "work":
-            assert running == name
-        elif kind == "freeze":
-            assert running == name
-            running = None
+    _one_at_a_time(log)
 
 
 def test_a_member_that_leaves_early_does_not_hold_the_others_up():
@@ -181,16 +185,7 @@ def test_a_member_that_pauses_lets_the_others_take_their_turns_and_resumes_thawe
 
     _run([pausing, lambda: b.take(6)])
     assert a.rounds == b.rounds == [1, 2, 3, 4, 5, 6]  # each pause resumed in the next round
-    running = None
-    for kind, name in log:
-        if kind == "thaw":
-            assert running is None
-            running = name
-        elif kind == "work":
-            assert running == name
-        elif kind == "freeze":
-            assert running == name
-            running = None
+    _one_at_a_time(log)
     assert [entry for entry in log if entry[1] == "b"].count(("work", "b")) == 6
 
 
