@@ -21,7 +21,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-# A release this long is an autotune wait, not work: tf.data's own ends in well under it.
+# A release still going after this is waiting (for an autotune wake), not working: it lets the
+# machine go. Shorter ones are waited for in place.
 SLOW_RELEASE_S = 0.05
 
 
@@ -74,8 +75,9 @@ class Releaser:
         # over again for as long as it waits.
         while not done.wait(SLOW_RELEASE_S):
             self.handover.aside()
-            if not self.handover.back():
+            if not self.handover.back():  # kept the turn: waited for in place, once
                 done.wait()
+                break
 
     def _drop(self) -> None:
         while True:
