@@ -142,6 +142,25 @@ def beats(
     return low > best.samples_per_s * (1.0 + KEEP_MARGIN)
 
 
+def kept(
+    tried: list[ScenarioResult],
+    best: ScenarioResult,
+    machine: ReferenceRecord | None = None,
+    same_run: bool = True,
+) -> int | None:
+    """Which of a knob's values, measured in one run in the order tried, replaces ``best``: of
+    those that beat it, the first that the fastest of them does not beat in turn.
+
+    Near-ties go to the value tried first (fewer threads, the smaller setting) in every run. Taken
+    one after another, each against the last one kept, the outcome hung on whichever comparison
+    along the chain fell near the margin: two tunes of the same data kept 4 threads, then 3."""
+    winners = [i for i, result in enumerate(tried) if beats(result, best, machine, same_run)]
+    if not winners:
+        return None
+    fastest = max(winners, key=lambda i: tried[i].samples_per_s or 0.0)
+    return next(i for i in winners if i == fastest or not beats(tried[fastest], tried[i], machine))
+
+
 def configuration(settings: dict[str, Any], result: ScenarioResult | None) -> Configuration:
     if result is None or not result.ok:
         return Configuration(dict(settings), None)

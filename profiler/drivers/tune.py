@@ -19,9 +19,9 @@ from profiler.analysis.tune_result import (
     Trial,
     TunedStrategy,
     TuneResult,
-    beats,
     configuration,
     gain_of,
+    kept,
     pooled,
     usable,
 )
@@ -214,10 +214,13 @@ class _Search:
             again, *tried = run.scenarios
             self.trials.append(Trial(knob.name, current, again, again=True))
             best = again if usable(again) else self.best
-            for value, result in zip(values, tried, strict=False):
-                self.trials.append(Trial(knob.name, value, result))
-                if beats(result, best, run.reference, same_run=best is not self.best):
-                    best, self.best_settings = result, {**self.best_settings, knob.name: value}
+            self.trials += [
+                Trial(knob.name, value, r) for value, r in zip(values, tried, strict=False)
+            ]
+            chosen = kept(tried, best, run.reference, same_run=best is not self.best)
+            if chosen is not None:
+                best = tried[chosen]
+                self.best_settings = {**self.best_settings, knob.name: values[chosen]}
             self.best = best
             yield self._record(self.default, self.best, None)
             if run.interrupted:

@@ -16,6 +16,7 @@ from profiler.analysis.tune_result import (
     TuneResult,
     beats,
     gain_of,
+    kept,
     pooled,
     tune_to_json,
     usable,
@@ -60,6 +61,35 @@ def test_a_best_from_another_run_is_never_paired_round_by_round():
     result = measured(1020.0, 1000.0, 1040.0, windows=[2000.0] * 8, turn_rounds=tuple(range(8)))
     assert beats(result, best)  # paired, the windows say twice as fast
     assert not beats(result, best, same_run=False)  # apart: its own interval decides
+
+
+# A machine whose speed wanders from round to round: every target's turn in a round sees the same.
+MACHINE = (1.0, 0.62, 0.91, 1.04, 0.7, 0.97, 0.8, 0.88)
+
+
+def in_turns(ratio: float) -> ScenarioResult:
+    """A target at ``ratio`` times 1,000 samples/s, one turn in each round of MACHINE."""
+    rates = [1000.0 * ratio * speed for speed in MACHINE]
+    return measured(
+        sorted(rates)[4], min(rates), max(rates), windows=rates, turn_rounds=range(len(rates))
+    )
+
+
+@pytest.mark.parametrize(
+    ("ratios", "expected"),
+    [
+        ((0.6, 1.0, 1.10, 1.11), 2),  # 3 and 4 threads tie: the first of them
+        # Each 2-3% faster than the last: the fastest beats the first by 5%, not the second.
+        ((1.05, 1.07, 1.10), 1),
+        ((1.05, 1.07, 1.10)[::-1], 0),  # the same rates tried the other way round
+        ((1.05, 1.20), 1),  # a clear winner
+        ((0.8, 1.0, 1.02), None),  # nothing beyond the margin
+    ],
+)
+def test_of_the_values_that_beat_the_best_the_first_the_fastest_does_not_beat_is_kept(
+    ratios, expected
+):
+    assert kept([in_turns(ratio) for ratio in ratios], in_turns(1.0)) == expected
 
 
 def test_a_setting_that_delivers_other_samples_or_fails_is_never_kept():
