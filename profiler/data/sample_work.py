@@ -46,12 +46,22 @@ def decode_encoded(
     return normalized(decode_pixels(encoded, spec, what), spec, index)
 
 
+def _imdecode(encoded: bytes, channels: int) -> np.ndarray | None:
+    """OpenCV's decode; None where it does not decode. A header that claims more pixels than
+    OpenCV allows (or none) raises cv2.error rather than returning None: the same damage."""
+    cv2 = _cv2()
+    if not encoded:
+        return None
+    try:
+        return cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), _flags(cv2, channels))
+    except cv2.error:
+        return None
+
+
 def decode_pixels(encoded: bytes, spec: Any, what: str = "an encoded image") -> np.ndarray:
     """The decode alone: uint8 pixels at the stored size, RGB order (or one channel)."""
     cv2 = _cv2()
-    image = None
-    if encoded:
-        image = cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), _flags(cv2, spec.channels))
+    image = _imdecode(encoded, spec.channels)
     if image is None:
         raise OSError(f"OpenCV could not decode {what}")
     if spec.channels == 3:
@@ -67,12 +77,7 @@ def normalized(image: np.ndarray, spec: Any, index: int | None = None) -> np.nda
 def decoded_shape(encoded: bytes, channels: int) -> tuple[int, ...]:
     """The shape of an encoded image as the strategies decode it; OSError where it does not
     decode."""
-    cv2 = _cv2()
-    image = (
-        cv2.imdecode(np.frombuffer(encoded, dtype=np.uint8), _flags(cv2, channels))
-        if encoded
-        else None
-    )
+    image = _imdecode(encoded, channels)
     if image is None:
         raise OSError("OpenCV could not decode it")
     return tuple(image.shape)

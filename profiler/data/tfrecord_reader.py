@@ -73,7 +73,10 @@ def framed_records(path: Path) -> int:
                 count += 1
                 if len(header) < _HEADER:
                     break
+                # A length past the file's end (garbage read as a header) ends it inside a record.
                 position += _HEADER + struct.unpack("<Q", header[:8])[0] + _FOOTER
+                if position >= size:
+                    break
                 handle.seek(position)
         return max(count, 1)
     except OSError:

@@ -7,6 +7,8 @@ import io
 import os
 import re
 import shutil
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -412,3 +414,40 @@ def test_a_dangling_link_is_a_bad_file_not_a_crash(tmp_path):
     assert (
         source.summary().skipped_files == 1 and "gone.jpg" in source.summary().skipped_examples[0]
     )
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header, its checksum made good, claims ``width`` x ``height`` pixels."""
+    png = bytearray(userfiles.encode(userfiles.photo(2, 2, 5), ".png"))
+    png[16:24] = struct.pack(">II", width, height)  # IHDR's data follows its length and name
+    png[29:33] = struct.pack(">I", zlib.crc32(bytes(png[12:29])))
+    return bytes(png)
+
+
+def test_headers_claiming_too_many_pixels_or_none_are_bad_files(tmp_path):
+    # OpenCV refuses the first with an exception (more pixels than it allows), the second by
+    # returning nothing: both are the same damage.
+    folder = userfiles.image_folder(tmp_path / "folder", with_bad=False)
+    (folder / "cats" / "huge.png").write_bytes(_png_claiming(100_000, 100_000))
+    (folder / "cats" / "flat.png").write_bytes(_png_claiming(2, 0))
+    summary = _prepare(str(folder), tmp_path / "cache").summary()
+    assert summary.skipped_files == 2
+    assert sorted(Path(e.split(":")[0]).name for e in summary.skipped_examples) == [
+        "flat.png",
+        "huge.png",
+    ]
+
+
+def test_a_record_file_of_garbage_is_one_bad_sample(tmp_path):
+    # Its first eight bytes, read as a record's length, point far past the end of the file.
+    (tmp_path / "garbage.tfrecord").write_bytes(b"\xff" * 64)
+    userfiles.write_records(
+        tmp_path / "good.tfrecord",
+        [
+            userfiles.example(
+                {"image": userfiles.encode(userfiles.photo(20, 20, 3), ".jpg"), "label": 1}
+            )
+        ],
+    )
+    source = _prepare(str(tmp_path / "*.tfrecord"), tmp_path / "cache", label_key="label")
+    assert (source.num_samples, source.summary().skipped_files) == (1, 1)
