@@ -137,9 +137,11 @@ class ScriptedRuns:
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
+        self.precisions: list[float] = []
 
     def __call__(self, plan: RunPlan, **_: object) -> RunResult:
         self.calls.append([target.name for target in plan.targets])
+        self.precisions.append(plan.settings.precision)
         defaults = {r.name: r for r in DEFAULTS}
         results = []
         for target in plan.targets:
@@ -206,3 +208,14 @@ def test_with_none_named_the_search_covers_the_top_two_by_reach_and_nothing_else
 def test_named_strategies_are_each_searched(scripted):
     result = measure_tune(_plan(named=True, top=1))
     assert [strategy.name for strategy in result.tuned] == USABLE_IN_RUN_ORDER
+
+
+def test_the_quick_run_stops_at_the_precision_asked_and_every_configuration_runs_to_the_cap(
+    scripted,
+):
+    # A value is kept on its ratio to the best, round by round: one that stopped early at its own
+    # precision would share fewer rounds, and its ratio's interval would be the wider for it.
+    plan = _plan()
+    measure_tune(replace(plan, run=replace(plan.run, settings=MeasureSettings(precision=0.05))))
+    assert scripted.precisions[0] == 0.05
+    assert len(scripted.precisions) > 1 and set(scripted.precisions[1:]) == {0.0}
