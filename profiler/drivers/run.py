@@ -77,8 +77,9 @@ class RunEvents:
     def steps_planned(self, targets: Sequence[int]) -> None:
         """A series' steps, each as the number of targets it measures, the steps done included."""
 
-    def step_skipped(self) -> None:
-        """The series' next planned step will not be taken."""
+    def step_added(self, targets: int, after: int) -> None:
+        """A step of ``targets`` targets joins the plan, ``after`` planned steps after the one
+        under way."""
 
     def step_started(self, text: str) -> None:
         """A series (a sweep, a tuning, a scale measurement) starts its next step."""

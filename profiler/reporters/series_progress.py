@@ -274,9 +274,9 @@ class SeriesProgress(RunProgress):
     def steps_planned(self, targets: Sequence[int]) -> None:
         self._plan = list(targets)
 
-    def step_skipped(self) -> None:
-        if self._plan is not None and len(self._plan) > self._steps:
-            del self._plan[self._steps]  # the next one: steps are counted from 1
+    def step_added(self, targets: int, after: int) -> None:
+        if self._plan is not None:  # steps are counted from 1: the one under way is at _steps - 1
+            self._plan.insert(min(self._steps + after, len(self._plan)), targets)
 
     def step_started(self, text: str) -> None:
         self._stop()

@@ -16,7 +16,7 @@ from profiler.data.synthetic import DataSpec
 from profiler.measuring.group import Group, GroupClock, Member, time_left_s
 from profiler.measuring.procedure import FLOOR_STEPS, PACED_BLOCK, TURN_COST_S, TURNS, budget_s
 from profiler.reporters import progress
-from profiler.reporters.progress import RunProgress, duration_text
+from profiler.reporters.progress import PLAIN_LEFT_EVERY_S, RunProgress, duration_text
 from profiler.reporters.series_progress import SeriesProgress, SweepProgress
 from profiler.results.records import ScenarioResult
 from profiler.worker.loops import EpochTiming
@@ -133,8 +133,7 @@ def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypa
     # 20 and 25 s, for the 6 + 4 left: 200 s.
     step(220.0, "knob z", 6)
     # 6 in 130 s: counts 2 to 6, a line through (2, 50), (3, 60), (4, 80), (6, 130): 20 s a
-    # target and a fixed 5 s (Theil-Sen's medians), for the 4 left: 85 s. Then the confirmation
-    # is skipped (nothing beat the defaults): nothing is left, and the count says so.
+    # target and a fixed 5 s (Theil-Sen's medians), for the 4 left: 85 s.
     step(350.0, "knob w", 4)
     lines = _lines(stream)
     assert lines == [
@@ -143,7 +142,6 @@ def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypa
         "[4/5, about 3 min left] knob z",
         "[5/5, about 85 s left] knob w",
     ], lines
-    shown.step_skipped()  # past the plan's end: nothing to take off
     now[0] = 400.0
     shown.time_left(10.0)
     assert _lines(stream)[-1] == "[5/5, about 10 s left] measuring in turns"
@@ -172,12 +170,24 @@ def _tuning_of_steps(
     return now, shown, stream
 
 
-def test_a_skipped_step_leaves_the_count_and_the_time_left(monkeypatch):
+def test_an_added_step_joins_the_count_and_the_time_left_where_it_is_placed(monkeypatch):
+    # Step a took 40 s for its 2 targets: 20 s a target for the steps to come.
     now, shown, stream = _tuning_of_steps(monkeypatch, ((0.0, "a"), (40.0, "b")), None)
-    shown.step_skipped()  # the third, a confirmation, will not be taken
-    now[0] = 80.0
-    shown.time_left(15.0)
-    assert _lines(stream)[-1] == "[2/2, about 15 s left] measuring in turns"
+    now[0] = 50.0
+    shown.time_left(5.0)  # the third step's 2 targets after this one's 5 s
+    assert _lines(stream)[-1] == "[2/3, about 45 s left] measuring in turns"
+    shown.step_added(2, after=1)  # a confirmation, after the third step
+    now[0] = 50.0 + PLAIN_LEFT_EVERY_S  # off a terminal, the time left is said now and then
+    shown.time_left(5.0)  # 5 s, then 4 targets
+    assert _lines(stream)[-1] == "[2/4, about 85 s left] measuring in turns"
+    now[0] = 80.0  # b took 40 s too
+    shown.step_started("c")
+    now[0] = 81.0
+    shown.step_started("the confirmation")  # placed after c, and the plan's last
+    assert _lines(stream)[-2:] == [
+        "[3/4, about 80 s left] c",
+        "[4/4, about 40 s left] the confirmation",
+    ]
     shown.finished()
 
 

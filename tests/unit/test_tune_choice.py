@@ -19,7 +19,7 @@ from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import DataSpec
 from profiler.drivers import tune
-from profiler.drivers.run import RunPlan
+from profiler.drivers.run import RunEvents, RunPlan
 from profiler.drivers.tune import TunePlan, measure_tune, tunable
 from profiler.results.records import RunResult, ScenarioResult
 from profiler.strategy.scenario import Knob, Scenario
@@ -219,3 +219,43 @@ def test_the_quick_run_stops_at_the_precision_asked_and_every_configuration_runs
     measure_tune(replace(plan, run=replace(plan.run, settings=MeasureSettings(precision=0.05))))
     assert scripted.precisions[0] == 0.05
     assert len(scripted.precisions) > 1 and set(scripted.precisions[1:]) == {0.0}
+
+
+class StepLog(RunEvents):
+    """The steps a tuning plans, begins and adds, in order."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple] = []
+
+    def steps_planned(self, targets) -> None:
+        self.log.append(("planned", list(targets)))
+
+    def step_started(self, text: str) -> None:
+        self.log.append(("started",))
+
+    def step_added(self, targets: int, after: int) -> None:
+        self.log.append(("added", targets, after))
+
+
+def test_a_confirmation_joins_the_plan_when_a_value_is_first_kept_and_only_then(
+    scripted, monkeypatch
+):
+    # noisy: a knob that changes nothing, then threads, whose 2 is kept (1.5 times as fast);
+    # no_interval: one value of threads that changes nothing, so no confirmation follows.
+    knobs = {
+        "noisy": [Knob("other", 1, (3,)), THREADS],
+        "no_interval": [Knob("threads", 1, (4,))],
+    }
+    monkeypatch.setattr(tune, "resolve", lambda name: _Fake(name, knobs[name]))
+    events = StepLog()
+    measure_tune(_plan(), events=events)
+    started = ("started",)
+    assert events.log == [
+        started,  # the defaults, before the strategies to tune are known
+        ("planned", [len(DEFAULTS), 2, 3, 2]),
+        started,  # noisy: other
+        started,  # noisy: threads
+        ("added", 2 * tune.CONFIRM_ROUNDS, 0),  # right after this step
+        started,  # noisy: the confirmation
+        started,  # no_interval: threads, and nothing after it
+    ]
