@@ -147,10 +147,22 @@ def become_subreaper() -> bool:
 def own_group_and_orphans() -> None:
     """A worker's first step: a process group of its own, since the kernel sends SIGHUP to an
     orphaned process group holding a stopped process (a run left behind by a shell that exits) and
-    a worker is stopped between turns; and its orphaned descendants adopted (become_subreaper)."""
+    a worker is stopped between turns; and its orphaned descendants adopted (become_subreaper).
+
+    The worker's own group is orphaned in turn when the parent dies, and then gets SIGHUP and
+    SIGCONT if the worker was frozen. That SIGHUP is caught and let go: ended by it, the worker
+    never reached its lifeline, which ends what it started and removes the run's folder once the
+    parent is gone (a parent killed while every worker was frozen left the folder behind). Caught,
+    not ignored: what the worker starts (spawned, exec'd) gets the default again.
+    """
     with contextlib.suppress(OSError):
         os.setpgid(0, 0)
+    signal.signal(signal.SIGHUP, _hangup_let_go)
     become_subreaper()
+
+
+def _hangup_let_go(number: int, frame: object) -> None:
+    """The parent ends a worker with SIGTERM or SIGKILL, never SIGHUP: the lifeline acts."""
 
 
 def end_everything_started_here() -> None:

@@ -66,7 +66,7 @@ def _saved_ok(out: Path, name: str) -> bool:
     return False
 
 
-def _start(tmp_path: Path, scenarios: str) -> tuple[subprocess.Popen, Path, Path]:
+def _start(tmp_path: Path, scenarios: str, *extra: str) -> tuple[subprocess.Popen, Path, Path]:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     pid_file = tmp_path / "grandchild.pid"
@@ -86,6 +86,7 @@ def _start(tmp_path: Path, scenarios: str) -> tuple[subprocess.Popen, Path, Path
             "--output",
             str(tmp_path / "out"),
             *TINY,
+            *extra,
         ),
         cwd=tmp_path,
         env=env,
@@ -127,6 +128,43 @@ def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, stuck):
             or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
         )
         # The run's scratch folder too: the last of its processes to see it killed removes it.
+        deadline = time.monotonic() + 5
+        while (folders := list(scratch.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert folders == []
+    finally:
+        process.kill()
+        for leftover in marked_processes(str(scratch)):
+            leftover.kill()
+
+
+def _frozen_workers(marker: str) -> int:
+    """How many of the run's workers (each the leader of a process group) are stopped."""
+    count = 0
+    for process in marked_processes(marker):
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(process.pid) == process.pid and process.status() == "stopped":
+                count += 1
+    return count
+
+
+def test_sigkill_while_every_worker_is_frozen_leaves_no_process_or_folder(tmp_path):
+    # Between its turns a worker is frozen, in a process group of its own. The parent's death
+    # orphans that group, and the kernel sends it SIGHUP, then SIGCONT: ended by the SIGHUP, a
+    # worker never reached its lifeline, which removes the run's folder once the parent is gone.
+    process, scratch, _ = _start(
+        tmp_path, "tests.fakes:STEADY_20MS,tests.fakes:STEADY_25MS", "--time-cap", "20"
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _frozen_workers(str(scratch)) < 2:  # the machine's reference has its turn
+            assert process.poll() is None, process.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the two workers were never frozen at once"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        left = _gone_within(str(scratch), 5)
+        assert left == [], [p.cmdline() for p in left]
         deadline = time.monotonic() + 5
         while (folders := list(scratch.iterdir())) and time.monotonic() < deadline:
             time.sleep(0.2)
