@@ -128,14 +128,9 @@ def test_sigkill_of_the_parent_leaves_no_process_behind(tmp_path, stuck):
             or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
         )
         # The run's scratch folder too: the last of its processes to see it killed removes it.
-        deadline = time.monotonic() + 5
-        while (folders := list(scratch.iterdir())) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert folders == []
+        assert _emptied_within(scratch, 5) == []
     finally:
-        process.kill()
-        for leftover in marked_processes(str(scratch)):
-            leftover.kill()
+        _kill_all(process, scratch)
 
 
 def _frozen_workers(marker: str) -> int:
@@ -165,14 +160,23 @@ def test_sigkill_while_every_worker_is_frozen_leaves_no_process_or_folder(tmp_pa
         process.wait(10)
         left = _gone_within(str(scratch), 5)
         assert left == [], [p.cmdline() for p in left]
-        deadline = time.monotonic() + 5
-        while (folders := list(scratch.iterdir())) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert folders == []
+        assert _emptied_within(scratch, 5) == []
     finally:
-        process.kill()
-        for leftover in marked_processes(str(scratch)):
-            leftover.kill()
+        _kill_all(process, scratch)
+
+
+def _emptied_within(scratch: Path, seconds: float) -> list[Path]:
+    """What is left in ``scratch`` once it is empty, or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while (folders := list(scratch.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return folders
+
+
+def _kill_all(process: subprocess.Popen, scratch: Path) -> None:
+    process.kill()
+    for leftover in marked_processes(str(scratch)):
+        leftover.kill()
 
 
 def test_sigterm_keeps_what_was_measured_and_leaves_nothing(tmp_path):
