@@ -151,10 +151,9 @@ class Conductor:
         where only companions are left beside it: the turn is kept, as the reference's turns
         would be all that the wait made room for."""
         with self._changed:
-            others = [m for n, m in self._members.items() if n != name and not m.companion]
-        if not others:
-            return None
-        member = self._members[name]
+            if not self._others_than_companions(besides=name):
+                return None
+            member = self._members[name]
         member.freeze()
         number = self.acquire(name)
         member.thaw()
@@ -190,8 +189,11 @@ class Conductor:
             self._set_aside.add(self._holder)
             self._holder = None
 
-    def _others_than_companions(self) -> bool:
-        return any(not member.companion for member in self._members.values())
+    def _others_than_companions(self, besides: str | None = None) -> bool:
+        """Under the lock: whether a member other than ``besides`` is not a companion."""
+        return any(
+            not member.companion for name, member in self._members.items() if name != besides
+        )
 
     def _advance(self) -> None:
         """Under the lock: hand the turn on, starting a round once every member asks for one."""
