@@ -79,13 +79,21 @@ class Ceiling:
         return self.read_mb_per_s / self.mb_per_sample
 
     @property
+    def limiting_read_samples_per_s(self) -> float | None:
+        """The read rate where it bounds apart from the work: reads from disk (``cold``). A warm
+        read is a copy out of the page cache that every core makes for itself, and the work per
+        sample already holds it (the timed loop opens and reads each file); one thread's warm read
+        rate set against every core's work would call the machine read-bound when it is not."""
+        return self.read_samples_per_s if self.cold else None
+
+    @property
     def samples_per_s(self) -> float:
-        read = self.read_samples_per_s
+        read = self.limiting_read_samples_per_s
         return self.compute_samples_per_s if read is None else min(self.compute_samples_per_s, read)
 
     @property
     def bound_by(self) -> str:
-        read = self.read_samples_per_s
+        read = self.limiting_read_samples_per_s
         return "reading" if read is not None and read < self.compute_samples_per_s else "decoding"
 
 
@@ -122,7 +130,10 @@ def in_turns(ceiling: Ceiling, work_rates: Sequence[float]) -> Ceiling:
             scaled, work_per_sample_s=ceiling.work_per_sample_s / (rate * alone_work_s)
         ).samples_per_s
 
-    return replace(scaled, turns_samples_per_s_ci=(at(low), at(high)))
+    interval = (at(low), at(high))
+    # Reading from disk bounding both ends leaves nothing the turns could move: no interval, where
+    # one of zero width would claim a certainty the one read timing does not have.
+    return replace(scaled, turns_samples_per_s_ci=interval if interval[0] < interval[1] else None)
 
 
 class ReadRate(NamedTuple):

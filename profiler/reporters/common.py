@@ -254,15 +254,18 @@ def ceiling_text(ceiling: Ceiling) -> str:
         where = (
             "from disk (dropped from the page cache first)"
             if ceiling.cold
-            else "from the page cache"
+            else "from the page cache, a part of that work"
         )
         text += f"; files read at {ceiling.read_mb_per_s:,.0f} MB/s {where}"
-    if ceiling.turns and ceiling.turns_samples_per_s_ci is not None:
-        low, high = ceiling.turns_samples_per_s_ci
-        text += (
-            f"; the decode timed in {ceiling.turns} turns beside the strategies (95%: {low:,.0f} "
-            f"to {high:,.0f} samples/s)"
-        )
+        if ceiling.bound_by == "reading":
+            text += ", which bounds it"
+    if ceiling.turns:
+        text += f"; the decode timed in {ceiling.turns} turns beside the strategies"
+        if ceiling.turns_samples_per_s_ci is not None:
+            low, high = ceiling.turns_samples_per_s_ci
+            text += f" (95%: {low:,.0f} to {high:,.0f} samples/s)"
+        elif ceiling.bound_by == "reading":
+            text += " (above what the disk allows throughout)"
         if ceiling.alone_samples_per_s is not None:
             text += f", {ceiling.alone_samples_per_s:,.0f} when first timed alone"
     return text

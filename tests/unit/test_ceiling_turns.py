@@ -42,13 +42,41 @@ def test_too_few_turns_leave_the_first_timing():
     assert in_turns(ALONE, [800.0] * (LEAST_TURNS - 1)) == ALONE
 
 
-def test_a_read_bound_ceiling_stays_bound_by_its_reading():
+def test_a_ceiling_bound_by_reading_from_disk_stays_so_and_claims_no_interval():
     reading = Ceiling(
-        0.001, 2, 100, read_mb_per_s=10.0, mb_per_sample=0.01, decoders=ALONE.decoders[:1]
+        0.001,
+        2,
+        100,
+        read_mb_per_s=10.0,
+        mb_per_sample=0.01,
+        cold=True,
+        decoders=ALONE.decoders[:1],
     )
-    ceiling = in_turns(reading, [2000.0] * 8)  # the decode twice as fast in the turns
+    rates = [1900.0, 1950.0, 2000.0, 2050.0, 2100.0, 2000.0, 1980.0, 2020.0]
+    ceiling = in_turns(reading, rates)  # the decode twice as fast in the turns
     assert ceiling.samples_per_s == pytest.approx(1000) and ceiling.bound_by == "reading"
     assert ceiling.compute_samples_per_s == pytest.approx(4000)
+    # the disk bounds both ends: the turns leave the figure where the one read timing put it
+    assert ceiling.turns == 8 and ceiling.turns_samples_per_s_ci is None
+    text = ceiling_text(ceiling)
+    assert "from disk" in text and "which bounds it" in text
+    assert "8 turns beside the strategies (above what the disk allows throughout)" in text
+    assert "95%" not in text
+
+
+def test_a_warm_read_is_part_of_the_work_and_bounds_nothing_apart():
+    # One thread read the files at 1,000 samples/s from the page cache; both cores decode 4,000.
+    warm = Ceiling(
+        0.001, 2, 100, read_mb_per_s=10.0, mb_per_sample=0.01, decoders=ALONE.decoders[:1]
+    )
+    assert warm.read_samples_per_s == pytest.approx(1000)
+    assert warm.samples_per_s == pytest.approx(2000) and warm.bound_by == "decoding"
+    ceiling = in_turns(warm, [400.0, 450.0, 500.0, 550.0, 600.0, 500.0, 480.0, 520.0])
+    low, high = ceiling.turns_samples_per_s_ci
+    assert ceiling.samples_per_s == pytest.approx(1000)
+    assert low < ceiling.samples_per_s < high
+    text = ceiling_text(ceiling)
+    assert "from the page cache, a part of that work" in text and "bounds it" not in text
 
 
 def test_the_text_says_where_the_figure_comes_from_and_it_survives_json():
