@@ -85,7 +85,15 @@ def test_a_sweep_tells_the_time_left_from_its_first_size_and_fits_it_once_two_ar
     assert lines[5] == "[6/8, about 3 min left] done b at 3,990 samples in 1.0 s"
     assert lines[7] == "[8/8] done b at 7,990 samples in 1.0 s"
     assert (duration_text(3.0), duration_text(42.0), duration_text(3900.0)) == (
-        "5 s",
+        "3 s",
         "40 s",
         "1 h 5 min",
     )
+    # the last seconds whole, never "0 s"; from ten on, in fives
+    assert [duration_text(s) for s in (0.2, 1.4, 9.4, 9.6, 12.4)] == [
+        "1 s",
+        "1 s",
+        "9 s",
+        "10 s",
+        "10 s",
+    ]

@@ -16,7 +16,12 @@ from profiler.data.synthetic import DataSpec
 from profiler.measuring.group import Group, GroupClock, Member, time_left_s
 from profiler.measuring.procedure import FLOOR_STEPS, PACED_BLOCK, TURN_COST_S, TURNS, budget_s
 from profiler.reporters import progress
-from profiler.reporters.progress import PLAIN_LEFT_EVERY_S, RunProgress, duration_text
+from profiler.reporters.progress import (
+    FINISHING_S,
+    PLAIN_LEFT_EVERY_S,
+    RunProgress,
+    duration_text,
+)
 from profiler.reporters.series_progress import SeriesProgress, SweepProgress
 from profiler.results.records import ScenarioResult
 from profiler.worker.loops import EpochTiming
@@ -101,9 +106,15 @@ def test_off_a_terminal_the_time_left_comes_in_plain_lines_now_and_then(monkeypa
     # Nothing said before 20 s, then once; the next not before 20 s more.
     assert _lines(stream) == ["[0/2, about 50 s left] measuring in turns"]
     shown.target_finished(_done("a"), None)
+    now[0] = 60.0
+    shown.time_left(6.2)  # the turns' 6.2 s, and the table and report after them
     shown.target_finished(_done("b"), None)
     shown.finished()
-    assert _lines(stream)[1:] == ["[1/2, about 45 s left] done a in 1.0 s", "[2/2] done b in 1.0 s"]
+    assert _lines(stream)[1:] == [
+        "[1/2, about 45 s left] done a in 1.0 s",
+        f"[1/2, about {round(6.2 + FINISHING_S)} s left] measuring in turns",
+        "[2/2] done b in 1.0 s",
+    ]
 
 
 def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypatch):
@@ -237,7 +248,7 @@ def test_a_series_next_step_is_told_by_the_fit_until_its_turns_can_tell(monkeypa
     assert _lines(stream)[-3:] == [
         "[3/3, about 40 s left] c",
         "[3/3, about 20 s left] measuring in turns",
-        "[3/3, about 5 s left] measuring in turns",
+        "[3/3, about 6 s left] measuring in turns",  # the last seconds whole
     ], _lines(stream)
     shown.finished()
 
