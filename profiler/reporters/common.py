@@ -261,8 +261,8 @@ def ceiling_text(ceiling: Ceiling) -> str:
             text += ", which bounds it"
     if ceiling.turns:
         text += f"; the decode timed in {ceiling.turns} turns beside the strategies"
-        if ceiling.turns_samples_per_s_ci is not None:
-            low, high = ceiling.turns_samples_per_s_ci
+        low, high = ceiling.turns_samples_per_s_ci or (0.0, 0.0)
+        if low < high:  # older files hold one of zero width, from when a warm read bound it
             text += f" (95%: {low:,.0f} to {high:,.0f} samples/s)"
         elif ceiling.bound_by == "reading":
             text += " (above what the disk allows throughout)"

@@ -89,3 +89,22 @@ def test_the_text_says_where_the_figure_comes_from_and_it_survives_json():
     # a ceiling written before it was timed in turns reads back as timed alone
     old = {k: v for k, v in encode(ALONE).items() if k not in ("turns", "turns_samples_per_s_ci")}
     assert decode(Ceiling, old) == ALONE
+
+
+def test_a_zero_width_interval_in_an_older_file_is_not_shown():
+    # Written when one thread's warm read bound the ceiling: the turns could not move it.
+    older = Ceiling(
+        0.0002,
+        2,
+        100,
+        read_mb_per_s=40.0,
+        mb_per_sample=0.006,
+        decoders=ALONE.decoders[:1],
+        turns=26,
+        turns_samples_per_s_ci=(6666.0, 6666.0),
+        alone_samples_per_s=6666.0,
+    )
+    text = ceiling_text(older)
+    assert text.startswith("10,000 samples/s:")  # read again, the decode bounds it
+    assert "26 turns beside the strategies, 6,666 when first timed alone" in text
+    assert "95%" not in text
