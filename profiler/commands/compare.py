@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from profiler.analysis.comparison import DEFAULT_FAIL_ON, METRICS, compare_runs,
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.value_parsers import path_argument
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
+from profiler.reporters.markdown import write_text_whole
 from profiler.results.files import load_run
 
 
@@ -44,9 +46,10 @@ class CompareCommand:
             base, new, thresholds, base_label=str(args.base), new_label=str(args.new)
         )
         if args.markdown is not None:
+            text = io.StringIO()
+            ComparisonMarkdownReporter(text).render(comparison)
             try:
-                with args.markdown.open("w") as stream:
-                    ComparisonMarkdownReporter(stream).render(comparison)
+                write_text_whole(args.markdown, text.getvalue())
             except OSError as error:
                 raise ProfilerError(
                     f"cannot write '{args.markdown}' ({error.strerror or error}): pass --markdown "

@@ -230,7 +230,7 @@ def _add_precision_arguments(run: argparse._ArgumentGroup, settings: MeasureSett
     )
     run.add_argument(
         "--processes",
-        type=positive_int,
+        type=bounded_int(1, max_workers(), "eight per usable CPU"),
         default=settings.processes,
         help=(
             "fresh worker processes per scenario, their measurements pooled (default: %(default)s)"

@@ -187,4 +187,25 @@ def pipeline_argument(text: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(
             f"the value of {key.strip()} holds a number too long to write out: pass a shorter one"
         ) from None
+    unkept = _not_json(parsed)  # the results file keeps it, with the run's other settings
+    if unkept is not None:
+        raise argparse.ArgumentTypeError(
+            f"the value of {key.strip()} holds a value of type {unkept}, which a results file "
+            f"cannot keep: pass numbers, strings, lists or dicts, or quote it as "
+            f"{key.strip()}='\"...\"' to pass it as a string"
+        )
     return key.strip(), parsed
+
+
+def _not_json(value: Any) -> str | None:
+    """The name of the first type in ``value`` that JSON cannot hold (a complex, bytes, a set)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return None
+    if isinstance(value, (list, tuple)):
+        return next((name for name in map(_not_json, value) if name is not None), None)
+    if isinstance(value, dict):
+        keys = (k for k in value if not (k is None or isinstance(k, (str, int, float, bool))))
+        return next((type(k).__name__ for k in keys), None) or next(
+            (name for name in map(_not_json, value.values()) if name is not None), None
+        )
+    return type(value).__name__

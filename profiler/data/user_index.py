@@ -95,14 +95,14 @@ def choose(
         sizes.append(size)
         formats.append(kind)
         labels.append(label)
+    if not chosen:  # before the count: "--samples 0 or fewer" is no fix
+        raise ProfilerError(
+            f"no sample of {spec.path} decodes: check the files, or pass other data"
+        )
     if spec.samples and len(chosen) < wanted:
         raise ProfilerError(
             f"only {len(chosen):,} of the {total:,} samples in {spec.path} decode: pass --samples "
             f"{len(chosen):,} or fewer"
-        )
-    if not chosen:
-        raise ProfilerError(
-            f"no sample of {spec.path} decodes: check the files, or pass other data"
         )
     order_back = np.argsort(chosen, kind="stable")
     return Choice(

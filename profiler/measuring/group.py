@@ -133,7 +133,10 @@ def with_kept_log(
     if kept_as is not None:
         try:
             kept_as.parent.mkdir(parents=True, exist_ok=True)
-            kept_as.write_text(text + ("\n" + traceback if traceback else ""))
+            # A traceback may quote an argument that was not UTF-8 (a lone surrogate): kept escaped.
+            kept_as.write_text(
+                text + ("\n" + traceback if traceback else ""), errors="backslashreplace"
+            )
             kept = str(kept_as)
         except OSError:
             kept = None

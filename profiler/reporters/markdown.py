@@ -103,20 +103,24 @@ def write_report_files(
     folder.mkdir(parents=True, exist_ok=True)
     plots = draw_plots(folder)
     path = folder / REPORT_FILE
-    # Rendered whole, then swapped in: a failure half-way never replaces a good report with a torn
-    # one.
     text = io.StringIO()
     render(text, plots)
-    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".md", dir=folder)
+    write_text_whole(path, text.getvalue())
+    return path
+
+
+def write_text_whole(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then swap it in: a failure half-way never
+    replaces a good file with a torn one."""
+    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".md", dir=path.parent)
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text.getvalue())
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 def write_report_or_say_why(write: Callable[[], Path], results_path: Path) -> str:

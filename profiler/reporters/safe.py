@@ -16,18 +16,30 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters; the marks that reorder or break the lines a terminal shows (bidirectional
+# overrides and isolates, line and paragraph separators); and lone surrogates, which no file or
+# terminal can encode: a byte of a path or argument that was not UTF-8 arrives as one.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _MARKDOWN = str.maketrans(
     {"\\": "\\\\", "&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]", "`": "'"}
 )
 
 
 def terminal_text(text: str) -> str:
-    """Control characters (escape sequences, bells, carriage returns) shown as ``\\xNN``; line
-    breaks as spaces."""
-    return _CONTROL.sub(
-        lambda found: " " if found.group() in "\n\t" else f"\\x{ord(found.group()):02x}", text
-    )
+    """Control characters (escape sequences, bells, carriage returns) shown as ``\\xNN``, the byte
+    a lone surrogate stands for as the same, other marks as ``\\uNNNN``; line breaks as spaces."""
+    return _CONTROL.sub(lambda found: _shown(found.group()), text)
+
+
+def _shown(character: str) -> str:
+    code = ord(character)
+    if character in "\n\t":
+        return " "
+    if 0xDC80 <= code <= 0xDCFF:  # Python's stand-in for a byte that did not decode
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def markdown_text(text: str) -> str:

@@ -67,18 +67,25 @@ class KeepLastGood:
         self.save = save
         self.path = path
         self.problem: str | None = None
+        self.written = False
 
     def __call__(self, result: Any) -> None:
         try:
             self.save(result, self.path)
+            self.written = True
         except (OSError, ValueError, TypeError) as error:
             if self.problem is None:
                 reason = (
                     error.strerror if isinstance(error, OSError) and error.strerror else str(error)
                 )
+                kept = (
+                    "it holds the last version written"
+                    if self.written
+                    else "no version of it was written"
+                )
                 self.problem = (
-                    f"could not write '{self.path}' ({reason}); it holds the last version written, "
-                    "and the report below has every figure"
+                    f"could not write '{self.path}' ({reason}); {kept}, and the report below has "
+                    "every figure"
                 )
 
 

@@ -129,6 +129,11 @@ def resolve(reference: str) -> Scenario:
         scenarios = registered()
         if reference in scenarios:
             return scenarios[reference]
+        if reference in ("all", "everything"):  # reached only from a list of several names
+            raise ProfilerError(
+                f"'{reference}' stands for every scenario and goes alone: pass --scenario "
+                f"{reference} by itself, or list the names you want"
+            )
         raise ProfilerError(
             f"unknown scenario '{reference}': choose from {', '.join(scenarios)}, 'all' or "
             "'everything' (see 'python -m profiler list')"

@@ -22,6 +22,10 @@ def isolated(tmp_path, monkeypatch):
     [
         (["run", "--scenario", "nope"], "unknown scenario 'nope': choose from preload, generator"),
         (["run", "--scenario", "preload,bogus"], "unknown scenario 'bogus'"),
+        (
+            ["run", "--scenario", "all,preload"],
+            "'all' stands for every scenario and goes alone: pass --scenario all by itself",
+        ),
         (["run", "--scenario", "preload,preload"], "listed twice"),
         (["run", "--samples", "0"], "--samples: got 0: pass a positive integer"),
         (["run", "--samples", "-5"], "--samples: got -5: pass a positive integer"),
@@ -119,6 +123,18 @@ def isolated(tmp_path, monkeypatch):
         (
             ["run", "--pipeline", "m:f", "--pipeline-arg", "a=" + "x" * 20_000],
             "the value of a is 20,000 characters long: pass at most 10,000",
+        ),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "a=1j"],
+            "the value of a holds a value of type complex, which a results file cannot keep",
+        ),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "a=[1, {'k': {2, 3}}]"],
+            "the value of a holds a value of type set",
+        ),
+        (
+            ["run", "--pipeline", "m:f", "--pipeline-arg", "a={(1, 2): 3}"],
+            "the value of a holds a value of type tuple",
         ),
         (
             ["compare", "a.json", "b.json", "--fail-on", "samples_per_s:" + "9" * 400 + "%"],

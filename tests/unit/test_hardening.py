@@ -23,7 +23,9 @@ from profiler.data.fingerprint import dataset_fingerprint
 from profiler.data.published import SIZES_FILE, sizes_checksum
 from profiler.data.synthetic import DataSpec
 from profiler.drivers.run import DataCacheError, RunEvents, prepare_source
+from profiler.measuring.group import with_kept_log
 from profiler.results.files import KeepLastGood, load_run, save_run, write_json
+from profiler.results.records import ScenarioResult
 from profiler.system.lifeline import Lifeline
 from profiler.system.namespace_launcher import NETWORK_ENV, PRIVATE
 from profiler.system.scratch import (
@@ -185,6 +187,12 @@ def test_a_failed_save_keeps_the_last_good_file_and_says_so_once(tmp_path):
     assert (
         keep.problem is not None and "No space left on device" in keep.problem and len(calls) == 3
     )
+    assert "it holds the last version written" in keep.problem
+    # A first save that fails says that nothing was written, not that an earlier version is kept.
+    never = KeepLastGood(save, tmp_path / "other.json")
+    never({"broken": True})
+    assert never.problem is not None and "no version of it was written" in never.problem
+    assert not (tmp_path / "other.json").exists()
 
 
 def test_figures_json_cannot_hold_are_written_as_null(tmp_path):
@@ -366,3 +374,15 @@ def test_a_sibling_waits_for_the_one_removing_the_folder_and_removes_what_it_lef
     assert remove_if_abandoned(run, wait_s=0.0) is False  # held: as before, left at once
     assert remove_if_abandoned(run, wait_s=2.0) is True
     assert not run.exists()
+
+
+def test_a_failure_that_quotes_an_argument_not_in_utf8_keeps_its_log_escaped(tmp_path):
+    log = tmp_path / "worker.log"
+    log.write_text("building the pipeline\n")
+    # The worker's traceback quotes --pipeline-arg x=$'\xff': a lone surrogate, no encoding has it.
+    failed = ScenarioResult(name="mypl_boom", status="failed", error="ValueError: bad \udcff")
+    kept = with_kept_log(failed, log, "ValueError: bad value: \udcff", tmp_path / "kept" / "w.log")
+    assert kept.log_path == str(tmp_path / "kept" / "w.log")
+    assert (tmp_path / "kept" / "w.log").read_text() == (
+        "building the pipeline\n\nValueError: bad value: \\udcff"
+    )

@@ -17,12 +17,14 @@ import io
 import json
 import math
 import random
+import shutil
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from profiler.commands import main
+from profiler.commands.measure_options import max_workers
 from profiler.commands.value_parsers import MAX_WHOLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +72,7 @@ NUMERIC = {
     "--step-ms": lambda v: _float(v) is not None and 0 <= _float(v) <= 60_000,
     "--time-cap": lambda v: _float(v) is not None and _float(v) > 0,
     "--precision": lambda v: _float(v) is not None and 0 < _float(v) <= 100,
+    "--processes": lambda v: _int(v) is not None and 1 <= _int(v) <= max_workers(),
 }
 
 
@@ -671,3 +674,34 @@ def test_hostile_names_and_errors_come_out_inert(tmp_path):
             in text
         )
     assert "\x1b" not in terminal and "\\x1b[2J" in terminal
+
+
+def test_names_no_file_can_encode_and_marks_that_reorder_a_line_come_out_escaped(tmp_path):
+    # A byte of a path or argument that was not UTF-8 reaches a name as a lone surrogate; U+202E
+    # shows the rest of a line backwards.
+    data = json.loads(GOOD_RUN.read_text())
+    data["scenarios"][0]["name"] = "gen\udcff\u202eevil"
+    data["scenarios"][1].update(status="failed", error="boom\udc80\u2028next")
+    run = tmp_path / "surrogates.json"
+    run.write_text(json.dumps(data))  # JSON keeps them as \udcff escapes
+    code, _, err = _call(["report", str(run)])
+    assert code == 0, err
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    comment = tmp_path / "comment.md"
+    code, terminal, err = _call(["compare", str(GOOD_RUN), str(run), "--markdown", str(comment)])
+    assert code == 1 and "Traceback" not in err, err
+    for text in (report, comment.read_text(encoding="utf-8"), terminal):
+        assert not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+        assert "\u202e" not in text and "\u2028" not in text
+    for text in (report, comment.read_text(encoding="utf-8")):
+        assert "gen\\\\xff\\\\u202eevil" in text  # the backslash itself escaped for markdown
+    assert "gen\\xff\\u202eevil" in terminal
+    # A path of a byte that is not UTF-8, named in the comparison's heading.
+    odd = tmp_path / "d\udcff"
+    odd.mkdir()
+    shutil.copy(GOOD_RUN, odd / "results.json")
+    code, terminal, err = _call(
+        ["compare", str(GOOD_RUN), str(odd / "results.json"), "--markdown", str(comment)]
+    )
+    assert code == 0 and "Traceback" not in err, err
+    assert "d\\\\xff" in comment.read_text(encoding="utf-8") and "d\\xff" in terminal

@@ -451,3 +451,15 @@ def test_a_record_file_of_garbage_is_one_bad_sample(tmp_path):
     )
     source = _prepare(str(tmp_path / "*.tfrecord"), tmp_path / "cache", label_key="label")
     assert (source.num_samples, source.summary().skipped_files) == (1, 1)
+
+
+def test_a_folder_where_nothing_decodes_asks_for_other_data_with_or_without_a_count(tmp_path):
+    folder = tmp_path / "bad" / "cats"
+    folder.mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(b"garbage")
+    (folder / "b.png").write_bytes(b"x")
+    for samples in (0, 64):
+        with pytest.raises(ProfilerError) as raised:
+            _prepare(str(tmp_path / "bad"), tmp_path / f"cache{samples}", samples=samples)
+        assert "no sample of" in str(raised.value) and "pass other data" in str(raised.value)
+        assert "--samples" not in str(raised.value)  # "--samples 0 or fewer" is no fix
