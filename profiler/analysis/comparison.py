@@ -28,7 +28,10 @@ from profiler.base.units import plain
 from profiler.results.records import STATUS_OK, ReferenceRecord, RunResult, ScenarioResult
 
 # Growth of a memory peak below this is never a regression, whatever its share of a small peak.
-MEMORY_FLOOR_MIB = 32.0
+# Over ten unchanged default runs on 2 cores, one scenario's peak moved by up to 39 MiB between two
+# of them (cache, which holds its decoded samples: 146 to 185 MiB), the others' by up to 27 MiB;
+# at 32 MiB, one pair in ten failed on it.
+MEMORY_FLOOR_MIB = 48.0
 _MEMORY_METRICS = ("peak_rss_mib", "peak_pss_mib")
 _RATE_METRICS = ("samples_per_s", "batches_per_s")
 # Other processes' load that, moved by this many cores between the runs, leaves a row's rates and

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import random
 
-from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.analysis.comparison import (
+    DEFAULT_FAIL_ON,
+    MEMORY_FLOOR_MIB,
+    compare_runs,
+    parse_thresholds,
+)
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings
 from profiler.reporters.compare import summary_lines
@@ -68,5 +73,8 @@ def test_memory_growth_within_the_floor_is_not_a_regression():
     base = _interleaved_run(1.0, 1.0, seed=5, peak_mib=46.0)
     grown = _interleaved_run(1.0, 1.0, seed=6, peak_mib=58.0)  # +26%, but 12 MiB
     assert not compare_runs(base, grown, GATE).failed
-    much = _interleaved_run(1.0, 1.0, seed=7, peak_mib=46.0 + 40.0)
+    # cache's peak between two unchanged runs: 146 and 185 MiB
+    held = _interleaved_run(1.0, 1.0, seed=8, peak_mib=146.0)
+    assert not compare_runs(held, _interleaved_run(1.0, 1.0, seed=9, peak_mib=185.0), GATE).failed
+    much = _interleaved_run(1.0, 1.0, seed=7, peak_mib=46.0 + MEMORY_FLOOR_MIB + 1.0)
     assert compare_runs(base, much, GATE).failed
