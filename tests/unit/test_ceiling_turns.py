@@ -4,12 +4,13 @@ measured, the other decoders' ratios and the read rate kept, an interval, one fi
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from profiler.base.codec import decode, encode
-from profiler.ceiling.decoder_rates import OPENCV, DecoderRate
-from profiler.ceiling.limit import LEAST_TURNS, Ceiling, in_turns
+from profiler.ceiling.decoder_rates import OPENCV, DecoderRate, Timing
+from profiler.ceiling.limit import LEAST_TURNS, Ceiling, in_turns, with_steadier_opencv
 from profiler.reporters.common import ceiling_text
 
 # Timed alone: OpenCV 1 ms a sample, TensorFlow's decoder 0.8 ms (the fastest), on 2 cores.
@@ -108,3 +109,25 @@ def test_a_zero_width_interval_in_an_older_file_is_not_shown():
     assert text.startswith("10,000 samples/s:")  # read again, the decode bounds it
     assert "26 turns beside the strategies, 6,666 when first timed alone" in text
     assert "95%" not in text
+
+
+def test_a_moment_of_load_on_opencvs_first_timing_does_not_carry_into_every_decoder():
+    # As timed beside another run importing TensorFlow: OpenCV 3.04 ms a sample, then TensorFlow's
+    # two decoders 0.24 and 0.19 ms; say OpenCV again, after them, 0.25 ms.
+    loaded = (
+        DecoderRate(OPENCV, 0.00304, 330),
+        DecoderRate("tensorflow", 0.00024, 2048),
+        DecoderRate("tensorflow_reduced_2", 0.00019, 2560),
+    )
+    rates = with_steadier_opencv(loaded, Timing(0.00025, 2000))
+    assert [r.work_per_sample_s for r in rates] == [0.00025, 0.00024, 0.00019]
+    assert rates[0].measured_samples == 2000 and rates[1:] == loaded[1:]
+    alone = Ceiling(0.00019, 2, 2560, decoder="tensorflow_reduced_2", decoders=rates)
+    # The turns' OpenCV on one core, about the second timing: the ceiling stays near 2 / 0.19 ms.
+    ceiling = in_turns(alone, [3900.0, 4000.0, 4100.0, 3950.0, 4050.0, 4000.0, 3980.0])
+    assert 2 / 0.00019 * 0.9 < ceiling.samples_per_s < 2 / 0.00019 * 1.1
+    # Carried from the loaded first timing instead, every decoder would have been 12 times cheaper.
+    unsteady = in_turns(replace(alone, decoders=loaded), [4000.0] * 7)
+    assert unsteady.samples_per_s > 10 * ceiling.samples_per_s
+    # A second timing slower than the first leaves the first.
+    assert with_steadier_opencv(loaded, Timing(0.004, 250)) == loaded
