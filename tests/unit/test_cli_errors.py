@@ -124,17 +124,17 @@ def isolated(tmp_path, monkeypatch):
             ["run", "--pipeline", "m:f", "--pipeline-arg", "a=" + "x" * 20_000],
             "the value of a is 20,000 characters long: pass at most 10,000",
         ),
-        (
-            ["run", "--pipeline", "m:f", "--pipeline-arg", "a=1j"],
-            "the value of a holds a value of type complex, which a results file cannot keep",
-        ),
-        (
-            ["run", "--pipeline", "m:f", "--pipeline-arg", "a=[1, {'k': {2, 3}}]"],
-            "the value of a holds a value of type set",
-        ),
-        (
-            ["run", "--pipeline", "m:f", "--pipeline-arg", "a={(1, 2): 3}"],
-            "the value of a holds a value of type tuple",
+        # values a results file cannot keep, however deep
+        *(
+            (
+                ["run", "--pipeline", "m:f", "--pipeline-arg", f"a={value}"],
+                f"the value of a holds a value of type {kind}, which a results file cannot keep",
+            )
+            for value, kind in (
+                ("1j", "complex"),
+                ("[1, {'k': {2, 3}}]", "set"),
+                ("{(1, 2): 3}", "tuple"),
+            )
         ),
         (
             ["compare", "a.json", "b.json", "--fail-on", "samples_per_s:" + "9" * 400 + "%"],
