@@ -66,7 +66,7 @@ def test_a_ceiling_bound_by_reading_from_disk_stays_so_and_claims_no_interval():
 
 
 def test_a_warm_read_is_part_of_the_work_and_bounds_nothing_apart():
-    # One thread read the files at 1,000 samples/s from the page cache; both cores decode 4,000.
+    # One thread read the files at 1,000 samples/s from the page cache; both cores decode 2,000.
     warm = Ceiling(
         0.001, 2, 100, read_mb_per_s=10.0, mb_per_sample=0.01, decoders=ALONE.decoders[:1]
     )
