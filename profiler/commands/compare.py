@@ -12,8 +12,8 @@ from profiler.analysis.comparison import DEFAULT_FAIL_ON, METRICS, compare_runs,
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.value_parsers import path_argument
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
-from profiler.reporters.markdown import write_text_whole
 from profiler.results.files import load_run
+from profiler.system.whole_file import write_text_whole
 
 
 class CompareCommand:

@@ -4,8 +4,6 @@ sections, and the writer that puts ``report.md`` and its plots in a run's folder
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import IO
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.base.units import plain
+from profiler.system.whole_file import write_text_whole
 
 REPORT_FILE = "report.md"
 
@@ -107,20 +106,6 @@ def write_report_files(
     render(text, plots)
     write_text_whole(path, text.getvalue())
     return path
-
-
-def write_text_whole(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then swap it in: a failure half-way never
-    replaces a good file with a torn one."""
-    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".md", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_report_or_say_why(write: Callable[[], Path], results_path: Path) -> str:

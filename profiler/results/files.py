@@ -14,9 +14,7 @@ import datetime
 import errno
 import json
 import math
-import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from profiler.base.errors import ProfilerError
 from profiler.base.moved import left_behind
 from profiler.results.records import RunResult
 from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_to_2, update_to_3
+from profiler.system.whole_file import write_text_whole
 
 FORMAT_VERSION = 3
 RESULTS_FILE = "results.json"
@@ -114,18 +113,7 @@ def _finite(value: Any) -> Any:
 
 def write_json(data: dict[str, Any], path: Path) -> None:
     """Write atomically, so a crash or Ctrl-C mid-write never leaves a truncated file."""
-    path = Path(path)
-    data = _finite(data)
-    handle, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(data, stream, indent=2, allow_nan=False)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a results file is meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_whole(Path(path), json.dumps(_finite(data), indent=2, allow_nan=False) + "\n")
 
 
 # Results files nest a few levels (a run, its scenarios, their records); a file deeper than this
