@@ -1,9 +1,11 @@
 """Compare two runs metric by metric, with regression checks parsed from ``metric:10%``.
 
 A change counts as a regression only when it is worse than its limit and, where the runs carry
-what it takes, a test says it is real at 95%: the Mann-Whitney U test on the two runs' turn rates
-for throughput, the two idle intervals for idle time. The logic only; ``profiler.reporters.compare``
-renders a Comparison.
+what it takes, a test says it is real: the Mann-Whitney U test on the two runs' turn rates for
+throughput, the two idle intervals for idle time, each at the level that keeps the whole
+comparison's chance of a false regression at 5% (``profiler.analysis.evidence``). The logic
+only; ``profiler.reporters.compare`` renders a Comparison, ``profiler.analysis.thresholds`` parses
+the checks.
 
 Where both runs measured the machine's reference in the same turns (results format 3), a rate is
 gated on its change over the reference: each turn's rate over the reference's in its round, so a
@@ -14,18 +16,23 @@ small peak is the allocator's noise, not a pipeline that holds more.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from profiler.analysis.evidence import METRICS, MIN_WINDOWS, Evidence, Metric, turn_evidence
+from profiler.analysis.evidence import (
+    METRICS,
+    MIN_WINDOWS,
+    Evidence,
+    Metric,
+    gate_confidence,
+    turn_evidence,
+)
 from profiler.analysis.pairing import relative_turns
 from profiler.analysis.run_differences import run_differences
-from profiler.base.errors import ProfilerError
+from profiler.analysis.thresholds import Threshold
+from profiler.base.moved import left_behind
 from profiler.base.stats import median
-from profiler.base.units import plain
-from profiler.results.records import STATUS_OK, ReferenceRecord, RunResult, ScenarioResult
+from profiler.results.records import STATUS_OK, RunResult, ScenarioResult
 
 # Growth of a memory peak below this is never a regression, whatever its share of a small peak.
 # Over ten unchanged default runs on 2 cores, one scenario's peak moved by up to 39 MiB between two
@@ -51,88 +58,6 @@ def _loads(old: ScenarioResult, current: ScenarioResult) -> tuple[float, float] 
     """The cores other processes kept busy beside a row in each run, where both were measured."""
     before, after = old.other_busy_cores, current.other_busy_cores
     return None if before is None or after is None else (before, after)
-
-
-# Limits past these (100 times worse; a number no unit here reaches) are refused: a gate that can
-# never fail is no gate.
-MAX_RELATIVE_LIMIT = 100.0
-MAX_ABSOLUTE_LIMIT = 1e12
-
-
-def _shown_limit(limit: float, percent: bool) -> str:
-    return f"{limit:.0%}" if percent else f"{limit:g}"
-
-
-# Names from results format 1, still accepted in --fail-on.
-_ALIASES = {"peak_rss_mb": "peak_rss_mib", "peak_pss_mb": "peak_pss_mib"}
-DEFAULT_FAIL_ON = "samples_per_s:10%,peak_rss_mib:15%,idle_fraction:0.05"
-_THRESHOLD = re.compile(r"^\s*([a-z0-9_]+)\s*:\s*([0-9]+\.?[0-9]*|\.[0-9]+)\s*(%?)\s*$")
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """How much worse a metric may get: relative (``10%``) or absolute in its own unit
-    (``0.05``)."""
-
-    metric: str
-    limit: float
-    relative: bool
-
-    @classmethod
-    def parse(cls, text: str) -> Threshold:
-        match = _THRESHOLD.match(text)
-        if not match:
-            raise ProfilerError(
-                f"cannot read the check '{text}': write METRIC:N% (relative) or METRIC:N "
-                "(absolute), such as samples_per_s:10%"
-            )
-        name, value, percent = match.groups()
-        name = _ALIASES.get(name, name)
-        if name not in METRICS:
-            raise ProfilerError(
-                f"unknown metric '{name}' in --fail-on: choose from {', '.join(METRICS)}"
-            )
-        limit = float(value) / 100.0 if percent else float(value)
-        most = MAX_RELATIVE_LIMIT if percent else MAX_ABSOLUTE_LIMIT
-        if not math.isfinite(limit) or limit > most:
-            shown = f"{most:.0%}" if percent else f"{most:,.0f}"
-            raise ProfilerError(
-                f"the limit of '{text.strip()[:60]}' is too large to ever be reached: pass at most "
-                f"{shown}"
-            )
-        never = (percent and limit >= 1.0 and METRICS[name].higher_is_better) or (
-            not percent and name == "idle_fraction" and limit >= 1.0
-        )
-        if never:
-            raise ProfilerError(
-                f"{name} cannot get worse by {_shown_limit(limit, percent)}, so "
-                f"'{text.strip()[:60]}' could never fail: pass a smaller limit"
-            )
-        return cls(name, limit, bool(percent))
-
-    def describe(self) -> str:
-        """The limit as the change is shown: relative in %, an absolute idle limit in points."""
-        if self.relative:
-            return f"{self.limit:.0%}"
-        return (
-            f"{self.limit * 100:g} points" if self.metric == "idle_fraction" else plain(self.limit)
-        )
-
-
-def parse_thresholds(text: str) -> tuple[Threshold, ...]:
-    thresholds = tuple(Threshold.parse(part) for part in text.split(",") if part.strip())
-    if not thresholds:  # a gate with nothing to check would pass whatever happened
-        raise ProfilerError(
-            f"--fail-on '{text}' names no check: pass at least one METRIC:LIMIT, such as "
-            "samples_per_s:10%"
-        )
-    names = [t.metric for t in thresholds]
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise ProfilerError(
-            f"metric '{repeated[0]}' appears twice in --fail-on: give it one threshold"
-        )
-    return thresholds
 
 
 VERDICT_REGRESSION = "REGRESSION"
@@ -243,6 +168,9 @@ class Comparison:
     # The row whose load moved most between the runs: its name, and the cores other processes kept
     # busy beside it in each (None: no row measured both).
     load: tuple[str, float, float] | None = None
+    # The level of each test, and how many the comparison made (every row's gated rates and idle).
+    confidence: float = 0.95
+    tests: int = 1
 
     @property
     def failed(self) -> bool:
@@ -283,6 +211,11 @@ def compare_runs(
     new_results = {r.name: r for r in new.scenarios}
     common = [name for name in base_results if name in new_results]
     warnings = run_differences(base, new)
+    tested = [t for t in thresholds if METRICS[t.metric].evidence is not None]
+    # Rows that did not complete in both runs make no test.
+    both_ok = [n for n in common if STATUS_OK == base_results[n].status == new_results[n].status]
+    tests = len(both_ok) * len(tested)
+    confidence = gate_confidence(tests)
     scenarios = []
     for name in common:
         old, current = base_results[name], new_results[name]
@@ -291,7 +224,7 @@ def compare_runs(
                 f"{name}: the scenario's source changed between the runs; figures may differ for it"
             )
         changes = tuple(
-            _change(metric, old, current, by_metric.get(metric.name), base.reference, new.reference)
+            _change(metric, old, current, by_metric.get(metric.name), (base, new), confidence)
             for metric in METRICS.values()
         )
         scenarios.append(ScenarioComparison(name, old.status, current.status, changes))
@@ -316,6 +249,8 @@ def compare_runs(
         ceilings=(_ceiling(base), _ceiling(new)),
         ceiling_turns=(_turns(base), _turns(new)),
         load=_load(base_results, new_results, common),
+        confidence=confidence,
+        tests=tests,
     )
 
 
@@ -331,15 +266,19 @@ def _change(
     old: ScenarioResult,
     current: ScenarioResult,
     threshold: Threshold | None,
-    base_reference: ReferenceRecord | None,
-    new_reference: ReferenceRecord | None,
+    runs: tuple[RunResult, RunResult],
+    confidence: float,
 ) -> MetricChange:
-    """One metric's change; a rate's over the machine's reference where both runs measured one."""
+    """One metric's change, tested at ``confidence``; a rate's over the machine's reference where
+    both ``runs`` measured one."""
     base, new = getattr(old, metric.name), getattr(current, metric.name)
     loads = _loads(old, current)
     moved = None if loads is None else loads[1] - loads[0]
     if metric.name in _RATE_METRICS:
-        before, after = relative_turns(old, base_reference), relative_turns(current, new_reference)
+        before, after = (
+            relative_turns(old, runs[0].reference),
+            relative_turns(current, runs[1].reference),
+        )
         if len(before) >= MIN_WINDOWS and len(after) >= MIN_WINDOWS:
             over = median(after) / median(before) - 1.0
             return MetricChange(
@@ -347,14 +286,18 @@ def _change(
                 base,
                 new,
                 threshold,
-                turn_evidence(before, after),
+                turn_evidence(before, after, confidence),
                 over_reference=over,
                 load_moved=moved,
             )
-    evidence = metric.evidence(old, current, metric.name) if metric.evidence else None
+    evidence = metric.evidence(old, current, metric.name, confidence) if metric.evidence else None
     unknown = metric.name == "idle_fraction" and (
         old.idle_interval_unknown or current.idle_interval_unknown
     )
     return MetricChange(
         metric.name, base, new, threshold, evidence, unknown=unknown, load_moved=moved
     )
+
+
+# Names that lived here in 0.2 and moved since, still found (with a DeprecationWarning).
+__getattr__ = left_behind(__name__)

@@ -93,6 +93,11 @@ ELSEWHERE = {
     ("measure", "percentile"): ("base.stats", "percentile"),
     ("procedure", "MIN_WINDOWS"): ("measuring.procedure", "WINDOWS_FOR_PRECISION"),
     ("procedure", "FEWEST_WINDOWS"): ("measuring.procedure", "WINDOWS_BEFORE_CAP"),
+    ("compare", "Threshold"): ("analysis.thresholds", "Threshold"),
+    ("compare", "parse_thresholds"): ("analysis.thresholds", "parse_thresholds"),
+    ("compare", "DEFAULT_FAIL_ON"): ("analysis.thresholds", "DEFAULT_FAIL_ON"),
+    ("compare", "MAX_RELATIVE_LIMIT"): ("analysis.thresholds", "MAX_RELATIVE_LIMIT"),
+    ("compare", "MAX_ABSOLUTE_LIMIT"): ("analysis.thresholds", "MAX_ABSOLUTE_LIMIT"),
 }
 PACKAGE = "profiler"
 

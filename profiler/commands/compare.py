@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from profiler.analysis.comparison import DEFAULT_FAIL_ON, METRICS, compare_runs, parse_thresholds
+from profiler.analysis.comparison import METRICS, compare_runs
+from profiler.analysis.thresholds import DEFAULT_FAIL_ON, parse_thresholds
 from profiler.base.errors import EXIT_FAILED, EXIT_OK, ProfilerError
 from profiler.commands.value_parsers import path_argument
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter

@@ -47,7 +47,7 @@ def _change_text(change: MetricChange) -> str:
     return text
 
 
-def _check_text(change: MetricChange) -> str:
+def _check_text(change: MetricChange, level: str) -> str:
     verdict = change.verdict
     if verdict is None:
         return ""
@@ -65,9 +65,9 @@ def _check_text(change: MetricChange) -> str:
         )
     if evidence is not None and verdict != VERDICT_PASSED:
         if evidence.relative:
-            parts.append(f"95%: {evidence.low:+.0%} to {evidence.high:+.0%}")
+            parts.append(f"{level}: {evidence.low:+.0%} to {evidence.high:+.0%}")
         else:
-            parts.append(f"95%: {evidence.low * 100:+.1f} to {evidence.high * 100:+.1f} points")
+            parts.append(f"{level}: {evidence.low * 100:+.1f} to {evidence.high * 100:+.1f} points")
         if evidence.p_value is not None:
             parts.append(
                 f"p={significant(evidence.p_value, 2)}" if evidence.p_value >= 0.001 else "p<0.001"
@@ -75,8 +75,21 @@ def _check_text(change: MetricChange) -> str:
     return f"{verdict} ({'; '.join(parts)})"
 
 
+def level_text(confidence: float) -> str:
+    """A test's level as a percentage, to the digits that tell it from 100%: 95%, 97.5%, 99.8%."""
+    shown = f"{confidence * 100:.1f}"
+    if shown == "100.0":
+        shown = f"{confidence * 100:.2f}"
+    return shown.rstrip("0").rstrip(".") + "%"
+
+
+def _tests(count: int) -> str:
+    return "one test" if count == 1 else f"{count} tests"
+
+
 def comparison_rows(comparison: Comparison) -> list[list[str]]:
     rows = []
+    level = level_text(comparison.confidence)
     for scenario in comparison.scenarios:
         if scenario.base_status != STATUS_OK or scenario.new_status != STATUS_OK:
             check = f"{VERDICT_REGRESSION} (no longer completes)" if scenario.broke else ""
@@ -92,7 +105,7 @@ def comparison_rows(comparison: Comparison) -> list[list[str]]:
                     _value(change.metric, change.base),
                     _value(change.metric, change.new),
                     _change_text(change),
-                    _check_text(change),
+                    _check_text(change, level),
                 ]
             )
     return rows
@@ -145,10 +158,12 @@ def summary_lines(comparison: Comparison) -> list[str]:
         )
     lines.append(
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
-        "on the two runs' own measurements calls it real at 95% (Mann-Whitney U on the turns' "
-        "rates; the idle intervals), or where the runs carry none (an idle interval left unknown "
-        "by too few paced steps, or rates and idle where other processes' load moved, is no "
-        "evidence, never a regression); a memory peak that grew by "
+        f"on the two runs' own measurements calls it real at {level_text(comparison.confidence)} "
+        "(Mann-Whitney U on the turns' rates; the idle intervals), the level at which this "
+        f"comparison's {_tests(comparison.tests)} leave a 5% chance of any false regression "
+        "among them, or where the runs carry nothing to test; an idle interval left unknown by "
+        "too few paced steps, or rates and idle where other processes' load moved, are no "
+        "evidence, never a regression; a memory peak that grew by "
         f"{MEMORY_FLOOR_MIB:.0f} MiB or less never is."
     )
     regressions = comparison.regressions

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import pytest
 
-from profiler.analysis.comparison import compare_runs, parse_thresholds
+from profiler.analysis.comparison import compare_runs
+from profiler.analysis.thresholds import parse_thresholds
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.measuring.runner import Runner

@@ -306,6 +306,6 @@ def test_an_output_folder_starting_at_home_is_expanded_as_data_is():
 
 @pytest.mark.parametrize(("text", "limit"), [("5.", 0.05), (".5", 0.005), ("5.0", 0.05)])
 def test_a_limit_with_a_point_at_either_end_is_read(text, limit):
-    from profiler.analysis.comparison import Threshold
+    from profiler.analysis.thresholds import Threshold
 
     assert Threshold.parse(f"samples_per_s:{text}%").limit == pytest.approx(limit)

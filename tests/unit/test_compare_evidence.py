@@ -14,10 +14,12 @@ import random
 
 import pytest
 
-from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.analysis.comparison import compare_runs
+from profiler.analysis.evidence import gate_confidence
+from profiler.analysis.thresholds import DEFAULT_FAIL_ON, parse_thresholds
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings
-from profiler.base.stats import idle_over_turns, mann_whitney_p
+from profiler.base.stats import idle_over_turns, mann_whitney_p, ratio_interval
 from profiler.measuring.metrics import idle_metrics
 from profiler.measuring.procedure import PACED_BLOCK, Measurements
 from profiler.reporters.compare import comparison_rows, summary_lines
@@ -56,7 +58,8 @@ def _idle_by_hand(waits: list[float]) -> float:
     return above / (above + len(waits) * STEP_S)
 
 
-def _idle_change(base: ScenarioResult, new: ScenarioResult, fail_on: str = DEFAULT_FAIL_ON):
+def _idle_change(base: ScenarioResult, new: ScenarioResult, fail_on: str = "idle_fraction:0.05"):
+    """One row, idle its only check: one test, made at 95%."""
     comparison = compare_runs(_run(base), _run(new), parse_thresholds(fail_on))
     (scenario,) = comparison.scenarios
     (change,) = [c for c in scenario.changes if c.metric == "idle_fraction"]
@@ -255,11 +258,18 @@ def test_too_few_windows_in_either_run_leave_the_limit_alone_to_decide():
     assert change.evidence is None and change.verdict == "REGRESSION"
 
 
-def test_runs_too_short_for_any_p_value_below_5_percent_are_not_tested():
+def test_runs_too_short_for_the_rank_test_leave_the_interval_of_the_ratio_to_decide():
     # Three windows each, wholly apart: the smallest p-value three against three can reach is
-    # 0.081 (see below), so the test could never call a change real: the limit decides.
+    # 0.081 (see below), so the rank test could never call a change real; the bootstrap interval
+    # of the ratio of medians decides, as asv falls back on its intervals.
     change = _rate_change([1000.0, 1010.0, 1020.0], [800.0, 810.0, 820.0])
-    assert change.evidence is None and change.verdict == "REGRESSION"
+    low, high = ratio_interval([1000.0, 1010.0, 1020.0], [800.0, 810.0, 820.0])
+    assert (change.evidence.low, change.evidence.high) == pytest.approx((low - 1.0, high - 1.0))
+    assert high < 1.0 and change.evidence.significant and change.verdict == "REGRESSION"
+    # Three each that overlap: the interval holds 1, and the drop beyond the limit is noise.
+    change = _rate_change([1000.0, 700.0, 1300.0], [800.0, 1150.0, 650.0])
+    assert change.evidence.low < 0 < change.evidence.high
+    assert change.verdict == "not significant"
     # Four against four, wholly apart, reach 0.030: the test runs and calls the drop real.
     change = _rate_change([1000.0, 1010.0, 1020.0, 1030.0], [800.0, 810.0, 820.0, 830.0])
     assert (
@@ -345,3 +355,61 @@ def test_rates_and_idle_measured_under_another_load_are_no_evidence_and_the_outp
     comparison = compare_runs(_run(base), _run(new), parse_thresholds(DEFAULT_FAIL_ON))
     assert {metric for _, metric in comparison.regressions} == {"samples_per_s", "idle_fraction"}
     assert not any(line.startswith("Load:") for line in summary_lines(comparison))
+
+
+def _rows(count: int, base_windows: list[float], new_windows: list[float]):
+    """``count`` rows, the first changed from ``base_windows`` to ``new_windows``, the rest not."""
+    base = [_rated(base_windows)] + [_rated(NOISY) for _ in range(count - 1)]
+    new = [_rated(new_windows)] + [_rated(NOISY) for _ in range(count - 1)]
+    base = [ScenarioResult(**{**vars(r), "name": f"s{i}"}) for i, r in enumerate(base)]
+    new = [ScenarioResult(**{**vars(r), "name": f"s{i}"}) for i, r in enumerate(new)]
+    return compare_runs(_run(*base), _run(*new), parse_thresholds(DEFAULT_FAIL_ON))
+
+
+def test_each_test_is_made_at_the_level_that_keeps_the_whole_comparison_at_5_percent():
+    assert gate_confidence(1) == pytest.approx(0.95)
+    assert gate_confidence(2) == pytest.approx(0.975)
+    assert gate_confidence(24) == pytest.approx(1 - 0.05 / 24)
+    # Twelve rows, with samples/s and idle tested among the default checks: 24 tests. Memory
+    # carries no test.
+    comparison = _rows(12, NOISY, NOISY)
+    assert comparison.tests == 24 and comparison.confidence == pytest.approx(1 - 0.05 / 24)
+    assert "calls it real at 99.8%" in " ".join(summary_lines(comparison))
+    assert "this comparison's 24 tests leave a 5% chance" in " ".join(summary_lines(comparison))
+
+
+def test_a_change_real_at_95_percent_alone_is_noise_among_24_tests():
+    # Ten windows each, the new ones 15% lower with two of them among the old: the rank test gives
+    # p between 0.002 and 0.05, real for one row, not for one row among twelve.
+    base = [1000.0, 1040.0, 960.0, 1080.0, 920.0, 1020.0, 980.0, 1060.0, 940.0, 1000.0]
+    new = [0.85 * w for w in base[:8]] + [1000.0, 1040.0]
+    p_value = mann_whitney_p(base, new)
+    assert 0.002 < p_value < 0.05
+    alone = _rate_change(base, new)
+    assert alone.verdict == "REGRESSION"
+    among = next(
+        c for c in _rows(12, base, new).scenarios[0].changes if c.metric == "samples_per_s"
+    )
+    assert among.evidence.p_value == pytest.approx(p_value)
+    assert among.verdict == "not significant"
+    (row,) = [
+        r for r in comparison_rows(_rows(12, base, new)) if r[0] == "s0" and r[1] == "samples/s"
+    ]
+    assert row[5].startswith("not significant (limit 10%; 99.8%: ")
+    # Wholly apart, the same drop is real among twelve rows too.
+    apart = [0.85 * w for w in base]
+    among = next(
+        c for c in _rows(12, base, apart).scenarios[0].changes if c.metric == "samples_per_s"
+    )
+    assert among.verdict == "REGRESSION"
+
+
+def test_idle_intervals_widen_to_the_comparisons_level():
+    # One row with the default checks: two tests, each at 97.5%; the 95% half-widths (0.03 and
+    # 0.04, combined 0.05) widen by the ratio of the normal quantiles, 2.2414 / 1.9600.
+    base, new = _with_idle(0.10, 0.08, 0.13), _with_idle(0.20, 0.18, 0.24)
+    _, change, _ = _idle_change(base, new, DEFAULT_FAIL_ON)
+    width = 0.05 * 2.241403 / 1.959964
+    assert (change.evidence.low, change.evidence.high) == pytest.approx(
+        (0.10 - width, 0.10 + width), abs=1e-5
+    )

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import random
 
-from profiler.analysis.comparison import (
-    DEFAULT_FAIL_ON,
-    MEMORY_FLOOR_MIB,
-    compare_runs,
-    parse_thresholds,
-)
+from profiler.analysis.comparison import MEMORY_FLOOR_MIB, compare_runs
+from profiler.analysis.thresholds import DEFAULT_FAIL_ON, parse_thresholds
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings
 from profiler.reporters.compare import summary_lines

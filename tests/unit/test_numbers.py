@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from profiler.analysis.comparison import DEFAULT_FAIL_ON, compare_runs, parse_thresholds
+from profiler.analysis.comparison import compare_runs
 from profiler.analysis.sweep_result import load_sweep
+from profiler.analysis.thresholds import DEFAULT_FAIL_ON, parse_thresholds
 from profiler.base.units import plain, significant
 from profiler.reporters.compare import ComparisonMarkdownReporter, ComparisonTerminalReporter
 from profiler.reporters.run import RunMarkdownReporter, RunTerminalReporter

@@ -85,7 +85,8 @@ def test_no_cell_is_ever_broken_whatever_the_width(width):
 
 @pytest.mark.parametrize("width", [60, 80, 120])
 def test_a_comparison_fits_the_width_and_keeps_names_and_figures_whole(width):
-    from profiler.analysis.comparison import compare_runs, parse_thresholds
+    from profiler.analysis.comparison import compare_runs
+    from profiler.analysis.thresholds import parse_thresholds
     from profiler.reporters.compare import ComparisonTerminalReporter, comparison_rows
 
     comparison = compare_runs(
