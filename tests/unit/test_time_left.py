@@ -83,6 +83,33 @@ def test_a_groups_time_left_scales_the_turns_left_by_the_wall_each_turn_second_c
     assert time_left_s(group, SETTINGS, now=130.0) is None
 
 
+def test_once_workers_finish_the_others_budgets_shrink_to_the_share_the_finished_ones_used():
+    budget = budget_s(SETTINGS, WARMUP)
+    # Two finished after 60% of their budgets (precise before their caps): the two still measuring
+    # are told 60% of what their budgets leave. 12 turn seconds and more took 30 s of wall time.
+    finished = [_member(0.6 * budget, WARMUP, finished=True) for _ in range(2)]
+    live = [_member(1.0, WARMUP), _member(2.0, WARMUP)]
+    group = Group([], None, None, finished + live, turns_began=100.0)  # type: ignore[arg-type]
+    spent = 1.2 * budget + 3.0
+    assert time_left_s(group, SETTINGS, now=130.0) == pytest.approx(
+        0.6 * (2 * budget - 3.0) * 30.0 / spent
+    )
+    # One that failed midway says nothing of the pace: the other finished one alone sets it.
+    failed = _member(0.1 * budget, WARMUP, finished=True)
+    failed.status = "failed"
+    group.members = [failed, finished[0], *live]
+    spent = 0.7 * budget + 3.0
+    assert time_left_s(group, SETTINGS, now=130.0) == pytest.approx(
+        0.6 * (2 * budget - 3.0) * 30.0 / spent
+    )
+    # Finished past their budgets: the others are told their whole budgets, never more.
+    group.members = [_member(1.5 * budget, WARMUP, finished=True), *live]
+    spent = 1.5 * budget + 3.0
+    assert time_left_s(group, SETTINGS, now=130.0) == pytest.approx(
+        (2 * budget - 3.0) * 30.0 / spent
+    )
+
+
 def _console() -> tuple[Console, io.StringIO]:
     stream = io.StringIO()
     return Console(file=stream, width=120, force_terminal=False, color_system=None), stream
