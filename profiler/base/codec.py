@@ -125,6 +125,10 @@ _ABOVE_ZERO = frozenset(
         "rate",  # the machine's reference: every rate is divided by it
         "rates",
         "work_rates",
+        # A window holds a batch at least, and a rate over the reference is one rate over another.
+        "window_samples_per_s",
+        "reference_ratio",
+        "reference_ratio_ci",
     }
 )
 _NOT_EMPTY = frozenset({"stages"})  # a stage breakdown times at least the read

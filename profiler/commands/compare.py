@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -42,15 +44,16 @@ class CompareCommand:
 
     def run(self, args: argparse.Namespace, console: Console) -> int:
         thresholds = parse_thresholds(args.fail_on)
+        markdown = None if args.markdown is None else _markdown_target(args)
         base, new = load_run(args.base), load_run(args.new)
         comparison = compare_runs(
             base, new, thresholds, base_label=str(args.base), new_label=str(args.new)
         )
-        if args.markdown is not None:
+        if markdown is not None:
             text = io.StringIO()
             ComparisonMarkdownReporter(text).render(comparison)
             try:
-                write_text_whole(args.markdown, text.getvalue())
+                write_text_whole(markdown, text.getvalue())
             except OSError as error:
                 raise ProfilerError(
                     f"cannot write '{args.markdown}' ({error.strerror or error}): pass --markdown "
@@ -58,6 +61,26 @@ class CompareCommand:
                 ) from None
         ComparisonTerminalReporter(console.file).render(comparison)
         return EXIT_FAILED if comparison.failed else EXIT_OK
+
+
+def _markdown_target(args: argparse.Namespace) -> Path:
+    """Where --markdown writes: a link's target; never a results file being compared, nor what is
+    not a regular file (a FIFO, a device), which the written file would replace."""
+    path = Path(args.markdown)
+    target = path.resolve() if path.is_symlink() else path
+    for compared in (args.base, args.new):
+        with contextlib.suppress(OSError):
+            if target.exists() and os.path.samefile(target, compared):
+                raise ProfilerError(
+                    f"--markdown '{args.markdown}' is the results file '{compared}' being "
+                    "compared, which it would replace: pass another path"
+                )
+    if target.exists() and not target.is_file():
+        raise ProfilerError(
+            f"--markdown '{args.markdown}' exists and is not a regular file, which the comparison "
+            "would replace: pass the path of a new or regular file"
+        )
+    return target
 
 
 COMMAND = CompareCommand()

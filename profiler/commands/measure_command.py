@@ -21,6 +21,7 @@ from profiler.reporters.safe import terminal_text
 from profiler.reporters.series_progress import SeriesProgress
 from profiler.results.files import KeepLastGood, new_run_folder
 from profiler.results.records import RunResult
+from profiler.system.stopping import stop_signals_deferred
 
 Plan = TypeVar("Plan")
 Result = TypeVar("Result")
@@ -74,8 +75,13 @@ class MeasureCommand(Generic[Plan, Result]):
             path = folder / self.results_file
             save = KeepLastGood(self.save, path)
             result = self.measure(args, plan, self.progress(console, path, plan), save, folder)
-        # The report is written before anything is printed: a terminal gone (SIGHUP) cannot cost it.
-        report_line = write_report_or_say_why(lambda: self.write_report(result, folder), path)
+            # The report is written before anything is printed: a terminal gone (SIGHUP) cannot
+            # cost it. A stop signal waits the few seconds it takes, then acts: everything measured
+            # is in the results file already, and the report is its reading.
+            with stop_signals_deferred():
+                report_line = write_report_or_say_why(
+                    lambda: self.write_report(result, folder), path
+                )
         self.terminal_reporter(console.file).render(result)
         saved = f"Results: {path}" if save.problem is None else f"Warning: {save.problem}."
         # Paths hold whatever the user named: escaped, never a terminal's control sequence.

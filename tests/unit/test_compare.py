@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -281,3 +282,31 @@ def test_the_ceilings_of_both_runs_are_shown_with_their_move_and_gate_nothing(ru
     stream = io.StringIO()
     ComparisonMarkdownReporter(stream).render(in_turns)
     assert "(-20.0%): timed in 14 and 12 turns beside the strategies; no check" in stream.getvalue()
+
+
+def test_markdown_never_replaces_a_compared_file_nor_what_is_not_a_regular_file(
+    runs, tmp_path, capsys
+):
+    base, new = runs
+    kept = Path(new).read_bytes()
+    # The results file being compared, named directly or through a link: refused, left whole.
+    link = tmp_path / "link.md"
+    link.symlink_to(new)
+    for target in (new, str(link)):
+        assert main(["compare", base, new, "--markdown", target]) == 2
+        error = capsys.readouterr().err
+        assert "is the results file" in error and "pass another path" in error
+        assert Path(new).read_bytes() == kept
+    # A FIFO is not replaced by a regular file.
+    fifo = tmp_path / "pipe.md"
+    os.mkfifo(fifo)
+    assert main(["compare", base, new, "--markdown", str(fifo)]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    # A link to a regular file: the file it points to is written, and the link stays a link.
+    written = tmp_path / "comment.md"
+    written.write_text("old")
+    pointer = tmp_path / "pointer.md"
+    pointer.symlink_to(written)
+    assert main(["compare", base, new, "--markdown", str(pointer)]) == 1
+    assert pointer.is_symlink() and written.read_text().startswith("## Input pipeline comparison")

@@ -386,3 +386,43 @@ def test_a_failure_that_quotes_an_argument_not_in_utf8_keeps_its_log_escaped(tmp
     assert (tmp_path / "kept" / "w.log").read_text() == (
         "building the pipeline\n\nValueError: bad value: \\udcff"
     )
+
+
+def test_a_stop_signal_while_the_report_is_written_waits_for_it_then_acts(tmp_path, monkeypatch):
+    # Ctrl-C just after the last pipeline is done lands while the report is written (its plots take
+    # seconds): the report is finished, then the run stops as Ctrl-C stops it.
+    import argparse
+    import io
+    import signal
+
+    from rich.console import Console
+
+    from profiler.base.metadata import Metadata
+    from profiler.base.settings import MeasureSettings
+    from profiler.commands.run import RunCommand
+    from profiler.results.records import RunResult
+
+    command = RunCommand()
+    written: list[str] = []
+
+    def write_report(result: RunResult, folder: Path) -> Path:
+        os.kill(os.getpid(), signal.SIGINT)  # arrives in the middle of writing
+        time.sleep(0.05)
+        path = folder / "report.md"
+        path.write_text("whole report")
+        written.append("done")
+        return path
+
+    run = RunResult(
+        metadata=Metadata(), settings=MeasureSettings(), targets=(), data=None, scenarios=()
+    )
+    monkeypatch.setattr(command, "plan", lambda args: None)
+    monkeypatch.setattr(command, "progress", lambda console, path, plan: RunEvents())
+    monkeypatch.setattr(command, "measure", lambda args, plan, events, save, folder: run)
+    monkeypatch.setattr(command, "write_report", write_report)
+    console = Console(file=io.StringIO())
+    with pytest.raises(KeyboardInterrupt):
+        command.run(argparse.Namespace(output=tmp_path), console)
+    assert written == ["done"]
+    (report,) = tmp_path.glob("*/report.md")
+    assert report.read_text() == "whole report"
