@@ -94,7 +94,7 @@ class RunProgress(RunEvents):
             else f"Preparing {spec.describe()}"
         )
         self._task = self._display.add_task(terminal_text(what), total=spec.samples or None)
-        self._display.start()
+        self._show()
 
     def data_progress(self, done: int, total: int) -> None:
         if isinstance(self._display, Progress):
@@ -112,7 +112,7 @@ class RunProgress(RunEvents):
         self._display = self.console.status(
             "Measuring what this machine can do at most for this data"
         )
-        self._display.start()
+        self._show()
 
     def ceiling_measured(self, ceiling: Ceiling | None, problem: str | None) -> None:
         self._stop()
@@ -207,14 +207,21 @@ class RunProgress(RunEvents):
             transient=True,
             refresh_per_second=2,
         )
-        self._display.start()
+        self._show()
 
     def _left_line(self, seconds: float | None) -> Text:
         return counted(Text("measuring in turns"), self._done, max(self._total, 1), seconds)
 
+    def _show(self) -> None:
+        """Start the live display on a terminal; elsewhere it draws nothing, and rich's stop would
+        print an empty line there (before an error's one line, say)."""
+        if self.console.is_terminal:
+            self._display.start()
+
     def _stop(self) -> None:
         if self._display is not None:
-            self._display.stop()
+            if self.console.is_terminal:  # only there was it started (``_show``)
+                self._display.stop()
             self._display = None
         self._tasks.clear()
         self._left_row = None

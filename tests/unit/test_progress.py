@@ -97,3 +97,16 @@ def test_a_sweep_tells_the_time_left_from_its_first_size_and_fits_it_once_two_ar
         "10 s",
         "10 s",
     ]
+
+
+def test_off_a_terminal_a_display_that_ends_at_an_error_leaves_no_empty_line():
+    # Indexing a user's data fails at once: the one-line error must not follow an empty line.
+    from profiler.data.synthetic import DataSpec
+
+    stream = io.StringIO()
+    console = Console(file=stream, width=100, force_terminal=False, color_system=None)
+    shown = RunProgress(console, Path("results.json"))
+    shown.preparing_data(DataSpec(samples=8, height=8, width=8, source_size=16, classes=2))
+    shown.measuring_ceiling()
+    shown.finished()
+    assert stream.getvalue() == ""
