@@ -83,8 +83,8 @@ def level_text(confidence: float) -> str:
     return shown.rstrip("0").rstrip(".") + "%"
 
 
-def _tests(count: int) -> str:
-    return "one test" if count == 1 else f"{count} tests"
+def _tests_leave(count: int) -> str:
+    return "one test leaves" if count == 1 else f"{count} tests leave"
 
 
 def comparison_rows(comparison: Comparison) -> list[list[str]]:
@@ -160,7 +160,7 @@ def summary_lines(comparison: Comparison) -> list[str]:
         f"Checks: {checks or 'none'}; a change beyond its limit is a regression only where a test "
         f"on the two runs' own measurements calls it real at {level_text(comparison.confidence)} "
         "(Mann-Whitney U on the turns' rates; the idle intervals), the level at which this "
-        f"comparison's {_tests(comparison.tests)} leave a 5% chance of any false regression "
+        f"comparison's {_tests_leave(comparison.tests)} a 5% chance of any false regression "
         "among them, or where the runs carry nothing to test; an idle interval left unknown by "
         "too few paced steps, or rates and idle where other processes' load moved, are no "
         "evidence, never a regression; a memory peak that grew by "
