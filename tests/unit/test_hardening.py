@@ -421,8 +421,14 @@ def test_a_stop_signal_while_the_report_is_written_waits_for_it_then_acts(tmp_pa
     monkeypatch.setattr(command, "measure", lambda args, plan, events, save, folder: run)
     monkeypatch.setattr(command, "write_report", write_report)
     console = Console(file=io.StringIO())
-    with pytest.raises(KeyboardInterrupt):
-        command.run(argparse.Namespace(output=tmp_path), console)
+    # Python's own Ctrl-C handler, whatever this process inherited (a job started in the background
+    # by a script ignores SIGINT).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            command.run(argparse.Namespace(output=tmp_path), console)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert written == ["done"]
     (report,) = tmp_path.glob("*/report.md")
     assert report.read_text() == "whole report"
