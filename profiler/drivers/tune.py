@@ -79,6 +79,7 @@ def _tune(
     plan: TunePlan, series: Series[TuneResult], events: RunEvents, log_dir: Path | None
 ) -> None:
     """The strategies at their defaults, then each chosen one's knobs, round by round."""
+    events.steps_planned(_expected_steps(plan))
     events.step_started(
         "The strategies named, at their defaults"
         if plan.named
@@ -135,16 +136,43 @@ def _planned_steps(plan: TunePlan, chosen: list[ScenarioResult], source: DataSou
     strategy's alternating confirmation joins the plan once one of its values is kept
     (``_Search.rounds``): counted from the start, it over-told the time left by a minute for every
     strategy whose defaults nothing beat, pydataset in three tunes of four on the default data."""
-    steps = [len(plan.run.targets)]
     cores = usable_cpus()
+    steps = [len(plan.run.targets)]
     for default in chosen:
-        scenario = resolve(default.name)
-        for knob in scenario.knobs:
-            current = plan.run.settings.workers if knob.default is None else knob.default
-            values = scenario.knob_choices(knob, source, cores, current)
-            if values:
-                steps.append(1 + len(values))
+        steps += _knob_steps(resolve(default.name), plan, source, cores)
     return steps
+
+
+def _knob_steps(
+    scenario: Scenario, plan: TunePlan, source: DataSource | None, cores: int
+) -> list[int]:
+    """The targets of each of a strategy's knob steps: its values beside the best so far."""
+    steps = []
+    for knob in scenario.knobs:
+        current = plan.run.settings.workers if knob.default is None else knob.default
+        values = scenario.knob_choices(knob, source, cores, current)
+        if values:
+            steps.append(1 + len(values))
+    return steps
+
+
+def _expected_steps(plan: TunePlan) -> list[int]:
+    """The steps as expected before the defaults are measured, so the count and the time left show
+    from the start (the first step is a fifth of a default tune): the knob steps of every strategy
+    named, else of an average candidate for each of the ``top`` to be chosen, with the values
+    chosen blind to the data. The plan made after the first step replaces it."""
+    cores = usable_cpus()
+    each = [_knob_steps(resolve(t.reference), plan, None, cores) for t in plan.run.targets]
+    if plan.named or not each:
+        return [len(plan.run.targets)] + [n for steps in each for n in steps]
+    chosen = min(plan.top, len(each))
+    count = round(chosen * sum(len(steps) for steps in each) / len(each))
+    targets = round(chosen * sum(sum(steps) for steps in each) / len(each))
+    if count < 1:
+        return [len(plan.run.targets)]
+    return [len(plan.run.targets)] + [
+        targets // count + (1 if number < targets % count else 0) for number in range(count)
+    ]
 
 
 def _reach(result: ScenarioResult) -> float:

@@ -48,12 +48,15 @@ def counted(line: Text, done: int, total: int, left_s: float | None = None) -> T
 
 
 def duration_text(seconds: float) -> str:
-    """ "3 s", "40 s", "3 min", "1 h 5 min": rounded as a wait is told; the last seconds whole, as
-    rounding them to fives would miss by more than they are."""
+    """ "3 s", "40 s", "2.5 min", "12 min", "1 h 5 min": rounded as a wait is told; the last
+    seconds whole, as rounding them to fives would miss by more than they are."""
     if seconds < 9.5:
         return f"{max(1, round(seconds))} s"
     if seconds < 90:
         return f"{round(seconds / 5) * 5:.0f} s"
+    if seconds < 585:  # in half minutes: whole ones left 90 to 150 s all "2 min", 25% off or more
+        halves = round(seconds / 30)
+        return f"{halves // 2}{'.5' if halves % 2 else ''} min"
     minutes = round(seconds / 60)
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 

@@ -246,6 +246,8 @@ class SeriesProgress(RunProgress):
         self._ceiling_began: float | None = None
         self._step_targets = 0
         self._took: list[tuple[int, float]] = []
+        # Before any step is whole: the time a target of the first step takes, as its turns tell.
+        self._pace_s: float | None = None
 
     def preparing_data(self, spec: DataSpec) -> None:
         if not self._started:
@@ -304,6 +306,9 @@ class SeriesProgress(RunProgress):
                 return self._show_left(None)
             in_step = time.monotonic() - self._step_began
             return self._show_left(max(this_on - after - in_step, 0.0) + after)
+        if not self._took and self._step_targets and self._ceiling_began is None:
+            in_step = time.monotonic() - self._step_began - self._ceiling_s
+            self._pace_s = (in_step + seconds) / self._step_targets
         after = self._planned_s(self._steps) if self._plan is not None else 0.0
         self._show_left(None if after is None else seconds + after)
 
@@ -319,12 +324,12 @@ class SeriesProgress(RunProgress):
         """The time the planned steps from ``first`` (0-based) on take, from the whole steps: a
         time per target, and a fixed time per step once their target counts span
         FIT_SPAN_TARGETS (two steps of 5 and 6 targets say little of a fixed time); None before a
-        step is whole."""
+        step is whole, but where the first step's turns have told its pace."""
         steps = (self._plan or [])[first:]
         if not steps:
             return 0.0
         if not self._took:
-            return None
+            return None if self._pace_s is None else self._pace_s * sum(steps)
         counts = [float(n) for n, _ in self._took]
         seconds = [t for _, t in self._took]
         if max(counts) - min(counts) < FIT_SPAN_TARGETS:

@@ -61,9 +61,10 @@ def test_a_sweep_tells_the_time_left_from_its_first_size_and_fits_it_once_two_ar
     shown.time_left(20.0)
     assert stream.getvalue().splitlines()[-1] == "[0/8, about 6 min left] measuring in turns"
     # Sizes of 1,000 and 2,000 samples took 30 s and 50 s. Once the first is whole, the rest is
-    # 30 x 7.295 = 219 s ("4 min"); 50 s into the second, which should have taken 30 x 2^0.6 = 45
-    # s, only the sizes after it: 30 x (4^0.6 + 8^0.6) = 173 s. Once the second is whole, 10 s fixed
-    # and 20 ms a sample, so 4,000 will take 90 s and 8,000 170 s: 260 s, "4 min".
+    # 30 x 7.295 = 219 s ("3.5 min"); 50 s into the second, which should have taken 30 x 2^0.6 =
+    # 45 s, only the sizes after it: 30 x (4^0.6 + 8^0.6) = 173 s. Once the second is whole, a
+    # power law through the two (50 / 30 s for twice the samples), so 4,000 will take 83 s and
+    # 8,000 139 s: 222 s, "3.5 min".
     for size, at in ((1000, 30.0), (2000, 80.0)):
         now[0] = at
         for name in ("a", "b"):
@@ -71,10 +72,10 @@ def test_a_sweep_tells_the_time_left_from_its_first_size_and_fits_it_once_two_ar
     lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")][1:]
     assert lines[:3] == [
         "[1/8, about 6 min left] done a at 1,000 samples in 1.0 s",
-        "[2/8, about 4 min left] done b at 1,000 samples in 1.0 s",
+        "[2/8, about 3.5 min left] done b at 1,000 samples in 1.0 s",
         "[3/8, about 3 min left] done a at 2,000 samples in 1.0 s",
     ]
-    assert lines[3] == "[4/8, about 4 min left] done b at 2,000 samples in 1.0 s"
+    assert lines[3] == "[4/8, about 3.5 min left] done b at 2,000 samples in 1.0 s"
     # The sizes are counted in order: a user's folder may deliver fewer samples than asked. Once
     # the last is whole, nothing is left to tell.
     for size, at in ((3990, 170.0), (7990, 340.0)):
@@ -82,13 +83,23 @@ def test_a_sweep_tells_the_time_left_from_its_first_size_and_fits_it_once_two_ar
         for name in ("a", "b"):
             shown.target_finished(_done(name), size)
     lines = [line for line in stream.getvalue().splitlines() if line.startswith("[")][1:]
-    assert lines[5] == "[6/8, about 3 min left] done b at 3,990 samples in 1.0 s"
+    assert lines[5] == "[6/8, about 2.5 min left] done b at 3,990 samples in 1.0 s"
     assert lines[7] == "[8/8] done b at 7,990 samples in 1.0 s"
     assert (duration_text(3.0), duration_text(42.0), duration_text(3900.0)) == (
         "3 s",
         "40 s",
         "1 h 5 min",
     )
+    # from 90 s to 10 min in half minutes: 100 and 140 s are not both "2 min"
+    assert [duration_text(s) for s in (90.0, 100.0, 140.0, 170.0, 580.0, 590.0, 650.0)] == [
+        "1.5 min",
+        "1.5 min",
+        "2.5 min",
+        "3 min",
+        "9.5 min",
+        "10 min",
+        "11 min",
+    ]
     # the last seconds whole, never "0 s"; from ten on, in fives
     assert [duration_text(s) for s in (0.2, 1.4, 9.4, 9.6, 12.4)] == [
         "1 s",

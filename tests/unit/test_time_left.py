@@ -175,9 +175,9 @@ def test_a_series_counts_its_steps_and_fits_their_time_to_their_targets(monkeypa
     step(350.0, "knob w", 4)
     lines = _lines(stream)
     assert lines == [
-        "[2/5, about 5 min left] knob x",
+        "[2/5, about 5.5 min left] knob x",
         "[3/5, about 4 min left] knob y",
-        "[4/5, about 3 min left] knob z",
+        "[4/5, about 3.5 min left] knob z",
         "[5/5, about 85 s left] knob w",
     ], lines
     now[0] = 400.0
@@ -288,7 +288,7 @@ def test_a_size_that_outlasts_its_fit_leaves_the_sizes_after_it(monkeypatch):
         now[0] = at
         shown.time_left(None)
     assert _lines(stream)[-2:] == [
-        "[2/4, about 3 min left] measuring in turns",
+        "[2/4, about 3.5 min left] measuring in turns",
         "[2/4, about 2 min left] measuring in turns",
     ], _lines(stream)
     shown.sweep_finished()
@@ -321,8 +321,8 @@ def test_a_target_done_mid_size_tells_the_time_left_less_what_the_size_has_taken
     done = [line for line in stream.getvalue().splitlines() if line.startswith("[")]
     # Before two sizes are whole, from the first grown by the 0.6th power of the samples: 40 x
     # 2^0.6 = 60.6 s for the 2,000, 60 s of it taken, and 40 x 4^0.6 = 91.9 s for the 4,000.
-    assert done[-3].startswith("[3/6, about 2 min left] "), done
-    assert done[-2].startswith("[4/6, about 2 min left] "), done  # 90 s
+    assert done[-3].startswith("[3/6, about 1.5 min left] "), done
+    assert done[-2].startswith("[4/6, about 1.5 min left] "), done  # 90 s
     assert done[-1].startswith("[5/6, about 40 s left] "), done
     shown.sweep_finished()
 
@@ -436,3 +436,35 @@ def test_a_sweep_tells_its_later_sizes_from_its_rows_budgets_once_one_size_is_wh
 
 def _about(seconds: float) -> str:
     return f"about {duration_text(seconds)} left"
+
+
+def test_a_series_planned_before_its_first_step_tells_from_that_steps_pace(monkeypatch):
+    # Planned as 3 targets, then steps of 4 and 4, before anything is measured: the first step is
+    # counted, with no time until its turns tell one. Its ceiling took 30 s; at 50 s its turns
+    # tell 4 s left: 20 + 4 s for its 3 targets, 8 s a target, and 8 targets after it: 68 s.
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    console, stream = _console()
+    shown = SeriesProgress(console, Path("tune.json"), lambda run: "Tuning")
+    shown.steps_planned([3, 4, 4])
+    shown.step_started("defaults")
+    shown.measuring_ceiling()
+    now[0] = 30.0
+    shown.ceiling_measured(None, "none")
+    shown.run_started(_run(["t"] * 3))
+    for _ in range(3):
+        shown.target_started(Target.scenario("t"), None)
+    now[0] = 40.0
+    shown.time_left(None)  # its workers are still importing
+    now[0] = 50.0
+    shown.time_left(4.0)
+    lines = _lines(stream)
+    assert lines[0] == "[1/3] defaults", lines
+    assert lines[-1] == "[1/3, about 70 s left] measuring in turns", lines
+    # The first step whole (60 s less its 30 s ceiling: 10 s a target), the plan made then
+    # replaces the expected one: 2 steps of 3 targets.
+    shown.steps_planned([3, 3, 3])
+    now[0] = 60.0
+    shown.step_started("knob x")
+    assert _lines(stream)[-1] == "[2/3, about 60 s left] knob x"
+    shown.finished()

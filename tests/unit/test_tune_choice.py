@@ -246,11 +246,14 @@ def test_a_confirmation_joins_the_plan_when_a_value_is_first_kept_and_only_then(
         "noisy": [Knob("other", 1, (3,)), THREADS],
         "no_interval": [Knob("threads", 1, (4,))],
     }
-    monkeypatch.setattr(tune, "resolve", lambda name: _Fake(name, knobs[name]))
+    monkeypatch.setattr(tune, "resolve", lambda name: _Fake(name, knobs.get(name, [])))
     events = StepLog()
     measure_tune(_plan(), events=events)
     started = ("started",)
     assert events.log == [
+        # Before the defaults are measured, the steps of an average candidate for each of the
+        # two to be chosen: 3 knob steps and 7 targets among 8 candidates, so 1 step of 2.
+        ("planned", [len(DEFAULTS), 2]),
         started,  # the defaults, before the strategies to tune are known
         ("planned", [len(DEFAULTS), 2, 3, 2]),
         started,  # noisy: other

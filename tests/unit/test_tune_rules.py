@@ -288,3 +288,34 @@ def test_the_results_file_holds_default_and_best_with_their_rates():
         "**The answer: pick `parallel_map`**: parallel_map with map_parallelism=2"
         in markdown.getvalue()
     )
+
+
+def test_before_the_defaults_are_measured_a_tune_expects_the_steps_of_an_average_candidate(
+    monkeypatch,
+):
+    from types import SimpleNamespace
+
+    from profiler.drivers import tune
+    from profiler.drivers.run import RunPlan
+
+    # Three candidates with 1, 2 and 3 knobs of 2, 3 and 4 values: knob steps of 3; 4, 5; 3, 4, 5
+    # targets (each value beside the best so far).
+    values = {"a": [(1, 2)], "b": [(1, 2, 3), (1, 2, 3, 4)], "c": [(1, 2), (1, 2, 3), (1, 2, 3, 4)]}
+
+    def scenario(name: str) -> SimpleNamespace:
+        knobs = [SimpleNamespace(default=0, number=i) for i in range(len(values[name]))]
+        return SimpleNamespace(
+            knobs=knobs, knob_choices=lambda knob, source, cores, current: values[name][knob.number]
+        )
+
+    monkeypatch.setattr(tune, "resolve", scenario)
+    targets = tuple(Target.scenario(name) for name in values)
+    run = RunPlan(MeasureSettings(), targets, None)
+    # Named, each is tuned: 3 targets at the defaults, then every knob step of each.
+    assert tune._expected_steps(tune.TunePlan(run, named=True)) == [3, 3, 4, 5, 3, 4, 5]
+    # The best two of three: an average candidate has 2 steps and 8 targets; two of them, 4 steps
+    # and 16 targets.
+    assert tune._expected_steps(tune.TunePlan(run, top=2)) == [3, 4, 4, 4, 4]
+    # One: 2 steps of 8 targets; more than there are candidates: the three of them, 6 steps.
+    assert tune._expected_steps(tune.TunePlan(run, top=1)) == [3, 4, 4]
+    assert tune._expected_steps(tune.TunePlan(run, top=5)) == [3, 4, 4, 4, 4, 4, 4]
