@@ -20,7 +20,7 @@ from rich.console import Console
 from profiler import __version__
 from profiler.base.errors import EXIT_FAILED, EXIT_INTERRUPTED, ProfilerError
 from profiler.reporters.common import terminal_console
-from profiler.reporters.safe import terminal_text
+from profiler.reporters.safe import shortened, terminal_text
 from profiler.system.stopping import (
     Terminated,
     exit_code_after_stop,
@@ -96,7 +96,9 @@ def _main(argv: Sequence[str] | None) -> int:
             )
         return COMMANDS[args.command].run(args, console)
     except ProfilerError as error:
-        error_console.print(f"error: {terminal_text(error.message)}", markup=False, soft_wrap=True)
+        error_console.print(
+            f"error: {terminal_text(shortened(error.message))}", markup=False, soft_wrap=True
+        )
         return error.exit_code
     except KeyboardInterrupt as stop:
         error_console.print(f"interrupted: {stop_reason(stop)}", markup=False)

@@ -67,15 +67,22 @@ def _markdown_target(args: argparse.Namespace) -> Path:
     """Where --markdown writes: a link's target; never a results file being compared, nor what is
     not a regular file (a FIFO, a device), which the written file would replace."""
     path = Path(args.markdown)
-    target = path.resolve() if path.is_symlink() else path
+    try:  # a link loop, a name too long for the file system: refused before anything is compared
+        target = path.resolve(strict=False) if path.is_symlink() else path
+        exists = target.exists()
+    except (OSError, RuntimeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise ProfilerError(
+            f"--markdown '{args.markdown}' cannot be written ({reason}): pass a writable path"
+        ) from None
     for compared in (args.base, args.new):
         with contextlib.suppress(OSError):
-            if target.exists() and os.path.samefile(target, compared):
+            if exists and os.path.samefile(target, compared):
                 raise ProfilerError(
                     f"--markdown '{args.markdown}' is the results file '{compared}' being "
                     "compared, which it would replace: pass another path"
                 )
-    if target.exists() and not target.is_file():
+    if exists and not target.is_file():
         raise ProfilerError(
             f"--markdown '{args.markdown}' exists and is not a regular file, which the comparison "
             "would replace: pass the path of a new or regular file"

@@ -38,7 +38,14 @@ class ReportCommand:
     def run(self, args: argparse.Namespace, console: Console) -> int:
         folder = args.output or args.results.parent
         results = load_results(args.results)
-        if folder.exists() and not folder.is_dir():
+        try:
+            not_a_folder = folder.exists() and not folder.is_dir()
+        except OSError as error:  # a name too long for the file system, say
+            raise ProfilerError(
+                f"cannot write the report in '{folder}' ({error.strerror or error}): pass -o with "
+                "a writable folder"
+            ) from None
+        if not_a_folder:
             raise ProfilerError(
                 f"'{folder}' is not a folder: pass -o with a folder for report.md and its plots"
             )

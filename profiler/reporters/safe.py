@@ -33,6 +33,21 @@ def terminal_text(text: str) -> str:
     return _CONTROL.sub(lambda found: _shown(found.group()), text)
 
 
+# A word longer than this (an argument pasted whole, a path past any file system's limit) is shown
+# by its ends and its length, so that an error that quotes it stays one short line.
+LONGEST_WORD = 160
+_LONG_WORD = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
+
+
+def shortened(text: str) -> str:
+    """``text`` with every word over LONGEST_WORD characters cut to its first 100 and last 40."""
+    return _LONG_WORD.sub(lambda found: _cut(found.group()), text)
+
+
+def _cut(word: str) -> str:
+    return f"{word[:100]}...({len(word):,} characters)...{word[-40:]}"
+
+
 def _shown(character: str) -> str:
     code = ord(character)
     if character in "\n\t":

@@ -23,7 +23,14 @@ from profiler.base.codec import DecodeError, decode, encode
 from profiler.base.errors import ProfilerError
 from profiler.base.moved import left_behind
 from profiler.results.records import RunResult
-from profiler.results.upgrade import KIND_RUN, KIND_SWEEP, results_kind, update_to_2, update_to_3
+from profiler.results.upgrade import (
+    KIND_RUN,
+    KIND_SWEEP,
+    UpgradeError,
+    results_kind,
+    update_to_2,
+    update_to_3,
+)
 from profiler.system.whole_file import write_text_whole
 
 FORMAT_VERSION = 3
@@ -177,7 +184,12 @@ def read_results_json(path: Path) -> dict[str, Any]:
             "results file"
         )
     if version == 1:
-        data, version = update_to_2(data), 2
+        try:
+            data, version = update_to_2(data), 2
+        except UpgradeError as error:
+            raise ProfilerError(
+                f"'{path}' is malformed ({error}): pass an unmodified results file"
+            ) from None
     if version == 2:
         data, version = update_to_3(data), 3
     if version != FORMAT_VERSION:

@@ -11,6 +11,10 @@ KIND_RUN = "run"
 KIND_SWEEP = "sweep"
 
 
+class UpgradeError(ValueError):
+    """An older file's field of a type its version never wrote: named, as the decoder names one."""
+
+
 def results_kind(data: dict[str, Any]) -> str:
     return str(data.get("kind", KIND_RUN))  # a version 1 run's file may predate the key
 
@@ -50,7 +54,7 @@ def _run_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
         **data,
         **_options_1_to_2(data.get("options")),
         "format_version": 2,
-        "kind": KIND_RUN,
+        "kind": results_kind(data),  # another kind than a run's is refused by name on load
     }
     upgraded.pop("options", None)
     upgraded["metadata"] = _metadata_1_to_2(data.get("metadata"))
@@ -98,6 +102,9 @@ def _sweep_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 def _options_1_to_2(options: Any) -> dict[str, Any]:
     if not isinstance(options, dict):
         return {"settings": options}  # the decoder refuses it, naming the field
+    for key in ("scenario_options", "pipeline_arguments"):
+        if not isinstance(options.get(key, {}), dict):
+            raise UpgradeError(f"options.{key}: expected a mapping, got {_type_name(options[key])}")
     service = _mapping(options.get("scenario_options"))
     settings = {key: options[key] for key in _SETTINGS_1 if key in options}
     settings["service"] = {
@@ -130,6 +137,10 @@ def _renamed(entry: Any) -> Any:
     if not isinstance(entry, dict):
         return entry
     return {_RENAMED_1.get(key, key): value for key, value in entry.items()}
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def _mapping(value: Any) -> dict[str, Any]:

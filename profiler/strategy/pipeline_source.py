@@ -117,6 +117,33 @@ def check_pipeline(reference: str) -> None:
             f"module '{module}' ({source}) defines no '{first}' for --pipeline "
             f"{reference}{suggestion}: name a function defined at its top level"
         )
+    value = _literal_value(tree, first) if attribute == first else None
+    if value is not None:
+        raise PipelineNotImportable(
+            f"'{first}' in module '{module}' ({source}) is a constant of type {value}, not a "
+            f"function, for --pipeline {reference}: name a function defined at its top level"
+        )
+
+
+def _literal_value(tree: ast.Module, name: str) -> str | None:
+    """The type of the constant ``name`` is bound to last (``NAME = 3``), where nothing else can
+    bind it (no def, import or conditional block naming it after); None otherwise."""
+    last: ast.stmt | None = None
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                last = node
+                continue
+        bound = top_level_names(ast.Module(body=[node], type_ignores=[]))
+        if bound is None or name in bound:
+            last = None
+    if last is None:
+        return None
+    try:
+        return type(ast.literal_eval(last.value)).__name__  # type: ignore[union-attr, arg-type]
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
 
 
 # Module-level code that can bind names no statement shows: only running the module would tell.

@@ -309,3 +309,39 @@ def test_a_limit_with_a_point_at_either_end_is_read(text, limit):
     from profiler.analysis.thresholds import Threshold
 
     assert Threshold.parse(f"samples_per_s:{text}%").limit == pytest.approx(limit)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--samples", "x" * 100_000],
+        ["tune", "--top", "7" * 100_000 + "x"],
+        ["compare", "a.json", "b.json", "--fail-on", "samples_per_s:10%," + "q" * 100_000],
+        ["compare", "a.json", "b.json", "--fail-on", "," * 10_000],
+    ],
+)
+def test_an_error_quoting_a_pasted_value_shows_its_ends_and_length(isolated, capsys, argv):
+    assert main(argv) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and line.startswith("error: ")
+    assert len(line) < 600, len(line)
+    assert "characters)..." in line  # the value's length, so the user knows what was cut
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def test_a_path_the_file_system_cannot_hold_is_one_line(isolated, capsys):
+    results = str(DATA / "run_base.json")
+    too_long = str(isolated / ("m" * 300))
+    loop = isolated / "loop.md"
+    loop.symlink_to(loop)
+    for argv, problem in (
+        (["compare", results, results, "--markdown", too_long], "File name too long"),
+        (["compare", results, results, "--markdown", str(loop)], "loop"),
+        (["report", results, "-o", too_long], "File name too long"),
+    ):
+        assert main(argv) == 2, argv
+        line = capsys.readouterr().err.strip()
+        assert "\n" not in line and line.startswith("error: ") and problem in line, line
+        assert "pass" in line  # and the fix

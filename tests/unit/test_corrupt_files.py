@@ -55,6 +55,7 @@ from profiler.strategy.scenario import AUTOTUNE, TRAINER
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_SWEEP = ROOT / "reports" / "example-sweep" / "sweep.json"
 GOOD_RUN = ROOT / "reports" / "example" / "results.json"
+RUN_1 = ROOT / "tests" / "data" / "run_base.json"  # format version 1
 
 # Keys the writer adds for readers and the reader drops, by the record they sit in.
 DERIVED = {
@@ -588,6 +589,32 @@ def test_a_version_1_run_whose_scenario_names_are_not_text_is_refused(names, tmp
     problem, err = _refused_in_one_line(["compare", str(bad), str(GOOD_RUN)], tmp_path)
     assert problem is None, problem
     assert "results.targets[0]" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("pipeline_arguments", "x", "options.pipeline_arguments: expected a mapping, got str"),
+        ("scenario_options", [1], "options.scenario_options: expected a mapping, got list"),
+        ("kind", "tune", "has kind 'tune'"),
+    ],
+)
+def test_a_version_1_run_of_the_wrong_types_or_kind_is_refused_naming_it(
+    option, value, named, tmp_path
+):
+    data = json.loads(RUN_1.read_text())
+    assert data["format_version"] == 1
+    if option == "kind":
+        data["kind"] = value
+    else:
+        data["options"][option] = value
+    bad = tmp_path / "results.json"
+    bad.write_text(json.dumps(data))
+    report = ["report", str(bad), "-o", str(tmp_path / "out")]
+    for argv in (report, ["compare", str(bad), str(bad)]):
+        problem, err = _refused_in_one_line(argv, tmp_path)
+        assert problem is None, problem
+        assert named in err, err
 
 
 def test_null_says_no_format_version_and_a_fifo_is_refused_unread(tmp_path):

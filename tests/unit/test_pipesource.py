@@ -42,6 +42,11 @@ def modules(tmp_path, monkeypatch):
     (tmp_path / "shop_globals.py").write_text(
         "for name in ['make']:\n    globals()[name] = print\n"
     )
+    # Names bound to constants last, and names a def, a call or a conditional block binds last.
+    (tmp_path / "shop_values.py").write_text(
+        "NOT_A_FUNC = 3\nTABLE: dict = {'a': (1, 2)}\nlate = 3\n\ndef late():\n    pass\n\n"
+        "made = 1\nmade = print\nmaybe = 1\nif late:\n    maybe = print\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -56,6 +61,8 @@ def test_a_module_and_function_that_exist_pass_without_being_imported(modules):
     check_pipeline("shop_match:make")
     check_pipeline("shop_globals:make")
     check_pipeline("os.path:join")  # a module that is no package, yet has a submodule once imported
+    for name in ("late", "made", "maybe"):  # a def, a name or a conditional block binds it last
+        check_pipeline(f"shop_values:{name}")
     assert "shop_pkg" not in sys.modules and "shop_data" not in sys.modules
     assert locate("shop_pkg.pipelines:make") == modules / "shop_pkg" / "pipelines.py"
 
@@ -79,6 +86,12 @@ def test_a_module_and_function_that_exist_pass_without_being_imported(modules):
             "defines no 'make_datset' for --pipeline shop_data:make_datset (did you mean "
             "shop_data:make_dataset?)",
         ),
+        (
+            "shop_values:NOT_A_FUNC",
+            "'NOT_A_FUNC' in module 'shop_values' (",
+        ),
+        ("shop_values:NOT_A_FUNC", ") is a constant of type int, not a function, for --pipeline"),
+        ("shop_values:TABLE", "is a constant of type dict, not a function"),
         (
             "shop_broken:make",
             "cannot read module 'shop_broken' of --pipeline shop_broken:make: invalid syntax "
