@@ -107,8 +107,8 @@ def add_measurement_arguments(
         "--timeout",
         type=positive_float,
         default=settings.timeout_s,
-        help="seconds one worker process may take once told to build its pipeline (default: "
-        "%(default)s)",
+        help="seconds one worker process may take to start and import TensorFlow, and again "
+        "once told to build its pipeline (default: %(default)s)",
     )
     run.add_argument(
         "--cold",

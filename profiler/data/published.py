@@ -94,7 +94,9 @@ def publish_folder(final: Path, fill: Callable[[Path], None]) -> Path:
         with contextlib.suppress(OSError):  # another process may have set it aside first
             os.rename(final, final.parent / f".{final.name}-{os.getpid()}-damaged")
     final.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned(final.parent, f".{final.name}-")  # a generation killed half-way, or damaged
+    # A generation killed half-way, or a folder set aside as damaged: this one's, and any other
+    # dataset's left in the same cache (a killed run of another size), held by no process.
+    remove_abandoned(final.parent, ".")
     staging = owned_folder(final.parent, f".{final.name}-")
     try:
         fill(staging)

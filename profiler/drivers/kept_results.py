@@ -38,6 +38,14 @@ class Keeper:
         """What a group whose first target is the plan's ``offset``-th calls as each is done."""
         return lambda item, result: self.keep(offset + item, result)
 
+    def latest(self, stopped: bool) -> RunResult:
+        """The run as kept; where a stop came after the last row was kept (its record says the run
+        went on), marked interrupted and saved again, so that nothing after it begins."""
+        if stopped and not self.run.interrupted:
+            self.run = with_results(self.run, self.results, interrupted=True)
+            self.save(self.run)
+        return self.run
+
     def keep(self, index: int, result: ScenarioResult) -> None:
         # The target's rounds are all behind it, and so are the reference's turns beside them.
         turns = self.runner.reference

@@ -157,7 +157,7 @@ def measure_run(
                     clock.group_started(number, time.monotonic())
                 started = first if number == 0 and first else runner.start_group(group)
                 runner.measure_group(started, driver, keeper.at(offset))
-                run, offset = keeper.run, offset + len(group)
+                run, offset = keeper.latest(runner.interrupted), offset + len(group)
                 if runner.interrupted:
                     break
     except KeyboardInterrupt:

@@ -322,6 +322,18 @@ def test_every_abandoned_staging_folder_beside_the_data_is_found(tmp_path):
     release(mine)
 
 
+def test_publishing_a_dataset_removes_what_a_killed_generation_of_another_left(tmp_path):
+    from profiler.data.published import publish_folder
+
+    killed = tmp_path / ".images-6000-abc-16848-x1y2z3"  # another size's, its process gone
+    killed.mkdir()
+    (killed / "00001.jpg").write_bytes(b"half")
+    live = owned_folder(tmp_path, ".images-8000-abc-")  # being written by a live process
+    final = publish_folder(tmp_path / "images-200-abc", lambda folder: None)
+    assert final.is_dir() and not killed.exists() and live.is_dir()
+    release(live)
+
+
 def test_a_run_with_infinite_figures_is_saved_and_reads_back(tmp_path):
     run = load_run(Path(__file__).resolve().parents[2] / "reports" / "example" / "results.json")
     first = run.scenarios[0]
