@@ -59,8 +59,12 @@ class ReferenceWorkload:
     def start(self) -> ReferenceWorkload:
         context = multiprocessing.get_context("spawn")
         self._conn, theirs = context.Pipe(duplex=True)
+        # Daemonic: were it ever left running, the exit ends it instead of waiting on it forever.
         self._process = context.Process(
-            target=reference_main, args=(theirs, os.getpid()), name="profiler-reference"
+            target=reference_main,
+            args=(theirs, os.getpid()),
+            name="profiler-reference",
+            daemon=True,
         )
         with stop_signals_deferred():  # a child half started would outlive the run
             self._process.start()
@@ -105,14 +109,17 @@ class ReferenceWorkload:
     def close(self) -> None:
         if self._process is None:
             return
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self._conn.send(("close",))
-        self._process.join(2)
-        if self._process.is_alive():
-            self._process.kill()
+        # A stop signal waits the few seconds this takes: one landing before "close" was sent
+        # left the process waiting for it, and the run's exit waiting on the process.
+        with stop_signals_deferred():
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._conn.send(("close",))
             self._process.join(2)
-        self._conn.close()
-        self._process = None
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(2)
+            self._conn.close()
+            self._process = None
 
 
 def take_turns(

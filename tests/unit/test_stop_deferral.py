@@ -39,3 +39,40 @@ def test_the_handlers_are_put_back_and_nothing_is_raised_without_a_signal():
         with stop_signals_deferred():
             pass
         assert {number: signal.getsignal(number) for number in before} == before
+
+
+def test_a_stop_while_the_reference_closes_acts_once_it_is_closed():
+    # A stop landing before "close" was sent left the reference waiting for it, and the run's
+    # exit waiting on the reference: the close now completes first.
+    from profiler.measuring.reference import ReferenceWorkload
+
+    events: list = []
+
+    class Conn:
+        def send(self, message) -> None:
+            signal.raise_signal(signal.SIGTERM)  # as the stop comes
+            events.append(message)
+
+        def close(self) -> None:
+            events.append("pipe closed")
+
+    class Process:
+        def join(self, timeout) -> None:
+            events.append("joined")
+
+        def is_alive(self) -> bool:
+            return False
+
+    def stop(number, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        workload = ReferenceWorkload()
+        workload._process, workload._conn = Process(), Conn()
+        with pytest.raises(KeyboardInterrupt):
+            workload.close()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert events == [("close",), "joined", "pipe closed"]
+    assert workload._process is None
