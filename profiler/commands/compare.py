@@ -68,7 +68,7 @@ def _markdown_target(args: argparse.Namespace) -> Path:
     not a regular file (a FIFO, a device), which the written file would replace."""
     path = Path(args.markdown)
     try:  # a link loop, a name too long for the file system: refused before anything is compared
-        target = path.resolve(strict=False) if path.is_symlink() else path
+        target = path.resolve() if path.is_symlink() else path
         exists = target.exists()
     except (OSError, RuntimeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
