@@ -48,9 +48,21 @@ def rows_figure(rows: int) -> Any:
     return pyplot().subplots(figsize=(8, 1.4 + 0.34 * max(rows, 3)), dpi=DPI)
 
 
+# A longer name (a long --pipeline-arg value is part of its row's name) is drawn by its ends:
+# matplotlib lays text out glyph by glyph, and one 9,000-character label cost 8 s a plot. The table
+# and results.json keep the whole name.
+LONGEST_LABEL = 48
+
+
+def drawn_name(name: str) -> str:
+    """``name`` as a plot draws it: whole up to LONGEST_LABEL characters, else its first 30 and
+    last 15 characters around "..."."""
+    return name if len(name) <= LONGEST_LABEL else f"{name[:30]}...{name[-15:]}"
+
+
 def name_rows(axes: Any, names: Sequence[str]) -> None:
     """The names top to bottom in the table's order."""
-    axes.set_yticks(range(len(names)), labels=list(names))
+    axes.set_yticks(range(len(names)), labels=[drawn_name(name) for name in names])
     axes.set_ylim(len(names) - 0.5, -0.5)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from profiler.reporters.plotkit import (
     DPI,
     colours,
+    drawn_name,
     line_style,
     name_rows,
     plain_log_ticks,
@@ -87,7 +88,7 @@ def _memory(results: list[ScenarioResult], run: RunResult, palette: dict[str, An
         axes.plot(
             [p[0] for p in points],
             [p[1] for p in points],
-            label=result.name,
+            label=drawn_name(result.name),
             linewidth=1.3,
             color=palette[result.name],
             linestyle=line_style(names, result.name),

@@ -8,7 +8,7 @@ from typing import Any
 
 from profiler.analysis.forecast import ScenarioGrowth
 from profiler.analysis.sweep_result import SweepResult
-from profiler.reporters.plotkit import DPI, colours, plain_log_ticks, pyplot, save
+from profiler.reporters.plotkit import DPI, colours, drawn_name, plain_log_ticks, pyplot, save
 from profiler.reporters.safe import escaped, terminal_text
 
 SWEEP_PLOT_FILES = {
@@ -52,7 +52,13 @@ def _growth_lines(
         fit = growth.memory if memory else growth.epoch
         offset = (growth.baseline_rss_mib or 0.0) if memory else 0.0
         values = growth.peak_rss_mib if memory else growth.epoch_s
-        axes.plot(growth.sizes, [v + offset for v in values], "o", color=colour, label=growth.name)
+        axes.plot(
+            growth.sizes,
+            [v + offset for v in values],
+            "o",
+            color=colour,
+            label=drawn_name(growth.name),
+        )
         prediction = predictions.get(growth.name)
         if fit is None:
             continue

@@ -161,3 +161,24 @@ def test_row_names_that_look_like_math_are_drawn_as_written(run14, tmp_path):
     assert len(written) == 6
     for name in written.values():
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_long_row_name_is_drawn_by_its_ends(run14):
+    # A 9,000-character --pipeline-arg value in a row's name: drawn whole, laying it out cost
+    # seconds a plot; each plot draws its first 30 and last 15 characters.
+    long_name = "m:f(tag='" + "x" * 9_000 + "')"
+    rows = list(run14.scenarios)
+    rows[0] = replace(rows[0], name=long_name)
+    run = replace(run14, scenarios=tuple(rows))
+    palette = colours([r.name for r in rows])
+    drawn = long_name[:30] + "..." + long_name[-15:]
+    for draw in (plots._peaks, plots._throughput, plots._idle, plots._memory):
+        figure = draw(rows, run, palette)
+        try:
+            texts = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+            legend = figure.axes[0].get_legend()
+            texts += [t.get_text() for t in legend.get_texts()] if legend else []
+            assert drawn in texts, (draw.__name__, [t[:60] for t in texts])
+            assert max(len(t) for t in texts) <= 48, draw.__name__
+        finally:
+            pyplot().close(figure)
