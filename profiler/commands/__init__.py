@@ -24,6 +24,7 @@ from profiler.reporters.safe import shortened, terminal_text
 from profiler.system.stopping import (
     Terminated,
     exit_code_after_stop,
+    raise_lost_stop,
     stop_reason,
     stopped,
     termination_handled,
@@ -94,7 +95,9 @@ def _main(argv: Sequence[str] | None) -> int:
                 f"no command given: use one of {', '.join(COMMANDS)}, such as 'python -m profiler "
                 "run'"
             )
-        return COMMANDS[args.command].run(args, console)
+        code = COMMANDS[args.command].run(args, console)
+        raise_lost_stop()  # one a finalizer swallowed after the last place that would raise it
+        return code
     except ProfilerError as error:
         error_console.print(
             f"error: {terminal_text(shortened(error.message))}", markup=False, soft_wrap=True

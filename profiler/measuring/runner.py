@@ -38,7 +38,7 @@ from profiler.strategy.registry import entry_point_of, load
 from profiler.strategy.scenario import Scenario
 from profiler.system.lifeline import quiet_resource_tracker
 from profiler.system.scratch import SCRATCH_PREFIX, owned_folder, release, remove_abandoned
-from profiler.system.stopping import stop_reason
+from profiler.system.stopping import raise_lost_stop, stop_reason
 from profiler.worker.main import WorkerTask
 
 PhaseCallback = Callable[[str, str], None]
@@ -240,6 +240,7 @@ class Runner:
             for thread in threads:
                 while thread.is_alive():
                     thread.join(0.2)
+                    raise_lost_stop()
                     tell()
                     self.on_left(time_left_s(group, self.settings, time.monotonic()))
         except BaseException as stop:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -87,7 +89,8 @@ def termination_handled() -> Iterator[None]:
     are let go.
 
     The handlers before are put back afterwards: a program that calls the command line in-process
-    (a test suite) keeps its own. A SIGINT that was ignored (a background job) stays ignored.
+    (a test suite) keeps its own. A SIGINT that was ignored (a background job) stays ignored. A
+    stop that a finalizer swallowed is kept for ``raise_lost_stop``, not printed.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -96,10 +99,22 @@ def termination_handled() -> Iterator[None]:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         numbers.append(signal.SIGINT)
     _acted_on.clear()
+    _raised.clear()
+    _lost.clear()
     previous = {number: signal.signal(number, _stop) for number in numbers}
+    previous_hook = sys.unraisablehook
+
+    def note_lost_stop(unraisable: Any) -> None:
+        if _raised and unraisable.exc_value is _raised[0]:
+            _lost[:] = _raised
+        else:
+            previous_hook(unraisable)
+
+    sys.unraisablehook = note_lost_stop
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for number, handler in previous.items():
             signal.signal(number, handler)
 
@@ -108,11 +123,24 @@ def _stop(number: int, frame: FrameType | None) -> None:
     if _acted_on:  # the run is stopping already: let it finish doing so
         return
     _acted_on.append(number)
-    if number == signal.SIGINT:
-        raise KeyboardInterrupt
-    stop = Terminated(number)
-    _received.append(stop)
+    stop = KeyboardInterrupt() if number == signal.SIGINT else Terminated(number)
+    if isinstance(stop, Terminated):
+        _received.append(stop)
+    _raised[:] = [stop]
     raise stop
+
+
+# A stop raised while Python runs a finalizer (a weak reference's callback, a __del__) goes no
+# further than "Exception ignored in ...": the run went on and ended 0. It is noted instead, and
+# raised again where the run next looks (raise_lost_stop).
+_raised: list[KeyboardInterrupt] = []
+_lost: list[KeyboardInterrupt] = []
+
+
+def raise_lost_stop() -> None:
+    """Raise again, here, the stop that a finalizer swallowed; nothing when there is none."""
+    if _lost:
+        raise _lost.pop()
 
 
 def stop_reason(stop: KeyboardInterrupt) -> str:
