@@ -14,6 +14,7 @@ from typing import Any
 from profiler.analysis.forecast import Prediction, ScenarioGrowth, growths, predict
 from profiler.analysis.target_pick import pick_at_target
 from profiler.base.codec import encode
+from profiler.base.errors import ProfilerError
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.ceiling.limit import Ceiling
@@ -108,14 +109,30 @@ def save_sweep(sweep: SweepResult, path: Path) -> None:
 def load_sweep(path: Path) -> SweepResult:
     data = read_results_json(path)
     expect_kind(data, KIND_SWEEP, path, "a sweep.json written by 'profiler sweep'")
-    return decoded(SweepResult, sweep_fields(data), path)
+    return _sizes_checked(decoded(SweepResult, sweep_fields(data), path), path)
+
+
+def _sizes_checked(sweep: SweepResult, path: Path) -> SweepResult:
+    """``sweep``, once its ``sizes`` are seen to ascend and to be its runs' sizes: the report's
+    title and every fit read them, and a file where they disagree was edited."""
+    measured = [run.data.spec.samples if run.data else None for run in sweep.runs]
+    ascending = all(0 < a < b for a, b in zip(sweep.sizes, sweep.sizes[1:], strict=False))
+    agree = len(measured) <= len(sweep.sizes) and all(
+        samples in (None, size) for samples, size in zip(measured, sweep.sizes, strict=False)
+    )
+    if sweep.sizes and sweep.sizes[0] > 0 and ascending and agree:
+        return sweep
+    raise ProfilerError(
+        f"'{path}' is malformed ('sizes' {list(sweep.sizes)[:8]} are not the ascending sizes of "
+        f"its runs, {measured[:8]}): pass an unmodified sweep.json"
+    )
 
 
 def load_results(path: Path) -> RunResult | SweepResult:
     """A run's or a sweep's results, whichever the file holds."""
     data = read_results_json(path)
     if results_kind(data) == KIND_SWEEP:
-        return decoded(SweepResult, sweep_fields(data), path)  # type: ignore[no-any-return]
+        return _sizes_checked(decoded(SweepResult, sweep_fields(data), path), path)
     expect_kind(
         data,
         KIND_RUN,

@@ -551,6 +551,33 @@ def test_a_version_1_sweep_of_the_wrong_types_is_refused_naming_the_field(change
     assert named in err
 
 
+@pytest.mark.parametrize(
+    "sizes",
+    [[1, 2, 4, 8], [1000, 2000], [2000, 1000, 4000, 8000], [0, 1000, 2000, 4000, 8000]],
+    ids=["not-its-runs", "fewer-than-its-runs", "not-ascending", "zero"],
+)
+@pytest.mark.parametrize("version", [1, 3])
+def test_a_sweep_whose_sizes_are_not_its_runs_sizes_is_refused(sizes, version, tmp_path):
+    # Of the right type, so the field-by-field check lets them through; the title and the fits
+    # would then show sizes that were never measured.
+    data = _sweep_1(lambda d: d["options"].update(sizes=sizes))
+    if version == 3:
+        data = sweep_to_json(load_sweep(ROOT / "tests" / "data" / "sweep.json"))
+        data["sizes"] = sizes
+    bad = tmp_path / "sweep.json"
+    bad.write_text(json.dumps(data))
+    problem, err = _refused_in_one_line(["report", str(bad), "-o", str(tmp_path)], tmp_path)
+    assert problem is None, problem
+    assert "'sizes'" in err and "are not the ascending sizes of its runs" in err
+
+
+def test_an_interrupted_sweep_has_more_sizes_than_runs(tmp_path):
+    sweep = load_sweep(ROOT / "tests" / "data" / "sweep.json")
+    short = tmp_path / "sweep.json"
+    short.write_text(json.dumps(sweep_to_json(replace(sweep, runs=sweep.runs[:2]))))
+    assert load_results(short).sizes == sweep.sizes
+
+
 def _run_changed(change: Any) -> dict[str, Any]:
     data = json.loads(GOOD_RUN.read_text())
     change(data)
