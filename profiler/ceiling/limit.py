@@ -299,7 +299,7 @@ def measure_ceiling(
     """
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=True)
-    scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
+    scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX, swept_if_killed=True)
     process = context.Process(
         target=_measure,
         args=(source, cores, work, cold, batch_size, str(scratch), sender),

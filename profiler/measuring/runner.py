@@ -78,7 +78,7 @@ class Runner:
     def __enter__(self) -> Runner:
         quiet_resource_tracker()
         remove_abandoned(tempfile.gettempdir(), SCRATCH_PREFIX)  # left by a run that was killed
-        self._scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX)
+        self._scratch = owned_folder(tempfile.gettempdir(), SCRATCH_PREFIX, swept_if_killed=True)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

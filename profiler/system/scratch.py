@@ -14,6 +14,8 @@ import fcntl
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,12 +27,19 @@ _HELD: dict[
 ] = {}  # folder -> descriptor holding its lock, for as long as this process lives
 
 
-def owned_folder(parent: Path | str, prefix: str) -> Path:
-    """A new private folder ``<prefix><pid>-<random>`` in ``parent``, locked by this process."""
+def owned_folder(parent: Path | str, prefix: str, *, swept_if_killed: bool = False) -> Path:
+    """A new private folder ``<prefix><pid>-<random>`` in ``parent``, locked by this process.
+
+    ``swept_if_killed``: a janitor process removes it if this process is killed outright before
+    ``release``, and removes what ``release`` finds left (see ``_JANITOR``). Not for a folder a
+    measured worker makes: the janitor would count in its process tree's memory.
+    """
     folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     _HELD[str(folder)] = descriptor
+    if swept_if_killed:
+        _JANITORS[str(folder)] = _start_janitor(folder)
     return folder
 
 
@@ -39,6 +48,58 @@ def release(folder: Path | str) -> None:
     descriptor = _HELD.pop(str(folder), None)
     if descriptor is not None:
         os.close(descriptor)
+    janitor = _JANITORS.pop(str(folder), None)
+    if janitor is not None:
+        process, write_end = janitor
+        os.close(write_end)  # it finds the folder gone and ends
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(5)
+
+
+# A run killed outright (SIGKILL, the out-of-memory killer) removes nothing. Its workers' lifelines
+# remove its scratch folder, but at moments no worker is alive (between two sizes of a sweep,
+# before a group's workers have started), and the folder then waited for the next run. The
+# janitor is a Python with no imports beyond these, blocked on a pipe that only its owner holds
+# open: the read returns at the owner's end, however it ends; once no process holds the folder's
+# lock (a worker's lifeline may be removing it), it removes what is left. In a session of its own,
+# a Ctrl-C in the terminal does not reach it.
+_JANITOR = """
+import fcntl, os, shutil, sys, time
+os.read(0, 1)
+try:
+    descriptor = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+except OSError:
+    sys.exit()
+deadline = time.monotonic() + 4.0
+while time.monotonic() < deadline:
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        time.sleep(0.05)
+        continue
+    shutil.rmtree(sys.argv[1], ignore_errors=True)
+    if not os.path.lexists(sys.argv[1]):
+        break
+"""
+_JANITORS: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+
+
+def _start_janitor(folder: Path) -> tuple[subprocess.Popen[bytes], int]:
+    read_end, write_end = os.pipe()  # neither end is inherited by what this process spawns
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _JANITOR, str(folder)],
+            stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
+    return process, write_end
 
 
 def remove_abandoned(parent: Path | str, prefix: str) -> list[Path]:
