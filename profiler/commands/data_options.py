@@ -7,7 +7,12 @@ import argparse
 from typing import Any
 
 from profiler.base.errors import ProfilerError
-from profiler.commands.value_parsers import bounded_int, path_argument, positive_int
+from profiler.commands.value_parsers import (
+    bounded_int,
+    positive_int,
+    refuse_non_utf8,
+    utf8_path_argument,
+)
 from profiler.data.synthetic import DATA_KINDS, IMAGE_FORMATS, DataSpec, default_cache_root
 from profiler.data.user_scan import locate
 
@@ -42,6 +47,7 @@ def data_argument(text: str) -> str:
         raise argparse.ArgumentTypeError(
             "pass 'images', 'arrays', an image folder, a TFRecord glob or images.npy,labels.npy"
         )
+    refuse_non_utf8(text)
     return text
 
 
@@ -77,7 +83,7 @@ def add_data_arguments(
     _add_user_data_arguments(data)
     data.add_argument(
         "--data-dir",
-        type=path_argument,
+        type=utf8_path_argument,
         default=None,
         help=(
             f"cache of generated datasets and of indexes of yours (default: {default_cache_root()})"

@@ -71,6 +71,24 @@ def path_argument(text: str) -> Path:
         ) from None
 
 
+def utf8_path_argument(text: str) -> Path:
+    """A path that TensorFlow opens: its file functions take UTF-8 only, so a byte that is not
+    (kept by Python as a lone surrogate) would fail strategies half-way through the run."""
+    path = path_argument(text)
+    refuse_non_utf8(text)
+    return path
+
+
+def refuse_non_utf8(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            "the path holds bytes that are not UTF-8, which TensorFlow cannot open: rename it, or "
+            "pass another"
+        ) from None
+
+
 def non_negative_float(text: str) -> float:
     try:
         value = float(text)

@@ -213,6 +213,10 @@ def isolated(tmp_path, monkeypatch):
         (["scale", "--accelerators", "0"], "--accelerators: got 0"),
         (["scale", "--worker-cores", "x"], "--worker-cores: 'x' is not a whole number"),
         (["scale", "--data", "arrays"], "scenario 'data_service' cannot read arrays"),
+        # A path with bytes that are not UTF-8, as Python hands them on: TensorFlow opens none.
+        (["run", "--data-dir", "\udcff\udcfeabc"], "--data-dir: the path holds bytes that are not"),
+        (["sweep", "--data", "/tmp/\udcffimgs"], "--data: the path holds bytes that are not UTF-8"),
+        (["tune", "--data", "/tmp/a\udcff/b.npy,l.npy"], "which TensorFlow cannot open"),
     ],
 )
 def test_bad_input_is_one_line_with_exit_2(isolated, capsys, argv, expected):
