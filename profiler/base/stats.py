@@ -170,7 +170,9 @@ def idle_over_turns(
         if jitter <= 0:
             return point, None
         high = low + jitter / (jitter + float(np.mean(steps)))
-    return point, (low, high)
+    # Nor above 1: a pipeline nearly always waited for could not be idle more than all the time,
+    # and a results file holding more is refused when read.
+    return point, (low, min(high, 1.0))
 
 
 def _idle(wait_sum: float, step_sum: float, floor_sum: float) -> float:

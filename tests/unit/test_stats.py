@@ -132,3 +132,13 @@ def test_theil_sen_is_not_captured_by_one_point():
     slope, intercept = theil_sen(xs, ys)
     assert slope == pytest.approx(0.5, rel=0.01) and intercept == pytest.approx(10, abs=1)
     assert theil_sen([1.0, 2.0, 3.0], [3.0, 2.0, 1.0])[0] == 0.0  # never falls
+
+
+def test_the_idle_interval_of_a_pipeline_nearly_always_waited_for_ends_at_1():
+    # Turns that wait half a second for every 1 ms step, and one that does not: the interval's
+    # upper end, centre plus half its width, would pass 1 (1.016 here); no idle fraction can.
+    slow, quick = ([0.5] * 3, [0.001] * 3), ([0.002] * 3, [0.02] * 3)
+    idle, interval = idle_over_turns([slow, quick, slow, slow, slow, slow])
+    assert interval is not None
+    low, high = interval
+    assert low < idle < high == 1.0
