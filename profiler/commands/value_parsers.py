@@ -173,6 +173,10 @@ def memory_size(text: str) -> float:
             f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or "
             "512MiB"
         )
+    if value * _MEMORY_UNITS[unit] < 1.0:  # 1e-300MiB: a typo, and a sweep of many minutes
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is less than 1 MiB, which no pipeline fits in: pass a budget such as 16GiB"
+        )
     return value * _MEMORY_UNITS[unit]
 
 

@@ -213,6 +213,8 @@ def isolated(tmp_path, monkeypatch):
         (["scale", "--accelerators", "0"], "--accelerators: got 0"),
         (["scale", "--worker-cores", "x"], "--worker-cores: 'x' is not a whole number"),
         (["scale", "--data", "arrays"], "scenario 'data_service' cannot read arrays"),
+        (["sweep", "--memory-budget", "1e-300MiB"], "is less than 1 MiB, which no pipeline fits"),
+        (["sweep", "--memory-budget", "900KiB"], "'900KiB' is less than 1 MiB"),
         # A path with bytes that are not UTF-8, as Python hands them on: TensorFlow opens none.
         (["run", "--data-dir", "\udcff\udcfeabc"], "--data-dir: the path holds bytes that are not"),
         (["sweep", "--data", "/tmp/\udcffimgs"], "--data: the path holds bytes that are not UTF-8"),
