@@ -109,12 +109,13 @@ def save_sweep(sweep: SweepResult, path: Path) -> None:
 def load_sweep(path: Path) -> SweepResult:
     data = read_results_json(path)
     expect_kind(data, KIND_SWEEP, path, "a sweep.json written by 'profiler sweep'")
-    return _sizes_checked(decoded(SweepResult, sweep_fields(data), path), path)
+    return _decoded_sweep(data, path)
 
 
-def _sizes_checked(sweep: SweepResult, path: Path) -> SweepResult:
-    """``sweep``, once its ``sizes`` are seen to ascend and to be its runs' sizes: the report's
-    title and every fit read them, and a file where they disagree was edited."""
+def _decoded_sweep(data: dict[str, Any], path: Path) -> SweepResult:
+    """The sweep ``data`` holds, once its ``sizes`` are seen to ascend and to be its runs' sizes:
+    the report's title and every fit read them, and a file where they disagree was edited."""
+    sweep: SweepResult = decoded(SweepResult, sweep_fields(data), path)
     measured = [run.data.spec.samples if run.data else None for run in sweep.runs]
     ascending = all(0 < a < b for a, b in zip(sweep.sizes, sweep.sizes[1:], strict=False))
     agree = len(measured) <= len(sweep.sizes) and all(
@@ -132,7 +133,7 @@ def load_results(path: Path) -> RunResult | SweepResult:
     """A run's or a sweep's results, whichever the file holds."""
     data = read_results_json(path)
     if results_kind(data) == KIND_SWEEP:
-        return _sizes_checked(decoded(SweepResult, sweep_fields(data), path), path)
+        return _decoded_sweep(data, path)
     expect_kind(
         data,
         KIND_RUN,
