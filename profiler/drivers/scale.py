@@ -19,6 +19,7 @@ from profiler.base.moved import left_behind
 from profiler.drivers.run import RunEvents, RunPlan, measure_run
 from profiler.drivers.series import Series, measure_series
 from profiler.results.files import now
+from profiler.results.records import RunResult
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,22 @@ def _counts(
         )
         events.step_started(f"{plan.run.targets[0].name} with {where}")
         service = replace(settings.service, workers=count or settings.service.workers)
+        before = series.result
+
+        def keep(run: RunResult, before: ScaleResult = before, count: int = count) -> None:
+            # Kept as soon as the count's row is, before its worker is ended: a SIGKILL then
+            # would lose the count.
+            points = (*before.points, *(point_of(count, r) for r in run.scenarios[:1]))
+            update = replace(before, data=run.data, points=points, interrupted=run.interrupted)
+            series.keep(_with_fit(update, plan))
+
         run = measure_run(
             replace(plan.run, settings=replace(settings, service=service), measure_ceiling=False),
             events=events,
+            save=keep,
             log_dir=None if log_dir is None else log_dir / f"workers-{count}",
         )
-        points = (*series.result.points, *(point_of(count, r) for r in run.scenarios[:1]))
-        update = replace(series.result, data=run.data, points=points, interrupted=run.interrupted)
-        series.keep(_with_fit(update, plan))
+        keep(run)
         if run.interrupted:
             return
 

@@ -194,3 +194,36 @@ def test_a_count_is_held_back_by_the_cores_other_processes_left_free():
     one = _point(1, 2000.0, trainer=50.0, dispatcher=5.0, worker=195.0, other=1.0)
     two = _point(2, 4800.0, trainer=50.0, dispatcher=5.0, worker=195.0, other=1.0)
     assert fit((one, two), cores=2).counts_fitted == (1,)
+
+
+def test_each_count_is_saved_as_its_row_is_kept_before_its_workers_end(monkeypatch):
+    """A SIGKILL between a count's row and the end of its servers must not cost the count: when
+    each measure_run returns, the scale saved already holds its point."""
+    from profiler.base.metadata import Metadata
+    from profiler.base.settings import Target
+    from profiler.drivers import scale
+    from profiler.drivers.run import RunPlan
+    from profiler.results.records import RunResult, ScenarioResult
+
+    saved = []
+    seen = []
+
+    def measure_run(plan, save=None, **_):
+        workers = plan.settings.service.workers
+        row = ScenarioResult(name="service", status=STATUS_OK, samples_per_s=100.0 * workers)
+        run = RunResult(Metadata(), plan.settings, plan.targets, None, scenarios=(row,))
+        if save is not None:
+            save(run)  # as the Keeper saves the row, before the worker is ended
+        seen.append(saved[-1] if saved else None)
+        return run
+
+    monkeypatch.setattr(scale, "measure_run", measure_run)
+    monkeypatch.setattr(scale, "collect_metadata", Metadata)
+    monkeypatch.setattr(scale, "usable_cpus", lambda: 4)
+    plan = scale.ScalePlan(RunPlan(MeasureSettings(), (Target.scenario("service"),), None), (1, 2))
+    result = scale.measure_scale(plan, save=saved.append)
+    assert [[(p.workers, p.samples_per_s) for p in s.points] for s in seen] == [
+        [(1, 100.0)],
+        [(1, 100.0), (2, 200.0)],
+    ]
+    assert [(p.workers, p.samples_per_s) for p in result.points] == [(1, 100.0), (2, 200.0)]

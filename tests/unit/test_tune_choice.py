@@ -15,10 +15,11 @@ from dataclasses import replace
 import pytest
 
 from profiler.analysis import tune_result
+from profiler.analysis.tune_result import TuneResult
 from profiler.base.metadata import Metadata
 from profiler.base.settings import MeasureSettings, Target
 from profiler.data.synthetic import DataSpec
-from profiler.drivers import tune
+from profiler.drivers import tune, tune_search
 from profiler.drivers.run import RunEvents, RunPlan
 from profiler.drivers.tune import TunePlan, measure_tune, tunable
 from profiler.results.records import RunResult, ScenarioResult
@@ -166,6 +167,8 @@ class ScriptedRuns:
 def scripted(monkeypatch) -> ScriptedRuns:
     runs = ScriptedRuns()
     monkeypatch.setattr(tune, "measure_run", runs)
+    monkeypatch.setattr(tune_search, "measure_run", runs)
+    monkeypatch.setattr(tune_search, "usable_cpus", lambda: 2)
     monkeypatch.setattr(tune, "prepare_source", lambda *args: None)
     monkeypatch.setattr(tune, "collect_metadata", Metadata)
     monkeypatch.setattr(tune, "usable_cpus", lambda: 2)
@@ -258,7 +261,38 @@ def test_a_confirmation_joins_the_plan_when_a_value_is_first_kept_and_only_then(
         ("planned", [len(DEFAULTS), 2, 3, 2]),
         started,  # noisy: other
         started,  # noisy: threads
-        ("added", 2 * tune.CONFIRM_ROUNDS, 0),  # right after this step
+        ("added", 2 * tune_search.CONFIRM_ROUNDS, 0),  # right after this step
         started,  # noisy: the confirmation
         started,  # no_interval: threads, and nothing after it
     ]
+
+
+def test_each_configuration_is_saved_as_its_row_is_kept_before_its_workers_end(
+    scripted, monkeypatch
+):
+    """A SIGKILL between a round's last row and the end of its workers must not cost the round:
+    when each measure_run returns, the tune saved already holds every row it measured."""
+    saved: list[TuneResult] = []
+    seen: list[TuneResult | None] = []
+
+    def measure_run(plan: RunPlan, save=None, **rest: object) -> RunResult:
+        run = scripted(plan, **rest)
+        for count in range(1, len(run.scenarios) + 1):  # as the Keeper saves, row by row
+            if save is not None:
+                save(replace(run, scenarios=run.scenarios[:count]))
+        seen.append(saved[-1] if saved else None)  # what a SIGKILL now would leave
+        return run
+
+    monkeypatch.setattr(tune, "measure_run", measure_run)
+    monkeypatch.setattr(tune_search, "measure_run", measure_run)
+    result = measure_tune(_plan(), save=saved.append)
+    quick, noisy_threads, noisy_confirmed = seen[:3]
+    assert quick is not None and quick.candidates == result.candidates
+    rounds = [t for t in noisy_threads.tuned[0].trials if t.knob == "threads"]
+    assert [(t.value, t.result.samples_per_s) for t in rounds] == [
+        (1, 950.0),  # the best so far, again
+        (2, 1425.0),
+        (4, 950.0),
+    ]
+    assert noisy_confirmed.tuned[0].complete and noisy_confirmed.tuned[0].gain == pytest.approx(1.5)
+    assert seen[-1].tuned == result.tuned
