@@ -75,16 +75,28 @@ class MeasureCommand(Generic[Plan, Result]):
             path = folder / self.results_file
             save = KeepLastGood(self.save, path)
             result = self.measure(args, plan, self.progress(console, path, plan), save, folder)
-            # The report is written before anything is printed: a terminal gone (SIGHUP) cannot
-            # cost it. A stop signal waits the few seconds it takes, then acts: everything measured
-            # is in the results file already, and the report is its reading.
-            with stop_signals_deferred():
-                report_line = write_report_or_say_why(
-                    lambda: self.write_report(result, folder), path
-                )
-        self.terminal_reporter(console.file).render(result)
-        saved = f"Results: {path}" if save.problem is None else f"Warning: {save.problem}."
-        # Paths hold whatever the user named: escaped, never a terminal's control sequence.
-        console.print(terminal_text(saved), markup=False)
-        console.print(terminal_text(report_line), markup=False)
+            report_line = ""
+            try:
+                # The report is written before anything is printed: a terminal gone (SIGHUP) cannot
+                # cost it. A stop signal waits the few seconds it takes, then acts: everything
+                # measured is in the results file already, and the report is its reading.
+                with stop_signals_deferred():
+                    report_line = write_report_or_say_why(
+                        lambda: self.write_report(result, folder), path
+                    )
+                self.terminal_reporter(console.file).render(result)
+            except KeyboardInterrupt:
+                # A stop after the last measurement still says where the results went: the folder
+                # is named by the time, and a user who stopped it should not have to look for it.
+                _say_where(console, save, path, report_line)
+                raise
+        _say_where(console, save, path, report_line)
         return self.exit_code(result)
+
+
+def _say_where(console: Console, save: KeepLastGood, path: Path, report_line: str) -> None:
+    saved = f"Results: {path}" if save.problem is None else f"Warning: {save.problem}."
+    # Paths hold whatever the user named: escaped, never a terminal's control sequence.
+    console.print(terminal_text(saved), markup=False)
+    if report_line:
+        console.print(terminal_text(report_line), markup=False)
