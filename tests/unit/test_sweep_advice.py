@@ -199,3 +199,36 @@ def test_the_title_of_a_sweep_over_parts_of_a_users_folder_reads_as_a_sentence()
         "Growth with dataset size (300, 600 samples): drawn from 1,501 JPEG/PNG"
     )
     assert "): of" not in title
+
+
+@pytest.mark.parametrize(
+    ("measured_sizes", "last_rows", "expected"),
+    [
+        # The stop came after the last row of the last size was kept: nothing is missing.
+        (4, 3, "Sweep interrupted after every size and scenario was measured: nothing is missing."),
+        (2, 3, "Sweep interrupted: 2 size(s) did not run."),
+        (4, 2, "Sweep interrupted: scenarios not listed did not run."),
+    ],
+)
+def test_an_interrupted_sweep_says_what_is_missing_and_nothing_more(
+    measured_sizes, last_rows, expected
+):
+    from profiler.reporters.sweep import sweep_notes
+
+    sweep = sweep_of(LAWS)
+    runs = sweep.runs[:measured_sizes]
+    runs = (*runs[:-1], replace(runs[-1], scenarios=runs[-1].scenarios[:last_rows]))
+    notes = [note.text for note in sweep_notes(replace(sweep, runs=runs, interrupted=True))]
+    assert [text for text in notes if text.startswith("Sweep interrupted")] == [expected]
+
+
+def test_rows_cut_short_by_the_stop_are_counted():
+    from profiler.reporters.sweep import sweep_notes
+    from profiler.results.records import STATUS_INTERRUPTED
+
+    sweep = sweep_of(LAWS)
+    last = sweep.runs[-1]
+    cut = replace(last.scenarios[-1], status=STATUS_INTERRUPTED)
+    runs = (*sweep.runs[:-1], replace(last, scenarios=(*last.scenarios[:-1], cut)))
+    notes = [note.text for note in sweep_notes(replace(sweep, runs=runs, interrupted=True))]
+    assert "Sweep interrupted: 1 scenario(s) stopped before their figures were whole." in notes
