@@ -168,16 +168,17 @@ def memory_size(text: str) -> float:
         value = float(digits)
     except ValueError:
         value = -1.0
-    if unit not in _MEMORY_UNITS or not value > 0 or not math.isfinite(value * _MEMORY_UNITS[unit]):
+    mib = value * _MEMORY_UNITS.get(unit, math.nan)
+    if not value > 0 or not math.isfinite(mib):
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a memory size: write a positive number with a unit, such as 16GiB or "
             "512MiB"
         )
-    if value * _MEMORY_UNITS[unit] < 1.0:  # 1e-300MiB: a typo, and a sweep of many minutes
+    if mib < 1.0:  # 1e-300MiB: a typo, and a sweep of many minutes
         raise argparse.ArgumentTypeError(
             f"'{text}' is less than 1 MiB, which no pipeline fits in: pass a budget such as 16GiB"
         )
-    return value * _MEMORY_UNITS[unit]
+    return mib
 
 
 # A --pipeline-arg value longer than this is refused: it is a keyword argument, not a data file.
