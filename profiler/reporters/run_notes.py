@@ -4,7 +4,7 @@ options."""
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from profiler.base.settings import CONSUMER_KERAS
@@ -62,12 +62,18 @@ def notes(run: RunResult) -> list[Note]:
     return found
 
 
-def _interrupted_line(run: RunResult) -> str:
+def missing_after_stop(runs: Sequence[RunResult]) -> list[str]:
+    """What a stop left unmeasured in ``runs``, a clause each (a run's note and a sweep's)."""
     # Rows cut short count as missing too: a stop before any turn leaves every row "interrupted".
-    cut = sum(1 for result in run.scenarios if result.status == STATUS_INTERRUPTED)
+    cut = sum(1 for run in runs for r in run.scenarios if r.status == STATUS_INTERRUPTED)
     parts = [f"{cut} scenario(s) stopped before their figures were whole"] if cut else []
-    if len(run.targets) > len(run.scenarios):
+    if any(len(run.targets) > len(run.scenarios) for run in runs):
         parts.append("scenarios not listed did not run")
+    return parts
+
+
+def _interrupted_line(run: RunResult) -> str:
+    parts = missing_after_stop([run])
     if not parts:
         return "Run interrupted after every scenario was measured: nothing is missing."
     return "Run interrupted: " + "; ".join(parts) + "."

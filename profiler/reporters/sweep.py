@@ -37,8 +37,9 @@ from profiler.reporters.markdown import (
 )
 from profiler.reporters.run import COLUMNS as RUN_COLUMNS
 from profiler.reporters.run import markdown_headers, row_cells
+from profiler.reporters.run_notes import missing_after_stop
 from profiler.reporters.safe import escaped, markdown_text, terminal_text
-from profiler.results.records import STATUS_INTERRUPTED, STATUS_SKIPPED
+from profiler.results.records import STATUS_SKIPPED
 
 GROWTH_COLUMNS: tuple[Column, ...] = (
     Column("Scenario"),
@@ -172,14 +173,9 @@ def sweep_notes(sweep: SweepResult) -> list[Note]:
 
 def _interrupted_line(sweep: SweepResult) -> str:
     # A stop can land after the last row was kept: then nothing is missing, and the note says so.
-    parts = []
-    if len(sweep.sizes) > len(sweep.runs):
-        parts.append(f"{len(sweep.sizes) - len(sweep.runs)} size(s) did not run")
-    cut = sum(1 for run in sweep.runs for r in run.scenarios if r.status == STATUS_INTERRUPTED)
-    if cut:
-        parts.append(f"{cut} scenario(s) stopped before their figures were whole")
-    if any(len(run.targets) > len(run.scenarios) for run in sweep.runs):
-        parts.append("scenarios not listed did not run")
+    left = len(sweep.sizes) - len(sweep.runs)
+    parts = [f"{left} size(s) did not run"] if left > 0 else []
+    parts += missing_after_stop(sweep.runs)
     if not parts:
         return "Sweep interrupted after every size and scenario was measured: nothing is missing."
     return "Sweep interrupted: " + "; ".join(parts) + "."
