@@ -42,4 +42,7 @@ def test_the_library_example_measures_two_strategies(tmp_path: Path):
     ]
     assert [match.group(1) for match in rates if match] == ["preload", "generator"], done.stdout
     assert all(int(match.group(2).replace(",", "")) > 0 for match in rates if match)
-    assert lines[-1] in ("pick: preload", "pick: generator"), lines[-1]
+    # At 0.5 s caps a loaded machine can leave both rates too wide to rank: then no pick, saying so.
+    assert re.fullmatch(r"pick: (preload|generator) \(.+\)", lines[-1]) or lines[-1].startswith(
+        "pick: None (every rate's 95% interval is wider than"
+    ), lines[-1]
